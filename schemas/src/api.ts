@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { Selector } from './deployment.js';
+
+/** Durations on the API and CLI: `30s`, `10m`, `2h`, `500ms`. */
+export const DurationText = z.string().regex(/^[1-9][0-9]*(ms|s|m|h)$/, 'expected a duration like 30s, 10m or 2h');
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+export function durationMs(text: string): number {
+  const m = /^([1-9][0-9]*)(ms|s|m|h)$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+export const CreateDeploymentRequest = z.object({
+  scriptName: z.string().min(1).max(256),
+  script: z.string().min(1).max(1_000_000),
+  selector: Selector,
+  ttl: DurationText.default('10m'),
+  canary: z.boolean().default(false),
+});
+export type CreateDeploymentRequest = z.infer<typeof CreateDeploymentRequest>;
+
+/** Every 4xx/5xx body: a stable code, a sentence, and for 400 the offending fields. */
+export const ApiError = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ApiError = z.infer<typeof ApiError>;
+
+export const Role = z.enum(['viewer', 'operator', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+export const CreateTokenRequest = z.object({ name: z.string().min(1).max(64), role: Role });
+export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { BuildId } from './common.js';
+
+export const ElfSymbol = z.object({
+  name: z.string().min(1),
+  /** Virtual address as in the symbol table. */
+  address: z.number().int().nonnegative(),
+  size: z.number().int().nonnegative(),
+  /** File offset of the symbol: what a uprobe attaches to. */
+  fileOffset: z.number().int().nonnegative(),
+});
+export type ElfSymbol = z.infer<typeof ElfSymbol>;
+
+/** One `.note.stapsdt` entry (a sys/sdt.h probe site). */
+export const UsdtNote = z.object({
+  provider: z.string().min(1),
+  name: z.string().min(1),
+  address: z.number().int().nonnegative(),
+  base: z.number().int().nonnegative(),
+  semaphore: z.number().int().nonnegative(),
+  /** Argument spec as the assembler wrote it, e.g. `-4@%edi 8@-16(%rbp)`. */
+  args: z.string(),
+});
+export type UsdtNote = z.infer<typeof UsdtNote>;
+
+/** What the compiler needs to know of a probed binary, read from its ELF locally or by an agent. */
+export const BinaryProfile = z.object({
+  path: z.string().startsWith('/', 'expected an absolute path'),
+  buildId: BuildId,
+  symbols: z.array(ElfSymbol),
+  usdt: z.array(UsdtNote),
+});
+export type BinaryProfile = z.infer<typeof BinaryProfile>;

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { BuildId, Sha256Hex } from './common.js';
+import { EventLayout } from './event-layout.js';
+
+/** Where one BPF program attaches; the runner does exactly this and nothing else. */
+export const AttachPoint = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('tracepoint'), program: z.string(), category: z.string(), event: z.string() }),
+  z.object({
+    kind: z.enum(['uprobe', 'uretprobe']),
+    program: z.string(),
+    binary: z.string().startsWith('/'),
+    symbol: z.string(),
+    /** File offset to attach at, resolved from the binary profile at compile time. */
+    offset: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal('usdt'),
+    program: z.string(),
+    binary: z.string().startsWith('/'),
+    provider: z.string(),
+    name: z.string(),
+  }),
+  z.object({ kind: z.literal('interval'), program: z.string().optional(), periodNs: z.number().int().positive() }),
+  z.object({ kind: z.enum(['begin', 'end']), program: z.string() }),
+]);
+export type AttachPoint = z.infer<typeof AttachPoint>;
+
+export const AggregationKind = z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist']);
+
+/** A kernel map holding an aggregation, so snapshots can be decoded and merged fleet-wide. */
+export const MapLayout = z.object({
+  name: z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/, 'expected @name'),
+  kind: AggregationKind,
+  /** Key fields (may be empty for a scalar aggregation). */
+  keySize: z.number().int().nonnegative(),
+  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str']), offset: z.number().int().nonnegative(), size: z.number().int().positive() })),
+  valueSize: z.number().int().positive(),
+  maxEntries: z.number().int().positive(),
+  lhist: z.object({ lo: z.number().int(), hi: z.number().int(), step: z.number().int().positive() }).optional(),
+});
+export type MapLayout = z.infer<typeof MapLayout>;
+
+export const BundleLimits = z.object({
+  maxStringBytes: z.number().int().positive().max(256),
+  maxMapEntries: z.number().int().positive(),
+  maxStatementsPerProbe: z.number().int().positive(),
+  ringBufferBytes: z.number().int().positive(),
+});
+
+/** Everything an agent needs to verify and load a bundle, and ingest to decode its events. */
+export const BundleManifest = z.object({
+  format: z.literal(1),
+  /** sha256 of the canonical manifest-without-id plus object: same inputs, same id. */
+  bundleId: Sha256Hex,
+  scriptDigest: Sha256Hex,
+  compilerVersion: z.string(),
+  kernel: z.object({ buildId: BuildId, release: z.string() }),
+  binaries: z.array(z.object({ path: z.string().startsWith('/'), buildId: BuildId })),
+  attach: z.array(AttachPoint),
+  events: z.array(EventLayout),
+  maps: z.array(MapLayout),
+  limits: BundleLimits,
+  objectSha256: Sha256Hex,
+});
+export type BundleManifest = z.infer<typeof BundleManifest>;

@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMigrations, parseMigration } from './index.js';
+
+test('the shipped migrations load in order with the database substituted', () => {
+  const migrations = loadMigrations('tf_test');
+  assert.ok(migrations.length >= 1);
+  assert.deepEqual(migrations.map((m) => m.version), migrations.map((_, i) => i));
+  assert.match(migrations[0]!.statements[1]!, /CREATE TABLE IF NOT EXISTS tf_test\.tapfleet_migrations/);
+  for (const m of migrations) for (const s of m.statements) assert.doesNotMatch(s, /\{db\}/);
+});
+
+test('statements split on lone semicolons and lose their comments', () => {
+  const m = parseMigration('0003_x.sql', '-- a\nCREATE TABLE {db}.a (x UInt8) ENGINE = Memory\n;\n\nSELECT 1\n;\n', 'db1');
+  assert.deepEqual(m, { version: 3, name: 'x', statements: ['CREATE TABLE db1.a (x UInt8) ENGINE = Memory', 'SELECT 1'] });
+});
+
+test('a gap in versions or a bad file name is an error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-mig-'));
+  writeFileSync(join(dir, '0000_a.sql'), 'SELECT 1');
+  writeFileSync(join(dir, '0002_c.sql'), 'SELECT 1');
+  assert.throws(() => loadMigrations('db', dir), /without gaps; found 2 at position 1/);
+  assert.throws(() => parseMigration('1_bad.sql', '', 'db'), /not named NNNN_name.sql/);
+});

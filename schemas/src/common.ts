@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** Lower-case hex of a fixed number of bytes (build-ids, digests). */
+export const hexBytes = (minBytes: number, maxBytes = minBytes) =>
+  z
+    .string()
+    .regex(/^[0-9a-f]+$/, 'expected lower-case hex')
+    .refine((s) => s.length % 2 === 0 && s.length >= minBytes * 2 && s.length <= maxBytes * 2, {
+      message: minBytes === maxBytes ? `expected ${minBytes} bytes of hex` : `expected ${minBytes}..${maxBytes} bytes of hex`,
+    });
+
+/** GNU build-ids are usually 20 bytes (SHA-1) but the note allows 16..64. */
+export const BuildId = hexBytes(16, 64);
+export const Sha256Hex = hexBytes(32);
+
+/** Host ids travel inside NATS subjects, so they must be a single safe token. */
+export const HostId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, _ or - (it is used in NATS subjects)');
+
+export const DeploymentId = z
+  .string()
+  .regex(/^d-[a-z0-9]{6,32}$/, 'expected a deployment id like d-1a2b3c4d');
+
+export const Labels = z.record(
+  z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of letters, digits, _ . / -'),
+  z.string().max(256),
+);
+
+/** Nanoseconds since the Unix epoch (or a duration), as a decimal string: u64 does not fit a JSON number. */
+export const U64String = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'expected an unsigned 64-bit integer as a decimal string');
+
+/** Wall-clock timestamp in milliseconds (for control-plane records, where ms is plenty). */
+export const EpochMs = z.number().int().nonnegative();

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { BuildId, DeploymentId, HostId, Sha256Hex } from './common.js';
+
+/**
+ * Wire format of one batch of events from an agent, as published to JetStream:
+ *
+ *   "TFB1" | u32 LE header length | header JSON (EventBatchHeader) | records
+ *
+ * Records are the runner's raw event records (EVENT_PREFIX + layout fields), each
+ * preceded by u32 LE length and u64 LE wall-clock ns. Record i has sequence
+ * `header.firstSeq + i`. The header is JSON because it is small and once per batch;
+ * the records are binary because JSON costs ~1 us an event to parse.
+ */
+export const EventBatchHeader = z.object({
+  v: z.literal(1),
+  hostId: HostId,
+  bootId: z.string().uuid(),
+  deploymentId: DeploymentId,
+  bundleId: Sha256Hex,
+  kernelBuildId: BuildId,
+  /** Sequence numbers are per (host, boot, deployment) and gap-free unless `lost` says otherwise. */
+  firstSeq: z.number().int().nonnegative(),
+  count: z.number().int().nonnegative(),
+  /** Host clock minus reference clock, and its uncertainty (RTT/2), at batch time. */
+  clock: z.object({ offsetNs: z.number().int(), uncertaintyNs: z.number().int().nonnegative() }),
+});
+export type EventBatchHeader = z.infer<typeof EventBatchHeader>;
+
+export const BATCH_MAGIC = 0x31424654; // "TFB1" little-endian
+const RECORD_OVERHEAD = 12;
+
+export interface BatchRecord {
+  wallNs: bigint;
+  /** Raw record bytes: EVENT_PREFIX then the layout's fields. */
+  data: Uint8Array;
+}
+
+export class BatchFormatError extends Error {
+  readonly code = 'TAPFLEET_BATCH_MALFORMED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchFormatError';
+  }
+}
+
+export function encodeEventBatch(header: EventBatchHeader, records: readonly BatchRecord[]): Uint8Array {
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  let size = 8 + headerBytes.length;
+  for (const r of records) size += RECORD_OVERHEAD + r.data.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, BATCH_MAGIC, true);
+  view.setUint32(4, headerBytes.length, true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const r of records) {
+    view.setUint32(at, r.data.length, true);
+    view.setBigUint64(at + 4, r.wallNs, true);
+    out.set(r.data, at + RECORD_OVERHEAD);
+    at += RECORD_OVERHEAD + r.data.length;
+  }
+  return out;
+}
+
+export interface DecodedBatch {
+  header: EventBatchHeader;
+  /** Views into the original buffer: no copies on the hot path. */
+  records: BatchRecord[];
+}
+
+/** Decodes a batch; throws BatchFormatError (with the reason) on anything malformed. */
+export function decodeEventBatch(bytes: Uint8Array): DecodedBatch {
+  if (bytes.length < 8) throw new BatchFormatError(`batch is ${bytes.length} bytes, shorter than its 8-byte preamble`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== BATCH_MAGIC) throw new BatchFormatError('batch does not start with the TFB1 magic');
+  const headerLen = view.getUint32(4, true);
+  if (8 + headerLen > bytes.length) throw new BatchFormatError(`header length ${headerLen} runs past the end of the batch`);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (e) {
+    throw new BatchFormatError(`header is not JSON: ${(e as Error).message}`);
+  }
+  const parsed = EventBatchHeader.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new BatchFormatError(`header field ${first?.path.join('.') ?? '?'}: ${first?.message ?? 'invalid'}`);
+  }
+  const records: BatchRecord[] = [];
+  let at = 8 + headerLen;
+  while (at < bytes.length) {
+    if (at + RECORD_OVERHEAD > bytes.length) throw new BatchFormatError(`truncated record header at byte ${at}`);
+    const len = view.getUint32(at, true);
+    if (at + RECORD_OVERHEAD + len > bytes.length) throw new BatchFormatError(`record at byte ${at} claims ${len} bytes, past the end`);
+    records.push({ wallNs: view.getBigUint64(at + 4, true), data: bytes.subarray(at + RECORD_OVERHEAD, at + RECORD_OVERHEAD + len) });
+    at += RECORD_OVERHEAD + len;
+  }
+  if (records.length !== parsed.data.count)
+    throw new BatchFormatError(`header says ${parsed.data.count} records, batch holds ${records.length}`);
+  return { header: parsed.data, records };
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * The one description of an emitted event's binary layout. The compiler writes it;
+ * the generated C struct, the bundle manifest, the agent's decoder and the
+ * ClickHouse columns are all derived from it. Nothing else may restate a layout.
+ */
+export const FieldType = z.enum(['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'str']);
+export type FieldType = z.infer<typeof FieldType>;
+
+export const FIELD_TYPE_SIZE: Record<Exclude<FieldType, 'str'>, number> = {
+  u8: 1, u16: 2, u32: 4, u64: 8, i8: 1, i16: 2, i32: 4, i64: 8,
+};
+
+export const LayoutField = z
+  .object({
+    name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case identifier'),
+    type: FieldType,
+    offset: z.number().int().nonnegative(),
+    /** Bytes occupied; for `str` the fixed buffer length (NUL-terminated inside it). */
+    size: z.number().int().positive().max(256),
+  })
+  .superRefine((f, ctx) => {
+    if (f.type !== 'str' && FIELD_TYPE_SIZE[f.type] !== f.size)
+      ctx.addIssue({ code: 'custom', path: ['size'], message: `a ${f.type} field is ${FIELD_TYPE_SIZE[f.type]} bytes` });
+    if (f.type !== 'str' && f.offset % f.size !== 0)
+      ctx.addIssue({ code: 'custom', path: ['offset'], message: `a ${f.type} field must be ${f.size}-byte aligned` });
+  });
+export type LayoutField = z.infer<typeof LayoutField>;
+
+/**
+ * Every event record starts with this fixed prefix, written by generated code,
+ * so decoders find the event id, the task and the kernel time without the layout.
+ */
+export const EVENT_PREFIX: readonly LayoutField[] = [
+  { name: 'event_id', type: 'u32', offset: 0, size: 4 },
+  { name: 'cpu', type: 'u32', offset: 4, size: 4 },
+  { name: 'pid', type: 'u32', offset: 8, size: 4 },
+  { name: 'tid', type: 'u32', offset: 12, size: 4 },
+  { name: 'ktime_ns', type: 'u64', offset: 16, size: 8 },
+  { name: 'comm', type: 'str', offset: 24, size: 16 },
+];
+export const EVENT_PREFIX_SIZE = 40;
+
+export const EventLayout = z
+  .object({
+    /** Index written into `event_id`; unique within a bundle. */
+    id: z.number().int().nonnegative().max(0xffff),
+    name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case identifier'),
+    /** Total record size including the prefix, a multiple of 8. */
+    size: z.number().int().positive(),
+    /** User fields only (the prefix is implied), in offset order. */
+    fields: z.array(LayoutField),
+    /** Name of the field holding the transaction key, if the event has one. */
+    txnField: z.string().optional(),
+  })
+  .superRefine((layout, ctx) => {
+    if (layout.size % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['size'], message: 'record size must be a multiple of 8' });
+    let end = EVENT_PREFIX_SIZE;
+    const seen = new Set<string>(EVENT_PREFIX.map((f) => f.name));
+    layout.fields.forEach((f, i) => {
+      if (seen.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate or reserved field name "${f.name}"` });
+      seen.add(f.name);
+      if (f.offset < end) ctx.addIssue({ code: 'custom', path: ['fields', i, 'offset'], message: `overlaps the previous field (ends at ${end})` });
+      end = f.offset + f.size;
+    });
+    if (end > layout.size) ctx.addIssue({ code: 'custom', path: ['size'], message: `fields end at ${end}, past the record size` });
+    if (layout.txnField !== undefined && !layout.fields.some((f) => f.name === layout.txnField))
+      ctx.addIssue({ code: 'custom', path: ['txnField'], message: `no field named "${layout.txnField}"` });
+  });
+export type EventLayout = z.infer<typeof EventLayout>;
+
+export type FieldValue = number | bigint | string;
+export type DecodedEvent = Record<string, FieldValue>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+function readField(view: DataView, base: number, f: LayoutField): FieldValue {
+  const at = base + f.offset;
+  switch (f.type) {
+    case 'u8': return view.getUint8(at);
+    case 'i8': return view.getInt8(at);
+    case 'u16': return view.getUint16(at, true);
+    case 'i16': return view.getInt16(at, true);
+    case 'u32': return view.getUint32(at, true);
+    case 'i32': return view.getInt32(at, true);
+    case 'u64': return view.getBigUint64(at, true);
+    case 'i64': return view.getBigInt64(at, true);
+    case 'str': {
+      const bytes = new Uint8Array(view.buffer, view.byteOffset + at, f.size);
+      const nul = bytes.indexOf(0);
+      return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+    }
+  }
+}
+
+/** Decodes one record (prefix plus the layout's fields) that starts at `base` in `view`. */
+export function decodeRecord(view: DataView, base: number, layout: EventLayout): DecodedEvent {
+  const out: DecodedEvent = {};
+  for (const f of EVENT_PREFIX) out[f.name] = readField(view, base, f);
+  for (const f of layout.fields) out[f.name] = readField(view, base, f);
+  return out;
+}
+
+/** Reads the event id of the record at `base` without decoding it. */
+export const recordEventId = (view: DataView, base: number): number => view.getUint32(base, true);

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { BuildId, Sha256Hex } from './common.js';
+
+/** One field of a tracepoint, as the kernel's own `format` file describes it. */
+export const TracepointField = z.object({
+  /** C declaration as written in the format file, e.g. `char prev_comm[16]`. */
+  decl: z.string().min(1),
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a C identifier'),
+  offset: z.number().int().nonnegative(),
+  size: z.number().int().positive(),
+  signed: z.boolean(),
+});
+export type TracepointField = z.infer<typeof TracepointField>;
+
+export const TracepointFormat = z.object({
+  id: z.number().int().nonnegative(),
+  fields: z.array(TracepointField),
+});
+export type TracepointFormat = z.infer<typeof TracepointFormat>;
+
+export const ProbeKind = z.enum(['tracepoint', 'uprobe', 'uretprobe', 'usdt', 'kprobe', 'kretprobe', 'fentry', 'interval', 'begin', 'end']);
+export type ProbeKind = z.infer<typeof ProbeKind>;
+
+/**
+ * What an agent reports about its kernel. The compiler works from this only,
+ * so a control plane can compile for a host it cannot see, reproducibly.
+ */
+export const KernelProfile = z.object({
+  /** GNU build-id: the first NT_GNU_BUILD_ID note in /sys/kernel/notes. */
+  buildId: BuildId,
+  release: z.string().min(1),
+  version: z.string().min(1),
+  arch: z.enum(['x86_64', 'aarch64']),
+  btf: z.object({ present: z.boolean(), sha256: Sha256Hex.optional() }),
+  /** `subsys:event` -> format; only the tracepoints scripts use need to be present. */
+  tracepoints: z.record(z.string().regex(/^[a-z0-9_]+:[a-z0-9_]+$/, 'expected subsys:event'), TracepointFormat),
+  /** Every tracepoint name the host has (for alias variants "use A if present, else B"). */
+  tracepointNames: z.array(z.string()).optional(),
+  probeKinds: z.array(ProbeKind),
+});
+export type KernelProfile = z.infer<typeof KernelProfile>;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite on real services and the real kernel. It runs its own stack
+# on separate ports and data dir (.tapfleet/test) so a developer's stack is untouched,
+# and stops what it started on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export TAPFLEET_DATA_DIR="$PWD/.tapfleet/test"
+export TAPFLEET_NATS_URL=nats://127.0.0.1:14222 TAPFLEET_NATS_MONITOR_PORT=18222
+export TAPFLEET_CLICKHOUSE_URL=http://127.0.0.1:18123 TAPFLEET_CLICKHOUSE_TCP_PORT=19000
+export TAPFLEET_REDIS_URL=redis://127.0.0.1:16379
+export TAPFLEET_LOG_LEVEL="${TAPFLEET_LOG_LEVEL:-warn}"
+
+node bin/tapfleet.js stack up
+trap 'node bin/tapfleet.js stack down >/dev/null' EXIT
+
+mapfile -t files < <(find schemas services agents test -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' -print | sort)
+node --test --test-reporter=spec --test-concurrency=1 "$@" "${files[@]}"

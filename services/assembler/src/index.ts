@@ -1,0 +1,8 @@
+/**
+ * cross-host transaction stitching and OTLP export (transactions issue).
+ * The workspace exists so the dependency graph and the CLI's command registry are
+ * in place; its commands join `tapfleet` through this array.
+ */
+import type { Command } from '@tapfleet/runtime';
+
+export const commands: Command[] = [];

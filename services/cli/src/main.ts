@@ -1,0 +1,9 @@
+import { runCli, type Command } from '@tapfleet/runtime';
+import { stackCommands } from '@tapfleet/stack';
+
+/** Every subcommand, each owned by its package; this file only composes them. */
+const commands: Command[] = [...stackCommands];
+
+export async function main(argv: string[]): Promise<number> {
+  return runCli(commands, argv);
+}

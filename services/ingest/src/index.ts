@@ -1,0 +1,8 @@
+/**
+ * JetStream -> ClickHouse writer and Kafka mirror (ingest issue).
+ * The workspace exists so the dependency graph and the CLI's command registry are
+ * in place; its commands join `tapfleet` through this array.
+ */
+import type { Command } from '@tapfleet/runtime';
+
+export const commands: Command[] = [];

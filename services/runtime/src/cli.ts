@@ -1,0 +1,126 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+import { loadConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface CommandContext {
+  config: TapfleetConfig;
+  log: Logger;
+  /** Human output; commands write results here, logs go to stderr. */
+  out: (line: string) => void;
+}
+
+/** A `tapfleet` subcommand. Packages export arrays of these; the CLI only composes them. */
+export interface Command {
+  /** Words after `tapfleet`, e.g. ['stack', 'up']. */
+  path: string[];
+  summary: string;
+  /** Positional arguments as shown in usage, e.g. 'FILE'. */
+  args?: string;
+  options?: Record<string, OptionSpec>;
+  /** Longer text shown by --help. */
+  details?: string;
+  run(values: OptionValues, positionals: string[], ctx: CommandContext): Promise<number>;
+}
+
+/** A usage error: printed with the command's help hint, exit code 2. */
+export class UsageError extends Error {
+  readonly code = 'TAPFLEET_USAGE';
+}
+
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  config: { type: 'string', description: 'JSON config file (else $TAPFLEET_CONFIG)', valueName: 'FILE' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+};
+
+export function stringOption(values: OptionValues, name: string): string | undefined {
+  const v = values[name];
+  if (v === undefined || typeof v === 'string') return v;
+  throw new UsageError(`--${name} takes a value`);
+}
+
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  return Object.entries(options).map(([name, spec]) => {
+    const short = spec.short ? `-${spec.short}, ` : '    ';
+    const value = spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : '';
+    return `  ${short}--${name}${value}`.padEnd(34) + spec.description;
+  });
+}
+
+export function commandHelp(cmd: Command): string {
+  const lines = [`usage: tapfleet ${cmd.path.join(' ')}${cmd.args ? ` ${cmd.args}` : ''} [options]`, '', cmd.summary];
+  if (cmd.details) lines.push('', cmd.details);
+  lines.push('', 'options:', ...optionLines({ ...cmd.options, ...GLOBAL_OPTIONS }));
+  return lines.join('\n');
+}
+
+function listHelp(commands: Command[], prefix: string[]): string {
+  const matching = commands.filter((c) => prefix.every((w, i) => c.path[i] === w));
+  const width = Math.max(...matching.map((c) => c.path.join(' ').length + (c.args?.length ?? 0) + 1), 10);
+  const rows = matching.map((c) => `  ${`${c.path.join(' ')}${c.args ? ` ${c.args}` : ''}`.padEnd(width + 2)}${c.summary}`);
+  return [`usage: tapfleet ${prefix.length ? `${prefix.join(' ')} ` : ''}COMMAND [options]`, '', 'commands:', ...rows, '', "run 'tapfleet COMMAND --help' for a command's options"].join('\n');
+}
+
+function findCommand(commands: Command[], argv: string[]): { cmd: Command; rest: string[] } | undefined {
+  let best: { cmd: Command; rest: string[] } | undefined;
+  for (const cmd of commands) {
+    if (cmd.path.every((w, i) => argv[i] === w) && (!best || cmd.path.length > best.cmd.path.length))
+      best = { cmd, rest: argv.slice(cmd.path.length) };
+  }
+  return best;
+}
+
+/** Runs `tapfleet ARGV`; returns the process exit code. */
+export async function runCli(commands: Command[], argv: string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const found = findCommand(commands, argv);
+  if (!found) {
+    const words: string[] = [];
+    for (const a of argv) {
+      if (a.startsWith('-')) break;
+      words.push(a);
+    }
+    const isGroup = commands.some((c) => words.every((w, i) => c.path[i] === w));
+    const wantsHelp = argv.includes('--help') || argv.includes('-h');
+    if (!isGroup) {
+      process.stderr.write(`tapfleet: unknown command '${words.join(' ')}'\n\n${listHelp(commands, [])}\n`);
+      return 2;
+    }
+    (wantsHelp ? process.stdout : process.stderr).write(`${listHelp(commands, words)}\n`);
+    return wantsHelp ? 0 : 2;
+  }
+  const { cmd, rest } = found;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...cmd.options, ...GLOBAL_OPTIONS }, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${(e as Error).message}\n\n${commandHelp(cmd)}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    out(commandHelp(cmd));
+    return 0;
+  }
+  let config: TapfleetConfig;
+  try {
+    config = loadConfig({ file: stringOption(parsed.values, 'config') });
+  } catch (e) {
+    process.stderr.write(`tapfleet: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger(`cli.${cmd.path.join('.')}`, config.logLevel);
+  try {
+    return await cmd.run(parsed.values, parsed.positionals, { config, log, out });
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${e.message}\n\n${commandHelp(cmd)}\n`);
+      return 2;
+    }
+    process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${(e as Error).message}\n`);
+    log.debug({ err: e }, 'command failed');
+    return 1;
+  }
+}

@@ -1,0 +1,28 @@
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+
+export type { ClickHouseClient };
+
+export interface ClickHouseClientOptions {
+  /** Use this database instead of the configured one (`default` to create the configured one). */
+  database?: string;
+  requestTimeoutMs?: number;
+  /** Concurrent sockets; ingest raises it to keep several inserts in flight. */
+  maxOpenConnections?: number;
+}
+
+/** The one ClickHouse client factory. */
+export function createClickHouse(config: TapfleetConfig, options: ClickHouseClientOptions = {}): ClickHouseClient {
+  return createClient({
+    url: config.clickhouse.url,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+    database: options.database ?? config.clickhouse.database,
+    request_timeout: options.requestTimeoutMs ?? 30_000,
+    max_open_connections: options.maxOpenConnections ?? 4,
+    application: 'tapfleet',
+    // Every failure also rejects the call, which our code logs through the one logger;
+    // the client's own console logging would print each one twice, unstructured.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseOrThrow, TapfleetConfig, TapfleetConfigFile } from '@tapfleet/schemas';
+import { DEFAULT_DATA_DIR } from './paths.js';
+
+/** Environment variables the loader reads; each overrides the file and the defaults. */
+export const CONFIG_ENV = {
+  TAPFLEET_CONFIG: 'path of an optional JSON config file',
+  TAPFLEET_DATA_DIR: 'project-local state directory (default: <repo>/.tapfleet)',
+  TAPFLEET_LOG_LEVEL: 'trace|debug|info|warn|error|fatal|silent',
+  TAPFLEET_NATS_URL: 'nats://HOST:PORT',
+  TAPFLEET_NATS_MONITOR_PORT: 'HTTP monitoring port of the stack nats-server',
+  TAPFLEET_CLICKHOUSE_URL: 'http://HOST:PORT',
+  TAPFLEET_CLICKHOUSE_TCP_PORT: 'native port of the stack clickhouse-server',
+  TAPFLEET_CLICKHOUSE_DATABASE: 'database name',
+  TAPFLEET_REDIS_URL: 'redis://HOST:PORT[/DB]',
+} as const;
+
+type Env = Record<string, string | undefined>;
+type Json = Record<string, unknown>;
+
+function readConfigFile(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseOrThrow(TapfleetConfigFile, json, `config file ${path}`) as Json;
+}
+
+const intOrText = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : v);
+
+function envOverrides(env: Env): Json {
+  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {} };
+  const top: Json = {};
+  const set = (section: string | null, key: string, value: string | undefined, numeric = false) => {
+    if (value === undefined || value === '') return;
+    const v = numeric ? intOrText(value) : value;
+    if (section === null) top[key] = v;
+    else (out[section] as Json)[key] = v;
+  };
+  set(null, 'dataDir', env.TAPFLEET_DATA_DIR);
+  set(null, 'logLevel', env.TAPFLEET_LOG_LEVEL);
+  set('nats', 'url', env.TAPFLEET_NATS_URL);
+  set('nats', 'monitorPort', env.TAPFLEET_NATS_MONITOR_PORT, true);
+  set('clickhouse', 'url', env.TAPFLEET_CLICKHOUSE_URL);
+  set('clickhouse', 'tcpPort', env.TAPFLEET_CLICKHOUSE_TCP_PORT, true);
+  set('clickhouse', 'database', env.TAPFLEET_CLICKHOUSE_DATABASE);
+  set('redis', 'url', env.TAPFLEET_REDIS_URL);
+  return { ...top, ...out };
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' ? merge(prev as Json, v as Json) : v;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** Explicit file (a `--config` flag); otherwise TAPFLEET_CONFIG, otherwise none. */
+  file?: string;
+  env?: Env;
+  /** Programmatic overrides applied last (tests, flags). */
+  overrides?: Json;
+}
+
+/** The one config loader: defaults < file < environment < overrides, validated by zod. */
+export function loadConfig(options: LoadConfigOptions = {}): TapfleetConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.TAPFLEET_CONFIG;
+  let raw: Json = { dataDir: DEFAULT_DATA_DIR };
+  if (file) raw = merge(raw, readConfigFile(file));
+  raw = merge(raw, envOverrides(env));
+  if (options.overrides) raw = merge(raw, options.overrides);
+  const config = parseOrThrow(TapfleetConfig, raw, 'configuration');
+  return { ...config, dataDir: resolve(config.dataDir) };
+}

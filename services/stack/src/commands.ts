@@ -1,0 +1,48 @@
+import type { Command } from '@tapfleet/runtime';
+import { setupCommand } from './setup-command.js';
+import { stackDown, stackStatus, stackUp, type ServiceReport } from './stack.js';
+
+function table(reports: ServiceReport[]): string[] {
+  return reports.map((r) => {
+    const owner = r.pid ? `pid ${r.pid}` : r.state === 'reused' ? 'not ours' : '';
+    const why = r.reason ? `  (${r.reason})` : '';
+    return `${r.name.padEnd(11)}${r.state.padEnd(10)}${r.address.padEnd(18)}${owner.padEnd(11)}${r.logFile}${why}`;
+  });
+}
+
+const HEADER = `${'service'.padEnd(11)}${'state'.padEnd(10)}${'address'.padEnd(18)}${'process'.padEnd(11)}log`;
+
+export const stackCommands: Command[] = [
+  setupCommand,
+  {
+    path: ['stack', 'up'],
+    summary: 'install (if missing) and start nats-server, clickhouse-server and redis-server on loopback',
+    details: 'State lives under <dataDir>/stack/. A healthy service already on a configured port is reused and never stopped by `down`.',
+    options: { 'no-install': { type: 'boolean', description: 'do not apt-get missing packages' } },
+    async run(values, _pos, { config, log, out }) {
+      const reports = await stackUp(config, log, { install: values['no-install'] !== true });
+      out(HEADER);
+      table(reports).forEach((l) => out(l));
+      return 0;
+    },
+  },
+  {
+    path: ['stack', 'down'],
+    summary: 'stop the services this stack started (by pid file), leaving their data',
+    async run(_v, _p, { config, log, out }) {
+      const reports = await stackDown(config, log);
+      for (const r of reports) out(`${r.name.padEnd(11)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
+      return 0;
+    },
+  },
+  {
+    path: ['stack', 'status'],
+    summary: 'show each stack service: running (ours), reused, unhealthy or stopped; exit 1 unless all are healthy',
+    async run(_v, _p, { config, out }) {
+      const reports = await stackStatus(config);
+      out(HEADER);
+      table(reports).forEach((l) => out(l));
+      return reports.every((r) => r.state === 'running' || r.state === 'reused') ? 0 : 1;
+    },
+  },
+];

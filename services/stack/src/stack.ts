@@ -1,0 +1,160 @@
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+import type { Logger } from '@tapfleet/runtime';
+import { ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
+import { isOwnedAlive, readPidFile, removePidFile, spawnDetached, stopOwned, type PidRecord } from './owned-process.js';
+import { isPortOpen } from './tcp-port.js';
+import { ensureTracefs } from './tracefs.js';
+import type { ServiceDirs, StackService } from './services/service.js';
+import { natsService } from './services/nats.js';
+import { clickhouseService } from './services/clickhouse.js';
+import { redisService } from './services/redis.js';
+
+export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
+
+export interface ServiceReport {
+  name: StackService['name'];
+  state: ServiceState;
+  /** Set when tapfleet owns the process. */
+  pid?: number;
+  address: string;
+  logFile: string;
+  reason?: string;
+}
+
+/** Raised when the stack cannot be brought up; the message says what to read or change. */
+export class StackError extends Error {
+  readonly code = 'TAPFLEET_STACK';
+}
+
+export function stackServices(config: TapfleetConfig): StackService[] {
+  return [natsService(config), clickhouseService(config), redisService(config)];
+}
+
+export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
+  const root = join(config.dataDir, 'stack', name);
+  return { root, data: join(root, 'data'), logFile: join(root, `${name}.log`), pidFile: join(root, `${name}.pid`) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function healthReason(svc: StackService): Promise<string | undefined> {
+  try {
+    await svc.checkHealth();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function logTail(file: string, lines = 15): string {
+  if (!existsSync(file)) return '(no log yet)';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+async function waitHealthy(svc: StackService, rec: PidRecord, dirs: ServiceDirs): Promise<void> {
+  const deadline = Date.now() + svc.startTimeoutMs;
+  let reason: string | undefined = 'not checked yet';
+  while (Date.now() < deadline) {
+    if (!isOwnedAlive(rec)) {
+      removePidFile(dirs.pidFile);
+      throw new StackError(`${svc.binary} exited during start-up; read ${dirs.logFile}:\n${logTail(dirs.logFile)}`);
+    }
+    reason = await healthReason(svc);
+    if (reason === undefined) return;
+    await sleep(200);
+  }
+  throw new StackError(`${svc.binary} (pid ${rec.pid}) not healthy after ${svc.startTimeoutMs / 1000} s (${reason}); read ${dirs.logFile}`);
+}
+
+type StartPlan = { action: 'wait'; rec: PidRecord } | { action: 'reuse' } | { action: 'start' };
+
+/** Decides, without starting anything, what `up` will do with one service; throws if it cannot. */
+async function planOne(svc: StackService, dirs: ServiceDirs): Promise<StartPlan> {
+  const owned = readPidFile(dirs.pidFile);
+  if (isOwnedAlive(owned)) return { action: 'wait', rec: owned };
+  if (owned) removePidFile(dirs.pidFile);
+  if (await isPortOpen(svc.host, svc.port)) {
+    const reason = await healthReason(svc);
+    if (reason === undefined) return { action: 'reuse' };
+    throw new StackError(
+      `${svc.host}:${svc.port} is taken by something that does not answer as ${svc.binary} (${reason}); stop it, or point tapfleet at a free port (see README, Configuration)`,
+    );
+  }
+  for (const port of svc.extraPorts) {
+    if (await isPortOpen(svc.host, port))
+      throw new StackError(`${svc.binary} also needs ${svc.host}:${port}, which is taken; free it or configure another port`);
+  }
+  return { action: 'start' };
+}
+
+async function carryOut(svc: StackService, dirs: ServiceDirs, plan: StartPlan, log: Logger): Promise<ServiceReport> {
+  const address = `${svc.host}:${svc.port}`;
+  const base = { name: svc.name, address, logFile: dirs.logFile };
+  switch (plan.action) {
+    case 'wait':
+      await waitHealthy(svc, plan.rec, dirs);
+      return { ...base, state: 'running', pid: plan.rec.pid };
+    case 'reuse':
+      log.info({ service: svc.name, address }, 'reusing a healthy service already listening');
+      return { ...base, state: 'reused' };
+    case 'start': {
+      mkdirSync(dirs.data, { recursive: true });
+      const rec = spawnDetached(svc.binary, svc.prepare(dirs), dirs.logFile, dirs.pidFile, dirs.root);
+      log.info({ service: svc.name, childPid: rec.pid, address }, 'started');
+      await waitHealthy(svc, rec, dirs);
+      return { ...base, state: 'started', pid: rec.pid };
+    }
+  }
+}
+
+/** Settles every promise; throws one StackError listing every failure. */
+async function allOrExplain<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length) throw new StackError(failures.map((f) => (f.reason as Error).message).join('\n'));
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** Installs what is missing, mounts tracefs, starts (or reuses) every service, waits for health. */
+export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean } = {}): Promise<ServiceReport[]> {
+  if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
+  ensureTracefs(log);
+  const services = stackServices(config).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
+  // Plan everything first so a taken port fails the whole command before anything starts.
+  const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
+  return allOrExplain(services.map(({ svc, dirs }, i) => carryOut(svc, dirs, plans[i]!, log)));
+}
+
+/** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */
+export async function stackDown(config: TapfleetConfig, log: Logger): Promise<ServiceReport[]> {
+  return Promise.all(
+    stackServices(config).map(async (svc) => {
+      const dirs = serviceDirs(config, svc.name);
+      const rec = readPidFile(dirs.pidFile);
+      const base = { name: svc.name, address: `${svc.host}:${svc.port}`, logFile: dirs.logFile, state: 'stopped' as const };
+      if (!rec) return base;
+      const outcome = await stopOwned(rec);
+      removePidFile(dirs.pidFile);
+      if (outcome !== 'not-running') log.info({ service: svc.name, childPid: rec.pid, outcome }, 'stopped');
+      return { ...base, pid: rec.pid };
+    }),
+  );
+}
+
+export async function stackStatus(config: TapfleetConfig): Promise<ServiceReport[]> {
+  return Promise.all(
+    stackServices(config).map(async (svc): Promise<ServiceReport> => {
+      const dirs = serviceDirs(config, svc.name);
+      const base = { name: svc.name, address: `${svc.host}:${svc.port}`, logFile: dirs.logFile };
+      const rec = readPidFile(dirs.pidFile);
+      const owned = isOwnedAlive(rec);
+      if (!owned && !(await isPortOpen(svc.host, svc.port))) return { ...base, state: 'stopped' };
+      const reason = await healthReason(svc);
+      const pid = owned ? { pid: rec.pid } : {};
+      if (reason !== undefined) return { ...base, ...pid, state: 'unhealthy', reason };
+      return { ...base, ...pid, state: owned ? 'running' : 'reused' };
+    }),
+  );
+}

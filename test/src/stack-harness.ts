@@ -1,0 +1,26 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+import { createLogger, loadConfig, DEFAULT_DATA_DIR, type Logger } from '@tapfleet/runtime';
+
+/**
+ * A private stack configuration for tests that start and stop servers themselves:
+ * its own ports (base + service offset) and its own data dir, so it never touches
+ * the stack the test command or a developer runs.
+ */
+export function isolatedStackConfig(basePort: number): TapfleetConfig {
+  mkdirSync(DEFAULT_DATA_DIR, { recursive: true });
+  const dataDir = mkdtempSync(join(DEFAULT_DATA_DIR, 'test-stack-'));
+  return loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      logLevel: 'warn',
+      nats: { url: `nats://127.0.0.1:${basePort + 1}`, monitorPort: basePort + 2 },
+      clickhouse: { url: `http://127.0.0.1:${basePort + 3}`, tcpPort: basePort + 4, database: 'tapfleet_smoke' },
+      redis: { url: `redis://127.0.0.1:${basePort + 5}` },
+    },
+  });
+}
+
+export const testLogger = (name: string): Logger => createLogger(`test.${name}`, process.env.TAPFLEET_LOG_LEVEL ?? 'warn');
