@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { BuildId, Sha256Hex } from './common.js';
 import { EventLayout } from './event-layout.js';
 
+export const UserAction = z.object({ op: z.enum(['print', 'clear']), map: z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/) });
+export type UserAction = z.infer<typeof UserAction>;
+
 /** Where one BPF program attaches; the runner does exactly this and nothing else. */
 export const AttachPoint = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tracepoint'), program: z.string(), category: z.string(), event: z.string() }),
@@ -20,8 +23,9 @@ export const AttachPoint = z.discriminatedUnion('kind', [
     provider: z.string(),
     name: z.string(),
   }),
-  z.object({ kind: z.literal('interval'), program: z.string().optional(), periodNs: z.number().int().positive() }),
-  z.object({ kind: z.enum(['begin', 'end']), program: z.string() }),
+  /** User-side probes: the runner's owner carries out their actions on a timer, at start, or at stop. */
+  z.object({ kind: z.literal('interval'), periodNs: z.number().int().positive(), actions: z.array(UserAction) }),
+  z.object({ kind: z.enum(['begin', 'end']), actions: z.array(UserAction) }),
 ]);
 export type AttachPoint = z.infer<typeof AttachPoint>;
 
@@ -63,3 +67,17 @@ export const BundleManifest = z.object({
   objectSha256: Sha256Hex,
 });
 export type BundleManifest = z.infer<typeof BundleManifest>;
+
+/** The BPF object's symbol for an aggregation map `@name`: what runners snapshot. */
+export const mapObjectName = (mapName: string) => `m_${mapName.slice(1)}`;
+
+/** Value bytes per CPU of each aggregation kind; hist has 66 log2 buckets (<0, 0, then 2^0..2^63). */
+export const HIST_BUCKETS = 66;
+export function aggregationValueSize(kind: MapLayout['kind'], lhist?: { lo: number; hi: number; step: number }): number {
+  switch (kind) {
+    case 'count': case 'sum': return 8;
+    case 'min': case 'max': case 'avg': return 16;
+    case 'hist': return HIST_BUCKETS * 8;
+    case 'lhist': return (Math.ceil((lhist!.hi - lhist!.lo) / lhist!.step) + 2) * 8;
+  }
+}

@@ -52,7 +52,7 @@ export const manifest: BundleManifest = {
   attach: [
     { kind: 'uretprobe', program: 'p0_ret', binary: '/opt/gw/bin/gateway', symbol: 'submit_order', offset: 0x1136 },
     { kind: 'tracepoint', program: 'p1', category: 'sched', event: 'sched_switch' },
-    { kind: 'interval', periodNs: 1_000_000_000 },
+    { kind: 'interval', periodNs: 1_000_000_000, actions: [{ op: 'print', map: '@lat' }] },
   ],
   events: [eventLayout],
   maps: [{ name: '@lat', kind: 'hist', keySize: 0, keyFields: [], valueSize: 8, maxEntries: 64 }],

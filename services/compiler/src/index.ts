@@ -1,8 +1,13 @@
-/**
- * the probe language compiler (compiler issue).
- * The workspace exists so the dependency graph and the CLI's command registry are
- * in place; its commands join `tapfleet` through this array.
- */
-import type { Command } from '@tapfleet/runtime';
-
-export const commands: Command[] = [];
+/** The probe language: lexer, parser, passes, codegen, bundles, and the single-host commands. */
+export { compilerCommands as commands } from './commands/index.js';
+export * from './compile.js';
+export * from './host-compile.js';
+export * from './diagnostics.js';
+export * from './source.js';
+export * from './tapsets.js';
+export * from './run-session.js';
+export * from './bundle/bundle.js';
+export * from './bundle/signing.js';
+export * from './profile/kernel-profile.js';
+export * from './profile/binary-profile.js';
+export { COMPILER_VERSION } from './version.js';

@@ -1,0 +1,430 @@
+/* tapfleet-runner: loads one BPF object, attaches the programs it is told to,
+ * streams ring-buffer events and map snapshots to stdout as framed records,
+ * and obeys line commands on stdin (snapshot, stats, detach, exit). It knows
+ * nothing of the probe language: the agent or `tapfleet run` tells it what to do.
+ * On stdin EOF it detaches and exits, so no probe outlives its owner. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "records.h"
+
+#define MAX_ATTACH 256
+#define MAX_MAPS 64
+
+enum attach_kind { AK_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT };
+
+struct attach_req {
+	enum attach_kind kind;
+	const char *prog, *a, *b, *c; /* tracepoint: cat,event; uprobe: path,offset; usdt: path,provider,name */
+	struct bpf_link *link;
+};
+
+static struct attach_req attaches[MAX_ATTACH];
+static int n_attach;
+static const char *snapshot_maps[MAX_MAPS];
+static int n_maps;
+static int target_pid = -1;
+static const char *ringbuf_name = "tf_events";
+static const char *stats_name = "tf_stats";
+static long poll_ms = 10, snapshot_ms, stats_ms;
+static struct bpf_object *obj;
+static volatile sig_atomic_t stop_requested;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ---- output: one big stdio buffer, flushed after each poll round ---- */
+
+static void put_record(uint16_t type, const void *a, uint32_t alen, const void *b, uint32_t blen)
+{
+	uint32_t len = alen + blen;
+	uint16_t hdr2[2] = { type, 0 };
+	fwrite(&len, 4, 1, stdout);
+	fwrite(hdr2, 4, 1, stdout);
+	if (alen)
+		fwrite(a, 1, alen, stdout);
+	if (blen)
+		fwrite(b, 1, blen, stdout);
+}
+
+static void fatal(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	put_record(TF_REC_ERROR, msg, strlen(msg), NULL, 0);
+	fflush(stdout);
+	fprintf(stderr, "tapfleet-runner: %s\n", msg);
+	exit(1);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	put_record(TF_REC_EVENT, data, (uint32_t)size, NULL, 0);
+	return 0;
+}
+
+/* ---- attach ---- */
+
+static int attach_one(int idx)
+{
+	struct attach_req *r = &attaches[idx];
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, r->prog);
+	if (!prog)
+		return -ENOENT;
+	switch (r->kind) {
+	case AK_TRACEPOINT:
+		r->link = bpf_program__attach_tracepoint(prog, r->a, r->b);
+		break;
+	case AK_UPROBE:
+	case AK_URETPROBE: {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = r->kind == AK_URETPROBE);
+		r->link = bpf_program__attach_uprobe_opts(prog, target_pid, r->a, strtoull(r->b, NULL, 0), &opts);
+		break;
+	}
+	case AK_USDT:
+		r->link = bpf_program__attach_usdt(prog, target_pid, r->a, r->b, r->c, NULL);
+		break;
+	}
+	return r->link ? 0 : -errno;
+}
+
+static void attach_all(uint64_t start_ns)
+{
+	uint32_t ok = 0, failed = 0;
+	for (int i = 0; i < n_attach; i++) {
+		int err = attach_one(i);
+		char msg[300];
+		uint8_t head[8];
+		uint32_t idx = i;
+		int32_t e = err;
+		if (err)
+			snprintf(msg, sizeof(msg), "%s: %s", attaches[i].prog, strerror(-err));
+		else
+			snprintf(msg, sizeof(msg), "%s: attached", attaches[i].prog);
+		memcpy(head, &idx, 4);
+		memcpy(head + 4, &e, 4);
+		put_record(TF_REC_ATTACH, head, 8, msg, strlen(msg));
+		err ? failed++ : ok++;
+	}
+	uint8_t ready[16];
+	uint64_t took = now_ns() - start_ns;
+	memcpy(ready, &took, 8);
+	memcpy(ready + 8, &ok, 4);
+	memcpy(ready + 12, &failed, 4);
+	put_record(TF_REC_READY, ready, 16, NULL, 0);
+	fflush(stdout);
+}
+
+/* Detaching a uprobe waits for an RCU grace period (50-130 ms here), so links are
+ * destroyed from parallel threads: stop time stays near one detach, not the sum. */
+static void *destroy_link(void *arg)
+{
+	bpf_link__destroy((struct bpf_link *)arg);
+	return NULL;
+}
+
+static void detach_all(void)
+{
+	pthread_t threads[MAX_ATTACH];
+	int started[MAX_ATTACH] = { 0 };
+	uint32_t links = 0;
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < n_attach; i++) {
+		if (!attaches[i].link)
+			continue;
+		links++;
+		if (pthread_create(&threads[i], NULL, destroy_link, attaches[i].link) == 0)
+			started[i] = 1;
+		else
+			bpf_link__destroy(attaches[i].link);
+	}
+	for (int i = 0; i < n_attach; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		attaches[i].link = NULL;
+	}
+	uint8_t rec[12];
+	uint64_t took = now_ns() - t0;
+	memcpy(rec, &took, 8);
+	memcpy(rec + 8, &links, 4);
+	put_record(TF_REC_DETACHED, rec, 12, NULL, 0);
+	fflush(stdout);
+}
+
+/* ---- snapshots and stats ---- */
+
+static void snapshot_map(const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+	if (!map)
+		return;
+	int fd = bpf_map__fd(map);
+	uint32_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	enum bpf_map_type type = bpf_map__type(map);
+	int percpu = type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	uint32_t vtotal = percpu ? ((vsz + 7) / 8 * 8) * libbpf_num_possible_cpus() : vsz;
+	uint32_t cap = bpf_map__max_entries(map);
+	char *keys = calloc(cap ? cap : 1, ksz), *vals = calloc(cap ? cap : 1, vtotal), *key = calloc(1, ksz), *next = calloc(1, ksz);
+	uint32_t n = 0;
+	void *prev = NULL;
+	while (n < cap && bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (bpf_map_lookup_elem(fd, next, vals + (size_t)n * vtotal) == 0) {
+			memcpy(keys + (size_t)n * ksz, next, ksz);
+			n++;
+		}
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	uint16_t nlen = strlen(name);
+	uint32_t len = 2 + nlen + 12 + n * (ksz + vtotal);
+	uint16_t hdr2[2] = { TF_REC_MAP, 0 };
+	fwrite(&len, 4, 1, stdout);
+	fwrite(hdr2, 4, 1, stdout);
+	fwrite(&nlen, 2, 1, stdout);
+	fwrite(name, 1, nlen, stdout);
+	fwrite(&ksz, 4, 1, stdout);
+	fwrite(&vtotal, 4, 1, stdout);
+	fwrite(&n, 4, 1, stdout);
+	for (uint32_t i = 0; i < n; i++) {
+		fwrite(keys + (size_t)i * ksz, 1, ksz, stdout);
+		fwrite(vals + (size_t)i * vtotal, 1, vtotal, stdout);
+	}
+	free(keys), free(vals), free(key), free(next);
+}
+
+/* Deletes every entry of one map (the language's clear(@m), done from user space). */
+static void clear_map(const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+	if (!map)
+		return;
+	int fd = bpf_map__fd(map);
+	uint32_t ksz = bpf_map__key_size(map);
+	char *key = calloc(1, ksz);
+	/* Always restart from the first key: deleting while iterating skips entries otherwise. */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	free(key);
+}
+
+static void snapshot_all(void)
+{
+	for (int i = 0; i < n_maps; i++)
+		snapshot_map(snapshot_maps[i]);
+	fflush(stdout);
+}
+
+/* tf_stats is a per-CPU array: [0] events produced, [1] ring-buffer reserve failures. */
+static void read_counter_pair(uint64_t *produced, uint64_t *drops)
+{
+	*produced = *drops = 0;
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, stats_name);
+	if (!map)
+		return;
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu];
+	for (uint32_t k = 0; k < 2; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			*(k == 0 ? produced : drops) += vals[c];
+	}
+}
+
+static void write_stats(void)
+{
+	uint64_t produced, drops;
+	read_counter_pair(&produced, &drops);
+	uint32_t nprogs = 0;
+	struct bpf_program *prog;
+	uint64_t per[2 * MAX_ATTACH];
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t ilen = sizeof(info);
+		if (nprogs >= MAX_ATTACH)
+			break;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &ilen))
+			memset(&info, 0, sizeof(info));
+		per[2 * nprogs] = info.run_cnt;
+		per[2 * nprogs + 1] = info.run_time_ns;
+		nprogs++;
+	}
+	uint8_t head[20];
+	memcpy(head, &drops, 8);
+	memcpy(head + 8, &produced, 8);
+	memcpy(head + 16, &nprogs, 4);
+	put_record(TF_REC_STATS, head, 20, per, nprogs * 16);
+	fflush(stdout);
+}
+
+/* ---- commands on stdin ---- */
+
+/* Returns 0 to keep running, 1 to stop. */
+static int handle_stdin(void)
+{
+	static char line[256];
+	static size_t used;
+	ssize_t n = read(STDIN_FILENO, line + used, sizeof(line) - 1 - used);
+	if (n <= 0)
+		return 1; /* EOF or error: the owner is gone */
+	used += n;
+	line[used] = 0;
+	char *nl;
+	while ((nl = strchr(line, '\n'))) {
+		*nl = 0;
+		if (!strcmp(line, "snapshot"))
+			snapshot_all();
+		else if (!strcmp(line, "stats"))
+			write_stats();
+		else if (!strncmp(line, "clear ", 6))
+			clear_map(line + 6);
+		else if (!strcmp(line, "detach"))
+			detach_all();
+		else if (!strcmp(line, "exit"))
+			return 1;
+		size_t rest = used - (nl + 1 - line);
+		memmove(line, nl + 1, rest);
+		used = rest;
+		line[used] = 0;
+	}
+	if (used == sizeof(line) - 1)
+		used = 0; /* an over-long line is garbage: drop it */
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !getenv("TAPFLEET_RUNNER_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tapfleet-runner OBJECT [options] [attach...]\n"
+		"  --pid PID                      restrict uprobes/USDT to one process\n"
+		"  --map NAME                     include map NAME in snapshots (repeatable)\n"
+		"  --snapshot-ms N / --stats-ms N write snapshots / stats every N ms\n"
+		"  --poll-ms N                    ring-buffer consume period (default 10)\n"
+		"  --tracepoint PROG CAT EVENT\n"
+		"  --uprobe PROG PATH OFFSET | --uretprobe PROG PATH OFFSET\n"
+		"  --usdt PROG PATH PROVIDER NAME\n"
+		"stdin commands: snapshot, stats, clear MAP, detach, exit (EOF = exit)\n");
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		const char *o = argv[i];
+#define NEED(k) do { if (i + (k) >= argc) usage(); } while (0)
+		if (!strcmp(o, "--pid")) { NEED(1); target_pid = atoi(argv[++i]); }
+		else if (!strcmp(o, "--map")) { NEED(1); if (n_maps < MAX_MAPS) snapshot_maps[n_maps++] = argv[++i]; }
+		else if (!strcmp(o, "--snapshot-ms")) { NEED(1); snapshot_ms = atol(argv[++i]); }
+		else if (!strcmp(o, "--stats-ms")) { NEED(1); stats_ms = atol(argv[++i]); }
+		else if (!strcmp(o, "--poll-ms")) { NEED(1); poll_ms = atol(argv[++i]); }
+		else if (n_attach >= MAX_ATTACH) fatal("more than %d attach points", MAX_ATTACH);
+		else if (!strcmp(o, "--tracepoint")) { NEED(3); attaches[n_attach++] = (struct attach_req){ AK_TRACEPOINT, argv[i + 1], argv[i + 2], argv[i + 3] }; i += 3; }
+		else if (!strcmp(o, "--uprobe") || !strcmp(o, "--uretprobe")) {
+			NEED(3);
+			attaches[n_attach++] = (struct attach_req){ o[3] == 'r' ? AK_URETPROBE : AK_UPROBE, argv[i + 1], argv[i + 2], argv[i + 3] };
+			i += 3;
+		}
+		else if (!strcmp(o, "--usdt")) { NEED(4); attaches[n_attach++] = (struct attach_req){ AK_USDT, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4] }; i += 4; }
+		else usage();
+#undef NEED
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t start_ns = now_ns();
+	if (argc < 2 || argv[1][0] == '-')
+		usage();
+	static char outbuf[1 << 20];
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	libbpf_set_print(libbpf_log);
+	parse_args(argc, argv);
+
+	obj = bpf_object__open_file(argv[1], NULL);
+	if (!obj)
+		fatal("open %s: %s", argv[1], strerror(errno));
+	int err = bpf_object__load(obj);
+	if (err)
+		fatal("load %s: %s (run with TAPFLEET_RUNNER_DEBUG=1 for the verifier log)", argv[1], strerror(-err));
+	/* Keep per-program run count and run time on while we live: the governor reads them. */
+	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	(void)stats_fd;
+
+	struct ring_buffer *rb = NULL;
+	struct bpf_map *rbmap = bpf_object__find_map_by_name(obj, ringbuf_name);
+	if (rbmap) {
+		rb = ring_buffer__new(bpf_map__fd(rbmap), on_event, NULL, NULL);
+		if (!rb)
+			fatal("ring buffer %s: %s", ringbuf_name, strerror(errno));
+	}
+	attach_all(start_ns);
+
+	uint64_t next_snapshot = snapshot_ms ? now_ns() + snapshot_ms * 1000000ull : UINT64_MAX;
+	uint64_t next_stats = stats_ms ? now_ns() + stats_ms * 1000000ull : UINT64_MAX;
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	int stopping = 0;
+	while (!stop_requested && !stopping) {
+		/* Programs submit with BPF_RB_NO_WAKEUP: consume on a timer instead of
+		 * paying ~1 us a wakeup per event. */
+		int ready = poll(&pfd, 1, poll_ms);
+		if (rb)
+			ring_buffer__consume(rb);
+		if (ready > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			stopping = handle_stdin();
+		uint64_t t = now_ns();
+		if (t >= next_snapshot) {
+			snapshot_all();
+			next_snapshot = t + snapshot_ms * 1000000ull;
+		}
+		if (t >= next_stats) {
+			write_stats();
+			next_stats = t + stats_ms * 1000000ull;
+		}
+		fflush(stdout);
+	}
+	/* Drain what is already in the ring, then final stats so nothing goes uncounted. */
+	if (rb)
+		ring_buffer__consume(rb);
+	detach_all();
+	if (rb)
+		ring_buffer__consume(rb);
+	snapshot_all();
+	write_stats();
+	ring_buffer__free(rb);
+	bpf_object__close(obj);
+	return 0;
+}

@@ -1,0 +1,85 @@
+import { HIST_BUCKETS, type MapLayout } from '@tapfleet/schemas';
+
+/** One aggregation entry, merged across CPUs (and, in the fleet, across hosts). */
+export interface AggEntry {
+  key: (bigint | string)[];
+  /** count/sum/min/max: value; avg: sum and count; hist/lhist: buckets. */
+  value: bigint;
+  count?: bigint;
+  buckets?: bigint[];
+}
+
+const utf8 = new TextDecoder();
+
+function decodeKey(layout: MapLayout, key: Uint8Array): (bigint | string)[] {
+  const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  return layout.keyFields.map((f) => {
+    if (f.type === 'str') {
+      const bytes = key.subarray(f.offset, f.offset + f.size);
+      const nul = bytes.indexOf(0);
+      return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+    }
+    return f.type === 'i64' ? v.getBigInt64(f.offset, true) : v.getBigUint64(f.offset, true);
+  });
+}
+
+/** Merges the per-CPU copies of one value the runner read (CPU stride = valueSize). */
+export function mergePerCpu(layout: MapLayout, value: Uint8Array): Omit<AggEntry, 'key'> {
+  const v = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const cpus = Math.floor(value.byteLength / layout.valueSize);
+  const at = (cpu: number, word: number) => cpu * layout.valueSize + word * 8;
+  switch (layout.kind) {
+    case 'count':
+    case 'sum': {
+      let sum = 0n;
+      for (let c = 0; c < cpus; c++) sum += v.getBigInt64(at(c, 0), true);
+      return { value: sum };
+    }
+    case 'min':
+    case 'max': {
+      let best: bigint | undefined;
+      for (let c = 0; c < cpus; c++) {
+        if (v.getBigUint64(at(c, 1), true) === 0n) continue;
+        const x = v.getBigInt64(at(c, 0), true);
+        if (best === undefined || (layout.kind === 'min' ? x < best : x > best)) best = x;
+      }
+      return { value: best ?? 0n, count: best === undefined ? 0n : 1n };
+    }
+    case 'avg': {
+      let sum = 0n;
+      let count = 0n;
+      for (let c = 0; c < cpus; c++) {
+        sum += v.getBigInt64(at(c, 0), true);
+        count += v.getBigUint64(at(c, 1), true);
+      }
+      return { value: sum, count };
+    }
+    case 'hist':
+    case 'lhist': {
+      const n = layout.kind === 'hist' ? HIST_BUCKETS : layout.valueSize / 8;
+      const buckets = new Array<bigint>(n).fill(0n);
+      for (let c = 0; c < cpus; c++) for (let b = 0; b < n; b++) buckets[b]! += v.getBigUint64(at(c, b), true);
+      return { value: buckets.reduce((a, b) => a + b, 0n), buckets };
+    }
+  }
+}
+
+export function decodeSnapshot(layout: MapLayout, entries: { key: Uint8Array; value: Uint8Array }[]): AggEntry[] {
+  return entries.map((e) => ({ key: decodeKey(layout, e.key), ...mergePerCpu(layout, e.value) }));
+}
+
+/** Lower bound of hist bucket i: [0] negative, [1] zero, [2+k] from 2^k. */
+export const histBucketLow = (i: number): bigint => (i === 0 ? -1n : i === 1 ? 0n : 1n << BigInt(i - 2));
+
+/** Approximate percentile from a log2 histogram: the upper edge of the bucket holding it. */
+export function histPercentile(buckets: bigint[], p: number): bigint {
+  const total = buckets.reduce((a, b) => a + b, 0n);
+  if (total === 0n) return 0n;
+  const rank = BigInt(Math.ceil((p / 100) * Number(total)));
+  let seen = 0n;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i]!;
+    if (seen >= rank) return i < 2 ? histBucketLow(i) : (1n << BigInt(i - 1)) - 1n;
+  }
+  return 0n;
+}

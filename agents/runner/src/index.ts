@@ -1,0 +1,3 @@
+export * from './records.js';
+export * from './runner-process.js';
+export * from './aggregations.js';

@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { mapObjectName, type BundleManifest } from '@tapfleet/schemas';
+import { RecordReader, type RunnerRecord } from './records.js';
+
+/** Built by `tapfleet setup` (make -C agents/runner). */
+export const RUNNER_BINARY = fileURLToPath(new URL('../build/tapfleet-runner', import.meta.url));
+
+export interface RunnerOptions {
+  objectPath: string;
+  manifest: BundleManifest;
+  /** Restrict uprobes and USDT to this process. */
+  pid?: number;
+  snapshotMs?: number;
+  statsMs?: number;
+  binary?: string;
+}
+
+/** The runner's command line, derived from the manifest alone. */
+export function runnerArgs(o: RunnerOptions): string[] {
+  const args = [o.objectPath];
+  if (o.pid !== undefined) args.push('--pid', String(o.pid));
+  for (const m of o.manifest.maps) args.push('--map', mapObjectName(m.name));
+  if (o.snapshotMs) args.push('--snapshot-ms', String(o.snapshotMs));
+  if (o.statsMs) args.push('--stats-ms', String(o.statsMs));
+  for (const a of o.manifest.attach) {
+    switch (a.kind) {
+      case 'tracepoint': args.push('--tracepoint', a.program, a.category, a.event); break;
+      case 'uprobe': case 'uretprobe': args.push(`--${a.kind}`, a.program, a.binary, String(a.offset)); break;
+      case 'usdt': args.push('--usdt', a.program, a.binary, a.provider, a.name); break;
+      default: break; // interval/begin/end run in the owner, not the kernel
+    }
+  }
+  return args;
+}
+
+/**
+ * One runner child. Emits 'record' for every framed record and 'exit' with the code.
+ * Closing stdin makes the runner detach and exit, so probes never outlive their owner.
+ */
+export class RunnerProcess extends EventEmitter<{ record: [RunnerRecord]; exit: [number | null, NodeJS.Signals | null]; stderr: [string] }> {
+  private readonly child: ChildProcess;
+  private readonly reader = new RecordReader();
+  readonly exited: Promise<number | null>;
+
+  constructor(options: RunnerOptions) {
+    super();
+    this.child = spawn(options.binary ?? RUNNER_BINARY, runnerArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.reader.push(chunk, (r) => this.emit('record', r)));
+    this.child.stderr!.on('data', (chunk: Buffer) => this.emit('stderr', chunk.toString()));
+    this.child.stdin!.on('error', () => {}); // the runner may already be gone; 'exit' reports it
+    this.exited = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => {
+        this.emit('exit', code, signal);
+        resolve(code);
+      });
+      this.child.on('error', (e) => {
+        this.emit('stderr', `cannot start runner: ${e.message}`);
+        resolve(null);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private send(line: string): void {
+    if (this.child.stdin?.writable) this.child.stdin.write(`${line}\n`);
+  }
+
+  snapshot(): void {
+    this.send('snapshot');
+  }
+  stats(): void {
+    this.send('stats');
+  }
+  /** Empties an aggregation map (`clear(@m)`), by its object name. */
+  clear(objectName: string): void {
+    this.send(`clear ${objectName}`);
+  }
+  detach(): void {
+    this.send('detach');
+  }
+
+  /** Asks the runner to detach and exit; waits for it (final snapshot and stats arrive first). */
+  async stop(): Promise<number | null> {
+    this.child.stdin?.end();
+    return this.exited;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child.kill(signal);
+  }
+}
+
+/** Resolves with the 'ready' record, or rejects with the runner's fatal error. */
+export function whenReady(runner: RunnerProcess): Promise<Extract<RunnerRecord, { type: 'ready' }>> {
+  return new Promise((resolve, reject) => {
+    const onRecord = (r: RunnerRecord) => {
+      if (r.type === 'ready') done(() => resolve(r));
+      else if (r.type === 'error') done(() => reject(new Error(`runner: ${r.message}`)));
+    };
+    const onExit = (code: number | null) => done(() => reject(new Error(`runner exited (${code}) before attaching`)));
+    const done = (f: () => void) => {
+      runner.off('record', onRecord);
+      runner.off('exit', onExit);
+      f();
+    };
+    runner.on('record', onRecord);
+    runner.on('exit', onExit);
+  });
+}

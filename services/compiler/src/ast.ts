@@ -1,0 +1,58 @@
+import type { Span } from './source.js';
+
+export type Expr =
+  | { kind: 'int'; value: bigint; span: Span }
+  | { kind: 'string'; value: string; span: Span }
+  | { kind: 'builtin'; name: string; span: Span }
+  | { kind: 'arg'; index: number; span: Span }
+  | { kind: 'field'; name: string; span: Span } // args.NAME (tracepoint field)
+  | { kind: 'var'; name: string; span: Span }
+  | { kind: 'call'; name: string; args: Expr[]; span: Span }
+  | { kind: 'entry'; expr: Expr; span: Span; slot?: number }
+  | { kind: 'unary'; op: string; expr: Expr; span: Span }
+  | { kind: 'binary'; op: string; left: Expr; right: Expr; span: Span };
+
+export interface AggCall {
+  fn: string;
+  args: Expr[];
+  span: Span;
+}
+
+export type Stmt =
+  | { kind: 'let'; name: string; value: Expr; span: Span }
+  | { kind: 'agg'; map: string; keys: Expr[]; call: AggCall; span: Span }
+  | { kind: 'emit'; event: string; fields: { name: string; value: Expr; span: Span }[]; span: Span }
+  | { kind: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; span: Span }
+  | { kind: 'print' | 'clear'; map: string; span: Span }
+  | { kind: 'delete'; map: string; keys: Expr[]; span: Span };
+
+export interface ProbePoint {
+  text: string;
+  span: Span;
+}
+
+export interface Probe {
+  points: ProbePoint[];
+  predicate?: Expr;
+  body: Stmt[];
+  span: Span;
+}
+
+/** `alias NAME = POINT [| POINT...] [pairs POINT] { $x = ...; }` from a tapset. */
+export interface Alias {
+  name: string;
+  /** Variants in order of preference: the first the kernel profile supports is used. */
+  variants: ProbePoint[];
+  /** Start point of a start/end pair, whose entry state `@entry` and `latency` read. */
+  pairs?: ProbePoint;
+  assigns: Stmt[];
+  doc?: string;
+  span: Span;
+}
+
+export interface Script {
+  probes: Probe[];
+  aliases: Alias[];
+}
+
+export const span = (a: Span, b: Span): Span => ({ source: a.source, start: a.start, end: b.end });

@@ -1,0 +1,43 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { BinaryProfile, KernelProfile, parseOrThrow } from '@tapfleet/schemas';
+import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
+import { compileBundle } from '../host-compile.js';
+import { serializeBundle } from '../bundle/bundle.js';
+import { CompileError } from '../diagnostics.js';
+import { loadTapsets } from '../tapsets.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';
+
+/** A profile file for compiling for another host: what `tapfleet profile` prints. */
+export const ProfileFile = z.object({ kernel: KernelProfile, binaries: z.array(BinaryProfile).default([]) });
+
+export const compileCommand: Command = {
+  path: ['compile'],
+  args: 'FILE',
+  summary: 'compile a probe script into a signed bundle for this host or for a saved profile',
+  options: {
+    profile: { type: 'string', description: 'compile for the host whose `tapfleet profile --all` output this is', valueName: 'P' },
+    output: { type: 'string', short: 'o', description: 'bundle file to write', valueName: 'OUT' },
+    binary: BINARY_OPTION,
+  },
+  async run(values, positionals, { config, out }) {
+    const { file, text } = readScript(positionals);
+    const output = stringOption(values, 'output');
+    if (!output) throw new UsageError('give the bundle file with -o OUT');
+    const profilePath = stringOption(values, 'profile');
+    const profiles = profilePath ? parseOrThrow(ProfileFile, JSON.parse(readFileSync(profilePath, 'utf8')), `profile ${profilePath}`) : undefined;
+    const started = performance.now();
+    try {
+      const bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, ...(profiles ? { profiles } : {}) });
+      writeFileSync(output, serializeBundle(bundle));
+      out(`${output}: bundle ${bundle.manifest.bundleId.slice(0, 16)} for kernel ${bundle.manifest.kernel.release} (${bundle.manifest.kernel.buildId.slice(0, 12)}), ${bundle.object.length} byte object, ${(performance.now() - started).toFixed(0)} ms`);
+      return 0;
+    } catch (e) {
+      if (e instanceof CompileError) {
+        printDiagnostics(e.diagnostics);
+        return 1;
+      }
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,66 @@
+import { durationMs } from '@tapfleet/schemas';
+import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
+import { compileBundle } from '../host-compile.js';
+import { verifyBundle } from '../bundle/bundle.js';
+import { CompileError } from '../diagnostics.js';
+import { loadTapsets } from '../tapsets.js';
+import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
+import { runSession } from '../run-session.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';
+
+export const runCommand: Command = {
+  path: ['run'],
+  args: 'FILE',
+  summary: 'compile a probe script for this host, load it, and print events and aggregations (Ctrl-C stops)',
+  options: {
+    pid: { type: 'string', short: 'p', description: 'trace only this process (uprobes and USDT)', valueName: 'PID' },
+    command: { type: 'string', short: 'c', description: 'run this command, traced from its first instruction; stop when it exits', valueName: 'CMD' },
+    duration: { type: 'string', short: 'd', description: 'stop after this long, e.g. 10s', valueName: 'D' },
+    json: { type: 'boolean', description: 'print JSON lines instead of text' },
+    binary: BINARY_OPTION,
+  },
+  async run(values, positionals, { config, out }) {
+    const { file, text } = readScript(positionals);
+    const pidText = stringOption(values, 'pid');
+    const command = stringOption(values, 'command');
+    if (pidText && command) throw new UsageError('give -p PID or -c CMD, not both');
+    if (pidText && !/^[1-9][0-9]*$/.test(pidText)) throw new UsageError(`-p takes a process id, got '${pidText}'`);
+    const duration = stringOption(values, 'duration');
+    const json = values.json === true;
+    const key = localSigningKey(config);
+    let bundle;
+    try {
+      bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: key.privateKey });
+    } catch (e) {
+      if (e instanceof CompileError) {
+        printDiagnostics(e.diagnostics);
+        return 1;
+      }
+      throw e;
+    }
+    verifyBundle(bundle, key.publicKeyPem);
+    let onSigint: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => (onSigint = resolve));
+    process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigint);
+    const result = await runSession({
+      bundle,
+      ...(pidText ? { pid: Number(pidText) } : {}),
+      ...(command ? { command: ['/bin/sh', '-c', command] } : {}),
+      ...(duration ? { durationMs: durationMs(duration) } : {}),
+      stopSignal,
+      onAttach: (s, program) => {
+        if (s.errno) process.stderr.write(`tapfleet run: ${program} not attached: ${s.message}\n`);
+      },
+      onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
+      onPrint: (maps) => {
+        for (const m of maps) (json ? [mapJson(m.layout, m.entries)] : mapText(m.layout, m.entries)).forEach((l) => out(l));
+      },
+    });
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
+    process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
+    return result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length ? 1 : 0;
+  },
+};

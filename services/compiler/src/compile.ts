@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { BinaryProfile, KernelProfile } from '@tapfleet/schemas';
+import type { Alias } from './ast.js';
+import { Diagnostics, type Diagnostic } from './diagnostics.js';
+import { parse } from './parser.js';
+import { Source } from './source.js';
+import { resolveAliases } from './passes/resolve-aliases.js';
+import { resolvePoints, type ResolvedProbe } from './passes/resolve-points.js';
+import { typecheck, type Analysis } from './passes/typecheck.js';
+import { emitC, type ProgramInfo } from './passes/emit-c.js';
+
+export interface CompileInput {
+  file: string;
+  text: string;
+  kernel: KernelProfile;
+  binaries: BinaryProfile[];
+  /** Aliases from tapsets/*.tap. */
+  tapsets?: Alias[];
+  /** `$name` -> path, for tapset placeholders. */
+  binaryPaths?: Record<string, string>;
+}
+
+export interface FrontEndResult {
+  diagnostics: Diagnostic[];
+  probes: ResolvedProbe[];
+  analysis?: Analysis;
+  c?: string;
+  programs?: ProgramInfo[];
+  scriptDigest: string;
+}
+
+/** The pass pipeline up to generated C; stops after the first stage that reported errors. */
+export function frontEnd(input: CompileInput): FrontEndResult {
+  const diags = new Diagnostics();
+  const scriptDigest = createHash('sha256').update(input.text).digest('hex');
+  const source = new Source(input.file, input.text);
+  const script = parse(source, diags);
+  const aliased = resolveAliases(script, input.tapsets ?? [], input.kernel, input.binaryPaths ?? {}, diags);
+  const probes = resolvePoints(aliased, { kernel: input.kernel, binaries: new Map(input.binaries.map((b) => [b.path, b])) }, diags);
+  if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
+  const analysis = typecheck(probes, diags);
+  if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };
+  const { code, programs } = emitC(probes, analysis);
+  return { diagnostics: diags.items, probes, analysis, c: code, programs, scriptDigest };
+}
+
+/** Parse only: the script's probe point texts, so callers can gather the profiles they need. */
+export function pointTexts(file: string, text: string, tapsets: Alias[] = []): string[] {
+  const diags = new Diagnostics();
+  const script = parse(new Source(file, text), diags);
+  const aliases = new Map([...tapsets, ...script.aliases].map((a) => [a.name, a]));
+  return script.probes.flatMap((p) =>
+    p.points.flatMap((pt) => {
+      const alias = aliases.get(pt.text);
+      return alias ? [...alias.variants, ...(alias.pairs ? [alias.pairs] : [])].map((v) => v.text) : [pt.text];
+    }),
+  );
+}

@@ -1,0 +1,46 @@
+import type { Span } from './source.js';
+
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  message: string;
+  span: Span;
+  /** What would have been right, e.g. "expected a probe point like tracepoint:sched:sched_switch". */
+  hint?: string;
+}
+
+/** The one sink every pass reports to; passes keep going after errors where they can. */
+export class Diagnostics {
+  readonly items: Diagnostic[] = [];
+  error(span: Span, message: string, hint?: string): void {
+    this.items.push({ severity: 'error', message, span, ...(hint ? { hint } : {}) });
+  }
+  warning(span: Span, message: string, hint?: string): void {
+    this.items.push({ severity: 'warning', message, span, ...(hint ? { hint } : {}) });
+  }
+  get hasErrors(): boolean {
+    return this.items.some((d) => d.severity === 'error');
+  }
+}
+
+/** `file:line:col: error: message`, the source line, a caret under the span, and the hint. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const { line, col } = d.span.source.position(d.span.start);
+  const text = d.span.source.lineText(line);
+  const width = Math.max(1, Math.min(d.span.end - d.span.start, text.length - col + 1));
+  const lines = [
+    `${d.span.source.file}:${line}:${col}: ${d.severity}: ${d.message}`,
+    `  ${text}`,
+    `  ${' '.repeat(col - 1)}^${'~'.repeat(width - 1)}`,
+  ];
+  if (d.hint) lines.push(`  ${d.hint}`);
+  return lines.join('\n');
+}
+
+/** Thrown by the compiler driver when any pass reported an error. */
+export class CompileError extends Error {
+  readonly code = 'TAPFLEET_COMPILE';
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
+    this.name = 'CompileError';
+  }
+}

@@ -1,0 +1,44 @@
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { BinaryProfile, KernelProfile } from '@tapfleet/schemas';
+import type { Alias } from './ast.js';
+import { CompileError } from './diagnostics.js';
+import { frontEnd, pointTexts } from './compile.js';
+import { referencedTargets } from './passes/resolve-points.js';
+import { hostKernelProfile } from './profile/kernel-profile.js';
+import { readBinaryProfile } from './profile/binary-profile.js';
+import { buildBpfObject } from './bundle/clang.js';
+import { makeBundle, type Bundle } from './bundle/bundle.js';
+
+export interface HostProfiles {
+  kernel: KernelProfile;
+  binaries: BinaryProfile[];
+}
+
+/** Reads the profiles a script needs from this host: its tracepoints' formats and its binaries' ELF. */
+export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): HostProfiles {
+  const texts = pointTexts(file, text, tapsets).map((t) => t.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (w, n: string) => binaryPaths[n] ?? w));
+  const { binaries, tracepoints } = referencedTargets(texts);
+  return {
+    kernel: hostKernelProfile(tracepoints),
+    // Missing binaries are left to the compiler, which reports them at the probe point.
+    binaries: binaries.filter((p) => p.startsWith('/') && existsSync(p)).map(readBinaryProfile),
+  };
+}
+
+export interface CompileOptions {
+  tapsets?: Alias[];
+  binaryPaths?: Record<string, string>;
+  signingKey: KeyObject;
+  /** Compile against these profiles instead of this host's (the control plane's case). */
+  profiles?: HostProfiles;
+}
+
+/** Script -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
+export async function compileBundle(file: string, text: string, options: CompileOptions): Promise<Bundle> {
+  const profiles = options.profiles ?? profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {});
+  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {} });
+  if (!fe.c) throw new CompileError(fe.diagnostics);
+  const object = await buildBpfObject(fe.c);
+  return makeBundle(fe, text, object, profiles.kernel, profiles.binaries, options.signingKey);
+}

@@ -1,0 +1,117 @@
+import type { Diagnostics } from './diagnostics.js';
+import type { Source, Span } from './source.js';
+
+export type TokenKind = 'ident' | 'int' | 'string' | 'var' | 'map' | 'punct' | 'point' | 'eof';
+
+export interface Token {
+  kind: TokenKind;
+  text: string;
+  span: Span;
+  /** Value of an int literal, or the unescaped text of a string. */
+  value?: bigint | string;
+}
+
+const PUNCT = ['<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.'];
+
+/**
+ * On-demand lexer: the parser asks for a normal token or, right after `probe`,
+ * `alias ... =` or a comma, for a raw probe point (which may hold `/`, `.`, `:`).
+ */
+export class Lexer {
+  pos = 0;
+  constructor(
+    readonly source: Source,
+    private readonly diags: Diagnostics,
+  ) {}
+
+  private span(start: number, end = this.pos): Span {
+    return { source: this.source, start, end };
+  }
+
+  /** Skips whitespace and `#` / `//` comments; returns the doc comment text just before, if any. */
+  skipTrivia(): string | undefined {
+    const t = this.source.text;
+    let doc: string | undefined;
+    for (;;) {
+      const c = t[this.pos];
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r') this.pos++;
+      else if (c === '#' || (c === '/' && t[this.pos + 1] === '/')) {
+        const end = t.indexOf('\n', this.pos);
+        const stop = end === -1 ? t.length : end;
+        doc = t.slice(this.pos, stop).replace(/^(#|\/\/)\s?/, '');
+        this.pos = stop;
+      } else return doc;
+    }
+  }
+
+  peekChar(): string | undefined {
+    return this.source.text[this.pos];
+  }
+
+  /** A probe point: everything up to whitespace, `,` or `{`. */
+  point(): Token {
+    this.skipTrivia();
+    const t = this.source.text;
+    const start = this.pos;
+    while (this.pos < t.length && !/[\s,{]/.test(t[this.pos]!)) this.pos++;
+    return { kind: 'point', text: t.slice(start, this.pos), span: this.span(start) };
+  }
+
+  next(): Token {
+    this.skipTrivia();
+    const t = this.source.text;
+    const start = this.pos;
+    if (this.pos >= t.length) return { kind: 'eof', text: '', span: this.span(start) };
+    const c = t[this.pos]!;
+    if (/[A-Za-z_]/.test(c)) {
+      while (/[A-Za-z0-9_]/.test(t[this.pos] ?? '')) this.pos++;
+      return { kind: 'ident', text: t.slice(start, this.pos), span: this.span(start) };
+    }
+    if ((c === '$' || c === '@') && /[A-Za-z_]/.test(t[this.pos + 1] ?? '')) {
+      this.pos++;
+      while (/[A-Za-z0-9_]/.test(t[this.pos] ?? '')) this.pos++;
+      return { kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) };
+    }
+    if (/[0-9]/.test(c)) return this.number(start);
+    if (c === '"') return this.string(start);
+    for (const p of PUNCT) {
+      if (t.startsWith(p, this.pos)) {
+        this.pos += p.length;
+        return { kind: 'punct', text: p, span: this.span(start) };
+      }
+    }
+    this.pos++;
+    this.diags.error(this.span(start), `unexpected character '${c}'`);
+    return this.next();
+  }
+
+  private number(start: number): Token {
+    const t = this.source.text;
+    const m = /^(0x[0-9a-fA-F]+|[0-9]+)([A-Za-z_]*)/.exec(t.slice(start));
+    const digits = m![1]!;
+    this.pos = start + m![0].length;
+    if (m![2]) this.diags.error(this.span(start), `'${m![0]}' is not a number`, 'integers are decimal or 0x hex; durations belong in probe points like interval:1s');
+    const value = BigInt(digits);
+    if (value > 0xffffffffffffffffn) this.diags.error(this.span(start), `integer ${digits} does not fit in 64 bits`);
+    return { kind: 'int', text: m![0], span: this.span(start), value };
+  }
+
+  private string(start: number): Token {
+    const t = this.source.text;
+    let out = '';
+    this.pos++;
+    while (this.pos < t.length && t[this.pos] !== '"' && t[this.pos] !== '\n') {
+      if (t[this.pos] === '\\') {
+        const e = t[this.pos + 1];
+        out += e === 'n' ? '\n' : e === 't' ? '\t' : (e ?? '');
+        this.pos += 2;
+      } else out += t[this.pos++];
+    }
+    if (t[this.pos] !== '"') {
+      this.diags.error(this.span(start), 'unterminated string', 'close it with " on the same line');
+      return { kind: 'string', text: t.slice(start, this.pos), span: this.span(start), value: out };
+    }
+    this.pos++;
+    return { kind: 'string', text: t.slice(start, this.pos), span: this.span(start), value: out };
+  }
+}

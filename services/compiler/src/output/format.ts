@@ -1,0 +1,79 @@
+import { decodeRecord, recordEventId, type BundleManifest, type DecodedEvent } from '@tapfleet/schemas';
+import { histBucketLow, type AggEntry } from '@tapfleet/runner';
+
+/** Decodes a raw event with the manifest's layouts (never a hand-written layout). */
+export function decodeEvent(manifest: BundleManifest, data: Uint8Array): { name: string; fields: DecodedEvent } | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const layout = manifest.events.find((e) => e.id === recordEventId(view, 0));
+  if (!layout || data.byteLength < layout.size) return undefined;
+  return { name: layout.name, fields: decodeRecord(view, 0, layout) };
+}
+
+const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v);
+
+export function eventJson(name: string, fields: DecodedEvent): string {
+  return JSON.stringify({ event: name, ...fields }, (_k, v) => jsonSafe(v));
+}
+
+export function eventText(name: string, fields: DecodedEvent): string {
+  const { event_id: _id, cpu: _cpu, ktime_ns: _t, ...rest } = fields;
+  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
+}
+
+const keyText = (key: (bigint | string)[]) => (key.length ? `[${key.map((k) => (typeof k === 'string' ? k : k.toString())).join(', ')}]` : '');
+
+function humanBound(v: bigint): string {
+  const units: [bigint, string][] = [[1n << 40n, 'T'], [1n << 30n, 'G'], [1n << 20n, 'M'], [1n << 10n, 'K']];
+  for (const [size, unit] of units) if (v >= size && v % size === 0n) return `${v / size}${unit}`;
+  return v.toString();
+}
+
+/** bpftrace-style bars: one row per non-empty bucket range. */
+function bars(rows: { label: string; count: bigint }[]): string[] {
+  const max = rows.reduce((m, r) => (r.count > m ? r.count : m), 0n);
+  const width = 52;
+  return rows.map((r) => {
+    const n = max === 0n ? 0 : Number((r.count * BigInt(width)) / max);
+    return `${r.label.padEnd(20)}${r.count.toString().padStart(8)} |${'@'.repeat(n).padEnd(width)}|`;
+  });
+}
+
+function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number }): string[] {
+  const b = e.buckets ?? [];
+  const first = b.findIndex((x) => x > 0n);
+  if (first === -1) return [];
+  let last = b.length - 1;
+  while (last > first && b[last] === 0n) last--;
+  const rows = [];
+  for (let i = first; i <= last; i++) {
+    let label: string;
+    if (lhist) {
+      if (i === 0) label = `(..., ${lhist.lo})`;
+      else if (i === b.length - 1) label = `[${lhist.hi}, ...)`;
+      else label = `[${lhist.lo + (i - 1) * lhist.step}, ${lhist.lo + i * lhist.step})`;
+    } else if (i === 0) label = '(..., 0)';
+    else if (i === 1) label = '[0]';
+    else if (i === 2) label = '[1]';
+    else label = `[${humanBound(histBucketLow(i))}, ${humanBound(histBucketLow(i + 1))})`;
+    rows.push({ label, count: b[i]! });
+  }
+  return bars(rows);
+}
+
+/** Text for one map, sorted by value like bpftrace prints it. */
+export function mapText(layout: BundleManifest['maps'][number], entries: AggEntry[]): string[] {
+  const out: string[] = [];
+  const sorted = [...entries].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  for (const e of sorted) {
+    if (layout.kind === 'hist' || layout.kind === 'lhist') {
+      out.push(`${layout.name}${keyText(e.key)}:`, ...histRows(e, layout.lhist), '');
+    } else if (layout.kind === 'avg') {
+      out.push(`${layout.name}${keyText(e.key)}: ${e.count ? e.value / e.count : 0n}`);
+    } else out.push(`${layout.name}${keyText(e.key)}: ${e.value}`);
+  }
+  return out;
+}
+
+export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntry[]): string {
+  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map((e) => ({ key: e.key, value: e.value, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.buckets ? { buckets: e.buckets } : {}) })) }, (_k, v) => jsonSafe(v));
+}

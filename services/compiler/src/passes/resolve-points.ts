@@ -1,0 +1,125 @@
+import type { BinaryProfile, KernelProfile, TracepointFormat, UsdtNote } from '@tapfleet/schemas';
+import type { ProbePoint } from '../ast.js';
+import type { Diagnostics } from '../diagnostics.js';
+import type { Span } from '../source.js';
+import type { AliasedProbe } from './resolve-aliases.js';
+
+export type Target =
+  | { kind: 'tracepoint'; category: string; event: string; format: TracepointFormat }
+  | { kind: 'uprobe' | 'uretprobe'; binary: string; symbol: string; offset: number }
+  | { kind: 'usdt'; binary: string; provider: string; name: string; note: UsdtNote }
+  | { kind: 'interval'; periodNs: number }
+  | { kind: 'begin' | 'end' };
+
+export interface ResolvedPoint {
+  target: Target;
+  /** For uretprobes, the entry uprobe; for paired USDT, the start site: where @entry state is captured. */
+  entry?: Target;
+  span: Span;
+}
+
+export interface ResolvedProbe extends Omit<AliasedProbe, 'points'> {
+  points: ResolvedPoint[];
+  index: number;
+}
+
+export interface ProfileSet {
+  kernel: KernelProfile;
+  /** Binary profiles by absolute path. */
+  binaries: Map<string, BinaryProfile>;
+}
+
+const UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9 };
+
+function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): Target | undefined {
+  const text = point.text;
+  const err = (msg: string, hint?: string) => {
+    diags.error(point.span, msg, hint);
+    return undefined;
+  };
+  if (text === 'begin' || text === 'end') return { kind: text };
+  const [kind, ...rest] = text.split(':');
+  switch (kind) {
+    case 'tracepoint':
+    case 't': {
+      if (rest.length !== 2) return err(`'${text}' is not a tracepoint`, 'expected tracepoint:SUBSYSTEM:EVENT, e.g. tracepoint:sched:sched_switch');
+      const name = `${rest[0]}:${rest[1]}`;
+      const format = profiles.kernel.tracepoints[name];
+      if (!format) {
+        const exists = profiles.kernel.tracepointNames?.includes(name);
+        return err(exists ? `the kernel profile lacks the format of tracepoint ${name}` : `no tracepoint ${name} on kernel ${profiles.kernel.release}`, 'list them with: ls /sys/kernel/tracing/events/SUBSYSTEM');
+      }
+      return { kind: 'tracepoint', category: rest[0]!, event: rest[1]!, format };
+    }
+    case 'uprobe':
+    case 'uretprobe': {
+      if (rest.length !== 2) return err(`'${text}' is not a ${kind}`, `expected ${kind}:/path/to/binary:function`);
+      const bin = binaryFor(rest[0]!, point, profiles, diags);
+      if (!bin) return undefined;
+      const sym = bin.symbols.find((s) => s.name === rest[1]);
+      if (!sym) return err(`no function '${rest[1]}' in ${bin.path}`, 'uprobes attach to functions in the ELF symbol table (.symtab or .dynsym)');
+      return { kind, binary: bin.path, symbol: sym.name, offset: sym.fileOffset };
+    }
+    case 'usdt': {
+      if (rest.length !== 3) return err(`'${text}' is not a USDT probe`, 'expected usdt:/path/to/binary:PROVIDER:NAME');
+      const bin = binaryFor(rest[0]!, point, profiles, diags);
+      if (!bin) return undefined;
+      const note = bin.usdt.find((n) => n.provider === rest[1] && n.name === rest[2]);
+      if (!note) {
+        const known = [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))].slice(0, 8).join(', ');
+        return err(`no USDT probe ${rest[1]}:${rest[2]} in ${bin.path}`, known ? `it has: ${known}` : 'it has no .note.stapsdt probes');
+      }
+      return { kind: 'usdt', binary: bin.path, provider: note.provider, name: note.name, note };
+    }
+    case 'interval': {
+      const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(rest.join(':'));
+      if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s or interval:100ms');
+      return { kind: 'interval', periodNs: Number(m[1]) * UNITS[m[2]!]! };
+    }
+    case 'kprobe':
+    case 'kretprobe':
+    case 'fentry':
+    case 'fexit':
+      if (!profiles.kernel.probeKinds.includes(kind === 'fexit' ? 'fentry' : kind))
+        return err(`${kind} probes are not supported by kernel ${profiles.kernel.release} (no ${kind === 'fentry' || kind === 'fexit' ? 'fentry support' : 'kprobes'})`, 'use a tracepoint instead; list them under /sys/kernel/tracing/events');
+      return err(`${kind} probes are not implemented yet by this compiler`);
+    default:
+      return err(`unknown probe kind '${kind}'`, 'expected tracepoint:, uprobe:, uretprobe:, usdt:, interval:, begin or end');
+  }
+}
+
+function binaryFor(path: string, point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): BinaryProfile | undefined {
+  const bin = profiles.binaries.get(path);
+  if (!bin) diags.error(point.span, `no profile for binary ${path}`, path.startsWith('/') ? 'does the file exist on this host?' : 'binaries are named by absolute path');
+  return bin;
+}
+
+/** Pass: turn probe point text into attach targets checked against the kernel and binary profiles. */
+export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diags: Diagnostics): ResolvedProbe[] {
+  return probes.map((probe, index) => {
+    const points: ResolvedPoint[] = [];
+    for (const p of probe.points) {
+      const target = parsePoint(p, profiles, diags);
+      if (!target) continue;
+      let entry: Target | undefined;
+      if (target.kind === 'uretprobe') entry = { ...target, kind: 'uprobe' };
+      if (p.pairs) entry = parsePoint(p.pairs, profiles, diags);
+      points.push({ target, ...(entry ? { entry } : {}), span: p.span });
+    }
+    const kinds = new Set(points.map((p) => (p.target.kind === 'interval' || p.target.kind === 'begin' || p.target.kind === 'end' ? 'user' : 'kernel')));
+    if (kinds.size > 1) diags.error(probe.span, 'a probe cannot mix kernel probe points with interval/begin/end', 'split it into two probes');
+    return { ...probe, points, index };
+  });
+}
+
+/** Every binary path and tracepoint a script's points name, so callers can build profiles first. */
+export function referencedTargets(pointTexts: string[]): { binaries: string[]; tracepoints: string[] } {
+  const binaries = new Set<string>();
+  const tracepoints = new Set<string>();
+  for (const text of pointTexts) {
+    const [kind, ...rest] = text.split(':');
+    if ((kind === 'uprobe' || kind === 'uretprobe' || kind === 'usdt') && rest[0]) binaries.add(rest[0]);
+    if ((kind === 'tracepoint' || kind === 't') && rest.length === 2) tracepoints.add(`${rest[0]}:${rest[1]}`);
+  }
+  return { binaries: [...binaries], tracepoints: [...tracepoints] };
+}

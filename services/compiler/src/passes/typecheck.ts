@@ -1,0 +1,275 @@
+import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField, type MapLayout } from '@tapfleet/schemas';
+import type { Expr, Stmt } from '../ast.js';
+import type { Diagnostics } from '../diagnostics.js';
+import type { Span } from '../source.js';
+import { INT, LIMITS, str, typeName, UINT, type Type } from '../types.js';
+import type { ResolvedProbe, Target } from './resolve-points.js';
+
+export interface MapInfo {
+  name: string;
+  kind: MapLayout['kind'];
+  keyTypes: Type[];
+  lhist?: { lo: number; hi: number; step: number };
+  span: Span;
+}
+
+export interface EventInfo {
+  layout: EventLayout;
+  fieldTypes: Map<string, Type>;
+}
+
+export interface ProbeAnalysis {
+  locals: Map<string, Type>;
+  /** @entry expressions, in slot order. */
+  entries: Expr[];
+  usesLatency: boolean;
+}
+
+export interface Analysis {
+  types: WeakMap<Expr, Type>;
+  events: Map<string, EventInfo>;
+  maps: Map<string, MapInfo>;
+  probes: Map<number, ProbeAnalysis>;
+}
+
+const BUILTINS: Record<string, Type> = {
+  pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
+};
+const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
+const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, hist: 1, lhist: 4 };
+
+const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
+
+/** Pass: type every expression, check each builtin is valid where it is used, derive event and map layouts. */
+export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis {
+  const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map() };
+  const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span }>();
+  const deferredRefs: { name: string; span: Span }[] = [];
+
+  for (const probe of probes) {
+    const info: ProbeAnalysis = { locals: new Map(), entries: [], usesLatency: false };
+    a.probes.set(probe.index, info);
+    const targets = probe.points.map((p) => p.target);
+    const userSide = targets.length > 0 && targets.every(isUserSide);
+    const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entry);
+    let statements = 0;
+
+    const expr = (e: Expr, inEntry = false): Type => {
+      const t = typeOf(e, inEntry);
+      a.types.set(e, t);
+      return t;
+    };
+    const needInt = (e: Expr, what: string) => {
+      const t = expr(e);
+      if (t.kind !== 'int') diags.error(e.span, `${what} must be an integer, not ${typeName(t)}`);
+    };
+    const typeOf = (e: Expr, inEntry: boolean): Type => {
+      switch (e.kind) {
+        case 'int': return INT;
+        case 'string':
+          diags.error(e.span, 'string literals are not supported in expressions yet', 'compare integers, or emit the string field and filter in ClickHouse');
+          return str(LIMITS.defaultStringBytes);
+        case 'var': {
+          const t = info.locals.get(e.name);
+          if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`);
+          return t ?? INT;
+        }
+        case 'builtin': {
+          const t = BUILTINS[e.name];
+          if (!t) {
+            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} arg0..arg9 args.FIELD`);
+            return INT;
+          }
+          if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))
+            diags.error(e.span, 'retval exists only in uretprobe probes');
+          if (e.name === 'latency') {
+            if (!hasEntry) diags.error(e.span, 'latency needs a uretprobe or a paired start/end alias', 'latency is the time since the matching function entry');
+            else if (inEntry) diags.error(e.span, 'latency cannot be captured at entry');
+            info.usesLatency = true;
+          }
+          return t;
+        }
+        case 'arg': {
+          for (const t of targets) {
+            if (t.kind === 'tracepoint') diags.error(e.span, `tracepoints have no arg${e.index}`, 'read tracepoint fields as args.NAME');
+            else if (t.kind === 'uretprobe' && !inEntry) diags.error(e.span, `arg${e.index} is gone by the time a function returns`, `capture it at entry: @entry(arg${e.index})`);
+            else if (t.kind === 'usdt' && !inEntry) {
+              const n = t.note.args.trim() === '' ? 0 : t.note.args.trim().split(/\s+/).length;
+              if (e.index >= n) diags.error(e.span, `USDT probe ${t.provider}:${t.name} has ${n} argument(s), so no arg${e.index}`);
+            } else if (isUserSide(t)) diags.error(e.span, `${t.kind} probes have no arguments`);
+            else if (e.index > 5 && (t.kind === 'uprobe' || t.kind === 'uretprobe')) diags.error(e.span, `only arg0..arg5 are passed in registers`);
+          }
+          return INT;
+        }
+        case 'field': {
+          let t: Type | undefined;
+          for (const tg of targets) {
+            if (tg.kind !== 'tracepoint') {
+              diags.error(e.span, `args.${e.name} exists only in tracepoint probes`);
+              return INT;
+            }
+            const f = tg.format.fields.find((x) => x.name === e.name);
+            if (!f) {
+              const names = tg.format.fields.filter((x) => !x.name.startsWith('common_')).map((x) => x.name).join(', ');
+              diags.error(e.span, `tracepoint ${tg.category}:${tg.event} has no field '${e.name}'`, `its fields are: ${names}`);
+              return INT;
+            }
+            const ft: Type = f.decl.startsWith('__data_loc') ? str(LIMITS.defaultStringBytes) : /\[\d+\]\s*$/.test(f.decl) && /\bchar\b/.test(f.decl) ? str(f.size) : f.size <= 8 ? { kind: 'int', signed: f.signed } : INT;
+            if (f.size > 8 && ft.kind === 'int') diags.error(e.span, `field ${e.name} (${f.decl}) is not an integer or a string`);
+            t = ft;
+          }
+          return t ?? INT;
+        }
+        case 'entry':
+          if (!hasEntry) diags.error(e.span, '@entry() needs a uretprobe or a paired start/end alias', 'in a plain probe, just use the expression');
+          else if (inEntry) diags.error(e.span, '@entry() cannot be nested');
+          e.slot = info.entries.length;
+          info.entries.push(e);
+          return expr(e.expr, true);
+        case 'unary': {
+          needInt(e.expr, `the operand of ${e.op}`);
+          return INT;
+        }
+        case 'binary': {
+          needInt(e.left, `the left side of ${e.op}`);
+          needInt(e.right, `the right side of ${e.op}`);
+          return INT;
+        }
+        case 'call': {
+          if (e.name === 'str') {
+            if (e.args.length < 1 || e.args.length > 2) diags.error(e.span, 'str() takes a pointer and an optional length: str(ptr[, n])');
+            if (e.args[0]) needIntIn(e.args[0], 'the pointer given to str()', inEntry);
+            let size: number = LIMITS.defaultStringBytes;
+            const n = e.args[1];
+            if (n) {
+              if (n.kind !== 'int') diags.error(n.span, 'the length given to str() must be a constant');
+              else if (n.value < 1n || n.value > BigInt(LIMITS.maxStringBytes)) diags.error(n.span, `string length must be 1..${LIMITS.maxStringBytes}`);
+              else size = Number(n.value) + 1;
+            }
+            return str(Math.min(size, LIMITS.maxStringBytes));
+          }
+          const width = MEMORY_READS[e.name];
+          if (width !== undefined) {
+            if (e.args.length !== 1) diags.error(e.span, `${e.name}() takes one pointer into user memory`);
+            else needIntIn(e.args[0]!, `the pointer given to ${e.name}()`, inEntry);
+            return { kind: 'int', signed: e.name.startsWith('s') };
+          }
+          if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`);
+          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr)');
+          return INT;
+        }
+      }
+    };
+    const needIntIn = (e: Expr, what: string, inEntry: boolean) => {
+      const t = typeOf(e, inEntry);
+      a.types.set(e, t);
+      if (t.kind !== 'int') diags.error(e.span, `${what} must be an integer, not ${typeName(t)}`);
+    };
+
+    const stmt = (s: Stmt) => {
+      statements++;
+      if (statements === LIMITS.maxStatementsPerProbe + 1)
+        diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
+      if (userSide && s.kind !== 'print' && s.kind !== 'clear') {
+        diags.error(s.span, `${targets[0]!.kind} probes run in user space and may only print() or clear() maps`);
+        return;
+      }
+      switch (s.kind) {
+        case 'let': {
+          const t = expr(s.value);
+          const prev = info.locals.get(s.name);
+          if (prev && prev.kind !== t.kind) diags.error(s.span, `$${s.name} was ${typeName(prev)}, cannot assign ${typeName(t)}`);
+          info.locals.set(s.name, prev && prev.kind === 'str' && t.kind === 'str' ? str(Math.max(prev.size, t.size)) : t);
+          break;
+        }
+        case 'agg': aggregation(s); break;
+        case 'emit': emit(s); break;
+        case 'if':
+          needInt(s.cond, 'an if condition');
+          s.then.forEach(stmt);
+          s.else.forEach(stmt);
+          break;
+        case 'print':
+        case 'clear':
+          if (!userSide) diags.error(s.span, `${s.kind}() runs in user space: use it in interval, begin or end probes`);
+          if (!a.maps.has(s.map)) pendingMapRefs.push({ name: s.map, span: s.span });
+          break;
+        case 'delete': {
+          s.keys.forEach((k) => expr(k));
+          pendingMapRefs.push({ name: s.map, span: s.span, keys: s.keys });
+          break;
+        }
+      }
+    };
+
+    const aggregation = (s: Extract<Stmt, { kind: 'agg' }>) => {
+      const arity = AGGREGATIONS[s.call.fn];
+      if (arity === undefined) {
+        diags.error(s.call.span, `unknown aggregation ${s.call.fn}()`, 'maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step)');
+        return;
+      }
+      if (s.call.args.length !== arity) diags.error(s.call.span, `${s.call.fn}() takes ${arity} argument(s), got ${s.call.args.length}`);
+      if (s.call.args[0]) needInt(s.call.args[0], `the value of ${s.call.fn}()`);
+      let lhist: MapInfo['lhist'];
+      if (s.call.fn === 'lhist' && s.call.args.length === 4) {
+        const [lo, hi, step] = s.call.args.slice(1).map((x) => (x.kind === 'int' ? Number(x.value) : (diags.error(x.span, 'lhist bounds must be constants'), NaN)));
+        if (lo !== undefined && hi !== undefined && step !== undefined && !Number.isNaN(lo + hi + step)) {
+          if (step <= 0 || hi <= lo) diags.error(s.call.span, 'lhist needs lo < hi and step > 0');
+          else if ((hi - lo) / step > LIMITS.maxLhistBuckets) diags.error(s.call.span, `lhist would have more than ${LIMITS.maxLhistBuckets} buckets`);
+          else lhist = { lo, hi, step };
+        }
+      }
+      const keyTypes = s.keys.map((k) => expr(k));
+      const prev = a.maps.get(s.map);
+      if (prev) {
+        if (prev.kind !== s.call.fn) diags.error(s.span, `${s.map} holds ${prev.kind}(), it cannot also hold ${s.call.fn}()`);
+        if (prev.keyTypes.length !== keyTypes.length || prev.keyTypes.some((t, i) => t.kind !== keyTypes[i]!.kind))
+          diags.error(s.span, `${s.map} is keyed by [${prev.keyTypes.map(typeName).join(', ')}] elsewhere`);
+        return;
+      }
+      a.maps.set(s.map, { name: s.map, kind: s.call.fn as MapLayout['kind'], keyTypes, ...(lhist ? { lhist } : {}), span: s.span });
+    };
+
+    const emit = (s: Extract<Stmt, { kind: 'emit' }>) => {
+      const fields = s.fields.map((f) => ({ name: f.name, type: expr(f.value) }));
+      const seen = new Set<string>();
+      for (const f of s.fields) {
+        if (seen.has(f.name)) diags.error(f.span, `field ${f.name} given twice`);
+        if (['event_id', 'cpu', 'pid', 'tid', 'ktime_ns', 'comm'].includes(f.name)) diags.error(f.span, `field name ${f.name} is reserved: every event carries it already`);
+        seen.add(f.name);
+      }
+      const prev = eventFields.get(s.event);
+      if (!prev) eventFields.set(s.event, { fields, span: s.span });
+      else if (JSON.stringify(prev.fields.map((f) => [f.name, f.type.kind])) !== JSON.stringify(fields.map((f) => [f.name, f.type.kind])))
+        diags.error(s.span, `event ${s.event} is emitted elsewhere with different fields`, 'every emit of one event must give the same fields with the same types');
+    };
+
+    if (probe.predicate) {
+      if (userSide) diags.error(probe.predicate.span, 'interval, begin and end probes take no predicate');
+      else needInt(probe.predicate, 'a predicate');
+    }
+    const pendingMapRefs: { name: string; span: Span; keys?: Expr[] }[] = [];
+    probe.body.forEach(stmt);
+    deferredRefs.push(...pendingMapRefs);
+  }
+  for (const ref of deferredRefs) if (!a.maps.has(ref.name)) diags.error(ref.span, `no map ${ref.name} is assigned anywhere in this script`);
+
+  let id = 0;
+  for (const [name, { fields }] of eventFields) a.events.set(name, { layout: layoutOf(id++, name, fields), fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
+  return a;
+}
+/** The one place an event's binary layout is decided: integers first (8-aligned), then strings. */
+export function layoutOf(id: number, name: string, fields: { name: string; type: Type }[]): EventLayout {
+  const out: LayoutField[] = [];
+  let at = EVENT_PREFIX_SIZE;
+  for (const f of fields) if (f.type.kind === 'int') {
+    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8 });
+    at += 8;
+  }
+  for (const f of fields) if (f.type.kind === 'str') {
+    out.push({ name: f.name, type: 'str', offset: at, size: f.type.size });
+    at += f.type.size;
+  }
+  const size = Math.ceil(at / 8) * 8;
+  return { id, name, size, fields: out, ...(fields.some((f) => f.name === 'txn') ? { txnField: 'txn' } : {}) };
+}

@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mapObjectName, type BundleManifest, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { decodeSnapshot, RunnerProcess, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
+import type { Bundle } from './bundle/bundle.js';
+import { decodeEvent } from './output/format.js';
+
+export interface SessionOptions {
+  bundle: Bundle;
+  /** Trace only this process (uprobes/USDT are scoped to it by the kernel). */
+  pid?: number;
+  /** Start this command stopped, attach, then let it run; the session ends when it exits. */
+  command?: string[];
+  durationMs?: number;
+  onEvent?: (name: string, fields: DecodedEvent) => void;
+  /** Maps named by an interval/end print(), after each snapshot. */
+  onPrint?: (maps: { layout: MapLayout; entries: AggEntry[] }[]) => void;
+  onAttach?: (status: Extract<RunnerRecord, { type: 'attach' }>, program: string) => void;
+  /** Resolves to end the session early (Ctrl-C). */
+  stopSignal?: Promise<void>;
+}
+
+export interface SessionResult {
+  events: number;
+  undecodable: number;
+  produced: bigint;
+  ringbufDrops: bigint;
+  attachNs: bigint;
+  detachNs: bigint;
+  attachFailures: number;
+  /** Last snapshot of every map, merged across CPUs. */
+  maps: Map<string, AggEntry[]>;
+  commandExit?: number | null;
+}
+
+/** Starts `argv` stopped before exec, so probes are attached before its first instruction. */
+async function spawnStopped(argv: string[]): Promise<ChildProcess> {
+  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'tapfleet-run', ...argv], { stdio: 'inherit' });
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return child;
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`could not start ${argv.join(' ')}`);
+}
+
+/** Loads a verified bundle through the runner and streams it until duration, stop, or command exit. */
+export async function runSession(o: SessionOptions): Promise<SessionResult> {
+  const { manifest } = o.bundle;
+  const dir = mkdtempSync(join(tmpdir(), 'tapfleet-run-'));
+  const objectPath = join(dir, 'probe.bpf.o');
+  writeFileSync(objectPath, o.bundle.object);
+  const child = o.command ? await spawnStopped(o.command) : undefined;
+  const pid = child?.pid ?? o.pid;
+  const runner = new RunnerProcess({ objectPath, manifest, ...(pid !== undefined ? { pid } : {}) });
+  const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, maps: new Map() };
+  const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
+  let printing: UserAction[] | undefined;
+  let stderr = '';
+  runner.on('stderr', (s) => (stderr += s));
+  runner.on('record', (r) => {
+    switch (r.type) {
+      case 'event': {
+        const ev = decodeEvent(manifest, r.data);
+        if (!ev) result.undecodable++;
+        else {
+          result.events++;
+          o.onEvent?.(ev.name, ev.fields);
+        }
+        break;
+      }
+      case 'attach':
+        if (r.errno) result.attachFailures++;
+        o.onAttach?.(r, programs[r.index] ?? `#${r.index}`);
+        break;
+      case 'map': {
+        const layout = manifest.maps.find((m) => mapObjectName(m.name) === r.name);
+        if (layout) result.maps.set(layout.name, decodeSnapshot(layout, r.entries));
+        break;
+      }
+      case 'stats':
+        result.produced = r.produced;
+        result.ringbufDrops = r.ringbufDrops;
+        break;
+      case 'detached':
+        result.detachNs = r.detachNs;
+        break;
+      default:
+        break;
+    }
+  });
+  const printMaps = (actions: UserAction[]) => {
+    const maps = actions.filter((a) => a.op === 'print').flatMap((a) => {
+      const layout = manifest.maps.find((m) => m.name === a.map);
+      return layout ? [{ layout, entries: result.maps.get(a.map) ?? [] }] : [];
+    });
+    if (maps.length) o.onPrint?.(maps);
+    for (const a of actions) if (a.op === 'clear') runner.clear(mapObjectName(a.map));
+  };
+  runner.on('record', (r) => {
+    // A snapshot is a run of map records ending with the last map: print once it is complete.
+    if (r.type === 'map' && printing && r.name === mapObjectName(manifest.maps[manifest.maps.length - 1]!.name)) {
+      const actions = printing;
+      printing = undefined;
+      printMaps(actions);
+    }
+  });
+  try {
+    const ready = await whenReady(runner);
+    result.attachNs = ready.attachNs;
+  } catch (e) {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${(e as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`);
+  }
+  const timers = manifest.attach.flatMap((a) =>
+    a.kind === 'interval'
+      ? [setInterval(() => {
+          printing = a.actions;
+          runner.snapshot();
+        }, Math.max(1, Math.round(a.periodNs / 1e6)))]
+      : [],
+  );
+  for (const a of manifest.attach) if (a.kind === 'begin') printMaps(a.actions);
+  const endings: Promise<unknown>[] = [runner.exited];
+  if (o.stopSignal) endings.push(o.stopSignal);
+  if (o.durationMs !== undefined) endings.push(new Promise((r) => setTimeout(r, o.durationMs)));
+  if (child) {
+    endings.push(new Promise<void>((r) => child.on('exit', (code) => {
+      result.commandExit = code;
+      r();
+    })));
+    child.kill('SIGCONT');
+  }
+  await Promise.race(endings);
+  timers.forEach(clearInterval);
+  printing = undefined;
+  await runner.stop();
+  if (child && child.exitCode === null) child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+  const ends = manifest.attach.filter((a) => a.kind === 'end');
+  if (ends.length) ends.forEach((a) => a.kind === 'end' && printMaps(a.actions));
+  else if (manifest.maps.length && !manifest.attach.some((a) => a.kind === 'interval')) printMaps(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
+  return result;
+}
