@@ -18,6 +18,8 @@ export interface CompileInput {
   tapsets?: Alias[];
   /** `$name` -> path, for tapset placeholders. */
   binaryPaths?: Record<string, string>;
+  /** Ring-buffer size (a power of two, at least a page); tests shrink it to force drops. */
+  ringBufferBytes?: number;
 }
 
 export interface FrontEndResult {
@@ -40,7 +42,7 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
   if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };
-  const { code, programs } = emitC(probes, analysis);
+  const { code, programs } = emitC(probes, analysis, input.ringBufferBytes);
   return { diagnostics: diags.items, probes, analysis, c: code, programs, scriptDigest };
 }
 

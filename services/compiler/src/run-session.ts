@@ -30,9 +30,13 @@ export interface SessionResult {
   attachNs: bigint;
   detachNs: bigint;
   attachFailures: number;
+  /** Per BPF program (object order): how often it ran, from the kernel's run-time stats. */
+  programRuns: bigint[];
   /** Last snapshot of every map, merged across CPUs. */
   maps: Map<string, AggEntry[]>;
   commandExit?: number | null;
+  /** Pid of the -c command, when there was one. */
+  commandPid?: number;
 }
 
 /** Starts `argv` stopped before exec, so probes are attached before its first instruction. */
@@ -61,7 +65,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const child = o.command ? await spawnStopped(o.command) : undefined;
   const pid = child?.pid ?? o.pid;
   const runner = new RunnerProcess({ objectPath, manifest, ...(pid !== undefined ? { pid } : {}) });
-  const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, maps: new Map() };
+  const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
   let printing: UserAction[] | undefined;
   let stderr = '';
@@ -89,6 +93,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       case 'stats':
         result.produced = r.produced;
         result.ringbufDrops = r.ringbufDrops;
+        result.programRuns = r.programs.map((p) => p.runCount);
         break;
       case 'detached':
         result.detachNs = r.detachNs;

@@ -37,7 +37,7 @@ function userActions(body: Stmt[]): UserAction[] {
 }
 
 /** Assembles the manifest from the front end's result and the built object, and signs it. */
-export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, kernel: KernelProfile, binaries: BinaryProfile[], key: KeyObject): Bundle {
+export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, kernel: KernelProfile, binaries: BinaryProfile[], key: KeyObject, ringBufferBytes: number = LIMITS.ringBufferBytes): Bundle {
   const attach: AttachPoint[] = fe.programs!.map(({ name, target: t }): AttachPoint => {
     switch (t.kind) {
       case 'tracepoint': return { kind: 'tracepoint', program: name, category: t.category, event: t.event };
@@ -71,7 +71,7 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
     attach,
     events: [...fe.analysis!.events.values()].map((e) => e.layout),
     maps,
-    limits: { maxStringBytes: LIMITS.maxStringBytes, maxMapEntries: LIMITS.maxMapEntries, maxStatementsPerProbe: LIMITS.maxStatementsPerProbe, ringBufferBytes: LIMITS.ringBufferBytes },
+    limits: { maxStringBytes: LIMITS.maxStringBytes, maxMapEntries: LIMITS.maxMapEntries, maxStatementsPerProbe: LIMITS.maxStatementsPerProbe, ringBufferBytes },
     objectSha256: sha256(object),
   };
   const bundleId = bundleIdOf(body, fe.c!);

@@ -28,7 +28,7 @@ interface Ctx {
 }
 
 /** Pass: lower the checked probes to one BPF C translation unit. */
-export function emitC(probes: ResolvedProbe[], a: Analysis): EmittedC {
+export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: number = LIMITS.ringBufferBytes): EmittedC {
   const out: string[] = [];
   const programs: ProgramInfo[] = [];
   const usesUsdt = probes.some((p) => p.points.some((pt) => pt.target.kind === 'usdt' || pt.entry?.kind === 'usdt'));
@@ -47,7 +47,7 @@ export function emitC(probes: ResolvedProbe[], a: Analysis): EmittedC {
     `struct tf_prefix {\n${EVENT_PREFIX.map((f) => `\t${cField(f)}`).join('\n')}\n};`,
     `_Static_assert(sizeof(struct tf_prefix) == ${EVENT_PREFIX_SIZE}, "event prefix layout");`,
     '',
-    `struct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n\t__uint(max_entries, ${LIMITS.ringBufferBytes});\n} tf_events SEC(".maps");`,
+    `struct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n\t__uint(max_entries, ${ringBufferBytes});\n} tf_events SEC(".maps");`,
     '',
     '/* [0] events produced, [1] ring-buffer reservations that failed (drops). */',
     'struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 2);\n\t__type(key, __u32);\n\t__type(value, __u64);\n} tf_stats SEC(".maps");',
@@ -356,11 +356,12 @@ function aggregate(s: Extract<Stmt, { kind: 'agg' }>, ctx: Ctx, a: Analysis, ind
     min: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x < tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],
     max: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x > tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],
     avg: [`tf_v->sum += ${arg};`, 'tf_v->count += 1;'],
-    hist: [`__u32 tf_i = tf_hist_index(${arg});`, `if (tf_i < ${HIST_BUCKETS})`, '\ttf_v->b[tf_i] += 1;'],
+    // barrier_var keeps clang from dropping the bounds check the verifier needs to see.
+    hist: [`__u32 tf_i = tf_hist_index(${arg});`, 'barrier_var(tf_i);', `if (tf_i < ${HIST_BUCKETS})`, '\ttf_v->b[tf_i] += 1;'],
     lhist: m.lhist
       ? (() => {
           const n = aggregationValueSize('lhist', m.lhist) / 8;
-          return [`__s64 tf_x = ${arg};`, `__u32 tf_i = tf_x < ${m.lhist.lo}LL ? 0 : tf_x >= ${m.lhist.hi}LL ? ${n - 1} : 1 + (__u32)((__u64)(tf_x - ${m.lhist.lo}LL) / ${m.lhist.step}ULL);`, `if (tf_i < ${n})`, '\ttf_v->b[tf_i] += 1;'];
+          return [`__s64 tf_x = ${arg};`, `__u32 tf_i = tf_x < ${m.lhist.lo}LL ? 0 : tf_x >= ${m.lhist.hi}LL ? ${n - 1} : 1 + (__u32)((__u64)(tf_x - ${m.lhist.lo}LL) / ${m.lhist.step}ULL);`, 'barrier_var(tf_i);', `if (tf_i < ${n})`, '\ttf_v->b[tf_i] += 1;'];
         })()
       : [],
   };
