@@ -4,6 +4,7 @@ export * from './compile.js';
 export * from './host-compile.js';
 export * from './diagnostics.js';
 export * from './source.js';
+export type { Alias } from './ast.js';
 export * from './tapsets.js';
 export * from './run-session.js';
 export * from './bundle/bundle.js';

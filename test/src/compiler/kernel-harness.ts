@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedEvent } from '@tapfleet/schemas';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle, runSession, verifyBundle, type SessionOptions, type SessionResult } from '@tapfleet/compiler';
+import { compileBundle, runSession, verifyBundle, type Alias, type SessionOptions, type SessionResult } from '@tapfleet/compiler';
 
 const keys = generateKeyPairSync('ed25519');
 export const TEST_PUBLIC_KEY = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -28,9 +28,10 @@ export interface TraceRun extends SessionResult {
 }
 
 /** Compiles `script` for this host, verifies it, and runs it around `command`. */
-export async function traceCommand(script: string, command: string[], extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string> } = {}): Promise<TraceRun> {
+export async function traceCommand(script: string, command: string[], extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string>; tapsets?: Alias[] } = {}): Promise<TraceRun> {
   const bundle = await compileBundle('test.tap', script, {
     signingKey: TEST_SIGNING_KEY,
+    ...(extra.tapsets ? { tapsets: extra.tapsets } : {}),
     ...(extra.binaryPaths ? { binaryPaths: extra.binaryPaths } : {}),
     ...(extra.ringBufferBytes ? { ringBufferBytes: extra.ringBufferBytes } : {}),
   });

@@ -1,0 +1,28 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileBundle, loadTapsets } from '@tapfleet/compiler';
+import { TEST_SIGNING_KEY, traceCommand } from './kernel-harness.js';
+
+/** Where tapset placeholders point on this machine (Debian's interpreter has CPython's USDT notes). */
+const BINARIES = { python: '/usr/bin/python3.11' };
+
+describe('tapsets', () => {
+  const { aliases, diagnostics } = loadTapsets();
+
+  test('every tapset file parses, and every alias has a doc comment', () => {
+    assert.deepEqual(diagnostics.map((d) => d.message), []);
+    assert.ok(aliases.length >= 10);
+  });
+
+  for (const alias of aliases) {
+    test(`${alias.name} compiles against this kernel`, async () => {
+      const bundle = await compileBundle(`${alias.name}.tap`, `probe ${alias.name} { @n = count(); }`, { signingKey: TEST_SIGNING_KEY, tapsets: aliases, binaryPaths: BINARIES });
+      assert.ok(bundle.object.length > 0);
+    });
+  }
+
+  test('an alias runs in the kernel with its locals: syscall.openat sees the path', async () => {
+    const r = await traceCommand('probe syscall.openat { emit open { path: $path } }', ['/bin/cat', '/etc/hostname'], { tapsets: aliases });
+    assert.ok(r.collected.some((e) => e.fields.path === '/etc/hostname'), JSON.stringify(r.collected.slice(-3).map((e) => e.fields.path)));
+  });
+});
