@@ -88,13 +88,14 @@ _Static_assert(sizeof(struct tf_v_preempt) == 8, "value of @preempt");
 struct tf_v_preempt tf_zero_preempt = {};
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 10240);
 	__type(key, struct tf_k_preempt);
 	__type(value, struct tf_v_preempt);
 } m_preempt SEC(".maps");
 
 struct tf_k_pids {
-	__u64 k0; /* scalar aggregation: one key, 0 */
+	__u32 k0; /* scalar aggregation: a one-slot per-CPU array, key 0 */
 };
 struct tf_v_pids {
 	__u64 b[66];
@@ -102,8 +103,8 @@ struct tf_v_pids {
 _Static_assert(sizeof(struct tf_v_pids) == 528, "value of @pids");
 struct tf_v_pids tf_zero_pids = {};
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 10240);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, struct tf_k_pids);
 	__type(value, struct tf_v_pids);
 } m_pids SEC(".maps");

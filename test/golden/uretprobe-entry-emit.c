@@ -91,7 +91,7 @@ _Static_assert(__builtin_offsetof(struct ev_order_sent, qty) == 48, "offset of o
 _Static_assert(__builtin_offsetof(struct ev_order_sent, took) == 56, "offset of order_sent.took");
 _Static_assert(__builtin_offsetof(struct ev_order_sent, who) == 64, "offset of order_sent.who");
 struct tf_k_lat {
-	__u64 k0; /* scalar aggregation: one key, 0 */
+	__u32 k0; /* scalar aggregation: a one-slot per-CPU array, key 0 */
 };
 struct tf_v_lat {
 	__u64 b[66];
@@ -99,8 +99,8 @@ struct tf_v_lat {
 _Static_assert(sizeof(struct tf_v_lat) == 528, "value of @lat");
 struct tf_v_lat tf_zero_lat = {};
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 10240);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, struct tf_k_lat);
 	__type(value, struct tf_v_lat);
 } m_lat SEC(".maps");

@@ -105,13 +105,14 @@ _Static_assert(sizeof(struct tf_v_big) == 8, "value of @big");
 struct tf_v_big tf_zero_big = {};
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 10240);
 	__type(key, struct tf_k_big);
 	__type(value, struct tf_v_big);
 } m_big SEC(".maps");
 
 struct tf_k_sizes {
-	__u64 k0; /* scalar aggregation: one key, 0 */
+	__u32 k0; /* scalar aggregation: a one-slot per-CPU array, key 0 */
 };
 struct tf_v_sizes {
 	__u64 b[12];
@@ -119,8 +120,8 @@ struct tf_v_sizes {
 _Static_assert(sizeof(struct tf_v_sizes) == 96, "value of @sizes");
 struct tf_v_sizes tf_zero_sizes = {};
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 10240);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, struct tf_k_sizes);
 	__type(value, struct tf_v_sizes);
 } m_sizes SEC(".maps");

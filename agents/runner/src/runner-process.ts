@@ -14,6 +14,8 @@ export interface RunnerOptions {
   pid?: number;
   snapshotMs?: number;
   statsMs?: number;
+  /** Per-program run count and run time (the governor's input); costs ~50-100 ns a hit. */
+  runStats?: boolean;
   binary?: string;
 }
 
@@ -24,6 +26,7 @@ export function runnerArgs(o: RunnerOptions): string[] {
   for (const m of o.manifest.maps) args.push('--map', mapObjectName(m.name));
   if (o.snapshotMs) args.push('--snapshot-ms', String(o.snapshotMs));
   if (o.statsMs) args.push('--stats-ms', String(o.statsMs));
+  if (o.runStats) args.push('--run-stats');
   for (const a of o.manifest.attach) {
     switch (a.kind) {
       case 'tracepoint': args.push('--tracepoint', a.program, a.category, a.event); break;

@@ -14,6 +14,8 @@ export interface SessionOptions {
   /** Start this command stopped, attach, then let it run; the session ends when it exits. */
   command?: string[];
   durationMs?: number;
+  /** Count per-program runs (SessionResult.programRuns); costs ~50-100 ns a probe hit. */
+  runStats?: boolean;
   onEvent?: (name: string, fields: DecodedEvent) => void;
   /** Maps named by an interval/end print(), after each snapshot. */
   onPrint?: (maps: { layout: MapLayout; entries: AggEntry[] }[]) => void;
@@ -64,7 +66,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   writeFileSync(objectPath, o.bundle.object);
   const child = o.command ? await spawnStopped(o.command) : undefined;
   const pid = child?.pid ?? o.pid;
-  const runner = new RunnerProcess({ objectPath, manifest, ...(pid !== undefined ? { pid } : {}) });
+  const runner = new RunnerProcess({ objectPath, manifest, ...(pid !== undefined ? { pid } : {}), ...(o.runStats ? { runStats: true } : {}) });
   const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
   let printing: UserAction[] | undefined;

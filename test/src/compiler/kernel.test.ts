@@ -31,7 +31,7 @@ describe('probes in the kernel', () => {
   });
 
   test('a predicate filters in the kernel: half the calls counted, every call ran the program', async () => {
-    const r = await traceCommand(`probe uprobe:${tracee}:tf_add /arg0 % 2 == 0/ { @even = count(); }`, [tracee, 'calls', '200']);
+    const r = await traceCommand(`probe uprobe:${tracee}:tf_add /arg0 % 2 == 0/ { @even = count(); }`, [tracee, 'calls', '200'], { runStats: true });
     assert.equal(r.maps.get('@even')![0]!.value, 100n);
     assert.deepEqual(r.programRuns, [200n]);
   });

@@ -59,7 +59,7 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
       at += size;
       return f;
     });
-    return { name: m.name, kind: m.kind, keySize: Math.max(at, 8), keyFields, valueSize: aggregationValueSize(m.kind, m.lhist), maxEntries: LIMITS.maxMapEntries, ...(m.lhist ? { lhist: m.lhist } : {}) };
+    return { name: m.name, kind: m.kind, keySize: keyFields.length ? at : 4, keyFields, valueSize: aggregationValueSize(m.kind, m.lhist), maxEntries: keyFields.length ? LIMITS.maxMapEntries : 1, ...(m.lhist ? { lhist: m.lhist } : {}) };
   });
   const used = new Set(attach.flatMap((a) => ('binary' in a ? [a.binary] : [])));
   const body: Omit<BundleManifest, 'bundleId'> = {

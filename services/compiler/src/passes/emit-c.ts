@@ -172,9 +172,15 @@ static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
 
 function mapDefinition(m: MapInfo): string {
   const id = mapId(m.name);
-  const keyFields = m.keyTypes.length
-    ? m.keyTypes.map((t, i) => (t.kind === 'str' ? `\tchar k${i}[${round8(t.size)}];` : `\t__s64 k${i};`)).join('\n')
-    : '\t__u64 k0; /* scalar aggregation: one key, 0 */';
+  const scalar = m.keyTypes.length === 0;
+  const keyFields = scalar
+    ? '\t__u32 k0; /* scalar aggregation: a one-slot per-CPU array, key 0 */'
+    : m.keyTypes.map((t, i) => (t.kind === 'str' ? `\tchar k${i}[${round8(t.size)}];` : `\t__s64 k${i};`)).join('\n');
+  // Keyed maps are not preallocated: creating a preallocated 10k-entry per-CPU hash
+  // costs 5-10 ms each here, which would dominate start-up.
+  const mapType = scalar
+    ? '\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);'
+    : `\t__uint(type, BPF_MAP_TYPE_PERCPU_HASH);\n\t__uint(map_flags, BPF_F_NO_PREALLOC);\n\t__uint(max_entries, ${LIMITS.maxMapEntries});`;
   const valueBytes = aggregationValueSize(m.kind, m.lhist);
   const value: Record<MapInfo['kind'], string> = {
     count: '\t__s64 v;', sum: '\t__s64 v;', min: '\t__s64 v;\n\t__u64 set;', max: '\t__s64 v;\n\t__u64 set;', avg: '\t__s64 sum;\n\t__u64 count;',
@@ -185,7 +191,7 @@ function mapDefinition(m: MapInfo): string {
     `struct tf_v_${id} {\n${value[m.kind]}\n};`,
     `_Static_assert(sizeof(struct tf_v_${id}) == ${valueBytes}, "value of ${m.name}");`,
     `struct tf_v_${id} tf_zero_${id} = {};`,
-    `struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_HASH);\n\t__uint(max_entries, ${LIMITS.maxMapEntries});\n\t__type(key, struct tf_k_${id});\n\t__type(value, struct tf_v_${id});\n} ${mapObjectName(m.name)} SEC(".maps");`,
+    `struct {\n${mapType}\n\t__type(key, struct tf_k_${id});\n\t__type(value, struct tf_v_${id});\n} ${mapObjectName(m.name)} SEC(".maps");`,
     '',
   ].join('\n');
 }
