@@ -12,11 +12,11 @@ function tapfleet(...args: string[]) {
 test('--help lists every command and exits 0', () => {
   const r = tapfleet('--help');
   assert.equal(r.code, 0);
-  for (const cmd of ['setup', 'stack up', 'stack down', 'stack status']) assert.match(r.stdout, new RegExp(`^  ${cmd} `, 'm'));
+  for (const cmd of ['setup', 'stack up', 'stack down', 'stack status', 'check', 'compile', 'profile', 'run']) assert.match(r.stdout, new RegExp(`^  ${cmd} `, 'm'));
 });
 
 test('every command has --help', () => {
-  for (const cmd of [['setup'], ['stack', 'up'], ['stack', 'down'], ['stack', 'status']]) {
+  for (const cmd of [['setup'], ['stack', 'up'], ['stack', 'down'], ['stack', 'status'], ['check'], ['compile'], ['profile'], ['run']]) {
     const r = tapfleet(...cmd, '--help');
     assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
     assert.match(r.stdout, new RegExp(`^usage: tapfleet ${cmd.join(' ')}`, 'm'));

@@ -46,7 +46,8 @@ export const runCommand: Command = {
     const result = await runSession({
       bundle,
       ...(pidText ? { pid: Number(pidText) } : {}),
-      ...(command ? { command: ['/bin/sh', '-c', command] } : {}),
+      // exec keeps the traced pid the one we filter on (a forking shell would not).
+      ...(command ? { command: ['/bin/sh', '-c', `exec ${command}`] } : {}),
       ...(duration ? { durationMs: durationMs(duration) } : {}),
       stopSignal,
       onAttach: (s, program) => {
