@@ -154,7 +154,7 @@ const report = [
   '|---|---|---|---|',
   `| exec -> all attached (ms; tapfleet loads a compiled object, bpftrace compiles) | ${median(tfStart).toFixed(1)} | ${median(btStart).toFixed(1)} | ${(median(btStart) / median(tfStart)).toFixed(1)}x faster (goal >= 3x) |`,
   `| stop -> exited (ms) | ${median(tfStop).toFixed(1)} | ${median(btStop).toFixed(1)} | ${(median(btStop) / median(tfStop)).toFixed(1)}x |`,
-  `| of which detaching 5 links in parallel (ms) | ${median(tfDetach).toFixed(1)} | | |`,
+  `| of which detaching its 6 links (uretprobe = entry + return) in parallel threads (ms) | ${median(tfDetach).toFixed(1)} | | |`,
   '',
   '| compile script -> signed bundle | ms |',
   '|---|---|',
