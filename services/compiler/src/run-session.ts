@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { mapObjectName, type BundleManifest, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
 import { decodeSnapshot, RunnerProcess, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
 import type { Bundle } from './bundle/bundle.js';
-import { decodeEvent } from './output/format.js';
+import { decodeEvent, layoutsById } from './output/format.js';
 
 export interface SessionOptions {
   bundle: Bundle;
@@ -68,6 +68,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const pid = child?.pid ?? o.pid;
   const runner = new RunnerProcess({ objectPath, manifest, ...(pid !== undefined ? { pid } : {}), ...(o.runStats ? { runStats: true } : {}) });
   const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
+  const layouts = layoutsById(manifest);
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
   let printing: UserAction[] | undefined;
   let stderr = '';
@@ -75,7 +76,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   runner.on('record', (r) => {
     switch (r.type) {
       case 'event': {
-        const ev = decodeEvent(manifest, r.data);
+        const ev = decodeEvent(layouts, r.data);
         if (!ev) result.undecodable++;
         else {
           result.events++;

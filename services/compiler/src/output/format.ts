@@ -1,10 +1,15 @@
-import { decodeRecord, recordEventId, type BundleManifest, type DecodedEvent } from '@tapfleet/schemas';
+import { decodeRecord, recordEventId, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
 import { histBucketLow, type AggEntry } from '@tapfleet/runner';
 
+/** Event layouts of a bundle by event id, built once per run rather than searched per event. */
+export function layoutsById(manifest: BundleManifest): Map<number, EventLayout> {
+  return new Map(manifest.events.map((e) => [e.id, e]));
+}
+
 /** Decodes a raw event with the manifest's layouts (never a hand-written layout). */
-export function decodeEvent(manifest: BundleManifest, data: Uint8Array): { name: string; fields: DecodedEvent } | undefined {
+export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array): { name: string; fields: DecodedEvent } | undefined {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const layout = manifest.events.find((e) => e.id === recordEventId(view, 0));
+  const layout = layouts.get(recordEventId(view, 0));
   if (!layout || data.byteLength < layout.size) return undefined;
   return { name: layout.name, fields: decodeRecord(view, 0, layout) };
 }
