@@ -68,6 +68,10 @@ describe('diagnostics name the exact place and what was expected', () => {
     assert.equal(errors.length, 3, errors.join('\n'));
   });
 
+  test('arguments inside a compound @entry() expression are read at entry, not refused', () => {
+    assert.deepEqual(errorsOf(`probe uretprobe:${GW}:submit_order { emit e { x: @entry(arg0 + arg1 * 2), y: @entry(-arg1) } }`), []);
+  });
+
   test('a per-probe statement limit is enforced', () => {
     const body = Array.from({ length: 1001 }, (_, i) => `$v${i} = ${i};`).join(' ');
     const errors = errorsOf(`probe tracepoint:sched:sched_switch { ${body} }`);

@@ -59,8 +59,9 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
       a.types.set(e, t);
       return t;
     };
-    const needInt = (e: Expr, what: string) => {
-      const t = expr(e);
+    /** Types `e` as part of the expression it sits in, keeping whether that is evaluated at entry. */
+    const needInt = (e: Expr, what: string, inEntry = false) => {
+      const t = expr(e, inEntry);
       if (t.kind !== 'int') diags.error(e.span, `${what} must be an integer, not ${typeName(t)}`);
     };
     const typeOf = (e: Expr, inEntry: boolean): Type => {
@@ -127,18 +128,18 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           info.entries.push(e);
           return expr(e.expr, true);
         case 'unary': {
-          needInt(e.expr, `the operand of ${e.op}`);
+          needInt(e.expr, `the operand of ${e.op}`, inEntry);
           return INT;
         }
         case 'binary': {
-          needInt(e.left, `the left side of ${e.op}`);
-          needInt(e.right, `the right side of ${e.op}`);
+          needInt(e.left, `the left side of ${e.op}`, inEntry);
+          needInt(e.right, `the right side of ${e.op}`, inEntry);
           return INT;
         }
         case 'call': {
           if (e.name === 'str') {
             if (e.args.length < 1 || e.args.length > 2) diags.error(e.span, 'str() takes a pointer and an optional length: str(ptr[, n])');
-            if (e.args[0]) needIntIn(e.args[0], 'the pointer given to str()', inEntry);
+            if (e.args[0]) needInt(e.args[0], 'the pointer given to str()', inEntry);
             let size: number = LIMITS.defaultStringBytes;
             const n = e.args[1];
             if (n) {
@@ -151,7 +152,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           const width = MEMORY_READS[e.name];
           if (width !== undefined) {
             if (e.args.length !== 1) diags.error(e.span, `${e.name}() takes one pointer into user memory`);
-            else needIntIn(e.args[0]!, `the pointer given to ${e.name}()`, inEntry);
+            else needInt(e.args[0]!, `the pointer given to ${e.name}()`, inEntry);
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
           if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`);
@@ -159,11 +160,6 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           return INT;
         }
       }
-    };
-    const needIntIn = (e: Expr, what: string, inEntry: boolean) => {
-      const t = typeOf(e, inEntry);
-      a.types.set(e, t);
-      if (t.kind !== 'int') diags.error(e.span, `${what} must be an integer, not ${typeName(t)}`);
     };
 
     const stmt = (s: Stmt) => {
