@@ -5,6 +5,7 @@ import type { Alias } from './ast.js';
 import { CompileError } from './diagnostics.js';
 import { frontEnd, pointTexts } from './compile.js';
 import { referencedTargets } from './passes/resolve-points.js';
+import { substituteBinaries } from './passes/resolve-aliases.js';
 import { hostKernelProfile } from './profile/kernel-profile.js';
 import { readBinaryProfile } from './profile/binary-profile.js';
 import { buildBpfObject } from './bundle/clang.js';
@@ -17,7 +18,7 @@ export interface HostProfiles {
 
 /** Reads the profiles a script needs from this host: its tracepoints' formats and its binaries' ELF. */
 export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): HostProfiles {
-  const texts = pointTexts(file, text, tapsets).map((t) => t.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (w, n: string) => binaryPaths[n] ?? w));
+  const texts = pointTexts(file, text, tapsets).map((t) => substituteBinaries(t, binaryPaths));
   const { binaries, tracepoints } = referencedTargets(texts);
   return {
     kernel: hostKernelProfile(tracepoints),

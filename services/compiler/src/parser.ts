@@ -264,7 +264,7 @@ export class Parser {
 
   /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
   private expr(minPrec: number, inPredicate = false): Expr {
-    let left = this.unary(inPredicate);
+    let left = this.unary();
     for (;;) {
       const op = this.tok.text;
       const prec = this.tok.kind === 'punct' ? BINARY_PRECEDENCE[op] : undefined;
@@ -275,16 +275,16 @@ export class Parser {
     }
   }
 
-  private unary(inPredicate: boolean): Expr {
+  private unary(): Expr {
     if (this.tok.kind === 'punct' && ['!', '-', '~'].includes(this.tok.text)) {
       const op = this.advance();
-      const expr = this.unary(inPredicate);
+      const expr = this.unary();
       return { kind: 'unary', op: op.text, expr, span: span(op.span, expr.span) };
     }
-    return this.primary(inPredicate);
+    return this.primary();
   }
 
-  private primary(inPredicate: boolean): Expr {
+  private primary(): Expr {
     const t = this.tok;
     if (t.kind === 'int') {
       this.advance();
@@ -329,7 +329,6 @@ export class Parser {
       if (argMatch) return { kind: 'arg', index: Number(argMatch[1]), span: t.span };
       return { kind: 'builtin', name: t.text, span: t.span };
     }
-    void inPredicate;
     this.fail(t, `expected an expression, found ${this.describe(t)}`);
   }
 }

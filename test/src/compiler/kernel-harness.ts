@@ -28,15 +28,20 @@ export interface TraceRun extends SessionResult {
 }
 
 /** Compiles `script` for this host, verifies it, and runs it around `command`. */
-export async function traceCommand(script: string, command: string[], extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string>; tapsets?: Alias[] } = {}): Promise<TraceRun> {
+export async function traceCommand(
+  script: string,
+  command: string[],
+  extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string>; tapsets?: Alias[] } = {},
+): Promise<TraceRun> {
+  const { ringBufferBytes, binaryPaths, tapsets, ...session } = extra;
   const bundle = await compileBundle('test.tap', script, {
     signingKey: TEST_SIGNING_KEY,
-    ...(extra.tapsets ? { tapsets: extra.tapsets } : {}),
-    ...(extra.binaryPaths ? { binaryPaths: extra.binaryPaths } : {}),
-    ...(extra.ringBufferBytes ? { ringBufferBytes: extra.ringBufferBytes } : {}),
+    ...(tapsets ? { tapsets } : {}),
+    ...(binaryPaths ? { binaryPaths } : {}),
+    ...(ringBufferBytes ? { ringBufferBytes } : {}),
   });
   verifyBundle(bundle, TEST_PUBLIC_KEY);
   const collected: TraceRun['collected'] = [];
-  const result = await runSession({ bundle, command, onEvent: (name, fields) => collected.push({ name, fields }), ...extra });
+  const result = await runSession({ bundle, command, onEvent: (name, fields) => collected.push({ name, fields }), ...session });
   return { ...result, collected };
 }

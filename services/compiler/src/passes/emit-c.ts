@@ -312,7 +312,7 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
   const ind = '\t'.repeat(depth);
   switch (s.kind) {
     case 'let': {
-      const t = ctx.probe && a.probes.get(ctx.probe.index)!.locals.get(s.name)!;
+      const t = a.probes.get(ctx.probe.index)!.locals.get(s.name)!;
       return [t.kind === 'str' ? `${ind}${strInto(s.value, `v_${s.name}`, t.size, ctx, a)}` : `${ind}v_${s.name} = ${intExpr(s.value, ctx, a)};`];
     }
     case 'agg': return aggregate(s, ctx, a, ind);

@@ -19,16 +19,19 @@ function available(point: ProbePoint, kernel: KernelProfile): boolean {
   return kernel.tracepointNames ? kernel.tracepointNames.includes(name) : name in kernel.tracepoints;
 }
 
-/** Replaces `$name` in a point with the host's configured path for that binary. */
-function substitute(point: ProbePoint, binaries: Record<string, string>, diags: Diagnostics): ProbePoint {
-  const text = point.text.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => {
+/** Replaces each `$name` in a point's text with the host's path for that binary; calls `missing` for unknown names. */
+export function substituteBinaries(text: string, binaries: Record<string, string>, missing: (name: string) => void = () => {}): string {
+  return text.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => {
     const path = binaries[name];
-    if (path === undefined) {
-      diags.error(point.span, `no path configured for binary $${name}`, `give it with --binary ${name}=/path/to/${name}`);
-      return whole;
-    }
-    return path;
+    if (path === undefined) missing(name);
+    return path ?? whole;
   });
+}
+
+function substitute(point: ProbePoint, binaries: Record<string, string>, diags: Diagnostics): ProbePoint {
+  const text = substituteBinaries(point.text, binaries, (name) =>
+    diags.error(point.span, `no path configured for binary $${name}`, `give it with --binary ${name}=/path/to/${name}`),
+  );
   return { text, span: point.span };
 }
 
