@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
+import { BuildId, DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
 import { KernelProfile } from './kernel-profile.js';
-import { BinaryProfile } from './binary-profile.js';
 
 const AgentIdentity = {
   hostId: HostId,
@@ -10,12 +9,29 @@ const AgentIdentity = {
   sentAtMs: EpochMs,
 };
 
-/** First message of an agent: who it is and the profiles the control plane compiles from. */
+/**
+ * The kernel as a hello names it. The full profile (every tracepoint format, ~2 MB of
+ * JSON) is stored once per build-id in the profiles object store, because it does not
+ * fit a NATS message; `profileDigest` is its sha256 and part of the compile cache key.
+ */
+export const KernelSummary = KernelProfile.pick({ buildId: true, release: true, version: true, arch: true }).extend({ profileDigest: Sha256Hex });
+export type KernelSummary = z.infer<typeof KernelSummary>;
+
+/** A probed binary the agent's config names (`$name` in tapsets); its profile is in the object store. */
+export const BinaryRef = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a tapset binary name'),
+  path: z.string().startsWith('/', 'expected an absolute path'),
+  buildId: BuildId,
+  profileDigest: Sha256Hex,
+});
+export type BinaryRef = z.infer<typeof BinaryRef>;
+
+/** First message of an agent: who it is and which profiles (already stored) the control plane compiles from. */
 export const AgentHello = z.object({
   ...AgentIdentity,
   labels: Labels,
-  kernel: KernelProfile,
-  binaries: z.array(BinaryProfile),
+  kernel: KernelSummary,
+  binaries: z.array(BinaryRef),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
 
@@ -32,6 +48,8 @@ export const AgentHeartbeat = z.object({
   ...AgentIdentity,
   clock: ClockEstimate.optional(),
   runningDeployments: z.array(DeploymentId),
+  labels: Labels,
+  kernelBuildId: BuildId,
 });
 export type AgentHeartbeat = z.infer<typeof AgentHeartbeat>;
 
@@ -45,6 +63,10 @@ export const LossCounters = z.object({
   spooled: z.number().int().nonnegative(),
   spoolDrops: z.number().int().nonnegative(),
   published: z.number().int().nonnegative(),
+  /** Records whose event id or size matched no layout of the manifest (counted, never silently dropped). */
+  malformed: z.number().int().nonnegative().default(0),
+  /** Records the runner wrote that the agent read (the kernel's count minus what never left the ring). */
+  received: z.number().int().nonnegative().default(0),
 });
 export type LossCounters = z.infer<typeof LossCounters>;
 
@@ -66,5 +88,32 @@ export const AgentDeploymentStatus = z.object({
   probes: z.array(ProbeAttachStatus).default([]),
   loss: LossCounters.optional(),
   runnerRestarts: z.number().int().nonnegative().default(0),
+  /** Overload figures when state is `overloaded` (and the latest ones while running). */
+  load: z.object({ cpuPercent: z.number().nonnegative(), eventsPerSec: z.number().nonnegative() }).optional(),
 });
 export type AgentDeploymentStatus = z.infer<typeof AgentDeploymentStatus>;
+
+/** Integers that may exceed 2^53 (counters, sums) travel as decimal strings. */
+const BigIntText = z.string().regex(/^-?(0|[1-9][0-9]{0,19})$/, 'expected a 64-bit integer as a decimal string');
+
+/** One aggregation entry, merged across CPUs; keys in the map layout's key-field order. */
+export const AggregationEntry = z.object({
+  key: z.array(z.string()),
+  value: BigIntText,
+  count: BigIntText.optional(),
+  buckets: z.array(BigIntText).optional(),
+});
+export type AggregationEntry = z.infer<typeof AggregationEntry>;
+
+/** A host's snapshot of a deployment's maps, published on `aggsSubject`; the control plane merges hosts. */
+export const AggregationSnapshot = z.object({
+  ...AgentIdentity,
+  deploymentId: DeploymentId,
+  bundleId: Sha256Hex,
+  maps: z.array(z.object({ name: z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/), entries: z.array(AggregationEntry) })),
+});
+export type AggregationSnapshot = z.infer<typeof AggregationSnapshot>;
+
+/** Reply of the control plane's time service: its wall clock, ns since the epoch, as a decimal string. */
+export const TimeReply = z.object({ nowNs: z.string().regex(/^[0-9]{1,20}$/) });
+export type TimeReply = z.infer<typeof TimeReply>;

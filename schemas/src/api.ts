@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Selector } from './deployment.js';
+import { AggregationEntry } from './agent.js';
 
 /** Durations on the API and CLI: `30s`, `10m`, `2h`, `500ms`. */
 export const DurationText = z.string().regex(/^[1-9][0-9]*(ms|s|m|h)$/, 'expected a duration like 30s, 10m or 2h');
@@ -35,3 +36,20 @@ export type Role = z.infer<typeof Role>;
 
 export const CreateTokenRequest = z.object({ name: z.string().min(1).max(64), role: Role });
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
+
+/** `GET /v1/deployments/:id/aggs`: every map merged across hosts (one histogram for the fleet). */
+export const AggregationsView = z.object({
+  deploymentId: z.string(),
+  hosts: z.array(z.string()),
+  maps: z.array(z.object({
+    name: z.string(),
+    kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist']),
+    lhist: z.object({ lo: z.number(), hi: z.number(), step: z.number() }).optional(),
+    entries: z.array(AggregationEntry),
+  })),
+});
+export type AggregationsView = z.infer<typeof AggregationsView>;
+
+/** `POST /v1/tokens` answer: the token is shown once. */
+export const CreateTokenResponse = z.object({ name: z.string(), role: Role, token: z.string() });
+export type CreateTokenResponse = z.infer<typeof CreateTokenResponse>;

@@ -1,6 +1,77 @@
 import { z } from 'zod';
+import { HostId, Labels } from './common.js';
 
 const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+const Port = z.number().int().min(0).max(65535);
+
+/** The control plane's HTTP API, and how CLIs reach it. */
+export const ControlPlaneConfig = z.object({
+  /** Loopback by default: expose it deliberately (behind TLS) when the fleet is remote. */
+  host: z.string().default('127.0.0.1'),
+  port: Port.default(7700),
+  /** Where CLI commands send requests. */
+  url: z.string().url().default('http://127.0.0.1:7700'),
+  /** Bearer token for CLI commands; default: the admin token file the control plane wrote under dataDir. */
+  token: z.string().optional(),
+  /** A host is live while heartbeats arrive; gone after this long without one. */
+  hostLivenessMs: z.number().int().positive().default(15_000),
+  /** How long a canary may take to report running before the rollout fails. */
+  canaryTimeoutMs: z.number().int().positive().default(60_000),
+});
+export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
+
+/** Which processes an agent traces: a pid list, or everything in a cgroup v2 directory. */
+export const AgentScope = z.union([
+  z.object({ pids: z.array(z.number().int().positive()).min(1) }).strict(),
+  z.object({ cgroup: z.string().startsWith('/', 'expected a cgroup v2 directory path') }).strict(),
+]);
+export type AgentScope = z.infer<typeof AgentScope>;
+
+export const AgentConfig = z.object({
+  /** Default: /etc/machine-id. Several agents on one machine (tests) need distinct ids. */
+  hostId: HostId.optional(),
+  labels: Labels.default({}),
+  /** Tapset binary names (`$name`) -> absolute paths on this host; their profiles go in the hello. */
+  binaries: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().startsWith('/')).default({}),
+  scope: AgentScope.optional(),
+  /** PEM public key the agent trusts; default: the control plane's key under dataDir. */
+  trustedKeyFile: z.string().optional(),
+  /** Prometheus /metrics and /healthz; 0 picks a free port (logged). */
+  metricsHost: z.string().default('127.0.0.1'),
+  metricsPort: Port.default(9464),
+  heartbeatMs: z.number().int().positive().default(2000),
+  batch: z.object({
+    maxEvents: z.number().int().positive().default(2000),
+    maxDelayMs: z.number().int().positive().default(50),
+    /** Publishes awaiting a JetStream ack; beyond this new batches wait in the spool. */
+    maxInFlight: z.number().int().positive().default(32),
+  }).prefault({}),
+  spool: z.object({
+    /** Bounded on-disk spool for when NATS is away; the oldest batches go (counted) when full. */
+    maxBytes: z.number().int().positive().default(256 << 20),
+  }).prefault({}),
+  governor: z.object({
+    /** Probe CPU time per bundle, percent of one core, from the kernel's run-time stats. */
+    maxCpuPercent: z.number().positive().default(5),
+    maxEventsPerSec: z.number().positive().default(200_000),
+    /** Over budget for this many consecutive stats windows detaches the bundle. */
+    windows: z.number().int().positive().default(2),
+  }).prefault({}),
+  clock: z.object({
+    sampleIntervalMs: z.number().int().positive().default(10_000),
+    samplesPerInterval: z.number().int().positive().default(5),
+    /** Added to this agent's wall clock (tests of cross-host correction). */
+    artificialOffsetNs: z.number().int().default(0),
+  }).prefault({}),
+  runner: z.object({
+    snapshotMs: z.number().int().positive().default(1000),
+    statsMs: z.number().int().positive().default(1000),
+    restartBackoffMs: z.number().int().positive().default(250),
+    maxRestartBackoffMs: z.number().int().positive().default(10_000),
+  }).prefault({}),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
 
 /**
  * The one configuration shape for every tapfleet process. Defaults point at the
@@ -26,8 +97,11 @@ export const TapfleetConfig = z.object({
   redis: z.object({
     url: z.string().regex(/^redis:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
   }).prefault({}),
+  controlPlane: ControlPlaneConfig.prefault({}),
+  agent: AgentConfig.prefault({}),
 });
 export type TapfleetConfig = z.infer<typeof TapfleetConfig>;
+
 /** What a config file may contain: any subset. */
 export const TapfleetConfigFile = TapfleetConfig.partial().extend({ dataDir: z.string().min(1).optional() });
 export type TapfleetConfigFile = z.infer<typeof TapfleetConfigFile>;

@@ -1,11 +1,22 @@
 import { z } from 'zod';
 import { DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
+import { BinaryRef, ClockEstimate, DeploymentState, KernelSummary, LossCounters } from './agent.js';
 
 /** Label selector: every key must match exactly (an empty selector matches nothing, on purpose). */
 export const Selector = Labels.refine((s) => Object.keys(s).length > 0, { message: 'a selector needs at least one KEY=VALUE' });
 
+/** Where a rollout is: canaries first (with --canary), then everyone; `failed` names the canary's reason. */
+export const RolloutPhase = z.enum(['canary', 'rolling', 'done', 'failed', 'stopped', 'expired']);
+export type RolloutPhase = z.infer<typeof RolloutPhase>;
+
+export const DeploymentTarget = z.object({ hostId: HostId, bundleId: Sha256Hex, canary: z.boolean() });
+export type DeploymentTarget = z.infer<typeof DeploymentTarget>;
+
 export const Deployment = z.object({
   id: DeploymentId,
+  phase: RolloutPhase,
+  /** Why the rollout failed or stopped, for the operator. */
+  message: z.string().optional(),
   scriptName: z.string(),
   scriptDigest: Sha256Hex,
   selector: Selector,
@@ -13,9 +24,11 @@ export const Deployment = z.object({
   createdAtMs: EpochMs,
   expiresAtMs: EpochMs,
   stoppedAtMs: EpochMs.optional(),
-  /** Kernel build-id -> bundle id compiled for it. */
+  /** Build key (kernel build-id, plus binaries' build-ids when the script probes binaries) -> bundle id. */
   bundles: z.record(z.string(), Sha256Hex),
-  hosts: z.array(HostId),
+  targets: z.array(DeploymentTarget),
+  /** Compiles this deployment needed and how many the cache answered. */
+  compiles: z.object({ total: z.number().int().nonnegative(), cached: z.number().int().nonnegative() }),
 });
 export type Deployment = z.infer<typeof Deployment>;
 
@@ -35,3 +48,33 @@ export const AssignmentSet = z.object({
   assignments: z.array(Assignment),
 });
 export type AssignmentSet = z.infer<typeof AssignmentSet>;
+
+/** One host's state for a deployment, as the control plane last heard it. */
+export const HostDeploymentState = z.object({
+  state: DeploymentState,
+  reason: z.string().optional(),
+  updatedAtMs: EpochMs,
+  loss: LossCounters.optional(),
+  load: z.object({ cpuPercent: z.number().nonnegative(), eventsPerSec: z.number().nonnegative() }).optional(),
+  runnerRestarts: z.number().int().nonnegative().default(0),
+});
+export type HostDeploymentState = z.infer<typeof HostDeploymentState>;
+
+/** `GET /v1/deployments/:id`: the deployment and every target host's state. */
+export const DeploymentView = Deployment.extend({ hosts: z.record(HostId, HostDeploymentState) });
+export type DeploymentView = z.infer<typeof DeploymentView>;
+
+/** `GET /v1/hosts`: the fleet inventory. */
+export const HostView = z.object({
+  hostId: HostId,
+  bootId: z.string().uuid(),
+  labels: Labels,
+  kernel: KernelSummary,
+  binaries: z.array(BinaryRef),
+  agentVersion: z.string(),
+  lastSeenMs: EpochMs,
+  live: z.boolean(),
+  clock: ClockEstimate.optional(),
+  runningDeployments: z.array(DeploymentId),
+});
+export type HostView = z.infer<typeof HostView>;

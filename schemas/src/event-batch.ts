@@ -26,6 +26,13 @@ export const EventBatchHeader = z.object({
 });
 export type EventBatchHeader = z.infer<typeof EventBatchHeader>;
 
+/**
+ * The `Nats-Msg-Id` of a batch: unique per (host, boot, deployment, first sequence), so a
+ * batch re-sent after a lost ack or from the spool is stored once by JetStream.
+ */
+export const batchMsgId = (h: Pick<EventBatchHeader, 'hostId' | 'bootId' | 'deploymentId' | 'firstSeq'>) =>
+  `${h.hostId}:${h.bootId}:${h.deploymentId}:${h.firstSeq}`;
+
 export const BATCH_MAGIC = 0x31424654; // "TFB1" little-endian
 const RECORD_OVERHEAD = 12;
 

@@ -78,8 +78,8 @@ export const hello: AgentHello = {
   agentVersion: '0.1.0',
   sentAtMs: 1_790_000_000_000,
   labels: { role: 'gateway', 'k8s.io/zone': 'a' },
-  kernel: kernelProfile,
-  binaries: [binaryProfile],
+  kernel: { buildId: BUILD_ID, release: '6.18.44', version: '#1 SMP', arch: 'x86_64', profileDigest: SHA },
+  binaries: [{ name: 'gateway', path: '/opt/gw/bin/gateway', buildId: BUILD_ID, profileDigest: SHA }],
 };
 
 export const heartbeat: AgentHeartbeat = {
@@ -89,6 +89,8 @@ export const heartbeat: AgentHeartbeat = {
   sentAtMs: 1_790_000_000_000,
   clock: { offsetNs: 1500, uncertaintyNs: 40, sampledAtMs: 1_790_000_000_000 },
   runningDeployments: ['d-1a2b3c4d'],
+  labels: { role: 'gateway' },
+  kernelBuildId: BUILD_ID,
 };
 
 export const status: AgentDeploymentStatus = {
@@ -101,12 +103,13 @@ export const status: AgentDeploymentStatus = {
   state: 'refused',
   reason: 'kernel build-id mismatch',
   probes: [{ program: 'p0', ok: false, errno: 2, message: 'symbol not found' }],
-  loss: { producedByKernel: 10, ringBufferDrops: 1, spooled: 0, spoolDrops: 0, published: 9 },
+  loss: { producedByKernel: 10, ringBufferDrops: 1, spooled: 0, spoolDrops: 0, published: 9, malformed: 0, received: 9 },
   runnerRestarts: 0,
 };
 
 export const deployment: Deployment = {
   id: 'd-1a2b3c4d',
+  phase: 'done',
   scriptName: 'orders.tap',
   scriptDigest: SHA,
   selector: { role: 'gateway' },
@@ -114,7 +117,8 @@ export const deployment: Deployment = {
   createdAtMs: 1_790_000_000_000,
   expiresAtMs: 1_790_000_600_000,
   bundles: { [BUILD_ID]: SHA },
-  hosts: ['host-a'],
+  targets: [{ hostId: 'host-a', bundleId: SHA, canary: true }],
+  compiles: { total: 1, cached: 0 },
 };
 
 export const assignmentSet: AssignmentSet = {

@@ -11,3 +11,4 @@ export * from './deployment.js';
 export * from './api.js';
 export * from './config.js';
 export * from './clickhouse-migrations.js';
+export * from './bundle-file.js';

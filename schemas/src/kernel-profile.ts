@@ -7,7 +7,8 @@ export const TracepointField = z.object({
   decl: z.string().min(1),
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a C identifier'),
   offset: z.number().int().nonnegative(),
-  size: z.number().int().positive(),
+  /** 0 for a flexible array member (`char buf[]`), which has no fixed place to read from. */
+  size: z.number().int().nonnegative(),
   signed: z.boolean(),
 });
 export type TracepointField = z.infer<typeof TracepointField>;

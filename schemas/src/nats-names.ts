@@ -31,5 +31,10 @@ export const ASSIGNMENTS_BUCKET = 'tapfleet_assignments';
 /** Content-addressed bundles: object name = bundle id. */
 export const BUNDLES_OBJECT_STORE = 'tapfleet_bundles';
 
+/** Kernel and binary profiles agents report, once per build-id (too big for a message). */
+export const PROFILES_OBJECT_STORE = 'tapfleet_profiles';
+export const kernelProfileObject = (buildId: string) => `kernel-${buildId}`;
+export const binaryProfileObject = (buildId: string) => `binary-${buildId}`;
+
 /** JetStream de-duplication header; agents set it per batch so a re-sent batch is stored once. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';

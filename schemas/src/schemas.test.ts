@@ -51,7 +51,9 @@ const cases: [string, z.ZodType, unknown, [string, (v: any) => void][]][] = [
   ['AgentHello', S.AgentHello, ex.hello, [
     ['labels.bad key', (v) => { v.labels['bad key'] = 'x'; }],
     ['kernel.buildId', (v) => { v.kernel.buildId = ''; }],
+    ['kernel.profileDigest', (v) => { v.kernel.profileDigest = 'x'; }],
     ['binaries[0].buildId', (v) => { v.binaries[0].buildId = 'zz'; }],
+    ['binaries[0].name', (v) => { v.binaries[0].name = 'a b'; }],
   ]],
   ['AgentHeartbeat', S.AgentHeartbeat, ex.heartbeat, [
     ['clock.uncertaintyNs', (v) => { v.clock.uncertaintyNs = 1.5; }],
@@ -64,7 +66,8 @@ const cases: [string, z.ZodType, unknown, [string, (v: any) => void][]][] = [
   ]],
   ['Deployment', S.Deployment, ex.deployment, [
     ['selector', (v) => { v.selector = {}; }],
-    ['hosts[0]', (v) => { v.hosts[0] = ''; }],
+    ['targets[0].hostId', (v) => { v.targets[0].hostId = ''; }],
+    ['phase', (v) => { v.phase = 'halfway'; }],
   ]],
   ['AssignmentSet', S.AssignmentSet, ex.assignmentSet, [
     ['assignments[0].pids[0]', (v) => { v.assignments[0].pids = [0]; }],

@@ -31,6 +31,26 @@ struct {
 	__type(value, __u64);
 } tf_stats SEC(".maps");
 
+/* 0: every process; 1: the tgids in tf_scope_pids; 2: the cgroup tf_scope_cgroup. */
+const volatile __u32 tf_scope_mode = 0;
+const volatile __u64 tf_scope_cgroup = 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} tf_scope_pids SEC(".maps");
+
+static __always_inline bool tf_in_scope(void)
+{
+	if (tf_scope_mode == 0)
+		return true;
+	if (tf_scope_mode == 2)
+		return bpf_get_current_cgroup_id() == tf_scope_cgroup;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&tf_scope_pids, &tgid) != 0;
+}
+
 static __always_inline void tf_count(__u32 slot)
 {
 	__u64 *c = bpf_map_lookup_elem(&tf_stats, &slot);
@@ -119,6 +139,8 @@ struct {
 SEC("uprobe")
 int p0_0_entry(struct pt_regs *ctx)
 {
+	if (!tf_in_scope())
+		return 0;
 	struct tf_entry_0 tf_e = {};
 	__u32 tf_tid = (__u32)bpf_get_current_pid_tgid();
 	tf_e.ts = bpf_ktime_get_ns();
@@ -131,6 +153,8 @@ int p0_0_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int p0_0(struct pt_regs *ctx)
 {
+	if (!tf_in_scope())
+		return 0;
 	__u32 tf_tid = (__u32)bpf_get_current_pid_tgid();
 	struct tf_entry_0 *tf_ep = bpf_map_lookup_elem(&tf_entry_0, &tf_tid);
 	if (!tf_ep)

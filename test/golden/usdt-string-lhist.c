@@ -32,6 +32,26 @@ struct {
 	__type(value, __u64);
 } tf_stats SEC(".maps");
 
+/* 0: every process; 1: the tgids in tf_scope_pids; 2: the cgroup tf_scope_cgroup. */
+const volatile __u32 tf_scope_mode = 0;
+const volatile __u64 tf_scope_cgroup = 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} tf_scope_pids SEC(".maps");
+
+static __always_inline bool tf_in_scope(void)
+{
+	if (tf_scope_mode == 0)
+		return true;
+	if (tf_scope_mode == 2)
+		return bpf_get_current_cgroup_id() == tf_scope_cgroup;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&tf_scope_pids, &tgid) != 0;
+}
+
 static __always_inline void tf_count(__u32 slot)
 {
 	__u64 *c = bpf_map_lookup_elem(&tf_stats, &slot);
@@ -129,6 +149,8 @@ struct {
 SEC("usdt")
 int p0_0(struct pt_regs *ctx)
 {
+	if (!tf_in_scope())
+		return 0;
 	long tf_arg0 = 0;
 	bpf_usdt_arg(ctx, 0, &tf_arg0);
 	long tf_arg1 = 0;
@@ -175,6 +197,8 @@ int p0_0(struct pt_regs *ctx)
 SEC("tracepoint")
 int p1_0(void *ctx)
 {
+	if (!tf_in_scope())
+		return 0;
 	{
 		tf_count(0);
 		struct ev_open *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);

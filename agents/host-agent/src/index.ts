@@ -1,8 +1,11 @@
-/**
- * the host agent (fleet issue).
- * The workspace exists so the dependency graph and the CLI's command registry are
- * in place; its commands join `tapfleet` through this array.
- */
+/** The host agent; its command joins `tapfleet` through `commands`. */
 import type { Command } from '@tapfleet/runtime';
+import { agentCommand } from './agent-command.js';
 
-export const commands: Command[] = [];
+export { HostAgent, AGENT_VERSION, type HostAgentOptions } from './host-agent.js';
+export { Governor, type Budget, type Load } from './governor.js';
+export { bestClockEstimate, type ClockSample } from './clock-offset.js';
+export { DiskSpool } from './disk-spool.js';
+export { verifyForThisHost } from './verify-bundle.js';
+
+export const commands: Command[] = [agentCommand];

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/btf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "records.h"
@@ -33,6 +35,10 @@ static int n_attach;
 static const char *snapshot_maps[MAX_MAPS];
 static int n_maps;
 static int target_pid = -1;
+#define MAX_SCOPE_PIDS 4096
+static uint32_t scope_pids[MAX_SCOPE_PIDS];
+static int n_scope_pids;
+static const char *scope_cgroup;
 static const char *ringbuf_name = "tf_events";
 static const char *stats_name = "tf_stats";
 static long poll_ms = 10, snapshot_ms, stats_ms;
@@ -79,6 +85,78 @@ static int on_event(void *ctx, void *data, size_t size)
 	(void)ctx;
 	put_record(TF_REC_EVENT, data, (uint32_t)size, NULL, 0);
 	return 0;
+}
+
+/* ---- scope: which processes the probes see ---- */
+
+/* Writes a `const volatile` global of .rodata before load, found through the
+ * object's BTF (what a skeleton does, without generating one per bundle). */
+static int set_rodata(const char *var, const void *val, size_t size)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map;
+	if (!btf)
+		return -ENOENT;
+	int sec_id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (sec_id < 0)
+		return -ENOENT;
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		size_t n = strlen(name);
+		if (!bpf_map__is_internal(map) || n < 7 || strcmp(name + n - 7, ".rodata"))
+			continue;
+		size_t data_size;
+		const char *initial = bpf_map__initial_value(map, &data_size);
+		char data[4096];
+		if (!initial || data_size > sizeof(data))
+			return -E2BIG;
+		memcpy(data, initial, data_size);
+		const struct btf_type *sec = btf__type_by_id(btf, sec_id);
+		const struct btf_var_secinfo *v = btf_var_secinfos(sec);
+		for (int i = 0; i < btf_vlen(sec); i++, v++) {
+			const struct btf_type *t = btf__type_by_id(btf, v->type);
+			if (strcmp(btf__name_by_offset(btf, t->name_off), var))
+				continue;
+			if (v->size != size || v->offset + size > data_size)
+				return -EINVAL;
+			memcpy(data + v->offset, val, size);
+			return bpf_map__set_initial_value(map, data, data_size);
+		}
+	}
+	return -ENOENT;
+}
+
+/* The cgroup v2 id of a directory is its inode number (what bpf_get_current_cgroup_id returns). */
+static void configure_scope(void)
+{
+	uint32_t mode = 0;
+	uint64_t cgid = 0;
+	if (scope_cgroup) {
+		struct stat st;
+		if (stat(scope_cgroup, &st))
+			fatal("scope cgroup %s: %s", scope_cgroup, strerror(errno));
+		mode = 2;
+		cgid = st.st_ino;
+	} else if (n_scope_pids) {
+		mode = 1;
+	} else {
+		return;
+	}
+	if (set_rodata("tf_scope_mode", &mode, sizeof(mode)) || set_rodata("tf_scope_cgroup", &cgid, sizeof(cgid)))
+		fatal("the object has no tf_scope_mode/tf_scope_cgroup: it cannot be scoped");
+}
+
+static void fill_scope_pids(void)
+{
+	if (!n_scope_pids || scope_cgroup)
+		return;
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "tf_scope_pids");
+	if (!map)
+		fatal("the object has no tf_scope_pids map: it cannot be scoped");
+	uint8_t one = 1;
+	for (int i = 0; i < n_scope_pids; i++)
+		if (bpf_map__update_elem(map, &scope_pids[i], 4, &one, 1, BPF_ANY))
+			fatal("scope pid %u: %s", scope_pids[i], strerror(errno));
 }
 
 /* ---- attach ---- */
@@ -329,6 +407,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: tapfleet-runner OBJECT [options] [attach...]\n"
 		"  --pid PID                      restrict uprobes/USDT to one process\n"
+		"  --scope-pid PID                only these processes fire probes (repeatable)\n"
+		"  --scope-cgroup DIR             only processes in this cgroup v2 directory fire probes\n"
 		"  --map NAME                     include map NAME in snapshots (repeatable)\n"
 		"  --snapshot-ms N / --stats-ms N write snapshots / stats every N ms\n"
 		"  --poll-ms N                    ring-buffer consume period (default 10)\n"
@@ -346,6 +426,13 @@ static void parse_args(int argc, char **argv)
 		const char *o = argv[i];
 #define NEED(k) do { if (i + (k) >= argc) usage(); } while (0)
 		if (!strcmp(o, "--pid")) { NEED(1); target_pid = atoi(argv[++i]); }
+		else if (!strcmp(o, "--scope-pid")) {
+			NEED(1);
+			if (n_scope_pids >= MAX_SCOPE_PIDS)
+				fatal("more than %d scope pids: scope by cgroup instead", MAX_SCOPE_PIDS);
+			scope_pids[n_scope_pids++] = (uint32_t)atoi(argv[++i]);
+		}
+		else if (!strcmp(o, "--scope-cgroup")) { NEED(1); scope_cgroup = argv[++i]; }
 		else if (!strcmp(o, "--map")) { NEED(1); if (n_maps < MAX_MAPS) snapshot_maps[n_maps++] = argv[++i]; }
 		else if (!strcmp(o, "--snapshot-ms")) { NEED(1); snapshot_ms = atol(argv[++i]); }
 		else if (!strcmp(o, "--stats-ms")) { NEED(1); stats_ms = atol(argv[++i]); }
@@ -380,9 +467,11 @@ int main(int argc, char **argv)
 	obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj)
 		fatal("open %s: %s", argv[1], strerror(errno));
+	configure_scope();
 	int err = bpf_object__load(obj);
 	if (err)
 		fatal("load %s: %s (run with TAPFLEET_RUNNER_DEBUG=1 for the verifier log)", argv[1], strerror(-err));
+	fill_scope_pids();
 	/* Per-program run count and run time, for an overload governor. Off by default:
 	 * it adds two clock reads to every probe hit (~50-100 ns here). */
 	if (run_stats && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0)

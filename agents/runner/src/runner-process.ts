@@ -7,11 +7,16 @@ import { RecordReader, type RunnerRecord } from './records.js';
 /** Built by `tapfleet setup` (make -C agents/runner). */
 export const RUNNER_BINARY = fileURLToPath(new URL('../build/tapfleet-runner', import.meta.url));
 
+/** Which processes a bundle sees: a pid list, or everything in a cgroup v2 directory. */
+export type ProcessScope = { pids: number[] } | { cgroup: string };
+
 export interface RunnerOptions {
   objectPath: string;
   manifest: BundleManifest;
   /** Restrict uprobes and USDT to this process. */
   pid?: number;
+  /** Only these processes fire probes (checked in the kernel, per hit). */
+  scope?: ProcessScope;
   snapshotMs?: number;
   statsMs?: number;
   /** Per-program run count and run time (the governor's input); costs ~50-100 ns a hit. */
@@ -23,6 +28,8 @@ export interface RunnerOptions {
 export function runnerArgs(o: RunnerOptions): string[] {
   const args = [o.objectPath];
   if (o.pid !== undefined) args.push('--pid', String(o.pid));
+  if (o.scope && 'cgroup' in o.scope) args.push('--scope-cgroup', o.scope.cgroup);
+  else if (o.scope) for (const p of o.scope.pids) args.push('--scope-pid', String(p));
   for (const m of o.manifest.maps) args.push('--map', mapObjectName(m.name));
   if (o.snapshotMs) args.push('--snapshot-ms', String(o.snapshotMs));
   if (o.statsMs) args.push('--stats-ms', String(o.statsMs));

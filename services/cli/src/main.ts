@@ -1,9 +1,11 @@
 import { runCli, type Command } from '@tapfleet/runtime';
 import { stackCommands } from '@tapfleet/stack';
 import { commands as compilerCommands } from '@tapfleet/compiler';
+import { commands as fleetCommands } from '@tapfleet/control-plane';
+import { commands as agentCommands } from '@tapfleet/host-agent';
 
 /** Every subcommand, each owned by its package; this file only composes them. */
-const commands: Command[] = [...stackCommands, ...compilerCommands];
+const commands: Command[] = [...stackCommands, ...compilerCommands, ...fleetCommands, ...agentCommands];
 
 export async function main(argv: string[]): Promise<number> {
   return runCli(commands, argv);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { compileBundle } from './host-compile.js';
-import { parseBundle, serializeBundle, verifyBundle, BundleVerifyError, type Bundle } from './bundle/bundle.js';
+import { parseBundle, serializeBundle, verifyBundle, BundleVerifyError, type Bundle } from '@tapfleet/schemas';
 import { FIXTURE_PROFILES } from './test-profile.test-fixtures.js';
 
 const key = generateKeyPairSync('ed25519');

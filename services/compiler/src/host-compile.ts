@@ -6,8 +6,8 @@ import { CompileError } from './diagnostics.js';
 import { frontEnd, pointTexts } from './compile.js';
 import { referencedTargets } from './passes/resolve-points.js';
 import { substituteBinaries } from './passes/resolve-aliases.js';
-import { hostKernelProfile } from './profile/kernel-profile.js';
-import { readBinaryProfile } from './profile/binary-profile.js';
+import { hostKernelProfile } from '@tapfleet/runner';
+import { readBinaryProfile } from '@tapfleet/runner';
 import { buildBpfObject } from './bundle/clang.js';
 import { makeBundle, type Bundle } from './bundle/bundle.js';
 
@@ -16,10 +16,14 @@ export interface HostProfiles {
   binaries: BinaryProfile[];
 }
 
+/** The binaries and tracepoints a script's probe points (aliases expanded, `$name` substituted) name. */
+export function scriptTargets(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): { binaries: string[]; tracepoints: string[] } {
+  return referencedTargets(pointTexts(file, text, tapsets).map((t) => substituteBinaries(t, binaryPaths)));
+}
+
 /** Reads the profiles a script needs from this host: its tracepoints' formats and its binaries' ELF. */
 export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): HostProfiles {
-  const texts = pointTexts(file, text, tapsets).map((t) => substituteBinaries(t, binaryPaths));
-  const { binaries, tracepoints } = referencedTargets(texts);
+  const { binaries, tracepoints } = scriptTargets(file, text, tapsets, binaryPaths);
   return {
     kernel: hostKernelProfile(tracepoints),
     // Missing binaries are left to the compiler, which reports them at the probe point.

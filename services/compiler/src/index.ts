@@ -9,6 +9,6 @@ export * from './tapsets.js';
 export * from './run-session.js';
 export * from './bundle/bundle.js';
 export * from './bundle/signing.js';
-export * from './profile/kernel-profile.js';
-export * from './profile/binary-profile.js';
+export { hostKernelProfile, readBinaryProfile, ProfileError, ElfError } from '@tapfleet/runner';
 export { COMPILER_VERSION } from './version.js';
+export { mapText } from './output/format.js';

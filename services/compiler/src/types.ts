@@ -14,6 +14,8 @@ export const LIMITS = {
   maxStatementsPerProbe: 1000,
   maxLhistBuckets: 1000,
   ringBufferBytes: 4 << 20,
+  /** Processes one agent may be scoped to by pid (cgroup scope has no limit). */
+  maxScopePids: 4096,
   /** BPF programs get 512 bytes of stack; locals and keys must fit with room to spare. */
   maxStackBytes: 400,
 } as const;

@@ -1,8 +1,7 @@
-/**
- * HTTP API, fleet inventory, compile cache, rollout, signing keys (fleet issue).
- * The workspace exists so the dependency graph and the CLI's command registry are
- * in place; its commands join `tapfleet` through this array.
- */
-import type { Command } from '@tapfleet/runtime';
-
-export const commands: Command[] = [];
+/** The control plane: HTTP API, inventory, compile cache, rollout, signing key, time service; and the fleet CLI commands. */
+export { fleetCommands as commands } from './commands/fleet-commands.js';
+export { ControlPlane, adminTokenPath, type ControlPlaneOptions } from './control-plane.js';
+export { ApiClient, ApiCallError } from './api-client.js';
+export { publicKeyPath } from './signing-key.js';
+export { mergeSnapshots } from './aggregation-merge.js';
+export { groupHosts } from './build-groups.js';

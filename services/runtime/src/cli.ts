@@ -124,3 +124,27 @@ export async function runCli(commands: Command[], argv: string[]): Promise<numbe
     return 1;
   }
 }
+
+/** `K=V,K2=V2` (labels, selectors) -> record; a malformed pair is a usage error naming it. */
+export function parseKeyValues(text: string, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',').filter((p) => p.length)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${what}: expected KEY=VALUE, got '${pair}'`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Resolves on the first SIGINT or SIGTERM: long-running commands stop cleanly on either. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

@@ -14,6 +14,8 @@ export const CONFIG_ENV = {
   TAPFLEET_CLICKHOUSE_TCP_PORT: 'native port of the stack clickhouse-server',
   TAPFLEET_CLICKHOUSE_DATABASE: 'database name',
   TAPFLEET_REDIS_URL: 'redis://HOST:PORT[/DB]',
+  TAPFLEET_CONTROL_PLANE_URL: 'where CLI commands reach the control plane API',
+  TAPFLEET_TOKEN: 'bearer token for CLI commands (default: the local admin token file)',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -38,7 +40,7 @@ function readConfigFile(path: string): Json {
 const intOrText = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : v);
 
 function envOverrides(env: Env): Json {
-  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {} };
+  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {} };
   const top: Json = {};
   const set = (section: string | null, key: string, value: string | undefined, numeric = false) => {
     if (value === undefined || value === '') return;
@@ -54,6 +56,8 @@ function envOverrides(env: Env): Json {
   set('clickhouse', 'tcpPort', env.TAPFLEET_CLICKHOUSE_TCP_PORT, true);
   set('clickhouse', 'database', env.TAPFLEET_CLICKHOUSE_DATABASE);
   set('redis', 'url', env.TAPFLEET_REDIS_URL);
+  set('controlPlane', 'url', env.TAPFLEET_CONTROL_PLANE_URL);
+  set('controlPlane', 'token', env.TAPFLEET_TOKEN);
   return { ...top, ...out };
 }
 

@@ -5,3 +5,7 @@ export * from './nats.js';
 export * from './clickhouse.js';
 export * from './redis.js';
 export * from './cli.js';
+export * from './nats-resources.js';
+export * from './http.js';
+export * from './time.js';
+export * from './dead-letter.js';

@@ -28,8 +28,12 @@ export class StackError extends Error {
   readonly code = 'TAPFLEET_STACK';
 }
 
-export function stackServices(config: TapfleetConfig): StackService[] {
-  return [natsService(config), clickhouseService(config), redisService(config)];
+export type ServiceName = 'nats' | 'clickhouse' | 'redis';
+
+/** The stack's services, or only the named ones (tests that need, or stop, just one). */
+export function stackServices(config: TapfleetConfig, only?: readonly ServiceName[]): StackService[] {
+  const all = [natsService(config), clickhouseService(config), redisService(config)];
+  return only ? all.filter((s) => only.includes(s.name as ServiceName)) : all;
 }
 
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
@@ -118,19 +122,19 @@ async function allOrExplain<T>(promises: Promise<T>[]): Promise<T[]> {
 }
 
 /** Installs what is missing, mounts tracefs, starts (or reuses) every service, waits for health. */
-export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean } = {}): Promise<ServiceReport[]> {
+export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean; only?: readonly ServiceName[] } = {}): Promise<ServiceReport[]> {
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
-  const services = stackServices(config).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
+  const services = stackServices(config, options.only).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   return allOrExplain(services.map(({ svc, dirs }, i) => carryOut(svc, dirs, plans[i]!, log)));
 }
 
 /** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */
-export async function stackDown(config: TapfleetConfig, log: Logger): Promise<ServiceReport[]> {
+export async function stackDown(config: TapfleetConfig, log: Logger, only?: readonly ServiceName[]): Promise<ServiceReport[]> {
   return Promise.all(
-    stackServices(config).map(async (svc) => {
+    stackServices(config, only).map(async (svc) => {
       const dirs = serviceDirs(config, svc.name);
       const rec = readPidFile(dirs.pidFile);
       const base = { name: svc.name, address: `${svc.host}:${svc.port}`, logFile: dirs.logFile, state: 'stopped' as const };

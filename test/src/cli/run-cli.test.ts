@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
-import { KernelProfile } from '@tapfleet/schemas';
-import { parseBundle, verifyBundle, loadOrCreateSigningKey } from '@tapfleet/compiler';
+import { KernelProfile, parseBundle, verifyBundle } from '@tapfleet/schemas';
+import { loadOrCreateSigningKey } from '@tapfleet/compiler';
 
 function tapfleet(...args: string[]) {
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], { encoding: 'utf8', env: process.env, cwd: PROJECT_ROOT });

@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedEvent } from '@tapfleet/schemas';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle, runSession, verifyBundle, type Alias, type SessionOptions, type SessionResult } from '@tapfleet/compiler';
+import { compileBundle, runSession, type Alias, type SessionOptions, type SessionResult } from '@tapfleet/compiler';
+import { verifyBundle } from '@tapfleet/schemas';
 
 const keys = generateKeyPairSync('ed25519');
 export const TEST_PUBLIC_KEY = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -14,11 +14,3 @@ export function loadOrCreateSigningKey(path: string): { privateKey: KeyObject; p
 }
 
 export const signBytes = (data: Buffer, key: KeyObject): Buffer => sign(null, data, key);
-
-export function verifyBytes(data: Buffer, signature: Buffer, publicKeyPem: string): boolean {
-  try {
-    return verify(null, data, createPublicKey(publicKeyPem), signature);
-  } catch {
-    return false;
-  }
-}

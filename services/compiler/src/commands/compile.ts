@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BinaryProfile, KernelProfile, parseOrThrow } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
 import { compileBundle } from '../host-compile.js';
-import { serializeBundle } from '../bundle/bundle.js';
+import { serializeBundle } from '@tapfleet/schemas';
 import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';

@@ -1,5 +1,5 @@
-import { readBinaryProfile } from '../profile/binary-profile.js';
-import { hostKernelProfile } from '../profile/kernel-profile.js';
+import { readBinaryProfile } from '@tapfleet/runner';
+import { hostKernelProfile } from '@tapfleet/runner';
 import type { Command } from '@tapfleet/runtime';
 
 export const profileCommand: Command = {

@@ -1,7 +1,7 @@
 import { durationMs } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
 import { compileBundle } from '../host-compile.js';
-import { verifyBundle } from '../bundle/bundle.js';
+import { verifyBundle } from '@tapfleet/schemas';
 import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
 import { eventJson, eventText, mapJson, mapText } from '../output/format.js';

@@ -66,7 +66,7 @@ function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number })
 }
 
 /** Text for one map, sorted by value like bpftrace prints it. */
-export function mapText(layout: BundleManifest['maps'][number], entries: AggEntry[]): string[] {
+export function mapText(layout: Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'>, entries: AggEntry[]): string[] {
   const out: string[] = [];
   const sorted = [...entries].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   for (const e of sorted) {

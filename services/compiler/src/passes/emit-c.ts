@@ -52,6 +52,8 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
     '/* [0] events produced, [1] ring-buffer reservations that failed (drops). */',
     'struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 2);\n\t__type(key, __u32);\n\t__type(value, __u64);\n} tf_stats SEC(".maps");',
     '',
+    SCOPE,
+    '',
     HELPERS,
   );
   for (const { layout } of a.events.values()) {
@@ -119,8 +121,32 @@ const SECTION: Record<string, string> = { tracepoint: 'tracepoint', uprobe: 'upr
 
 function program(name: string, target: Target, body: string[]): string {
   const ctxType = target.kind === 'tracepoint' ? 'void' : 'struct pt_regs';
-  return `SEC("${SECTION[target.kind]}")\nint ${name}(${ctxType} *ctx)\n{\n${body.join('\n')}\n\treturn 0;\n}\n`;
+  return `SEC("${SECTION[target.kind]}")\nint ${name}(${ctxType} *ctx)\n{\n\tif (!tf_in_scope())\n\t\treturn 0;\n${body.join('\n')}\n\treturn 0;\n}\n`;
 }
+
+/**
+ * Host scope: which processes an agent traces. The runner sets the mode before load;
+ * being \`const volatile\`, an unscoped bundle costs nothing (the verifier prunes the check).
+ */
+const SCOPE = `/* 0: every process; 1: the tgids in tf_scope_pids; 2: the cgroup tf_scope_cgroup. */
+const volatile __u32 tf_scope_mode = 0;
+const volatile __u64 tf_scope_cgroup = 0;
+struct {
+\t__uint(type, BPF_MAP_TYPE_HASH);
+\t__uint(max_entries, ${LIMITS.maxScopePids});
+\t__type(key, __u32);
+\t__type(value, __u8);
+} tf_scope_pids SEC(".maps");
+
+static __always_inline bool tf_in_scope(void)
+{
+\tif (tf_scope_mode == 0)
+\t\treturn true;
+\tif (tf_scope_mode == 2)
+\t\treturn bpf_get_current_cgroup_id() == tf_scope_cgroup;
+\t__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+\treturn bpf_map_lookup_elem(&tf_scope_pids, &tgid) != 0;
+}`;
 
 const HELPERS = `static __always_inline void tf_count(__u32 slot)
 {

@@ -115,6 +115,10 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
               diags.error(e.span, `tracepoint ${tg.category}:${tg.event} has no field '${e.name}'`, `its fields are: ${names}`);
               return INT;
             }
+            if (f.size === 0 && !f.decl.startsWith('__data_loc')) {
+              diags.error(e.span, `field ${e.name} (${f.decl}) is a variable-length array with no fixed place to read`);
+              return INT;
+            }
             const ft: Type = f.decl.startsWith('__data_loc') ? str(LIMITS.defaultStringBytes) : /\[\d+\]\s*$/.test(f.decl) && /\bchar\b/.test(f.decl) ? str(f.size) : f.size <= 8 ? { kind: 'int', signed: f.signed } : INT;
             if (f.size > 8 && ft.kind === 'int') diags.error(e.span, `field ${e.name} (${f.decl}) is not an integer or a string`);
             t = ft;

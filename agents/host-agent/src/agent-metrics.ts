@@ -1,0 +1,59 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { createMetricsRegistry } from '@tapfleet/runtime';
+import type { LossCounters } from '@tapfleet/schemas';
+
+export interface AgentMetrics {
+  registry: Registry;
+  runnerStarts: Counter;
+  publishErrors: Counter;
+  aggregationsSkipped: Counter;
+  natsConnected: Gauge;
+}
+
+export interface AgentMetricSources {
+  ledgers: () => Iterable<[string, LossCounters]>;
+  spool: () => { bytes: number; batches: number };
+  inFlight: () => number;
+  deploymentStates: () => Iterable<string>;
+  clock: () => { offsetNs: number; uncertaintyNs: number } | undefined;
+}
+
+/** The agent's Prometheus metrics; gauges read live state at scrape time. */
+export function createAgentMetrics(src: AgentMetricSources): AgentMetrics {
+  const registry = createMetricsRegistry('tapfleet_agent_process_');
+  const m: AgentMetrics = {
+    registry,
+    runnerStarts: new Counter({ name: 'tapfleet_agent_runner_starts_total', help: 'Runner processes started (first starts and restarts)', registers: [registry] }),
+    publishErrors: new Counter({ name: 'tapfleet_agent_publish_errors_total', help: 'Batch publishes that failed and went to the spool', registers: [registry] }),
+    aggregationsSkipped: new Counter({ name: 'tapfleet_agent_aggregation_snapshots_skipped_total', help: 'Map snapshots not published (NATS away); the next one supersedes them', registers: [registry] }),
+    natsConnected: new Gauge({ name: 'tapfleet_agent_nats_connected', help: '1 while connected to NATS', registers: [registry] }),
+  };
+  new Gauge({
+    name: 'tapfleet_agent_deployment_events',
+    help: 'Cumulative events per deployment by pipeline stage (this boot): produced by the kernel, dropped by the ring buffer, received, malformed, spooled, dropped from the spool, published',
+    labelNames: ['deployment', 'stage'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [deployment, loss] of src.ledgers()) for (const [stage, v] of Object.entries(loss)) this.set({ deployment, stage }, v);
+    },
+  });
+  new Gauge({ name: 'tapfleet_agent_spool_bytes', help: 'Bytes in the disk spool', registers: [registry], collect() { this.set(src.spool().bytes); } });
+  new Gauge({ name: 'tapfleet_agent_spool_batches', help: 'Batches in the disk spool', registers: [registry], collect() { this.set(src.spool().batches); } });
+  new Gauge({ name: 'tapfleet_agent_publish_in_flight', help: 'Batches published and not yet acknowledged', registers: [registry], collect() { this.set(src.inFlight()); } });
+  new Gauge({
+    name: 'tapfleet_agent_deployments',
+    help: 'Deployments on this host by state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const s of src.deploymentStates()) counts.set(s, (counts.get(s) ?? 0) + 1);
+      for (const [state, n] of counts) this.set({ state }, n);
+    },
+  });
+  new Gauge({ name: 'tapfleet_agent_clock_offset_ns', help: 'This host minus the reference clock', registers: [registry], collect() { const c = src.clock(); if (c) this.set(c.offsetNs); } });
+  new Gauge({ name: 'tapfleet_agent_clock_uncertainty_ns', help: 'Half the RTT of the best clock sample', registers: [registry], collect() { const c = src.clock(); if (c) this.set(c.uncertaintyNs); } });
+  return m;
+}

@@ -1,0 +1,275 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ObjectStore } from '@nats-io/obj';
+import type { Logger } from '@tapfleet/runtime';
+import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
+import { mapObjectName, parseBundle, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
+import type { OutgoingBatch } from './batch-publisher.js';
+import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
+import { Governor } from './governor.js';
+import type { HostClock } from './host-clock.js';
+import type { DeploymentLedger } from './loss-ledger.js';
+import { describeBundleError, verifyForThisHost } from './verify-bundle.js';
+
+/** What a supervisor reports; the agent adds identity and loss counters and publishes it. */
+export interface SupervisorStatus {
+  state: DeploymentState;
+  reason?: string;
+  bundleId?: string;
+  probes: { program: string; ok: boolean; errno?: number; message?: string }[];
+  runnerRestarts: number;
+  load?: { cpuPercent: number; eventsPerSec: number };
+}
+
+export interface SupervisorDeps {
+  identity: BatcherIdentity;
+  config: AgentConfig;
+  bundles: ObjectStore;
+  trustedKeyPem: string;
+  clock: HostClock;
+  headerClock: () => { offsetNs: number; uncertaintyNs: number };
+  ledger: DeploymentLedger;
+  publish: (b: OutgoingBatch) => void;
+  publishAggregations: (s: Omit<AggregationSnapshot, 'hostId' | 'bootId' | 'agentVersion' | 'sentAtMs'>) => void;
+  report: (s: SupervisorStatus) => void;
+  onRunnerStart: () => void;
+  workDir: string;
+  log: Logger;
+  runnerBinary?: string;
+}
+
+const FINAL: DeploymentState[] = ['refused', 'failed', 'overloaded', 'expired', 'stopped'];
+
+/**
+ * One assignment on this host: fetch, verify, run (restarting a crashed runner with
+ * backoff), batch events, publish map snapshots, enforce the TTL and the overload
+ * budget, and report every state change. A bundle that fails verification is never
+ * written to disk, let alone handed to the runner.
+ */
+export class DeploymentSupervisor {
+  private status: SupervisorStatus = { state: 'pending', probes: [], runnerRestarts: 0 };
+  private runner?: RunnerProcess;
+  private bundle?: Bundle;
+  private batcher?: EventBatcher;
+  private governor: Governor;
+  private ttlTimer?: NodeJS.Timeout;
+  private restartTimer?: NodeJS.Timeout;
+  private intervalTimers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private kernelBase = { produced: 0n, drops: 0n };
+  private pendingMaps = new Map<string, AggregationSnapshot['maps'][number]>();
+  /** The runner's fatal error (load refused by the verifier, ...): restarting cannot help. */
+  private runnerError?: string;
+  private everReady = false;
+
+  constructor(readonly assignment: Assignment, private readonly d: SupervisorDeps) {
+    this.governor = new Governor(d.config.governor);
+  }
+
+  get state(): DeploymentState {
+    return this.status.state;
+  }
+
+  get isFinal(): boolean {
+    return FINAL.includes(this.status.state);
+  }
+
+  private set(patch: Partial<SupervisorStatus>): void {
+    this.status = { ...this.status, ...patch };
+    if (!('reason' in patch) && patch.state) delete this.status.reason;
+    // A final state owns no timers: a refused deployment's TTL timer would otherwise keep ticking.
+    if (this.isFinal) this.clearTimers();
+    this.d.report(this.status);
+  }
+
+  /** The latest status again (heartbeat-time refresh with fresh loss counters). */
+  current(): SupervisorStatus {
+    if (this.status.state !== 'running') return this.status;
+    return { ...this.status, load: { cpuPercent: this.governor.latest.cpuPercent, eventsPerSec: this.governor.latest.eventsPerSec } };
+  }
+
+  async start(): Promise<void> {
+    const { assignment: a, d } = this;
+    const remaining = a.expiresAtMs - Date.now();
+    if (remaining <= 0) return this.set({ state: 'expired', reason: `expired at ${new Date(a.expiresAtMs).toISOString()} before it could start` });
+    this.ttlTimer = setTimeout(() => void this.stop('expired', `TTL reached at ${new Date(a.expiresAtMs).toISOString()}`), remaining);
+    this.set({ state: 'pending', bundleId: a.bundleId });
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await d.bundles.getBlob(a.bundleId);
+    } catch (e) {
+      return this.set({ state: 'failed', reason: `cannot fetch bundle ${a.bundleId.slice(0, 12)}: ${(e as Error).message}` });
+    }
+    if (this.stopping) return;
+    if (!bytes) return this.set({ state: 'failed', reason: `bundle ${a.bundleId.slice(0, 12)} is not in the object store` });
+    let bundle: Bundle;
+    try {
+      bundle = parseBundle(new TextDecoder().decode(bytes));
+    } catch (e) {
+      const reason = describeBundleError(e);
+      if (!reason) throw e;
+      return this.set({ state: 'refused', reason });
+    }
+    const verdict = verifyForThisHost(bundle, a.bundleId, d.trustedKeyPem, d.identity.kernelBuildId);
+    if (!verdict.ok) {
+      d.log.warn({ deploymentId: a.deploymentId, reason: verdict.reason }, 'bundle refused');
+      return this.set({ state: 'refused', reason: verdict.reason });
+    }
+    this.bundle = bundle;
+    this.batcher = new EventBatcher(d.identity, bundle.manifest, d.clock, d.headerClock, d.ledger, d.config.batch, d.publish);
+    mkdirSync(d.workDir, { recursive: true });
+    writeFileSync(join(d.workDir, `${bundle.manifest.bundleId}.bpf.o`), bundle.object);
+    await this.launch();
+  }
+
+  private scope(): ProcessScope | undefined {
+    if (this.assignment.pids.length) return { pids: this.assignment.pids };
+    return this.d.config.scope;
+  }
+
+  private async launch(): Promise<void> {
+    const { d } = this;
+    const manifest = this.bundle!.manifest;
+    const scope = this.scope();
+    const runner = new RunnerProcess({
+      objectPath: join(d.workDir, `${manifest.bundleId}.bpf.o`),
+      manifest,
+      ...(scope ? { scope } : {}),
+      snapshotMs: d.config.runner.snapshotMs,
+      statsMs: d.config.runner.statsMs,
+      runStats: true, // the governor's input
+      ...(d.runnerBinary ? { binary: d.runnerBinary } : {}),
+    });
+    this.runner = runner;
+    this.kernelBase = { produced: 0n, drops: 0n };
+    this.governor = new Governor(d.config.governor);
+    d.onRunnerStart();
+    let stderr = '';
+    runner.on('stderr', (s) => (stderr = (stderr + s).slice(-2000)));
+    const probes: SupervisorStatus['probes'] = [];
+    const programs = manifest.attach.flatMap((x) => ('program' in x ? [x.program] : []));
+    runner.on('record', (r) => this.onRecord(r, probes, programs));
+    runner.on('exit', (code, signal) => this.onExit(runner, code, signal, stderr));
+    try {
+      const ready = await whenReady(runner);
+      if (ready.ok === 0 && ready.failed > 0) {
+        await this.stop('failed', `no probe attached: ${probes.map((p) => p.message).join('; ')}`);
+        return;
+      }
+      this.everReady = true;
+      this.set({ state: 'running', probes });
+      d.log.info({ deploymentId: this.assignment.deploymentId, attachMs: Number(ready.attachNs) / 1e6, attached: ready.ok, failed: ready.failed }, 'deployment running');
+      this.startIntervals();
+    } catch (e) {
+      if (!this.stopping) d.log.warn({ deploymentId: this.assignment.deploymentId, err: (e as Error).message, stderr: stderr.trim() }, 'runner failed to start');
+      // onExit schedules the restart (or reports the final failure).
+    }
+  }
+
+  private startIntervals(): void {
+    for (const a of this.bundle!.manifest.attach) {
+      if (a.kind !== 'interval') continue;
+      const clears = a.actions.filter((x) => x.op === 'clear').map((x) => mapObjectName(x.map));
+      this.intervalTimers.push(setInterval(() => {
+        // Snapshot first, so what is cleared has been published.
+        this.runner?.snapshot();
+        for (const m of clears) this.runner?.clear(m);
+      }, Math.max(10, Math.round(a.periodNs / 1e6))));
+    }
+  }
+
+  private onRecord(r: RunnerRecord, probes: SupervisorStatus['probes'], programs: string[]): void {
+    switch (r.type) {
+      case 'event':
+        this.batcher!.add(r.data);
+        break;
+      case 'attach':
+        probes.push({ program: programs[r.index] ?? `#${r.index}`, ok: r.errno === 0, ...(r.errno ? { errno: r.errno } : {}), message: r.message });
+        break;
+      case 'map':
+        this.onMap(r);
+        break;
+      case 'stats':
+        this.onStats(r);
+        break;
+      case 'error':
+        this.runnerError = r.message;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onMap(r: Extract<RunnerRecord, { type: 'map' }>): void {
+    const maps = this.bundle!.manifest.maps;
+    const layout = maps.find((m) => mapObjectName(m.name) === r.name);
+    if (!layout) return;
+    const entries = decodeSnapshot(layout, r.entries).map((e) => ({
+      key: e.key.map(String),
+      value: String(e.value),
+      ...(e.count !== undefined ? { count: String(e.count) } : {}),
+      ...(e.buckets ? { buckets: e.buckets.map(String) } : {}),
+    }));
+    this.pendingMaps.set(layout.name, { name: layout.name, entries });
+    // The runner writes every map of a snapshot back to back: publish once all are in.
+    if (this.pendingMaps.size === maps.length) {
+      this.d.publishAggregations({ deploymentId: this.assignment.deploymentId, bundleId: this.bundle!.manifest.bundleId, maps: [...this.pendingMaps.values()] });
+      this.pendingMaps.clear();
+    }
+  }
+
+  private onStats(r: Extract<RunnerRecord, { type: 'stats' }>): void {
+    const loss = this.d.ledger.loss;
+    loss.producedByKernel += Number(r.produced - this.kernelBase.produced);
+    loss.ringBufferDrops += Number(r.ringbufDrops - this.kernelBase.drops);
+    this.kernelBase = { produced: r.produced, drops: r.ringbufDrops };
+    const load = this.governor.observe({
+      atNs: process.hrtime.bigint(),
+      runTimeNs: r.programs.reduce((a, p) => a + p.runTimeNs, 0n),
+      produced: r.produced + r.ringbufDrops,
+    });
+    if (load.trip && this.status.state === 'running') {
+      const reason = `over budget: ${this.governor.describe(load)}`;
+      this.d.log.warn({ deploymentId: this.assignment.deploymentId, cpuPercent: load.cpuPercent, eventsPerSec: load.eventsPerSec }, 'overload governor detached the bundle');
+      void this.stop('overloaded', reason, { cpuPercent: load.cpuPercent, eventsPerSec: load.eventsPerSec });
+    }
+  }
+
+  private onExit(runner: RunnerProcess, code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
+    this.batcher?.flush();
+    if (this.stopping || runner !== this.runner) return;
+    this.intervalTimers.forEach(clearInterval);
+    this.intervalTimers = [];
+    if (!this.everReady && this.runnerError) {
+      void this.stop('failed', `runner could not load the bundle: ${this.runnerError}`);
+      return;
+    }
+    const restarts = this.status.runnerRestarts + 1;
+    const backoff = Math.min(this.d.config.runner.maxRestartBackoffMs, this.d.config.runner.restartBackoffMs * 2 ** Math.min(restarts - 1, 16));
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const last = stderr.trim().split('\n').pop();
+    this.d.log.warn({ deploymentId: this.assignment.deploymentId, how, restarts, backoffMs: backoff, stderr: last }, 'runner died; restarting');
+    this.set({ state: 'pending', reason: `runner died (${how}${last ? `: ${last}` : ''}); restart ${restarts} in ${backoff} ms`, runnerRestarts: restarts });
+    this.restartTimer = setTimeout(() => void this.launch(), backoff);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.ttlTimer);
+    clearTimeout(this.restartTimer);
+    this.intervalTimers.forEach(clearInterval);
+    this.intervalTimers = [];
+  }
+
+  /** Detaches (the runner drains, snapshots and exits) and reports the final state. */
+  async stop(state: Extract<DeploymentState, 'stopped' | 'expired' | 'overloaded' | 'failed'>, reason?: string, load?: SupervisorStatus['load']): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.clearTimers();
+    const runner = this.runner;
+    if (runner) await runner.stop();
+    this.batcher?.flush();
+    this.d.ledger.persist();
+    // The figures that tripped the governor, not the runner's final partial window.
+    this.set({ state, ...(reason ? { reason } : {}), ...(load ? { load } : {}) });
+  }
+}

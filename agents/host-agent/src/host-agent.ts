@@ -1,0 +1,299 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { connectNats, openFleetStores, startServiceHttp, type FleetStores, type JetStreamClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import {
+  aggsSubject, AssignmentSet, heartbeatSubject, helloSubject, statusSubject,
+  type AgentDeploymentStatus, type AgentHeartbeat, type AgentHello, type AggregationSnapshot, type Assignment, type LossCounters, type TapfleetConfig,
+} from '@tapfleet/schemas';
+import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
+import { BatchPublisher } from './batch-publisher.js';
+import { ClockSampler } from './clock-sampler.js';
+import { DeploymentSupervisor, type SupervisorStatus } from './deployment-supervisor.js';
+import { DiskSpool } from './disk-spool.js';
+import { HostClock } from './host-clock.js';
+import { publishHostProfiles, type HostProfileRefs } from './host-profiles.js';
+import { hostIdentity, type HostIdentity } from './identity.js';
+import { Ledgers } from './loss-ledger.js';
+
+export const AGENT_VERSION = '0.1.0';
+/** The hello is re-sent this often, so a control plane that lost its inventory relearns the host. */
+const HELLO_EVERY_MS = 30_000;
+
+export interface HostAgentOptions {
+  config: TapfleetConfig;
+  log: Logger;
+  /** Another runner executable (tests of crash handling). */
+  runnerBinary?: string;
+}
+
+async function waitForStores(nc: NatsConnection, log: Logger): Promise<FleetStores> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openFleetStores(nc);
+    } catch (e) {
+      if (attempt === 0) log.info({ err: (e as Error).message }, 'waiting for the control plane to create the fleet streams and stores');
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+/**
+ * The host agent: says hello with its profiles, heartbeats, watches its assignment
+ * key, and runs one supervised runner per assignment; events are batched, published
+ * with de-duplication ids, and spooled to disk while NATS is away.
+ */
+export class HostAgent {
+  private readonly supervisors = new Map<string, DeploymentSupervisor>();
+  private readonly unsentStatus = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private watchStop?: () => void;
+  private stopped = false;
+  http?: ServiceHttp;
+  metrics!: AgentMetrics;
+  refs!: HostProfileRefs;
+  private js!: JetStreamClient;
+  private stores!: FleetStores;
+  private spool!: DiskSpool;
+  private ledgers!: Ledgers;
+  private publisher!: BatchPublisher;
+  private sampler!: ClockSampler;
+
+  private constructor(
+    readonly id: HostIdentity,
+    private readonly o: HostAgentOptions,
+    private readonly nc: NatsConnection,
+    readonly clock: HostClock,
+  ) {}
+
+  private get cfg() {
+    return this.o.config.agent;
+  }
+
+  get stateDir(): string {
+    return join(this.o.config.dataDir, 'agent', this.id.hostId);
+  }
+
+  static async start(o: HostAgentOptions): Promise<HostAgent> {
+    const id = hostIdentity(o.config.agent.hostId);
+    const log = o.log.child({ hostId: id.hostId });
+    const nc = await connectNats(o.config, { name: `tapfleet-agent-${id.hostId}`, reconnectForever: true });
+    const agent = new HostAgent(id, { ...o, log }, nc, new HostClock(o.config.agent.clock.artificialOffsetNs));
+    try {
+      await agent.init();
+    } catch (e) {
+      await agent.stop();
+      throw e;
+    }
+    return agent;
+  }
+
+  private async init(): Promise<void> {
+    const { log } = this.o;
+    this.js = jetstream(this.nc);
+    this.ledgers = new Ledgers(join(this.stateDir, 'ledger'), this.id.bootId);
+    this.spool = new DiskSpool(join(this.stateDir, 'spool'), this.cfg.spool.maxBytes, {
+      onDrop: (deploymentId, events) => {
+        this.ledgers.get(deploymentId).loss.spoolDrops += events;
+        log.warn({ deploymentId, events }, 'spool full: dropped the oldest batch');
+      },
+      onCorrupt: (file, reason) => log.error({ file, reason }, 'unreadable spool file moved aside'),
+    });
+    this.publisher = new BatchPublisher(this.js, this.spool, this.ledgers, {
+      maxInFlight: this.cfg.batch.maxInFlight,
+      ackTimeoutMs: 5000,
+      onError: (e, b) => {
+        this.metrics.publishErrors.inc();
+        log.debug({ err: e.message, deploymentId: b.deploymentId, events: b.count }, 'publish failed; spooled');
+      },
+    });
+    this.sampler = new ClockSampler(this.nc, this.clock, { ...this.cfg.clock, onError: (e) => log.debug({ err: e.message }, 'clock sample failed') });
+    this.metrics = createAgentMetrics({
+      ledgers: () => [...this.allLedgerLoss()],
+      spool: () => ({ bytes: this.spool.totalBytes, batches: this.spool.length }),
+      inFlight: () => this.publisher.inFlightCount,
+      deploymentStates: () => [...this.supervisors.values()].map((s) => s.state),
+      clock: () => this.sampler.estimate,
+    });
+    this.metrics.natsConnected.set(1);
+    this.http = await startServiceHttp({
+      host: this.cfg.metricsHost,
+      port: this.cfg.metricsPort,
+      registry: this.metrics.registry,
+      health: () => (this.nc.isClosed() ? 'NATS connection closed' : null),
+      onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
+    });
+    void this.watchConnection();
+    this.stores = await waitForStores(this.nc, log);
+    this.refs = await publishHostProfiles(this.stores.profiles, this.cfg.binaries);
+    this.sampler.start();
+    await this.sendHello();
+    this.every(HELLO_EVERY_MS, () => void this.sendHello());
+    this.every(this.cfg.heartbeatMs, () => void this.heartbeat());
+    this.every(60_000, () => this.clock.recalibrate());
+    await this.watchAssignments(this.stores.assignments);
+    log.info({ metricsPort: this.http.port, kernel: this.refs.kernel.release, binaries: this.refs.binaries.length, spooled: this.spool.length }, 'agent started');
+  }
+
+  private *allLedgerLoss() {
+    // Every ledger of this boot, including deployments already stopped: their counters stay visible.
+    for (const [depId, ledger] of this.ledgers.entries()) yield [depId, ledger.loss] as [string, LossCounters];
+  }
+
+  private every(ms: number, f: () => void): void {
+    const t = setInterval(f, ms);
+    this.timers.push(t);
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.metrics.natsConnected.set(0);
+        this.publisher.setConnected(false);
+        this.o.log.warn('NATS disconnected: batches go to the disk spool');
+      } else if (s.type === 'reconnect') {
+        this.metrics.natsConnected.set(1);
+        this.publisher.setConnected(true);
+        this.o.log.info({ spooled: this.spool.length }, 'NATS reconnected: replaying the spool');
+        void this.sendHello();
+      }
+    }
+  }
+
+  private identityFields() {
+    return { hostId: this.id.hostId, bootId: this.id.bootId, agentVersion: AGENT_VERSION, sentAtMs: Date.now() };
+  }
+
+  private async publishJson(subject: string, body: unknown): Promise<boolean> {
+    try {
+      await this.js.publish(subject, JSON.stringify(body), { timeout: 2000 });
+      return true;
+    } catch (e) {
+      this.o.log.debug({ subject, err: (e as Error).message }, 'publish failed');
+      return false;
+    }
+  }
+
+  private async sendHello(): Promise<void> {
+    const hello: AgentHello = { ...this.identityFields(), labels: this.cfg.labels, kernel: this.refs.kernel, binaries: this.refs.binaries };
+    await this.publishJson(helloSubject(this.id.hostId), hello);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const hb: AgentHeartbeat = {
+      ...this.identityFields(),
+      labels: this.cfg.labels,
+      kernelBuildId: this.refs.kernel.buildId,
+      runningDeployments: [...this.supervisors.entries()].filter(([, s]) => s.state === 'running').map(([d]) => d),
+      ...(this.sampler.estimate ? { clock: this.sampler.estimate } : {}),
+    };
+    await this.publishJson(heartbeatSubject(this.id.hostId), hb);
+    this.ledgers.persistAll();
+    // Running deployments report fresh loss and load; statuses that could not be sent are retried.
+    for (const [depId, s] of this.supervisors) if (s.state === 'running' || this.unsentStatus.has(depId)) await this.report(depId, s.current());
+  }
+
+  private async report(deploymentId: string, s: SupervisorStatus): Promise<void> {
+    const status: AgentDeploymentStatus = { ...this.identityFields(), deploymentId, ...s, loss: { ...this.ledgers.get(deploymentId).loss } };
+    if (await this.publishJson(statusSubject(this.id.hostId), status)) this.unsentStatus.delete(deploymentId);
+    else this.unsentStatus.add(deploymentId);
+  }
+
+  private async watchAssignments(kv: KV): Promise<void> {
+    const watch = await kv.watch({ key: this.id.hostId });
+    this.watchStop = () => watch.stop();
+    void (async () => {
+      for await (const entry of watch) {
+        if (entry.operation !== 'PUT') {
+          await this.reconcile([]);
+          continue;
+        }
+        const parsed = AssignmentSet.safeParse(entry.json());
+        if (!parsed.success) {
+          this.o.log.error({ revision: entry.revision, issues: parsed.error.issues.slice(0, 3) }, 'assignment set fails its schema; keeping the current deployments');
+          continue;
+        }
+        await this.reconcile(parsed.data.assignments);
+      }
+    })();
+  }
+
+  /** Starts what is newly assigned, stops what is no longer assigned; a changed bundle restarts. */
+  private async reconcile(assignments: Assignment[]): Promise<void> {
+    if (this.stopped) return;
+    const wanted = new Map(assignments.map((a) => [a.deploymentId, a]));
+    const stops: Promise<void>[] = [];
+    for (const [depId, sup] of this.supervisors) {
+      const a = wanted.get(depId);
+      if (a && a.bundleId === sup.assignment.bundleId && a.expiresAtMs === sup.assignment.expiresAtMs) continue;
+      this.supervisors.delete(depId);
+      if (!sup.isFinal) stops.push(sup.stop('stopped', a ? 'assignment changed' : 'stopped by the control plane'));
+    }
+    await Promise.all(stops);
+    for (const [depId, a] of wanted) {
+      if (this.supervisors.has(depId)) continue;
+      const sup = this.supervisor(a);
+      this.supervisors.set(depId, sup);
+      sup.start().catch((e: Error) => {
+        this.o.log.error({ deploymentId: depId, err: e.message }, 'deployment start failed');
+        void this.report(depId, { state: 'failed', reason: e.message, probes: [], runnerRestarts: 0 });
+      });
+    }
+  }
+
+  private trustedKey(): string {
+    const file = this.cfg.trustedKeyFile ?? join(this.o.config.dataDir, 'control-plane', 'signing-key.pub');
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
+  }
+
+  private supervisor(a: Assignment): DeploymentSupervisor {
+    return new DeploymentSupervisor(a, {
+      identity: { hostId: this.id.hostId, bootId: this.id.bootId, deploymentId: a.deploymentId, kernelBuildId: this.refs.kernel.buildId },
+      config: this.cfg,
+      bundles: this.stores.bundles,
+      trustedKeyPem: this.trustedKey(),
+      clock: this.clock,
+      headerClock: () => this.sampler.headerClock(),
+      ledger: this.ledgers.get(a.deploymentId),
+      publish: (b) => this.publisher.submit(b),
+      publishAggregations: (s) => void this.publishAggregations(s),
+      report: (s) => void this.report(a.deploymentId, s),
+      onRunnerStart: () => this.metrics.runnerStarts.inc(),
+      workDir: join(this.stateDir, 'bundles'),
+      log: this.o.log,
+      ...(this.o.runnerBinary ? { runnerBinary: this.o.runnerBinary } : {}),
+    });
+  }
+
+  private async publishAggregations(s: Omit<AggregationSnapshot, 'hostId' | 'bootId' | 'agentVersion' | 'sentAtMs'>): Promise<void> {
+    const snapshot: AggregationSnapshot = { ...this.identityFields(), ...s };
+    if (!(await this.publishJson(aggsSubject(s.deploymentId, this.id.hostId), snapshot))) this.metrics.aggregationsSkipped.inc();
+  }
+
+  /** Supervisors by deployment (tests and the simulated-fleet benchmark read them). */
+  deploymentStates(): Record<string, string> {
+    return Object.fromEntries([...this.supervisors].map(([d, s]) => [d, s.state]));
+  }
+
+  /** Detaches every deployment, waits briefly for in-flight publishes (the rest stays spooled), and disconnects. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const { log } = this.o;
+    this.timers.forEach(clearInterval);
+    this.watchStop?.();
+    this.sampler?.stop();
+    await Promise.all([...this.supervisors.values()].filter((s) => !s.isFinal).map((s) => s.stop('stopped', 'agent shutting down')));
+    if (this.publisher) {
+      const idle = await this.publisher.idle(3000);
+      if (!idle) log.warn({ spooled: this.spool.length }, 'stopping with batches unacknowledged; they stay in the spool for the next start');
+      this.publisher.close();
+    }
+    this.ledgers?.persistAll();
+    await this.http?.close();
+    // close, not drain: drain waits for every subscription (the KV watcher's included) to finish.
+    if (!this.nc.isClosed()) await this.nc.close();
+    log.info('agent stopped');
+  }
+}

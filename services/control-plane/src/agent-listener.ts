@@ -1,0 +1,108 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { publishDeadLetter, type Logger } from '@tapfleet/runtime';
+import { AGENT_STREAM, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, issuesOf } from '@tapfleet/schemas';
+import type { z } from 'zod';
+import type { DeploymentStore } from './deployment-store.js';
+import type { Inventory } from './inventory.js';
+
+export const AGENT_CONSUMER = 'control-plane';
+
+export interface ListenerCounters {
+  processed: (kind: string) => void;
+  deadLettered: (kind: string) => void;
+}
+
+function parse<T extends z.ZodType>(schema: T, data: Uint8Array): { ok: true; value: z.infer<T> } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(data));
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  const r = schema.safeParse(json);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, reason: issuesOf(r.error).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ') };
+}
+
+/**
+ * Consumes agents' hello/heartbeat/status messages from JetStream (a durable consumer
+ * several control-plane replicas share) into the inventory and deployment store, and
+ * keeps the latest aggregation snapshot per host. Malformed messages are dead-lettered.
+ */
+export class AgentListener {
+  private messages?: ConsumerMessages;
+  private aggsSub?: Subscription;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly inventory: Inventory,
+    private readonly store: DeploymentStore,
+    private readonly counters: ListenerCounters,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.jsm.consumers.info(AGENT_STREAM, AGENT_CONSUMER);
+    } catch {
+      // From the start of the stream (a day of agent messages at most): a hello sent between
+      // the stream's creation and this consumer's is not missed. Replays are idempotent upserts.
+      await this.jsm.consumers.add(AGENT_STREAM, { durable_name: AGENT_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30_000_000_000, max_ack_pending: 10_000 });
+    }
+    const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
+    this.messages = await consumer.consume({ max_messages: 500 });
+    this.loop = (async () => {
+      for await (const m of this.messages!) {
+        try {
+          await this.handle(m.subject, m.data);
+          m.ack();
+        } catch (e) {
+          this.log.warn({ subject: m.subject, err: (e as Error).message }, 'agent message not processed; redelivering');
+          m.nak(1000);
+        }
+      }
+    })();
+    this.aggsSub = this.nc.subscribe('tapfleet.aggs.>', {
+      callback: (err, msg) => {
+        if (err) return;
+        void this.handleAggregations(msg.subject, msg.data).catch((e: Error) => this.log.warn({ err: e.message }, 'aggregation snapshot not stored'));
+      },
+    });
+  }
+
+  private async deadLetter(kind: string, subject: string, data: Uint8Array, reason: string): Promise<void> {
+    this.counters.deadLettered(kind);
+    this.log.warn({ subject, reason }, 'malformed agent message dead-lettered');
+    await publishDeadLetter(this.js, 'agent', subject, data, reason);
+  }
+
+  private async handle(subject: string, data: Uint8Array): Promise<void> {
+    const kind = subject.split('.')[2] ?? '';
+    const schema = kind === 'hello' ? AgentHello : kind === 'heartbeat' ? AgentHeartbeat : kind === 'status' ? AgentDeploymentStatus : undefined;
+    if (!schema) return this.deadLetter(kind, subject, data, `unknown agent subject ${subject}`);
+    const parsed = parse(schema, data);
+    if (!parsed.ok) return this.deadLetter(kind, subject, data, parsed.reason);
+    if (subject.split('.')[3] !== (parsed.value as { hostId: string }).hostId) return this.deadLetter(kind, subject, data, `host id in the body differs from the subject's`);
+    if (kind === 'hello') await this.inventory.hello(parsed.value as AgentHello);
+    else if (kind === 'heartbeat') await this.inventory.heartbeat(parsed.value as AgentHeartbeat);
+    else await this.store.recordStatus(parsed.value as AgentDeploymentStatus);
+    this.counters.processed(kind);
+  }
+
+  private async handleAggregations(subject: string, data: Uint8Array): Promise<void> {
+    const parsed = parse(AggregationSnapshot, data);
+    if (!parsed.ok) return this.deadLetter('aggs', subject, data, parsed.reason);
+    await this.store.saveAggregations(parsed.value.deploymentId, parsed.value.hostId, new TextDecoder().decode(data));
+    this.counters.processed('aggs');
+  }
+
+  async stop(): Promise<void> {
+    this.aggsSub?.unsubscribe();
+    await this.messages?.close();
+    await this.loop;
+  }
+}

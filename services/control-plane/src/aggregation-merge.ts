@@ -1,0 +1,62 @@
+import type { AggregationEntry, AggregationSnapshot, AggregationsView, MapLayout } from '@tapfleet/schemas';
+
+interface Acc {
+  key: string[];
+  value: bigint;
+  count: bigint;
+  buckets?: bigint[];
+  seen: boolean;
+}
+
+function fold(kind: MapLayout['kind'], acc: Acc, e: AggregationEntry): void {
+  const value = BigInt(e.value);
+  const count = BigInt(e.count ?? '0');
+  switch (kind) {
+    case 'count':
+    case 'sum':
+      acc.value += value;
+      break;
+    case 'avg':
+      acc.value += value;
+      acc.count += count;
+      break;
+    case 'min':
+    case 'max':
+      // count 0 means the host saw no value for this key: it must not win with its zero.
+      if (count === 0n) break;
+      if (!acc.seen || (kind === 'min' ? value < acc.value : value > acc.value)) acc.value = value;
+      acc.count = 1n;
+      acc.seen = true;
+      break;
+    case 'hist':
+    case 'lhist': {
+      const b = (e.buckets ?? []).map(BigInt);
+      acc.buckets ??= new Array<bigint>(b.length).fill(0n);
+      b.forEach((x, i) => (acc.buckets![i] = (acc.buckets![i] ?? 0n) + x));
+      acc.value += value;
+      break;
+    }
+  }
+}
+
+/** Merges the latest snapshot of every host into one view per map: sums add, extremes compete, histograms add bucket-wise. */
+export function mergeSnapshots(deploymentId: string, layouts: MapLayout[], snapshots: AggregationSnapshot[]): AggregationsView {
+  const maps = layouts.map((layout) => {
+    const byKey = new Map<string, Acc>();
+    for (const s of snapshots)
+      for (const e of s.maps.find((m) => m.name === layout.name)?.entries ?? []) {
+        const k = e.key.join('\u0000');
+        let acc = byKey.get(k);
+        if (!acc) byKey.set(k, (acc = { key: e.key, value: 0n, count: 0n, seen: false }));
+        fold(layout.kind, acc, e);
+      }
+    const entries: AggregationEntry[] = [...byKey.values()].map((a) => ({
+      key: a.key,
+      value: String(a.value),
+      ...(layout.kind === 'avg' || layout.kind === 'min' || layout.kind === 'max' ? { count: String(a.count) } : {}),
+      ...(a.buckets ? { buckets: a.buckets.map(String) } : {}),
+    }));
+    return { name: layout.name, kind: layout.kind, ...(layout.lhist ? { lhist: layout.lhist } : {}), entries };
+  });
+  return { deploymentId, hosts: snapshots.map((s) => s.hostId).sort(), maps };
+}

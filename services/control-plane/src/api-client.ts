@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
+import type { z } from 'zod';
+import { adminTokenPath } from './control-plane.js';
+
+/** An API answer other than 2xx, with the server's code and (for 400) the failing fields. */
+export class ApiCallError extends Error {
+  constructor(readonly status: number, readonly body: ApiError | undefined, text: string) {
+    super(body ? `${body.error.message}${body.error.issues?.length ? `\n${body.error.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}` : ''}` : `HTTP ${status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** The CLI's way to the control plane: base URL and bearer token from config, env, or the local admin token file. */
+export class ApiClient {
+  constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
+
+  static fromConfig(config: TapfleetConfig): ApiClient {
+    let token = config.controlPlane.token;
+    const file = adminTokenPath(config.dataDir);
+    if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
+    return new ApiClient(config.controlPlane.url.replace(/\/$/, ''), token);
+  }
+
+  async call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (e) {
+      throw new Error(`cannot reach the control plane at ${this.baseUrl}: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const err = ApiError.safeParse(json);
+      throw new ApiCallError(res.status, err.success ? err.data : undefined, text);
+    }
+    return schema.parse(json);
+  }
+}

@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { mapText } from '@tapfleet/compiler';
+import { parseKeyValues, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
+import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, HostView, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
+import { ApiClient } from '../api-client.js';
+import { adminTokenPath, ControlPlane } from '../control-plane.js';
+import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
+
+const SETTLED = new Set(['running', 'refused', 'failed', 'overloaded', 'expired', 'stopped']);
+const json = { type: 'boolean' as const, description: 'print JSON instead of text' };
+
+export const controlPlaneCommand: Command = {
+  path: ['control-plane'],
+  summary: 'run the control plane: HTTP API, fleet inventory, compiles, rollouts, time service',
+  details: 'Listens on controlPlane.host:port (default 127.0.0.1:7700). Runs until SIGINT/SIGTERM.',
+  async run(_values, _positionals, { config, log, out }) {
+    const plane = await ControlPlane.start({ config, log });
+    out(`control plane on ${plane.url}; admin token in ${adminTokenPath(config.dataDir)}`);
+    await untilSignal();
+    await plane.stop();
+    return 0;
+  },
+};
+
+/** Polls the deployment and prints each host's state as it changes, until all settle or the rollout ends. */
+async function followRollout(api: ApiClient, id: string, out: (l: string) => void, timeoutMs: number): Promise<DeploymentView> {
+  const seen = new Map<string, string>();
+  let phase = '';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await api.call('GET', `/v1/deployments/${id}`, DeploymentView);
+    if (view.phase !== phase) {
+      phase = view.phase;
+      out(`rollout ${phase}${view.message ? `: ${view.message}` : ''}`);
+    }
+    for (const [host, s] of Object.entries(view.hosts)) {
+      const text = hostStateText(s);
+      if (seen.get(host) !== text) {
+        seen.set(host, text);
+        out(`  ${host}: ${text}`);
+      }
+    }
+    const assigned = view.targets.filter((t) => view.phase !== 'failed' || t.canary);
+    const settled = assigned.every((t) => SETTLED.has(view.hosts[t.hostId]!.state));
+    if (['failed', 'stopped', 'expired'].includes(view.phase) || (view.phase === 'done' && settled)) return view;
+    if (Date.now() > deadline) {
+      out(`still rolling out after ${timeoutMs} ms; follow with 'tapfleet status ${id}'`);
+      return view;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const deployCommand: Command = {
+  path: ['deploy'],
+  summary: 'compile a script per kernel build and roll it out to the selected hosts',
+  args: 'FILE',
+  options: {
+    select: { type: 'string', description: 'hosts whose labels match all pairs', valueName: 'K=V,..' },
+    ttl: { type: 'string', description: 'detach after this long, even if the control plane is gone (default 10m)', valueName: 'DURATION' },
+    canary: { type: 'boolean', description: 'one host per kernel build first; continue only if all run' },
+    'no-wait': { type: 'boolean', description: 'return once created instead of following the rollout' },
+    'timeout-ms': { type: 'string', description: 'how long to follow the rollout (default 120000)', valueName: 'MS' },
+    json,
+  },
+  async run(values, positionals, { config, out }) {
+    if (positionals.length !== 1) throw new UsageError('give exactly one script FILE');
+    const select = stringOption(values, 'select');
+    if (!select) throw new UsageError('--select K=V is required (deploying to every host by accident is not a feature)');
+    const file = positionals[0]!;
+    let script: string;
+    try {
+      script = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const api = ApiClient.fromConfig(config);
+    const body: CreateDeploymentRequest = { scriptName: basename(file), script, selector: parseKeyValues(select, '--select'), ttl: stringOption(values, 'ttl') ?? '10m', canary: values.canary === true };
+    const created = await api.call('POST', '/v1/deployments', DeploymentView, body);
+    const groups = Object.keys(created.bundles).length;
+    if (!values.json) out(`deployment ${created.id}: ${created.targets.length} host(s), ${groups} bundle(s) (${created.compiles.cached} from the compile cache)`);
+    if (values['no-wait']) {
+      if (values.json) out(JSON.stringify(created));
+      return 0;
+    }
+    const final = await followRollout(api, created.id, values.json ? () => {} : out, Number(stringOption(values, 'timeout-ms') ?? 120_000));
+    if (values.json) out(JSON.stringify(final));
+    const allRunning = final.targets.every((t) => final.hosts[t.hostId]!.state === 'running');
+    return allRunning ? 0 : 1;
+  },
+};
+
+export const deploymentsCommand: Command = {
+  path: ['deployments'],
+  summary: 'list deployments, newest first',
+  options: { json },
+  async run(values, _p, { config, out }) {
+    const list = await ApiClient.fromConfig(config).call('GET', '/v1/deployments', z.array(Deployment));
+    if (values.json) return out(JSON.stringify(list)), 0;
+    const rows = list.map((d) => [d.id, d.scriptName, d.phase, String(d.targets.length), Object.entries(d.selector).map(([k, v]) => `${k}=${v}`).join(','), ago(d.createdAtMs), new Date(d.expiresAtMs).toISOString()]);
+    for (const l of table(['ID', 'SCRIPT', 'PHASE', 'HOSTS', 'SELECTOR', 'CREATED', 'EXPIRES'], rows)) out(l);
+    return 0;
+  },
+};
+
+export const statusCommand: Command = {
+  path: ['status'],
+  summary: "a deployment's rollout phase and every host's state",
+  args: 'DEPLOYMENT',
+  options: { json },
+  async run(values, positionals, { config, out }) {
+    const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}`, DeploymentView);
+    if (values.json) return out(JSON.stringify(view)), 0;
+    out(`${view.id} ${view.scriptName}: ${view.phase}${view.message ? ` (${view.message})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
+    for (const l of table(HOST_HEADER, hostRows(view))) out(l);
+    return 0;
+  },
+};
+
+export const stopCommand: Command = {
+  path: ['stop'],
+  summary: 'stop a deployment: every host detaches its probes',
+  args: 'DEPLOYMENT',
+  async run(_values, positionals, { config, out }) {
+    const view = await ApiClient.fromConfig(config).call('POST', `/v1/deployments/${deploymentIdArg(positionals)}/stop`, DeploymentView);
+    out(`${view.id}: ${view.phase}${view.message ? ` (${view.message})` : ''}`);
+    return 0;
+  },
+};
+
+export const hostsCommand: Command = {
+  path: ['hosts'],
+  summary: 'the fleet inventory: hosts, labels, kernel builds, liveness, clock offsets',
+  options: { json },
+  async run(values, _p, { config, out }) {
+    const hosts = await ApiClient.fromConfig(config).call('GET', '/v1/hosts', z.array(HostView));
+    if (values.json) return out(JSON.stringify(hosts)), 0;
+    const rows = hosts.map((h) => [
+      h.hostId, h.live ? 'live' : 'gone', Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(','), `${h.kernel.release} ${h.kernel.buildId.slice(0, 12)}`,
+      h.clock ? `${(h.clock.offsetNs / 1000).toFixed(1)}±${(h.clock.uncertaintyNs / 1000).toFixed(1)} us` : '-', String(h.runningDeployments.length), ago(h.lastSeenMs),
+    ]);
+    for (const l of table(['HOST', 'LIVE', 'LABELS', 'KERNEL', 'CLOCK OFFSET', 'RUNNING', 'SEEN'], rows)) out(l);
+    return 0;
+  },
+};
+
+export const aggsCommand: Command = {
+  path: ['aggs'],
+  summary: "a deployment's maps merged across hosts (one histogram for the fleet)",
+  args: 'DEPLOYMENT',
+  options: { json },
+  async run(values, positionals, { config, out }) {
+    const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}/aggs`, AggregationsView);
+    if (values.json) return out(JSON.stringify(view)), 0;
+    out(`${view.deploymentId}: ${view.hosts.length} host(s) reporting (${view.hosts.join(', ')})`);
+    for (const m of view.maps) {
+      const entries = m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}), ...(e.buckets ? { buckets: e.buckets.map(BigInt) } : {}) }));
+      for (const l of mapText(m, entries)) out(l);
+    }
+    return 0;
+  },
+};
+
+export const tokenCommand: Command = {
+  path: ['token', 'create'],
+  summary: 'create an API token (admin): viewer reads, operator deploys and stops, admin manages tokens',
+  args: 'NAME',
+  options: { role: { type: 'string', description: 'viewer | operator | admin', valueName: 'ROLE' } },
+  async run(values, positionals, { config, out }) {
+    if (positionals.length !== 1) throw new UsageError('give exactly one token NAME');
+    const role = Role.safeParse(stringOption(values, 'role') ?? 'viewer');
+    if (!role.success) throw new UsageError('--role is viewer, operator or admin');
+    const r = await ApiClient.fromConfig(config).call('POST', '/v1/tokens', CreateTokenResponse, { name: positionals[0], role: role.data });
+    out(r.token);
+    return 0;
+  },
+};
+
+export const fleetCommands: Command[] = [controlPlaneCommand, deployCommand, deploymentsCommand, statusCommand, stopCommand, hostsCommand, aggsCommand, tokenCommand];

@@ -1,0 +1,76 @@
+import type { KeyObject } from 'node:crypto';
+import type { ObjectStore } from '@nats-io/obj';
+import type { Redis } from 'ioredis';
+import { compileBundle, COMPILER_VERSION, type Alias } from '@tapfleet/compiler';
+import {
+  BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, serializeBundle, sha256Hex,
+} from '@tapfleet/schemas';
+import type { BuildGroup } from './build-groups.js';
+
+export interface CompileOutcome {
+  bundleId: string;
+  cached: boolean;
+  ms: number;
+}
+
+const cacheKey = (k: string) => `tf:compile:${k}`;
+
+/**
+ * Compiles a script for one build group, from the profiles that group's agents stored,
+ * never from this host. A cache keyed by (script and tapsets digest, profile digests,
+ * compiler version) answers repeated deployments without running clang; a cached
+ * bundle id counts only if the bundle is still in the object store.
+ */
+export class CompileService {
+  private readonly kernelProfiles = new Map<string, KernelProfile>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly bundles: ObjectStore,
+    private readonly profiles: ObjectStore,
+    private readonly signingKey: KeyObject,
+    private readonly tapsets: Alias[],
+    private readonly tapsetsDigest: string,
+  ) {}
+
+  private async profileJson(name: string): Promise<unknown> {
+    const bytes = await this.profiles.getBlob(name);
+    if (!bytes) throw new Error(`profile ${name} is not in the profiles store (the host's agent stores it at start)`);
+    return JSON.parse(new TextDecoder().decode(bytes));
+  }
+
+  private async kernelProfile(buildId: string): Promise<KernelProfile> {
+    let p = this.kernelProfiles.get(buildId);
+    if (!p) {
+      p = parseOrThrow(KernelProfile, await this.profileJson(kernelProfileObject(buildId)), `kernel profile ${buildId}`);
+      if (this.kernelProfiles.size > 32) this.kernelProfiles.clear();
+      this.kernelProfiles.set(buildId, p);
+    }
+    return p;
+  }
+
+  async compile(file: string, script: string, group: BuildGroup): Promise<CompileOutcome> {
+    const started = performance.now();
+    const key = sha256Hex(canonicalJson({
+      script: sha256Hex(script),
+      tapsets: this.tapsetsDigest,
+      kernel: group.kernel.profileDigest,
+      binaries: group.binaries.map((b) => [b.path, b.profileDigest]),
+      paths: group.binaryPaths,
+      compiler: COMPILER_VERSION,
+    }));
+    const hit = await this.redis.get(cacheKey(key));
+    if (hit && (await this.bundles.info(hit))) return { bundleId: hit, cached: true, ms: performance.now() - started };
+    const kernel = await this.kernelProfile(group.kernel.buildId);
+    const binaries: BinaryProfile[] = [];
+    for (const b of group.binaries) {
+      const profile = parseOrThrow(BinaryProfile, await this.profileJson(binaryProfileObject(b.buildId)), `binary profile ${b.path}`);
+      binaries.push({ ...profile, path: b.path }); // stored once per build; this group's path is what it probes
+    }
+    const bundle = await compileBundle(file, script, { tapsets: this.tapsets, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries } });
+    const bundleId = bundle.manifest.bundleId;
+    if (!(await this.bundles.info(bundleId))) await this.bundles.putBlob({ name: bundleId }, new TextEncoder().encode(serializeBundle(bundle)));
+    await this.redis.set(cacheKey(key), bundleId);
+    return { bundleId, cached: false, ms: performance.now() - started };
+  }
+}

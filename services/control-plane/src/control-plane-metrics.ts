@@ -1,0 +1,23 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createMetricsRegistry } from '@tapfleet/runtime';
+
+export interface ControlPlaneMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'status'>;
+  compileSeconds: Histogram<'cached'>;
+  agentMessages: Counter<'kind'>;
+  deadLettered: Counter<'kind'>;
+  liveHosts: Gauge;
+}
+
+export function createControlPlaneMetrics(liveHosts: () => Promise<number>): ControlPlaneMetrics {
+  const registry = createMetricsRegistry('tapfleet_control_plane_process_');
+  return {
+    registry,
+    requests: new Counter({ name: 'tapfleet_control_plane_http_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
+    compileSeconds: new Histogram({ name: 'tapfleet_control_plane_compile_seconds', help: 'Bundle compiles (cached: answered by the compile cache)', labelNames: ['cached'], buckets: [0.005, 0.02, 0.1, 0.25, 0.5, 1, 2, 5], registers: [registry] }),
+    agentMessages: new Counter({ name: 'tapfleet_control_plane_agent_messages_total', help: 'Agent messages processed by kind', labelNames: ['kind'], registers: [registry] }),
+    deadLettered: new Counter({ name: 'tapfleet_control_plane_dead_lettered_total', help: 'Malformed agent messages sent to the dead-letter stream', labelNames: ['kind'], registers: [registry] }),
+    liveHosts: new Gauge({ name: 'tapfleet_control_plane_live_hosts', help: 'Hosts whose heartbeats are current', registers: [registry], async collect() { this.set(await liveHosts()); } }),
+  };
+}

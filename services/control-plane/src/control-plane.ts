@@ -1,0 +1,104 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Redis } from 'ioredis';
+import type { Subscription } from '@nats-io/transport-node';
+import { loadTapsets, TAPSETS_DIR } from '@tapfleet/compiler';
+import { connectNats, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
+import { AgentListener } from './agent-listener.js';
+import { apiHandler } from './api-routes.js';
+import { AssignmentWriter } from './assignment-writer.js';
+import { CompileService } from './compile-service.js';
+import { createControlPlaneMetrics } from './control-plane-metrics.js';
+import { DeploymentService } from './deployment-service.js';
+import { DeploymentStore } from './deployment-store.js';
+import { Inventory } from './inventory.js';
+import { controlPlaneDir, controlPlaneSigningKey } from './signing-key.js';
+import { startTimeService } from './time-service.js';
+import { TokenStore } from './token-store.js';
+
+export const adminTokenPath = (dataDir: string) => join(controlPlaneDir(dataDir), 'admin-token');
+
+/** Digest of the tapset sources: a tapset change must miss the compile cache. */
+function tapsetsDigest(dir: string): string {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.tap')).sort();
+  return sha256Hex(files.map((f) => `${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('\n\0'));
+}
+
+export interface ControlPlaneOptions {
+  config: TapfleetConfig;
+  log: Logger;
+  tapsetsDir?: string;
+}
+
+/** The control plane process: HTTP API, agent listener, time service, expiry sweep. Stateless apart from Redis and NATS. */
+export class ControlPlane {
+  private sweepTimer?: NodeJS.Timeout;
+  private timeSub?: Subscription;
+
+  private constructor(
+    readonly http: ServiceHttp,
+    readonly deployments: DeploymentService,
+    readonly adminToken: string,
+    private readonly nc: NatsConnection,
+    private readonly redis: Redis,
+    private readonly listener: AgentListener,
+    private readonly log: Logger,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.http.port}`;
+  }
+
+  static async start(o: ControlPlaneOptions): Promise<ControlPlane> {
+    const { config, log } = o;
+    const cp = config.controlPlane;
+    const key = controlPlaneSigningKey(config.dataDir);
+    const tapsetsDir = o.tapsetsDir ?? TAPSETS_DIR;
+    const tapsets = loadTapsets(tapsetsDir);
+    const nc = await connectNats(config, { name: 'tapfleet-control-plane', reconnectForever: true });
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const stores = await ensureFleetResources(nc, jsm);
+    const redis = createRedis(config);
+    const tokens = new TokenStore(redis);
+    const adminToken = await tokens.bootstrapAdmin(adminTokenPath(config.dataDir));
+    const inventory = new Inventory(redis, cp.hostLivenessMs);
+    const store = new DeploymentStore(redis);
+    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir));
+    const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
+    const metrics = createControlPlaneMetrics(async () => (await inventory.list()).filter((h) => h.live).length);
+    deployments.onCompile = (ms, cached) => metrics.compileSeconds.observe({ cached: String(cached) }, ms / 1000);
+    const listener = new AgentListener(nc, js, jsm, inventory, store, {
+      processed: (kind) => metrics.agentMessages.inc({ kind }),
+      deadLettered: (kind) => metrics.deadLettered.inc({ kind }),
+    }, log);
+    await listener.start();
+    const http = await startServiceHttp({
+      host: cp.host,
+      port: cp.port,
+      registry: metrics.registry,
+      health: () => (nc.isClosed() ? 'NATS connection closed' : redis.status !== 'ready' ? `Redis ${redis.status}` : null),
+      handler: apiHandler({ tokens, inventory, store, deployments, bundles: stores.bundles, metrics, log }),
+      onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
+    });
+    const plane = new ControlPlane(http, deployments, adminToken, nc, redis, listener, log);
+    plane.timeSub = startTimeService(nc);
+    plane.sweepTimer = setInterval(() => {
+      deployments.sweepExpired().catch((e: Error) => log.warn({ err: e.message }, 'expiry sweep failed'));
+    }, 2000);
+    log.info({ port: http.port, tapsets: tapsets.aliases.length }, 'control plane started');
+    return plane;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.timeSub?.unsubscribe();
+    await this.deployments.idle();
+    await this.listener.stop();
+    await this.http.close();
+    await this.nc.close();
+    this.redis.disconnect();
+  }
+}

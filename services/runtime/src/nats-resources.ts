@@ -1,0 +1,56 @@
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  AGENT_STREAM, AGENT_SUBJECTS, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS,
+  EVENTS_STREAM, EVENTS_SUBJECTS, PROFILES_OBJECT_STORE,
+} from '@tapfleet/schemas';
+
+const NS_PER_MS = 1_000_000;
+const DAY_NS = 24 * 3600 * 1000 * NS_PER_MS;
+
+/**
+ * The fleet's JetStream streams. The events stream de-duplicates on `Nats-Msg-Id` for
+ * 10 minutes: an agent that re-sends a batch whose ack was lost (NATS restart, spool
+ * replay) within that window stores it once; ingest de-duplicates by key beyond it.
+ */
+export const FLEET_STREAMS: (Partial<StreamConfig> & { name: string })[] = [
+  { name: EVENTS_STREAM, subjects: EVENTS_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, duplicate_window: 10 * 60_000 * NS_PER_MS, max_age: 7 * DAY_NS },
+  { name: AGENT_STREAM, subjects: AGENT_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, max_age: DAY_NS },
+  { name: DEAD_LETTER_STREAM, subjects: DEAD_LETTER_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, max_age: 7 * DAY_NS },
+];
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (e) {
+    if (!/stream not found/i.test((e as Error).message)) throw e;
+    await jsm.streams.add(config);
+  }
+}
+
+export interface FleetStores {
+  assignments: KV;
+  bundles: ObjectStore;
+  profiles: ObjectStore;
+}
+
+/** Creates (or updates) every stream, bucket and store the fleet uses; idempotent. Run by the control plane. */
+export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager): Promise<FleetStores> {
+  for (const s of FLEET_STREAMS) await ensureStream(jsm, s);
+  const assignments = await new Kvm(nc).create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File });
+  const objm = new Objm(nc);
+  return { assignments, bundles: await objm.create(BUNDLES_OBJECT_STORE), profiles: await objm.create(PROFILES_OBJECT_STORE) };
+}
+
+/** Binds to the stores without creating them (agents): throws until the control plane has made them. */
+export async function openFleetStores(nc: NatsConnection): Promise<FleetStores> {
+  const objm = new Objm(nc);
+  return {
+    assignments: await new Kvm(nc).open(ASSIGNMENTS_BUCKET),
+    bundles: await objm.open(BUNDLES_OBJECT_STORE),
+    profiles: await objm.open(PROFILES_OBJECT_STORE),
+  };
+}
