@@ -1,4 +1,4 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliverPolicy } from '@nats-io/jetstream';
@@ -71,6 +71,12 @@ export class FleetStack {
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;
+  }
+
+  /** Runs a short `tapfleet` command against this stack and returns its outcome. */
+  cli(args: string[], cwd = PROJECT_ROOT): { code: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [TAPFLEET, ...args, '--config', this.configFile], { encoding: 'utf8', cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TAPFLEET_LOG_LEVEL: 'warn' }, timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
   async startControlPlane(): Promise<ChildProcess> {

@@ -1,7 +1,7 @@
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
@@ -273,6 +273,32 @@ describe('fleet: control plane and three agents on real NATS, Redis and the kern
     assert.equal(await status(stack.api().call('GET', '/v1/deployments/nope', z.unknown())), 400);
     const noHosts = await stack.api().call('POST', '/v1/deployments', z.unknown(), { ...body, selector: { role: 'nobody' } }).then(() => undefined, (e: ApiCallError) => e);
     assert.equal(noHosts?.status, 409);
+  });
+
+  test('CLI: deploy shows the rollout as it happens; status, hosts, aggs, deployments, stop; compile errors with file:line:col', async () => {
+    const script = join(stack.config.dataDir, 'calls.tap');
+    writeFileSync(script, UPROBE_SCRIPT);
+    const deployed = stack.cli(['deploy', script, '--select', 'zone=b', '--ttl', '1m']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const id = /deployment (d-[0-9a-f]+): 1 host\(s\), 1 bundle\(s\)/.exec(deployed.stdout)?.[1];
+    assert.ok(id, deployed.stdout);
+    cleanups.push(() => stack.api().call('POST', `/v1/deployments/${id}/stop`, DeploymentView).catch(() => undefined));
+    assert.match(deployed.stdout, /rollout (rolling|done)/);
+    assert.match(deployed.stdout, /host-b: running/);
+    const status = stack.cli(['status', id]);
+    assert.match(status.stdout, /host-b\s+running/);
+    assert.match(stack.cli(['hosts']).stdout, /host-a\s+live\s+role=trader,zone=a/);
+    assert.match(stack.cli(['deployments']).stdout, new RegExp(`${id}\\s+fleet.tap|${id}\\s+calls.tap`));
+    await eventually('aggregations from host-b', () => /@calls: [1-9]/.test(stack.cli(['aggs', id]).stdout));
+    assert.match(stack.cli(['stop', id]).stdout, new RegExp(`${id}: stopped`));
+    const broken = join(stack.config.dataDir, 'broken.tap');
+    writeFileSync(broken, 'probe uprobe:$tracee:tf_add { @n = nosuchfunc(arg0); }\n');
+    const bad = stack.cli(['deploy', broken, '--select', 'zone=b']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /broken\.tap:1:\d+: error:/);
+    const usage = stack.cli(['deploy', broken]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--select K=V is required/);
   });
 
   test('TTL expiry detaches on time with the control plane stopped', async () => {
