@@ -46,6 +46,8 @@ export const AgentConfig = z.object({
     maxDelayMs: z.number().int().positive().default(50),
     /** Publishes awaiting a JetStream ack; beyond this new batches wait in the spool. */
     maxInFlight: z.number().int().positive().default(32),
+    /** Batches waiting for an ack slot in memory; past this they go to the disk spool. */
+    maxQueuedBytes: z.number().int().positive().default(64 << 20),
   }).prefault({}),
   spool: z.object({
     /** Bounded on-disk spool for when NATS is away; the oldest batches go (counted) when full. */

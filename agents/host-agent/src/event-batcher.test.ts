@@ -34,14 +34,16 @@ test('batcher: sequences, wall time from ktime, malformed records counted not se
     batcher.add(record(0, 40, 102n)); // wrong size for layout 0
     batcher.add(record(0, 48, 103n));
     batcher.add(record(0, 48, 104n)); // third good one: a full batch
-    batcher.add(record(0, 48, 105n));
+    batcher.add(record(0, 48, (7n << 32n) + 0xffff_fff0n)); // the low half carries into the high one
     batcher.flush();
     assert.equal(out.length, 2);
     const first = decodeEventBatch(out[0]!.bytes);
     assert.deepEqual([first.header.firstSeq, first.header.count, first.header.clock], [0, 3, { offsetNs: 5, uncertaintyNs: 7 }]);
     assert.equal(out[0]!.msgId, batchMsgId(first.header));
     assert.equal(first.records[0]!.wallNs, clock.wallOfKtime(100n));
-    assert.equal(decodeEventBatch(out[1]!.bytes).header.firstSeq, 3);
+    const second = decodeEventBatch(out[1]!.bytes);
+    assert.equal(second.header.firstSeq, 3);
+    assert.equal(second.records[0]!.wallNs, clock.wallOfKtime((7n << 32n) + 0xffff_fff0n));
     const loss = ledgers.get(id.deploymentId).loss;
     assert.deepEqual([loss.received, loss.malformed], [6, 2]);
     // An agent restarted in the same boot continues the sequence; another boot starts over.

@@ -102,6 +102,7 @@ export class HostAgent {
     });
     this.publisher = new BatchPublisher(this.js, this.spool, this.ledgers, {
       maxInFlight: this.cfg.batch.maxInFlight,
+      maxQueuedBytes: this.cfg.batch.maxQueuedBytes,
       ackTimeoutMs: 5000,
       onError: (e, b) => {
         this.metrics.publishErrors.inc();
@@ -291,6 +292,7 @@ export class HostAgent {
       this.publisher.close();
     }
     this.ledgers?.persistAll();
+    this.ledgers?.closeAll();
     await this.http?.close();
     // close, not drain: drain waits for every subscription (the KV watcher's included) to finish.
     if (!this.nc.isClosed()) await this.nc.close();

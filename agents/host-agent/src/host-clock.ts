@@ -8,6 +8,9 @@ import { realtimeNs } from '@tapfleet/runtime';
  */
 export class HostClock {
   private monoToWallNs = 0n;
+  /** The same offset as two u32 halves, for the per-event path (no BigInt per event). */
+  offsetLo = 0;
+  offsetHi = 0;
 
   constructor(private readonly artificialOffsetNs = 0) {
     this.recalibrate();
@@ -24,6 +27,8 @@ export class HostClock {
       if (gap < best.gap) best = { gap, offset: wall - (a + b) / 2n };
     }
     this.monoToWallNs = best.offset + BigInt(this.artificialOffsetNs);
+    this.offsetLo = Number(this.monoToWallNs & 0xffffffffn);
+    this.offsetHi = Number((this.monoToWallNs >> 32n) & 0xffffffffn);
   }
 
   nowNs(): bigint {

@@ -9,3 +9,8 @@ export { DiskSpool } from './disk-spool.js';
 export { verifyForThisHost } from './verify-bundle.js';
 
 export const commands: Command[] = [agentCommand];
+export { publishHostProfiles, type HostProfileRefs } from './host-profiles.js';
+export { EventBatcher } from './event-batcher.js';
+export { BatchPublisher } from './batch-publisher.js';
+export { HostClock } from './host-clock.js';
+export { Ledgers } from './loss-ledger.js';

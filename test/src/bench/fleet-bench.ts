@@ -1,0 +1,275 @@
+/**
+ * Fleet benchmark: deploy -> running (3 real agents; 500 simulated agents in one
+ * process doing everything but loading BPF), cold and from the compile cache; the
+ * events/s one agent decodes and publishes on one core, against raw JetStream
+ * publishes of the same batches in the same run; agent RSS and idle CPU.
+ * Prints and writes bench/results/fleet.md. Not a test: nothing here asserts.
+ *
+ *   node test/dist/bench/fleet-bench.js [--events N] [--sim-agents N] [--runs N]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { BatchPublisher, DiskSpool, EventBatcher, HostClock, Ledgers, publishHostProfiles, verifyForThisHost } from '@tapfleet/host-agent';
+import { connectNats, PROJECT_ROOT, type NatsConnection } from '@tapfleet/runtime';
+import { RecordReader } from '@tapfleet/runner';
+import {
+  AGENT_STREAM, ASSIGNMENTS_BUCKET, AssignmentSet, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, EVENTS_STREAM, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject,
+  type AgentDeploymentStatus, type BundleManifest, type EventBatchHeader,
+} from '@tapfleet/schemas';
+import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, 'sim-agents': { type: 'string', default: '500' }, runs: { type: 'string', default: '3' } } });
+const EVENTS = Number(values.events);
+const SIM = Number(values['sim-agents']);
+const RUNS = Number(values.runs);
+const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const lines: string[] = [];
+const say = (l = '') => {
+  lines.push(l);
+  process.stdout.write(`${l}\n`);
+};
+
+const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const EVENT_SIZE = 64;
+const manifest = { bundleId: 'ab'.repeat(32), events: [{ id: 0, name: 'order', size: EVENT_SIZE, fields: [{ name: 'a', type: 'u64', offset: 40, size: 8 }, { name: 'b', type: 'u64', offset: 48, size: 8 }, { name: 'c', type: 'u64', offset: 56, size: 8 }] }] } as unknown as BundleManifest;
+
+/** Runner stdout as the agent reads it: framed 64-byte event records, in 64 KiB pipe-sized chunks. */
+function runnerStream(n: number): Buffer[] {
+  const rec = Buffer.alloc(8 + EVENT_SIZE);
+  rec.writeUInt32LE(EVENT_SIZE, 0);
+  rec.writeUInt16LE(1, 4);
+  const per = Math.floor(65536 / rec.length);
+  const chunk = Buffer.alloc(per * rec.length);
+  for (let i = 0; i < per; i++) {
+    rec.writeBigUInt64LE(BigInt(i) * 1000n + 1_000_000n, 8 + 16);
+    rec.copy(chunk, i * rec.length);
+  }
+  return Array.from({ length: Math.ceil(n / per) }, () => Buffer.from(chunk));
+}
+
+async function pipelineThroughput(stack: FleetStack): Promise<void> {
+  progress(`agent pipeline: ${EVENTS} events through decode, batch, publish`);
+  const nc = await connectNats(stack.config, { name: 'bench-pipeline' });
+  const js = jetstream(nc);
+  const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
+  const chunks = runnerStream(EVENTS);
+  const total = chunks.length * Math.floor(65536 / (8 + EVENT_SIZE));
+  try {
+    // The agent's path: RecordReader -> EventBatcher (layout check, wall time, sequence) -> BatchPublisher.
+    const ledgers = new Ledgers(join(dir, 'ledger'), BOOT);
+    const spool = new DiskSpool(join(dir, 'spool'), 1 << 30, { onDrop: () => {}, onCorrupt: () => {} });
+    const publisher = new BatchPublisher(js, spool, ledgers, { maxInFlight: 32, maxQueuedBytes: 64 << 20, ackTimeoutMs: 10_000 });
+    const deploymentId = 'd-bench00001';
+    const batcher = new EventBatcher({ hostId: 'bench', bootId: BOOT, deploymentId, kernelBuildId: 'cd'.repeat(20) }, manifest, new HostClock(), () => ({ offsetNs: 0, uncertaintyNs: 1 }), ledgers.get(deploymentId), { maxEvents: 2000, maxDelayMs: 50 }, (b) => publisher.submit(b));
+    const reader = new RecordReader();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < chunks.length; i++) {
+      reader.push(chunks[i]!, (r) => r.type === 'event' && batcher.add(r.data));
+      // Yield now and then as a pipe would, so acks are processed while decoding.
+      if (i % 64 === 63) await new Promise((r) => setImmediate(r));
+    }
+    batcher.flush();
+    await publisher.idle(120_000);
+    const agentS = (performance.now() - t0) / 1000;
+    const agentCpu = process.cpuUsage(cpu0);
+    const loss = ledgers.get(deploymentId).loss;
+
+    // Baseline, same run: raw JetStream publishes of the same already-encoded batches, 32 in flight.
+    const header: EventBatchHeader = { v: 1, hostId: 'bench', bootId: BOOT, deploymentId: 'd-bench00002', bundleId: 'ab'.repeat(32), kernelBuildId: 'cd'.repeat(20), firstSeq: 0, count: 2000, clock: { offsetNs: 0, uncertaintyNs: 1 } };
+    const records = Array.from({ length: 2000 }, () => ({ wallNs: 1n, data: new Uint8Array(EVENT_SIZE) }));
+    const batches = Math.ceil(total / 2000);
+    const t1 = performance.now();
+    const inflight = new Set<Promise<unknown>>();
+    for (let i = 0; i < batches; i++) {
+      const p = js.publish(`tapfleet.events.d-bench00002.bench`, encodeEventBatch({ ...header, firstSeq: i * 2000 }, records), { msgID: `bench-raw-${i}` });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+      if (inflight.size >= 32) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    const rawS = (performance.now() - t1) / 1000;
+    const agentRate = total / agentS;
+    const rawRate = (batches * 2000) / rawS;
+    say('## One agent: decode + batch + publish, one core');
+    say();
+    say(`${total} events of ${EVENT_SIZE} bytes, as runner stdout chunks -> RecordReader -> EventBatcher (layout check, wall time, sequence) -> BatchPublisher (JetStream, Nats-Msg-Id, 32 in flight, 2000 events/batch).`);
+    say();
+    say('| path | events/s | CPU s per 1M events |');
+    say('|---|---|---|');
+    say(`| agent pipeline | ${Math.round(agentRate).toLocaleString('en')} | ${(((agentCpu.user + agentCpu.system) / 1e6) / (total / 1e6)).toFixed(2)} |`);
+    say(`| baseline: raw js.publish of pre-encoded batches (same run) | ${Math.round(rawRate).toLocaleString('en')} | |`);
+    say();
+    say(`Ratio agent/raw: ${(agentRate / rawRate).toFixed(2)}. Goal >= 500,000 events/s: ${agentRate >= 500_000 ? 'met' : 'NOT met'}. Published ${loss.published} of ${loss.received} received, ${loss.spooled} spooled.`);
+    say();
+  } finally {
+    await nc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function deployToRunning(stack: FleetStack, selector: Record<string, string>, script: string, hosts: number): Promise<{ ms: number; cached: number; id: string }> {
+  const api = stack.api();
+  const t0 = performance.now();
+  const d = await api.call('POST', '/v1/deployments', DeploymentView, { scriptName: 'bench.tap', script, selector, ttl: '10m', canary: false });
+  await eventually('every host running', async () => {
+    const v = await api.call('GET', `/v1/deployments/${d.id}`, DeploymentView);
+    return Object.values(v.hosts).filter((h) => h.state === 'running').length === hosts;
+  }, 120_000, 20);
+  const ms = performance.now() - t0;
+  await api.call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
+  return { ms, cached: d.compiles.cached, id: d.id };
+}
+
+async function realAgents(stack: FleetStack, tracees: ChildProcess[]): Promise<AgentProcess[]> {
+  const bin = buildTraceeAt(join(fleetBinDir(), 'bench', 'tracee'));
+  const agents: AgentProcess[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = spawn(bin, ['loop', '2000'], { stdio: 'ignore' });
+    tracees.push(t);
+    agents.push(new AgentProcess(stack, { hostId: `real-${i}`, labels: { bench: 'real' }, scopePid: t.pid!, binaries: { tracee: bin }, agent: { heartbeatMs: 2000, runner: { snapshotMs: 1000, statsMs: 1000 }, clock: { sampleIntervalMs: 10_000 } } }, 26020 + i));
+  }
+  await Promise.all(agents.map((a) => a.start()));
+  return agents;
+}
+
+async function timeDeploys(stack: FleetStack, label: string, selector: Record<string, string>, scriptBody: string, hosts: number): Promise<void> {
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const script = `# run ${r} ${Date.now()}\n${scriptBody}`; // a new script digest: a compile-cache miss
+    const first = await deployToRunning(stack, selector, script, hosts);
+    cold.push(first.ms);
+    await sleep(300);
+    const again = await deployToRunning(stack, selector, script, hosts);
+    if (again.cached !== 1) progress(`expected a cache hit, got ${again.cached}`);
+    warm.push(again.ms);
+    await sleep(300);
+    progress(`${label}: run ${r + 1}/${RUNS}: ${first.ms.toFixed(0)} ms cold, ${again.ms.toFixed(0)} ms cached`);
+  }
+  say(`| ${label} | ${hosts} | ${median(cold).toFixed(0)} | ${median(warm).toFixed(0)} |`);
+}
+
+/** One simulated agent: hello, heartbeats, watch its key, fetch + verify the bundle, report running. No BPF. */
+class SimAgent {
+  private running = new Set<string>();
+  constructor(private readonly nc: NatsConnection, readonly hostId: string, private readonly refs: Awaited<ReturnType<typeof publishHostProfiles>>, private readonly trustedKey: string) {}
+
+  private identity() {
+    return { hostId: this.hostId, bootId: BOOT, agentVersion: '0.1.0-sim', sentAtMs: Date.now() };
+  }
+
+  async start(kv: Awaited<ReturnType<Kvm['open']>>, bundles: Awaited<ReturnType<Objm['open']>>): Promise<void> {
+    const js = jetstream(this.nc);
+    await js.publish(helloSubject(this.hostId), JSON.stringify({ ...this.identity(), labels: { bench: 'sim' }, kernel: this.refs.kernel, binaries: [] }));
+    const beat = setInterval(() => void js.publish(heartbeatSubject(this.hostId), JSON.stringify({ ...this.identity(), labels: { bench: 'sim' }, kernelBuildId: this.refs.kernel.buildId, runningDeployments: [...this.running] })).catch(() => {}), 2000);
+    beat.unref();
+    const watch = await kv.watch({ key: this.hostId });
+    void (async () => {
+      for await (const e of watch) {
+        const set = e.operation === 'PUT' ? AssignmentSet.parse(e.json()).assignments : [];
+        for (const a of set) {
+          if (this.running.has(a.deploymentId)) continue;
+          const bytes = await bundles.getBlob(a.bundleId);
+          const bundle = parseBundle(new TextDecoder().decode(bytes!));
+          const verdict = verifyForThisHost(bundle, a.bundleId, this.trustedKey, this.refs.kernel.buildId);
+          const status: AgentDeploymentStatus = { ...this.identity(), deploymentId: a.deploymentId, bundleId: a.bundleId, state: verdict.ok ? 'running' : 'refused', ...(verdict.ok ? {} : { reason: verdict.reason }), probes: [], runnerRestarts: 0 };
+          this.running.add(a.deploymentId);
+          await js.publish(statusSubject(this.hostId), JSON.stringify(status));
+        }
+        for (const d of [...this.running]) if (!set.some((a) => a.deploymentId === d)) this.running.delete(d);
+      }
+    })();
+  }
+}
+
+async function simulatedFleet(stack: FleetStack): Promise<void> {
+  progress(`starting ${SIM} simulated agents in this process`);
+  const conns = await Promise.all(Array.from({ length: 4 }, (_, i) => connectNats(stack.config, { name: `bench-sim-${i}` })));
+  try {
+    const refs = await publishHostProfiles(await new Objm(conns[0]!).open(PROFILES_OBJECT_STORE), {});
+    const trusted = readFileSync(join(stack.config.dataDir, 'control-plane', 'signing-key.pub'), 'utf8');
+    const sims: SimAgent[] = [];
+    for (let i = 0; i < SIM; i++) {
+      const nc = conns[i % conns.length]!;
+      const sim = new SimAgent(nc, `sim-${String(i).padStart(4, '0')}`, refs, trusted);
+      await sim.start(await new Kvm(nc).open(ASSIGNMENTS_BUCKET), await new Objm(nc).open(BUNDLES_OBJECT_STORE));
+      sims.push(sim);
+    }
+    await eventually(`${SIM} simulated hosts live`, async () => (await stack.api().call('GET', '/v1/hosts', (await import('zod')).z.array((await import('@tapfleet/schemas')).HostView))).filter((h) => h.live && h.hostId.startsWith('sim-')).length === SIM, 60_000, 200);
+    await timeDeploys(stack, `${SIM} simulated agents (no BPF load)`, { bench: 'sim' }, 'probe tracepoint:syscalls:sys_enter_getpid { @n = count(); }\n', SIM);
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+  }
+}
+
+function procStat(pid: number): { cpuTicks: number; rssKb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return { cpuTicks: Number(f[11]) + Number(f[12]), rssKb: Number(rss) };
+}
+
+async function agentFootprint(stack: FleetStack, agent: AgentProcess): Promise<void> {
+  const pid = agent.child.pid!;
+  const sample = async (seconds: number) => {
+    const a = procStat(pid);
+    await sleep(seconds * 1000);
+    const b = procStat(pid);
+    return { cpuPercent: ((b.cpuTicks - a.cpuTicks) / 100 / seconds) * 100, rssMb: b.rssKb / 1024 };
+  };
+  progress('agent footprint: idle 10 s');
+  const idle = await sample(10);
+  const d = await stack.api().call('POST', '/v1/deployments', DeploymentView, { scriptName: 'load.tap', script: 'probe uprobe:$tracee:tf_add { @n = count(); @h = hist(arg0); emit added { a: arg0, b: arg1 }; }\n', selector: { bench: 'real' }, ttl: '5m', canary: false });
+  await sleep(2000);
+  progress('agent footprint: one deployment, ~500 events/s, 10 s');
+  const busy = await sample(10);
+  await stack.api().call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
+  say('## Agent footprint (a real agent process)');
+  say();
+  say('| state | CPU % of one core | RSS MB |');
+  say('|---|---|---|');
+  say(`| idle (heartbeat 2 s, clock sample 10 s) | ${idle.cpuPercent.toFixed(2)} | ${idle.rssMb.toFixed(0)} |`);
+  say(`| one deployment: uprobe + hist + ~500 events/s published | ${busy.cpuPercent.toFixed(2)} | ${busy.rssMb.toFixed(0)} |`);
+  say();
+}
+
+async function main(): Promise<void> {
+  const stack = new FleetStack(26000, 26010);
+  const tracees: ChildProcess[] = [];
+  say('# Fleet benchmark');
+  say();
+  say(`Run ${new Date().toISOString()} on ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ${(await import('node:os')).cpus().length} vCPU; NATS ${stack.config.nats.url}, medians of ${RUNS} runs.`);
+  say();
+  try {
+    await stack.up();
+    await stack.startControlPlane();
+    await pipelineThroughput(stack);
+    const agents = await realAgents(stack, tracees);
+    say('## Deploy -> every agent running');
+    say();
+    say('Time from `POST /v1/deployments` to every target host reporting `running` (compile, object store, KV assignment, agent fetch + verify + load + attach, status back through JetStream and Redis).');
+    say();
+    say('| fleet | hosts | cold compile, ms | compile-cache hit, ms |');
+    say('|---|---|---|---|');
+    await timeDeploys(stack, '3 real agents (uprobe, BPF loaded)', { bench: 'real' }, 'probe uprobe:$tracee:tf_add { @n = count(); emit added { a: arg0 }; }\n', 3);
+    await simulatedFleet(stack);
+    say();
+    await agentFootprint(stack, agents[0]!);
+  } finally {
+    for (const t of tracees) t.kill('SIGKILL');
+    await stack.cleanup();
+  }
+  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'fleet.md'), `${lines.join('\n')}\n`);
+  progress('wrote bench/results/fleet.md');
+}
+
+await main();
