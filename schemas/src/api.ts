@@ -53,3 +53,31 @@ export type AggregationsView = z.infer<typeof AggregationsView>;
 /** `POST /v1/tokens` answer: the token is shown once. */
 export const CreateTokenResponse = z.object({ name: z.string(), role: Role, token: z.string() });
 export type CreateTokenResponse = z.infer<typeof CreateTokenResponse>;
+
+/** End-to-end loss accounting for one (host, boot) of a deployment: every stage's count. */
+export const LossRow = z.object({
+  host: z.string(),
+  bootId: z.string(),
+  state: z.string(),
+  lastReportMs: z.number(),
+  producedByKernel: z.number(),
+  ringBufferDrops: z.number(),
+  received: z.number(),
+  malformed: z.number(),
+  spooled: z.number(),
+  spoolDrops: z.number(),
+  published: z.number(),
+  stored: z.number(),
+  /** Rows stored twice and not yet merged away by ReplacingMergeTree (queries use distinct sequences). */
+  duplicates: z.number(),
+  /** Produced by the kernel but neither dropped nor received by the agent (in the pipe, or lost to a crash). */
+  unaccountedInAgent: z.number(),
+  /** Published but not (yet) stored: in the stream, being ingested, or dead-lettered. */
+  notYetStored: z.number(),
+  /** Sequence numbers missing between the lowest and highest stored. */
+  sequenceGaps: z.number(),
+});
+export type LossRow = z.infer<typeof LossRow>;
+
+export const LossReport = z.object({ deploymentId: z.string(), rows: z.array(LossRow) });
+export type LossReport = z.infer<typeof LossReport>;

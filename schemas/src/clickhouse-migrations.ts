@@ -11,7 +11,29 @@ import { join } from 'node:path';
 export interface Migration {
   version: number;
   name: string;
-  statements: string[];
+  statements: MigrationStatement[];
+}
+
+/**
+ * Server features a statement may need. A statement marked `-- requires: codecs` is an
+ * optional improvement: applied where the server has the feature, skipped on older
+ * ones (Debian's 18.16), so the schema stays valid on both.
+ */
+export const SERVER_FEATURES = { codecs: [19, 11], ttl: [19, 6] } as const;
+export type ServerFeature = keyof typeof SERVER_FEATURES;
+
+export interface MigrationStatement {
+  sql: string;
+  requires: ServerFeature[];
+}
+
+/** The features a server of this version (`SELECT version()`, e.g. `18.16.1`) has. */
+export function serverFeatures(version: string): Set<ServerFeature> {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const have = new Set<ServerFeature>();
+  for (const [f, [M, m]] of Object.entries(SERVER_FEATURES) as [ServerFeature, readonly [number, number]][])
+    if (major > M || (major === M && minor >= m)) have.add(f);
+  return have;
 }
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../clickhouse/', import.meta.url));
@@ -23,8 +45,12 @@ export function parseMigration(fileName: string, text: string, database: string)
   const statements = text
     .replaceAll('{db}', database)
     .split(/^;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter((s) => s.length > 0);
+    .map((block) => {
+      const requires = [...block.matchAll(/^\s*--\s*requires:\s*([a-z, ]+)$/gm)].flatMap((r) => r[1]!.split(',').map((x) => x.trim()));
+      for (const f of requires) if (!(f in SERVER_FEATURES)) throw new Error(`migration ${fileName}: unknown feature '${f}' in a requires: line`);
+      return { sql: block.replace(/^\s*--.*$/gm, '').trim(), requires: requires as ServerFeature[] };
+    })
+    .filter((s) => s.sql.length > 0);
   return { version: Number(m[1]), name: m[2] ?? '', statements };
 }
 

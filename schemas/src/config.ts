@@ -75,6 +75,26 @@ export const AgentConfig = z.object({
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
+/** The ingest service: JetStream -> ClickHouse, retention, the optional Kafka mirror. */
+export const IngestConfig = z.object({
+  metricsHost: z.string().default('127.0.0.1'),
+  metricsPort: z.number().int().min(0).max(65535).default(9465),
+  /** Messages per fetch; each holds up to ~2,000 events, so 50 makes ~100,000-row inserts. */
+  fetchMessages: z.number().int().positive().default(50),
+  fetchWaitMs: z.number().int().positive().default(1000),
+  insertsInFlight: z.number().int().positive().default(2),
+  /** Days kept per table; older daily partitions are dropped by the retention job. */
+  retentionDays: z.record(z.string(), z.number().int().positive()).default({
+    probe_events: 7, aggregation_snapshots: 30, agent_status: 30, txn_index: 7, latency_rollup_1m: 90,
+  }),
+  retentionEveryMs: z.number().int().positive().default(3_600_000),
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^\s:]+:[0-9]+$/, 'expected HOST:PORT')).min(1),
+    topic: z.string().min(1).default('tapfleet.events'),
+  }).optional(),
+});
+export type IngestConfig = z.infer<typeof IngestConfig>;
+
 /**
  * The one configuration shape for every tapfleet process. Defaults point at the
  * local stack `tapfleet stack up` starts; env vars and an optional JSON file override them.
@@ -101,6 +121,7 @@ export const TapfleetConfig = z.object({
   }).prefault({}),
   controlPlane: ControlPlaneConfig.prefault({}),
   agent: AgentConfig.prefault({}),
+  ingest: IngestConfig.prefault({}),
 });
 export type TapfleetConfig = z.infer<typeof TapfleetConfig>;
 

@@ -12,3 +12,4 @@ export * from './api.js';
 export * from './config.js';
 export * from './clickhouse-migrations.js';
 export * from './bundle-file.js';
+export * from './clickhouse-queries.js';

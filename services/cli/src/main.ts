@@ -3,9 +3,10 @@ import { stackCommands } from '@tapfleet/stack';
 import { commands as compilerCommands } from '@tapfleet/compiler';
 import { commands as fleetCommands } from '@tapfleet/control-plane';
 import { commands as agentCommands } from '@tapfleet/host-agent';
+import { commands as ingestCommands } from '@tapfleet/ingest';
 
 /** Every subcommand, each owned by its package; this file only composes them. */
-const commands: Command[] = [...stackCommands, ...compilerCommands, ...fleetCommands, ...agentCommands];
+const commands: Command[] = [...stackCommands, ...compilerCommands, ...fleetCommands, ...agentCommands, ...ingestCommands];
 
 export async function main(argv: string[]): Promise<number> {
   return runCli(commands, argv);

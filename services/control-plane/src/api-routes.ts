@@ -47,6 +47,8 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 }
 
 export interface ApiDeps {
+  /** Loss accounting reads ClickHouse (what ingest stored, the agents' last reports). */
+  loss: (deploymentId: string) => Promise<unknown>;
   tokens: TokenStore;
   inventory: Inventory;
   store: DeploymentStore;
@@ -104,6 +106,14 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
           return r.success ? [r.data] : [];
         });
         return [200, mergeSnapshots(dep.id, layouts, snapshots)];
+      },
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/deployments\/([^/]+)\/loss$/, name: 'loss', role: 'viewer',
+      run: async (_req, m) => {
+        const id = deploymentId(m);
+        if (!(await d.store.get(id))) throw fail(404, 'not_found', `no deployment ${id}`);
+        return [200, await d.loss(id)];
       },
     },
     {

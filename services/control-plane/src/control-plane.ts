@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Redis } from 'ioredis';
 import type { Subscription } from '@nats-io/transport-node';
 import { loadTapsets, TAPSETS_DIR } from '@tapfleet/compiler';
-import { connectNats, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { connectNats, createClickHouse, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
@@ -15,6 +15,7 @@ import { DeploymentService } from './deployment-service.js';
 import { DeploymentStore } from './deployment-store.js';
 import { Inventory } from './inventory.js';
 import { controlPlaneDir, controlPlaneSigningKey } from './signing-key.js';
+import { lossReport } from './loss-report.js';
 import { startTimeService } from './time-service.js';
 import { TokenStore } from './token-store.js';
 
@@ -36,6 +37,7 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   private sweepTimer?: NodeJS.Timeout;
   private timeSub?: Subscription;
+  private readonly onStop: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly http: ServiceHttp,
@@ -62,6 +64,7 @@ export class ControlPlane {
     const js = jetstream(nc);
     const stores = await ensureFleetResources(nc, jsm);
     const redis = createRedis(config);
+    const ch = createClickHouse(config);
     const tokens = new TokenStore(redis);
     const adminToken = await tokens.bootstrapAdmin(adminTokenPath(config.dataDir));
     const inventory = new Inventory(redis, cp.hostLivenessMs);
@@ -80,10 +83,11 @@ export class ControlPlane {
       port: cp.port,
       registry: metrics.registry,
       health: () => (nc.isClosed() ? 'NATS connection closed' : redis.status !== 'ready' ? `Redis ${redis.status}` : null),
-      handler: apiHandler({ tokens, inventory, store, deployments, bundles: stores.bundles, metrics, log }),
+      handler: apiHandler({ tokens, inventory, store, deployments, bundles: stores.bundles, metrics, log, loss: (id) => lossReport(ch, config.clickhouse.database, id) }),
       onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
     });
     const plane = new ControlPlane(http, deployments, adminToken, nc, redis, listener, log);
+    plane.onStop.push(() => ch.close());
     plane.timeSub = startTimeService(nc);
     plane.sweepTimer = setInterval(() => {
       deployments.sweepExpired().catch((e: Error) => log.warn({ err: e.message }, 'expiry sweep failed'));
@@ -100,5 +104,6 @@ export class ControlPlane {
     await this.http.close();
     await this.nc.close();
     this.redis.disconnect();
+    for (const f of this.onStop) await f();
   }
 }

@@ -1,8 +1,9 @@
-/**
- * JetStream -> ClickHouse writer and Kafka mirror (ingest issue).
- * The workspace exists so the dependency graph and the CLI's command registry are
- * in place; its commands join `tapfleet` through this array.
- */
-import type { Command } from '@tapfleet/runtime';
-
-export const commands: Command[] = [];
+/** Ingest: JetStream -> ClickHouse (events, agent status, map snapshots), migrations, retention. */
+export { ingestCommands as commands } from './commands.js';
+export { IngestService } from './ingest-service.js';
+export { migrate, type MigrationReport } from './migrate.js';
+export { applyRetention } from './retention.js';
+export { clickHouseRunner, type SqlRunner } from './sql-runner.js';
+export { EventRowEncoder } from './event-rows.js';
+export { RowBinaryWriter } from './row-binary.js';
+export { PROBE_EVENT_COLUMNS, slotFields } from './event-slots.js';

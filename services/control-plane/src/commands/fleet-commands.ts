@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { mapText } from '@tapfleet/compiler';
 import { parseKeyValues, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
-import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, HostView, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
+import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, HostView, LossReport, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
 import { ApiClient } from '../api-client.js';
 import { adminTokenPath, ControlPlane } from '../control-plane.js';
 import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
@@ -163,6 +163,20 @@ export const aggsCommand: Command = {
   },
 };
 
+export const lossCommand: Command = {
+  path: ['loss'],
+  summary: 'end-to-end loss accounting of a deployment: kernel, ring buffer, agent, spool, bus, ClickHouse',
+  args: 'DEPLOYMENT',
+  options: { json },
+  async run(values, positionals, { config, out }) {
+    const report = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}/loss`, LossReport);
+    if (values.json) return out(JSON.stringify(report)), 0;
+    const rows = report.rows.map((r) => [r.host, r.bootId.slice(0, 8), r.state, ...[r.producedByKernel, r.ringBufferDrops, r.received, r.malformed, r.spooled, r.spoolDrops, r.published, r.stored, r.notYetStored, r.sequenceGaps].map(String)]);
+    for (const l of table(['HOST', 'BOOT', 'STATE', 'PRODUCED', 'RB-DROPS', 'RECEIVED', 'MALFORMED', 'SPOOLED', 'SPOOL-DROPS', 'PUBLISHED', 'STORED', 'NOT-STORED', 'SEQ-GAPS'], rows)) out(l);
+    return 0;
+  },
+};
+
 export const tokenCommand: Command = {
   path: ['token', 'create'],
   summary: 'create an API token (admin): viewer reads, operator deploys and stops, admin manages tokens',
@@ -178,4 +192,4 @@ export const tokenCommand: Command = {
   },
 };
 
-export const fleetCommands: Command[] = [controlPlaneCommand, deployCommand, deploymentsCommand, statusCommand, stopCommand, hostsCommand, aggsCommand, tokenCommand];
+export const fleetCommands: Command[] = [controlPlaneCommand, deployCommand, deploymentsCommand, statusCommand, stopCommand, hostsCommand, aggsCommand, lossCommand, tokenCommand];

@@ -1,0 +1,36 @@
+/**
+ * SQL the services issue against ClickHouse, beyond inserts, in one place so the
+ * compatibility test can run every one of them on the current engine (chDB) as well
+ * as on the server the tests start (18.16). Only constructs valid on both.
+ */
+const str = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Latest loss counters each (host, boot) reported for a deployment. */
+export const lossReportedSql = (db: string, deploymentId: string) =>
+  `SELECT host, boot_id, argMax(state, at_ms) AS state, max(at_ms) AS last_report_ms,
+     argMax(produced_by_kernel, at_ms) AS produced_by_kernel, argMax(ring_buffer_drops, at_ms) AS ring_buffer_drops,
+     argMax(received, at_ms) AS received, argMax(malformed, at_ms) AS malformed, argMax(spooled, at_ms) AS spooled,
+     argMax(spool_drops, at_ms) AS spool_drops, argMax(published, at_ms) AS published
+   FROM ${db}.agent_status WHERE deployment = ${str(deploymentId)} GROUP BY host, boot_id ORDER BY host, boot_id`;
+
+/** What is stored per (host, boot): distinct sequences, rows (duplicates not yet merged away), sequence span. */
+export const lossStoredSql = (db: string, deploymentId: string) =>
+  `SELECT host, boot_id, uniqExact(seq) AS stored, count() AS rows, min(seq) AS min_seq, max(seq) AS max_seq
+   FROM ${db}.probe_events WHERE deployment = ${str(deploymentId)} GROUP BY host, boot_id ORDER BY host, boot_id`;
+
+/** Sequences of one batch already stored (ingest's check of a redelivered batch). */
+export const storedSeqsSql = (db: string, deploymentId: string, hostId: string, bootId: string, firstSeq: number, count: number) =>
+  `SELECT seq FROM ${db}.probe_events WHERE deployment = ${str(deploymentId)} AND host = ${str(hostId)} AND boot_id = ${str(bootId)} AND seq >= ${firstSeq} AND seq < ${firstSeq + count}`;
+
+/** Active daily partitions of a table (retention drops the old ones). */
+export const partitionsSql = (db: string, table: string) =>
+  `SELECT DISTINCT partition_id FROM system.parts WHERE database = ${str(db)} AND table = ${str(table)} AND active ORDER BY partition_id`;
+
+/** Drops one day of a table partitioned by a Date column (partition id YYYYMMDD). */
+export const dropDaySql = (db: string, table: string, partitionId: string) =>
+  `ALTER TABLE ${db}.${table} DROP PARTITION '${partitionId.slice(0, 4)}-${partitionId.slice(4, 6)}-${partitionId.slice(6, 8)}'`;
+
+/** Where the server has TTL (not 18.16): expire rows too, so parts merge away without waiting for the job. */
+export const ttlSql = (db: string, table: string, days: number) => `ALTER TABLE ${db}.${table} MODIFY TTL date + toIntervalDay(${days})`;
+
+export { str as sqlString };

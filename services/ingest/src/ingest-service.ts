@@ -1,0 +1,82 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connectNats, createClickHouse, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
+import { BundleManifests } from './bundle-manifests.js';
+import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
+import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
+import { JsonIngest } from './json-ingest.js';
+import { migrate } from './migrate.js';
+import { applyRetention } from './retention.js';
+import { clickHouseRunner } from './sql-runner.js';
+import { snapshotRows, statusRow } from './status-rows.js';
+
+async function ensureDatabase(config: TapfleetConfig): Promise<void> {
+  const admin = createClickHouse(config, { database: 'default' });
+  try {
+    await migrate(clickHouseRunner(admin), config.clickhouse.database);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The ingest process: migrations on start, three consumers, retention, /metrics. Replicas share the consumers. */
+export class IngestService {
+  private timers: NodeJS.Timeout[] = [];
+  private constructor(
+    readonly http: ServiceHttp,
+    readonly metrics: IngestMetrics,
+    private readonly nc: NatsConnection,
+    private readonly ch: ClickHouseClient,
+    private readonly parts: { stop(): Promise<void> }[],
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: TapfleetConfig, log: Logger): Promise<IngestService> {
+    const o = config.ingest;
+    const db = config.clickhouse.database;
+    await ensureDatabase(config);
+    const ch = createClickHouse(config, { maxOpenConnections: o.insertsInFlight + 2 });
+    const sql = clickHouseRunner(ch);
+    const nc = await connectNats(config, { name: 'tapfleet-ingest', reconnectForever: true });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const metrics = createIngestMetrics();
+    metrics.clickhouseUp.set(1);
+    const bundles = await new Objm(nc).open(BUNDLES_OBJECT_STORE);
+    const manifests = new BundleManifests(bundles, { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
+    const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
+    const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: 'ingest-status', filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
+    const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: 'ingest-aggs', filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
+    for (const p of [events, statuses, snapshots]) await p.start();
+    const http = await startServiceHttp({
+      host: o.metricsHost,
+      port: o.metricsPort,
+      registry: metrics.registry,
+      health: () => (nc.isClosed() ? 'NATS connection closed' : null),
+      onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
+    });
+    const service = new IngestService(http, metrics, nc, ch, [events, statuses, snapshots], log);
+    const lag = async () => {
+      for (const [stream, consumer] of [[EVENTS_STREAM, EVENTS_CONSUMER], [AGENT_STREAM, 'ingest-status'], [EVENTS_STREAM, 'ingest-aggs']] as const) {
+        const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
+        if (info) metrics.lag.set({ consumer }, info.num_pending + info.num_ack_pending);
+      }
+    };
+    service.timers.push(setInterval(() => void lag(), 2000));
+    const retention = () => applyRetention(sql, db, o.retentionDays, log).catch((e: Error) => log.warn({ err: e.message }, 'retention job failed'));
+    void retention();
+    service.timers.push(setInterval(() => void retention(), o.retentionEveryMs));
+    log.info({ metricsPort: http.port, database: db }, 'ingest started');
+    return service;
+  }
+
+  async stop(): Promise<void> {
+    this.timers.forEach(clearInterval);
+    await Promise.all(this.parts.map((p) => p.stop()));
+    await this.http.close();
+    await this.nc.close();
+    await this.ch.close();
+    this.log.info('ingest stopped');
+  }
+}

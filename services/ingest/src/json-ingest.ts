@@ -1,0 +1,107 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
+import { issuesOf } from '@tapfleet/schemas';
+import type { z } from 'zod';
+import type { IngestMetrics } from './ingest-metrics.js';
+
+export interface JsonIngestSpec<S extends z.ZodType> {
+  stream: string;
+  consumer: string;
+  filterSubject: string;
+  /** Dead-letter origin (`tapfleet.dlq.<origin>`). */
+  origin: string;
+  table: string;
+  schema: S;
+  rows: (message: z.output<S>) => object[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Low-volume JSON messages (agent status, aggregation snapshots) into a table:
+ * validated with their schema (the malformed go to the dead-letter subject), inserted
+ * as JSONEachRow, acked after the insert. On failure the messages are nak'ed and
+ * come back.
+ */
+export class JsonIngest<S extends z.ZodType> {
+  private stopped = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly spec: JsonIngestSpec<S>,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly ch: ClickHouseClient,
+    private readonly database: string,
+    private readonly metrics: IngestMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const { stream, consumer } = this.spec;
+    try {
+      await this.jsm.consumers.info(stream, consumer);
+    } catch {
+      await this.jsm.consumers.add(stream, { durable_name: consumer, filter_subject: this.spec.filterSubject, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 });
+    }
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const consumer = await this.js.consumers.get(this.spec.stream, this.spec.consumer);
+    while (!this.stopped) {
+      const msgs: JsMsg[] = [];
+      try {
+        for await (const m of await consumer.fetch({ max_messages: 1000, expires: 1000 })) msgs.push(m);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message, consumer: this.spec.consumer }, 'fetch failed; retrying');
+        await sleep(500);
+        continue;
+      }
+      if (msgs.length) await this.handle(msgs);
+    }
+  }
+
+  private async handle(msgs: JsMsg[]): Promise<void> {
+    const rows: object[] = [];
+    const good: JsMsg[] = [];
+    for (const m of msgs) {
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(m.data));
+      } catch (e) {
+        await this.deadLetter(m, `not JSON: ${(e as Error).message}`);
+        continue;
+      }
+      const parsed = this.spec.schema.safeParse(json);
+      if (!parsed.success) {
+        await this.deadLetter(m, issuesOf(parsed.error).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '));
+        continue;
+      }
+      rows.push(...this.spec.rows(parsed.data));
+      good.push(m);
+    }
+    if (!good.length) return;
+    try {
+      if (rows.length) await this.ch.insert({ table: `${this.database}.${this.spec.table}`, values: rows, format: 'JSONEachRow' });
+      for (const m of good) m.ack();
+      this.metrics.otherRows.inc({ table: this.spec.table }, rows.length);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, table: this.spec.table }, 'insert failed; messages stay in the stream');
+      for (const m of good) m.nak(2000);
+      await sleep(1000);
+    }
+  }
+
+  private async deadLetter(m: JsMsg, reason: string): Promise<void> {
+    this.metrics.deadLettered.inc();
+    this.log.warn({ subject: m.subject, reason }, 'malformed message dead-lettered');
+    await publishDeadLetter(this.js, this.spec.origin, m.subject, m.data, reason);
+    m.ack();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}

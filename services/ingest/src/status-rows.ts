@@ -1,0 +1,21 @@
+import type { AgentDeploymentStatus, AggregationSnapshot } from '@tapfleet/schemas';
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** An agent status report as an agent_status row (the loss counters of every stage). */
+export function statusRow(s: AgentDeploymentStatus): object {
+  const l = s.loss;
+  return {
+    date: day(s.sentAtMs), at_ms: s.sentAtMs, deployment: s.deploymentId, host: s.hostId, boot_id: s.bootId, state: s.state, reason: s.reason ?? '',
+    produced_by_kernel: l?.producedByKernel ?? 0, ring_buffer_drops: l?.ringBufferDrops ?? 0, received: l?.received ?? 0, malformed: l?.malformed ?? 0,
+    spooled: l?.spooled ?? 0, spool_drops: l?.spoolDrops ?? 0, published: l?.published ?? 0, runner_restarts: s.runnerRestarts,
+  };
+}
+
+/** A map snapshot as aggregation_snapshots rows, one per map entry. */
+export function snapshotRows(s: AggregationSnapshot): object[] {
+  return s.maps.flatMap((m) => m.entries.map((e) => ({
+    date: day(s.sentAtMs), taken_at_ms: s.sentAtMs, deployment: s.deploymentId, host: s.hostId, boot_id: s.bootId, map: m.name,
+    key: e.key, value: e.value, count: e.count ?? '0', buckets: e.buckets ?? [],
+  })));
+}
