@@ -5,3 +5,4 @@ export { ApiClient, ApiCallError } from './api-client.js';
 export { publicKeyPath } from './signing-key.js';
 export { mergeSnapshots } from './aggregation-merge.js';
 export { groupHosts } from './build-groups.js';
+export { lossReport } from './loss-report.js';

@@ -11,6 +11,7 @@ import { storedSeqsSql } from '@tapfleet/schemas';
 import type { SqlRunner } from './sql-runner.js';
 
 export const EVENTS_CONSUMER = 'ingest-events';
+const ACK_WAIT_MS = 10_000;
 
 export interface EventIngestOptions {
   /** Messages per fetch (each holds up to ~2,000 events). */
@@ -58,16 +59,19 @@ export class EventIngest {
   ) {}
 
   async start(): Promise<void> {
+    // A crashed replica's unacked messages come back after ack_wait, so it is short;
+    // a slow insert keeps its messages with working() (see insert()).
+    const ackWaitNs = ACK_WAIT_MS * 1_000_000;
     try {
-      await this.jsm.consumers.info(EVENTS_STREAM, EVENTS_CONSUMER);
+      const info = await this.jsm.consumers.info(EVENTS_STREAM, EVENTS_CONSUMER);
+      if (info.config.ack_wait !== ackWaitNs) await this.jsm.consumers.update(EVENTS_STREAM, EVENTS_CONSUMER, { ack_wait: ackWaitNs });
     } catch {
       await this.jsm.consumers.add(EVENTS_STREAM, {
         durable_name: EVENTS_CONSUMER,
         filter_subject: 'tapfleet.events.>',
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        // Long enough for a slow insert and its retries; a crashed replica's messages come back after it.
-        ack_wait: 120_000_000_000,
+        ack_wait: ackWaitNs,
         max_ack_pending: 20_000,
       });
     }
@@ -181,6 +185,8 @@ export class EventIngest {
   /** One insert; acks on success, naks on failure (the batch stays in the stream). */
   private async insert(g: Group): Promise<boolean> {
     const started = performance.now();
+    // Tell JetStream these messages are still being worked on while the insert runs.
+    const keepAlive = setInterval(() => g.msgs.forEach((m) => m.working()), ACK_WAIT_MS / 3);
     try {
       if (g.rows > 0) {
         const result = await this.ch.exec({
@@ -201,6 +207,8 @@ export class EventIngest {
       this.log.warn({ err: (e as Error).message, rows: g.rows, messages: g.msgs.length }, 'insert failed; batches stay in the stream');
       for (const m of g.msgs) m.nak(1000);
       return false;
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 

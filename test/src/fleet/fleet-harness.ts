@@ -39,10 +39,13 @@ export class FleetStack {
     const base = isolatedStackConfig(basePort);
     this.config = { ...base, controlPlane: { ...base.controlPlane, port: controlPlanePort, url: `http://127.0.0.1:${controlPlanePort}`, hostLivenessMs: 3000, canaryTimeoutMs: 15_000 } };
     this.configFile = join(this.config.dataDir, 'tapfleet.json');
-    writeFileSync(this.configFile, JSON.stringify({ dataDir: this.config.dataDir, nats: this.config.nats, redis: this.config.redis, controlPlane: this.config.controlPlane }));
+    writeFileSync(this.configFile, JSON.stringify({ dataDir: this.config.dataDir, nats: this.config.nats, redis: this.config.redis, clickhouse: this.config.clickhouse, controlPlane: this.config.controlPlane }));
   }
 
+  private readonly started = new Set<ServiceName>();
+
   async up(only: ServiceName[] = ['nats', 'redis']): Promise<void> {
+    only.forEach((s) => this.started.add(s));
     await stackUp(this.config, log, { install: false, only });
   }
 
@@ -102,7 +105,7 @@ export class FleetStack {
       await this.stopChild(c);
       log.info({ args: c.spawnargs.slice(2, 5), ms: Date.now() - t }, 'child stopped');
     }));
-    await this.down();
+    await this.down([...this.started]);
     rmSync(this.config.dataDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,166 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
+import { lossReport } from '@tapfleet/control-plane';
+import { migrate, clickHouseRunner, applyRetention } from '@tapfleet/ingest';
+import { connectNats, DEAD_LETTER_ORIGIN_HEADER, type NatsConnection } from '@tapfleet/runtime';
+import { DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, encodeEventBatch, eventsSubject, statusSubject, type AgentDeploymentStatus, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
+import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
+import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
+
+describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () => {
+  const stack = new FleetStack(27000, 27010);
+  const db = stack.config.clickhouse.database;
+  let bundle: Bundle;
+  let nc: NatsConnection;
+  let ingest: ChildProcess;
+  const ch = () => createClickHouse(stack.config);
+  const startIngest = () => stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 27020, fetchWaitMs: 200 } }, 'ingest');
+  const metric = async (name: string) => {
+    const text = await (await fetch('http://127.0.0.1:27020/metrics')).text();
+    return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
+  };
+  const exactlyOnce = async (deploymentId: string, hostId: string, n: number, timeoutMs = 120_000) => {
+    const client = ch();
+    try {
+      const c = await eventually(`${n} events of ${deploymentId}/${hostId} stored`, async () => {
+        const s = await storedCount(client, db, deploymentId, hostId);
+        return s.distinct >= n ? s : undefined;
+      }, timeoutMs, 250);
+      await sleep(500); // anything duplicated would have landed by now
+      const settled = await storedCount(client, db, deploymentId, hostId);
+      assert.deepEqual(settled, { rows: n, distinct: n, minSeq: 0, maxSeq: n - 1 }, `stored exactly once: ${JSON.stringify(c)}`);
+    } finally {
+      await client.close();
+    }
+  };
+
+  before(async () => {
+    await stack.up(['nats', 'clickhouse', 'redis']);
+    bundle = await orderBundle();
+    await storeBundle(stack.config, bundle);
+    nc = await connectNats(stack.config, { name: 'ingest-test-publisher' });
+    ingest = startIngest();
+    await eventually('ingest /healthz', async () => (await fetch('http://127.0.0.1:27020/healthz')).ok, 30_000);
+  });
+
+  after(async () => {
+    await nc?.close();
+    await stack.cleanup();
+  });
+
+  test('migrations: applied on start; running them again is a no-op; retention drops only old days', async () => {
+    const admin = createClickHouse(stack.config, { database: 'default' });
+    try {
+      const again = await migrate(clickHouseRunner(admin), db);
+      assert.deepEqual(again.applied, []);
+      assert.match(again.serverVersion, /^18\.16\./);
+      const sql = clickHouseRunner(admin);
+      await sql.command(`INSERT INTO ${db}.agent_status (date, at_ms, deployment, host, boot_id, state) VALUES ('2020-01-01', 1, 'd-old0000000', 'h', 'b', 'running'), (today(), 2, 'd-new0000000', 'h', 'b', 'running')`);
+      const dropped = await applyRetention(sql, db, { agent_status: 30 });
+      assert.deepEqual(dropped, [{ table: 'agent_status', dropped: ['20200101'] }]);
+      const left = await sql.rows<{ deployment: string }>(`SELECT deployment FROM ${db}.agent_status WHERE deployment IN ('d-old0000000', 'd-new0000000')`);
+      assert.deepEqual(left.map((r) => r.deployment), ['d-new0000000']);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('1,000,000 events from a synthetic publisher arrive exactly once (count and per-host sequence ranges)', async () => {
+    const js = jetstream(nc);
+    await Promise.all([
+      publishSynthetic(js, bundle, { deploymentId: 'd-million001', hostId: 'syn-a', events: 500_000 }),
+      publishSynthetic(js, bundle, { deploymentId: 'd-million001', hostId: 'syn-b', events: 500_000 }),
+    ]);
+    await exactlyOnce('d-million001', 'syn-a', 500_000);
+    await exactlyOnce('d-million001', 'syn-b', 500_000);
+    const client = ch();
+    try {
+      const rs = await client.query({ query: `SELECT txn, n0 AS qty, latency_ns, s0 AS venue FROM ${db}.probe_events WHERE deployment = 'd-million001' AND host = 'syn-a' AND seq = 12345`, format: 'JSONEachRow' });
+      const [row] = await rs.json<{ txn: string; qty: string; latency_ns: string; venue: string }>();
+      assert.deepEqual(row, { txn: '12345', qty: '12345', latency_ns: '12345', venue: 'synthetic' }, 'typed fields in their slots, txn and latency extracted');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('the ingest process killed mid-stream and restarted: still exactly once', async () => {
+    const js = jetstream(nc);
+    const publishing = publishSynthetic(js, bundle, { deploymentId: 'd-killed0001', hostId: 'syn-k', events: 300_000, pauseMs: 2 });
+    const before = await metric('tapfleet_ingest_event_rows_inserted_total');
+    await eventually('some rows inserted', async () => (await metric('tapfleet_ingest_event_rows_inserted_total')) > before + 20_000, 60_000, 50);
+    await stack.stopChild(ingest, 'SIGKILL');
+    await sleep(500);
+    ingest = startIngest();
+    await publishing;
+    await exactlyOnce('d-killed0001', 'syn-k', 300_000);
+  });
+
+  test('ClickHouse stopped for ten seconds mid-stream and restarted: still exactly once', async () => {
+    const js = jetstream(nc);
+    const publishing = publishSynthetic(js, bundle, { deploymentId: 'd-chdown0001', hostId: 'syn-c', events: 200_000, batchSize: 1000, pauseMs: 100 });
+    await eventually('rows of the stream arriving', async () => (await storedCount(ch(), db, 'd-chdown0001', 'syn-c')).distinct > 5_000, 60_000, 100);
+    await stack.down(['clickhouse']);
+    try {
+      await sleep(10_000);
+    } finally {
+      await stack.up(['clickhouse']);
+    }
+    await publishing;
+    await exactlyOnce('d-chdown0001', 'syn-c', 200_000);
+    assert.ok((await metric('tapfleet_ingest_insert_errors_total')) > 0);
+  });
+
+  test('malformed messages land in the dead-letter subject with a reason; good ones around them are stored', async () => {
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const dlqBefore = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
+    const subject = eventsSubject('d-malformed1', 'syn-m');
+    const header = (firstSeq: number, extra: Partial<EventBatchHeader> = {}): EventBatchHeader => ({ v: 1, hostId: 'syn-m', bootId: BOOT, deploymentId: 'd-malformed1', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq, count: 1, clock: { offsetNs: 0, uncertaintyNs: 1 }, ...extra });
+    await publishSynthetic(js, bundle, { deploymentId: 'd-malformed1', hostId: 'syn-m', events: 1000, batchSize: 500 });
+    await js.publish(subject, new TextEncoder().encode('not a batch at all'));
+    await js.publish(subject, encodeEventBatch(header(5000, { bundleId: 'ee'.repeat(32) }), [{ wallNs: 1n, data: new Uint8Array(bundle.manifest.events[0]!.size) }]));
+    await js.publish(subject, encodeEventBatch(header(6000), [{ wallNs: 1n, data: new Uint8Array(12) }]));
+    await js.publish(subject, encodeEventBatch(header(7000), [{ wallNs: 1n, data: new Uint8Array(bundle.manifest.events[0]!.size) }]).subarray(0, 30));
+    await publishSynthetic(js, bundle, { deploymentId: 'd-malformed1', hostId: 'syn-m', events: 1000, firstSeq: 1000, batchSize: 500 });
+    await exactlyOnce('d-malformed1', 'syn-m', 2000);
+    const dead = await eventually('4 dead letters', async () => ((await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore >= 4 ? true : undefined), 20_000);
+    assert.ok(dead);
+    const consumer = await js.consumers.get(DEAD_LETTER_STREAM, { deliver_policy: DeliverPolicy.All, filter_subjects: 'tapfleet.dlq.events' });
+    const reasons: string[] = [];
+    for await (const m of await consumer.fetch({ max_messages: 4, expires: 5000 })) {
+      assert.equal(m.headers?.get(DEAD_LETTER_ORIGIN_HEADER), subject);
+      reasons.push(m.headers?.get(DEAD_LETTER_REASON_HEADER) ?? '');
+      if (reasons.length === 4) break;
+    }
+    assert.equal(reasons.length, 4);
+    assert.ok(reasons.some((r) => /TFB1 magic/.test(r)), reasons.join(' | '));
+    assert.ok(reasons.some((r) => /is not in the object store/.test(r)));
+    assert.ok(reasons.some((r) => /is 12 bytes; event order is \d+/.test(r)));
+    assert.ok(reasons.some((r) => /past the end|truncated|runs past/.test(r)));
+    assert.equal(await metric('tapfleet_ingest_dead_lettered_total'), 4);
+  });
+
+  test('loss accounting reconciles what the agent reported with what ClickHouse stores', async () => {
+    const js = jetstream(nc);
+    const status: AgentDeploymentStatus = {
+      hostId: 'syn-a', bootId: BOOT, agentVersion: 'test', sentAtMs: Date.now(), deploymentId: 'd-million001', state: 'stopped', probes: [], runnerRestarts: 0,
+      loss: { producedByKernel: 500_010, ringBufferDrops: 10, received: 500_000, malformed: 0, spooled: 1000, spoolDrops: 0, published: 500_000 },
+    };
+    await js.publish(statusSubject('syn-a'), JSON.stringify(status));
+    const client = ch();
+    try {
+      const report = await eventually('the status row', async () => {
+        const r = await lossReport(client, db, 'd-million001');
+        return r.rows.find((x) => x.host === 'syn-a' && x.published > 0);
+      }, 20_000);
+      assert.deepEqual(
+        { produced: report.producedByKernel, drops: report.ringBufferDrops, published: report.published, stored: report.stored, notYetStored: report.notYetStored, gaps: report.sequenceGaps, dups: report.duplicates, unaccounted: report.unaccountedInAgent },
+        { produced: 500_010, drops: 10, published: 500_000, stored: 500_000, notYetStored: 0, gaps: 0, dups: 0, unaccounted: 0 },
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});
