@@ -1,0 +1,73 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'chdb';
+import { applyRetention, migrate, PROBE_EVENT_COLUMNS, type SqlRunner } from '@tapfleet/ingest';
+import { loadMigrations, lossReportedSql, lossStoredSql, partitionsSql, storedSeqsSql } from '@tapfleet/schemas';
+
+/**
+ * The current ClickHouse engine (chDB, in-process) runs every migration and every query
+ * the product issues, so the schema is not tied to the 18.16 the other tests start.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'tapfleet-chdb-'));
+const session = new Session(dir);
+after(() => {
+  session.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const chdb: SqlRunner = {
+  async command(sql) {
+    session.query(sql);
+  },
+  async rows<T>(sql: string) {
+    return session.query(sql, 'JSONEachRow').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  },
+};
+const DB = 'tapfleet';
+const insertJson = (table: string, rows: object[]) => chdb.command(`INSERT INTO ${DB}.${table} FORMAT JSONEachRow ${rows.map((r) => JSON.stringify(r)).join('\n')}`);
+
+test('chDB (current ClickHouse): every migration applies, the optional codec statements included; twice is a no-op', async () => {
+  const first = await migrate(chdb, DB);
+  assert.match(first.serverVersion, /^2[0-9]\./);
+  assert.deepEqual(first.applied, loadMigrations(DB).map((m) => m.version));
+  assert.deepEqual(first.skipped, [], 'a current server has codecs and TTL');
+  const codec = await chdb.rows<{ compression_codec: string }>(`SELECT compression_codec FROM system.columns WHERE database = '${DB}' AND table = 'probe_events' AND name = 'ts_ns'`);
+  assert.match(codec[0]!.compression_codec, /Delta/);
+  assert.deepEqual((await migrate(chdb, DB)).applied, []);
+});
+
+test('chDB: the product\'s inserts and queries run, and the materialized views fill the txn index and latency rollup', async () => {
+  const base = { deployment: 'd-chdb000001', host: 'h1', boot_id: 'b1', bundle: 'x', event: 'order', pid: 1, tid: 1, cpu: 0, comm: 'c', clock_offset_ns: 0, clock_uncertainty_ns: 5, extra_names: [], extra_values: [] };
+  const slots = Object.fromEntries(PROBE_EVENT_COLUMNS.filter((c) => /^[ns][0-9]$/.test(c)).map((c) => [c, c.startsWith('n') ? 0 : '']));
+  const rows = [0, 1, 2, 4].map((seq) => ({ ...slots, ...base, date: '2026-11-26', ts_ns: String(1_795_700_000_000_000_000 + seq * 1000), seq, txn: `t${seq % 2}`, latency_ns: 1000 * (seq + 1) }));
+  await insertJson('probe_events', rows);
+  await insertJson('agent_status', [{ date: '2026-11-26', at_ms: 1, deployment: 'd-chdb000001', host: 'h1', boot_id: 'b1', state: 'running', reason: '', produced_by_kernel: 5, ring_buffer_drops: 0, received: 5, malformed: 0, spooled: 0, spool_drops: 0, published: 5, runner_restarts: 0 }]);
+  await insertJson('aggregation_snapshots', [{ date: '2026-11-26', taken_at_ms: 1, deployment: 'd-chdb000001', host: 'h1', boot_id: 'b1', map: '@n', key: ['a'], value: '3', count: '0', buckets: [] }]);
+  await insertJson('event_layouts', [{ bundle: 'x', event_id: 0, event: 'order', fields: '[]', first_seen: '2026-11-26 10:00:00' }]);
+
+  const reported = await chdb.rows<{ host: string; published: string }>(lossReportedSql(DB, 'd-chdb000001'));
+  assert.deepEqual(reported.map((r) => [r.host, Number(r.published)]), [['h1', 5]]);
+  const stored = await chdb.rows<{ stored: string; min_seq: string; max_seq: string }>(lossStoredSql(DB, 'd-chdb000001'));
+  assert.deepEqual(stored.map((r) => [Number(r.stored), Number(r.min_seq), Number(r.max_seq)]), [[4, 0, 4]]);
+  const seqs = await chdb.rows<{ seq: string }>(storedSeqsSql(DB, 'd-chdb000001', 'h1', 'b1', 0, 3));
+  assert.deepEqual(seqs.map((r) => Number(r.seq)).sort(), [0, 1, 2]);
+
+  const txn = await chdb.rows<{ txn: string; events: string; first_ns: string }>(`SELECT txn, countMerge(events) AS events, minMerge(first_ns) AS first_ns FROM ${DB}.txn_index GROUP BY txn ORDER BY txn`);
+  assert.deepEqual(txn.map((r) => [r.txn, Number(r.events)]), [['t0', 3], ['t1', 1]]);
+  const lat = await chdb.rows<{ q: number[] }>(`SELECT quantilesMerge(0.5, 0.9, 0.99, 0.999)(q) AS q FROM ${DB}.latency_rollup_1m WHERE deployment = 'd-chdb000001'`);
+  assert.equal(lat[0]!.q.length, 4);
+
+  const parts = await chdb.rows<{ partition_id: string }>(partitionsSql(DB, 'probe_events'));
+  assert.deepEqual(parts.map((p) => p.partition_id), ['20261126']);
+});
+
+test('chDB: retention drops old days and, on a server with TTL, also sets the table TTL', async () => {
+  await insertJson('agent_status', [{ date: '2020-01-01', at_ms: 1, deployment: 'd-old0000000', host: 'h', boot_id: 'b', state: 'x' }]);
+  const result = await applyRetention(chdb, DB, { agent_status: 30 }, undefined, new Date('2026-11-26T12:00:00Z'));
+  assert.deepEqual(result, [{ table: 'agent_status', dropped: ['20200101'] }]);
+  const ddl = await chdb.rows<{ create_table_query: string }>(`SELECT create_table_query FROM system.tables WHERE database = '${DB}' AND name = 'agent_status'`);
+  assert.match(ddl[0]!.create_table_query, /TTL date \+ toIntervalDay\(30\)/);
+});
