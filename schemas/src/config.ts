@@ -116,6 +116,11 @@ export const TapfleetConfig = z.object({
     username: z.string().default('default'),
     password: z.string().default(''),
   }).prefault({}),
+  /** The local Kafka broker (KRaft, one node) `tapfleet stack up --kafka` and the tests run for the mirror. */
+  kafka: z.object({
+    port: z.number().int().min(1).max(65535).default(9092),
+    controllerPort: z.number().int().min(1).max(65535).default(9093),
+  }).prefault({}),
   redis: z.object({
     url: z.string().regex(/^redis:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
   }).prefault({}),

@@ -19,6 +19,7 @@ export function isolatedStackConfig(basePort: number): TapfleetConfig {
       nats: { url: `nats://127.0.0.1:${basePort + 1}`, monitorPort: basePort + 2 },
       clickhouse: { url: `http://127.0.0.1:${basePort + 3}`, tcpPort: basePort + 4, database: 'tapfleet_smoke' },
       redis: { url: `redis://127.0.0.1:${basePort + 5}` },
+      kafka: { port: basePort + 6, controllerPort: basePort + 7 },
     },
   });
 }

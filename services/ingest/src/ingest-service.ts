@@ -1,11 +1,12 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { connectNats, createClickHouse, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { connectNats, createClickHouse, createRedis, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { JsonIngest } from './json-ingest.js';
+import { KafkaMirror } from './kafka-mirror.js';
 import { migrate } from './migrate.js';
 import { applyRetention } from './retention.js';
 import { clickHouseRunner } from './sql-runner.js';
@@ -48,7 +49,13 @@ export class IngestService {
     const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
     const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: 'ingest-status', filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
     const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: 'ingest-aggs', filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
-    for (const p of [events, statuses, snapshots]) await p.start();
+    const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots];
+    let redis: ReturnType<typeof createRedis> | undefined;
+    if (o.kafka) {
+      redis = createRedis(config);
+      parts.push(new KafkaMirror(o.kafka, js, jsm, redis, manifests, metrics, log));
+    }
+    for (const p of parts) await p.start();
     const http = await startServiceHttp({
       host: o.metricsHost,
       port: o.metricsPort,
@@ -56,7 +63,7 @@ export class IngestService {
       health: () => (nc.isClosed() ? 'NATS connection closed' : null),
       onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
     });
-    const service = new IngestService(http, metrics, nc, ch, [events, statuses, snapshots], log);
+    const service = new IngestService(http, metrics, nc, ch, [...parts, ...(redis ? [{ stop: async () => void redis.disconnect() }] : [])], log);
     const lag = async () => {
       for (const [stream, consumer] of [[EVENTS_STREAM, EVENTS_CONSUMER], [AGENT_STREAM, 'ingest-status'], [EVENTS_STREAM, 'ingest-aggs']] as const) {
         const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
@@ -67,13 +74,13 @@ export class IngestService {
     const retention = () => applyRetention(sql, db, o.retentionDays, log).catch((e: Error) => log.warn({ err: e.message }, 'retention job failed'));
     void retention();
     service.timers.push(setInterval(() => void retention(), o.retentionEveryMs));
-    log.info({ metricsPort: http.port, database: db }, 'ingest started');
+    log.info({ metricsPort: http.port, database: db, kafkaMirror: o.kafka ? o.kafka.topic : 'off' }, 'ingest started');
     return service;
   }
 
   async stop(): Promise<void> {
     this.timers.forEach(clearInterval);
-    await Promise.all(this.parts.map((p) => p.stop()));
+    for (const p of this.parts) await p.stop();
     await this.http.close();
     await this.nc.close();
     await this.ch.close();

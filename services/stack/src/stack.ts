@@ -10,6 +10,7 @@ import type { ServiceDirs, StackService } from './services/service.js';
 import { natsService } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
+import { kafkaService } from './services/kafka.js';
 
 export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
 
@@ -28,12 +29,17 @@ export class StackError extends Error {
   readonly code = 'TAPFLEET_STACK';
 }
 
-export type ServiceName = 'nats' | 'clickhouse' | 'redis';
+export type ServiceName = 'nats' | 'clickhouse' | 'redis' | 'kafka';
 
-/** The stack's services, or only the named ones (tests that need, or stop, just one). */
-export function stackServices(config: TapfleetConfig, only?: readonly ServiceName[]): StackService[] {
+/**
+ * The stack's services, or only the named ones (tests that need, or stop, just one).
+ * Kafka runs only when named: it backs the optional mirror, and its first start fetches
+ * the broker from Maven Central.
+ */
+export function stackServices(config: TapfleetConfig, only?: readonly ServiceName[], log?: Logger): StackService[] {
   const all = [natsService(config), clickhouseService(config), redisService(config)];
-  return only ? all.filter((s) => only.includes(s.name as ServiceName)) : all;
+  if (only?.includes('kafka')) all.push(kafkaService(config, log));
+  return only ? all.filter((s) => only.includes(s.name)) : all;
 }
 
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
@@ -125,7 +131,7 @@ async function allOrExplain<T>(promises: Promise<T>[]): Promise<T[]> {
 export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean; only?: readonly ServiceName[] } = {}): Promise<ServiceReport[]> {
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
-  const services = stackServices(config, options.only).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
+  const services = stackServices(config, options.only, log).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   return allOrExplain(services.map(({ svc, dirs }, i) => carryOut(svc, dirs, plans[i]!, log)));
@@ -134,7 +140,7 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: { in
 /** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */
 export async function stackDown(config: TapfleetConfig, log: Logger, only?: readonly ServiceName[]): Promise<ServiceReport[]> {
   return Promise.all(
-    stackServices(config, only).map(async (svc) => {
+    stackServices(config, only, log).map(async (svc) => {
       const dirs = serviceDirs(config, svc.name);
       const rec = readPidFile(dirs.pidFile);
       const base = { name: svc.name, address: `${svc.host}:${svc.port}`, logFile: dirs.logFile, state: 'stopped' as const };

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { DEFAULT_DATA_DIR, PROJECT_ROOT, type Logger } from '@tapfleet/runtime';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+import { withTimeout, type ServiceDirs, type StackService } from './service.js';
+
+const POM = join(PROJECT_ROOT, 'services', 'stack', 'kafka', 'pom.xml');
+
+/** The broker's jars, fetched once from Maven Central (the pom names org.apache.kafka:kafka_2.13). */
+export function ensureKafkaJars(log?: Logger): string {
+  // Shared by every stack of this checkout (dev and test): the jars never change.
+  const libs = join(DEFAULT_DATA_DIR, 'kafka', 'libs');
+  if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return libs;
+  log?.info({ libs }, 'fetching the Kafka broker from Maven Central (mvn dependency:copy-dependencies)');
+  mkdirSync(libs, { recursive: true });
+  execFileSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return libs;
+}
+
+/** One KRaft node (broker + controller) on loopback; storage formatted on first start. */
+export function kafkaService(config: TapfleetConfig, log?: Logger): StackService {
+  const { port, controllerPort } = config.kafka;
+  const host = '127.0.0.1';
+  return {
+    name: 'kafka',
+    binary: 'java',
+    host,
+    port,
+    extraPorts: [controllerPort],
+    startTimeoutMs: 60_000,
+    prepare(dirs: ServiceDirs) {
+      const libs = ensureKafkaJars(log);
+      const props = join(dirs.root, 'server.properties');
+      writeFileSync(props, [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://${host}:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        `controller.quorum.bootstrap.servers=${host}:${controllerPort}`,
+        `log.dirs=${dirs.data}`,
+        'num.partitions=4',
+        'offsets.topic.replication.factor=1',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'share.coordinator.state.topic.replication.factor=1',
+        'group.initial.rebalance.delay.ms=0',
+        '',
+      ].join('\n'));
+      const classpath = `${libs}/*`;
+      if (!existsSync(join(dirs.data, 'meta.properties'))) {
+        mkdirSync(dirs.data, { recursive: true });
+        execFileSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', props], { stdio: ['ignore', 'ignore', 'inherit'] });
+      }
+      return ['-Xms256m', '-Xmx512m', '-cp', classpath, 'kafka.Kafka', props];
+    },
+    async checkHealth() {
+      const admin = new Kafka({ clientId: 'tapfleet-stack-health', brokers: [`${host}:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1500 }).admin();
+      try {
+        await withTimeout(admin.connect(), 3000, 'kafka');
+        await withTimeout(admin.describeCluster(), 3000, 'kafka');
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+    },
+  };
+}
