@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS {db}.probe_events
     boot_id String,
     seq UInt64,
     bundle String,
+    -- The probe point(s) that emit this event, as written in the script (from the layout).
+    probe String,
     event String,
     pid UInt32,
     tid UInt32,

@@ -53,6 +53,8 @@ export const EventLayout = z
     fields: z.array(LayoutField),
     /** Name of the field holding the transaction key, if the event has one. */
     txnField: z.string().optional(),
+    /** The probe points (as written in the script) whose bodies emit this event. */
+    probes: z.array(z.string()).optional(),
   })
   .superRefine((layout, ctx) => {
     if (layout.size % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['size'], message: 'record size must be a multiple of 8' });

@@ -6,6 +6,7 @@ const NS_PER_DAY = 86_400e9;
 
 interface EventPlan {
   layout: EventLayout;
+  probe: Buffer;
   name: Buffer;
   numeric: (LayoutField | undefined)[];
   strings: (LayoutField | undefined)[];
@@ -22,6 +23,7 @@ function plan(layout: EventLayout): EventPlan {
   const byName = new Map(layout.fields.map((f) => [f.name, f]));
   return {
     layout,
+    probe: encodeString((layout.probes ?? []).join(', ')),
     name: encodeString(layout.name),
     numeric: Array.from({ length: NUMERIC_SLOTS }, (_, i) => slotted.find((f) => f.slot === `n${i}`)),
     strings: Array.from({ length: STRING_SLOTS }, (_, i) => slotted.find((f) => f.slot === `s${i}`)),
@@ -114,6 +116,7 @@ export class EventRowEncoder {
       w.encoded(boot);
       w.u64n(header.firstSeq + i);
       w.encoded(bundle);
+      w.encoded(p.probe);
       w.encoded(p.name);
       w.u32(view.getUint32(8, true)); // pid
       w.u32(view.getUint32(12, true)); // tid

@@ -20,7 +20,7 @@ export function slotFields(layout: EventLayout): SlottedField[] {
 
 /** The columns of a probe_events insert, in RowBinary order. */
 export const PROBE_EVENT_COLUMNS = [
-  'date', 'ts_ns', 'deployment', 'host', 'boot_id', 'seq', 'bundle', 'event', 'pid', 'tid', 'cpu', 'comm', 'txn', 'latency_ns',
+  'date', 'ts_ns', 'deployment', 'host', 'boot_id', 'seq', 'bundle', 'probe', 'event', 'pid', 'tid', 'cpu', 'comm', 'txn', 'latency_ns',
   'clock_offset_ns', 'clock_uncertainty_ns',
   ...Array.from({ length: NUMERIC_SLOTS }, (_, i) => `n${i}`),
   ...Array.from({ length: STRING_SLOTS }, (_, i) => `s${i}`),

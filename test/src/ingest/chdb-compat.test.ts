@@ -40,7 +40,7 @@ test('chDB (current ClickHouse): every migration applies, the optional codec sta
 });
 
 test('chDB: the product\'s inserts and queries run, and the materialized views fill the txn index and latency rollup', async () => {
-  const base = { deployment: 'd-chdb000001', host: 'h1', boot_id: 'b1', bundle: 'x', event: 'order', pid: 1, tid: 1, cpu: 0, comm: 'c', clock_offset_ns: 0, clock_uncertainty_ns: 5, extra_names: [], extra_values: [] };
+  const base = { deployment: 'd-chdb000001', host: 'h1', boot_id: 'b1', bundle: 'x', probe: 'tracepoint:syscalls:sys_enter_getpid', event: 'order', pid: 1, tid: 1, cpu: 0, comm: 'c', clock_offset_ns: 0, clock_uncertainty_ns: 5, extra_names: [], extra_values: [] };
   const slots = Object.fromEntries(PROBE_EVENT_COLUMNS.filter((c) => /^[ns][0-9]$/.test(c)).map((c) => [c, c.startsWith('n') ? 0 : '']));
   const rows = [0, 1, 2, 4].map((seq) => ({ ...slots, ...base, date: '2026-11-26', ts_ns: String(1_795_700_000_000_000_000 + seq * 1000), seq, txn: `t${seq % 2}`, latency_ns: 1000 * (seq + 1) }));
   await insertJson('probe_events', rows);

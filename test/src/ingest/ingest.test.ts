@@ -17,8 +17,8 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
   let ingest: ChildProcess;
   const ch = () => createClickHouse(stack.config);
   const startIngest = () => stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 27020, fetchWaitMs: 200 } }, 'ingest');
-  const metric = async (name: string) => {
-    const text = await (await fetch('http://127.0.0.1:27020/metrics')).text();
+  const metric = async (name: string, port = 27020) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
   };
   const exactlyOnce = async (deploymentId: string, hostId: string, n: number, timeoutMs = 120_000) => {
@@ -77,9 +77,9 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
     await exactlyOnce('d-million001', 'syn-b', 500_000);
     const client = ch();
     try {
-      const rs = await client.query({ query: `SELECT txn, n0 AS qty, latency_ns, s0 AS venue FROM ${db}.probe_events WHERE deployment = 'd-million001' AND host = 'syn-a' AND seq = 12345`, format: 'JSONEachRow' });
-      const [row] = await rs.json<{ txn: string; qty: string; latency_ns: string; venue: string }>();
-      assert.deepEqual(row, { txn: '12345', qty: '12345', latency_ns: '12345', venue: 'synthetic' }, 'typed fields in their slots, txn and latency extracted');
+      const rs = await client.query({ query: `SELECT probe, txn, n0 AS qty, latency_ns, s0 AS venue FROM ${db}.probe_events WHERE deployment = 'd-million001' AND host = 'syn-a' AND seq = 12345`, format: 'JSONEachRow' });
+      const [row] = await rs.json<{ probe: string; txn: string; qty: string; latency_ns: string; venue: string }>();
+      assert.deepEqual(row, { probe: 'tracepoint:syscalls:sys_enter_getpid', txn: '12345', qty: '12345', latency_ns: '12345', venue: 'synthetic' }, 'typed fields in their slots, txn and latency extracted');
     } finally {
       await client.close();
     }
@@ -161,6 +161,20 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
       );
     } finally {
       await client.close();
+    }
+  });
+
+  test('two ingest replicas share the work through the durable consumer, still exactly once', async () => {
+    const second = stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 27021, fetchWaitMs: 200, fetchMessages: 10 } }, 'ingest-2');
+    try {
+      await eventually('replica 2 /healthz', async () => (await fetch('http://127.0.0.1:27021/healthz')).ok, 30_000);
+      const before = [await metric('tapfleet_ingest_event_rows_inserted_total'), await metric('tapfleet_ingest_event_rows_inserted_total', 27021)];
+      await publishSynthetic(jetstream(nc), bundle, { deploymentId: 'd-replicas01', hostId: 'syn-r', events: 200_000, batchSize: 1000, pauseMs: 5 });
+      await exactlyOnce('d-replicas01', 'syn-r', 200_000);
+      const after = [await metric('tapfleet_ingest_event_rows_inserted_total'), await metric('tapfleet_ingest_event_rows_inserted_total', 27021)];
+      assert.ok(after[0]! > before[0]! && after[1]! > before[1]!, `both replicas inserted: ${before} -> ${after}`);
+    } finally {
+      await stack.stopChild(second);
     }
   });
 });

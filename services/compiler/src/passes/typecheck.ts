@@ -43,7 +43,7 @@ const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' ||
 /** Pass: type every expression, check each builtin is valid where it is used, derive event and map layouts. */
 export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis {
   const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map() };
-  const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span }>();
+  const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span; probes: Set<string> }>();
   const deferredRefs: { name: string; span: Span }[] = [];
 
   for (const probe of probes) {
@@ -239,8 +239,13 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         seen.add(f.name);
       }
       const prev = eventFields.get(s.event);
-      if (!prev) eventFields.set(s.event, { fields, span: s.span });
-      else if (JSON.stringify(prev.fields.map((f) => [f.name, f.type.kind])) !== JSON.stringify(fields.map((f) => [f.name, f.type.kind])))
+      const points = probe.points.map((p) => p.span.source.text.slice(p.span.start, p.span.end));
+      if (!prev) {
+        eventFields.set(s.event, { fields, span: s.span, probes: new Set(points) });
+        return;
+      }
+      points.forEach((p) => prev.probes.add(p));
+      if (JSON.stringify(prev.fields.map((f) => [f.name, f.type.kind])) !== JSON.stringify(fields.map((f) => [f.name, f.type.kind])))
         diags.error(s.span, `event ${s.event} is emitted elsewhere with different fields`, 'every emit of one event must give the same fields with the same types');
     };
 
@@ -255,7 +260,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
   for (const ref of deferredRefs) if (!a.maps.has(ref.name)) diags.error(ref.span, `no map ${ref.name} is assigned anywhere in this script`);
 
   let id = 0;
-  for (const [name, { fields }] of eventFields) a.events.set(name, { layout: layoutOf(id++, name, fields), fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
+  for (const [name, { fields, probes }] of eventFields) a.events.set(name, { layout: { ...layoutOf(id++, name, fields), probes: [...probes] }, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
   return a;
 }
 /** The one place an event's binary layout is decided: integers first (8-aligned), then strings. */
