@@ -20,6 +20,9 @@ export function isolatedStackConfig(basePort: number): TapfleetConfig {
       clickhouse: { url: `http://127.0.0.1:${basePort + 3}`, tcpPort: basePort + 4, database: 'tapfleet_smoke' },
       redis: { url: `redis://127.0.0.1:${basePort + 5}` },
       kafka: { port: basePort + 6, controllerPort: basePort + 7 },
+      controlPlane: { port: basePort + 8, url: `http://127.0.0.1:${basePort + 8}` },
+      ingest: { metricsPort: basePort + 9 },
+      agent: { metricsPort: basePort + 10 },
     },
   });
 }

@@ -1,7 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Objm } from '@nats-io/obj';
-import { connectNats, createClickHouse, createRedis, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
+import { connectNats, createClickHouse, createRedis, ensureFleetResources, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, EVENTS_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
@@ -44,7 +43,9 @@ export class IngestService {
     const jsm = await jetstreamManager(nc);
     const metrics = createIngestMetrics();
     metrics.clickhouseUp.set(1);
-    const bundles = await new Objm(nc).open(BUNDLES_OBJECT_STORE);
+    // Ingest may start before the control plane (npm start starts them together): the
+    // streams and stores it reads must exist either way.
+    const { bundles } = await ensureFleetResources(nc, jsm);
     const manifests = new BundleManifests(bundles, { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
     const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
     const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: 'ingest-status', filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);

@@ -22,12 +22,21 @@ export const FLEET_STREAMS: (Partial<StreamConfig> & { name: string })[] = [
 ];
 
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
-  try {
-    await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
-  } catch (e) {
-    if (!/stream not found/i.test((e as Error).message)) throw e;
-    await jsm.streams.add(config);
+  // Two services starting together may both find it missing: the loser of the add retries as an update.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+      return;
+    } catch (e) {
+      if (!/stream not found/i.test((e as Error).message)) throw e;
+      try {
+        await jsm.streams.add(config);
+        return;
+      } catch (addError) {
+        if (attempt >= 3) throw addError;
+      }
+    }
   }
 }
 
@@ -37,7 +46,7 @@ export interface FleetStores {
   profiles: ObjectStore;
 }
 
-/** Creates (or updates) every stream, bucket and store the fleet uses; idempotent. Run by the control plane. */
+/** Creates (or updates) every stream, bucket and store the fleet uses; idempotent. Run by the control plane and ingest, whichever starts first. */
 export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager): Promise<FleetStores> {
   for (const s of FLEET_STREAMS) await ensureStream(jsm, s);
   const assignments = await new Kvm(nc).create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File });

@@ -1,16 +1,23 @@
-import type { Command } from '@tapfleet/runtime';
+import { UsageError, type Command } from '@tapfleet/runtime';
 import { setupCommand } from './setup-command.js';
-import { stackDown, stackStatus, stackUp, type ServiceReport } from './stack.js';
+import { ALL_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
+
+/** `--with kafka,product`: extra services beyond the servers; `product` means control plane, ingest and agent. */
+function withServices(text: string | undefined): ServiceName[] {
+  const extra = (text ?? '').split(',').filter(Boolean).flatMap((w) => (w === 'product' ? [...PRODUCT_SERVICES] : [w]));
+  for (const w of extra) if (!ALL_SERVICES.includes(w as ServiceName)) throw new UsageError(`--with: unknown service '${w}' (kafka, control-plane, ingest, agent, product)`);
+  return [...SERVER_SERVICES, ...(extra as ServiceName[])];
+}
 
 function table(reports: ServiceReport[]): string[] {
   return reports.map((r) => {
     const owner = r.pid ? `pid ${r.pid}` : r.state === 'reused' ? 'not ours' : '';
     const why = r.reason ? `  (${r.reason})` : '';
-    return `${r.name.padEnd(11)}${r.state.padEnd(10)}${r.address.padEnd(18)}${owner.padEnd(11)}${r.logFile}${why}`;
+    return `${r.name.padEnd(14)}${r.state.padEnd(10)}${r.address.padEnd(18)}${owner.padEnd(11)}${r.logFile}${why}`;
   });
 }
 
-const HEADER = `${'service'.padEnd(11)}${'state'.padEnd(10)}${'address'.padEnd(18)}${'process'.padEnd(11)}log`;
+const HEADER = `${'service'.padEnd(14)}${'state'.padEnd(10)}${'address'.padEnd(18)}${'process'.padEnd(11)}log`;
 
 export const stackCommands: Command[] = [
   setupCommand,
@@ -18,9 +25,12 @@ export const stackCommands: Command[] = [
     path: ['stack', 'up'],
     summary: 'install (if missing) and start nats-server, clickhouse-server and redis-server on loopback',
     details: 'State lives under <dataDir>/stack/. A healthy service already on a configured port is reused and never stopped by `down`.',
-    options: { 'no-install': { type: 'boolean', description: 'do not apt-get missing packages' } },
+    options: {
+      'no-install': { type: 'boolean', description: 'do not apt-get missing packages' },
+      with: { type: 'string', description: 'also start: kafka, control-plane, ingest, agent, or product (all three)', valueName: 'LIST' },
+    },
     async run(values, _pos, { config, log, out }) {
-      const reports = await stackUp(config, log, { install: values['no-install'] !== true });
+      const reports = await stackUp(config, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
       out(HEADER);
       table(reports).forEach((l) => out(l));
       return 0;
@@ -28,10 +38,10 @@ export const stackCommands: Command[] = [
   },
   {
     path: ['stack', 'down'],
-    summary: 'stop the services this stack started (by pid file), leaving their data',
+    summary: "stop the services this stack started (by pid file; tapfleet's own first), leaving their data",
     async run(_v, _p, { config, log, out }) {
       const reports = await stackDown(config, log);
-      for (const r of reports) out(`${r.name.padEnd(11)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
+      for (const r of reports) if (r.pid || SERVER_SERVICES.includes(r.name)) out(`${r.name.padEnd(14)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
       return 0;
     },
   },

@@ -41,10 +41,10 @@ export function isOwnedAlive(rec: PidRecord | undefined): rec is PidRecord {
 }
 
 /** Starts `binary args` detached (it outlives this CLI), output appended to `logFile`. */
-export function spawnDetached(binary: string, args: string[], logFile: string, pidFile: string, cwd: string): PidRecord {
+export function spawnDetached(binary: string, args: string[], logFile: string, pidFile: string, cwd: string, env: NodeJS.ProcessEnv = process.env): PidRecord {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(binary, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(binary, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new Error(`could not start ${binary}`);
     child.unref();
     const rec: PidRecord = { pid: child.pid, startTime: processStartTime(child.pid) ?? '', command: [binary, ...args].join(' ') };

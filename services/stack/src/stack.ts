@@ -11,6 +11,7 @@ import { natsService } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
+import { agentService, controlPlaneService, ingestService } from './services/product.js';
 
 export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
 
@@ -29,17 +30,28 @@ export class StackError extends Error {
   readonly code = 'TAPFLEET_STACK';
 }
 
-export type ServiceName = 'nats' | 'clickhouse' | 'redis' | 'kafka';
+export type ServiceName = StackService['name'];
+/** What `stack up` starts unless told otherwise: the servers the product needs. */
+export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
+/** tapfleet's own processes, started after the servers and stopped before them. */
+export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'agent'];
+export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', ...PRODUCT_SERVICES];
 
 /**
- * The stack's services, or only the named ones (tests that need, or stop, just one).
- * Kafka runs only when named: it backs the optional mirror, and its first start fetches
- * the broker from Maven Central.
+ * The named services (default: the servers). Kafka runs only when named: it backs the
+ * optional mirror, and its first start fetches the broker from Maven Central.
  */
-export function stackServices(config: TapfleetConfig, only?: readonly ServiceName[], log?: Logger): StackService[] {
-  const all = [natsService(config), clickhouseService(config), redisService(config)];
-  if (only?.includes('kafka')) all.push(kafkaService(config, log));
-  return only ? all.filter((s) => only.includes(s.name)) : all;
+export function stackServices(config: TapfleetConfig, only: readonly ServiceName[] = SERVER_SERVICES, log?: Logger): StackService[] {
+  const make: Record<ServiceName, () => StackService> = {
+    nats: () => natsService(config),
+    clickhouse: () => clickhouseService(config),
+    redis: () => redisService(config),
+    kafka: () => kafkaService(config, log),
+    'control-plane': () => controlPlaneService(config),
+    ingest: () => ingestService(config),
+    agent: () => agentService(config),
+  };
+  return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());
 }
 
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
@@ -111,7 +123,7 @@ async function carryOut(svc: StackService, dirs: ServiceDirs, plan: StartPlan, l
       return { ...base, state: 'reused' };
     case 'start': {
       mkdirSync(dirs.data, { recursive: true });
-      const rec = spawnDetached(svc.binary, svc.prepare(dirs), dirs.logFile, dirs.pidFile, dirs.root);
+      const rec = spawnDetached(svc.binary, svc.prepare(dirs), dirs.logFile, dirs.pidFile, dirs.root, svc.env);
       log.info({ service: svc.name, childPid: rec.pid, address }, 'started');
       await waitHealthy(svc, rec, dirs);
       return { ...base, state: 'started', pid: rec.pid };
@@ -134,11 +146,24 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: { in
   const services = stackServices(config, options.only, log).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
-  return allOrExplain(services.map(({ svc, dirs }, i) => carryOut(svc, dirs, plans[i]!, log)));
+  // Servers first (in parallel), then tapfleet's processes, which connect to them at start.
+  const phase = (product: boolean) =>
+    allOrExplain(services.flatMap(({ svc, dirs }, i) => (PRODUCT_SERVICES.includes(svc.name) === product ? [carryOut(svc, dirs, plans[i]!, log)] : [])));
+  const reports = [...(await phase(false)), ...(await phase(true))];
+  return services.map(({ svc }) => reports.find((r) => r.name === svc.name)!);
 }
 
 /** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */
-export async function stackDown(config: TapfleetConfig, log: Logger, only?: readonly ServiceName[]): Promise<ServiceReport[]> {
+export async function stackDown(config: TapfleetConfig, log: Logger, only: readonly ServiceName[] = ALL_SERVICES): Promise<ServiceReport[]> {
+  // tapfleet's processes first (they flush to the servers as they stop), then the servers.
+  // Reports for the servers always, for the others only if this stack started them.
+  const started = (n: ServiceName) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile);
+  const product = await stopEach(config, log, only.filter((n) => PRODUCT_SERVICES.includes(n) && started(n)));
+  const servers = await stopEach(config, log, only.filter((n) => !PRODUCT_SERVICES.includes(n) && started(n)));
+  return [...servers, ...product];
+}
+
+async function stopEach(config: TapfleetConfig, log: Logger, only: readonly ServiceName[]): Promise<ServiceReport[]> {
   return Promise.all(
     stackServices(config, only, log).map(async (svc) => {
       const dirs = serviceDirs(config, svc.name);
@@ -153,9 +178,11 @@ export async function stackDown(config: TapfleetConfig, log: Logger, only?: read
   );
 }
 
+/** The servers, plus any other service this stack has a pid file for. */
 export async function stackStatus(config: TapfleetConfig): Promise<ServiceReport[]> {
+  const names = ALL_SERVICES.filter((n) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile));
   return Promise.all(
-    stackServices(config).map(async (svc): Promise<ServiceReport> => {
+    stackServices(config, names).map(async (svc): Promise<ServiceReport> => {
       const dirs = serviceDirs(config, svc.name);
       const base = { name: svc.name, address: `${svc.host}:${svc.port}`, logFile: dirs.logFile };
       const rec = readPidFile(dirs.pidFile);

@@ -8,7 +8,7 @@ export interface ServiceDirs {
 
 /** One server the local stack runs: how to start it and how to tell it is healthy. */
 export interface StackService {
-  name: 'nats' | 'clickhouse' | 'redis' | 'kafka';
+  name: 'nats' | 'clickhouse' | 'redis' | 'kafka' | 'control-plane' | 'ingest' | 'agent';
   /** What `ps` would show; used in messages about a port taken by something else. */
   binary: string;
   host: string;
@@ -17,6 +17,8 @@ export interface StackService {
   /** Other ports it listens on, which must be free before we start it. */
   extraPorts: number[];
   startTimeoutMs: number;
+  /** The child's environment, when it must differ from ours. */
+  env?: NodeJS.ProcessEnv;
   /** Writes any config files and returns the command-line arguments. */
   prepare(dirs: ServiceDirs): string[];
   /** Resolves if the service answers as it should, else rejects with the reason. */

@@ -1,0 +1,43 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '@tapfleet/runtime';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+import { withTimeout, type ServiceDirs, type StackService } from './service.js';
+
+const TAPFLEET = join(PROJECT_ROOT, 'bin', 'tapfleet.js');
+
+async function healthz(host: string, port: number, what: string): Promise<void> {
+  const res = await withTimeout(fetch(`http://${host}:${port}/healthz`), 2000, what);
+  if (!res.ok) throw new Error(`${what} /healthz answered ${res.status}: ${await res.text()}`);
+}
+
+/**
+ * One of tapfleet's own long-running processes, run by the stack like the servers
+ * (pid file, log file, health check), with the stack's effective configuration
+ * written next to it so the child sees exactly what `stack up` saw.
+ */
+function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'agent', host: string, port: number, args: string[]): StackService {
+  return {
+    name,
+    binary: process.execPath,
+    host,
+    port,
+    extraPorts: [],
+    startTimeoutMs: 60_000,
+    // The config file written below is the whole truth: TAPFLEET_* variables of the
+    // caller (a test run's, say) must not override it in the child.
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAPFLEET_') || k === 'TAPFLEET_LOG_LEVEL')),
+    prepare(dirs: ServiceDirs) {
+      const file = join(dirs.root, 'config.json');
+      writeFileSync(file, JSON.stringify(config, null, 2));
+      return [TAPFLEET, name, ...args, '--config', file];
+    },
+    checkHealth: () => healthz(host, port, `tapfleet ${name}`),
+  };
+}
+
+export const controlPlaneService = (config: TapfleetConfig) => productService(config, 'control-plane', config.controlPlane.host, config.controlPlane.port, []);
+export const ingestService = (config: TapfleetConfig) => productService(config, 'ingest', config.ingest.metricsHost, config.ingest.metricsPort, []);
+/** This machine's own agent; without configured labels it gets `stack=local` so `deploy --select stack=local` reaches it. */
+export const agentService = (config: TapfleetConfig) =>
+  productService(config, 'agent', config.agent.metricsHost, config.agent.metricsPort, Object.keys(config.agent.labels).length ? [] : ['--labels', 'stack=local']);
