@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { loadConfig } from './config.js';
@@ -147,4 +148,15 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
+}
+
+/** The one FILE positional of a command, read as UTF-8; a missing or unreadable file is said plainly. */
+export function readFileArg(positionals: string[], what = 'script FILE'): { file: string; text: string } {
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError(`give exactly one ${what}`);
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

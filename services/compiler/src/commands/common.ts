@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError, type OptionValues } from '@tapfleet/runtime';
+import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
 import { loadOrCreateSigningKey } from '../bundle/signing.js';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
 
-export function readScript(positionals: string[]): { file: string; text: string } {
-  const file = positionals[0];
-  if (!file || positionals.length > 1) throw new UsageError('give exactly one script FILE');
-  try {
-    return { file, text: readFileSync(file, 'utf8') };
-  } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
+export const readScript = (positionals: string[]) => readFileArg(positionals);
 
 export function binaryPaths(values: OptionValues): Record<string, string> {
   const list = (values.binary as string[] | undefined) ?? [];

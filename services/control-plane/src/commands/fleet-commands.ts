@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { mapText } from '@tapfleet/compiler';
-import { parseKeyValues, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
+import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
 import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, HostView, LossReport, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
 import { ApiClient } from '../api-client.js';
 import { adminTokenPath, ControlPlane } from '../control-plane.js';
@@ -66,16 +65,9 @@ export const deployCommand: Command = {
     json,
   },
   async run(values, positionals, { config, out }) {
-    if (positionals.length !== 1) throw new UsageError('give exactly one script FILE');
     const select = stringOption(values, 'select');
     if (!select) throw new UsageError('--select K=V is required (deploying to every host by accident is not a feature)');
-    const file = positionals[0]!;
-    let script: string;
-    try {
-      script = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const { file, text: script } = readFileArg(positionals);
     const api = ApiClient.fromConfig(config);
     const body: CreateDeploymentRequest = { scriptName: basename(file), script, selector: parseKeyValues(select, '--select'), ttl: stringOption(values, 'ttl') ?? '10m', canary: values.canary === true };
     const created = await api.call('POST', '/v1/deployments', DeploymentView, body);
