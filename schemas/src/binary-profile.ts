@@ -20,6 +20,10 @@ export const UsdtNote = z.object({
   semaphore: z.number().int().nonnegative(),
   /** Argument spec as the assembler wrote it, e.g. `-4@%edi 8@-16(%rbp)`. */
   args: z.string(),
+  /** File offset of the probe site (a uprobe attaches there), prelink-adjusted. */
+  fileOffset: z.number().int().nonnegative().optional(),
+  /** File offset of the semaphore (the uprobe's reference counter), 0 when there is none. */
+  semaphoreFileOffset: z.number().int().nonnegative().optional(),
 });
 export type UsdtNote = z.infer<typeof UsdtNote>;
 

@@ -15,6 +15,8 @@ export const AttachPoint = z.discriminatedUnion('kind', [
     symbol: z.string(),
     /** File offset to attach at, resolved from the binary profile at compile time. */
     offset: z.number().int().nonnegative(),
+    /** File offset of a USDT semaphore the kernel counts up while this uprobe is attached. */
+    refCtrOffset: z.number().int().positive().optional(),
   }),
   z.object({
     kind: z.literal('usdt'),

@@ -26,7 +26,7 @@ enum attach_kind { AK_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT };
 
 struct attach_req {
 	enum attach_kind kind;
-	const char *prog, *a, *b, *c; /* tracepoint: cat,event; uprobe: path,offset; usdt: path,provider,name */
+	const char *prog, *a, *b, *c; /* tracepoint: cat,event; uprobe: path,offset[,ref_ctr_offset]; usdt: path,provider,name */
 	struct bpf_link *link;
 };
 
@@ -173,7 +173,8 @@ static int attach_one(int idx)
 		break;
 	case AK_UPROBE:
 	case AK_URETPROBE: {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = r->kind == AK_URETPROBE);
+		/* A USDT site read directly: its semaphore is the uprobe's reference counter. */
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = r->kind == AK_URETPROBE, .ref_ctr_offset = r->c ? strtoull(r->c, NULL, 0) : 0);
 		r->link = bpf_program__attach_uprobe_opts(prog, target_pid, r->a, strtoull(r->b, NULL, 0), &opts);
 		break;
 	}
@@ -415,6 +416,7 @@ static void usage(void)
 		"  --run-stats                    count per-program runs and run time (costs ~50-100 ns a hit)\n"
 		"  --tracepoint PROG CAT EVENT\n"
 		"  --uprobe PROG PATH OFFSET | --uretprobe PROG PATH OFFSET\n"
+		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
 		"stdin commands: snapshot, stats, clear MAP, detach, exit (EOF = exit)\n");
 	exit(2);
@@ -444,6 +446,11 @@ static void parse_args(int argc, char **argv)
 			NEED(3);
 			attaches[n_attach++] = (struct attach_req){ o[3] == 'r' ? AK_URETPROBE : AK_UPROBE, argv[i + 1], argv[i + 2], argv[i + 3] };
 			i += 3;
+		}
+		else if (!strcmp(o, "--uprobe-ref") || !strcmp(o, "--uretprobe-ref")) {
+			NEED(4);
+			attaches[n_attach++] = (struct attach_req){ o[3] == 'r' ? AK_URETPROBE : AK_UPROBE, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4] };
+			i += 4;
 		}
 		else if (!strcmp(o, "--usdt")) { NEED(4); attaches[n_attach++] = (struct attach_req){ AK_USDT, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4] }; i += 4; }
 		else usage();

@@ -37,7 +37,10 @@ export function runnerArgs(o: RunnerOptions): string[] {
   for (const a of o.manifest.attach) {
     switch (a.kind) {
       case 'tracepoint': args.push('--tracepoint', a.program, a.category, a.event); break;
-      case 'uprobe': case 'uretprobe': args.push(`--${a.kind}`, a.program, a.binary, String(a.offset)); break;
+      case 'uprobe': case 'uretprobe':
+        if (a.refCtrOffset) args.push(`--${a.kind}-ref`, a.program, a.binary, String(a.offset), String(a.refCtrOffset));
+        else args.push(`--${a.kind}`, a.program, a.binary, String(a.offset));
+        break;
       case 'usdt': args.push('--usdt', a.program, a.binary, a.provider, a.name); break;
       default: break; // interval/begin/end run in the owner, not the kernel
     }

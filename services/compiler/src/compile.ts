@@ -5,7 +5,7 @@ import { Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parse } from './parser.js';
 import { Source } from './source.js';
 import { resolveAliases } from './passes/resolve-aliases.js';
-import { resolvePoints, type ResolvedProbe } from './passes/resolve-points.js';
+import { resolvePoints, type ResolvedProbe, type Target } from './passes/resolve-points.js';
 import { typecheck, type Analysis } from './passes/typecheck.js';
 import { emitC, type ProgramInfo } from './passes/emit-c.js';
 
@@ -20,6 +20,12 @@ export interface CompileInput {
   binaryPaths?: Record<string, string>;
   /** Ring-buffer size (a power of two, at least a page); tests shrink it to force drops. */
   ringBufferBytes?: number;
+  /**
+   * How USDT arguments are read: `direct` (default) lowers each site's spec to register and
+   * memory reads attached as plain uprobes; `libbpf` uses usdt.bpf.h (per-hit spec lookup).
+   * Sites whose specs cannot be lowered use libbpf either way.
+   */
+  usdtArgs?: 'direct' | 'libbpf';
 }
 
 export interface FrontEndResult {
@@ -38,12 +44,19 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   const source = new Source(input.file, input.text);
   const script = parse(source, diags);
   const aliased = resolveAliases(script, input.tapsets ?? [], input.kernel, input.binaryPaths ?? {}, diags);
-  const probes = resolvePoints(aliased, { kernel: input.kernel, binaries: new Map(input.binaries.map((b) => [b.path, b])) }, diags);
+  let probes = resolvePoints(aliased, { kernel: input.kernel, binaries: new Map(input.binaries.map((b) => [b.path, b])) }, diags);
+  if (input.usdtArgs === 'libbpf') probes = probes.map((p) => ({ ...p, points: p.points.map((pt) => ({ ...pt, target: withoutDirect(pt.target), ...(pt.entry ? { entry: withoutDirect(pt.entry) } : {}) })) }));
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
   if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };
   const { code, programs } = emitC(probes, analysis, input.ringBufferBytes);
   return { diagnostics: diags.items, probes, analysis, c: code, programs, scriptDigest };
+}
+
+function withoutDirect(t: Target): Target {
+  if (t.kind !== 'usdt' || !t.direct) return t;
+  const { direct: _direct, ...rest } = t;
+  return rest;
 }
 
 /** Parse only: the script's probe point texts, so callers can gather the profiles they need. */

@@ -38,12 +38,13 @@ export interface CompileOptions {
   /** Compile against these profiles instead of this host's (the control plane's case). */
   profiles?: HostProfiles;
   ringBufferBytes?: number;
+  usdtArgs?: 'direct' | 'libbpf';
 }
 
 /** Script -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
 export async function compileBundle(file: string, text: string, options: CompileOptions): Promise<Bundle> {
   const profiles = options.profiles ?? profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {});
-  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}) });
+  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}) });
   if (!fe.c) throw new CompileError(fe.diagnostics);
   const object = await buildBpfObject(fe.c);
   return makeBundle(fe, text, object, profiles.kernel, profiles.binaries, options.signingKey, options.ringBufferBytes);

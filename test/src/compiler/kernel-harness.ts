@@ -32,14 +32,15 @@ export interface TraceRun extends SessionResult {
 export async function traceCommand(
   script: string,
   command: string[],
-  extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string>; tapsets?: Alias[] } = {},
+  extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string>; tapsets?: Alias[]; usdtArgs?: 'direct' | 'libbpf' } = {},
 ): Promise<TraceRun> {
-  const { ringBufferBytes, binaryPaths, tapsets, ...session } = extra;
+  const { ringBufferBytes, binaryPaths, tapsets, usdtArgs, ...session } = extra;
   const bundle = await compileBundle('test.tap', script, {
     signingKey: TEST_SIGNING_KEY,
     ...(tapsets ? { tapsets } : {}),
     ...(binaryPaths ? { binaryPaths } : {}),
     ...(ringBufferBytes ? { ringBufferBytes } : {}),
+    ...(usdtArgs ? { usdtArgs } : {}),
   });
   verifyBundle(bundle, TEST_PUBLIC_KEY);
   const collected: TraceRun['collected'] = [];

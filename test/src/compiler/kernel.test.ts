@@ -49,13 +49,21 @@ describe('probes in the kernel', () => {
     });
   });
 
-  test('USDT integer and string arguments are exact', async () => {
-    const r = await traceCommand(`probe usdt:${tracee}:tftest:tick { emit tick { i: arg0, label: str(arg1) } }`, [tracee, 'calls', '20']);
-    assert.equal(r.collected.length, 20);
-    r.collected.forEach((e, i) => {
-      assert.equal(e.fields.i, BigInt(i));
-      assert.equal(e.fields.label, `tick-${i}`);
+  for (const usdtArgs of ['direct', 'libbpf'] as const)
+    test(`USDT integer and string arguments are exact (${usdtArgs === 'direct' ? 'read from the spec' : 'via usdt.bpf.h'})`, async () => {
+      const r = await traceCommand(`probe usdt:${tracee}:tftest:tick { emit tick { i: arg0, label: str(arg1) } }`, [tracee, 'calls', '20'], { usdtArgs });
+      assert.equal(r.collected.length, 20);
+      r.collected.forEach((e, i) => {
+        assert.equal(e.fields.i, BigInt(i));
+        assert.equal(e.fields.label, `tick-${i}`);
+      });
     });
+
+  test('a USDT site with a semaphore (python3.11 gc__start) fires only while attached, read from the spec', async () => {
+    const python = '/usr/bin/python3.11';
+    const r = await traceCommand(`probe usdt:${python}:python:gc__start { emit gc { generation: arg0 } }`, [python, '-c', 'import gc\nfor i in range(3): gc.collect(i % 3)']);
+    const generations = r.collected.map((e) => e.fields.generation);
+    for (const g of [0n, 1n, 2n]) assert.ok(generations.includes(g), `generation ${g} collected: ${generations.join(',')}`);
   });
 
   test('paired USDT alias: @entry and latency across op__start / op__done', async () => {

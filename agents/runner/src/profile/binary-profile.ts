@@ -101,19 +101,30 @@ export function readBinaryProfile(path: string): BinaryProfile {
 
   const usdt: UsdtNote[] = [];
   const sdt = sections.find((s) => s.name === '.note.stapsdt');
+  // A prelinked binary moved its sections: the note's recorded base vs .stapsdt.base now.
+  const stapsdtBase = sections.find((s) => s.name === '.stapsdt.base');
   if (sdt) {
     for (const note of parseNotes(bytesOf(sdt))) {
       if (note.name !== 'stapsdt' || note.type !== NT_STAPSDT || note.desc.length < 24) continue;
       const provider = cString(note.desc, 24);
       const name = cString(note.desc, 24 + Buffer.byteLength(provider) + 1);
       const args = cString(note.desc, 24 + Buffer.byteLength(provider) + Buffer.byteLength(name) + 2);
+      const address = note.desc.readBigUInt64LE(0);
+      const base = note.desc.readBigUInt64LE(8);
+      const semaphore = note.desc.readBigUInt64LE(16);
+      const shift = stapsdtBase && base !== 0n ? stapsdtBase.addr - base : 0n;
+      const fileOffset = toFileOffset(address + shift);
+      // The semaphore lives in a data segment (.probes): its file offset is the uprobe's ref_ctr_offset.
+      const semaphoreFileOffset = semaphore === 0n ? 0 : toFileOffset(semaphore + shift);
       usdt.push({
         provider,
         name,
-        address: Number(note.desc.readBigUInt64LE(0)),
-        base: Number(note.desc.readBigUInt64LE(8)),
-        semaphore: Number(note.desc.readBigUInt64LE(16)),
+        address: Number(address),
+        base: Number(base),
+        semaphore: Number(semaphore),
         args,
+        ...(fileOffset !== undefined ? { fileOffset } : {}),
+        ...(semaphoreFileOffset !== undefined ? { semaphoreFileOffset } : {}),
       });
     }
   }

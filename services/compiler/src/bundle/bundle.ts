@@ -15,11 +15,15 @@ function userActions(body: Stmt[]): UserAction[] {
 
 /** Assembles the manifest from the front end's result and the built object, and signs it. */
 export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, kernel: KernelProfile, binaries: BinaryProfile[], key: KeyObject, ringBufferBytes: number = LIMITS.ringBufferBytes): Bundle {
-  const attach: AttachPoint[] = fe.programs!.map(({ name, target: t }): AttachPoint => {
+  const attach: AttachPoint[] = fe.programs!.flatMap(({ name, target: t }): AttachPoint[] => {
     switch (t.kind) {
-      case 'tracepoint': return { kind: 'tracepoint', program: name, category: t.category, event: t.event };
-      case 'uprobe': case 'uretprobe': return { kind: t.kind, program: name, binary: t.binary, symbol: t.symbol, offset: t.offset };
-      case 'usdt': return { kind: 'usdt', program: name, binary: t.binary, provider: t.provider, name: t.name };
+      case 'tracepoint': return [{ kind: 'tracepoint', program: name, category: t.category, event: t.event }];
+      case 'uprobe': case 'uretprobe': return [{ kind: t.kind, program: name, binary: t.binary, symbol: t.symbol, offset: t.offset }];
+      case 'usdt':
+        // Direct reads: the same program as a uprobe on every site, the semaphore as its reference counter.
+        if (t.direct)
+          return t.sites.map((site) => ({ kind: 'uprobe', program: name, binary: t.binary, symbol: `usdt:${t.provider}:${t.name}`, offset: site.fileOffset!, ...(site.semaphoreFileOffset ? { refCtrOffset: site.semaphoreFileOffset } : {}) }));
+        return [{ kind: 'usdt', program: name, binary: t.binary, provider: t.provider, name: t.name }];
       default: throw new Error(`no program for a ${t.kind} probe`);
     }
   });

@@ -1,3 +1,4 @@
+import { parseUsdtArgs, type UsdtArgSpec } from './usdt-args.js';
 import type { BinaryProfile, KernelProfile, TracepointFormat, UsdtNote } from '@tapfleet/schemas';
 import type { ProbePoint } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
@@ -7,7 +8,13 @@ import type { AliasedProbe } from './resolve-aliases.js';
 export type Target =
   | { kind: 'tracepoint'; category: string; event: string; format: TracepointFormat }
   | { kind: 'uprobe' | 'uretprobe'; binary: string; symbol: string; offset: number }
-  | { kind: 'usdt'; binary: string; provider: string; name: string; note: UsdtNote }
+  | {
+      kind: 'usdt'; binary: string; provider: string; name: string; note: UsdtNote;
+      /** Every site of provider:name (inlined code has several) with its file offsets. */
+      sites: UsdtNote[];
+      /** Arguments lowered to direct reads, when every site has the same readable spec; else usdt.bpf.h. */
+      direct?: UsdtArgSpec[];
+    }
   | { kind: 'interval'; periodNs: number }
   | { kind: 'begin' | 'end' };
 
@@ -69,7 +76,9 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
         const known = [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))].slice(0, 8).join(', ');
         return err(`no USDT probe ${rest[1]}:${rest[2]} in ${bin.path}`, known ? `it has: ${known}` : 'it has no .note.stapsdt probes');
       }
-      return { kind: 'usdt', binary: bin.path, provider: note.provider, name: note.name, note };
+      const sites = bin.usdt.filter((n) => n.provider === note.provider && n.name === note.name);
+      const direct = sites.every((n) => n.fileOffset !== undefined && n.semaphoreFileOffset !== undefined && n.args === note.args) ? parseUsdtArgs(note.args) : undefined;
+      return { kind: 'usdt', binary: bin.path, provider: note.provider, name: note.name, note, sites, ...(direct ? { direct } : {}) };
     }
     case 'interval': {
       const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(rest.join(':'));
