@@ -87,6 +87,25 @@ static __always_inline __u32 tf_hist_index(__s64 v)
 	return v < 0 ? 0 : v == 0 ? 1 : 2 + tf_log2((__u64)v);
 }
 
+/* String equality over bounded buffers of sizes na and nb (constants after inlining). */
+static __always_inline bool tf_streq(const char *a, int na, const char *b, int nb)
+{
+	int n = na < nb ? na : nb;
+	for (int i = 0; i < 256; i++) {
+		if (i >= n)
+			break;
+		if (a[i] != b[i])
+			return false;
+		if (a[i] == 0)
+			return true;
+	}
+	if (na > n && a[n] != 0)
+		return false;
+	if (nb > n && b[n] != 0)
+		return false;
+	return true;
+}
+
 static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
 {
 	void *v = bpf_map_lookup_elem(map, key);

@@ -66,6 +66,19 @@ describe('probes in the kernel', () => {
     for (const g of [0n, 1n, 2n]) assert.ok(generations.includes(g), `generation ${g} collected: ${generations.join(',')}`);
   });
 
+  test('string equality in the kernel: literals, builtins, str() and string locals', async () => {
+    const script = `
+probe usdt:${tracee}:tftest:tick /str(arg1) == "tick-3" || str(arg1) == "tick-7"/ { emit hit { i: arg0 } }
+probe usdt:${tracee}:tftest:tick /comm != "tracee"/ { @other = count(); }
+probe usdt:${tracee}:tftest:tick { $l = str(arg1); if ($l == "tick-5") { @five = count(); } }
+probe usdt:${tracee}:tftest:tick /comm == "tracee" && str(arg1) != "tick-0"/ { @rest = count(); }`;
+    const r = await traceCommand(script, [tracee, 'calls', '10']);
+    assert.deepEqual(r.collected.map((e) => e.fields.i), [3n, 7n]);
+    assert.equal(r.maps.get('@other')?.[0]?.value ?? 0n, 0n, 'no tick came from another command');
+    assert.equal(r.maps.get('@five')![0]!.value, 1n);
+    assert.equal(r.maps.get('@rest')![0]!.value, 9n);
+  });
+
   test('paired USDT alias: @entry and latency across op__start / op__done', async () => {
     const script = `
 # one operation, from start to done

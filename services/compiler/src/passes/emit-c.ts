@@ -30,6 +30,7 @@ interface Ctx {
 
 /** Pass: lower the checked probes to one BPF C translation unit. */
 export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: number = LIMITS.ringBufferBytes): EmittedC {
+  strTemp = 0; // temporaries are numbered per unit: the same script always yields the same C
   const out: string[] = [];
   const programs: ProgramInfo[] = [];
   const viaLibbpf = (t?: Target) => t?.kind === 'usdt' && !t.direct;
@@ -188,6 +189,25 @@ static __always_inline __u32 tf_hist_index(__s64 v)
 	return v < 0 ? 0 : v == 0 ? 1 : 2 + tf_log2((__u64)v);
 }
 
+/* String equality over bounded buffers of sizes na and nb (constants after inlining). */
+static __always_inline bool tf_streq(const char *a, int na, const char *b, int nb)
+{
+	int n = na < nb ? na : nb;
+	for (int i = 0; i < ${LIMITS.maxStringBytes}; i++) {
+		if (i >= n)
+			break;
+		if (a[i] != b[i])
+			return false;
+		if (a[i] == 0)
+			return true;
+	}
+	if (na > n && a[n] != 0)
+		return false;
+	if (nb > n && b[n] != 0)
+		return false;
+	return true;
+}
+
 static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
 {
 	void *v = bpf_map_lookup_elem(map, key);
@@ -305,6 +325,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     case 'entry': return `tf_e.s${e.slot}`;
     case 'unary': return `(${e.op}${intExpr(e.expr, ctx, a)})`;
     case 'binary': {
+      if (a.types.get(e.left)?.kind === 'str') return strEquality(e, ctx, a);
       const l = intExpr(e.left, ctx, a);
       const r = intExpr(e.right, ctx, a);
       // BPF (LLVM 14) has only unsigned division: the language documents / and % as unsigned.
@@ -321,10 +342,38 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
 }
 
 /** A statement that writes string expression `e` into `dest` (a char array of `size` bytes). */
+/** Byte values of a literal, NUL included. */
+const literalBytes = (s: string) => [...Buffer.from(s, 'utf8'), 0];
+
+let strTemp = 0;
+
+/**
+ * `a == b` / `a != b` on strings: each side lands in a bounded stack buffer (a literal is
+ * compared byte by byte against constants instead), then compared up to the first NUL.
+ */
+function strEquality(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx, a: Analysis): string {
+  const negate = e.op === '!=';
+  const size = (x: Expr) => (a.types.get(x) as { size: number }).size;
+  const [lit, other] = e.right.kind === 'string' ? [e.right, e.left] : e.left.kind === 'string' ? [e.left, e.right] : [undefined, undefined];
+  if (lit && other && lit.kind === 'string') {
+    if (other.kind === 'string') return `((__s64)${(literalBytes(other.value).join(',') === literalBytes(lit.value).join(',')) !== negate ? 1 : 0})`;
+    const n = size(other);
+    const bytes = literalBytes(lit.value);
+    const buf = `tf_s${strTemp++}`;
+    // A literal longer than the buffer can never be equal to what fits in it.
+    const test = bytes.length > n ? '0' : bytes.map((b, i) => `${buf}[${i}] == ${b}`).join(' && ');
+    return `({ char ${buf}[${n}] = {}; ${strInto(other, buf, n, ctx, a)} (__s64)(${negate ? '!' : ''}(${test})); })`;
+  }
+  const [l, r] = [`tf_s${strTemp++}`, `tf_s${strTemp++}`];
+  const [nl, nr] = [size(e.left), size(e.right)];
+  return `({ char ${l}[${nl}] = {}; char ${r}[${nr}] = {}; ${strInto(e.left, l, nl, ctx, a)} ${strInto(e.right, r, nr, ctx, a)} (__s64)(${negate ? '!' : ''}tf_streq(${l}, ${nl}, ${r}, ${nr})); })`;
+}
+
 function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): string {
   const t = a.types.get(e);
   const n = Math.min(size, t?.kind === 'str' ? t.size : size);
   switch (e.kind) {
+    case 'string': return literalBytes(e.value).slice(0, n).map((b, i) => `${dest}[${i}] = ${b};`).join(' ') || ';';
     case 'call':
       return `bpf_probe_read_user_str(${dest}, ${n}, (const void *)(unsigned long)${intExpr(e.args[0]!, ctx, a)});`;
     case 'builtin':

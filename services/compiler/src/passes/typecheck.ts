@@ -67,9 +67,11 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
     const typeOf = (e: Expr, inEntry: boolean): Type => {
       switch (e.kind) {
         case 'int': return INT;
-        case 'string':
-          diags.error(e.span, 'string literals are not supported in expressions yet', 'compare integers, or emit the string field and filter in ClickHouse');
-          return str(LIMITS.defaultStringBytes);
+        case 'string': {
+          const bytes = Buffer.byteLength(e.value);
+          if (bytes >= LIMITS.maxStringBytes) diags.error(e.span, `a string literal holds at most ${LIMITS.maxStringBytes - 1} bytes`);
+          return str(Math.min(bytes + 1, LIMITS.maxStringBytes));
+        }
         case 'var': {
           const t = info.locals.get(e.name);
           if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`);
@@ -136,8 +138,14 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           return INT;
         }
         case 'binary': {
-          needInt(e.left, `the left side of ${e.op}`, inEntry);
-          needInt(e.right, `the right side of ${e.op}`, inEntry);
+          const l = expr(e.left, inEntry);
+          const r = expr(e.right, inEntry);
+          if (l.kind === 'str' || r.kind === 'str') {
+            // Strings compare for equality only: bounded, NUL-terminated, byte by byte in the kernel.
+            if (e.op !== '==' && e.op !== '!=') diags.error(e.span, `strings can be compared with == and != only, not ${e.op}`);
+            else if (l.kind !== r.kind) diags.error(e.span, `cannot compare a string with an integer`, 'compare a string with a string, e.g. comm == "python3"');
+            return INT;
+          }
           return INT;
         }
         case 'call': {
