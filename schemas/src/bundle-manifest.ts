@@ -8,6 +8,8 @@ export type UserAction = z.infer<typeof UserAction>;
 /** Where one BPF program attaches; the runner does exactly this and nothing else. */
 export const AttachPoint = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tracepoint'), program: z.string(), category: z.string(), event: z.string() }),
+  /** A raw tracepoint (syscall-entry probes attach to `sys_enter` and filter by number in the program). */
+  z.object({ kind: z.literal('raw_tracepoint'), program: z.string(), name: z.string().regex(/^[a-z0-9_]+$/) }),
   z.object({
     kind: z.enum(['uprobe', 'uretprobe']),
     program: z.string(),

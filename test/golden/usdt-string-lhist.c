@@ -213,9 +213,11 @@ int p0_0(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("tracepoint")
-int p1_0(void *ctx)
+SEC("raw_tracepoint/sys_enter")
+int p1_0(struct bpf_raw_tracepoint_args *ctx)
 {
+	if (ctx->args[1] != 257)
+		return 0;
 	if (!tf_in_scope())
 		return 0;
 	{
@@ -225,8 +227,8 @@ int p1_0(void *ctx)
 			tf_count(1);
 		} else {
 			tf_fill_prefix(&tf_ev->p, 1);
-			bpf_probe_read_user_str(tf_ev->file, 129, (const void *)(unsigned long)((__s64)*(__u64 *)((char *)ctx + 24)));
-			tf_ev->flags = ((__s64)*(__u64 *)((char *)ctx + 32));
+			bpf_probe_read_user_str(tf_ev->file, 129, (const void *)(unsigned long)({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rsi); (__s64)(__u64)tf_a; }));
+			tf_ev->flags = ({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rdx); (__s64)(__u64)tf_a; });
 			bpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);
 		}
 	}

@@ -22,7 +22,7 @@
 #define MAX_ATTACH 256
 #define MAX_MAPS 64
 
-enum attach_kind { AK_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT };
+enum attach_kind { AK_TRACEPOINT, AK_RAW_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT };
 
 struct attach_req {
 	enum attach_kind kind;
@@ -170,6 +170,9 @@ static int attach_one(int idx)
 	switch (r->kind) {
 	case AK_TRACEPOINT:
 		r->link = bpf_program__attach_tracepoint(prog, r->a, r->b);
+		break;
+	case AK_RAW_TRACEPOINT:
+		r->link = bpf_program__attach_raw_tracepoint(prog, r->a);
 		break;
 	case AK_UPROBE:
 	case AK_URETPROBE: {
@@ -414,7 +417,7 @@ static void usage(void)
 		"  --snapshot-ms N / --stats-ms N write snapshots / stats every N ms\n"
 		"  --poll-ms N                    ring-buffer consume period (default 10)\n"
 		"  --run-stats                    count per-program runs and run time (costs ~50-100 ns a hit)\n"
-		"  --tracepoint PROG CAT EVENT\n"
+		"  --tracepoint PROG CAT EVENT | --raw-tracepoint PROG NAME\n"
 		"  --uprobe PROG PATH OFFSET | --uretprobe PROG PATH OFFSET\n"
 		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
@@ -441,6 +444,7 @@ static void parse_args(int argc, char **argv)
 		else if (!strcmp(o, "--poll-ms")) { NEED(1); poll_ms = atol(argv[++i]); }
 		else if (!strcmp(o, "--run-stats")) run_stats = 1;
 		else if (n_attach >= MAX_ATTACH) fatal("more than %d attach points", MAX_ATTACH);
+		else if (!strcmp(o, "--raw-tracepoint")) { NEED(2); attaches[n_attach++] = (struct attach_req){ AK_RAW_TRACEPOINT, argv[i + 1], argv[i + 2] }; i += 2; }
 		else if (!strcmp(o, "--tracepoint")) { NEED(3); attaches[n_attach++] = (struct attach_req){ AK_TRACEPOINT, argv[i + 1], argv[i + 2], argv[i + 3] }; i += 3; }
 		else if (!strcmp(o, "--uprobe") || !strcmp(o, "--uretprobe")) {
 			NEED(3);

@@ -37,6 +37,7 @@ export function runnerArgs(o: RunnerOptions): string[] {
   for (const a of o.manifest.attach) {
     switch (a.kind) {
       case 'tracepoint': args.push('--tracepoint', a.program, a.category, a.event); break;
+      case 'raw_tracepoint': args.push('--raw-tracepoint', a.program, a.name); break;
       case 'uprobe': case 'uretprobe':
         if (a.refCtrOffset) args.push(`--${a.kind}-ref`, a.program, a.binary, String(a.offset), String(a.refCtrOffset));
         else args.push(`--${a.kind}`, a.program, a.binary, String(a.offset));

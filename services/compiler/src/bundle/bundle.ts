@@ -17,7 +17,9 @@ function userActions(body: Stmt[]): UserAction[] {
 export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, kernel: KernelProfile, binaries: BinaryProfile[], key: KeyObject, ringBufferBytes: number = LIMITS.ringBufferBytes): Bundle {
   const attach: AttachPoint[] = fe.programs!.flatMap(({ name, target: t }): AttachPoint[] => {
     switch (t.kind) {
-      case 'tracepoint': return [{ kind: 'tracepoint', program: name, category: t.category, event: t.event }];
+      case 'tracepoint':
+        if (t.syscallNr !== undefined) return [{ kind: 'raw_tracepoint', program: name, name: 'sys_enter' }];
+        return [{ kind: 'tracepoint', program: name, category: t.category, event: t.event }];
       case 'uprobe': case 'uretprobe': return [{ kind: t.kind, program: name, binary: t.binary, symbol: t.symbol, offset: t.offset }];
       case 'usdt':
         // Direct reads: the same program as a uprobe on every site, the semaphore as its reference counter.

@@ -1,5 +1,6 @@
 import { aggregationValueSize, EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, mapObjectName, type LayoutField } from '@tapfleet/schemas';
 import { usdtArgC } from './usdt-args.js';
+import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
 import { LIMITS, type Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
@@ -123,6 +124,9 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
 const SECTION: Record<string, string> = { tracepoint: 'tracepoint', uprobe: 'uprobe', uretprobe: 'uretprobe', usdt: 'usdt' };
 
 function program(name: string, target: Target, body: string[]): string {
+  if (target.kind === 'tracepoint' && target.syscallNr !== undefined)
+    // args[0] is the task's saved pt_regs, args[1] the syscall number: one compare skips every other syscall.
+    return `SEC("raw_tracepoint/sys_enter")\nint ${name}(struct bpf_raw_tracepoint_args *ctx)\n{\n\tif (ctx->args[1] != ${target.syscallNr})\n\t\treturn 0;\n\tif (!tf_in_scope())\n\t\treturn 0;\n${body.join('\n')}\n\treturn 0;\n}\n`;
   const ctxType = target.kind === 'tracepoint' ? 'void' : 'struct pt_regs';
   // A USDT site with directly readable arguments is a plain uprobe at the site's offset.
   const section = target.kind === 'usdt' && target.direct ? 'uprobe' : SECTION[target.kind];
@@ -319,6 +323,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
       const f = tracepointField(ctx, e.name);
       if (!f) return '0';
       const t = `${f.signed ? '__s' : '__u'}${f.size * 8}`;
+      if (ctx.target.kind === 'tracepoint' && ctx.target.syscallNr !== undefined) return syscallArg(ctx.target.format, f.name, t);
       return `((__s64)*(${t} *)((char *)ctx + ${f.offset}))`;
     }
     case 'var': return `v_${e.name}`;
@@ -342,6 +347,14 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
 }
 
 /** A statement that writes string expression `e` into `dest` (a char array of `size` bytes). */
+/** A syscall-entry field read from the saved registers (raw sys_enter: no record is filled). */
+function syscallArg(format: { fields: { name: string }[] }, name: string, cType: string): string {
+  if (name === '__syscall_nr') return '((__s64)ctx->args[1])';
+  const args = format.fields.filter((f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr');
+  const reg = SYSCALL_ARG_REGS[args.findIndex((f) => f.name === name)]!;
+  return `({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->${reg}); (__s64)(${cType})tf_a; })`;
+}
+
 /** Byte values of a literal, NUL included. */
 const literalBytes = (s: string) => [...Buffer.from(s, 'utf8'), 0];
 

@@ -1,4 +1,5 @@
 import { parseUsdtArgs, type UsdtArgSpec } from './usdt-args.js';
+import { syscallNumber } from './syscall-numbers.js';
 import type { BinaryProfile, KernelProfile, TracepointFormat, UsdtNote } from '@tapfleet/schemas';
 import type { ProbePoint } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
@@ -6,7 +7,11 @@ import type { Span } from '../source.js';
 import type { AliasedProbe } from './resolve-aliases.js';
 
 export type Target =
-  | { kind: 'tracepoint'; category: string; event: string; format: TracepointFormat }
+  | {
+      kind: 'tracepoint'; category: string; event: string; format: TracepointFormat;
+      /** A syscall-entry tracepoint compiled to the raw `sys_enter` tracepoint, filtered by this number. */
+      syscallNr?: number;
+    }
   | { kind: 'uprobe' | 'uretprobe'; binary: string; symbol: string; offset: number }
   | {
       kind: 'usdt'; binary: string; provider: string; name: string; note: UsdtNote;
@@ -56,7 +61,10 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
         const exists = profiles.kernel.tracepointNames?.includes(name);
         return err(exists ? `the kernel profile lacks the format of tracepoint ${name}` : `no tracepoint ${name} on kernel ${profiles.kernel.release}`, 'list them with: ls /sys/kernel/tracing/events/SUBSYSTEM');
       }
-      return { kind: 'tracepoint', category: rest[0]!, event: rest[1]!, format };
+      const nr = profiles.kernel.arch === 'x86_64' && rest[0] === 'syscalls' && rest[1]!.startsWith('sys_enter_') ? syscallNumber(rest[1]!.slice('sys_enter_'.length)) : undefined;
+      // Raw only when every argument field is a register-sized integer or pointer (always, for syscalls).
+      const raw = nr !== undefined && format.fields.filter((f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr').every((f) => f.size === 8);
+      return { kind: 'tracepoint', category: rest[0]!, event: rest[1]!, format, ...(raw ? { syscallNr: nr } : {}) };
     }
     case 'uprobe':
     case 'uretprobe': {
