@@ -113,7 +113,12 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       run: async (_req, m) => {
         const id = deploymentId(m);
         if (!(await d.store.get(id))) throw fail(404, 'not_found', `no deployment ${id}`);
-        return [200, await d.loss(id)];
+        try {
+          return [200, await d.loss(id)];
+        } catch (e) {
+          // Loss accounting reads what ingest stored; without ClickHouse there is nothing to reconcile.
+          throw fail(503, 'clickhouse_unavailable', `loss accounting needs ClickHouse, which did not answer: ${(e as Error).message}`);
+        }
       },
     },
     {

@@ -273,6 +273,11 @@ describe('fleet: control plane and three agents on real NATS, Redis and the kern
     assert.equal(await status(stack.api().call('GET', '/v1/deployments/nope', z.unknown())), 400);
     const noHosts = await stack.api().call('POST', '/v1/deployments', z.unknown(), { ...body, selector: { role: 'nobody' } }).then(() => undefined, (e: ApiCallError) => e);
     assert.equal(noHosts?.status, 409);
+    // This stack runs no ClickHouse: loss accounting says so instead of failing obscurely.
+    const someDeployment = (await stack.api().call('GET', '/v1/deployments', z.array(z.object({ id: z.string() }))))[0]!.id;
+    const noClickHouse = await stack.api().call('GET', `/v1/deployments/${someDeployment}/loss`, z.unknown()).then(() => undefined, (e: ApiCallError) => e);
+    assert.equal(noClickHouse?.status, 503);
+    assert.match(noClickHouse!.message, /loss accounting needs ClickHouse/);
   });
 
   test('CLI: deploy shows the rollout as it happens; status, hosts, aggs, deployments, stop; compile errors with file:line:col', async () => {
