@@ -55,6 +55,8 @@ export type AgentHeartbeat = z.infer<typeof AgentHeartbeat>;
 
 export const DeploymentState = z.enum(['pending', 'running', 'refused', 'failed', 'overloaded', 'expired', 'stopped']);
 export type DeploymentState = z.infer<typeof DeploymentState>;
+/** States a deployment does not leave on a host (only a new assignment starts it again). */
+export const FINAL_STATES: readonly DeploymentState[] = ['refused', 'failed', 'overloaded', 'expired', 'stopped'];
 
 /** Everything lost or moved on the way from the kernel to the bus, for end-to-end loss accounting. */
 export const LossCounters = z.object({

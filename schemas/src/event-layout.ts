@@ -42,6 +42,9 @@ export const EVENT_PREFIX: readonly LayoutField[] = [
 ];
 export const EVENT_PREFIX_SIZE = 40;
 
+/** The prefix fields by name, for decoders that read one or two of them without the layout. */
+export const PREFIX_FIELD = Object.fromEntries(EVENT_PREFIX.map((f) => [f.name, f])) as Record<'event_id' | 'cpu' | 'pid' | 'tid' | 'ktime_ns' | 'comm', LayoutField>;
+
 export const EventLayout = z
   .object({
     /** Index written into `event_id`; unique within a bundle. */

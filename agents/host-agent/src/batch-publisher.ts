@@ -116,7 +116,7 @@ export class BatchPublisher {
     this.spoolQueue();
   }
 
-  private async send(b: { subject: string; msgId: string; bytes: Uint8Array; deploymentId: string; count: number }): Promise<void> {
+  private async send(b: OutgoingBatch): Promise<void> {
     this.inFlight++;
     try {
       await this.js.publish(b.subject, b.bytes, { msgID: b.msgId, timeout: this.o.ackTimeoutMs });

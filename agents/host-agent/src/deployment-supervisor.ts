@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
 import type { Logger } from '@tapfleet/runtime';
 import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { mapObjectName, parseBundle, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
+import { FINAL_STATES, mapObjectName, parseBundle, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
@@ -38,7 +38,6 @@ export interface SupervisorDeps {
   runnerBinary?: string;
 }
 
-const FINAL: DeploymentState[] = ['refused', 'failed', 'overloaded', 'expired', 'stopped'];
 
 /**
  * One assignment on this host: fetch, verify, run (restarting a crashed runner with
@@ -71,7 +70,7 @@ export class DeploymentSupervisor {
   }
 
   get isFinal(): boolean {
-    return FINAL.includes(this.status.state);
+    return FINAL_STATES.includes(this.status.state);
   }
 
   private set(patch: Partial<SupervisorStatus>): void {

@@ -1,7 +1,11 @@
-import { batchMsgId, EventBatchBuilder, eventsSubject, type BundleManifest, type EventBatchHeader } from '@tapfleet/schemas';
+import { batchMsgId, EventBatchBuilder, eventsSubject, PREFIX_FIELD, type BundleManifest, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import type { HostClock } from './host-clock.js';
 import type { DeploymentLedger } from './loss-ledger.js';
+
+const ID_AT = PREFIX_FIELD.event_id.offset;
+const KTIME_AT = PREFIX_FIELD.ktime_ns.offset;
+const u32At = (d: Uint8Array, at: number) => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
 
 export interface BatcherIdentity {
   hostId: string;
@@ -44,14 +48,13 @@ export class EventBatcher {
   add(d: Uint8Array): void {
     this.ledger.loss.received++;
     // Byte reads instead of a DataView per record: this runs for every event.
-    const eventId = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
-    if (d.length < 24 || this.sizeById[eventId] !== d.length) {
+    if (d.length < KTIME_AT + 8 || this.sizeById[u32At(d, ID_AT)] !== d.length) {
       this.ledger.loss.malformed++;
       return;
     }
-    // wall = ktime (prefix bytes 16..23) + the clock's offset, in u32 halves with carry.
-    const kLo = (d[16]! | (d[17]! << 8) | (d[18]! << 16) | (d[19]! << 24)) >>> 0;
-    const kHi = (d[20]! | (d[21]! << 8) | (d[22]! << 16) | (d[23]! << 24)) >>> 0;
+    // wall = ktime + the clock's offset, in u32 halves with carry.
+    const kLo = u32At(d, KTIME_AT);
+    const kHi = u32At(d, KTIME_AT + 4);
     let lo = kLo + this.clock.offsetLo;
     let carry = 0;
     if (lo >= 0x1_0000_0000) {

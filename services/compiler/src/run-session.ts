@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapObjectName, type BundleManifest, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { mapObjectName, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
 import { decodeSnapshot, RunnerProcess, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
 import type { Bundle } from './bundle/bundle.js';
 import { decodeEvent, layoutsById } from './output/format.js';

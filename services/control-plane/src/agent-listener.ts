@@ -1,6 +1,6 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { publishDeadLetter, type Logger } from '@tapfleet/runtime';
+import { ensureDurableConsumer, publishDeadLetter, type Logger } from '@tapfleet/runtime';
 import { AGENT_STREAM, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import type { DeploymentStore } from './deployment-store.js';
@@ -46,13 +46,9 @@ export class AgentListener {
   ) {}
 
   async start(): Promise<void> {
-    try {
-      await this.jsm.consumers.info(AGENT_STREAM, AGENT_CONSUMER);
-    } catch {
-      // From the start of the stream (a day of agent messages at most): a hello sent between
-      // the stream's creation and this consumer's is not missed. Replays are idempotent upserts.
-      await this.jsm.consumers.add(AGENT_STREAM, { durable_name: AGENT_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30_000_000_000, max_ack_pending: 10_000 });
-    }
+    // From the start of the stream (a day of agent messages at most): a hello sent between
+    // the stream's creation and this consumer's is not missed. Replays are idempotent upserts.
+    await ensureDurableConsumer(this.jsm, AGENT_STREAM, { name: AGENT_CONSUMER, ackWaitMs: 30_000, maxAckPending: 10_000 });
     const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
     this.messages = await consumer.consume({ max_messages: 500 });
     this.loop = (async () => {

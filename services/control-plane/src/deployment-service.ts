@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompileError, scriptTargets, type Alias } from '@tapfleet/compiler';
 import type { Logger } from '@tapfleet/runtime';
-import { durationMs, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
+import { durationMs, FINAL_STATES, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
 import type { AssignmentWriter } from './assignment-writer.js';
 import { groupHosts } from './build-groups.js';
 import type { CompileService } from './compile-service.js';
@@ -21,7 +21,6 @@ export interface RolloutOptions {
 }
 
 const newDeploymentId = () => `d-${randomBytes(6).toString('hex')}`;
-const SETTLED = new Set(['running', 'refused', 'failed', 'overloaded', 'expired', 'stopped']);
 
 /**
  * Creates deployments (select live hosts, group by build, compile per group, write
@@ -119,7 +118,7 @@ export class DeploymentService {
       const states = await this.store.hostStates(id);
       for (const h of hostIds) {
         const s = states[h];
-        if (s && SETTLED.has(s.state) && s.state !== 'running') return `canary ${h} ${s.state}${s.reason ? `: ${s.reason}` : ''}`;
+        if (s && FINAL_STATES.includes(s.state)) return `canary ${h} ${s.state}${s.reason ? `: ${s.reason}` : ''}`;
       }
       if (hostIds.every((h) => states[h]?.state === 'running')) return undefined;
       if ((await this.store.get(id))?.phase !== 'canary') return undefined;

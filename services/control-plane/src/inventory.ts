@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { HostView, type AgentHeartbeat, type AgentHello } from '@tapfleet/schemas';
 
+/** What Redis holds per host: the view without liveness, which the expiring key decides. */
+const StoredHost = HostView.omit({ live: true });
 type StoredHost = Omit<HostView, 'live'>;
 
 const HOSTS = 'tf:hosts';
@@ -42,7 +44,7 @@ export class Inventory {
   private async get(hostId: string): Promise<StoredHost | undefined> {
     const raw = await this.redis.get(hostKey(hostId));
     if (!raw) return undefined;
-    const parsed = HostView.omit({ live: true }).safeParse(JSON.parse(raw));
+    const parsed = StoredHost.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : undefined;
   }
 
@@ -57,7 +59,7 @@ export class Inventory {
       const raw = results[2 * i]?.[1];
       const alive = results[2 * i + 1]?.[1] === 1;
       if (typeof raw !== 'string') return;
-      const parsed = HostView.omit({ live: true }).safeParse(JSON.parse(raw));
+      const parsed = StoredHost.safeParse(JSON.parse(raw));
       if (parsed.success) hosts.push({ ...parsed.data, live: alive });
     });
     return hosts;

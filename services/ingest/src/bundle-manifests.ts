@@ -1,7 +1,6 @@
 import type { ObjectStore } from '@nats-io/obj';
 import { parseBundle, type BundleManifest } from '@tapfleet/schemas';
 import { slotFields } from './event-slots.js';
-import type { SqlRunner } from './sql-runner.js';
 
 /** Bundle manifests by id, from the bundles object store, cached; the first sight of a bundle records its slot map. */
 export class BundleManifests {
@@ -30,4 +29,3 @@ export class BundleManifests {
   }
 }
 
-export type { SqlRunner };

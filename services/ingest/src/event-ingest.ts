@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
+import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
 import { BatchFormatError, decodeEventBatch, EVENTS_STREAM, type DecodedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { BatchRejected, EventRowEncoder } from './event-rows.js';
@@ -61,20 +61,7 @@ export class EventIngest {
   async start(): Promise<void> {
     // A crashed replica's unacked messages come back after ack_wait, so it is short;
     // a slow insert keeps its messages with working() (see insert()).
-    const ackWaitNs = ACK_WAIT_MS * 1_000_000;
-    try {
-      const info = await this.jsm.consumers.info(EVENTS_STREAM, EVENTS_CONSUMER);
-      if (info.config.ack_wait !== ackWaitNs) await this.jsm.consumers.update(EVENTS_STREAM, EVENTS_CONSUMER, { ack_wait: ackWaitNs });
-    } catch {
-      await this.jsm.consumers.add(EVENTS_STREAM, {
-        durable_name: EVENTS_CONSUMER,
-        filter_subject: 'tapfleet.events.>',
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: ackWaitNs,
-        max_ack_pending: 20_000,
-      });
-    }
+    await ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: EVENTS_CONSUMER, filterSubject: 'tapfleet.events.>', ackWaitMs: ACK_WAIT_MS, maxAckPending: 20_000 });
     this.loop = this.run();
   }
 

@@ -1,4 +1,4 @@
-import type { BundleManifest, DecodedBatch, EventLayout, LayoutField } from '@tapfleet/schemas';
+import { PREFIX_FIELD, recordEventId, type BundleManifest, type DecodedBatch, type EventLayout, type LayoutField } from '@tapfleet/schemas';
 import { isLatencyField, NUMERIC_SLOTS, slotFields, STRING_SLOTS } from './event-slots.js';
 import { encodeString, type RowBinaryWriter } from './row-binary.js';
 
@@ -89,8 +89,11 @@ export class EventRowEncoder {
     const { header, records } = batch;
     const plans = this.plansFor(manifest);
     const found: EventPlan[] = [];
+    const views: DataView[] = [];
     records.forEach((r, i) => {
-      const id = r.data.length >= 4 ? new DataView(r.data.buffer, r.data.byteOffset).getUint32(0, true) : -1;
+      const view = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      views.push(view);
+      const id = r.data.length >= 4 ? recordEventId(view, 0) : -1;
       const p = plans.get(id);
       if (!p) throw new BatchRejected(`record ${i} (seq ${header.firstSeq + i}) has event id ${id}, which bundle ${header.bundleId.slice(0, 12)} does not define`);
       if (r.data.length !== p.layout.size) throw new BatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${r.data.length} bytes; event ${p.layout.name} is ${p.layout.size}`);
@@ -108,7 +111,7 @@ export class EventRowEncoder {
       written++;
       const p = found[i]!;
       const d = r.data;
-      const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      const view = views[i]!;
       w.date(Math.floor(Number(r.wallNs) / NS_PER_DAY));
       w.u64(r.wallNs);
       w.encoded(deployment);
@@ -118,10 +121,10 @@ export class EventRowEncoder {
       w.encoded(bundle);
       w.encoded(p.probe);
       w.encoded(p.name);
-      w.u32(view.getUint32(8, true)); // pid
-      w.u32(view.getUint32(12, true)); // tid
-      w.u16(view.getUint32(4, true)); // cpu
-      w.cString(d, 24, 16); // comm
+      w.u32(view.getUint32(PREFIX_FIELD.pid.offset, true));
+      w.u32(view.getUint32(PREFIX_FIELD.tid.offset, true));
+      w.u16(view.getUint32(PREFIX_FIELD.cpu.offset, true));
+      w.cString(d, PREFIX_FIELD.comm.offset, PREFIX_FIELD.comm.size);
       w.string(p.txn ? fieldText(view, d, p.txn) : '');
       if (p.latency) writeInt64(w, view, d, p.latency);
       else w.zeros(8);

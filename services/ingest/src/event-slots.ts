@@ -1,4 +1,4 @@
-import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import type { EventLayout, LayoutField } from '@tapfleet/schemas';
 
 export const NUMERIC_SLOTS = 8;
 export const STRING_SLOTS = 4;
@@ -30,4 +30,3 @@ export const PROBE_EVENT_COLUMNS = [
 /** A field named latency or latency_ns (what `emit x { latency: latency }` produces) feeds the rollup. */
 export const isLatencyField = (f: LayoutField) => f.type !== 'str' && (f.name === 'latency' || f.name === 'latency_ns');
 
-export { EVENT_PREFIX_SIZE };

@@ -1,5 +1,5 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
+import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
 import { issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -38,12 +38,7 @@ export class JsonIngest<S extends z.ZodType> {
   ) {}
 
   async start(): Promise<void> {
-    const { stream, consumer } = this.spec;
-    try {
-      await this.jsm.consumers.info(stream, consumer);
-    } catch {
-      await this.jsm.consumers.add(stream, { durable_name: consumer, filter_subject: this.spec.filterSubject, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 });
-    }
+    await ensureDurableConsumer(this.jsm, this.spec.stream, { name: this.spec.consumer, filterSubject: this.spec.filterSubject, ackWaitMs: 60_000 });
     this.loop = this.run();
   }
 

@@ -1,8 +1,8 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@tapfleet/runtime';
-import { batchMsgId, BatchFormatError, decodeEventBatch, decodeRecord, EVENTS_STREAM, type IngestConfig } from '@tapfleet/schemas';
+import { ensureDurableConsumer, type Logger } from '@tapfleet/runtime';
+import { batchMsgId, BatchFormatError, decodeEventBatch, decodeRecord, EVENTS_STREAM, recordEventId, type IngestConfig } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 
@@ -42,11 +42,7 @@ export class KafkaMirror {
     await admin.disconnect();
     this.producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    try {
-      await this.jsm.consumers.info(EVENTS_STREAM, MIRROR_CONSUMER);
-    } catch {
-      await this.jsm.consumers.add(EVENTS_STREAM, { durable_name: MIRROR_CONSUMER, filter_subject: 'tapfleet.events.>', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30_000_000_000 });
-    }
+    await ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: MIRROR_CONSUMER, filterSubject: 'tapfleet.events.>', ackWaitMs: 30_000 });
     this.loop = this.run();
   }
 
@@ -89,7 +85,7 @@ export class KafkaMirror {
     const h = batch.header;
     const messages = batch.records.flatMap((r, i) => {
       const view = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-      const layout = layouts.get(view.getUint32(0, true));
+      const layout = layouts.get(recordEventId(view, 0));
       if (!layout || r.data.length !== layout.size) return [];
       const fields = decodeRecord(view, 0, layout);
       const seq = h.firstSeq + i;

@@ -1,6 +1,6 @@
 import type { Logger } from '@tapfleet/runtime';
-import { loadMigrations, serverFeatures, type ServerFeature } from '@tapfleet/schemas';
-import { sqlString, type SqlRunner } from './sql-runner.js';
+import { loadMigrations, serverFeatures, sqlString, type ServerFeature } from '@tapfleet/schemas';
+import type { SqlRunner } from './sql-runner.js';
 
 export interface MigrationReport {
   serverVersion: string;

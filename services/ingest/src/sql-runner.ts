@@ -24,4 +24,3 @@ export function clickHouseRunner(client: ClickHouseClient): SqlRunner {
   };
 }
 
-export { sqlString } from '@tapfleet/schemas';

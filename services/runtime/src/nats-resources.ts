@@ -1,6 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AGENT_STREAM, AGENT_SUBJECTS, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS,
@@ -52,6 +52,37 @@ export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamMan
   const assignments = await new Kvm(nc).create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File });
   const objm = new Objm(nc);
   return { assignments, bundles: await objm.create(BUNDLES_OBJECT_STORE), profiles: await objm.create(PROFILES_OBJECT_STORE) };
+}
+
+export interface DurableConsumerSpec {
+  name: string;
+  /** One subject filter (nats-server 2.9 takes a single one). */
+  filterSubject?: string;
+  /** How long a delivered message may stay unacked before it is redelivered (a crashed reader's). */
+  ackWaitMs: number;
+  maxAckPending?: number;
+}
+
+/**
+ * A durable pull consumer with explicit acks, reading the stream from its start; created if
+ * missing. An existing one keeps its position and gets the current ack wait.
+ */
+export async function ensureDurableConsumer(jsm: JetStreamManager, stream: string, spec: DurableConsumerSpec): Promise<void> {
+  const ackWait = spec.ackWaitMs * NS_PER_MS;
+  try {
+    const info = await jsm.consumers.info(stream, spec.name);
+    if (info.config.ack_wait !== ackWait) await jsm.consumers.update(stream, spec.name, { ack_wait: ackWait });
+  } catch (e) {
+    if (!/consumer not found/i.test((e as Error).message)) throw e;
+    await jsm.consumers.add(stream, {
+      durable_name: spec.name,
+      ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: ackWait,
+      ...(spec.maxAckPending ? { max_ack_pending: spec.maxAckPending } : {}),
+    });
+  }
 }
 
 /** Binds to the stores without creating them (agents): throws until the control plane has made them. */

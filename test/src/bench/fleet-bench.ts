@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
@@ -19,7 +20,7 @@ import { BatchPublisher, DiskSpool, EventBatcher, HostClock, Ledgers, publishHos
 import { connectNats, PROJECT_ROOT, type NatsConnection } from '@tapfleet/runtime';
 import { RecordReader } from '@tapfleet/runner';
 import {
-  AGENT_STREAM, ASSIGNMENTS_BUCKET, AssignmentSet, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, EVENTS_STREAM, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject,
+  ASSIGNMENTS_BUCKET, AssignmentSet, HostView, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject,
   type AgentDeploymentStatus, type BundleManifest, type EventBatchHeader,
 } from '@tapfleet/schemas';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
@@ -203,7 +204,7 @@ async function simulatedFleet(stack: FleetStack): Promise<void> {
       await sim.start(await new Kvm(nc).open(ASSIGNMENTS_BUCKET), await new Objm(nc).open(BUNDLES_OBJECT_STORE));
       sims.push(sim);
     }
-    await eventually(`${SIM} simulated hosts live`, async () => (await stack.api().call('GET', '/v1/hosts', (await import('zod')).z.array((await import('@tapfleet/schemas')).HostView))).filter((h) => h.live && h.hostId.startsWith('sim-')).length === SIM, 60_000, 200);
+    await eventually(`${SIM} simulated hosts live`, async () => (await stack.api().call('GET', '/v1/hosts', z.array(HostView))).filter((h) => h.live && h.hostId.startsWith('sim-')).length === SIM, 60_000, 200);
     await timeDeploys(stack, `${SIM} simulated agents (no BPF load)`, { bench: 'sim' }, 'probe tracepoint:syscalls:sys_enter_getpid { @n = count(); }\n', SIM);
   } finally {
     await Promise.all(conns.map((c) => c.close()));

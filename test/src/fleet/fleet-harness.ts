@@ -6,7 +6,7 @@ import { ApiClient, adminTokenPath } from '@tapfleet/control-plane';
 import { connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
 import { stackDown, stackUp, type ServiceName } from '@tapfleet/stack';
 import { z } from 'zod';
-import { AgentDeploymentStatus, HostView, decodeEventBatch, EVENTS_STREAM, AGENT_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
+import { AgentDeploymentStatus, HostView, PREFIX_FIELD, decodeEventBatch, EVENTS_STREAM, AGENT_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
 import { isolatedStackConfig, testLogger } from '../stack-harness.js';
 
 const log = testLogger('fleet');
@@ -187,7 +187,7 @@ export async function storedEvents(config: TapfleetConfig, deploymentId: string)
       const pids = out.pids.get(header.hostId) ?? new Set<number>();
       records.forEach((r, i) => {
         seqs.push(header.firstSeq + i);
-        pids.add(new DataView(r.data.buffer, r.data.byteOffset).getUint32(8, true));
+        pids.add(new DataView(r.data.buffer, r.data.byteOffset).getUint32(PREFIX_FIELD.pid.offset, true));
       });
       out.seqs.set(header.hostId, seqs);
       out.pids.set(header.hostId, pids);

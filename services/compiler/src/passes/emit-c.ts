@@ -369,7 +369,7 @@ function strEquality(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx, a: Analysis
   const size = (x: Expr) => (a.types.get(x) as { size: number }).size;
   const [lit, other] = e.right.kind === 'string' ? [e.right, e.left] : e.left.kind === 'string' ? [e.left, e.right] : [undefined, undefined];
   if (lit && other && lit.kind === 'string') {
-    if (other.kind === 'string') return `((__s64)${(literalBytes(other.value).join(',') === literalBytes(lit.value).join(',')) !== negate ? 1 : 0})`;
+    if (other.kind === 'string') return `((__s64)${(other.value === lit.value) !== negate ? 1 : 0})`;
     const n = size(other);
     const bytes = literalBytes(lit.value);
     const buf = `tf_s${strTemp++}`;

@@ -2,12 +2,11 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { mapText } from '@tapfleet/compiler';
 import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
-import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, HostView, LossReport, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
+import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, HostView, LossReport, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
 import { ApiClient } from '../api-client.js';
 import { adminTokenPath, ControlPlane } from '../control-plane.js';
 import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
 
-const SETTLED = new Set(['running', 'refused', 'failed', 'overloaded', 'expired', 'stopped']);
 const json = { type: 'boolean' as const, description: 'print JSON instead of text' };
 
 export const controlPlaneCommand: Command = {
@@ -42,7 +41,7 @@ async function followRollout(api: ApiClient, id: string, out: (l: string) => voi
       }
     }
     const assigned = view.targets.filter((t) => view.phase !== 'failed' || t.canary);
-    const settled = assigned.every((t) => SETTLED.has(view.hosts[t.hostId]!.state));
+    const settled = assigned.every((t) => { const s = view.hosts[t.hostId]!.state; return s === 'running' || FINAL_STATES.includes(s); });
     if (['failed', 'stopped', 'expired'].includes(view.phase) || (view.phase === 'done' && settled)) return view;
     if (Date.now() > deadline) {
       out(`still rolling out after ${timeoutMs} ms; follow with 'tapfleet status ${id}'`);
