@@ -31,7 +31,8 @@ export const ApiError = z.object({
 });
 export type ApiError = z.infer<typeof ApiError>;
 
-export const Role = z.enum(['viewer', 'operator', 'admin']);
+/** viewer reads, operator deploys and stops, admin manages tokens; agent may only enroll a host. */
+export const Role = z.enum(['viewer', 'operator', 'admin', 'agent']);
 export type Role = z.infer<typeof Role>;
 
 export const CreateTokenRequest = z.object({ name: z.string().min(1).max(64), role: Role });

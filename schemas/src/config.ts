@@ -37,6 +37,12 @@ export const AgentConfig = z.object({
   scope: AgentScope.optional(),
   /** PEM public key the agent trusts; default: the control plane's key under dataDir. */
   trustedKeyFile: z.string().optional(),
+  /**
+   * API token the agent enrolls with when it has no NATS credentials yet (an `agent`-role
+   * token from `tapfleet token create NAME --role agent`); default: `controlPlane.token`, else
+   * the local admin token file. Used once: the issued credentials are kept in the agent's state dir.
+   */
+  joinToken: z.string().min(1).optional(),
   /** Prometheus /metrics and /healthz; 0 picks a free port (logged). */
   metricsHost: z.string().default('127.0.0.1'),
   metricsPort: Port.default(9464),
@@ -107,6 +113,18 @@ export const TapfleetConfig = z.object({
     url: z.string().regex(/^nats:\/\/[^\s]+:[0-9]+$/, 'expected nats://HOST:PORT').default('nats://127.0.0.1:4222'),
     /** HTTP monitoring port of the nats-server the stack starts. */
     monitorPort: z.number().int().min(1).max(65535).default(8222),
+    /**
+     * This process's NATS credentials (a `.creds` file: user JWT + nkey seed). Default: by
+     * identity under `authDir` (`control-plane.creds`, `ingest.creds`, `admin.creds`); an agent
+     * uses the credentials it was issued at enrollment (`<dataDir>/agent/<host>/nats.creds`).
+     */
+    credsFile: z.string().startsWith('/', 'expected an absolute path').optional(),
+    /**
+     * Where the stack keeps the NATS operator, the tapfleet account and the service credentials.
+     * The control plane reads the account's signing key here to issue agent credentials.
+     * Default: `<dataDir>/nats-auth`.
+     */
+    authDir: z.string().startsWith('/', 'expected an absolute path').optional(),
   }).prefault({}),
   clickhouse: z.object({
     url: z.string().url().default('http://127.0.0.1:8123'),

@@ -38,16 +38,29 @@ export const Assignment = z.object({
   bundleId: Sha256Hex,
   expiresAtMs: EpochMs,
   /** Restrict probes to these pids (empty: the agent's configured scope). */
-  pids: z.array(z.number().int().positive()).default([]),
+  pids: z.array(z.number().int().positive()).max(1024).default([]),
 });
 export type Assignment = z.infer<typeof Assignment>;
 
+/** Most deployments one host runs at once (each is a runner and a set of kernel programs). */
+export const MAX_ASSIGNMENTS_PER_HOST = 64;
+
+/**
+ * A host's whole assignment set, signed by the control plane (ed25519, the bundle signing
+ * key) over its canonical JSON without `signature`. The agent runs only what a set that
+ * verifies, names its own host, and is newer than the last one it accepted says: write
+ * access to the bus is not enough to make it load anything, and an old set replayed is refused.
+ */
 export const AssignmentSet = z.object({
   hostId: HostId,
-  revision: z.number().int().nonnegative(),
-  assignments: z.array(Assignment),
+  /** The control plane's clock when it wrote this set, strictly increasing per host (replay guard). */
+  issuedAtMs: EpochMs,
+  assignments: z.array(Assignment).max(MAX_ASSIGNMENTS_PER_HOST),
+  /** base64 ed25519 signature over canonicalJson of the other fields. */
+  signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'expected a base64 ed25519 signature'),
 });
 export type AssignmentSet = z.infer<typeof AssignmentSet>;
+export type UnsignedAssignmentSet = Omit<AssignmentSet, 'signature'>;
 
 /** One host's state for a deployment, as the control plane last heard it. */
 export const HostDeploymentState = z.object({

@@ -123,8 +123,9 @@ export const deployment: Deployment = {
 
 export const assignmentSet: AssignmentSet = {
   hostId: 'host-a',
-  revision: 3,
+  issuedAtMs: 1_790_000_000_000,
   assignments: [{ deploymentId: 'd-1a2b3c4d', bundleId: SHA, expiresAtMs: 1_790_000_600_000, pids: [] }],
+  signature: `${'A'.repeat(86)}==`,
 };
 
 export const createDeployment: CreateDeploymentRequest = {

@@ -13,3 +13,5 @@ export * from './config.js';
 export * from './clickhouse-migrations.js';
 export * from './bundle-file.js';
 export * from './clickhouse-queries.js';
+export * from './assignment-signing.js';
+export * from './fleet-trust.js';

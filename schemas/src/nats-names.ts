@@ -10,12 +10,48 @@ export const EVENTS_SUBJECTS = ['tapfleet.events.>', 'tapfleet.aggs.>'];
 export const eventsSubject = (deploymentId: string, hostId: string) => `tapfleet.events.${deploymentId}.${hostId}`;
 export const aggsSubject = (deploymentId: string, hostId: string) => `tapfleet.aggs.${deploymentId}.${hostId}`;
 
+/**
+ * Who a message on an agent-published subject claims to be, from the subject alone. The
+ * server lets each agent publish only its own host's subjects, so this is authenticated;
+ * readers refuse a body whose host (or deployment) says otherwise.
+ */
+export function subjectIdentity(subject: string): { hostId: string; deploymentId?: string } | undefined {
+  const t = subject.split('.');
+  if (t[0] !== 'tapfleet') return undefined;
+  if ((t[1] === 'events' || t[1] === 'aggs') && t.length === 4) return { deploymentId: t[2]!, hostId: t[3]! };
+  if (t[1] === 'agent' && t.length === 4) return { hostId: t[3]! };
+  return undefined;
+}
+
+/** Why a body's identity differs from its subject's, or undefined when they agree. */
+export function identityMismatch(subject: string, body: { hostId: string; deploymentId?: string }): string | undefined {
+  const id = subjectIdentity(subject);
+  if (!id) return `subject ${subject} names no host`;
+  if (id.hostId !== body.hostId) return `host '${body.hostId}' in the message differs from the subject's host '${id.hostId}'`;
+  if (id.deploymentId !== undefined && body.deploymentId !== undefined && id.deploymentId !== body.deploymentId)
+    return `deployment '${body.deploymentId}' in the message differs from the subject's '${id.deploymentId}'`;
+  return undefined;
+}
+
 /** Agent lifecycle: hello (with profiles), heartbeats, per-deployment status, loss counters. */
 export const AGENT_STREAM = 'TAPFLEET_AGENT';
 export const AGENT_SUBJECTS = ['tapfleet.agent.>'];
 export const helloSubject = (hostId: string) => `tapfleet.agent.hello.${hostId}`;
 export const heartbeatSubject = (hostId: string) => `tapfleet.agent.heartbeat.${hostId}`;
 export const statusSubject = (hostId: string) => `tapfleet.agent.status.${hostId}`;
+/**
+ * An agent's kernel or binary profile, gzip-compressed JSON (a kernel's ~4 MB of tracepoint
+ * formats is ~120 KB): agents may not write the profiles store themselves, so the control
+ * plane checks each one against its digest and stores it.
+ */
+export const profileSubject = (hostId: string) => `tapfleet.agent.profile.${hostId}`;
+export const PROFILE_KIND_HEADER = 'Tapfleet-Profile-Kind';
+export const PROFILE_DIGEST_HEADER = 'Tapfleet-Profile-Digest';
+/**
+ * Reply subjects of an agent's requests (JetStream API, KV watch deliveries, time service):
+ * under its own prefix, so its credentials may subscribe there and nowhere else.
+ */
+export const agentInboxPrefix = (hostId: string) => `_INBOX_AGENT.${hostId}`;
 
 /** Messages that failed validation anywhere, with the reason in a header; counted, never dropped. */
 export const DEAD_LETTER_STREAM = 'TAPFLEET_DLQ';
@@ -33,8 +69,9 @@ export const BUNDLES_OBJECT_STORE = 'tapfleet_bundles';
 
 /** Kernel and binary profiles agents report, once per build-id (too big for a message). */
 export const PROFILES_OBJECT_STORE = 'tapfleet_profiles';
-export const kernelProfileObject = (buildId: string) => `kernel-${buildId}`;
-export const binaryProfileObject = (buildId: string) => `binary-${buildId}`;
+/** Content-addressed by digest too: a forged profile for a build-id can never replace the real one. */
+export const kernelProfileObject = (buildId: string, digest: string) => `kernel-${buildId}-${digest}`;
+export const binaryProfileObject = (buildId: string, digest: string) => `binary-${buildId}-${digest}`;
 
 /** JetStream de-duplication header; agents set it per batch so a re-sent batch is stored once. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';

@@ -71,7 +71,8 @@ const cases: [string, z.ZodType, unknown, [string, (v: any) => void][]][] = [
   ]],
   ['AssignmentSet', S.AssignmentSet, ex.assignmentSet, [
     ['assignments[0].pids[0]', (v) => { v.assignments[0].pids = [0]; }],
-    ['revision', (v) => { v.revision = -1; }],
+    ['issuedAtMs', (v) => { v.issuedAtMs = -1; }],
+    ['signature', (v) => { v.signature = 'not base64!'; }],
   ]],
   ['CreateDeploymentRequest', S.CreateDeploymentRequest, ex.createDeployment, [
     ['ttl', (v) => { v.ttl = '10 minutes'; }],

@@ -5,6 +5,7 @@ import type { LossCounters } from '@tapfleet/schemas';
 export interface AgentMetrics {
   registry: Registry;
   runnerStarts: Counter;
+  assignmentsRefused: Counter;
   publishErrors: Counter;
   aggregationsSkipped: Counter;
   natsConnected: Gauge;
@@ -23,6 +24,7 @@ export function createAgentMetrics(src: AgentMetricSources): AgentMetrics {
   const registry = createMetricsRegistry('tapfleet_agent_process_');
   const m: AgentMetrics = {
     registry,
+    assignmentsRefused: new Counter({ name: 'tapfleet_agent_assignment_sets_refused_total', help: 'Assignment sets refused: not JSON, schema, signature, another host, or older than the last accepted (replay)', registers: [registry] }),
     runnerStarts: new Counter({ name: 'tapfleet_agent_runner_starts_total', help: 'Runner processes started (first starts and restarts)', registers: [registry] }),
     publishErrors: new Counter({ name: 'tapfleet_agent_publish_errors_total', help: 'Batch publishes that failed and went to the spool', registers: [registry] }),
     aggregationsSkipped: new Counter({ name: 'tapfleet_agent_aggregation_snapshots_skipped_total', help: 'Map snapshots not published (NATS away); the next one supersedes them', registers: [registry] }),

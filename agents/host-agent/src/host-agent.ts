@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { connectNats, openFleetStores, startServiceHttp, type FleetStores, type JetStreamClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import {
-  aggsSubject, AssignmentSet, heartbeatSubject, helloSubject, statusSubject,
+  agentInboxPrefix, aggsSubject, DeploymentId, heartbeatSubject, helloSubject, statusSubject, verifyAssignmentSet,
   type AgentDeploymentStatus, type AgentHeartbeat, type AgentHello, type AggregationSnapshot, type Assignment, type LossCounters, type TapfleetConfig,
 } from '@tapfleet/schemas';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
@@ -12,6 +12,7 @@ import { BatchPublisher } from './batch-publisher.js';
 import { ClockSampler } from './clock-sampler.js';
 import { DeploymentSupervisor, type SupervisorStatus } from './deployment-supervisor.js';
 import { DiskSpool } from './disk-spool.js';
+import { agentCredentials } from './enrollment.js';
 import { HostClock } from './host-clock.js';
 import { publishHostProfiles, type HostProfileRefs } from './host-profiles.js';
 import { hostIdentity, type HostIdentity } from './identity.js';
@@ -75,10 +76,27 @@ export class HostAgent {
     return join(this.o.config.dataDir, 'agent', this.id.hostId);
   }
 
+  /**
+   * Connects with this host's own credentials (enrolling first if it has none). A server that
+   * refuses them (its auth was re-created) gets one re-enrollment with the same key.
+   */
+  private static async connect(o: HostAgentOptions, id: HostIdentity, log: Logger): Promise<NatsConnection> {
+    const stateDir = join(o.config.dataDir, 'agent', id.hostId);
+    const options = { name: `tapfleet-agent-${id.hostId}`, reconnectForever: true, inboxPrefix: agentInboxPrefix(id.hostId) };
+    const credsFile = await agentCredentials(o.config, id.hostId, stateDir, log);
+    try {
+      return await connectNats(o.config, { ...options, credsFile });
+    } catch (e) {
+      if (o.config.nats.credsFile || !/refused .*(authori[sz]ation|authentication)/i.test((e as Error).message)) throw e;
+      log.warn({ err: (e as Error).message }, 'NATS refused this agent\'s credentials; enrolling again');
+      return connectNats(o.config, { ...options, credsFile: await agentCredentials(o.config, id.hostId, stateDir, log, true) });
+    }
+  }
+
   static async start(o: HostAgentOptions): Promise<HostAgent> {
     const id = hostIdentity(o.config.agent.hostId);
     const log = o.log.child({ hostId: id.hostId });
-    const nc = await connectNats(o.config, { name: `tapfleet-agent-${id.hostId}`, reconnectForever: true });
+    const nc = await HostAgent.connect(o, id, log);
     const agent = new HostAgent(id, { ...o, log }, nc, new HostClock(o.config.agent.clock.artificialOffsetNs));
     try {
       await agent.init();
@@ -127,7 +145,7 @@ export class HostAgent {
     });
     void this.watchConnection();
     this.stores = await waitForStores(this.nc, log);
-    this.refs = await publishHostProfiles(this.stores.profiles, this.cfg.binaries);
+    this.refs = await publishHostProfiles(this.js, this.stores.profiles, this.id.hostId, this.cfg.binaries);
     this.sampler.start();
     await this.sendHello();
     this.every(HELLO_EVERY_MS, () => void this.sendHello());
@@ -201,23 +219,59 @@ export class HostAgent {
     else this.unsentStatus.add(deploymentId);
   }
 
+  private get issuedAtFile(): string {
+    return join(this.stateDir, 'assignment-issued-at');
+  }
+
+  /** Issue time of the newest assignment set accepted, across restarts: an older set is a replay. */
+  private lastIssuedAtMs(): number {
+    try {
+      const n = Number(readFileSync(this.issuedAtFile, 'utf8').trim());
+      return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private rememberIssuedAt(ms: number): void {
+    mkdirSync(this.stateDir, { recursive: true });
+    writeFileSync(`${this.issuedAtFile}.tmp`, String(ms));
+    renameSync(`${this.issuedAtFile}.tmp`, this.issuedAtFile);
+  }
+
   private async watchAssignments(kv: KV): Promise<void> {
     const watch = await kv.watch({ key: this.id.hostId });
     this.watchStop = () => watch.stop();
     void (async () => {
       for await (const entry of watch) {
-        if (entry.operation !== 'PUT') {
-          await this.reconcile([]);
-          continue;
+        try {
+          // A delete can only stop work, never start any: it is the one unsigned change honoured.
+          if (entry.operation !== 'PUT') await this.reconcile([]);
+          else await this.acceptAssignments(entry.value, entry.revision);
+        } catch (e) {
+          this.o.log.error({ revision: entry.revision, err: (e as Error).message }, 'assignment update not applied');
         }
-        const parsed = AssignmentSet.safeParse(entry.json());
-        if (!parsed.success) {
-          this.o.log.error({ revision: entry.revision, issues: parsed.error.issues.slice(0, 3) }, 'assignment set fails its schema; keeping the current deployments');
-          continue;
-        }
-        await this.reconcile(parsed.data.assignments);
       }
     })();
+  }
+
+  /**
+   * Acts on an assignment set only if it verifies (schema, control-plane signature, this host,
+   * not older than the last accepted); otherwise keeps what runs, and reports every deployment
+   * the refused set names as refused, with the reason, so the control plane shows it.
+   */
+  private async acceptAssignments(value: Uint8Array, revision: number): Promise<void> {
+    const verdict = verifyAssignmentSet(value, { hostId: this.id.hostId, trustedKeyPem: this.trustedKey(), lastIssuedAtMs: this.lastIssuedAtMs() });
+    if (!verdict.ok) {
+      this.metrics.assignmentsRefused.inc();
+      this.o.log.error({ revision, reason: verdict.reason }, 'assignment set refused; keeping the current deployments');
+      for (const depId of namedDeployments(value)) {
+        if (!this.supervisors.has(depId)) await this.report(depId, { state: 'refused', reason: verdict.reason, probes: [], runnerRestarts: 0 });
+      }
+      return;
+    }
+    this.rememberIssuedAt(verdict.set.issuedAtMs);
+    await this.reconcile(verdict.set.assignments);
   }
 
   /** Starts what is newly assigned, stops what is no longer assigned; a changed bundle restarts. */
@@ -297,5 +351,18 @@ export class HostAgent {
     // close, not drain: drain waits for every subscription (the KV watcher's included) to finish.
     if (!this.nc.isClosed()) await this.nc.close();
     log.info('agent stopped');
+  }
+}
+
+/** Deployment ids a (refused) assignment set names, read defensively: it may be anything. */
+function namedDeployments(value: Uint8Array): string[] {
+  try {
+    const json: unknown = JSON.parse(new TextDecoder().decode(value.subarray(0, 256 << 10)));
+    const list = (json as { assignments?: unknown }).assignments;
+    if (!Array.isArray(list)) return [];
+    const ids = list.map((a) => DeploymentId.safeParse((a as { deploymentId?: unknown })?.deploymentId)).flatMap((r) => (r.success ? [r.data] : []));
+    return [...new Set(ids)].slice(0, 64);
+  } catch {
+    return [];
   }
 }

@@ -1,10 +1,13 @@
 import { type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { ObjectStore } from '@nats-io/obj';
+import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ensureDurableConsumer, publishDeadLetter, type Logger } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, issuesOf } from '@tapfleet/schemas';
+import { AGENT_STREAM, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, identityMismatch, issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import type { DeploymentStore } from './deployment-store.js';
 import type { Inventory } from './inventory.js';
+import type { UnknownDeployments } from './unknown-deployments.js';
+import { takeProfile } from './profile-intake.js';
 
 export const AGENT_CONSUMER = 'control-plane';
 
@@ -41,6 +44,8 @@ export class AgentListener {
     private readonly jsm: JetStreamManager,
     private readonly inventory: Inventory,
     private readonly store: DeploymentStore,
+    private readonly profiles: ObjectStore,
+    private readonly unknown: UnknownDeployments,
     private readonly counters: ListenerCounters,
     private readonly log: Logger,
   ) {}
@@ -54,7 +59,7 @@ export class AgentListener {
     this.loop = (async () => {
       for await (const m of this.messages!) {
         try {
-          await this.handle(m.subject, m.data);
+          await this.handle(m.subject, m.data, m.headers);
           m.ack();
         } catch (e) {
           this.log.warn({ subject: m.subject, err: (e as Error).message }, 'agent message not processed; redelivering');
@@ -76,22 +81,42 @@ export class AgentListener {
     await publishDeadLetter(this.js, 'agent', subject, data, reason);
   }
 
-  private async handle(subject: string, data: Uint8Array): Promise<void> {
+  private async handle(subject: string, data: Uint8Array, h: MsgHdrs | undefined): Promise<void> {
     const kind = subject.split('.')[2] ?? '';
+    if (kind === 'profile') {
+      const outcome = await takeProfile(this.profiles, data, h);
+      if (!outcome.ok) return this.deadLetter(kind, subject, data, outcome.reason);
+      if (outcome.stored) this.log.info({ subject, profile: outcome.name }, 'profile stored');
+      this.counters.processed(kind);
+      return;
+    }
     const schema = kind === 'hello' ? AgentHello : kind === 'heartbeat' ? AgentHeartbeat : kind === 'status' ? AgentDeploymentStatus : undefined;
     if (!schema) return this.deadLetter(kind, subject, data, `unknown agent subject ${subject}`);
     const parsed = parse(schema, data);
     if (!parsed.ok) return this.deadLetter(kind, subject, data, parsed.reason);
     if (subject.split('.')[3] !== (parsed.value as { hostId: string }).hostId) return this.deadLetter(kind, subject, data, `host id in the body differs from the subject's`);
     if (kind === 'hello') await this.inventory.hello(parsed.value as AgentHello);
-    else if (kind === 'heartbeat') await this.inventory.heartbeat(parsed.value as AgentHeartbeat);
-    else await this.store.recordStatus(parsed.value as AgentDeploymentStatus);
+    else if (kind === 'heartbeat') await this.heartbeat(parsed.value as AgentHeartbeat);
+    else await this.status(parsed.value as AgentDeploymentStatus);
     this.counters.processed(kind);
+  }
+
+  private async heartbeat(hb: AgentHeartbeat): Promise<void> {
+    await this.inventory.heartbeat(hb);
+    for (const id of hb.runningDeployments) if (!(await this.store.get(id))) await this.unknown.record(id, hb.hostId, 'running', 'reported running by the agent; no deployment record here');
+  }
+
+  private async status(s: AgentDeploymentStatus): Promise<void> {
+    if (await this.store.recordStatus(s)) return;
+    this.log.warn({ hostId: s.hostId, deploymentId: s.deploymentId, state: s.state, reason: s.reason }, 'status for a deployment this control plane has no record of');
+    await this.unknown.record(s.deploymentId, s.hostId, s.state, s.reason);
   }
 
   private async handleAggregations(subject: string, data: Uint8Array): Promise<void> {
     const parsed = parse(AggregationSnapshot, data);
     if (!parsed.ok) return this.deadLetter('aggs', subject, data, parsed.reason);
+    const forged = identityMismatch(subject, parsed.value);
+    if (forged) return this.deadLetter('aggs', subject, data, forged);
     await this.store.saveAggregations(parsed.value.deploymentId, parsed.value.hostId, new TextDecoder().decode(data));
     this.counters.processed('aggs');
   }

@@ -2,15 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ObjectStore } from '@nats-io/obj';
 import { sendJson, type Logger } from '@tapfleet/runtime';
 import {
-  AggregationSnapshot, CreateDeploymentRequest, CreateTokenRequest, DeploymentId, issuesOf, parseBundle,
-  type ApiError, type BundleManifest, type CreateTokenResponse, type Role,
+  AggregationSnapshot, CreateDeploymentRequest, CreateTokenRequest, DeploymentId, EnrollRequest, issuesOf, parseBundle,
+  type ApiError, type BundleManifest, type CreateTokenResponse, type Role, type UnknownDeploymentStopped,
 } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import { mergeSnapshots } from './aggregation-merge.js';
 import type { ControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentRequestError, type DeploymentService } from './deployment-service.js';
 import type { DeploymentStore } from './deployment-store.js';
+import type { Enrollment } from './enrollment.js';
 import type { Inventory } from './inventory.js';
+import type { UnknownDeployments } from './unknown-deployments.js';
 import { roleAllows, type TokenRecord, type TokenStore } from './token-store.js';
 
 const MAX_BODY = 2 << 20;
@@ -53,6 +55,10 @@ export interface ApiDeps {
   inventory: Inventory;
   store: DeploymentStore;
   deployments: DeploymentService;
+  unknown: UnknownDeployments;
+  enrollment: Enrollment;
+  /** Rewrites a host's signed assignment set without the deployment (stopping an unknown one). */
+  removeAssignment: (hostId: string, deploymentId: string) => Promise<unknown>;
   bundles: ObjectStore;
   metrics: ControlPlaneMetrics;
   log: Logger;
@@ -81,6 +87,11 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/v1\/hosts$/, name: 'hosts', role: 'viewer', run: async () => [200, await d.inventory.list()] },
     { method: 'GET', pattern: /^\/v1\/deployments$/, name: 'deployments', role: 'viewer', run: async () => [200, await d.store.list()] },
+    { method: 'GET', pattern: /^\/v1\/deployments\/unknown$/, name: 'unknown-deployments', role: 'viewer', run: async () => [200, await d.unknown.list()] },
+    {
+      method: 'POST', pattern: /^\/v1\/agents\/enroll$/, name: 'enroll', role: 'agent',
+      run: async (req, _m, who) => [200, await d.enrollment.enroll(validate(EnrollRequest, await readJson(req)), who)],
+    },
     {
       method: 'POST', pattern: /^\/v1\/deployments$/, name: 'deploy', role: 'operator',
       run: async (req) => [201, await d.deployments.create(validate(CreateDeploymentRequest, await readJson(req)))],
@@ -93,7 +104,19 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         return [200, view];
       },
     },
-    { method: 'POST', pattern: /^\/v1\/deployments\/([^/]+)\/stop$/, name: 'stop', role: 'operator', run: async (_req, m, who) => [200, await d.deployments.stop(deploymentId(m), who.name)] },
+    {
+      method: 'POST', pattern: /^\/v1\/deployments\/([^/]+)\/stop$/, name: 'stop', role: 'operator',
+      run: async (_req, m, who) => {
+        const id = deploymentId(m);
+        if (await d.store.get(id)) return [200, await d.deployments.stop(id, who.name)];
+        // Not ours, but hosts report it: tell each of them to stop it (a signed set without it).
+        const u = await d.unknown.stop(id, d.removeAssignment);
+        if (!u) throw fail(404, 'not_found', `no deployment ${id}, and no host reports one`);
+        d.log.warn({ deploymentId: id, hosts: Object.keys(u.hosts), by: who.name }, 'unknown deployment stopped');
+        const out: UnknownDeploymentStopped = { ...u, stopping: true };
+        return [200, out];
+      },
+    },
     {
       method: 'GET', pattern: /^\/v1\/deployments\/([^/]+)\/aggs$/, name: 'aggs', role: 'viewer',
       run: async (_req, m) => {

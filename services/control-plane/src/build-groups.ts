@@ -23,7 +23,9 @@ export function groupHosts(hosts: HostView[], probedPaths: (binaryPaths: Record<
     const probed = new Set(probedPaths(binaryPaths));
     const binaries = h.binaries.filter((b) => probed.has(b.path)).sort((a, b) => a.path.localeCompare(b.path));
     const binaryPart = binaries.length ? `/${sha256Hex(canonicalJson({ paths: binaryPaths, builds: binaries.map((b) => [b.path, b.buildId]) })).slice(0, 12)}` : '';
-    const key = `${h.kernel.buildId}${binaryPart}`;
+    // The profile digest is part of the key: a host reporting a different profile for the same
+    // build (a forged one included) never shares, or decides, another host's bundle.
+    const key = `${h.kernel.buildId}-${h.kernel.profileDigest.slice(0, 12)}${binaryPart}`;
     const g = groups.get(key);
     if (g) g.hosts.push(h);
     else groups.set(key, { key, kernel: h.kernel, binaryPaths, binaries, hosts: [h] });

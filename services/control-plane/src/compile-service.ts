@@ -33,18 +33,21 @@ export class CompileService {
     private readonly tapsetsDigest: string,
   ) {}
 
-  private async profileJson(name: string): Promise<unknown> {
+  /** A stored profile, checked against the digest the host's hello named (the store is content-addressed). */
+  private async profileJson(name: string, digest: string): Promise<unknown> {
     const bytes = await this.profiles.getBlob(name);
-    if (!bytes) throw new Error(`profile ${name} is not in the profiles store (the host's agent stores it at start)`);
-    return JSON.parse(new TextDecoder().decode(bytes));
+    if (!bytes) throw new Error(`profile ${name} is not in the profiles store (the host's agent sends it at start)`);
+    const text = new TextDecoder().decode(bytes);
+    if (sha256Hex(text) !== digest) throw new Error(`profile ${name} does not match its digest ${digest}`);
+    return JSON.parse(text);
   }
 
-  private async kernelProfile(buildId: string): Promise<KernelProfile> {
-    let p = this.kernelProfiles.get(buildId);
+  private async kernelProfile(buildId: string, digest: string): Promise<KernelProfile> {
+    let p = this.kernelProfiles.get(digest);
     if (!p) {
-      p = parseOrThrow(KernelProfile, await this.profileJson(kernelProfileObject(buildId)), `kernel profile ${buildId}`);
+      p = parseOrThrow(KernelProfile, await this.profileJson(kernelProfileObject(buildId, digest), digest), `kernel profile ${buildId}`);
       if (this.kernelProfiles.size > 32) this.kernelProfiles.clear();
-      this.kernelProfiles.set(buildId, p);
+      this.kernelProfiles.set(digest, p);
     }
     return p;
   }
@@ -61,10 +64,10 @@ export class CompileService {
     }));
     const hit = await this.redis.get(cacheKey(key));
     if (hit && (await this.bundles.info(hit))) return { bundleId: hit, cached: true, ms: performance.now() - started };
-    const kernel = await this.kernelProfile(group.kernel.buildId);
+    const kernel = await this.kernelProfile(group.kernel.buildId, group.kernel.profileDigest);
     const binaries: BinaryProfile[] = [];
     for (const b of group.binaries) {
-      const profile = parseOrThrow(BinaryProfile, await this.profileJson(binaryProfileObject(b.buildId)), `binary profile ${b.path}`);
+      const profile = parseOrThrow(BinaryProfile, await this.profileJson(binaryProfileObject(b.buildId, b.profileDigest), b.profileDigest), `binary profile ${b.path}`);
       binaries.push({ ...profile, path: b.path }); // stored once per build; this group's path is what it probes
     }
     const bundle = await compileBundle(file, script, { tapsets: this.tapsets, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries } });

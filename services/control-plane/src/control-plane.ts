@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Redis } from 'ioredis';
 import type { Subscription } from '@nats-io/transport-node';
 import { loadTapsets, TAPSETS_DIR } from '@tapfleet/compiler';
-import { connectNats, createClickHouse, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
@@ -13,13 +13,16 @@ import { CompileService } from './compile-service.js';
 import { createControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentService } from './deployment-service.js';
 import { DeploymentStore } from './deployment-store.js';
+import { Enrollment } from './enrollment.js';
+import { assignmentRecords } from './host-assignments.js';
+import { UnknownDeployments } from './unknown-deployments.js';
 import { Inventory } from './inventory.js';
-import { controlPlaneDir, controlPlaneSigningKey } from './signing-key.js';
+import { controlPlaneSigningKey } from './signing-key.js';
 import { lossReport } from './loss-report.js';
 import { startTimeService } from './time-service.js';
 import { TokenStore } from './token-store.js';
 
-export const adminTokenPath = (dataDir: string) => join(controlPlaneDir(dataDir), 'admin-token');
+export { adminTokenPath };
 
 /** Digest of the tapset sources: a tapset change must miss the compile cache. */
 function tapsetsDigest(dir: string): string {
@@ -59,7 +62,7 @@ export class ControlPlane {
     const key = controlPlaneSigningKey(config.dataDir);
     const tapsetsDir = o.tapsetsDir ?? TAPSETS_DIR;
     const tapsets = loadTapsets(tapsetsDir);
-    const nc = await connectNats(config, { name: 'tapfleet-control-plane', reconnectForever: true });
+    const nc = await connectNats(config, { name: 'tapfleet-control-plane', identity: 'control-plane', reconnectForever: true });
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
     const stores = await ensureFleetResources(nc, jsm);
@@ -70,10 +73,13 @@ export class ControlPlane {
     const inventory = new Inventory(redis, cp.hostLivenessMs);
     const store = new DeploymentStore(redis);
     const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir));
-    const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
     const metrics = createControlPlaneMetrics(async () => (await inventory.list()).filter((h) => h.live).length);
+    const assignments = new AssignmentWriter(stores.assignments, key, assignmentRecords(store, redis), log);
+    assignments.onUntrusted = () => metrics.untrustedAssignmentSets.inc();
+    const deployments = new DeploymentService(inventory, store, compiler, assignments, tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
+    const unknown = new UnknownDeployments(redis);
     deployments.onCompile = (ms, cached) => metrics.compileSeconds.observe({ cached: String(cached) }, ms / 1000);
-    const listener = new AgentListener(nc, js, jsm, inventory, store, {
+    const listener = new AgentListener(nc, js, jsm, inventory, store, stores.profiles, unknown, {
       processed: (kind) => metrics.agentMessages.inc({ kind }),
       deadLettered: (kind) => metrics.deadLettered.inc({ kind }),
     }, log);
@@ -83,7 +89,12 @@ export class ControlPlane {
       port: cp.port,
       registry: metrics.registry,
       health: () => (nc.isClosed() ? 'NATS connection closed' : redis.status !== 'ready' ? `Redis ${redis.status}` : null),
-      handler: apiHandler({ tokens, inventory, store, deployments, bundles: stores.bundles, metrics, log, loss: (id) => lossReport(ch, config.clickhouse.database, id) }),
+      handler: apiHandler({
+        tokens, inventory, store, deployments, unknown, bundles: stores.bundles, metrics, log,
+        enrollment: new Enrollment(redis, loadAccountSigner(config), log),
+        removeAssignment: (hostId, id) => assignments.remove(hostId, id),
+        loss: (id) => lossReport(ch, config.clickhouse.database, id),
+      }),
       onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
     });
     const plane = new ControlPlane(http, deployments, adminToken, nc, redis, listener, log);

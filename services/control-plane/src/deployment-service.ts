@@ -88,7 +88,7 @@ export class DeploymentService {
     return (await this.store.view(d.id))!;
   }
 
-  private assign(d: Deployment, targets: DeploymentTarget[]): Promise<void[]> {
+  private assign(d: Deployment, targets: DeploymentTarget[]): Promise<unknown[]> {
     return Promise.all(targets.map((t) => this.assignments.add(t.hostId, { deploymentId: d.id, bundleId: t.bundleId, expiresAtMs: d.expiresAtMs, pids: [] })));
   }
 

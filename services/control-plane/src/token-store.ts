@@ -49,5 +49,14 @@ export class TokenStore {
   }
 }
 
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-export const roleAllows = (have: Role, need: Role) => RANK[have] >= RANK[need];
+const RANK: Record<Exclude<Role, 'agent'>, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/**
+ * viewer < operator < admin. An `agent` token (a join token) may only enroll a host, and
+ * nothing else, not even read; an admin may also enroll (the local stack's agent does).
+ */
+export function roleAllows(have: Role, need: Role): boolean {
+  if (need === 'agent') return have === 'agent' || have === 'admin';
+  if (have === 'agent') return false;
+  return RANK[have] >= RANK[need];
+}

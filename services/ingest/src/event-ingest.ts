@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
-import { BatchFormatError, decodeEventBatch, EVENTS_STREAM, type DecodedBatch } from '@tapfleet/schemas';
+import { BatchFormatError, decodeEventBatch, EVENTS_STREAM, identityMismatch, type DecodedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { BatchRejected, EventRowEncoder } from './event-rows.js';
 import { PROBE_EVENT_COLUMNS } from './event-slots.js';
@@ -124,6 +124,11 @@ export class EventIngest {
       } catch (e) {
         if (!(e instanceof BatchFormatError)) throw e;
         await this.deadLetter(m, e.message);
+        continue;
+      }
+      const forged = identityMismatch(m.subject, batch.header);
+      if (forged) {
+        await this.deadLetter(m, forged);
         continue;
       }
       const manifest = await this.manifests.get(batch.header.bundleId).catch(() => null);

@@ -38,7 +38,7 @@ export class IngestService {
     await ensureDatabase(config);
     const ch = createClickHouse(config, { maxOpenConnections: o.insertsInFlight + 2 });
     const sql = clickHouseRunner(ch);
-    const nc = await connectNats(config, { name: 'tapfleet-ingest', reconnectForever: true });
+    const nc = await connectNats(config, { name: 'tapfleet-ingest', identity: 'ingest', reconnectForever: true });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const metrics = createIngestMetrics();

@@ -1,10 +1,13 @@
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
-import { issuesOf } from '@tapfleet/schemas';
+import { identityMismatch, issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import type { IngestMetrics } from './ingest-metrics.js';
 
-export interface JsonIngestSpec<S extends z.ZodType> {
+/** Every message read here is published by an agent and names its host (and maybe deployment). */
+type AgentMessage = z.ZodType<{ hostId: string; deploymentId?: string }>;
+
+export interface JsonIngestSpec<S extends AgentMessage> {
   stream: string;
   consumer: string;
   filterSubject: string;
@@ -23,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * as JSONEachRow, acked after the insert. On failure the messages are nak'ed and
  * come back.
  */
-export class JsonIngest<S extends z.ZodType> {
+export class JsonIngest<S extends AgentMessage> {
   private stopped = false;
   private loop?: Promise<void>;
 
@@ -71,6 +74,11 @@ export class JsonIngest<S extends z.ZodType> {
       const parsed = this.spec.schema.safeParse(json);
       if (!parsed.success) {
         await this.deadLetter(m, issuesOf(parsed.error).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '));
+        continue;
+      }
+      const forged = identityMismatch(m.subject, parsed.data);
+      if (forged) {
+        await this.deadLetter(m, forged);
         continue;
       }
       rows.push(...this.spec.rows(parsed.data));

@@ -16,6 +16,8 @@ export const CONFIG_ENV = {
   TAPFLEET_REDIS_URL: 'redis://HOST:PORT[/DB]',
   TAPFLEET_CONTROL_PLANE_URL: 'where CLI commands reach the control plane API',
   TAPFLEET_TOKEN: 'bearer token for CLI commands (default: the local admin token file)',
+  TAPFLEET_NATS_CREDS: 'NATS credentials file of this process (default: by identity under <dataDir>/nats-auth)',
+  TAPFLEET_JOIN_TOKEN: 'agent enrollment token (tapfleet token create NAME --role agent)',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -40,7 +42,7 @@ function readConfigFile(path: string): Json {
 const intOrText = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : v);
 
 function envOverrides(env: Env): Json {
-  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {} };
+  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {}, agent: {} };
   const top: Json = {};
   const set = (section: string | null, key: string, value: string | undefined, numeric = false) => {
     if (value === undefined || value === '') return;
@@ -58,6 +60,8 @@ function envOverrides(env: Env): Json {
   set('redis', 'url', env.TAPFLEET_REDIS_URL);
   set('controlPlane', 'url', env.TAPFLEET_CONTROL_PLANE_URL);
   set('controlPlane', 'token', env.TAPFLEET_TOKEN);
+  set('nats', 'credsFile', env.TAPFLEET_NATS_CREDS);
+  set('agent', 'joinToken', env.TAPFLEET_JOIN_TOKEN);
   return { ...top, ...out };
 }
 

@@ -1,6 +1,9 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { TapfleetConfig } from '@tapfleet/schemas';
+import { serviceCredsPath } from './nats-auth.js';
+import type { ServiceIdentity } from './nats-permissions.js';
 
 export type { NatsConnection, JetStreamClient, JetStreamManager };
 
@@ -11,6 +14,21 @@ export interface NatsConnectOptions {
   timeoutMs?: number;
   /** Keep reconnecting forever (long-running services); off for one-shot CLI work. */
   reconnectForever?: boolean;
+  /** Whose credentials to present (default `admin`: the operator's own tools); ignored with `credsFile`. */
+  identity?: ServiceIdentity;
+  /** An explicit credentials file (agents: the one issued at enrollment); else `nats.credsFile`, else by identity. */
+  credsFile?: string;
+  /** Reply subjects under this prefix (agents may subscribe only under their own). */
+  inboxPrefix?: string;
+}
+
+/** The credentials this process presents, or none when no file exists (a server without auth). */
+function credentials(config: TapfleetConfig, o: NatsConnectOptions): { file: string; creds?: Uint8Array } {
+  const explicit = o.credsFile ?? config.nats.credsFile;
+  const file = explicit ?? serviceCredsPath(config, o.identity ?? 'admin');
+  if (existsSync(file)) return { file, creds: readFileSync(file) };
+  if (explicit) throw new Error(`NATS credentials file ${file} does not exist`);
+  return { file };
 }
 
 /**
@@ -18,14 +36,24 @@ export interface NatsConnectOptions {
  * most publish CPU building Error stack traces for async calls (1.5-2x, see FACTS.md).
  */
 export async function connectNats(config: TapfleetConfig, options: NatsConnectOptions): Promise<NatsConnection> {
-  return connect({
-    servers: config.nats.url,
-    name: options.name,
-    timeout: options.timeoutMs ?? 5000,
-    noAsyncTraces: true,
-    maxReconnectAttempts: options.reconnectForever ? -1 : 10,
-    reconnectTimeWait: 250,
-  });
+  const { file, creds } = credentials(config, options);
+  try {
+    return await connect({
+      servers: config.nats.url,
+      name: options.name,
+      timeout: options.timeoutMs ?? 5000,
+      noAsyncTraces: true,
+      maxReconnectAttempts: options.reconnectForever ? -1 : 10,
+      reconnectTimeWait: 250,
+      ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+    });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/authori[sz]ation|authentication/i.test(msg))
+      throw new Error(`NATS at ${config.nats.url} refused ${options.name}: ${msg} (${creds ? `credentials ${file}` : `no credentials: ${file} does not exist`})`);
+    throw e;
+  }
 }
 
 export async function connectJetStream(

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
-import type { Logger } from '@tapfleet/runtime';
+import { ensureNatsAuth, type Logger } from '@tapfleet/runtime';
 import { ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
 import { isOwnedAlive, readPidFile, removePidFile, spawnDetached, stopOwned, type PidRecord } from './owned-process.js';
 import { isPortOpen } from './tcp-port.js';
@@ -144,6 +144,8 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: { in
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
   const services = stackServices(config, options.only, log).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
+  // The operator, accounts and service credentials must exist before nats-server (or any client) starts.
+  if (services.some(({ svc }) => svc.name === 'nats')) await ensureNatsAuth(config);
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   // Servers first (in parallel), then tapfleet's processes, which connect to them at start.

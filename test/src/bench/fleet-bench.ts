@@ -20,7 +20,7 @@ import { BatchPublisher, DiskSpool, EventBatcher, HostClock, Ledgers, publishHos
 import { connectNats, PROJECT_ROOT, type NatsConnection } from '@tapfleet/runtime';
 import { RecordReader } from '@tapfleet/runner';
 import {
-  ASSIGNMENTS_BUCKET, AssignmentSet, HostView, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject,
+  ASSIGNMENTS_BUCKET, HostView, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject, verifyAssignmentSet,
   type AgentDeploymentStatus, type BundleManifest, type EventBatchHeader,
 } from '@tapfleet/schemas';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
@@ -175,7 +175,10 @@ class SimAgent {
     const watch = await kv.watch({ key: this.hostId });
     void (async () => {
       for await (const e of watch) {
-        const set = e.operation === 'PUT' ? AssignmentSet.parse(e.json()).assignments : [];
+        // The real agent's check: schema, control-plane signature, this host, not a replay.
+        const verdict = e.operation === 'PUT' ? verifyAssignmentSet(e.value, { hostId: this.hostId, trustedKeyPem: this.trustedKey, lastIssuedAtMs: 0 }) : undefined;
+        if (verdict && !verdict.ok) throw new Error(`${this.hostId}: ${verdict.reason}`);
+        const set = verdict?.ok ? verdict.set.assignments : [];
         for (const a of set) {
           if (this.running.has(a.deploymentId)) continue;
           const bytes = await bundles.getBlob(a.bundleId);
@@ -195,7 +198,7 @@ async function simulatedFleet(stack: FleetStack): Promise<void> {
   progress(`starting ${SIM} simulated agents in this process`);
   const conns = await Promise.all(Array.from({ length: 4 }, (_, i) => connectNats(stack.config, { name: `bench-sim-${i}` })));
   try {
-    const refs = await publishHostProfiles(await new Objm(conns[0]!).open(PROFILES_OBJECT_STORE), {});
+    const refs = await publishHostProfiles(jetstream(conns[0]!), await new Objm(conns[0]!).open(PROFILES_OBJECT_STORE), 'sim-0000', {});
     const trusted = readFileSync(join(stack.config.dataDir, 'control-plane', 'signing-key.pub'), 'utf8');
     const sims: SimAgent[] = [];
     for (let i = 0; i < SIM; i++) {

@@ -11,7 +11,7 @@ import { compileBundle, loadOrCreateSigningKey } from '@tapfleet/compiler';
 import { connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
 import { hostKernelProfile, readBinaryProfile } from '@tapfleet/runner';
 import {
-  AggregationsView, ASSIGNMENTS_BUCKET, AssignmentSet, BUNDLES_OBJECT_STORE, CreateTokenResponse, DeploymentView, HostView, serializeBundle,
+  AggregationsView, ASSIGNMENTS_BUCKET, AssignmentSet, BUNDLES_OBJECT_STORE, CreateTokenResponse, DeploymentView, HostView, serializeBundle, signAssignmentSet,
   type Bundle, type CreateDeploymentRequest,
 } from '@tapfleet/schemas';
 import { AgentProcess, agentStatuses, buildTraceeAt, eventually, FleetStack, fleetBinDir, gapFreeOnce, sleep, storedEvents } from './fleet-harness.js';
@@ -140,7 +140,8 @@ describe('fleet: control plane and three agents on real NATS, Redis and the kern
         const kv = await new Kvm(nc).open(ASSIGNMENTS_BUCKET);
         const entry = await kv.get(hostId);
         const current = entry?.operation === 'PUT' ? AssignmentSet.parse(entry.json()).assignments : [];
-        const set: AssignmentSet = { hostId, revision: entry?.revision ?? 0, assignments: [...current, { deploymentId, bundleId: bundle.manifest.bundleId, expiresAtMs: Date.now() + 60_000, pids: [] }] };
+        // Signed with the control plane's own key: these tests are about the bundle checks behind the assignment check.
+        const set = signAssignmentSet({ hostId, issuedAtMs: Date.now(), assignments: [...current, { deploymentId, bundleId: bundle.manifest.bundleId, expiresAtMs: Date.now() + 60_000, pids: [] }] }, controlPlaneKey());
         await kv.put(hostId, JSON.stringify(set));
       } finally {
         await nc.close();

@@ -123,23 +123,28 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
     await js.publish(subject, encodeEventBatch(header(5000, { bundleId: 'ee'.repeat(32) }), [{ wallNs: 1n, data: new Uint8Array(bundle.manifest.events[0]!.size) }]));
     await js.publish(subject, encodeEventBatch(header(6000), [{ wallNs: 1n, data: new Uint8Array(12) }]));
     await js.publish(subject, encodeEventBatch(header(7000), [{ wallNs: 1n, data: new Uint8Array(bundle.manifest.events[0]!.size) }]).subarray(0, 30));
+    // A well-formed batch whose header names another host than its subject (injected events under a real host's id).
+    await js.publish(subject, encodeEventBatch(header(8000, { hostId: 'syn-other' }), [{ wallNs: 1n, data: new Uint8Array(bundle.manifest.events[0]!.size) }]));
+    await js.publish(subject, encodeEventBatch(header(9000, { deploymentId: 'd-elsewhere1' }), [{ wallNs: 1n, data: new Uint8Array(bundle.manifest.events[0]!.size) }]));
     await publishSynthetic(js, bundle, { deploymentId: 'd-malformed1', hostId: 'syn-m', events: 1000, firstSeq: 1000, batchSize: 500 });
     await exactlyOnce('d-malformed1', 'syn-m', 2000);
-    const dead = await eventually('4 dead letters', async () => ((await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore >= 4 ? true : undefined), 20_000);
+    const dead = await eventually('6 dead letters', async () => ((await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore >= 6 ? true : undefined), 20_000);
     assert.ok(dead);
     const consumer = await js.consumers.get(DEAD_LETTER_STREAM, { deliver_policy: DeliverPolicy.All, filter_subjects: 'tapfleet.dlq.events' });
     const reasons: string[] = [];
-    for await (const m of await consumer.fetch({ max_messages: 4, expires: 5000 })) {
+    for await (const m of await consumer.fetch({ max_messages: 6, expires: 5000 })) {
       assert.equal(m.headers?.get(DEAD_LETTER_ORIGIN_HEADER), subject);
       reasons.push(m.headers?.get(DEAD_LETTER_REASON_HEADER) ?? '');
-      if (reasons.length === 4) break;
+      if (reasons.length === 6) break;
     }
-    assert.equal(reasons.length, 4);
+    assert.equal(reasons.length, 6);
     assert.ok(reasons.some((r) => /TFB1 magic/.test(r)), reasons.join(' | '));
     assert.ok(reasons.some((r) => /is not in the object store/.test(r)));
     assert.ok(reasons.some((r) => /is 12 bytes; event order is \d+/.test(r)));
     assert.ok(reasons.some((r) => /past the end|truncated|runs past/.test(r)));
-    assert.equal(await metric('tapfleet_ingest_dead_lettered_total'), 4);
+    assert.ok(reasons.some((r) => /host 'syn-other' in the message differs from the subject's host 'syn-m'/.test(r)), reasons.join(' | '));
+    assert.ok(reasons.some((r) => /deployment 'd-elsewhere1' in the message differs/.test(r)), reasons.join(' | '));
+    assert.equal(await metric('tapfleet_ingest_dead_lettered_total'), 6);
   });
 
   test('loss accounting reconciles what the agent reported with what ClickHouse stores', async () => {

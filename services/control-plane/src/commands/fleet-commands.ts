@@ -2,7 +2,10 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { mapText } from '@tapfleet/compiler';
 import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
-import { AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, HostView, LossReport, Role, type CreateDeploymentRequest } from '@tapfleet/schemas';
+import {
+  AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, HostView, LossReport, Role, UnknownDeployment, UnknownDeploymentStopped,
+  type CreateDeploymentRequest,
+} from '@tapfleet/schemas';
 import { ApiClient } from '../api-client.js';
 import { adminTokenPath, ControlPlane } from '../control-plane.js';
 import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
@@ -88,10 +91,18 @@ export const deploymentsCommand: Command = {
   summary: 'list deployments, newest first',
   options: { json },
   async run(values, _p, { config, out }) {
-    const list = await ApiClient.fromConfig(config).call('GET', '/v1/deployments', z.array(Deployment));
-    if (values.json) return out(JSON.stringify(list)), 0;
+    const api = ApiClient.fromConfig(config);
+    const list = await api.call('GET', '/v1/deployments', z.array(Deployment));
+    const unknown = await api.call('GET', '/v1/deployments/unknown', z.array(UnknownDeployment));
+    if (values.json) return out(JSON.stringify({ deployments: list, unknown })), 0;
     const rows = list.map((d) => [d.id, d.scriptName, d.phase, String(d.targets.length), Object.entries(d.selector).map(([k, v]) => `${k}=${v}`).join(','), ago(d.createdAtMs), new Date(d.expiresAtMs).toISOString()]);
     for (const l of table(['ID', 'SCRIPT', 'PHASE', 'HOSTS', 'SELECTOR', 'CREATED', 'EXPIRES'], rows)) out(l);
+    if (unknown.length) {
+      out('');
+      out('reported by agents but unknown to this control plane (tapfleet stop ID stops them):');
+      const urows = unknown.flatMap((u) => Object.entries(u.hosts).map(([h, s]) => [u.id, h, s.state, ago(s.updatedAtMs), s.reason ?? '']));
+      for (const l of table(['ID', 'HOST', 'STATE', 'REPORTED', 'REASON'], urows)) out(l);
+    }
     return 0;
   },
 };
@@ -115,8 +126,9 @@ export const stopCommand: Command = {
   summary: 'stop a deployment: every host detaches its probes',
   args: 'DEPLOYMENT',
   async run(_values, positionals, { config, out }) {
-    const view = await ApiClient.fromConfig(config).call('POST', `/v1/deployments/${deploymentIdArg(positionals)}/stop`, DeploymentView);
-    out(`${view.id}: ${view.phase}${view.message ? ` (${view.message})` : ''}`);
+    const r = await ApiClient.fromConfig(config).call('POST', `/v1/deployments/${deploymentIdArg(positionals)}/stop`, z.union([UnknownDeploymentStopped, DeploymentView]));
+    if ('stopping' in r) out(`${r.id}: unknown to this control plane; told ${Object.keys(r.hosts).join(', ')} to stop it`);
+    else out(`${r.id}: ${r.phase}${r.message ? ` (${r.message})` : ''}`);
     return 0;
   },
 };
@@ -170,13 +182,13 @@ export const lossCommand: Command = {
 
 export const tokenCommand: Command = {
   path: ['token', 'create'],
-  summary: 'create an API token (admin): viewer reads, operator deploys and stops, admin manages tokens',
+  summary: 'create an API token (admin): viewer reads, operator deploys and stops, admin manages tokens, agent enrolls hosts',
   args: 'NAME',
-  options: { role: { type: 'string', description: 'viewer | operator | admin', valueName: 'ROLE' } },
+  options: { role: { type: 'string', description: 'viewer | operator | admin | agent (a join token: start agents with TAPFLEET_JOIN_TOKEN)', valueName: 'ROLE' } },
   async run(values, positionals, { config, out }) {
     if (positionals.length !== 1) throw new UsageError('give exactly one token NAME');
     const role = Role.safeParse(stringOption(values, 'role') ?? 'viewer');
-    if (!role.success) throw new UsageError('--role is viewer, operator or admin');
+    if (!role.success) throw new UsageError('--role is viewer, operator, admin or agent');
     const r = await ApiClient.fromConfig(config).call('POST', '/v1/tokens', CreateTokenResponse, { name: positionals[0], role: role.data });
     out(r.token);
     return 0;

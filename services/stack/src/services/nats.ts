@@ -1,8 +1,14 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
-import { connectJetStream } from '@tapfleet/runtime';
+import { connectJetStream, natsAuthDir } from '@tapfleet/runtime';
 import { withTimeout, type ServiceDirs, type StackService } from './service.js';
 
-/** nats-server with JetStream, file storage under the stack directory. */
+/**
+ * nats-server with JetStream, file storage under the stack directory, and decentralized
+ * auth: it trusts the operator and accounts `stackUp` created (ensureNatsAuth), so every
+ * client needs credentials and each user's JWT says what it may publish and subscribe.
+ */
 export function natsService(config: TapfleetConfig): StackService {
   const url = new URL(config.nats.url.replace(/^nats:/, 'http:'));
   const port = Number(url.port);
@@ -13,17 +19,21 @@ export function natsService(config: TapfleetConfig): StackService {
     port,
     extraPorts: [config.nats.monitorPort],
     startTimeoutMs: 15_000,
-    prepare: (dirs: ServiceDirs) => [
-      '--jetstream',
-      '--store_dir', dirs.data,
-      '--addr', url.hostname,
-      '--port', String(port),
-      '--http_port', String(config.nats.monitorPort),
-      '--server_name', 'tapfleet-local',
-    ],
+    prepare: (dirs: ServiceDirs) => {
+      const file = join(dirs.root, 'nats-server.conf');
+      const auth = readFileSync(join(natsAuthDir(config), 'server-auth.conf'), 'utf8');
+      writeFileSync(file, [
+        `listen: "${url.hostname}:${port}"`,
+        `http: "${url.hostname}:${config.nats.monitorPort}"`,
+        'server_name: tapfleet-local',
+        `jetstream { store_dir: "${dirs.data}" }`,
+        auth,
+      ].join('\n'), { mode: 0o600 });
+      return ['-c', file];
+    },
     async checkHealth() {
       // A JetStream account-info round trip proves both the server and JetStream answer.
-      const { nc, jsm } = await withTimeout(connectJetStream(config, { name: 'tapfleet-stack-health', timeoutMs: 1500 }), 3000, 'nats-server');
+      const { nc, jsm } = await withTimeout(connectJetStream(config, { name: 'tapfleet-stack-health', identity: 'admin', timeoutMs: 1500 }), 3000, 'nats-server');
       try {
         await withTimeout(jsm.getAccountInfo(), 3000, 'JetStream');
       } finally {

@@ -1,0 +1,77 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { adminTokenPath, formatCreds, newUserKeyPair, userKeyPairFromSeed, type Logger } from '@tapfleet/runtime';
+import { ApiError, EnrollResponse, type EnrollRequest, type TapfleetConfig } from '@tapfleet/schemas';
+
+/** Where an enrolled agent keeps its NATS credentials (its seed and the JWT it was issued), mode 0600. */
+export const agentCredsPath = (stateDir: string) => join(stateDir, 'nats.creds');
+
+/** A refusal the agent cannot fix by waiting (bad token, host taken by another key): it stops with this. */
+export class EnrollmentError extends Error {}
+
+const SEED_LINE = /^(SU[A-Z2-7]{56})$/m;
+
+function joinToken(config: TapfleetConfig): string | undefined {
+  const explicit = config.agent.joinToken ?? config.controlPlane.token;
+  if (explicit) return explicit;
+  const file = adminTokenPath(config.dataDir);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+/**
+ * The credentials file this agent connects with: `nats.credsFile` when configured, else
+ * the one it was issued at enrollment. Enrolls when there is none, or when `renew` is set
+ * (the server refused the old JWT): the agent makes its own key pair, sends only the public
+ * key with its join token, and keeps the seed (re-enrolling reuses it, so the control plane
+ * sees the same key). Waits for the control plane while it is unreachable or starting.
+ */
+export async function agentCredentials(config: TapfleetConfig, hostId: string, stateDir: string, log: Logger, renew = false): Promise<string> {
+  if (config.nats.credsFile) return config.nats.credsFile;
+  const file = agentCredsPath(stateDir);
+  if (existsSync(file) && !renew) return file;
+  const token = joinToken(config);
+  if (!token)
+    throw new EnrollmentError(`no NATS credentials at ${file} and no join token to enroll with: create one with 'tapfleet token create NAME --role agent' and start the agent with TAPFLEET_JOIN_TOKEN (or agent.joinToken)`);
+  const oldSeed = existsSync(file) ? SEED_LINE.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
+  const kp = oldSeed ? userKeyPairFromSeed(oldSeed) : newUserKeyPair();
+  const body: EnrollRequest = { hostId, publicKey: kp.getPublicKey() };
+  const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, body, log);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, formatCreds(jwt, kp), { mode: 0o600 });
+  log.info({ file, publicKey: body.publicKey }, 'enrolled: NATS credentials issued for this host');
+  return file;
+}
+
+async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: Logger): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    let status = 0;
+    let text = '';
+    try {
+      const res = await fetch(`${baseUrl}/v1/agents/enroll`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (e) {
+      text = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+    }
+    if (status === 200) return EnrollResponse.parse(JSON.parse(text)).jwt;
+    if (status >= 400 && status < 500) {
+      const err = ApiError.safeParse(safeJson(text));
+      throw new EnrollmentError(`enrollment refused by the control plane at ${baseUrl} (HTTP ${status}): ${err.success ? err.data.error.message : text.slice(0, 200)}`);
+    }
+    if (attempt === 0 || attempt % 10 === 0) log.warn({ url: baseUrl, status, err: text.slice(0, 200) }, 'waiting for the control plane to enroll this agent');
+    await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { issueAgentJwt, type AccountSigner, type Logger } from '@tapfleet/runtime';
+import type { EnrollRequest, EnrollResponse } from '@tapfleet/schemas';
+import { DeploymentRequestError } from './deployment-service.js';
+import type { TokenRecord } from './token-store.js';
+
+const Enrolled = z.object({ publicKey: z.string(), by: z.string(), atMs: z.number() });
+const enrolledKey = (hostId: string) => `tf:enrolled:${hostId}`;
+
+/**
+ * Agent enrollment: a join token (role `agent`) is exchanged for NATS credentials bound to
+ * one host id. The agent sends only its public nkey; the JWT issued for it carries that
+ * host's subject permissions. A host id belongs to the first key enrolled for it: another
+ * key for the same host (a copied join token trying to take over a host) needs an admin.
+ */
+export class Enrollment {
+  constructor(private readonly redis: Redis, private readonly signer: AccountSigner | undefined, private readonly log: Logger) {}
+
+  async enroll(req: EnrollRequest, who: TokenRecord): Promise<EnrollResponse> {
+    if (!this.signer)
+      throw new DeploymentRequestError(503, 'enrollment_unavailable', 'this control plane has no NATS account signing key (nats.authDir), so it cannot issue agent credentials');
+    const raw = await this.redis.get(enrolledKey(req.hostId));
+    const prior = raw ? Enrolled.safeParse(safeJson(raw)) : undefined;
+    if (prior?.success && prior.data.publicKey !== req.publicKey && who.role !== 'admin')
+      throw new DeploymentRequestError(409, 'host_enrolled', `host ${req.hostId} is already enrolled with another key (by '${prior.data.by}'); re-enrolling it with a new key needs an admin token`);
+    const jwt = await issueAgentJwt(this.signer, req.hostId, req.publicKey);
+    await this.redis.set(enrolledKey(req.hostId), JSON.stringify({ publicKey: req.publicKey, by: who.name, atMs: Date.now() }));
+    this.log.info({ hostId: req.hostId, by: who.name, rekeyed: prior?.success === true && prior.data.publicKey !== req.publicKey }, 'agent enrolled');
+    return { hostId: req.hostId, jwt };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

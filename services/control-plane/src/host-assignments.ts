@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import type { Assignment } from '@tapfleet/schemas';
+import type { AssignmentRecords } from './assignment-writer.js';
+import type { DeploymentStore } from './deployment-store.js';
+
+const issuedKey = (hostId: string) => `tf:assignments-issued:${hostId}`;
+const OVER = ['stopped', 'failed', 'expired'];
+
+/**
+ * What a host's assignment set should hold according to the deployment records alone:
+ * every live, unexpired deployment that targets it (canary phase: only canary targets).
+ * Used to rebuild a set that was found in the bucket without this control plane's signature.
+ */
+export async function assignmentsFromRecords(store: DeploymentStore, hostId: string): Promise<Assignment[]> {
+  const now = Date.now();
+  const out: Assignment[] = [];
+  for (const d of await store.list(1000)) {
+    if (!['canary', 'rolling', 'done'].includes(d.phase) || d.expiresAtMs <= now) continue;
+    const t = d.targets.find((x) => x.hostId === hostId);
+    if (!t || (d.phase === 'canary' && !t.canary)) continue;
+    out.push({ deploymentId: d.id, bundleId: t.bundleId, expiresAtMs: d.expiresAtMs, pids: [] });
+  }
+  return out;
+}
+
+/** The deployment records and the per-host issue clock, in Redis, as the assignment writer needs them. */
+export function assignmentRecords(store: DeploymentStore, redis: Redis): AssignmentRecords {
+  return {
+    rebuild: (hostId) => assignmentsFromRecords(store, hostId),
+    isOver: async (id) => {
+      const d = await store.get(id).catch(() => undefined);
+      return d !== undefined && (OVER.includes(d.phase) || d.expiresAtMs <= Date.now());
+    },
+    lastIssued: async (hostId) => Number(await redis.get(issuedKey(hostId))) || 0,
+    setLastIssued: async (hostId, ms) => {
+      await redis.set(issuedKey(hostId), String(ms));
+    },
+  };
+}
