@@ -7,6 +7,7 @@ export interface ControlPlaneMetrics {
   compileSeconds: Histogram<'cached'>;
   agentMessages: Counter<'kind'>;
   deadLettered: Counter<'kind'>;
+  corruptRecords: Counter<'store'>;
   liveHosts: Gauge;
 }
 
@@ -18,6 +19,7 @@ export function createControlPlaneMetrics(liveHosts: () => Promise<number>): Con
     compileSeconds: new Histogram({ name: 'tapfleet_control_plane_compile_seconds', help: 'Bundle compiles (cached: answered by the compile cache)', labelNames: ['cached'], buckets: [0.005, 0.02, 0.1, 0.25, 0.5, 1, 2, 5], registers: [registry] }),
     agentMessages: new Counter({ name: 'tapfleet_control_plane_agent_messages_total', help: 'Agent messages processed by kind', labelNames: ['kind'], registers: [registry] }),
     deadLettered: new Counter({ name: 'tapfleet_control_plane_dead_lettered_total', help: 'Malformed agent messages sent to the dead-letter stream', labelNames: ['kind'], registers: [registry] }),
+    corruptRecords: new Counter({ name: 'tapfleet_control_plane_corrupt_records_total', help: 'Stored records (Redis, assignments KV) read but unreadable, so skipped', labelNames: ['store'], registers: [registry] }),
     liveHosts: new Gauge({ name: 'tapfleet_control_plane_live_hosts', help: 'Hosts whose heartbeats are current', registers: [registry], async collect() { this.set(await liveHosts()); } }),
   };
 }

@@ -10,13 +10,14 @@ import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
 import { AssignmentWriter } from './assignment-writer.js';
 import { CompileService } from './compile-service.js';
-import { createControlPlaneMetrics } from './control-plane-metrics.js';
+import { createControlPlaneMetrics, type ControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentService } from './deployment-service.js';
 import { DeploymentStore } from './deployment-store.js';
 import { Inventory } from './inventory.js';
 import { controlPlaneDir, controlPlaneSigningKey } from './signing-key.js';
 import { lossReport } from './loss-report.js';
 import { startTimeService } from './time-service.js';
+import type { CorruptRecordSink } from './stored-record.js';
 import { TokenStore } from './token-store.js';
 
 export const adminTokenPath = (dataDir: string) => join(controlPlaneDir(dataDir), 'admin-token');
@@ -65,13 +66,19 @@ export class ControlPlane {
     const stores = await ensureFleetResources(nc, jsm);
     const redis = createRedis(config);
     const ch = createClickHouse(config);
-    const tokens = new TokenStore(redis);
+    // Stores report records they cannot read here (log and metric) and skip them; the metrics need the inventory first.
+    let metrics: ControlPlaneMetrics | undefined;
+    const onCorrupt: CorruptRecordSink = (storeName, recordKey, reason) => {
+      metrics?.corruptRecords.inc({ store: storeName });
+      log.error({ store: storeName, key: recordKey, reason }, 'unreadable stored record skipped');
+    };
+    const tokens = new TokenStore(redis, onCorrupt);
     const adminToken = await tokens.bootstrapAdmin(adminTokenPath(config.dataDir));
-    const inventory = new Inventory(redis, cp.hostLivenessMs);
-    const store = new DeploymentStore(redis);
+    const inventory = new Inventory(redis, cp.hostLivenessMs, onCorrupt);
+    const store = new DeploymentStore(redis, onCorrupt);
     const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir));
-    const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
-    const metrics = createControlPlaneMetrics(async () => (await inventory.list()).filter((h) => h.live).length);
+    const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments, onCorrupt), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
+    metrics = createControlPlaneMetrics(async () => (await inventory.list()).hosts.filter((h) => h.live).length);
     deployments.onCompile = (ms, cached) => metrics.compileSeconds.observe({ cached: String(cached) }, ms / 1000);
     const listener = new AgentListener(nc, js, jsm, inventory, store, {
       processed: (kind) => metrics.agentMessages.inc({ kind }),
