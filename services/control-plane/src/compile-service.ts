@@ -3,7 +3,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { Redis } from 'ioredis';
 import { compileBundle, COMPILER_VERSION, type Alias } from '@tapfleet/compiler';
 import {
-  BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, serializeBundle, sha256Hex,
+  BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, SchemaError, serializeBundle, sha256Hex,
 } from '@tapfleet/schemas';
 import type { BuildGroup } from './build-groups.js';
 
@@ -36,7 +36,11 @@ export class CompileService {
   private async profileJson(name: string): Promise<unknown> {
     const bytes = await this.profiles.getBlob(name);
     if (!bytes) throw new Error(`profile ${name} is not in the profiles store (the host's agent stores it at start)`);
-    return JSON.parse(new TextDecoder().decode(bytes));
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new SchemaError(`profile ${name}`, [{ path: '', message: `not JSON: ${(e as Error).message}` }]);
+    }
   }
 
   private async kernelProfile(buildId: string): Promise<KernelProfile> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompileError, scriptTargets, type Alias } from '@tapfleet/compiler';
 import type { Logger } from '@tapfleet/runtime';
-import { durationMs, FINAL_STATES, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
+import { durationMs, FINAL_STATES, SchemaError, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
 import type { AssignmentWriter } from './assignment-writer.js';
 import { groupHosts } from './build-groups.js';
 import type { CompileService } from './compile-service.js';
@@ -54,6 +54,9 @@ export class DeploymentService {
       } catch (e) {
         if (e instanceof CompileError)
           throw new DeploymentRequestError(422, 'compile_failed', `the script does not compile for kernel ${g.kernel.release} (${g.kernel.buildId.slice(0, 12)}; hosts ${g.hosts.map((h) => h.hostId).join(', ')}):\n${e.message}`);
+        // A stored profile that does not read (overwritten, truncated) is the hosts' state, not a server fault.
+        if (e instanceof SchemaError)
+          throw new DeploymentRequestError(409, 'profile_unreadable', `cannot compile for hosts ${g.hosts.map((h) => h.hostId).join(', ')}: ${e.message}; restarting their agents stores the profile again`);
         throw e;
       }
       this.onCompile?.(outcome.ms, outcome.cached);
