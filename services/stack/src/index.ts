@@ -7,3 +7,4 @@ export * from './tracefs.js';
 export type { StackService, ServiceDirs } from './services/service.js';
 export * from './health-wait.js';
 export { withTimeout } from './services/service.js';
+export * from './cgroup2.js';

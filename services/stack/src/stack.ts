@@ -7,6 +7,7 @@ import { isOwnedAlive, readPidFile, removePidFile, spawnDetached, stopOwned, typ
 import { healthReason, StackError, waitHealthy } from './health-wait.js';
 import { isPortOpen } from './tcp-port.js';
 import { ensureTracefs } from './tracefs.js';
+import { ensureCgroup2 } from './cgroup2.js';
 import type { ServiceDirs, StackService } from './services/service.js';
 import { natsService } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
@@ -113,6 +114,7 @@ async function allOrExplain<T>(promises: Promise<T>[]): Promise<T[]> {
 export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean; only?: readonly ServiceName[] } = {}): Promise<ServiceReport[]> {
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
+  ensureCgroup2(log);
   const services = stackServices(config, options.only, log).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
