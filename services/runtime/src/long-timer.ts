@@ -36,10 +36,3 @@ export function setLongTimeout(fn: () => void, delayMs: number): LongTimer {
     },
   };
 }
-
-/** A promise resolved after `delayMs` (any length), and the timer, to clear it when no longer wanted. */
-export function sleepLong(delayMs: number): { done: Promise<void>; timer: LongTimer } {
-  let timer!: LongTimer;
-  const done = new Promise<void>((resolve) => (timer = setLongTimeout(resolve, delayMs)));
-  return { done, timer };
-}
