@@ -2,21 +2,48 @@ import { z } from 'zod';
 import { Selector } from './deployment.js';
 import { AggregationEntry } from './agent.js';
 
-/** Durations on the API and CLI: `30s`, `10m`, `2h`, `500ms`. */
-export const DurationText = z.string().regex(/^[1-9][0-9]*(ms|s|m|h)$/, 'expected a duration like 30s, 10m or 2h');
-
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** At most 16 digits: with any unit the product stays far inside a safe integer, so no text overflows. */
+const DURATION = /^([1-9][0-9]{0,15})(ms|s|m|h)$/;
+
+/** Milliseconds of a duration text like `30s`, `10m`, `2h`, `500ms`; throws on anything else. */
 export function durationMs(text: string): number {
-  const m = /^([1-9][0-9]*)(ms|s|m|h)$/.exec(text);
+  const m = DURATION.exec(text);
   if (!m) throw new Error(`not a duration: ${text}`);
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
+/** Shortest readable form of a bound, for messages (`720h`, `1s`). */
+const durationText = (ms: number) =>
+  ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+
+/** A duration text within [minMs, maxMs]; the message states the bounds, so a 400 says what would be right. */
+export function boundedDuration(what: string, minMs: number, maxMs: number) {
+  const bounds = `${what} must be between ${durationText(minMs)} and ${durationText(maxMs)}`;
+  return z
+    .string()
+    .max(32, `expected a duration like 30s, 10m or 2h; ${bounds}`)
+    .regex(DURATION, `expected a duration like 30s, 10m or 2h; ${bounds}`)
+    // zod runs refinements after a failed regex too: a text that is no duration is the regex's to report.
+    .refine((t) => !DURATION.test(t) || (durationMs(t) >= minMs && durationMs(t) <= maxMs), { message: bounds });
+}
+
+export const TTL_MIN_MS = 1000;
+/** 30 days: far inside what every timer and timestamp downstream can hold, and long enough for any trace. */
+export const TTL_MAX_MS = 30 * 24 * 3_600_000;
+export const DeploymentTtl = boundedDuration('a deployment TTL', TTL_MIN_MS, TTL_MAX_MS);
+
+/** Durations on the API and CLI: `30s`, `10m`, `2h`, `500ms` (unbounded apart from the digit count). */
+export const DurationText = z.string().regex(DURATION, 'expected a duration like 30s, 10m or 2h');
+
+/** Selectors name a few labels; a cap keeps a request from making every inventory match quadratic. */
+export const MAX_SELECTOR_LABELS = 32;
+
 export const CreateDeploymentRequest = z.object({
   scriptName: z.string().min(1).max(256),
   script: z.string().min(1).max(1_000_000),
-  selector: Selector,
-  ttl: DurationText.default('10m'),
+  selector: Selector.refine((s) => Object.keys(s).length <= MAX_SELECTOR_LABELS, { message: `a selector has at most ${MAX_SELECTOR_LABELS} labels` }),
+  ttl: DeploymentTtl.default('10m'),
   canary: z.boolean().default(false),
 });
 export type CreateDeploymentRequest = z.infer<typeof CreateDeploymentRequest>;
@@ -35,7 +62,8 @@ export type ApiError = z.infer<typeof ApiError>;
 export const Role = z.enum(['viewer', 'operator', 'admin', 'agent']);
 export type Role = z.infer<typeof Role>;
 
-export const CreateTokenRequest = z.object({ name: z.string().min(1).max(64), role: Role });
+/** Token names show in logs and messages: printable ASCII, no control characters. */
+export const CreateTokenRequest = z.object({ name: z.string().min(1).max(64).regex(/^[\x20-\x7e]+$/, 'expected printable ASCII'), role: Role });
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 
 /** `GET /v1/deployments/:id/aggs`: every map merged across hosts (one histogram for the fleet). */

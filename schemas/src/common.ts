@@ -33,4 +33,6 @@ export const Labels = z.record(
 export const U64String = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'expected an unsigned 64-bit integer as a decimal string');
 
 /** Wall-clock timestamp in milliseconds (for control-plane records, where ms is plenty). */
-export const EpochMs = z.number().int().nonnegative();
+/** `new Date()` holds at most 8.64e15 ms; a later "timestamp" cannot even be printed (toISOString throws). */
+export const MAX_EPOCH_MS = 8_640_000_000_000_000;
+export const EpochMs = z.number().int().nonnegative().max(MAX_EPOCH_MS, 'beyond the last date JavaScript can represent');

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
-import type { Logger } from '@tapfleet/runtime';
+import { setLongTimeout, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
 import { FINAL_STATES, mapObjectName, parseBundle, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
@@ -51,7 +51,7 @@ export class DeploymentSupervisor {
   private bundle?: Bundle;
   private batcher?: EventBatcher;
   private governor: Governor;
-  private ttlTimer?: NodeJS.Timeout;
+  private ttlTimer?: LongTimer;
   private restartTimer?: NodeJS.Timeout;
   private intervalTimers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -91,7 +91,8 @@ export class DeploymentSupervisor {
     const { assignment: a, d } = this;
     const remaining = a.expiresAtMs - Date.now();
     if (remaining <= 0) return this.set({ state: 'expired', reason: `expired at ${new Date(a.expiresAtMs).toISOString()} before it could start` });
-    this.ttlTimer = setTimeout(() => void this.stop('expired', `TTL reached at ${new Date(a.expiresAtMs).toISOString()}`), remaining);
+    // Chained: a TTL over ~24.8 days would overflow Node's 32-bit timer and fire at once.
+    this.ttlTimer = setLongTimeout(() => void this.stop('expired', `TTL reached at ${new Date(a.expiresAtMs).toISOString()}`), remaining);
     this.set({ state: 'pending', bundleId: a.bundleId });
     let bytes: Uint8Array | null;
     try {
@@ -253,7 +254,7 @@ export class DeploymentSupervisor {
   }
 
   private clearTimers(): void {
-    clearTimeout(this.ttlTimer);
+    this.ttlTimer?.clear();
     clearTimeout(this.restartTimer);
     this.intervalTimers.forEach(clearInterval);
     this.intervalTimers = [];

@@ -6,6 +6,9 @@ import { mapObjectName, type DecodedEvent, type MapLayout, type UserAction } fro
 import { decodeSnapshot, RunnerProcess, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
 import type { Bundle } from './bundle/bundle.js';
 import { decodeEvent, layoutsById } from './output/format.js';
+import { setLongTimeout } from '@tapfleet/runtime';
+import { liveStartTime, watchPidExit } from './pid-watch.js';
+import { RunCgroup } from './run-cgroup.js';
 
 export interface SessionOptions {
   bundle: Bundle;
@@ -13,6 +16,11 @@ export interface SessionOptions {
   pid?: number;
   /** Start this command stopped, attach, then let it run; the session ends when it exits. */
   command?: string[];
+  /**
+   * Trace the command and every process it starts (a shell running a list or pipeline),
+   * through a cgroup v2 directory made for the run, instead of the command's pid alone.
+   */
+  commandTree?: boolean;
   durationMs?: number;
   /** Count per-program runs (SessionResult.programRuns); costs ~50-100 ns a probe hit. */
   runStats?: boolean;
@@ -37,6 +45,8 @@ export interface SessionResult {
   /** Last snapshot of every map, merged across CPUs. */
   maps: Map<string, AggEntry[]>;
   commandExit?: number | null;
+  /** Set when the session ended because the traced process (`pid`) exited. */
+  pidExited?: boolean;
   /** Pid of the -c command, when there was one. */
   commandPid?: number;
 }
@@ -58,15 +68,52 @@ async function spawnStopped(argv: string[]): Promise<ChildProcess> {
   throw new Error(`could not start ${argv.join(' ')}`);
 }
 
+/**
+ * Processes a shell command left running in the background keep running, moved back to the
+ * root cgroup (untraced) so the run's directory can go.
+ */
+async function releaseCgroup(cgroup: RunCgroup | undefined): Promise<void> {
+  if (!cgroup) return;
+  const root = join(cgroup.dir, '..', 'cgroup.procs');
+  // An exiting task leaves the cgroup a moment after its exit is seen: retry for up to a second.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    for (const pid of cgroup.members()) {
+      try {
+        writeFileSync(root, String(pid));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    if (cgroup.remove()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stderr.write(`tapfleet run: could not remove ${cgroup.dir}\n`);
+}
+
 /** Loads a verified bundle through the runner and streams it until duration, stop, or command exit. */
 export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const { manifest } = o.bundle;
   const dir = mkdtempSync(join(tmpdir(), 'tapfleet-run-'));
   const objectPath = join(dir, 'probe.bpf.o');
   writeFileSync(objectPath, o.bundle.object);
+  if (o.pid !== undefined && !liveStartTime(o.pid)) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`no process ${o.pid}`);
+  }
   const child = o.command ? await spawnStopped(o.command) : undefined;
-  const pid = child?.pid ?? o.pid;
-  const runner = new RunnerProcess({ objectPath, manifest, ...(pid !== undefined ? { pid } : {}), ...(o.runStats ? { runStats: true } : {}) });
+  let cgroup: RunCgroup | undefined;
+  try {
+    if (child && o.commandTree) cgroup = RunCgroup.create(child.pid!);
+  } catch (e) {
+    child!.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  // A tree is followed by its cgroup (every probe sees only its processes); one process by its pid.
+  const pid = cgroup ? undefined : child?.pid ?? o.pid;
+  const runner = new RunnerProcess({
+    objectPath, manifest, ...(pid !== undefined ? { pid } : {}), ...(cgroup ? { scope: { cgroup: cgroup.dir } } : {}), ...(o.runStats ? { runStats: true } : {}),
+  });
   const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
   const layouts = layoutsById(manifest);
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
@@ -126,6 +173,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     result.attachNs = ready.attachNs;
   } catch (e) {
     child?.kill('SIGKILL');
+    await releaseCgroup(cgroup);
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`${(e as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`);
   }
@@ -140,7 +188,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   for (const a of manifest.attach) if (a.kind === 'begin') printMaps(a.actions);
   const endings: Promise<unknown>[] = [runner.exited];
   if (o.stopSignal) endings.push(o.stopSignal);
-  if (o.durationMs !== undefined) endings.push(new Promise((r) => setTimeout(r, o.durationMs)));
+  let durationTimer: { clear(): void } | undefined;
+  // Chained: a duration over ~24.8 days would overflow Node's timer and end the run at once.
+  if (o.durationMs !== undefined) endings.push(new Promise<void>((r) => (durationTimer = setLongTimeout(r, o.durationMs!))));
+  // -p PID: the run ends when the process does, as bpftrace's does.
+  const target = o.pid !== undefined && !child ? watchPidExit(o.pid) : undefined;
+  if (target) endings.push(target.exited.then(() => void (result.pidExited = true)));
   if (child) {
     endings.push(new Promise<void>((r) => child.on('exit', (code) => {
       result.commandExit = code;
@@ -150,9 +203,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   await Promise.race(endings);
   timers.forEach(clearInterval);
+  durationTimer?.clear();
+  target?.stop();
   printing = undefined;
   await runner.stop();
   if (child && child.exitCode === null) child.kill('SIGTERM');
+  await releaseCgroup(cgroup);
   rmSync(dir, { recursive: true, force: true });
   const ends = manifest.attach.filter((a) => a.kind === 'end');
   if (ends.length) ends.forEach((a) => a.kind === 'end' && printMaps(a.actions));

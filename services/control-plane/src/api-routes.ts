@@ -13,6 +13,7 @@ import type { DeploymentStore } from './deployment-store.js';
 import type { Enrollment } from './enrollment.js';
 import type { Inventory } from './inventory.js';
 import type { UnknownDeployments } from './unknown-deployments.js';
+import { CorruptRecordError, type SkippedRecord } from './stored-record.js';
 import { roleAllows, type TokenRecord, type TokenStore } from './token-store.js';
 
 const MAX_BODY = 2 << 20;
@@ -64,7 +65,19 @@ export interface ApiDeps {
   log: Logger;
 }
 
-type Route = { method: string; pattern: RegExp; name: string; role: Role; run: (req: IncomingMessage, m: RegExpExecArray, who: TokenRecord) => Promise<[number, unknown]> };
+/** Status, body, and for lists that skipped unreadable records the header naming them. */
+type Answer = [number, unknown] | [number, unknown, Record<string, string>];
+type Route = { method: string; pattern: RegExp; name: string; role: Role; run: (req: IncomingMessage, m: RegExpExecArray, who: TokenRecord) => Promise<Answer> };
+
+/** Header on a list answer that left out records the control plane cannot read (details in its log and metrics). */
+export const SKIPPED_HEADER = 'tapfleet-skipped-records';
+
+/** A list answer keeps its shape (an array) and names what it skipped in a header, printable ASCII only. */
+function listAnswer(items: unknown[], skipped: SkippedRecord[]): Answer {
+  if (!skipped.length) return [200, items];
+  const text = `${skipped.length} unreadable: ${skipped.map((s) => `${s.key} (${s.reason})`).join('; ')}`;
+  return [200, items, { [SKIPPED_HEADER]: text.replace(/[^\x20-\x7e]/g, '?').slice(0, 2000) }];
+}
 
 /** The control plane's HTTP API: bearer-token auth with roles, zod-validated bodies, JSON errors. */
 export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
@@ -85,8 +98,20 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
     return r.data;
   };
   const routes: Route[] = [
-    { method: 'GET', pattern: /^\/v1\/hosts$/, name: 'hosts', role: 'viewer', run: async () => [200, await d.inventory.list()] },
-    { method: 'GET', pattern: /^\/v1\/deployments$/, name: 'deployments', role: 'viewer', run: async () => [200, await d.store.list()] },
+    {
+      method: 'GET', pattern: /^\/v1\/hosts$/, name: 'hosts', role: 'viewer',
+      run: async () => {
+        const { hosts, skipped } = await d.inventory.list();
+        return listAnswer(hosts, skipped);
+      },
+    },
+    {
+      method: 'GET', pattern: /^\/v1\/deployments$/, name: 'deployments', role: 'viewer',
+      run: async () => {
+        const { deployments, skipped } = await d.store.list();
+        return listAnswer(deployments, skipped);
+      }
+    },
     { method: 'GET', pattern: /^\/v1\/deployments\/unknown$/, name: 'unknown-deployments', role: 'viewer', run: async () => [200, await d.unknown.list()] },
     {
       method: 'POST', pattern: /^\/v1\/agents\/enroll$/, name: 'enroll', role: 'agent',
@@ -124,11 +149,7 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         if (!dep) throw fail(404, 'not_found', `no deployment ${m[1]}`);
         const bundleId = Object.values(dep.bundles)[0];
         const layouts = bundleId ? (await manifestOf(bundleId)).maps : [];
-        const snapshots = Object.values(await d.store.aggregations(dep.id)).flatMap((json) => {
-          const r = AggregationSnapshot.safeParse(JSON.parse(json));
-          return r.success ? [r.data] : [];
-        });
-        return [200, mergeSnapshots(dep.id, layouts, snapshots)];
+        return [200, mergeSnapshots(dep.id, layouts, await d.store.aggregations(dep.id))];
       },
     },
     {
@@ -168,13 +189,18 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       const who = await d.tokens.lookup(auth.slice(7).trim());
       if (!who) throw fail(401, 'unauthenticated', 'unknown token');
       if (!roleAllows(who.role, route.role)) throw fail(403, 'forbidden', `${route.name} needs the ${route.role} role; token '${who.name}' is ${who.role}`);
-      const [code, body] = await route.run(req, route.pattern.exec(path)!, who);
+      const [code, body, headers] = await route.run(req, route.pattern.exec(path)!, who);
       status = code;
+      for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
       sendJson(res, code, body);
     } catch (e) {
       if (e instanceof HttpError) {
         status = e.status;
         sendJson(res, e.status, e.body);
+      } else if (e instanceof CorruptRecordError) {
+        // Already logged and counted by the store; the operator gets the key and what is wrong with it.
+        status = 500;
+        sendJson(res, 500, { error: { code: 'corrupt_record', message: e.message } } satisfies ApiError);
       } else if (e instanceof DeploymentRequestError) {
         status = e.status;
         sendJson(res, e.status, { error: { code: e.code, message: e.message } } satisfies ApiError);

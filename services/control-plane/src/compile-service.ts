@@ -3,7 +3,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { Redis } from 'ioredis';
 import { compileBundle, COMPILER_VERSION, type Alias } from '@tapfleet/compiler';
 import {
-  BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, serializeBundle, sha256Hex,
+  BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, SchemaError, serializeBundle, sha256Hex,
 } from '@tapfleet/schemas';
 import type { BuildGroup } from './build-groups.js';
 
@@ -36,10 +36,18 @@ export class CompileService {
   /** A stored profile, checked against the digest the host's hello named (the store is content-addressed). */
   private async profileJson(name: string, digest: string): Promise<unknown> {
     const bytes = await this.profiles.getBlob(name);
-    if (!bytes) throw new Error(`profile ${name} is not in the profiles store (the host's agent sends it at start)`);
+    if (!bytes) throw new SchemaError(`profile ${name}`, [{ path: '', message: "not in the profiles store (the host's agent sends it at start)" }]);
     const text = new TextDecoder().decode(bytes);
-    if (sha256Hex(text) !== digest) throw new Error(`profile ${name} does not match its digest ${digest}`);
-    return JSON.parse(text);
+    if (sha256Hex(text) !== digest) {
+      // Only the control plane (or an admin) writes this store; whatever changed it, drop it so the host's agent sends it again.
+      await this.profiles.delete(name).catch(() => undefined);
+      throw new SchemaError(`profile ${name}`, [{ path: '', message: `does not match its digest ${digest} (removed; the host's agent sends it again at its next start)` }]);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new SchemaError(`profile ${name}`, [{ path: '', message: `not JSON: ${(e as Error).message}` }]);
+    }
   }
 
   private async kernelProfile(buildId: string, digest: string): Promise<KernelProfile> {

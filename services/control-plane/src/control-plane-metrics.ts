@@ -7,6 +7,7 @@ export interface ControlPlaneMetrics {
   compileSeconds: Histogram<'cached'>;
   agentMessages: Counter<'kind'>;
   deadLettered: Counter<'kind'>;
+  corruptRecords: Counter<'store'>;
   liveHosts: Gauge;
   untrustedAssignmentSets: Counter;
 }
@@ -20,6 +21,7 @@ export function createControlPlaneMetrics(liveHosts: () => Promise<number>): Con
     agentMessages: new Counter({ name: 'tapfleet_control_plane_agent_messages_total', help: 'Agent messages processed by kind', labelNames: ['kind'], registers: [registry] }),
     deadLettered: new Counter({ name: 'tapfleet_control_plane_dead_lettered_total', help: 'Malformed agent messages sent to the dead-letter stream', labelNames: ['kind'], registers: [registry] }),
     untrustedAssignmentSets: new Counter({ name: 'tapfleet_control_plane_untrusted_assignment_sets_total', help: 'Assignment sets found in the bucket without this control plane\'s signature (rebuilt from the deployment records)', registers: [registry] }),
+    corruptRecords: new Counter({ name: 'tapfleet_control_plane_corrupt_records_total', help: 'Stored records (Redis, assignments KV) read but unreadable, so skipped', labelNames: ['store'], registers: [registry] }),
     liveHosts: new Gauge({ name: 'tapfleet_control_plane_live_hosts', help: 'Hosts whose heartbeats are current', registers: [registry], async collect() { this.set(await liveHosts()); } }),
   };
 }

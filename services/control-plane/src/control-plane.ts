@@ -10,7 +10,7 @@ import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
 import { AssignmentWriter } from './assignment-writer.js';
 import { CompileService } from './compile-service.js';
-import { createControlPlaneMetrics } from './control-plane-metrics.js';
+import { createControlPlaneMetrics, type ControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentService } from './deployment-service.js';
 import { DeploymentStore } from './deployment-store.js';
 import { Enrollment } from './enrollment.js';
@@ -20,6 +20,7 @@ import { Inventory } from './inventory.js';
 import { controlPlaneSigningKey } from './signing-key.js';
 import { lossReport } from './loss-report.js';
 import { startTimeService } from './time-service.js';
+import type { CorruptRecordSink } from './stored-record.js';
 import { TokenStore } from './token-store.js';
 
 export { adminTokenPath };
@@ -68,14 +69,24 @@ export class ControlPlane {
     const stores = await ensureFleetResources(nc, jsm);
     const redis = createRedis(config);
     const ch = createClickHouse(config);
-    const tokens = new TokenStore(redis);
+    // Stores report records they cannot read here (log and metric) and skip them; the metrics need the inventory first.
+    let metrics: ControlPlaneMetrics | undefined;
+    const onCorrupt: CorruptRecordSink = (storeName, recordKey, reason) => {
+      metrics?.corruptRecords.inc({ store: storeName });
+      log.error({ store: storeName, key: recordKey, reason }, 'unreadable stored record skipped');
+    };
+    const tokens = new TokenStore(redis, onCorrupt);
     const adminToken = await tokens.bootstrapAdmin(adminTokenPath(config.dataDir));
-    const inventory = new Inventory(redis, cp.hostLivenessMs);
-    const store = new DeploymentStore(redis);
+    const inventory = new Inventory(redis, cp.hostLivenessMs, onCorrupt);
+    const store = new DeploymentStore(redis, onCorrupt);
     const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir));
-    const metrics = createControlPlaneMetrics(async () => (await inventory.list()).filter((h) => h.live).length);
+    const liveMetrics = createControlPlaneMetrics(async () => (await inventory.list()).hosts.filter((h) => h.live).length);
+    metrics = liveMetrics;
     const assignments = new AssignmentWriter(stores.assignments, key, assignmentRecords(store, redis), log);
-    assignments.onUntrusted = () => metrics.untrustedAssignmentSets.inc();
+    assignments.onUntrusted = (hostId, reason) => {
+      liveMetrics.untrustedAssignmentSets.inc();
+      onCorrupt('assignments', hostId, reason);
+    };
     const deployments = new DeploymentService(inventory, store, compiler, assignments, tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
     const unknown = new UnknownDeployments(redis);
     deployments.onCompile = (ms, cached) => metrics.compileSeconds.observe({ cached: String(cached) }, ms / 1000);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompileError, scriptTargets, type Alias } from '@tapfleet/compiler';
 import type { Logger } from '@tapfleet/runtime';
-import { durationMs, FINAL_STATES, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
+import { durationMs, FINAL_STATES, SchemaError, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
 import type { AssignmentWriter } from './assignment-writer.js';
 import { groupHosts } from './build-groups.js';
 import type { CompileService } from './compile-service.js';
@@ -54,6 +54,9 @@ export class DeploymentService {
       } catch (e) {
         if (e instanceof CompileError)
           throw new DeploymentRequestError(422, 'compile_failed', `the script does not compile for kernel ${g.kernel.release} (${g.kernel.buildId.slice(0, 12)}; hosts ${g.hosts.map((h) => h.hostId).join(', ')}):\n${e.message}`);
+        // A stored profile that does not read (overwritten, truncated) is the hosts' state, not a server fault.
+        if (e instanceof SchemaError)
+          throw new DeploymentRequestError(409, 'profile_unreadable', `cannot compile for hosts ${g.hosts.map((h) => h.hostId).join(', ')}: ${e.message}; restarting their agents stores the profile again`);
         throw e;
       }
       this.onCompile?.(outcome.ms, outcome.cached);
@@ -81,7 +84,10 @@ export class DeploymentService {
     this.log.info({ deploymentId: d.id, hosts: targets.length, groups: groups.length, cached, canary: req.canary }, 'deployment created');
     const rollout = this.rollout(d).catch((e: Error) => {
       this.log.error({ deploymentId: d.id, err: e.message }, 'rollout failed');
-      return this.store.update(d.id, { phase: 'failed', message: `rollout error: ${e.message}` }).then(() => undefined);
+      return this.store.update(d.id, { phase: 'failed', message: `rollout error: ${e.message}` }).then(
+        () => undefined,
+        (e2: Error) => this.log.error({ deploymentId: d.id, err: e2.message }, 'could not record the failed rollout'),
+      );
     });
     this.rollouts.add(rollout);
     void rollout.finally(() => this.rollouts.delete(rollout));
@@ -135,14 +141,22 @@ export class DeploymentService {
     return (await this.store.view(id))!;
   }
 
-  /** Removes expired deployments' assignments (agents detach on their own TTL even without this). */
+  /**
+   * Removes expired deployments' assignments (agents detach on their own TTL even without this).
+   * One deployment that cannot be expired (an unreachable host key, say) is logged and retried
+   * at the next sweep; it never holds up the others. Unreadable records are skipped by the list.
+   */
   async sweepExpired(): Promise<number> {
     let n = 0;
-    for (const d of await this.store.list(1000)) {
+    for (const d of (await this.store.list(1000)).deployments) {
       if (d.expiresAtMs > Date.now() || ['stopped', 'failed', 'expired'].includes(d.phase)) continue;
-      await Promise.all(d.targets.map((t) => this.assignments.remove(t.hostId, d.id)));
-      await this.store.update(d.id, { phase: 'expired', message: `TTL reached at ${new Date(d.expiresAtMs).toISOString()}` });
-      n++;
+      try {
+        await Promise.all(d.targets.map((t) => this.assignments.remove(t.hostId, d.id)));
+        await this.store.update(d.id, { phase: 'expired', message: `TTL reached at ${new Date(d.expiresAtMs).toISOString()}` });
+        n++;
+      } catch (e) {
+        this.log.warn({ deploymentId: d.id, err: (e as Error).message }, 'expiry of one deployment failed; the sweep goes on');
+      }
     }
     return n;
   }

@@ -1,22 +1,39 @@
 import type { Redis } from 'ioredis';
-import { Deployment, HostDeploymentState, type AgentDeploymentStatus, type DeploymentView } from '@tapfleet/schemas';
+import { AggregationSnapshot, Deployment, HostDeploymentState, type AgentDeploymentStatus, type DeploymentView } from '@tapfleet/schemas';
+import { CorruptRecordError, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
 
 const ALL = 'tf:deployments';
 const depKey = (id: string) => `tf:deployment:${id}`;
 const hostsKey = (id: string) => `tf:deployment:${id}:hosts`;
 const aggsKey = (id: string) => `tf:deployment:${id}:aggs`;
 
-/** Deployments and per-host states in Redis; the rollout and the API read and write here. */
+/** Deployments readable, and the ones skipped because their record is not. */
+export interface DeploymentList {
+  deployments: Deployment[];
+  skipped: SkippedRecord[];
+}
+
+/**
+ * Deployments and per-host states in Redis; the rollout and the API read and write here.
+ * Writes are checked against the schema the reads use; an unreadable record is reported
+ * to `onCorrupt` and skipped by lists (and the expiry sweep), never fatal.
+ */
 export class DeploymentStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis, private readonly onCorrupt: CorruptRecordSink = () => undefined) {}
 
   async save(d: Deployment): Promise<void> {
-    await this.redis.multi().set(depKey(d.id), JSON.stringify(d)).zadd(ALL, d.createdAtMs, d.id).exec();
+    const text = serializeChecked(Deployment, `deployment ${d.id}`, d);
+    await this.redis.multi().set(depKey(d.id), text).zadd(ALL, d.createdAtMs, d.id).exec();
   }
 
+  /** Undefined when absent; a CorruptRecordError when present but unreadable. */
   async get(id: string): Promise<Deployment | undefined> {
     const raw = await this.redis.get(depKey(id));
-    return raw ? Deployment.parse(JSON.parse(raw)) : undefined;
+    if (raw === null) return undefined;
+    const r = readRecord(Deployment, raw);
+    if (r.ok) return r.value;
+    this.onCorrupt('deployments', depKey(id), r.reason);
+    throw new CorruptRecordError(depKey(id), r.reason);
   }
 
   async update(id: string, patch: Partial<Deployment>): Promise<Deployment | undefined> {
@@ -27,13 +44,18 @@ export class DeploymentStore {
     return next;
   }
 
-  /** Newest first. */
-  async list(limit = 100): Promise<Deployment[]> {
+  /** Newest first; unreadable records are skipped and named. */
+  async list(limit = 100): Promise<DeploymentList> {
     const ids = await this.redis.zrevrange(ALL, 0, limit - 1);
-    const out: Deployment[] = [];
+    const out: DeploymentList = { deployments: [], skipped: [] };
     for (const id of ids) {
-      const d = await this.get(id);
-      if (d) out.push(d);
+      try {
+        const d = await this.get(id);
+        if (d) out.deployments.push(d);
+      } catch (e) {
+        if (!(e instanceof CorruptRecordError)) throw e;
+        out.skipped.push({ key: e.key, reason: e.reason });
+      }
     }
     return out;
   }
@@ -49,16 +71,18 @@ export class DeploymentStore {
       ...(s.load ? { load: s.load } : {}),
       runnerRestarts: s.runnerRestarts,
     };
-    await this.redis.hset(hostsKey(s.deploymentId), s.hostId, JSON.stringify(state));
+    await this.redis.hset(hostsKey(s.deploymentId), s.hostId, serializeChecked(HostDeploymentState, `host ${s.hostId}'s state for ${s.deploymentId}`, state));
     return true;
   }
 
+  /** Hosts whose stored state is unreadable are left out (they show as pending) and reported. */
   async hostStates(id: string): Promise<Record<string, HostDeploymentState>> {
     const raw = await this.redis.hgetall(hostsKey(id));
     const out: Record<string, HostDeploymentState> = {};
     for (const [host, json] of Object.entries(raw)) {
-      const parsed = HostDeploymentState.safeParse(JSON.parse(json));
-      if (parsed.success) out[host] = parsed.data;
+      const r = readRecord(HostDeploymentState, json);
+      if (r.ok) out[host] = r.value;
+      else this.onCorrupt('deployment-hosts', `${hostsKey(id)}[${host}]`, r.reason);
     }
     return out;
   }
@@ -73,11 +97,19 @@ export class DeploymentStore {
     return { ...d, hosts };
   }
 
+  /** The snapshot text as the agent sent it, once the listener has checked it against its schema. */
   async saveAggregations(deploymentId: string, hostId: string, snapshotJson: string): Promise<void> {
     await this.redis.hset(aggsKey(deploymentId), hostId, snapshotJson);
   }
 
-  async aggregations(deploymentId: string): Promise<Record<string, string>> {
-    return this.redis.hgetall(aggsKey(deploymentId));
+  /** Every host's latest snapshot; unreadable ones are reported and left out of the merge. */
+  async aggregations(deploymentId: string): Promise<AggregationSnapshot[]> {
+    const raw = await this.redis.hgetall(aggsKey(deploymentId));
+    return Object.entries(raw).flatMap(([host, json]) => {
+      const r = readRecord(AggregationSnapshot, json);
+      if (r.ok) return [r.value];
+      this.onCorrupt('aggregations', `${aggsKey(deploymentId)}[${host}]`, r.reason);
+      return [];
+    });
   }
 }

@@ -14,7 +14,7 @@ const OVER = ['stopped', 'failed', 'expired'];
 export async function assignmentsFromRecords(store: DeploymentStore, hostId: string): Promise<Assignment[]> {
   const now = Date.now();
   const out: Assignment[] = [];
-  for (const d of await store.list(1000)) {
+  for (const d of (await store.list(1000)).deployments) {
     if (!['canary', 'rolling', 'done'].includes(d.phase) || d.expiresAtMs <= now) continue;
     const t = d.targets.find((x) => x.hostId === hostId);
     if (!t || (d.phase === 'canary' && !t.canary)) continue;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { HostView, type AgentHeartbeat, type AgentHello } from '@tapfleet/schemas';
+import { readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
 
 /** What Redis holds per host: the view without liveness, which the expiring key decides. */
 const StoredHost = HostView.omit({ live: true });
@@ -9,12 +10,19 @@ const HOSTS = 'tf:hosts';
 const hostKey = (id: string) => `tf:host:${id}`;
 const aliveKey = (id: string) => `tf:host:${id}:alive`;
 
+/** Hosts readable, and the ones skipped because their record is not. */
+export interface HostList {
+  hosts: HostView[];
+  skipped: SkippedRecord[];
+}
+
 /**
  * The fleet inventory in Redis: one JSON record per host (labels, kernel build,
  * binaries, clock) and a liveness key that expires unless heartbeats refresh it.
+ * An unreadable host record is reported and skipped; the host's next hello replaces it.
  */
 export class Inventory {
-  constructor(private readonly redis: Redis, private readonly livenessMs: number) {}
+  constructor(private readonly redis: Redis, private readonly livenessMs: number, private readonly onCorrupt: CorruptRecordSink = () => undefined) {}
 
   async hello(h: AgentHello): Promise<void> {
     const prev = await this.get(h.hostId);
@@ -29,7 +37,7 @@ export class Inventory {
       runningDeployments: prev?.bootId === h.bootId ? prev.runningDeployments : [],
       ...(prev?.clock ? { clock: prev.clock } : {}),
     };
-    await this.redis.multi().set(hostKey(h.hostId), JSON.stringify(record)).sadd(HOSTS, h.hostId).set(aliveKey(h.hostId), '1', 'PX', this.livenessMs).exec();
+    await this.redis.multi().set(hostKey(h.hostId), serializeChecked(StoredHost, `host ${h.hostId}`, record)).sadd(HOSTS, h.hostId).set(aliveKey(h.hostId), '1', 'PX', this.livenessMs).exec();
   }
 
   /** A heartbeat from a host whose hello was not seen yet only refreshes nothing: the hello follows. */
@@ -37,36 +45,43 @@ export class Inventory {
     const prev = await this.get(hb.hostId);
     if (!prev) return false;
     const record: StoredHost = { ...prev, bootId: hb.bootId, labels: hb.labels, lastSeenMs: Date.now(), runningDeployments: hb.runningDeployments, ...(hb.clock ? { clock: hb.clock } : {}) };
-    await this.redis.multi().set(hostKey(hb.hostId), JSON.stringify(record)).set(aliveKey(hb.hostId), '1', 'PX', this.livenessMs).exec();
+    await this.redis.multi().set(hostKey(hb.hostId), serializeChecked(StoredHost, `host ${hb.hostId}`, record)).set(aliveKey(hb.hostId), '1', 'PX', this.livenessMs).exec();
     return true;
   }
 
+  /** An unreadable record counts as absent (and is reported): a hello rewrites it whole. */
   private async get(hostId: string): Promise<StoredHost | undefined> {
     const raw = await this.redis.get(hostKey(hostId));
-    if (!raw) return undefined;
-    const parsed = StoredHost.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    if (raw === null) return undefined;
+    const r = readRecord(StoredHost, raw);
+    if (r.ok) return r.value;
+    this.onCorrupt('hosts', hostKey(hostId), r.reason);
+    return undefined;
   }
 
-  async list(): Promise<HostView[]> {
+  async list(): Promise<HostList> {
     const ids = (await this.redis.smembers(HOSTS)).sort();
-    if (!ids.length) return [];
+    const out: HostList = { hosts: [], skipped: [] };
+    if (!ids.length) return out;
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.get(hostKey(id)).exists(aliveKey(id));
     const results = (await pipeline.exec()) ?? [];
-    const hosts: HostView[] = [];
-    ids.forEach((_, i) => {
+    ids.forEach((id, i) => {
       const raw = results[2 * i]?.[1];
       const alive = results[2 * i + 1]?.[1] === 1;
       if (typeof raw !== 'string') return;
-      const parsed = StoredHost.safeParse(JSON.parse(raw));
-      if (parsed.success) hosts.push({ ...parsed.data, live: alive });
+      const r = readRecord(StoredHost, raw);
+      if (r.ok) out.hosts.push({ ...r.value, live: alive });
+      else {
+        this.onCorrupt('hosts', hostKey(id), r.reason);
+        out.skipped.push({ key: hostKey(id), reason: r.reason });
+      }
     });
-    return hosts;
+    return out;
   }
 
-  /** Live hosts whose labels match every key of the selector. */
+  /** Live hosts whose labels match every key of the selector (own labels only: `constructor` is not a label). */
   async select(selector: Record<string, string>): Promise<HostView[]> {
-    return (await this.list()).filter((h) => h.live && Object.entries(selector).every(([k, v]) => h.labels[k] === v));
+    return (await this.list()).hosts.filter((h) => h.live && Object.entries(selector).every(([k, v]) => Object.hasOwn(h.labels, k) && h.labels[k] === v));
   }
 }

@@ -3,17 +3,21 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { Role } from '@tapfleet/schemas';
+import { EpochMs, Role } from '@tapfleet/schemas';
+import { readRecord, serializeChecked, type CorruptRecordSink } from './stored-record.js';
 
-const TokenRecord = z.object({ name: z.string(), role: Role, createdAtMs: z.number() });
+const TokenRecord = z.object({ name: z.string(), role: Role, createdAtMs: EpochMs });
 export type TokenRecord = z.infer<typeof TokenRecord>;
 
 const KEY = (digest: string) => `tf:token:${digest}`;
 const digestOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** API bearer tokens in Redis; only their sha256 is stored, so a Redis dump leaks no token. */
+/**
+ * API bearer tokens in Redis; only their sha256 is stored, so a Redis dump leaks no token.
+ * An unreadable record authenticates nobody (401) and is reported; it never fails the request.
+ */
 export class TokenStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis, private readonly onCorrupt: CorruptRecordSink = () => undefined) {}
 
   async create(name: string, role: Role): Promise<string> {
     const token = `tf_${randomBytes(24).toString('base64url')}`;
@@ -22,14 +26,17 @@ export class TokenStore {
   }
 
   private async save(token: string, record: TokenRecord): Promise<void> {
-    await this.redis.set(KEY(digestOf(token)), JSON.stringify(record));
+    await this.redis.set(KEY(digestOf(token)), serializeChecked(TokenRecord, `token ${record.name}`, record));
   }
 
   async lookup(token: string): Promise<TokenRecord | undefined> {
-    const raw = await this.redis.get(KEY(digestOf(token)));
-    if (!raw) return undefined;
-    const parsed = TokenRecord.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    const key = KEY(digestOf(token));
+    const raw = await this.redis.get(key);
+    if (raw === null) return undefined;
+    const r = readRecord(TokenRecord, raw);
+    if (r.ok) return r.value;
+    this.onCorrupt('tokens', key, r.reason);
+    return undefined;
   }
 
   /**

@@ -11,3 +11,4 @@ export * from './nats-resources.js';
 export * from './http.js';
 export * from './time.js';
 export * from './dead-letter.js';
+export * from './long-timer.js';

@@ -5,3 +5,6 @@ export * from './owned-process.js';
 export * from './tcp-port.js';
 export * from './tracefs.js';
 export type { StackService, ServiceDirs } from './services/service.js';
+export * from './health-wait.js';
+export { withTimeout } from './services/service.js';
+export * from './cgroup2.js';

@@ -1,11 +1,13 @@
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { ensureNatsAuth, type Logger } from '@tapfleet/runtime';
 import { ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
 import { isOwnedAlive, readPidFile, removePidFile, spawnDetached, stopOwned, type PidRecord } from './owned-process.js';
+import { healthReason, StackError, waitHealthy } from './health-wait.js';
 import { isPortOpen } from './tcp-port.js';
 import { ensureTracefs } from './tracefs.js';
+import { ensureCgroup2 } from './cgroup2.js';
 import type { ServiceDirs, StackService } from './services/service.js';
 import { natsService } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
@@ -23,11 +25,6 @@ export interface ServiceReport {
   address: string;
   logFile: string;
   reason?: string;
-}
-
-/** Raised when the stack cannot be brought up; the message says what to read or change. */
-export class StackError extends Error {
-  readonly code = 'TAPFLEET_STACK';
 }
 
 export type ServiceName = StackService['name'];
@@ -57,37 +54,6 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
   const root = join(config.dataDir, 'stack', name);
   return { root, data: join(root, 'data'), logFile: join(root, `${name}.log`), pidFile: join(root, `${name}.pid`) };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function healthReason(svc: StackService): Promise<string | undefined> {
-  try {
-    await svc.checkHealth();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-function logTail(file: string, lines = 15): string {
-  if (!existsSync(file)) return '(no log yet)';
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-async function waitHealthy(svc: StackService, rec: PidRecord, dirs: ServiceDirs): Promise<void> {
-  const deadline = Date.now() + svc.startTimeoutMs;
-  let reason: string | undefined = 'not checked yet';
-  while (Date.now() < deadline) {
-    if (!isOwnedAlive(rec)) {
-      removePidFile(dirs.pidFile);
-      throw new StackError(`${svc.binary} exited during start-up; read ${dirs.logFile}:\n${logTail(dirs.logFile)}`);
-    }
-    reason = await healthReason(svc);
-    if (reason === undefined) return;
-    await sleep(200);
-  }
-  throw new StackError(`${svc.binary} (pid ${rec.pid}) not healthy after ${svc.startTimeoutMs / 1000} s (${reason}); read ${dirs.logFile}`);
 }
 
 type StartPlan = { action: 'wait'; rec: PidRecord } | { action: 'reuse' } | { action: 'start' };
@@ -123,12 +89,17 @@ async function carryOut(svc: StackService, dirs: ServiceDirs, plan: StartPlan, l
       return { ...base, state: 'reused' };
     case 'start': {
       mkdirSync(dirs.data, { recursive: true });
-      const rec = spawnDetached(svc.binary, svc.prepare(dirs), dirs.logFile, dirs.pidFile, dirs.root, svc.env);
+      const rec = spawnDetached(svc.binary, await svc.prepare(dirs), dirs.logFile, dirs.pidFile, dirs.root, svc.env);
       log.info({ service: svc.name, childPid: rec.pid, address }, 'started');
       await waitHealthy(svc, rec, dirs);
       return { ...base, state: 'started', pid: rec.pid };
     }
   }
+}
+
+/** Starts (or waits for, or reuses) one service the way `up` does: exported for tests of the start-up wait. */
+export async function startService(svc: StackService, dirs: ServiceDirs, log: Logger): Promise<ServiceReport> {
+  return carryOut(svc, dirs, await planOne(svc, dirs), log);
 }
 
 /** Settles every promise; throws one StackError listing every failure. */
@@ -143,6 +114,7 @@ async function allOrExplain<T>(promises: Promise<T>[]): Promise<T[]> {
 export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean; only?: readonly ServiceName[] } = {}): Promise<ServiceReport[]> {
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
+  ensureCgroup2(log);
   const services = stackServices(config, options.only, log).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
   // The operator, accounts and service credentials must exist before nats-server (or any client) starts.
   if (services.some(({ svc }) => svc.name === 'nats')) await ensureNatsAuth(config);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { KernelProfile, parseBundle, verifyBundle } from '@tapfleet/schemas';
 import { loadOrCreateSigningKey } from '@tapfleet/compiler';
+import { attachedRunner, linksHeldBy } from './runner-links.js';
 
 function tapfleet(...args: string[]) {
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], { encoding: 'utf8', env: process.env, cwd: PROJECT_ROOT });
@@ -62,26 +63,23 @@ test('tapfleet profile, then compile for that profile: a signed bundle naming th
 });
 
 test('Ctrl-C (SIGINT) detaches cleanly: the run exits 0, prints its maps, and leaves no BPF link behind', async () => {
-  const { spawn, execFileSync } = await import('node:child_process');
+  const { spawn } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'tf-sigint-'));
   const file = join(dir, 'sigint.tap');
   writeFileSync(file, 'probe tracepoint:syscalls:sys_enter_getppid { @sigint_probe = count(); }\n');
-  const links = () => execFileSync('bpftool', ['link', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => /prog \d+/.test(l)).length;
-  const before = links();
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'run', file], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   child.stderr.on('data', (d: Buffer) => (stderr += d));
-  // Wait until the probe is attached: one more BPF link than before.
-  const deadline = Date.now() + 15_000;
-  while (links() <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(links() > before, 'the probe never attached');
+  // Wait until the probe is attached: this run's runner holds a BPF link.
+  const runner = await attachedRunner(child.pid!);
+  assert.ok(runner, 'the probe never attached');
   spawnSync('/bin/sh', ['-c', 'for i in 1 2 3; do cat /proc/self/stat > /dev/null; done']);
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   assert.equal(code, 0, stderr);
   assert.match(stdout, /^@sigint_probe: \d+$/m);
   assert.match(stderr, /detached in [0-9.]+ ms/);
-  assert.equal(links(), before, 'no link survives the run');
+  assert.equal(linksHeldBy(runner), 0, 'no link survives the run');
 });

@@ -1,4 +1,4 @@
-import { durationMs } from '@tapfleet/schemas';
+import { durationMs, DurationText } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
 import { compileBundle } from '../host-compile.js';
 import { verifyBundle } from '@tapfleet/schemas';
@@ -6,6 +6,8 @@ import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
 import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
 import { runSession } from '../run-session.js';
+import { liveStartTime } from '../pid-watch.js';
+import { planShellCommand } from './shell-command.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';
 
 export const runCommand: Command = {
@@ -13,8 +15,11 @@ export const runCommand: Command = {
   args: 'FILE',
   summary: 'compile a probe script for this host, load it, and print events and aggregations (Ctrl-C stops)',
   options: {
-    pid: { type: 'string', short: 'p', description: 'trace only this process (uprobes and USDT)', valueName: 'PID' },
-    command: { type: 'string', short: 'c', description: 'run this command, traced from its first instruction; stop when it exits', valueName: 'CMD' },
+    pid: { type: 'string', short: 'p', description: 'trace only this process (uprobes and USDT); stop when it exits', valueName: 'PID' },
+    command: {
+      type: 'string', short: 'c', valueName: 'CMD',
+      description: 'run this command, traced from its first instruction; stop when it exits. With shell syntax (a; b, a | b, a &) it runs under /bin/sh -c and every probe sees only its processes',
+    },
     duration: { type: 'string', short: 'd', description: 'stop after this long, e.g. 10s', valueName: 'D' },
     json: { type: 'boolean', description: 'print JSON lines instead of text' },
     binary: BINARY_OPTION,
@@ -24,8 +29,11 @@ export const runCommand: Command = {
     const pidText = stringOption(values, 'pid');
     const command = stringOption(values, 'command');
     if (pidText && command) throw new UsageError('give -p PID or -c CMD, not both');
-    if (pidText && !/^[1-9][0-9]*$/.test(pidText)) throw new UsageError(`-p takes a process id, got '${pidText}'`);
+    if (pidText && !/^[1-9][0-9]{0,9}$/.test(pidText)) throw new UsageError(`-p takes a process id, got '${pidText}'`);
+    if (pidText && !liveStartTime(Number(pidText))) throw new UsageError(`-p ${pidText}: no such process`);
     const duration = stringOption(values, 'duration');
+    if (duration !== undefined && !DurationText.safeParse(duration).success) throw new UsageError(`--duration takes a duration like 30s, 10m or 2h, got '${duration}'`);
+    const plan = command !== undefined ? planShellCommand(command) : undefined;
     const json = values.json === true;
     const key = localSigningKey(config);
     let bundle;
@@ -46,8 +54,7 @@ export const runCommand: Command = {
     const result = await runSession({
       bundle,
       ...(pidText ? { pid: Number(pidText) } : {}),
-      // exec keeps the traced pid the one we filter on (a forking shell would not).
-      ...(command ? { command: ['/bin/sh', '-c', `exec ${command}`] } : {}),
+      ...(plan ? { command: plan.argv, commandTree: plan.kind === 'shell' } : {}),
       ...(duration ? { durationMs: durationMs(duration) } : {}),
       stopSignal,
       onAttach: (s, program) => {
@@ -60,6 +67,7 @@ export const runCommand: Command = {
     });
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    if (result.pidExited) process.stderr.write(`tapfleet run: process ${pidText} exited\n`);
     const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
     process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
     return result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length ? 1 : 0;

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,14 +10,27 @@ import { withTimeout, type ServiceDirs, type StackService } from './service.js';
 
 const POM = join(PROJECT_ROOT, 'services', 'stack', 'kafka', 'pom.xml');
 
+/**
+ * Child processes run asynchronously: `stack up` waits for the other servers meanwhile, and a
+ * synchronous Maven fetch or JVM start once froze those waits past redis-server's budget.
+ */
+async function run(binary: string, args: string[]): Promise<void> {
+  try {
+    await promisify(execFile)(binary, args, { maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`${binary} ${args.slice(0, 4).join(' ')} ... failed: ${err.message}\n${(err.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`);
+  }
+}
+
 /** The broker's jars, fetched once from Maven Central (the pom names org.apache.kafka:kafka_2.13). */
-export function ensureKafkaJars(log?: Logger): string {
+export async function ensureKafkaJars(log?: Logger): Promise<string> {
   // Shared by every stack of this checkout (dev and test): the jars never change.
   const libs = join(DEFAULT_DATA_DIR, 'kafka', 'libs');
   if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return libs;
   log?.info({ libs }, 'fetching the Kafka broker from Maven Central (mvn dependency:copy-dependencies)');
   mkdirSync(libs, { recursive: true });
-  execFileSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await run('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime']);
   return libs;
 }
 
@@ -31,8 +45,8 @@ export function kafkaService(config: TapfleetConfig, log?: Logger): StackService
     port,
     extraPorts: [controllerPort],
     startTimeoutMs: 60_000,
-    prepare(dirs: ServiceDirs) {
-      const libs = ensureKafkaJars(log);
+    async prepare(dirs: ServiceDirs) {
+      const libs = await ensureKafkaJars(log);
       const props = join(dirs.root, 'server.properties');
       writeFileSync(props, [
         'process.roles=broker,controller',
@@ -54,7 +68,7 @@ export function kafkaService(config: TapfleetConfig, log?: Logger): StackService
       const classpath = `${libs}/*`;
       if (!existsSync(join(dirs.data, 'meta.properties'))) {
         mkdirSync(dirs.data, { recursive: true });
-        execFileSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', props], { stdio: ['ignore', 'ignore', 'inherit'] });
+        await run('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', props]);
       }
       return ['-Xms256m', '-Xmx512m', '-cp', classpath, 'kafka.Kafka', props];
     },

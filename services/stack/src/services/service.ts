@@ -19,8 +19,8 @@ export interface StackService {
   startTimeoutMs: number;
   /** The child's environment, when it must differ from ours. */
   env?: NodeJS.ProcessEnv;
-  /** Writes any config files and returns the command-line arguments. */
-  prepare(dirs: ServiceDirs): string[];
+  /** Writes any config files and returns the command-line arguments; never blocks the event loop for long (others are being waited for). */
+  prepare(dirs: ServiceDirs): string[] | Promise<string[]>;
   /** Resolves if the service answers as it should, else rejects with the reason. */
   checkHealth(): Promise<void>;
 }
