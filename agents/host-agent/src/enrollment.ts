@@ -29,7 +29,7 @@ export async function agentCredentials(config: TapfleetConfig, hostId: string, s
   if (config.nats.credsFile) return config.nats.credsFile;
   const file = agentCredsPath(stateDir);
   if (existsSync(file) && !renew) return file;
-  const token = joinToken(config);
+  const token = await waitForJoinToken(config, log);
   if (!token)
     throw new EnrollmentError(`no NATS credentials at ${file} and no join token to enroll with: create one with 'tapfleet token create NAME --role agent' and start the agent with TAPFLEET_JOIN_TOKEN (or agent.joinToken)`);
   const oldSeed = existsSync(file) ? SEED_LINE.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
@@ -40,6 +40,20 @@ export async function agentCredentials(config: TapfleetConfig, hostId: string, s
   writeFileSync(file, formatCreds(jwt, kp), { mode: 0o600 });
   log.info({ file, publicKey: body.publicKey }, 'enrolled: NATS credentials issued for this host');
   return file;
+}
+
+/**
+ * The join token, waiting briefly for the local admin token file when none is configured: the
+ * local stack starts the control plane (which writes that file) and the agent together.
+ */
+async function waitForJoinToken(config: TapfleetConfig, log: Logger, waitMs = 30_000): Promise<string | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (let logged = false; ; logged = true) {
+    const token = joinToken(config);
+    if (token || Date.now() > deadline) return token;
+    if (!logged) log.info({ file: adminTokenPath(config.dataDir) }, 'no join token configured; waiting for the local admin token file');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: Logger): Promise<string> {
