@@ -1,3 +1,4 @@
+import { LIMITS } from './limits.js';
 import type { Span } from './source.js';
 
 export interface Diagnostic {
@@ -11,7 +12,14 @@ export interface Diagnostic {
 /** The one sink every pass reports to; passes keep going after errors where they can. */
 export class Diagnostics {
   readonly items: Diagnostic[] = [];
+  private errors = 0;
   error(span: Span, message: string, hint?: string): void {
+    this.errors++;
+    if (this.errors > LIMITS.maxErrors + 1) return;
+    if (this.errors === LIMITS.maxErrors + 1) {
+      this.items.push({ severity: 'error', message: `more than ${LIMITS.maxErrors} errors; the rest are not shown`, span });
+      return;
+    }
     this.items.push({ severity: 'error', message, span, ...(hint ? { hint } : {}) });
   }
   warning(span: Span, message: string, hint?: string): void {

@@ -1,4 +1,5 @@
 import type { Diagnostics } from './diagnostics.js';
+import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
 export type TokenKind = 'ident' | 'int' | 'string' | 'var' | 'map' | 'punct' | 'point' | 'eof';
@@ -58,6 +59,15 @@ export class Lexer {
   }
 
   next(): Token {
+    // A loop, not recursion: a run of stray characters of any length is one error each.
+    for (;;) {
+      const token = this.token();
+      if (token) return token;
+    }
+  }
+
+  /** The next token, or undefined after reporting a character no token starts with. */
+  private token(): Token | undefined {
     this.skipTrivia();
     const t = this.source.text;
     const start = this.pos;
@@ -65,12 +75,12 @@ export class Lexer {
     const c = t[this.pos]!;
     if (/[A-Za-z_]/.test(c)) {
       while (/[A-Za-z0-9_]/.test(t[this.pos] ?? '')) this.pos++;
-      return { kind: 'ident', text: t.slice(start, this.pos), span: this.span(start) };
+      return this.name({ kind: 'ident', text: t.slice(start, this.pos), span: this.span(start) });
     }
     if ((c === '$' || c === '@') && /[A-Za-z_]/.test(t[this.pos + 1] ?? '')) {
       this.pos++;
       while (/[A-Za-z0-9_]/.test(t[this.pos] ?? '')) this.pos++;
-      return { kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) };
+      return this.name({ kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) });
     }
     if (/[0-9]/.test(c)) return this.number(start);
     if (c === '"') return this.string(start);
@@ -82,7 +92,13 @@ export class Lexer {
     }
     this.pos++;
     this.diags.error(this.span(start), `unexpected character '${c}'`);
-    return this.next();
+    return undefined;
+  }
+
+  private name(tok: Token): Token {
+    const bare = tok.kind === 'ident' ? tok.text : tok.text.slice(1);
+    if (bare.length > LIMITS.maxNameBytes) this.diags.error(tok.span, `name '${tok.text.slice(0, 20)}...' is longer than ${LIMITS.maxNameBytes} characters`, 'maps, events and fields become kernel (BTF) names, which are bounded');
+    return tok;
   }
 
   private number(start: number): Token {

@@ -2,7 +2,8 @@ import { aggregationValueSize, EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, ma
 import { usdtArgC } from './usdt-args.js';
 import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
-import { LIMITS, type Type } from '../types.js';
+import { LIMITS } from '../limits.js';
+import type { Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
 
