@@ -6,7 +6,7 @@ import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
 import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
 import { runSession } from '../run-session.js';
-import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
 
 export const runCommand: Command = {
   path: ['run'],
@@ -30,7 +30,7 @@ export const runCommand: Command = {
     const key = localSigningKey(config);
     let bundle;
     try {
-      bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: key.privateKey });
+      bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: key.privateKey, build: buildOptions(config) });
     } catch (e) {
       if (e instanceof CompileError) {
         printDiagnostics(e.diagnostics);
