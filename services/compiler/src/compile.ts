@@ -70,6 +70,7 @@ function withoutDirect(t: Target): Target {
 
 /** Parse only: the script's probe point texts, so callers can gather the profiles they need. */
 export function pointTexts(file: string, text: string, tapsets: Alias[] = []): string[] {
+  if (Buffer.byteLength(text) > LIMITS.maxScriptBytes) return []; // frontEnd refuses it with a diagnostic
   const diags = new Diagnostics();
   const script = parse(new Source(file, text), diags);
   const aliases = new Map([...tapsets, ...script.aliases].map((a) => [a.name, a]));

@@ -47,8 +47,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 /** Thrown by the compiler driver when any pass reported an error. */
 export class CompileError extends Error {
   readonly code = 'TAPFLEET_COMPILE';
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
+  constructor(readonly diagnostics: Diagnostic[], options?: ErrorOptions) {
+    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'), options);
     this.name = 'CompileError';
   }
 }

@@ -57,7 +57,7 @@ export async function compileBundle(file: string, text: string, options: Compile
     object = await buildBpfObject(fe.c, options.build);
   } catch (e) {
     const diags = buildFailureDiagnostics(e, source, fe.c, fe.programs!);
-    if (diags) throw new CompileError(diags.items);
+    if (diags) throw new CompileError(diags.items, { cause: e });
     if (e instanceof BuildError)
       throw new BuildError(`clang failed on generated code (a compiler bug: please report it with the script): ${e.message}\n${e.stderr}`, e.stderr);
     throw e;

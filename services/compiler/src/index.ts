@@ -9,6 +9,8 @@ export * from './tapsets.js';
 export * from './run-session.js';
 export * from './bundle/bundle.js';
 export * from './bundle/signing.js';
+export { BuildError, BuildTimeoutError, DEFAULT_CLANG_TIMEOUT_MS, type BuildOptions } from './bundle/clang.js';
+export { LIMITS } from './limits.js';
 export { hostKernelProfile, readBinaryProfile, ProfileError, ElfError } from '@tapfleet/runner';
 export { COMPILER_VERSION } from './version.js';
 export { mapText } from './output/format.js';

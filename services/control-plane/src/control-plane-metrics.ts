@@ -8,6 +8,10 @@ export interface ControlPlaneMetrics {
   agentMessages: Counter<'kind'>;
   deadLettered: Counter<'kind'>;
   liveHosts: Gauge;
+  compilesRunning: Gauge;
+  compileQueueDepth: Gauge;
+  compileRejected: Counter;
+  compileTimeouts: Counter;
 }
 
 export function createControlPlaneMetrics(liveHosts: () => Promise<number>): ControlPlaneMetrics {
@@ -18,6 +22,10 @@ export function createControlPlaneMetrics(liveHosts: () => Promise<number>): Con
     compileSeconds: new Histogram({ name: 'tapfleet_control_plane_compile_seconds', help: 'Bundle compiles (cached: answered by the compile cache)', labelNames: ['cached'], buckets: [0.005, 0.02, 0.1, 0.25, 0.5, 1, 2, 5], registers: [registry] }),
     agentMessages: new Counter({ name: 'tapfleet_control_plane_agent_messages_total', help: 'Agent messages processed by kind', labelNames: ['kind'], registers: [registry] }),
     deadLettered: new Counter({ name: 'tapfleet_control_plane_dead_lettered_total', help: 'Malformed agent messages sent to the dead-letter stream', labelNames: ['kind'], registers: [registry] }),
+    compilesRunning: new Gauge({ name: 'tapfleet_control_plane_compiles_running', help: 'Bundle builds (clang) running now', registers: [registry] }),
+    compileQueueDepth: new Gauge({ name: 'tapfleet_control_plane_compile_queue_depth', help: 'Bundle builds waiting for a slot', registers: [registry] }),
+    compileRejected: new Counter({ name: 'tapfleet_control_plane_compile_rejected_total', help: 'Deployments refused with 503 because the compile queue was full', registers: [registry] }),
+    compileTimeouts: new Counter({ name: 'tapfleet_control_plane_compile_timeouts_total', help: 'Bundle builds stopped for running past compiler.clangTimeoutMs', registers: [registry] }),
     liveHosts: new Gauge({ name: 'tapfleet_control_plane_live_hosts', help: 'Hosts whose heartbeats are current', registers: [registry], async collect() { this.set(await liveHosts()); } }),
   };
 }

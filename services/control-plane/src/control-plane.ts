@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Redis } from 'ioredis';
@@ -10,6 +11,7 @@ import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
 import { AssignmentWriter } from './assignment-writer.js';
 import { CompileService } from './compile-service.js';
+import { CompileQueue } from './compile-queue.js';
 import { createControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentService } from './deployment-service.js';
 import { DeploymentStore } from './deployment-store.js';
@@ -69,9 +71,16 @@ export class ControlPlane {
     const adminToken = await tokens.bootstrapAdmin(adminTokenPath(config.dataDir));
     const inventory = new Inventory(redis, cp.hostLivenessMs);
     const store = new DeploymentStore(redis);
-    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir));
-    const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
     const metrics = createControlPlaneMetrics(async () => (await inventory.list()).filter((h) => h.live).length);
+    const cc = config.compiler;
+    const queue = new CompileQueue({ concurrency: cc.concurrency ?? Math.max(1, availableParallelism() - 1), maxQueued: cc.maxQueued, retryAfterS: cc.retryAfterS }, {
+      changed: (running, queued) => (metrics.compilesRunning.set(running), metrics.compileQueueDepth.set(queued)),
+      rejected: () => metrics.compileRejected.inc(),
+    });
+    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir), {
+      queue, build: { clang: cc.clang, timeoutMs: cc.clangTimeoutMs }, onTimeout: () => metrics.compileTimeouts.inc(),
+    });
+    const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
     deployments.onCompile = (ms, cached) => metrics.compileSeconds.observe({ cached: String(cached) }, ms / 1000);
     const listener = new AgentListener(nc, js, jsm, inventory, store, {
       processed: (kind) => metrics.agentMessages.inc({ kind }),
