@@ -2,6 +2,7 @@
 export { compilerCommands as commands } from './commands/index.js';
 export * from './compile.js';
 export * from './host-compile.js';
+export * from './worker-compile.js';
 export * from './diagnostics.js';
 export * from './source.js';
 export type { Alias } from './ast.js';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ObjectStore } from '@nats-io/obj';
 import type { Redis } from 'ioredis';
-import { BuildTimeoutError, compileBundle, CompileError, COMPILER_VERSION, type Alias, type BuildOptions } from '@tapfleet/compiler';
+import { BuildTimeoutError, compileBundleInWorker, CompileError, COMPILER_VERSION, type BuildOptions } from '@tapfleet/compiler';
 import {
   BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, serializeBundle, sha256Hex,
 } from '@tapfleet/schemas';
@@ -39,7 +39,7 @@ export class CompileService {
     private readonly bundles: ObjectStore,
     private readonly profiles: ObjectStore,
     private readonly signingKey: KeyObject,
-    private readonly tapsets: Alias[],
+    private readonly tapsetsDir: string,
     private readonly tapsetsDigest: string,
     private readonly o: CompileServiceOptions,
   ) {}
@@ -87,7 +87,8 @@ export class CompileService {
     }
     let bundle;
     try {
-      bundle = await compileBundle(file, script, { tapsets: this.tapsets, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries }, build: this.o.build });
+      // In a worker thread: the front end is synchronous and takes up to ~1 s on the largest scripts.
+      bundle = await compileBundleInWorker(file, script, { tapsetsDir: this.tapsetsDir, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries }, build: this.o.build });
     } catch (e) {
       if (e instanceof CompileError && e.cause instanceof BuildTimeoutError) this.o.onTimeout?.();
       throw e;

@@ -77,7 +77,7 @@ export class ControlPlane {
       changed: (running, queued) => (metrics.compilesRunning.set(running), metrics.compileQueueDepth.set(queued)),
       rejected: () => metrics.compileRejected.inc(),
     });
-    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir), {
+    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsetsDir, tapsetsDigest(tapsetsDir), {
       queue, build: { clang: cc.clang, timeoutMs: cc.clangTimeoutMs }, onTimeout: () => metrics.compileTimeouts.inc(),
     });
     const deployments = new DeploymentService(inventory, store, compiler, new AssignmentWriter(stores.assignments), tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
