@@ -16,8 +16,8 @@ export class Parser {
   private readonly lex: Lexer;
   private tok: Token;
   private pendingDoc: string | undefined;
-  /** Tree depth of each expression as written (LIMITS.maxExpressionDepth). */
-  private readonly depths = new WeakMap<Expr, number>();
+  /** Tree depth, as written, of the expression the last expression rule returned (LIMITS.maxExpressionDepth). */
+  private depth = 0;
   /** unary() frames on the stack: parentheses, unary operators, call arguments. */
   private exprNesting = 0;
   /** Blocks open around the current token, the probe body included (LIMITS.maxBlockDepth). */
@@ -324,11 +324,10 @@ export class Parser {
     }
   }
 
-  /** Records the depth of `e` as written and refuses it past the limit, pointing at `at`. */
-  private nested<E extends Expr>(e: E, at: Token, ...children: Expr[]): E {
-    const depth = 1 + children.reduce((m, c) => Math.max(m, this.depths.get(c) ?? 1), 0);
-    if (depth > LIMITS.maxExpressionDepth) this.tooDeep(at);
-    this.depths.set(e, depth);
+  /** Returns `e`, one level deeper than its deepest operand (`childDepth`); refuses it past the limit at `at`. */
+  private nested<E extends Expr>(e: E, at: Token, childDepth: number): E {
+    this.depth = childDepth + 1;
+    if (this.depth > LIMITS.maxExpressionDepth) this.tooDeep(at);
     return e;
   }
 
@@ -336,25 +335,34 @@ export class Parser {
     this.fail(at, `expression nested more than ${LIMITS.maxExpressionDepth} levels deep`, 'each operator, parenthesis and call is one level, and so is each link of a chain like a + b + c: compute parts into $locals');
   }
 
+  /** Leaves the deepest element's depth in `this.depth`. */
   private exprList(): Expr[] {
     const list = [this.expr(0)];
+    let deepest = this.depth;
     while (this.is(',')) {
       this.advance();
       list.push(this.expr(0));
+      deepest = Math.max(deepest, this.depth);
     }
+    this.depth = deepest;
     return list;
   }
 
   /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
   private expr(minPrec: number, inPredicate = false): Expr {
     let left = this.unary();
+    let leftDepth = this.depth;
     for (;;) {
       const op = this.tok.text;
       const prec = this.tok.kind === 'punct' ? BINARY_PRECEDENCE[op] : undefined;
-      if (prec === undefined || prec <= minPrec || (inPredicate && op === '/')) return left;
+      if (prec === undefined || prec <= minPrec || (inPredicate && op === '/')) {
+        this.depth = leftDepth;
+        return left;
+      }
       const opTok = this.advance();
       const right = this.expr(prec, inPredicate);
-      left = this.nested({ kind: 'binary', op, left, right, span: span(left.span, right.span) }, opTok, left, right);
+      left = this.nested({ kind: 'binary', op, left, right, span: span(left.span, right.span) }, opTok, Math.max(leftDepth, this.depth));
+      leftDepth = this.depth;
     }
   }
 
@@ -366,7 +374,7 @@ export class Parser {
       if (this.tok.kind === 'punct' && ['!', '-', '~'].includes(this.tok.text)) {
         const op = this.advance();
         const expr = this.unary();
-        return this.nested({ kind: 'unary', op: op.text, expr, span: span(op.span, expr.span) }, op, expr);
+        return this.nested({ kind: 'unary', op: op.text, expr, span: span(op.span, expr.span) }, op, this.depth);
       }
       return this.primary();
     } finally {
@@ -376,6 +384,7 @@ export class Parser {
 
   private primary(): Expr {
     const t = this.tok;
+    this.depth = 1; // a leaf; the compound forms below set their own
     if (t.kind === 'int') {
       this.advance();
       return { kind: 'int', value: t.value as bigint, span: t.span };
@@ -393,17 +402,14 @@ export class Parser {
       this.expect('(', 'after @entry');
       const expr = this.expr(0);
       const close = this.expect(')');
-      return this.nested({ kind: 'entry', expr, span: span(t.span, close.span) }, t, expr);
+      return this.nested({ kind: 'entry', expr, span: span(t.span, close.span) }, t, this.depth);
     }
     if (this.is('(')) {
       const open = this.advance();
       const e = this.expr(0, false);
       this.expect(')');
       // A parenthesis is a level as written, though it makes no node.
-      const depth = (this.depths.get(e) ?? 1) + 1;
-      if (depth > LIMITS.maxExpressionDepth) this.tooDeep(open);
-      this.depths.set(e, depth);
-      return e;
+      return this.nested(e, open, this.depth);
     }
     if (t.kind === 'ident') {
       this.advance();
@@ -416,8 +422,9 @@ export class Parser {
       if (this.is('(')) {
         this.advance();
         const args = this.is(')') ? [] : this.exprList();
+        const argsDepth = args.length ? this.depth : 0;
         const close = this.expect(')');
-        return this.nested({ kind: 'call', name: t.text, args, span: span(t.span, close.span) }, t, ...args);
+        return this.nested({ kind: 'call', name: t.text, args, span: span(t.span, close.span) }, t, argsDepth);
       }
       const argMatch = /^arg([0-9])$/.exec(t.text);
       if (argMatch) return { kind: 'arg', index: Number(argMatch[1]), span: t.span };
