@@ -30,15 +30,31 @@ export class Diagnostics {
   }
 }
 
+const QUOTE_CHARS = 160;
+const QUOTE_BEFORE = 60;
+
+/**
+ * The part of a source line a diagnostic quotes, and the column within it: a long line
+ * (a whole script on one line) is cut to a window around the column, so 100 errors on a
+ * megabyte-long line stay a few kilobytes.
+ */
+function quote(line: string, col: number): { text: string; at: number } {
+  if (line.length <= QUOTE_CHARS) return { text: line, at: col };
+  const from = Math.max(0, col - 1 - QUOTE_BEFORE);
+  const to = Math.min(line.length, from + QUOTE_CHARS);
+  const lead = from > 0 ? '...' : '';
+  return { text: `${lead}${line.slice(from, to)}${to < line.length ? '...' : ''}`, at: col - from + lead.length };
+}
+
 /** `file:line:col: error: message`, the source line, a caret under the span, and the hint. */
 export function formatDiagnostic(d: Diagnostic): string {
   const { line, col } = d.span.source.position(d.span.start);
-  const text = d.span.source.lineText(line);
-  const width = Math.max(1, Math.min(d.span.end - d.span.start, text.length - col + 1));
+  const { text, at } = quote(d.span.source.lineText(line), col);
+  const width = Math.max(1, Math.min(d.span.end - d.span.start, text.length - at + 1));
   const lines = [
     `${d.span.source.file}:${line}:${col}: ${d.severity}: ${d.message}`,
     `  ${text}`,
-    `  ${' '.repeat(col - 1)}^${'~'.repeat(width - 1)}`,
+    `  ${' '.repeat(at - 1)}^${'~'.repeat(width - 1)}`,
   ];
   if (d.hint) lines.push(`  ${d.hint}`);
   return lines.join('\n');

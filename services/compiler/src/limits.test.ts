@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { LIMITS } from './limits.js';
 import { Source } from './source.js';
 import { compileFixture, errorsOf } from './test-profile.test-fixtures.js';
+import { formatDiagnostic } from './diagnostics.js';
 
 const TP = 'probe tracepoint:sched:sched_switch';
 const GW = '/opt/gw/bin/gateway';
@@ -148,5 +149,17 @@ describe('the compiler bounds its own work', () => {
     const r = compileFixture(text);
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
     process.stdout.write(`# front end on a ${text.length}-byte script: ${(performance.now() - started).toFixed(0)} ms, ${r.c!.length} bytes of C\n`);
+  });
+});
+
+describe('diagnostics on a megabyte-long line stay small', () => {
+  test('the quoted line is a window around the column, the caret under it', () => {
+    const text = `${TP} { @a = sum(${Array(100_000).fill('1').join('+')}); }`;
+    const d = compileFixture(text).diagnostics[0]!;
+    const [head, quoted, caret] = formatDiagnostic(d).split('\n');
+    assert.equal(head, `script.tap:${at(text, '+', LIMITS.maxExpressionDepth)}: error: expression nested more than ${LIMITS.maxExpressionDepth} levels deep`);
+    assert.ok(quoted!.length < 200, `quoted ${quoted!.length} characters`);
+    assert.match(quoted!, /^ {2}\.\.\..*\.\.\.$/);
+    assert.equal(quoted![caret!.indexOf('^')], '+');
   });
 });

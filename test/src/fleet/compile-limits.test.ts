@@ -78,6 +78,7 @@ describe('compile limits and the compile queue on a real control plane', () => {
       const message = errorMessage(r.body);
       assert.match(message, diagnostic);
       assert.match(message, /\n +\^/, 'a caret line under the column');
+      assert.ok(message.length < 4096, `a ${message.length}-character answer: a long line is quoted in part`);
     });
 
   test('a full compile queue answers 503 with Retry-After; GET /v1/hosts answers while a compile runs', async () => {
