@@ -108,3 +108,19 @@ test('random mixtures of deep and long pieces never crash the compiler', () => {
     answer(`${TP} { ${body} }`, `mixture #${i}`);
   }
 });
+
+test('wide shapes (tens of thousands of arguments, keys, fields, statements, points) are a diagnostic, never a crash', () => {
+  const many = (f: (i: number) => string, sep = ', ', n = 100_000) => Array.from({ length: n }, (_, i) => f(i)).join(sep);
+  const cases: [string, string, RegExp][] = [
+    ['call arguments', `${TP} { @a = sum(u64(${many(() => '1')})); }`, /u64\(\) takes one pointer/],
+    ['map keys', `${TP} { @a[${many(() => 'pid')}] = count(); }`, /the key of @a is \d+ bytes/],
+    ['emit fields', `${TP} { emit e { ${many((i) => `f${i}: 1`, ', ', 60_000)} } }`, /event e is \d+ bytes/],
+    ['statements', `${TP} { ${many(() => '@a = count();', ' ', 60_000)} }`, /this probe has more than 1000 statements/],
+    ['probe points', `probe ${many(() => 'tracepoint:sched:sched_switch', ', ', 30_000)} { @a = count(); }`, /probe points attach at more than 256 places/],
+  ];
+  for (const [name, text, expected] of cases) {
+    assert.ok(text.length <= LIMITS.maxScriptBytes, `${name}: ${text.length} bytes`);
+    const { errors } = answer(text, name);
+    assert.ok(errors.some((m) => expected.test(m)), `${name}: ${errors.slice(0, 3).join('; ')}`);
+  }
+});
