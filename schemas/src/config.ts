@@ -21,6 +21,21 @@ export const ControlPlaneConfig = z.object({
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
+/** Building bundles: clang, and how the control plane queues compiles so one huge script cannot starve it. */
+export const CompilerConfig = z.object({
+  /** The clang binary (PATH lookup when bare). */
+  clang: z.string().min(1).default('clang'),
+  /** Wall time one bundle build (clang + llvm-strip) may take; past it the process group is killed and the script refused. */
+  clangTimeoutMs: z.number().int().positive().default(60_000),
+  /** Builds the control plane runs at once; default: one per core but one, at least one. */
+  concurrency: z.number().int().positive().optional(),
+  /** Builds waiting for a slot; past this a deploy is answered 503 with Retry-After. */
+  maxQueued: z.number().int().nonnegative().default(16),
+  /** Retry-After (seconds) on a 503 for a full compile queue. */
+  retryAfterS: z.number().int().positive().default(10),
+});
+export type CompilerConfig = z.infer<typeof CompilerConfig>;
+
 /** Which processes an agent traces: a pid list, or everything in a cgroup v2 directory. */
 export const AgentScope = z.union([
   z.object({ pids: z.array(z.number().int().positive()).min(1) }).strict(),
@@ -143,6 +158,7 @@ export const TapfleetConfig = z.object({
     url: z.string().regex(/^redis:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
   }).prefault({}),
   controlPlane: ControlPlaneConfig.prefault({}),
+  compiler: CompilerConfig.prefault({}),
   agent: AgentConfig.prefault({}),
   ingest: IngestConfig.prefault({}),
 });

@@ -8,6 +8,8 @@ import { resolveAliases } from './passes/resolve-aliases.js';
 import { resolvePoints, type ResolvedProbe, type Target } from './passes/resolve-points.js';
 import { typecheck, type Analysis } from './passes/typecheck.js';
 import { emitC, type ProgramInfo } from './passes/emit-c.js';
+import { checkLimits } from './passes/check-limits.js';
+import { LIMITS } from './limits.js';
 
 export interface CompileInput {
   file: string;
@@ -42,12 +44,19 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   const diags = new Diagnostics();
   const scriptDigest = createHash('sha256').update(input.text).digest('hex');
   const source = new Source(input.file, input.text);
+  if (Buffer.byteLength(input.text) > LIMITS.maxScriptBytes) {
+    // Bounds every later pass's work; the offset is where the allowance runs out.
+    const at = Math.min(input.text.length, LIMITS.maxScriptBytes);
+    diags.error({ source, start: at, end: at }, `the script is longer than ${LIMITS.maxScriptBytes} bytes`, 'split it into several scripts');
+    return { diagnostics: diags.items, probes: [], scriptDigest };
+  }
   const script = parse(source, diags);
   const aliased = resolveAliases(script, input.tapsets ?? [], input.kernel, input.binaryPaths ?? {}, diags);
   let probes = resolvePoints(aliased, { kernel: input.kernel, binaries: new Map(input.binaries.map((b) => [b.path, b])) }, diags);
   if (input.usdtArgs === 'libbpf') probes = probes.map((p) => ({ ...p, points: p.points.map((pt) => ({ ...pt, target: withoutDirect(pt.target), ...(pt.entry ? { entry: withoutDirect(pt.entry) } : {}) })) }));
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
+  checkLimits(probes, analysis, diags);
   if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };
   const { code, programs } = emitC(probes, analysis, input.ringBufferBytes);
   return { diagnostics: diags.items, probes, analysis, c: code, programs, scriptDigest };
@@ -61,6 +70,7 @@ function withoutDirect(t: Target): Target {
 
 /** Parse only: the script's probe point texts, so callers can gather the profiles they need. */
 export function pointTexts(file: string, text: string, tapsets: Alias[] = []): string[] {
+  if (Buffer.byteLength(text) > LIMITS.maxScriptBytes) return []; // frontEnd refuses it with a diagnostic
   const diags = new Diagnostics();
   const script = parse(new Source(file, text), diags);
   const aliases = new Map([...tapsets, ...script.aliases].map((a) => [a.name, a]));

@@ -8,7 +8,10 @@ import { referencedTargets } from './passes/resolve-points.js';
 import { substituteBinaries } from './passes/resolve-aliases.js';
 import { hostKernelProfile } from '@tapfleet/runner';
 import { readBinaryProfile } from '@tapfleet/runner';
-import { buildBpfObject } from './bundle/clang.js';
+import { BuildError, buildBpfObject, type BuildOptions } from './bundle/clang.js';
+import { buildFailureDiagnostics } from './bundle/build-failure.js';
+import { checkObjectLimits } from './bundle/object-limits.js';
+import { Diagnostics } from './diagnostics.js';
 import { makeBundle, type Bundle } from './bundle/bundle.js';
 
 export interface HostProfiles {
@@ -39,6 +42,8 @@ export interface CompileOptions {
   profiles?: HostProfiles;
   ringBufferBytes?: number;
   usdtArgs?: 'direct' | 'libbpf';
+  /** clang binary and time allowance (config `compiler`). */
+  build?: BuildOptions;
 }
 
 /** Script -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
@@ -46,6 +51,19 @@ export async function compileBundle(file: string, text: string, options: Compile
   const profiles = options.profiles ?? profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {});
   const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}) });
   if (!fe.c) throw new CompileError(fe.diagnostics);
-  const object = await buildBpfObject(fe.c);
+  const source = fe.probes[0]!.span.source;
+  let object: Buffer;
+  try {
+    object = await buildBpfObject(fe.c, options.build);
+  } catch (e) {
+    const diags = buildFailureDiagnostics(e, source, fe.c, fe.programs!);
+    if (diags) throw new CompileError(diags.items, { cause: e });
+    if (e instanceof BuildError)
+      throw new BuildError(`clang failed on generated code (a compiler bug: please report it with the script): ${e.message}\n${e.stderr}`, e.stderr);
+    throw e;
+  }
+  const limits = new Diagnostics();
+  checkObjectLimits(object, fe.programs!, limits);
+  if (limits.hasErrors) throw new CompileError(limits.items);
   return makeBundle(fe, text, object, profiles.kernel, profiles.binaries, options.signingKey, options.ringBufferBytes);
 }

@@ -1,4 +1,5 @@
 import type { Diagnostics } from './diagnostics.js';
+import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
 export type TokenKind = 'ident' | 'int' | 'string' | 'var' | 'map' | 'punct' | 'point' | 'eof';
@@ -11,7 +12,14 @@ export interface Token {
   value?: bigint | string;
 }
 
-const PUNCT = ['<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.'];
+const PUNCT2 = new Set(['<<', '>>', '<=', '>=', '==', '!=', '&&', '||']);
+const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.']);
+const NUMBER = /(0x[0-9a-fA-F]+|[0-9]+)([A-Za-z_]*)/y;
+
+// Character classes by code: the lexer runs over up to a megabyte, a regex per character is too slow.
+const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isIdent = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
+const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /**
  * On-demand lexer: the parser asks for a normal token or, right after `probe`,
@@ -58,36 +66,53 @@ export class Lexer {
   }
 
   next(): Token {
+    // A loop, not recursion: a run of stray characters of any length is one error each.
+    for (;;) {
+      const token = this.token();
+      if (token) return token;
+    }
+  }
+
+  /** The next token, or undefined after reporting a character no token starts with. */
+  private token(): Token | undefined {
     this.skipTrivia();
     const t = this.source.text;
     const start = this.pos;
     if (this.pos >= t.length) return { kind: 'eof', text: '', span: this.span(start) };
     const c = t[this.pos]!;
-    if (/[A-Za-z_]/.test(c)) {
-      while (/[A-Za-z0-9_]/.test(t[this.pos] ?? '')) this.pos++;
-      return { kind: 'ident', text: t.slice(start, this.pos), span: this.span(start) };
+    const code = t.charCodeAt(this.pos);
+    if (isIdentStart(code)) {
+      while (isIdent(t.charCodeAt(this.pos))) this.pos++;
+      return this.name({ kind: 'ident', text: t.slice(start, this.pos), span: this.span(start) });
     }
-    if ((c === '$' || c === '@') && /[A-Za-z_]/.test(t[this.pos + 1] ?? '')) {
+    if ((c === '$' || c === '@') && isIdentStart(t.charCodeAt(this.pos + 1))) {
       this.pos++;
-      while (/[A-Za-z0-9_]/.test(t[this.pos] ?? '')) this.pos++;
-      return { kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) };
+      while (isIdent(t.charCodeAt(this.pos))) this.pos++;
+      return this.name({ kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) });
     }
-    if (/[0-9]/.test(c)) return this.number(start);
+    if (isDigit(code)) return this.number(start);
     if (c === '"') return this.string(start);
-    for (const p of PUNCT) {
-      if (t.startsWith(p, this.pos)) {
-        this.pos += p.length;
-        return { kind: 'punct', text: p, span: this.span(start) };
-      }
+    const two = t.slice(this.pos, this.pos + 2);
+    const p = PUNCT2.has(two) ? two : PUNCT1.has(c) ? c : undefined;
+    if (p) {
+      this.pos += p.length;
+      return { kind: 'punct', text: p, span: this.span(start) };
     }
     this.pos++;
     this.diags.error(this.span(start), `unexpected character '${c}'`);
-    return this.next();
+    return undefined;
+  }
+
+  private name(tok: Token): Token {
+    const bare = tok.kind === 'ident' ? tok.text : tok.text.slice(1);
+    if (bare.length > LIMITS.maxNameBytes) this.diags.error(tok.span, `name '${tok.text.slice(0, 20)}...' is longer than ${LIMITS.maxNameBytes} characters`, 'maps, events and fields become kernel (BTF) names, which are bounded');
+    return tok;
   }
 
   private number(start: number): Token {
     const t = this.source.text;
-    const m = /^(0x[0-9a-fA-F]+|[0-9]+)([A-Za-z_]*)/.exec(t.slice(start));
+    NUMBER.lastIndex = start;
+    const m = NUMBER.exec(t);
     const digits = m![1]!;
     this.pos = start + m![0].length;
     if (m![2]) this.diags.error(this.span(start), `'${m![0]}' is not a number`, 'integers are decimal or 0x hex; durations belong in probe points like interval:1s');

@@ -1,6 +1,7 @@
 import { span, type AggCall, type Alias, type Expr, type Probe, type ProbePoint, type Script, type Stmt } from './ast.js';
 import type { Diagnostics } from './diagnostics.js';
 import { Lexer, type Token } from './lexer.js';
+import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
 const BINARY_PRECEDENCE: Record<string, number> = {
@@ -15,6 +16,12 @@ export class Parser {
   private readonly lex: Lexer;
   private tok: Token;
   private pendingDoc: string | undefined;
+  /** Tree depth, as written, of the expression the last expression rule returned (LIMITS.maxExpressionDepth). */
+  private depth = 0;
+  /** unary() frames on the stack: parentheses, unary operators, call arguments. */
+  private exprNesting = 0;
+  /** Blocks open around the current token, the probe body included (LIMITS.maxBlockDepth). */
+  private blockNesting = 0;
 
   constructor(
     source: Source,
@@ -143,22 +150,64 @@ export class Parser {
   }
 
   private block(): Stmt[] {
-    this.expect('{', 'to open the probe body');
-    const stmts: Stmt[] = [];
-    while (!this.is('}')) {
-      if (this.atEof()) this.fail(this.tok, "expected '}' to close the block, found end of file");
-      try {
-        stmts.push(this.statement());
-      } catch (e) {
-        if (!(e instanceof Bail)) throw e;
-        // Resynchronise at the next statement boundary inside this block.
-        while (this.tok.kind !== 'eof' && !this.is(';') && !this.is('}')) this.advance();
-        if (this.is(';')) this.advance();
-      }
+    if (this.is('{') && this.blockNesting >= LIMITS.maxBlockDepth) {
+      this.diags.error(this.tok.span, `blocks are nested more than ${LIMITS.maxBlockDepth} deep`, 'each if, else and else if opens a level; flatten the logic with && and ||, or split it across probes');
+      this.skipBalanced();
+      return [];
     }
-    this.lastEnd = this.tok.span.end;
-    this.advance();
-    return stmts;
+    this.expect('{', 'to open the probe body');
+    this.blockNesting++;
+    try {
+      const stmts: Stmt[] = [];
+      while (!this.is('}')) {
+        if (this.atEof()) this.fail(this.tok, "expected '}' to close the block, found end of file");
+        try {
+          stmts.push(this.statement());
+        } catch (e) {
+          if (!(e instanceof Bail)) throw e;
+          this.skipStatement();
+        }
+      }
+      this.lastEnd = this.tok.span.end;
+      this.advance();
+      return stmts;
+    } finally {
+      this.blockNesting--;
+    }
+  }
+
+  /** Skips a `{ ... }` group (the current token is its `{`) without recursion, however deep it is. */
+  private skipBalanced(): void {
+    let depth = 0;
+    do {
+      if (this.is('{')) depth++;
+      else if (this.is('}')) depth--;
+      this.lastEnd = this.tok.span.end;
+      this.advance();
+    } while (depth > 0 && !this.atEof());
+  }
+
+  /**
+   * Error recovery: skips to the end of the statement the parser gave up on, stepping
+   * over nested brackets iteratively (an over-deep construct must not be re-parsed),
+   * and stops before the `}` of the enclosing block.
+   */
+  private skipStatement(): void {
+    let depth = 0;
+    while (!this.atEof()) {
+      if (depth === 0 && this.is('}')) return;
+      const t = this.advance();
+      if (t.kind !== 'punct') continue;
+      if (t.text === '(' || t.text === '[' || t.text === '{') depth++;
+      else if (t.text === ')' || t.text === ']') depth = Math.max(0, depth - 1);
+      else if (t.text === '}') {
+        depth = Math.max(0, depth - 1);
+        if (depth === 0 && !this.is('else')) {
+          if (this.is(';')) this.advance();
+          return;
+        }
+      } else if (t.text === ';' && depth === 0) return;
+    }
   }
 
   private endStatement(): void {
@@ -225,14 +274,20 @@ export class Parser {
     const name = this.identText('an event name after emit');
     this.expect('{', `after emit ${name}`);
     const fields: { name: string; value: Expr; span: Span }[] = [];
-    while (!this.is('}')) {
-      const f = this.tok;
-      const fname = this.identText('a field name');
-      this.expect(':', `after field ${fname}`);
-      const value = this.expr(0);
-      fields.push({ name: fname, value, span: span(f.span, value.span) });
-      if (!this.is(',')) break;
-      this.advance();
+    try {
+      while (!this.is('}')) {
+        const f = this.tok;
+        const fname = this.identText('a field name');
+        this.expect(':', `after field ${fname}`);
+        const value = this.expr(0);
+        fields.push({ name: fname, value, span: span(f.span, value.span) });
+        if (!this.is(',')) break;
+        this.advance();
+      }
+    } catch (e) {
+      if (!(e instanceof Bail)) throw e;
+      // Already reported: skip to this event's own `}` so the enclosing block stays in step.
+      this.skipStatement();
     }
     const close = this.expect('}', 'to close the event');
     if (this.is(';')) this.advance();
@@ -248,44 +303,88 @@ export class Parser {
     let otherwise: Stmt[] = [];
     if (this.is('else')) {
       this.advance();
-      otherwise = this.is('if') ? [this.ifStatement()] : this.block();
+      otherwise = this.is('if') ? this.elseIf() : this.block();
     }
     return { kind: 'if', cond, then, else: otherwise, span: span(kw.span, this.prevEnd()) };
   }
 
+  /** `else if`: a block nested in the else branch, so it counts one level of block nesting. */
+  private elseIf(): Stmt[] {
+    // Its body opens one level further in: refuse the else if itself, not its body.
+    if (this.blockNesting + 1 >= LIMITS.maxBlockDepth) {
+      this.diags.error(this.tok.span, `blocks are nested more than ${LIMITS.maxBlockDepth} deep (each else if is one level deeper)`, 'flatten a long else-if chain into independent ifs with exclusive conditions, or split it across probes');
+      this.skipStatement();
+      return [];
+    }
+    this.blockNesting++;
+    try {
+      return [this.ifStatement()];
+    } finally {
+      this.blockNesting--;
+    }
+  }
+
+  /** Returns `e`, one level deeper than its deepest operand (`childDepth`); refuses it past the limit at `at`. */
+  private nested<E extends Expr>(e: E, at: Token, childDepth: number): E {
+    this.depth = childDepth + 1;
+    if (this.depth > LIMITS.maxExpressionDepth) this.tooDeep(at);
+    return e;
+  }
+
+  private tooDeep(at: Token): never {
+    this.fail(at, `expression nested more than ${LIMITS.maxExpressionDepth} levels deep`, 'each operator, parenthesis and call is one level, and so is each link of a chain like a + b + c: compute parts into $locals');
+  }
+
+  /** Leaves the deepest element's depth in `this.depth`. */
   private exprList(): Expr[] {
     const list = [this.expr(0)];
+    let deepest = this.depth;
     while (this.is(',')) {
       this.advance();
       list.push(this.expr(0));
+      deepest = Math.max(deepest, this.depth);
     }
+    this.depth = deepest;
     return list;
   }
 
   /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
   private expr(minPrec: number, inPredicate = false): Expr {
     let left = this.unary();
+    let leftDepth = this.depth;
     for (;;) {
       const op = this.tok.text;
       const prec = this.tok.kind === 'punct' ? BINARY_PRECEDENCE[op] : undefined;
-      if (prec === undefined || prec <= minPrec || (inPredicate && op === '/')) return left;
-      this.advance();
+      if (prec === undefined || prec <= minPrec || (inPredicate && op === '/')) {
+        this.depth = leftDepth;
+        return left;
+      }
+      const opTok = this.advance();
       const right = this.expr(prec, inPredicate);
-      left = { kind: 'binary', op, left, right, span: span(left.span, right.span) };
+      left = this.nested({ kind: 'binary', op, left, right, span: span(left.span, right.span) }, opTok, Math.max(leftDepth, this.depth));
+      leftDepth = this.depth;
     }
   }
 
+  /** Every nested expression passes here, so this guard bounds the parser's recursion. */
   private unary(): Expr {
-    if (this.tok.kind === 'punct' && ['!', '-', '~'].includes(this.tok.text)) {
-      const op = this.advance();
-      const expr = this.unary();
-      return { kind: 'unary', op: op.text, expr, span: span(op.span, expr.span) };
+    if (this.exprNesting >= LIMITS.maxExpressionDepth) this.tooDeep(this.tok);
+    this.exprNesting++;
+    try {
+      if (this.tok.kind === 'punct' && ['!', '-', '~'].includes(this.tok.text)) {
+        const op = this.advance();
+        const expr = this.unary();
+        return this.nested({ kind: 'unary', op: op.text, expr, span: span(op.span, expr.span) }, op, this.depth);
+      }
+      return this.primary();
+    } finally {
+      this.exprNesting--;
     }
-    return this.primary();
   }
 
   private primary(): Expr {
     const t = this.tok;
+    this.depth = 1; // a leaf; the compound forms below set their own
     if (t.kind === 'int') {
       this.advance();
       return { kind: 'int', value: t.value as bigint, span: t.span };
@@ -303,13 +402,14 @@ export class Parser {
       this.expect('(', 'after @entry');
       const expr = this.expr(0);
       const close = this.expect(')');
-      return { kind: 'entry', expr, span: span(t.span, close.span) };
+      return this.nested({ kind: 'entry', expr, span: span(t.span, close.span) }, t, this.depth);
     }
     if (this.is('(')) {
-      this.advance();
+      const open = this.advance();
       const e = this.expr(0, false);
       this.expect(')');
-      return e;
+      // A parenthesis is a level as written, though it makes no node.
+      return this.nested(e, open, this.depth);
     }
     if (t.kind === 'ident') {
       this.advance();
@@ -322,8 +422,9 @@ export class Parser {
       if (this.is('(')) {
         this.advance();
         const args = this.is(')') ? [] : this.exprList();
+        const argsDepth = args.length ? this.depth : 0;
         const close = this.expect(')');
-        return { kind: 'call', name: t.text, args, span: span(t.span, close.span) };
+        return this.nested({ kind: 'call', name: t.text, args, span: span(t.span, close.span) }, t, argsDepth);
       }
       const argMatch = /^arg([0-9])$/.exec(t.text);
       if (argMatch) return { kind: 'arg', index: Number(argMatch[1]), span: t.span };

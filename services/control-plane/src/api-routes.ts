@@ -7,6 +7,7 @@ import {
 } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import { mergeSnapshots } from './aggregation-merge.js';
+import { CompileQueueFullError } from './compile-queue.js';
 import type { ControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentRequestError, type DeploymentService } from './deployment-service.js';
 import type { DeploymentStore } from './deployment-store.js';
@@ -201,6 +202,10 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         // Already logged and counted by the store; the operator gets the key and what is wrong with it.
         status = 500;
         sendJson(res, 500, { error: { code: 'corrupt_record', message: e.message } } satisfies ApiError);
+      } else if (e instanceof CompileQueueFullError) {
+        status = 503;
+        res.setHeader('retry-after', String(e.retryAfterS));
+        sendJson(res, 503, { error: { code: 'compile_queue_full', message: e.message } } satisfies ApiError);
       } else if (e instanceof DeploymentRequestError) {
         status = e.status;
         sendJson(res, e.status, { error: { code: e.code, message: e.message } } satisfies ApiError);

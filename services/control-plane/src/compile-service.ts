@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { ObjectStore } from '@nats-io/obj';
 import type { Redis } from 'ioredis';
-import { compileBundle, COMPILER_VERSION, type Alias } from '@tapfleet/compiler';
+import { BuildTimeoutError, compileBundleInWorker, CompileError, COMPILER_VERSION, type BuildOptions } from '@tapfleet/compiler';
 import {
   BinaryProfile, binaryProfileObject, canonicalJson, KernelProfile, kernelProfileObject, parseOrThrow, SchemaError, serializeBundle, sha256Hex,
 } from '@tapfleet/schemas';
 import type { BuildGroup } from './build-groups.js';
+import type { CompileQueue } from './compile-queue.js';
 
 export interface CompileOutcome {
   bundleId: string;
@@ -21,6 +22,15 @@ const cacheKey = (k: string) => `tf:compile:${k}`;
  * compiler version) answers repeated deployments without running clang; a cached
  * bundle id counts only if the bundle is still in the object store.
  */
+export interface CompileServiceOptions {
+  /** Every build (not a cache hit) waits here for a slot. */
+  queue: CompileQueue;
+  /** clang binary and its time allowance (config `compiler`). */
+  build: BuildOptions;
+  /** Called when clang ran out of time (a metric). */
+  onTimeout?: () => void;
+}
+
 export class CompileService {
   private readonly kernelProfiles = new Map<string, KernelProfile>();
 
@@ -29,8 +39,9 @@ export class CompileService {
     private readonly bundles: ObjectStore,
     private readonly profiles: ObjectStore,
     private readonly signingKey: KeyObject,
-    private readonly tapsets: Alias[],
+    private readonly tapsetsDir: string,
     private readonly tapsetsDigest: string,
+    private readonly o: CompileServiceOptions,
   ) {}
 
   /** A stored profile, checked against the digest the host's hello named (the store is content-addressed). */
@@ -72,16 +83,29 @@ export class CompileService {
     }));
     const hit = await this.redis.get(cacheKey(key));
     if (hit && (await this.bundles.info(hit))) return { bundleId: hit, cached: true, ms: performance.now() - started };
+    const bundleId = await this.o.queue.run(() => this.build(file, script, group));
+    await this.redis.set(cacheKey(key), bundleId);
+    return { bundleId, cached: false, ms: performance.now() - started };
+  }
+
+  /** One build in a queue slot: profiles from the store, front end, clang, the bundle stored. */
+  private async build(file: string, script: string, group: BuildGroup): Promise<string> {
     const kernel = await this.kernelProfile(group.kernel.buildId, group.kernel.profileDigest);
     const binaries: BinaryProfile[] = [];
     for (const b of group.binaries) {
       const profile = parseOrThrow(BinaryProfile, await this.profileJson(binaryProfileObject(b.buildId, b.profileDigest), b.profileDigest), `binary profile ${b.path}`);
       binaries.push({ ...profile, path: b.path }); // stored once per build; this group's path is what it probes
     }
-    const bundle = await compileBundle(file, script, { tapsets: this.tapsets, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries } });
+    let bundle;
+    try {
+      // In a worker thread: the front end is synchronous and takes up to ~1 s on the largest scripts.
+      bundle = await compileBundleInWorker(file, script, { tapsetsDir: this.tapsetsDir, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries }, build: this.o.build });
+    } catch (e) {
+      if (e instanceof CompileError && e.cause instanceof BuildTimeoutError) this.o.onTimeout?.();
+      throw e;
+    }
     const bundleId = bundle.manifest.bundleId;
     if (!(await this.bundles.info(bundleId))) await this.bundles.putBlob({ name: bundleId }, new TextEncoder().encode(serializeBundle(bundle)));
-    await this.redis.set(cacheKey(key), bundleId);
-    return { bundleId, cached: false, ms: performance.now() - started };
+    return bundleId;
   }
 }

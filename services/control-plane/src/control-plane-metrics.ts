@@ -10,6 +10,10 @@ export interface ControlPlaneMetrics {
   corruptRecords: Counter<'store'>;
   liveHosts: Gauge;
   untrustedAssignmentSets: Counter;
+  compilesRunning: Gauge;
+  compileQueueDepth: Gauge;
+  compileRejected: Counter;
+  compileTimeouts: Counter;
 }
 
 export function createControlPlaneMetrics(liveHosts: () => Promise<number>): ControlPlaneMetrics {
@@ -22,6 +26,10 @@ export function createControlPlaneMetrics(liveHosts: () => Promise<number>): Con
     deadLettered: new Counter({ name: 'tapfleet_control_plane_dead_lettered_total', help: 'Malformed agent messages sent to the dead-letter stream', labelNames: ['kind'], registers: [registry] }),
     untrustedAssignmentSets: new Counter({ name: 'tapfleet_control_plane_untrusted_assignment_sets_total', help: 'Assignment sets found in the bucket without this control plane\'s signature (rebuilt from the deployment records)', registers: [registry] }),
     corruptRecords: new Counter({ name: 'tapfleet_control_plane_corrupt_records_total', help: 'Stored records (Redis, assignments KV) read but unreadable, so skipped', labelNames: ['store'], registers: [registry] }),
+    compilesRunning: new Gauge({ name: 'tapfleet_control_plane_compiles_running', help: 'Bundle builds (clang) running now', registers: [registry] }),
+    compileQueueDepth: new Gauge({ name: 'tapfleet_control_plane_compile_queue_depth', help: 'Bundle builds waiting for a slot', registers: [registry] }),
+    compileRejected: new Counter({ name: 'tapfleet_control_plane_compile_rejected_total', help: 'Deployments refused with 503 because the compile queue was full', registers: [registry] }),
+    compileTimeouts: new Counter({ name: 'tapfleet_control_plane_compile_timeouts_total', help: 'Bundle builds stopped for running past compiler.clangTimeoutMs', registers: [registry] }),
     liveHosts: new Gauge({ name: 'tapfleet_control_plane_live_hosts', help: 'Hosts whose heartbeats are current', registers: [registry], async collect() { this.set(await liveHosts()); } }),
   };
 }

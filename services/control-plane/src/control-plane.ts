@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Redis } from 'ioredis';
@@ -10,6 +11,7 @@ import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
 import { AssignmentWriter } from './assignment-writer.js';
 import { CompileService } from './compile-service.js';
+import { CompileQueue } from './compile-queue.js';
 import { createControlPlaneMetrics, type ControlPlaneMetrics } from './control-plane-metrics.js';
 import { DeploymentService } from './deployment-service.js';
 import { DeploymentStore } from './deployment-store.js';
@@ -79,9 +81,16 @@ export class ControlPlane {
     const adminToken = await tokens.bootstrapAdmin(adminTokenPath(config.dataDir));
     const inventory = new Inventory(redis, cp.hostLivenessMs, onCorrupt);
     const store = new DeploymentStore(redis, onCorrupt);
-    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsets.aliases, tapsetsDigest(tapsetsDir));
     const liveMetrics = createControlPlaneMetrics(async () => (await inventory.list()).hosts.filter((h) => h.live).length);
     metrics = liveMetrics;
+    const cc = config.compiler;
+    const queue = new CompileQueue({ concurrency: cc.concurrency ?? Math.max(1, availableParallelism() - 1), maxQueued: cc.maxQueued, retryAfterS: cc.retryAfterS }, {
+      changed: (running, queued) => (liveMetrics.compilesRunning.set(running), liveMetrics.compileQueueDepth.set(queued)),
+      rejected: () => liveMetrics.compileRejected.inc(),
+    });
+    const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsetsDir, tapsetsDigest(tapsetsDir), {
+      queue, build: { clang: cc.clang, timeoutMs: cc.clangTimeoutMs }, onTimeout: () => liveMetrics.compileTimeouts.inc(),
+    });
     const assignments = new AssignmentWriter(stores.assignments, key, assignmentRecords(store, redis), log);
     assignments.onUntrusted = (hostId, reason) => {
       liveMetrics.untrustedAssignmentSets.inc();

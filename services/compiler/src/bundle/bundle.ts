@@ -3,7 +3,7 @@ import { BundleManifest, bundleIdOf, bundleSignedText, parseOrThrow, sha256Hex, 
 import { aggregationValueSize } from '@tapfleet/schemas';
 import type { Stmt } from '../ast.js';
 import type { FrontEndResult } from '../compile.js';
-import { LIMITS } from '../types.js';
+import { LIMITS } from '../limits.js';
 import { COMPILER_VERSION } from '../version.js';
 import { signBytes } from './signing.js';
 

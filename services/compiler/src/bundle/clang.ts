@@ -1,14 +1,65 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { CLANG_BRACKET_DEPTH } from '../limits.js';
 
 export class BuildError extends Error {
-  readonly code = 'TAPFLEET_BUILD';
+  readonly code: string = 'TAPFLEET_BUILD';
+  constructor(message: string, readonly stderr = '') {
+    super(message);
+  }
+}
+
+/** clang (or llvm-strip) ran past its time allowance and was killed with its whole process group. */
+export class BuildTimeoutError extends BuildError {
+  override readonly code = 'TAPFLEET_BUILD_TIMEOUT';
+  constructor(readonly tool: string, readonly timeoutMs: number) {
+    super(`${tool} did not finish within ${timeoutMs} ms and was stopped`);
+  }
+}
+
+export interface BuildOptions {
+  /** The clang binary; tests point it at a stand-in. Default `clang` from PATH. */
+  clang?: string;
+  /** Wall time one build may take (clang and llvm-strip together). Default 60 s. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_CLANG_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs one tool in a process group of its own, so a timeout kills clang's children
+ * (cc1) too, not just the driver. Resolves with stderr; rejects with BuildError.
+ */
+function runTool(file: string, args: string[], cwd: string, deadline: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      if (stderr.length < 64 << 10) stderr += c.toString();
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, Math.max(0, deadline - Date.now()));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new BuildError(`cannot run ${file}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new BuildTimeoutError(file, timeoutMs));
+      else if (code === 0) resolve(stderr);
+      else reject(new BuildError(`${file} failed (${signal ?? `exit ${code}`})`, stderr));
+    });
+  });
 }
 
 /**
@@ -16,7 +67,7 @@ export class BuildError extends Error {
  * BTF stays). The build directory is named by the source digest and mapped to `.`
  * so the object does not depend on where it was built: same C, same bytes.
  */
-export async function buildBpfObject(c: string): Promise<Buffer> {
+export async function buildBpfObject(c: string, options: BuildOptions = {}): Promise<Buffer> {
   const digest = createHash('sha256').update(c).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'tapfleet-build', digest);
   mkdirSync(dir, { recursive: true });
@@ -25,12 +76,9 @@ export async function buildBpfObject(c: string): Promise<Buffer> {
   writeFileSync(src, c);
   const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
   const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
-  try {
-    await run('clang', ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`, `-fdebug-prefix-map=${dir}=.`, '-Wno-unused-value', '-c', 'probe.bpf.c', '-o', 'probe.bpf.o'], { cwd: dir, maxBuffer: 16 << 20 });
-    await run('llvm-strip', ['-g', obj]);
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new BuildError(`clang failed on generated code (a compiler bug: please report it with the script):\n${err.stderr ?? err.message}`);
-  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLANG_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  await runTool(options.clang ?? 'clang', ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`, `-fdebug-prefix-map=${dir}=.`, `-fbracket-depth=${CLANG_BRACKET_DEPTH}`, '-Wno-unused-value', '-c', 'probe.bpf.c', '-o', 'probe.bpf.o'], dir, deadline, timeoutMs);
+  await runTool('llvm-strip', ['-g', obj], dir, deadline, timeoutMs);
   return readFileSync(obj);
 }

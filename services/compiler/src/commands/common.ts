@@ -3,6 +3,7 @@ import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
 import { loadOrCreateSigningKey } from '../bundle/signing.js';
+import type { BuildOptions } from '../bundle/clang.js';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
 
@@ -25,3 +26,6 @@ export const localSigningKey = (config: TapfleetConfig) => loadOrCreateSigningKe
 export function printDiagnostics(diags: Diagnostic[]): void {
   for (const d of diags) process.stderr.write(`${formatDiagnostic(d)}\n`);
 }
+
+/** clang and its time allowance from the config's `compiler` section. */
+export const buildOptions = (config: TapfleetConfig): BuildOptions => ({ clang: config.compiler.clang, timeoutMs: config.compiler.clangTimeoutMs });

@@ -6,7 +6,7 @@ import { compileBundle } from '../host-compile.js';
 import { serializeBundle } from '@tapfleet/schemas';
 import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
-import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
 
 /** A profile file for compiling for another host: what `tapfleet profile` prints. */
 export const ProfileFile = z.object({ kernel: KernelProfile, binaries: z.array(BinaryProfile).default([]) });
@@ -28,7 +28,7 @@ export const compileCommand: Command = {
     const profiles = profilePath ? parseOrThrow(ProfileFile, JSON.parse(readFileSync(profilePath, 'utf8')), `profile ${profilePath}`) : undefined;
     const started = performance.now();
     try {
-      const bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, ...(profiles ? { profiles } : {}) });
+      const bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, ...(profiles ? { profiles } : {}), build: buildOptions(config) });
       writeFileSync(output, serializeBundle(bundle));
       out(`${output}: bundle ${bundle.manifest.bundleId.slice(0, 16)} for kernel ${bundle.manifest.kernel.release} (${bundle.manifest.kernel.buildId.slice(0, 12)}), ${bundle.object.length} byte object, ${(performance.now() - started).toFixed(0)} ms`);
       return 0;

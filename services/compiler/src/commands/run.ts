@@ -8,7 +8,7 @@ import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
 import { runSession } from '../run-session.js';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
-import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript } from './common.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
 
 export const runCommand: Command = {
   path: ['run'],
@@ -38,7 +38,7 @@ export const runCommand: Command = {
     const key = localSigningKey(config);
     let bundle;
     try {
-      bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: key.privateKey });
+      bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: key.privateKey, build: buildOptions(config) });
     } catch (e) {
       if (e instanceof CompileError) {
         printDiagnostics(e.diagnostics);

@@ -2,7 +2,9 @@ import { aggregationValueSize, EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, ma
 import { usdtArgC } from './usdt-args.js';
 import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
-import { LIMITS, type Type } from '../types.js';
+import type { Span } from '../source.js';
+import { LIMITS } from '../limits.js';
+import type { Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
 
@@ -10,6 +12,8 @@ import type { Analysis, MapInfo } from './typecheck.js';
 export interface ProgramInfo {
   name: string;
   target: Target;
+  /** The probe point it implements, for diagnostics about the built program (size, stack). */
+  span: Span;
 }
 
 export interface EmittedC {
@@ -95,7 +99,7 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
           `\tbpf_map_update_elem(&tf_entry_${probe.index}, &tf_tid, &tf_e, BPF_ANY);`,
         ];
         out.push(program(`${name}_entry`, point.entry, body));
-        programs.push({ name: `${name}_entry`, target: point.entry });
+        programs.push({ name: `${name}_entry`, target: point.entry, span: point.span });
       }
       const ctx: Ctx = { target: point.target, inEntry: false, probe };
       const body: string[] = [];
@@ -115,7 +119,7 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
       if (probe.predicate) body.push(`\tif (!(${intExpr(probe.predicate, ctx, a)}))\n\t\treturn 0;`);
       body.push(...probe.body.flatMap((s) => stmt(s, ctx, a, 1)));
       out.push(program(name, point.target, body));
-      programs.push({ name, target: point.target });
+      programs.push({ name, target: point.target, span: point.span });
     });
   }
   return { code: `${out.join('\n')}\n`, programs };

@@ -2,7 +2,8 @@ import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField, type MapLayout }
 import type { Expr, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
-import { INT, LIMITS, str, typeName, UINT, type Type } from '../types.js';
+import { LIMITS } from '../limits.js';
+import { INT, str, typeName, UINT, type Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 
 export interface MapInfo {
