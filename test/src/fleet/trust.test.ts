@@ -24,7 +24,7 @@ import { AgentProcess, agentStatuses, buildTraceeAt, eventually, FleetStack, fle
 const SCRIPT = 'probe uprobe:$tracee:tf_add { @calls = count(); }\n';
 
 describe('trust: authenticated bus, per-host permissions, signed assignments', () => {
-  const stack = new FleetStack(32000, 32010);
+  const stack = new FleetStack(34000, 34010);
   const agents = new Map<string, AgentProcess>();
   const tracees: ChildProcess[] = [];
   let admin: NatsConnection;
@@ -52,7 +52,7 @@ describe('trust: authenticated bus, per-host permissions, signed assignments', (
     for (const [i, hostId] of ['host-a', 'host-b'].entries()) {
       const tracee = spawn(bin, ['loop', '2000'], { stdio: 'ignore' });
       tracees.push(tracee);
-      const agent = new AgentProcess(stack, { hostId, labels: { host: hostId }, scopePid: tracee.pid!, binaries: { tracee: bin } }, 32011 + i);
+      const agent = new AgentProcess(stack, { hostId, labels: { host: hostId }, scopePid: tracee.pid!, binaries: { tracee: bin } }, 34011 + i);
       agents.set(hostId, agent);
     }
     await Promise.all([...agents.values()].map((a) => a.start()));
