@@ -76,6 +76,11 @@ function findCommand(commands: Command[], argv: string[]): { cmd: Command; rest:
 
 /** Runs `tapfleet ARGV`; returns the process exit code. */
 export async function runCli(commands: Command[], argv: string[]): Promise<number> {
+  // `tapfleet aggs D | head`: a reader that went away ends the command quietly, as with any Unix tool.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const found = findCommand(commands, argv);
   if (!found) {
