@@ -5,6 +5,9 @@ const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'si
 
 const Port = z.number().int().min(0).max(65535);
 
+/** A delay a timer waits for: Node's timers fire at once past 2^31-1 ms, so longer is refused here. */
+const TimerMs = z.number().int().positive().max(2_147_483_647, 'at most 2147483647 ms (about 24.8 days)');
+
 /** The control plane's HTTP API, and how CLIs reach it. */
 export const ControlPlaneConfig = z.object({
   /** Loopback by default: expose it deliberately (behind TLS) when the fleet is remote. */
@@ -15,9 +18,9 @@ export const ControlPlaneConfig = z.object({
   /** Bearer token for CLI commands; default: the admin token file the control plane wrote under dataDir. */
   token: z.string().optional(),
   /** A host is live while heartbeats arrive; gone after this long without one. */
-  hostLivenessMs: z.number().int().positive().default(15_000),
+  hostLivenessMs: TimerMs.default(15_000),
   /** How long a canary may take to report running before the rollout fails. */
-  canaryTimeoutMs: z.number().int().positive().default(60_000),
+  canaryTimeoutMs: TimerMs.default(60_000),
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
@@ -26,7 +29,7 @@ export const CompilerConfig = z.object({
   /** The clang binary (PATH lookup when bare). */
   clang: z.string().min(1).default('clang'),
   /** Wall time one bundle build (clang + llvm-strip) may take; past it the process group is killed and the script refused. */
-  clangTimeoutMs: z.number().int().positive().default(60_000),
+  clangTimeoutMs: TimerMs.default(60_000),
   /** Builds the control plane runs at once; default: one per core but one, at least one. */
   concurrency: z.number().int().positive().optional(),
   /** Builds waiting for a slot; past this a deploy is answered 503 with Retry-After. */
@@ -61,10 +64,10 @@ export const AgentConfig = z.object({
   /** Prometheus /metrics and /healthz; 0 picks a free port (logged). */
   metricsHost: z.string().default('127.0.0.1'),
   metricsPort: Port.default(9464),
-  heartbeatMs: z.number().int().positive().default(2000),
+  heartbeatMs: TimerMs.default(2000),
   batch: z.object({
     maxEvents: z.number().int().positive().default(2000),
-    maxDelayMs: z.number().int().positive().default(50),
+    maxDelayMs: TimerMs.default(50),
     /** Publishes awaiting a JetStream ack; beyond this new batches wait in the spool. */
     maxInFlight: z.number().int().positive().default(32),
     /** Batches waiting for an ack slot in memory; past this they go to the disk spool. */
@@ -82,16 +85,16 @@ export const AgentConfig = z.object({
     windows: z.number().int().positive().default(2),
   }).prefault({}),
   clock: z.object({
-    sampleIntervalMs: z.number().int().positive().default(10_000),
+    sampleIntervalMs: TimerMs.default(10_000),
     samplesPerInterval: z.number().int().positive().default(5),
     /** Added to this agent's wall clock (tests of cross-host correction). */
     artificialOffsetNs: z.number().int().default(0),
   }).prefault({}),
   runner: z.object({
-    snapshotMs: z.number().int().positive().default(1000),
-    statsMs: z.number().int().positive().default(1000),
-    restartBackoffMs: z.number().int().positive().default(250),
-    maxRestartBackoffMs: z.number().int().positive().default(10_000),
+    snapshotMs: TimerMs.default(1000),
+    statsMs: TimerMs.default(1000),
+    restartBackoffMs: TimerMs.default(250),
+    maxRestartBackoffMs: TimerMs.default(10_000),
   }).prefault({}),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
@@ -102,13 +105,13 @@ export const IngestConfig = z.object({
   metricsPort: z.number().int().min(0).max(65535).default(9465),
   /** Messages per fetch; each holds up to ~2,000 events, so 50 makes ~100,000-row inserts. */
   fetchMessages: z.number().int().positive().default(50),
-  fetchWaitMs: z.number().int().positive().default(1000),
+  fetchWaitMs: TimerMs.default(1000),
   insertsInFlight: z.number().int().positive().default(2),
   /** Days kept per table; older daily partitions are dropped by the retention job. */
   retentionDays: z.record(z.string(), z.number().int().positive()).default({
     probe_events: 7, aggregation_snapshots: 30, agent_status: 30, txn_index: 7, latency_rollup_1m: 90,
   }),
-  retentionEveryMs: z.number().int().positive().default(3_600_000),
+  retentionEveryMs: TimerMs.default(3_600_000),
   kafka: z.object({
     brokers: z.array(z.string().regex(/^[^\s:]+:[0-9]+$/, 'expected HOST:PORT')).min(1),
     topic: z.string().min(1).default('tapfleet.events'),

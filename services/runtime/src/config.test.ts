@@ -32,6 +32,9 @@ test('a bad value names its field and its source', () => {
   const file = join(dir, 'bad.json');
   writeFileSync(file, JSON.stringify({ clickhouse: { tcpPort: 70000 } }));
   assert.throws(() => loadConfig({ env: {}, file }), /config file .*bad\.json: clickhouse\.tcpPort/);
+  // A delay past Node's 32-bit timer range would fire at once: refused with the field's name.
+  writeFileSync(file, JSON.stringify({ agent: { heartbeatMs: 2 ** 31 } }));
+  assert.throws(() => loadConfig({ env: {}, file }), /agent\.heartbeatMs: at most 2147483647 ms/);
   writeFileSync(file, '{not json');
   assert.throws(() => loadConfig({ env: {}, file }), /is not valid JSON/);
   assert.throws(() => loadConfig({ env: {}, file: join(dir, 'missing.json') }), /cannot read config file/);
