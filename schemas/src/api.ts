@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Selector } from './deployment.js';
-import { AggregationEntry } from './agent.js';
+import { AggregationEntry, Outage } from './agent.js';
 
 /** Durations on the API and CLI: `30s`, `10m`, `2h`, `500ms`. */
 export const DurationText = z.string().regex(/^[1-9][0-9]*(ms|s|m|h)$/, 'expected a duration like 30s, 10m or 2h');
@@ -76,6 +76,14 @@ export const LossRow = z.object({
   notYetStored: z.number(),
   /** Sequence numbers missing between the lowest and highest stored. */
   sequenceGaps: z.number(),
+  /** Of `published`: in flight when an agent died (stored or lost; see the agent outage). */
+  publishedUnacked: z.number().default(0),
+  /** Runner and agent outages: nothing traced from .. to. `text` is the reason as the CLI prints it. */
+  outages: z.array(Outage.extend({ text: z.string() })).default([]),
+  /** Missing sequences lying inside an outage (events the dead agent held or had in flight). */
+  gapsInOutages: z.number().default(0),
+  /** Missing sequences neither inside an outage nor counted as spool drops: a defect to look into. */
+  gapsUnexplained: z.number().default(0),
 });
 export type LossRow = z.infer<typeof LossRow>;
 

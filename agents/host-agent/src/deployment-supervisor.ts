@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
 import type { Logger } from '@tapfleet/runtime';
 import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { FINAL_STATES, mapObjectName, parseBundle, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
+import { FINAL_STATES, mapObjectName, parseBundle, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
@@ -55,7 +55,8 @@ export class DeploymentSupervisor {
   private restartTimer?: NodeJS.Timeout;
   private intervalTimers: NodeJS.Timeout[] = [];
   private stopping = false;
-  private kernelBase = { produced: 0n, drops: 0n };
+  /** The latest event record of the current runner: its time starts the outage if the runner dies. */
+  private lastEvent?: Uint8Array;
   private pendingMaps = new Map<string, AggregationSnapshot['maps'][number]>();
   /** The runner's fatal error (load refused by the verifier, ...): restarting cannot help. */
   private runnerError?: string;
@@ -140,7 +141,8 @@ export class DeploymentSupervisor {
       ...(d.runnerBinary ? { binary: d.runnerBinary } : {}),
     });
     this.runner = runner;
-    this.kernelBase = { produced: 0n, drops: 0n };
+    this.lastEvent = undefined;
+    d.ledger.runnerStarted();
     this.governor = new Governor(d.config.governor);
     d.onRunnerStart();
     let stderr = '';
@@ -156,6 +158,7 @@ export class DeploymentSupervisor {
         return;
       }
       this.everReady = true;
+      d.ledger.runnerReady();
       this.set({ state: 'running', probes });
       d.log.info({ deploymentId: this.assignment.deploymentId, attachMs: Number(ready.attachNs) / 1e6, attached: ready.ok, failed: ready.failed }, 'deployment running');
       this.startIntervals();
@@ -180,6 +183,7 @@ export class DeploymentSupervisor {
   private onRecord(r: RunnerRecord, probes: SupervisorStatus['probes'], programs: string[]): void {
     switch (r.type) {
       case 'event':
+        this.lastEvent = r.data;
         this.batcher!.add(r.data);
         break;
       case 'attach':
@@ -218,10 +222,7 @@ export class DeploymentSupervisor {
   }
 
   private onStats(r: Extract<RunnerRecord, { type: 'stats' }>): void {
-    const loss = this.d.ledger.loss;
-    loss.producedByKernel += Number(r.produced - this.kernelBase.produced);
-    loss.ringBufferDrops += Number(r.ringbufDrops - this.kernelBase.drops);
-    this.kernelBase = { produced: r.produced, drops: r.ringbufDrops };
+    this.d.ledger.kernelStats(r.produced, r.ringbufDrops);
     const load = this.governor.observe({
       atNs: process.hrtime.bigint(),
       runTimeNs: r.programs.reduce((a, p) => a + p.runTimeNs, 0n),
@@ -234,9 +235,19 @@ export class DeploymentSupervisor {
     }
   }
 
+  /** Wall ms of the last event read from the current runner (decoded once, not per event). */
+  private noteLastEvent(): void {
+    const e = this.lastEvent;
+    if (!e || e.length < PREFIX_FIELD.ktime_ns.offset + 8) return;
+    const ktime = new DataView(e.buffer, e.byteOffset, e.byteLength).getBigUint64(PREFIX_FIELD.ktime_ns.offset, true);
+    this.d.ledger.eventReceivedAt(Number(this.d.clock.wallOfKtime(ktime) / 1_000_000n));
+  }
+
   private onExit(runner: RunnerProcess, code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
     this.batcher?.flush();
     if (this.stopping || runner !== this.runner) return;
+    this.noteLastEvent();
+    this.d.ledger.runnerDied(signal ?? `exit code ${code}`);
     this.intervalTimers.forEach(clearInterval);
     this.intervalTimers = [];
     if (!this.everReady && this.runnerError) {
@@ -267,7 +278,8 @@ export class DeploymentSupervisor {
     const runner = this.runner;
     if (runner) await runner.stop();
     this.batcher?.flush();
-    this.d.ledger.persist();
+    this.noteLastEvent();
+    this.d.ledger.stopped();
     // The figures that tripped the governor, not the runner's final partial window.
     this.set({ state, ...(reason ? { reason } : {}), ...(load ? { load } : {}) });
   }

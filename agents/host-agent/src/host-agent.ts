@@ -196,7 +196,8 @@ export class HostAgent {
   }
 
   private async report(deploymentId: string, s: SupervisorStatus): Promise<void> {
-    const status: AgentDeploymentStatus = { ...this.identityFields(), deploymentId, ...s, loss: { ...this.ledgers.get(deploymentId).loss } };
+    // Persisted before it is sent: a restarted agent never reports less than this.
+    const status: AgentDeploymentStatus = { ...this.identityFields(), deploymentId, ...s, ...this.ledgers.get(deploymentId).report() };
     if (await this.publishJson(statusSubject(this.id.hostId), status)) this.unsentStatus.delete(deploymentId);
     else this.unsentStatus.add(deploymentId);
   }
