@@ -11,6 +11,9 @@ import type { HostClock } from './host-clock.js';
 import type { DeploymentLedger } from './loss-ledger.js';
 import { describeBundleError, verifyForThisHost } from './verify-bundle.js';
 
+/** Longest a stop waits for its last batches to be acked or spooled (the publisher spools after its 5 s ack timeout). */
+const FINAL_ACK_WAIT_MS = 6000;
+
 /** What a supervisor reports; the agent adds identity and loss counters and publishes it. */
 export interface SupervisorStatus {
   state: DeploymentState;
@@ -280,6 +283,8 @@ export class DeploymentSupervisor {
     this.batcher?.flush();
     this.noteLastEvent();
     this.d.ledger.stopped();
+    // The final status carries the last batches' acks (or their move to the spool), not a race with them.
+    await this.d.ledger.whenDurable(FINAL_ACK_WAIT_MS);
     // The figures that tripped the governor, not the runner's final partial window.
     this.set({ state, ...(reason ? { reason } : {}), ...(load ? { load } : {}) });
   }

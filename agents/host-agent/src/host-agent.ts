@@ -192,7 +192,8 @@ export class HostAgent {
     await this.publishJson(heartbeatSubject(this.id.hostId), hb);
     this.ledgers.persistAll();
     // Running deployments report fresh loss and load; statuses that could not be sent are retried.
-    for (const [depId, s] of this.supervisors) if (s.state === 'running' || this.unsentStatus.has(depId)) await this.report(depId, s.current());
+    // A final status is sent again when its counters moved (spooled batches replayed after the stop).
+    for (const [depId, s] of this.supervisors) if (s.state === 'running' || this.unsentStatus.has(depId) || this.ledgers.get(depId).changedSinceReport) await this.report(depId, s.current());
   }
 
   private async report(deploymentId: string, s: SupervisorStatus): Promise<void> {

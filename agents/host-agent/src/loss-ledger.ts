@@ -81,6 +81,9 @@ export class DeploymentLedger {
   private lastReservedMs = 0;
   /** Wall ms of the last event read from the current runner (or its attach time). */
   private lastReceivedMs = 0;
+  private durableWaiters: (() => void)[] = [];
+  /** The record last handed to a status, to tell whether a final status is stale. */
+  private reportedText = '';
 
   constructor(private readonly file: string, private readonly bootId: string, private readonly now: () => number = Date.now) {
     const p = this.load();
@@ -193,6 +196,7 @@ export class DeploymentLedger {
     // A batch replayed from the spool is not outstanding: persist now, before the spool
     // forgets it, so a restart neither replays it uncounted nor counts it twice.
     if (!this.outstanding.delete(firstSeq)) this.persist();
+    this.notifyDurable();
   }
 
   /** The batch is in the disk spool: durable, replayed later. */
@@ -200,6 +204,32 @@ export class DeploymentLedger {
     this.loss.spooled += count;
     this.outstanding.delete(firstSeq);
     this.persist();
+    this.notifyDurable();
+  }
+
+  /**
+   * Resolves once every reserved batch is acked or spooled (or after `timeoutMs`), so a final
+   * status counts the last batch's ack instead of racing it.
+   */
+  whenDurable(timeoutMs: number): Promise<boolean> {
+    if (!this.outstanding.size) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.durableWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private notifyDurable(): void {
+    if (this.outstanding.size) return;
+    for (const w of this.durableWaiters.splice(0)) w();
+  }
+
+  /** Counters or outages moved since the last status (a spool replayed after the deployment ended). */
+  get changedSinceReport(): boolean {
+    return JSON.stringify(this.report(false)) !== this.reportedText;
   }
 
   private safeMs(): number {
@@ -235,10 +265,12 @@ export class DeploymentLedger {
   }
 
   /** Counters and outages for a status, persisted first: a restart never goes below what was reported. */
-  report(): { loss: LossCounters; outages: Outage[] } {
-    this.persist();
+  report(sending = true): { loss: LossCounters; outages: Outage[] } {
+    if (sending) this.persist();
     const open = this.gap && !this.gap.stopped ? [{ kind: this.gap.kind, fromMs: this.gap.fromMs, cause: this.gap.cause }] : [];
-    return { loss: { ...this.loss }, outages: [...this.outages, ...open] };
+    const r = { loss: { ...this.loss }, outages: [...this.outages, ...open] };
+    if (sending) this.reportedText = JSON.stringify(r);
+    return r;
   }
 
   close(): void {
