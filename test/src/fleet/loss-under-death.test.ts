@@ -3,12 +3,24 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createClickHouse } from '@tapfleet/runtime';
-import { DeploymentView, LossReport } from '@tapfleet/schemas';
+import { connectJetStream, createClickHouse } from '@tapfleet/runtime';
+import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from './fleet-harness.js';
 
 /** Each call of tf_add carries its own counter (arg0); the tracee logs when it made each call. */
 const SCRIPT = 'probe uprobe:$tracee:tf_add { emit added { i: arg0 }; }\n';
+
+/** Every durable consumer of the event and agent streams (ingest's) has nothing pending or unacked (nak'ed batches come back later). */
+async function ingestCaughtUp(config: TapfleetConfig): Promise<boolean> {
+  const { nc, jsm } = await connectJetStream(config, { name: 'loss-test-consumers' });
+  try {
+    for (const stream of [EVENTS_STREAM, AGENT_STREAM])
+      for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name && (c.num_pending > 0 || c.num_ack_pending > 0)) return false;
+    return true;
+  } finally {
+    await nc.close();
+  }
+}
 
 interface Status { at_ms: string; state: string; produced_by_kernel: string; ring_buffer_drops: string; received: string; malformed: string; published: string; spooled: string }
 const COUNTERS = ['produced_by_kernel', 'ring_buffer_drops', 'received', 'malformed', 'published', 'spooled'] as const;
@@ -75,16 +87,13 @@ describe('loss accounting under runner and agent death (kill -9 mid-stream, real
     await eventually('host-loss stopped', async () => (await host())?.state === 'stopped');
     await eventually('the agent to drain', async () => (await agent.metric('tapfleet_agent_spool_batches')) === 0 && (await agent.metric('tapfleet_agent_publish_in_flight')) === 0);
 
-    // Ingest has written everything once the final status is in and the stored count holds still.
+    // Ingest has written everything once its consumers have nothing pending and the final status is in.
     const q = async <T>(query: string) => (await ch.query({ query, format: 'JSONEachRow' })).json<T>();
-    let last = -1;
     const report = await eventually('the final status and every event in ClickHouse', async () => {
-      const r = await stack.api().call('GET', `/v1/deployments/${d.id}/loss`, LossReport);
-      const row = r.rows.find((x) => x.host === 'host-loss');
-      const settled = row?.state === 'stopped' && row.stored === last;
-      last = row?.stored ?? -1;
-      return settled ? row : undefined;
-    }, 60_000, 1000);
+      if (!(await ingestCaughtUp(stack.config))) return undefined;
+      const row = (await stack.api().call('GET', `/v1/deployments/${d.id}/loss`, LossReport)).rows.find((x) => x.host === 'host-loss');
+      return row?.state === 'stopped' ? row : undefined;
+    }, 60_000, 500);
 
     const values = (await q<{ i: string }>(`SELECT DISTINCT n0 AS i FROM ${db}.probe_events WHERE deployment = '${d.id}'`)).map((r) => Number(r.i));
     const stored = new Set(values);
