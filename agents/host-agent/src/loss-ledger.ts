@@ -199,7 +199,11 @@ export class DeploymentLedger {
     this.notifyDurable();
   }
 
-  /** The batch is in the disk spool: durable, replayed later. */
+  /**
+   * The batch is in the disk spool: durable, replayed later. Called after the spool write: a
+   * kill between the two leaves the batch both in doubt and spooled, so it is counted published
+   * twice (over by one batch, never under: stored <= published still holds).
+   */
   spooled(firstSeq: number, count: number): void {
     this.loss.spooled += count;
     this.outstanding.delete(firstSeq);
