@@ -69,8 +69,34 @@ export const LossCounters = z.object({
   malformed: z.number().int().nonnegative().default(0),
   /** Records the runner wrote that the agent read (the kernel's count minus what never left the ring). */
   received: z.number().int().nonnegative().default(0),
+  /**
+   * Part of `published`: events in batches a previous agent incarnation had handed to JetStream
+   * (or was about to) when it died without an ack. Counted as published so that stored <= published
+   * holds; whether each was stored only ClickHouse knows (what was not is a sequence gap inside an
+   * agent outage).
+   */
+  publishedUnacked: z.number().int().nonnegative().optional(),
 });
 export type LossCounters = z.infer<typeof LossCounters>;
+
+/**
+ * A time nothing was traced for a deployment on a host: its runner was down (crashed, killed,
+ * restarting) or the agent itself was (killed, restarted). Times are wall-clock ms, rounded
+ * outwards: `fromMs` is the last event known safe (read from the runner, or durable in the
+ * agent) or the attach time if there was none, so anything lost was produced after it;
+ * `toMs` is when the next runner had attached.
+ */
+export const Outage = z.object({
+  kind: z.enum(['runner', 'agent']),
+  fromMs: EpochMs,
+  /** Absent while still down. */
+  toMs: EpochMs.optional(),
+  /** What ended tracing: `SIGKILL`, `exit code 1`, `agent died`, `agent restarted`, ... */
+  cause: z.string().max(200),
+  /** How it ended: tracing again, or the deployment stopped before it could restart. Absent while down. */
+  resolution: z.enum(['restarted', 'stopped']).optional(),
+});
+export type Outage = z.infer<typeof Outage>;
 
 /** Per-probe attach outcome as the runner reported it. */
 export const ProbeAttachStatus = z.object({
@@ -89,6 +115,8 @@ export const AgentDeploymentStatus = z.object({
   reason: z.string().optional(),
   probes: z.array(ProbeAttachStatus).default([]),
   loss: LossCounters.optional(),
+  /** Recent outages of this deployment on this host and boot (ingest keeps all of them in ClickHouse). */
+  outages: z.array(Outage).optional(),
   runnerRestarts: z.number().int().nonnegative().default(0),
   /** Overload figures when state is `overloaded` (and the latest ones while running). */
   load: z.object({ cpuPercent: z.number().nonnegative(), eventsPerSec: z.number().nonnegative() }).optional(),

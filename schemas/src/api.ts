@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Selector } from './deployment.js';
-import { AggregationEntry } from './agent.js';
+import { AggregationEntry, Outage } from './agent.js';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 /** At most 16 digits: with any unit the product stays far inside a safe integer, so no text overflows. */
@@ -105,6 +105,14 @@ export const LossRow = z.object({
   notYetStored: z.number(),
   /** Sequence numbers missing between the lowest and highest stored. */
   sequenceGaps: z.number(),
+  /** Of `published`: in flight when an agent died (stored or lost; see the agent outage). */
+  publishedUnacked: z.number().default(0),
+  /** Runner and agent outages: nothing traced from .. to. `text` is the reason as the CLI prints it. */
+  outages: z.array(Outage.extend({ text: z.string() })).default([]),
+  /** Missing sequences lying inside an outage (events the dead agent held or had in flight). */
+  gapsInOutages: z.number().default(0),
+  /** Missing sequences neither inside an outage nor counted as spool drops: a defect to look into. */
+  gapsUnexplained: z.number().default(0),
 });
 export type LossRow = z.infer<typeof LossRow>;
 

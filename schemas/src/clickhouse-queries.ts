@@ -10,13 +10,45 @@ export const lossReportedSql = (db: string, deploymentId: string) =>
   `SELECT host, boot_id, argMax(state, at_ms) AS state, max(at_ms) AS last_report_ms,
      argMax(produced_by_kernel, at_ms) AS produced_by_kernel, argMax(ring_buffer_drops, at_ms) AS ring_buffer_drops,
      argMax(received, at_ms) AS received, argMax(malformed, at_ms) AS malformed, argMax(spooled, at_ms) AS spooled,
-     argMax(spool_drops, at_ms) AS spool_drops, argMax(published, at_ms) AS published
+     argMax(spool_drops, at_ms) AS spool_drops, argMax(published, at_ms) AS published, argMax(published_unacked, at_ms) AS published_unacked
    FROM ${db}.agent_status WHERE deployment = ${str(deploymentId)} GROUP BY host, boot_id ORDER BY host, boot_id`;
 
 /** What is stored per (host, boot): distinct sequences, rows (duplicates not yet merged away), sequence span. */
 export const lossStoredSql = (db: string, deploymentId: string) =>
   `SELECT host, boot_id, uniqExact(seq) AS stored, count() AS rows, min(seq) AS min_seq, max(seq) AS max_seq
    FROM ${db}.probe_events WHERE deployment = ${str(deploymentId)} GROUP BY host, boot_id ORDER BY host, boot_id`;
+
+/**
+ * Every outage each (host, boot) reported for a deployment, once: statuses repeat the recent
+ * ones, and an outage first reported open (to 0) is later reported closed, grouped by start.
+ */
+export const lossOutagesSql = (db: string, deploymentId: string) =>
+  `SELECT host, boot_id, kind, from_ms, max(to_ms) AS to_ms, argMax(cause, at_ms) AS cause, argMax(resolution, at_ms) AS resolution
+   FROM (SELECT host, boot_id, at_ms, kind, from_ms, to_ms, cause, resolution FROM ${db}.agent_status
+         ARRAY JOIN outage_kind AS kind, outage_from_ms AS from_ms, outage_to_ms AS to_ms, outage_cause AS cause, outage_resolution AS resolution
+         WHERE deployment = ${str(deploymentId)})
+   GROUP BY host, boot_id, kind, from_ms ORDER BY host, boot_id, from_ms, kind`;
+
+/** A time window in wall ns, open at the end when `toNs` is undefined. */
+export interface NsWindow {
+  fromNs: bigint;
+  toNs?: bigint;
+}
+
+/**
+ * For each window, the stored sequences around it on one (host, boot): the last one stored
+ * before it starts (`b{i}`, with `bn{i}` rows) and the first stored after it ends (`a{i}`,
+ * `an{i}`). Sequence order is time order within a boot, so the missing sequences between
+ * the two are events the window may explain.
+ */
+export const seqsAroundSql = (db: string, deploymentId: string, hostId: string, bootId: string, windows: NsWindow[]) =>
+  `SELECT ${windows.map((w, i) => `countIf(ts_ns < ${w.fromNs}) AS bn${i}, maxIf(seq, ts_ns < ${w.fromNs}) AS b${i}, countIf(ts_ns > ${w.toNs ?? 0n} AND ${w.toNs === undefined ? 0 : 1}) AS an${i}, minIf(seq, ts_ns > ${w.toNs ?? 0n}) AS a${i}`).join(', ')}
+   FROM ${db}.probe_events WHERE deployment = ${str(deploymentId)} AND host = ${str(hostId)} AND boot_id = ${str(bootId)}`;
+
+/** Distinct sequences stored strictly inside each (after, before) range on one (host, boot), as `s{i}`. */
+export const storedInRangesSql = (db: string, deploymentId: string, hostId: string, bootId: string, ranges: [number, number][]) =>
+  `SELECT ${ranges.map(([lo, hi], i) => `uniqExactIf(seq, seq > ${lo} AND seq < ${hi}) AS s${i}`).join(', ')}
+   FROM ${db}.probe_events WHERE deployment = ${str(deploymentId)} AND host = ${str(hostId)} AND boot_id = ${str(bootId)}`;
 
 /** Sequences of one batch already stored (ingest's check of a redelivered batch). */
 export const storedSeqsSql = (db: string, deploymentId: string, hostId: string, bootId: string, firstSeq: number, count: number) =>

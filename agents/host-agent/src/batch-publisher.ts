@@ -8,6 +8,8 @@ export interface OutgoingBatch {
   msgId: string;
   bytes: Uint8Array;
   deploymentId: string;
+  /** The batch's first sequence: the ledger tracks each batch until it is acked or spooled. */
+  firstSeq: number;
   count: number;
 }
 
@@ -120,7 +122,7 @@ export class BatchPublisher {
     this.inFlight++;
     try {
       await this.js.publish(b.subject, b.bytes, { msgID: b.msgId, timeout: this.o.ackTimeoutMs });
-      this.ledgers.get(b.deploymentId).loss.published += b.count;
+      this.ledgers.get(b.deploymentId).acked(b.firstSeq, b.count);
     } finally {
       this.inFlight--;
       this.notifyIdle();
@@ -129,7 +131,7 @@ export class BatchPublisher {
 
   private toSpool(b: OutgoingBatch): void {
     this.spool.append(b.bytes, b.deploymentId, b.count);
-    this.ledgers.get(b.deploymentId).loss.spooled += b.count;
+    this.ledgers.get(b.deploymentId).spooled(b.firstSeq, b.count);
   }
 
   private scheduleRetry(): void {
@@ -149,7 +151,7 @@ export class BatchPublisher {
         const next = this.spool.takeOldest();
         if (!next) break;
         const { header } = decodeEventBatch(next.batch);
-        const b = { subject: eventsSubject(header.deploymentId, header.hostId), msgId: batchMsgId(header), bytes: next.batch, deploymentId: header.deploymentId, count: header.count };
+        const b = { subject: eventsSubject(header.deploymentId, header.hostId), msgId: batchMsgId(header), bytes: next.batch, deploymentId: header.deploymentId, firstSeq: header.firstSeq, count: header.count };
         this.send(b).then(
           () => {
             this.spool.done(next.entry);

@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
 import { setLongTimeout, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { FINAL_STATES, mapObjectName, parseBundle, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
+import { FINAL_STATES, mapObjectName, parseBundle, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
 import type { HostClock } from './host-clock.js';
 import type { DeploymentLedger } from './loss-ledger.js';
 import { describeBundleError, verifyForThisHost } from './verify-bundle.js';
+
+/** Longest a stop waits for its last batches to be acked or spooled (the publisher spools after its 5 s ack timeout). */
+const FINAL_ACK_WAIT_MS = 6000;
 
 /** What a supervisor reports; the agent adds identity and loss counters and publishes it. */
 export interface SupervisorStatus {
@@ -55,7 +58,8 @@ export class DeploymentSupervisor {
   private restartTimer?: NodeJS.Timeout;
   private intervalTimers: NodeJS.Timeout[] = [];
   private stopping = false;
-  private kernelBase = { produced: 0n, drops: 0n };
+  /** The latest event record of the current runner: its time starts the outage if the runner dies. */
+  private lastEvent?: Uint8Array;
   private pendingMaps = new Map<string, AggregationSnapshot['maps'][number]>();
   /** The runner's fatal error (load refused by the verifier, ...): restarting cannot help. */
   private runnerError?: string;
@@ -141,7 +145,8 @@ export class DeploymentSupervisor {
       ...(d.runnerBinary ? { binary: d.runnerBinary } : {}),
     });
     this.runner = runner;
-    this.kernelBase = { produced: 0n, drops: 0n };
+    this.lastEvent = undefined;
+    d.ledger.runnerStarted();
     this.governor = new Governor(d.config.governor);
     d.onRunnerStart();
     let stderr = '';
@@ -157,6 +162,7 @@ export class DeploymentSupervisor {
         return;
       }
       this.everReady = true;
+      d.ledger.runnerReady();
       this.set({ state: 'running', probes });
       d.log.info({ deploymentId: this.assignment.deploymentId, attachMs: Number(ready.attachNs) / 1e6, attached: ready.ok, failed: ready.failed }, 'deployment running');
       this.startIntervals();
@@ -181,6 +187,7 @@ export class DeploymentSupervisor {
   private onRecord(r: RunnerRecord, probes: SupervisorStatus['probes'], programs: string[]): void {
     switch (r.type) {
       case 'event':
+        this.lastEvent = r.data;
         this.batcher!.add(r.data);
         break;
       case 'attach':
@@ -219,10 +226,7 @@ export class DeploymentSupervisor {
   }
 
   private onStats(r: Extract<RunnerRecord, { type: 'stats' }>): void {
-    const loss = this.d.ledger.loss;
-    loss.producedByKernel += Number(r.produced - this.kernelBase.produced);
-    loss.ringBufferDrops += Number(r.ringbufDrops - this.kernelBase.drops);
-    this.kernelBase = { produced: r.produced, drops: r.ringbufDrops };
+    this.d.ledger.kernelStats(r.produced, r.ringbufDrops);
     const load = this.governor.observe({
       atNs: process.hrtime.bigint(),
       runTimeNs: r.programs.reduce((a, p) => a + p.runTimeNs, 0n),
@@ -235,9 +239,19 @@ export class DeploymentSupervisor {
     }
   }
 
+  /** Wall ms of the last event read from the current runner (decoded once, not per event). */
+  private noteLastEvent(): void {
+    const e = this.lastEvent;
+    if (!e || e.length < PREFIX_FIELD.ktime_ns.offset + 8) return;
+    const ktime = new DataView(e.buffer, e.byteOffset, e.byteLength).getBigUint64(PREFIX_FIELD.ktime_ns.offset, true);
+    this.d.ledger.eventReceivedAt(Number(this.d.clock.wallOfKtime(ktime) / 1_000_000n));
+  }
+
   private onExit(runner: RunnerProcess, code: number | null, signal: NodeJS.Signals | null, stderr: string): void {
     this.batcher?.flush();
     if (this.stopping || runner !== this.runner) return;
+    this.noteLastEvent();
+    this.d.ledger.runnerDied(signal ?? `exit code ${code}`);
     this.intervalTimers.forEach(clearInterval);
     this.intervalTimers = [];
     if (!this.everReady && this.runnerError) {
@@ -268,7 +282,10 @@ export class DeploymentSupervisor {
     const runner = this.runner;
     if (runner) await runner.stop();
     this.batcher?.flush();
-    this.d.ledger.persist();
+    this.noteLastEvent();
+    this.d.ledger.stopped();
+    // The final status carries the last batches' acks (or their move to the spool), not a race with them.
+    await this.d.ledger.whenDurable(FINAL_ACK_WAIT_MS);
     // The figures that tripped the governor, not the runner's final partial window.
     this.set({ state, ...(reason ? { reason } : {}), ...(load ? { load } : {}) });
   }

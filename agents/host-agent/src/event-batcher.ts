@@ -31,6 +31,9 @@ export class EventBatcher {
   private readonly builder = new EventBatchBuilder(1 << 18);
   private timer?: NodeJS.Timeout;
   private readonly subject: string;
+  /** Wall time of the latest record, as u32 halves: the batch's last event, for the ledger's safe time. */
+  private lastLo = 0;
+  private lastHi = 0;
 
   constructor(
     private readonly id: BatcherIdentity,
@@ -61,7 +64,9 @@ export class EventBatcher {
       lo -= 0x1_0000_0000;
       carry = 1;
     }
-    this.builder.add(d, lo, (kHi + this.clock.offsetHi + carry) >>> 0);
+    this.lastLo = lo;
+    this.lastHi = (kHi + this.clock.offsetHi + carry) >>> 0;
+    this.builder.add(d, lo, this.lastHi);
     if (this.builder.count >= this.o.maxEvents) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.maxDelayMs);
   }
@@ -78,10 +83,10 @@ export class EventBatcher {
       deploymentId: this.id.deploymentId,
       bundleId: this.manifest.bundleId,
       kernelBuildId: this.id.kernelBuildId,
-      firstSeq: this.ledger.reserve(count),
+      firstSeq: this.ledger.reserve(count, Math.floor(this.lastHi * 4294.967296 + this.lastLo / 1e6)),
       count,
       clock: this.clockEstimate(),
     };
-    this.sink({ subject: this.subject, msgId: batchMsgId(header), bytes: this.builder.finish(header), deploymentId: this.id.deploymentId, count });
+    this.sink({ subject: this.subject, msgId: batchMsgId(header), bytes: this.builder.finish(header), deploymentId: this.id.deploymentId, firstSeq: header.firstSeq, count });
   }
 }

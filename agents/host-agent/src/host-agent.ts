@@ -210,11 +210,13 @@ export class HostAgent {
     await this.publishJson(heartbeatSubject(this.id.hostId), hb);
     this.ledgers.persistAll();
     // Running deployments report fresh loss and load; statuses that could not be sent are retried.
-    for (const [depId, s] of this.supervisors) if (s.state === 'running' || this.unsentStatus.has(depId)) await this.report(depId, s.current());
+    // A final status is sent again when its counters moved (spooled batches replayed after the stop).
+    for (const [depId, s] of this.supervisors) if (s.state === 'running' || this.unsentStatus.has(depId) || this.ledgers.get(depId).changedSinceReport) await this.report(depId, s.current());
   }
 
   private async report(deploymentId: string, s: SupervisorStatus): Promise<void> {
-    const status: AgentDeploymentStatus = { ...this.identityFields(), deploymentId, ...s, loss: { ...this.ledgers.get(deploymentId).loss } };
+    // Persisted before it is sent: a restarted agent never reports less than this.
+    const status: AgentDeploymentStatus = { ...this.identityFields(), deploymentId, ...s, ...this.ledgers.get(deploymentId).report() };
     if (await this.publishJson(statusSubject(this.id.hostId), status)) this.unsentStatus.delete(deploymentId);
     else this.unsentStatus.add(deploymentId);
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'chdb';
 import { applyRetention, migrate, PROBE_EVENT_COLUMNS, type SqlRunner } from '@tapfleet/ingest';
-import { loadMigrations, lossReportedSql, lossStoredSql, partitionsSql, storedSeqsSql } from '@tapfleet/schemas';
+import { loadMigrations, lossOutagesSql, lossReportedSql, lossStoredSql, partitionsSql, seqsAroundSql, storedInRangesSql, storedSeqsSql } from '@tapfleet/schemas';
 
 /**
  * The current ClickHouse engine (chDB, in-process) runs every migration and every query
@@ -62,6 +62,33 @@ test('chDB: the product\'s inserts and queries run, and the materialized views f
 
   const parts = await chdb.rows<{ partition_id: string }>(partitionsSql(DB, 'probe_events'));
   assert.deepEqual(parts.map((p) => p.partition_id), ['20261126']);
+});
+
+test('chDB: outages round-trip through agent_status (open, then closed, grouped by start) and bound the sequence gaps around them', async () => {
+  const dep = 'd-chdb000002';
+  const status = (at: number, outages: [string, number, number, string, string][]) => ({
+    date: '2026-11-26', at_ms: at, deployment: dep, host: 'h1', boot_id: 'b1', state: 'running', reason: '', produced_by_kernel: 9, ring_buffer_drops: 0, received: 9, malformed: 0,
+    spooled: 0, spool_drops: 0, published: 9, runner_restarts: 1, published_unacked: 2,
+    outage_kind: outages.map((o) => o[0]), outage_from_ms: outages.map((o) => o[1]), outage_to_ms: outages.map((o) => o[2]), outage_cause: outages.map((o) => o[3]), outage_resolution: outages.map((o) => o[4]),
+  });
+  await insertJson('agent_status', [
+    status(10, [['runner', 1000, 0, 'SIGKILL', '']]),
+    status(20, [['runner', 1000, 1500, 'SIGKILL', 'restarted']]),
+    status(30, [['runner', 1000, 1500, 'SIGKILL', 'restarted'], ['agent', 3000, 3900, 'agent died', 'restarted']]),
+  ]);
+  const outages = await chdb.rows<{ kind: string; from_ms: string; to_ms: string; cause: string; resolution: string }>(lossOutagesSql(DB, dep));
+  assert.deepEqual(outages.map((o) => [o.kind, Number(o.from_ms), Number(o.to_ms), o.cause, o.resolution]), [['runner', 1000, 1500, 'SIGKILL', 'restarted'], ['agent', 3000, 3900, 'agent died', 'restarted']]);
+  const reported = await chdb.rows<{ published_unacked: string }>(lossReportedSql(DB, dep));
+  assert.equal(Number(reported[0]!.published_unacked), 2);
+
+  // Sequences 0..9 one ms apart from 2900 ms, 4..6 lost inside the agent outage (3000..3900 ms).
+  const base = { deployment: dep, host: 'h1', boot_id: 'b1', bundle: 'x', probe: 'p', event: 'e', pid: 1, tid: 1, cpu: 0, comm: 'c', clock_offset_ns: 0, clock_uncertainty_ns: 0, extra_names: [], extra_values: [] };
+  const at = (seq: number) => seq < 4 ? 2_950 + seq : 3_950 + seq;
+  await insertJson('probe_events', [0, 1, 2, 3, 7, 8, 9].map((seq) => ({ ...base, date: '1970-01-01', ts_ns: String(at(seq) * 1_000_000), seq, txn: '', latency_ns: 0 })));
+  const around = await chdb.rows<Record<string, string>>(seqsAroundSql(DB, dep, 'h1', 'b1', [{ fromNs: 3_000_000_000n, toNs: 3_900_000_000n }, { fromNs: 3_956_000_000n }]));
+  assert.deepEqual([around[0]!.bn0, around[0]!.b0, around[0]!.an0, around[0]!.a0, around[0]!.b1, around[0]!.an1].map(Number), [4, 3, 3, 7, 3, 0]);
+  const inside = await chdb.rows<Record<string, string>>(storedInRangesSql(DB, dep, 'h1', 'b1', [[3, 7], [-1, 3]]));
+  assert.deepEqual([inside[0]!.s0, inside[0]!.s1].map(Number), [0, 3]);
 });
 
 test('chDB: retention drops old days and, on a server with TTL, also sets the table TTL', async () => {

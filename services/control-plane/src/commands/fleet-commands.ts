@@ -9,6 +9,7 @@ import {
 import { ApiClient } from '../api-client.js';
 import { adminTokenPath, ControlPlane } from '../control-plane.js';
 import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
+import { lossReasonLines } from './loss-text.js';
 
 const json = { type: 'boolean' as const, description: 'print JSON instead of text' };
 
@@ -174,8 +175,9 @@ export const lossCommand: Command = {
   async run(values, positionals, { config, out }) {
     const report = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}/loss`, LossReport);
     if (values.json) return out(JSON.stringify(report)), 0;
-    const rows = report.rows.map((r) => [r.host, r.bootId.slice(0, 8), r.state, ...[r.producedByKernel, r.ringBufferDrops, r.received, r.malformed, r.spooled, r.spoolDrops, r.published, r.stored, r.notYetStored, r.sequenceGaps].map(String)]);
-    for (const l of table(['HOST', 'BOOT', 'STATE', 'PRODUCED', 'RB-DROPS', 'RECEIVED', 'MALFORMED', 'SPOOLED', 'SPOOL-DROPS', 'PUBLISHED', 'STORED', 'NOT-STORED', 'SEQ-GAPS'], rows)) out(l);
+    const rows = report.rows.map((r) => [r.host, r.bootId.slice(0, 8), r.state, ...[r.producedByKernel, r.ringBufferDrops, r.received, r.malformed, r.spooled, r.spoolDrops, r.published, r.stored, r.notYetStored, r.sequenceGaps, r.gapsUnexplained].map(String)]);
+    for (const l of table(['HOST', 'BOOT', 'STATE', 'PRODUCED', 'RB-DROPS', 'RECEIVED', 'MALFORMED', 'SPOOLED', 'SPOOL-DROPS', 'PUBLISHED', 'STORED', 'NOT-STORED', 'SEQ-GAPS', 'UNEXPLAINED'], rows)) out(l);
+    for (const l of lossReasonLines(report)) out(l);
     return 0;
   },
 };
