@@ -67,6 +67,11 @@ export const AgentConfig = z.object({
   heartbeatMs: TimerMs.default(2000),
   batch: z.object({
     maxEvents: z.number().int().positive().default(2000),
+    /**
+     * A batch is sent once its records reach this many bytes, whatever their count: 2,000 events
+     * of up to 8 KiB each would exceed NATS's 1 MiB message limit (max_payload) and never publish.
+     */
+    maxBytes: z.number().int().min(16 << 10).max(900 << 10).default(512 << 10),
     maxDelayMs: TimerMs.default(50),
     /** Publishes awaiting a JetStream ack; beyond this new batches wait in the spool. */
     maxInFlight: z.number().int().positive().default(32),

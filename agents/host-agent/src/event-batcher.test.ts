@@ -57,6 +57,24 @@ test('batcher: sequences, wall time from ktime, malformed records counted not se
   }
 });
 
+test('batcher: a batch ends at maxBytes whatever its count, so large events never make a message over NATS\'s limit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  try {
+    const out: OutgoingBatch[] = [];
+    const id = { hostId: 'h1', bootId: BOOT, deploymentId: 'd-bbbbbbbb', kernelBuildId: 'cd'.repeat(20) };
+    const batcher = new EventBatcher(id, manifest, new HostClock(0), () => ({ offsetNs: 0, uncertaintyNs: 0 }), new Ledgers(dir, BOOT).get(id.deploymentId), { maxEvents: 2000, maxBytes: 1000, maxDelayMs: 10_000 }, (b) => out.push(b));
+    for (let i = 0; i < 50; i++) batcher.add(record(0, 48, BigInt(i)));
+    batcher.flush();
+    const batches = out.map((b) => decodeEventBatch(b.bytes).header);
+    assert.ok(batches.length >= 3, `${batches.length} batches`);
+    assert.equal(batches.reduce((n, h) => n + h.count, 0), 50);
+    // Each batch stops at the first record that reaches the byte budget (one record of overshoot at most).
+    for (const b of out.slice(0, -1)) assert.ok(b.bytes.length < 1000 + 48 + 64 + 512, `${b.bytes.length} bytes`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('host clock: wall time of a ktime tracks the realtime clock and applies the artificial offset', () => {
   const plain = new HostClock();
   const shifted = new HostClock(5_000_000_000);

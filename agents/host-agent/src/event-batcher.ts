@@ -16,6 +16,8 @@ export interface BatcherIdentity {
 
 export interface BatcherOptions {
   maxEvents: number;
+  /** Records' bytes that end a batch (one record may overshoot it; the limit leaves room under NATS's max_payload). */
+  maxBytes?: number;
   maxDelayMs: number;
 }
 
@@ -67,7 +69,7 @@ export class EventBatcher {
     this.lastLo = lo;
     this.lastHi = (kHi + this.clock.offsetHi + carry) >>> 0;
     this.builder.add(d, lo, this.lastHi);
-    if (this.builder.count >= this.o.maxEvents) this.flush();
+    if (this.builder.count >= this.o.maxEvents || this.builder.bytes >= (this.o.maxBytes ?? Infinity)) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.o.maxDelayMs);
   }
 

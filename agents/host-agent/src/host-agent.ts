@@ -241,17 +241,37 @@ export class HostAgent {
     renameSync(`${this.issuedAtFile}.tmp`, this.issuedAtFile);
   }
 
+  /**
+   * Watches this host's key until the agent stops. A watch that ends or fails (NATS restarted,
+   * the stream re-created) is opened again after a pause; it re-delivers the current set, which
+   * is a no-op when nothing changed.
+   */
   private async watchAssignments(kv: KV): Promise<void> {
-    const watch = await kv.watch({ key: this.id.hostId });
-    this.watchStop = () => watch.stop();
+    const first = await kv.watch({ key: this.id.hostId });
     void (async () => {
-      for await (const entry of watch) {
+      let watch = first;
+      for (let attempt = 0; !this.stopped; attempt++) {
+        this.watchStop = () => watch.stop();
         try {
-          // A delete can only stop work, never start any: it is the one unsigned change honoured.
-          if (entry.operation !== 'PUT') await this.reconcile([]);
-          else await this.acceptAssignments(entry.value, entry.revision);
+          for await (const entry of watch) {
+            attempt = 0;
+            try {
+              // A delete can only stop work, never start any: it is the one unsigned change honoured.
+              if (entry.operation !== 'PUT') await this.reconcile([]);
+              else await this.acceptAssignments(entry.value, entry.revision);
+            } catch (e) {
+              this.o.log.error({ revision: entry.revision, err: (e as Error).message }, 'assignment update not applied');
+            }
+          }
         } catch (e) {
-          this.o.log.error({ revision: entry.revision, err: (e as Error).message }, 'assignment update not applied');
+          this.o.log.warn({ err: (e as Error).message }, 'assignment watch failed; watching again');
+        }
+        if (this.stopped) return;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
+        try {
+          if (!this.stopped) watch = await kv.watch({ key: this.id.hostId });
+        } catch (e) {
+          this.o.log.warn({ err: (e as Error).message }, 'assignment watch could not be opened; retrying');
         }
       }
     })();

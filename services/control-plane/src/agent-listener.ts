@@ -37,6 +37,7 @@ export class AgentListener {
   private messages?: ConsumerMessages;
   private aggsSub?: Subscription;
   private loop?: Promise<void>;
+  private stopping = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -54,25 +55,41 @@ export class AgentListener {
     // From the start of the stream (a day of agent messages at most): a hello sent between
     // the stream's creation and this consumer's is not missed. Replays are idempotent upserts.
     await ensureDurableConsumer(this.jsm, AGENT_STREAM, { name: AGENT_CONSUMER, ackWaitMs: 30_000, maxAckPending: 10_000 });
-    const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: 500 });
-    this.loop = (async () => {
-      for await (const m of this.messages!) {
-        try {
-          await this.handle(m.subject, m.data, m.headers);
-          m.ack();
-        } catch (e) {
-          this.log.warn({ subject: m.subject, err: (e as Error).message }, 'agent message not processed; redelivering');
-          m.nak(1000);
-        }
-      }
-    })();
+    this.loop = this.consumeForever();
     this.aggsSub = this.nc.subscribe('tapfleet.aggs.>', {
       callback: (err, msg) => {
         if (err) return;
         void this.handleAggregations(msg.subject, msg.data).catch((e: Error) => this.log.warn({ err: e.message }, 'aggregation snapshot not stored'));
       },
     });
+  }
+
+  /**
+   * Reads the agent stream until stopped. The message iterator can end or throw (NATS stalled
+   * or restarted, the consumer re-created by another replica): it is re-opened after a pause,
+   * never left to reject unhandled (which would end the process).
+   */
+  private async consumeForever(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
+        this.messages = await consumer.consume({ max_messages: 500 });
+        for await (const m of this.messages) {
+          attempt = 0;
+          try {
+            await this.handle(m.subject, m.data, m.headers);
+            m.ack();
+          } catch (e) {
+            this.log.warn({ subject: m.subject, err: (e as Error).message }, 'agent message not processed; redelivering');
+            m.nak(1000);
+          }
+        }
+      } catch (e) {
+        if (this.stopping) return;
+        this.log.warn({ err: (e as Error).message }, 'agent stream consumer failed; re-opening it');
+      }
+      if (!this.stopping) await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
+    }
   }
 
   private async deadLetter(kind: string, subject: string, data: Uint8Array, reason: string): Promise<void> {
@@ -122,6 +139,7 @@ export class AgentListener {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.aggsSub?.unsubscribe();
     await this.messages?.close();
     await this.loop;

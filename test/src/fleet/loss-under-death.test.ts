@@ -27,7 +27,7 @@ interface Status { at_ms: string; state: string; produced_by_kernel: string; rin
 const COUNTERS = ['produced_by_kernel', 'ring_buffer_drops', 'received', 'malformed', 'published', 'spooled'] as const;
 
 describe('loss accounting under runner and agent death (kill -9 mid-stream, real kernel, NATS, ClickHouse)', () => {
-  const stack = new FleetStack(33000, 33010);
+  const stack = new FleetStack(35000, 35010);
   const db = stack.config.clickhouse.database;
   const ch = createClickHouse(stack.config);
   /** Counter value -> [before, after] CLOCK_REALTIME ns of the call that emitted it. */
@@ -38,8 +38,8 @@ describe('loss accounting under runner and agent death (kill -9 mid-stream, real
   before(async () => {
     await stack.up(['nats', 'clickhouse', 'redis']);
     await stack.startControlPlane();
-    stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 33020, fetchWaitMs: 200 } }, 'ingest');
-    await eventually('ingest /healthz', async () => (await fetch('http://127.0.0.1:33020/healthz')).ok, 30_000);
+    stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 35020, fetchWaitMs: 200 } }, 'ingest');
+    await eventually('ingest /healthz', async () => (await fetch('http://127.0.0.1:35020/healthz')).ok, 30_000);
     const bin = buildTraceeAt(join(fleetBinDir(), 'loss', 'tracee'));
     tracee = spawn(bin, ['stamped', '1000'], { stdio: ['ignore', 'pipe', 'ignore'] });
     createInterface({ input: tracee.stdout! }).on('line', (l) => {
@@ -47,7 +47,7 @@ describe('loss accounting under runner and agent death (kill -9 mid-stream, real
       emitted.set(Number(i), [BigInt(b!), BigInt(a!)]);
     });
     // Two publishes in flight at most: while NATS is stalled, batches wait in the agent's memory.
-    agent = new AgentProcess(stack, { hostId: 'host-loss', labels: { role: 'loss' }, scopePid: tracee.pid!, binaries: { tracee: bin }, agent: { batch: { maxInFlight: 2 } } }, 33011);
+    agent = new AgentProcess(stack, { hostId: 'host-loss', labels: { role: 'loss' }, scopePid: tracee.pid!, binaries: { tracee: bin }, agent: { batch: { maxInFlight: 2 } } }, 35011);
     await agent.start();
   });
 
