@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileBundle } from './host-compile.js';
-import { compileBundleInWorker } from './worker-compile.js';
+import { compileBundleInWorker, compileWorkersStarted } from './worker-compile.js';
 import { BuildTimeoutError } from './bundle/clang.js';
 import { CompileError, formatDiagnostic } from './diagnostics.js';
 import { LIMITS } from './limits.js';
@@ -53,4 +53,14 @@ test('the caller\'s event loop turns while the front end works on a large script
   const e = await answer;
   assert.ok(e instanceof CompileError);
   assert.match(e.message, /^big\.tap:101:48: error: unknown identifier 'nope'/);
+});
+
+test('one worker thread serves compile after compile (starting one per compile cost ~0.5 s each)', async () => {
+  await compileBundleInWorker('a.tap', `${TP} { @a = count(); }\n`, options);
+  const started = compileWorkersStarted();
+  for (let i = 0; i < 3; i++) await compileBundleInWorker('b.tap', `${TP} { @b${i} = count(); }\n`, options);
+  assert.equal(compileWorkersStarted(), started, 'no new thread for sequential compiles');
+  const parallel = await Promise.all([1, 2].map((i) => compileBundleInWorker('c.tap', `${TP} { @c${i} = count(); }\n`, options)));
+  assert.equal(parallel.length, 2);
+  assert.ok(compileWorkersStarted() <= started + 1, 'two at once need at most one more thread');
 });

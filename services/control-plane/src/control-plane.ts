@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Redis } from 'ioredis';
 import type { Subscription } from '@nats-io/transport-node';
-import { loadTapsets, TAPSETS_DIR } from '@tapfleet/compiler';
+import { loadTapsets, TAPSETS_DIR, warmCompileWorkers } from '@tapfleet/compiler';
 import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentListener } from './agent-listener.js';
@@ -88,6 +88,7 @@ export class ControlPlane {
       changed: (running, queued) => (liveMetrics.compilesRunning.set(running), liveMetrics.compileQueueDepth.set(queued)),
       rejected: () => liveMetrics.compileRejected.inc(),
     });
+    warmCompileWorkers(1); // the first deploy then waits for clang, not for a thread to load the compiler
     const compiler = new CompileService(redis, stores.bundles, stores.profiles, key.privateKey, tapsetsDir, tapsetsDigest(tapsetsDir), {
       queue, build: { clang: cc.clang, timeoutMs: cc.clangTimeoutMs }, onTimeout: () => liveMetrics.compileTimeouts.inc(),
     });
