@@ -25,11 +25,20 @@ export async function assignmentsFromRecords(store: DeploymentStore, hostId: str
 
 /** The deployment records and the per-host issue clock, in Redis, as the assignment writer needs them. */
 export function assignmentRecords(store: DeploymentStore, redis: Redis): AssignmentRecords {
+  // A rollout rewrites every target host's set, each naming the same deployments: one record
+  // read (a deployment with 500 targets is ~60 KB to parse) serves them all for a moment. It
+  // only guards against re-signing a finished deployment; replays are stopped by the issue clock.
+  const overCache = new Map<string, { over: boolean; atMs: number }>();
   return {
     rebuild: (hostId) => assignmentsFromRecords(store, hostId),
     isOver: async (id) => {
+      const hit = overCache.get(id);
+      if (hit && Date.now() - hit.atMs < 1000) return hit.over;
       const d = await store.get(id).catch(() => undefined);
-      return d !== undefined && (OVER.includes(d.phase) || d.expiresAtMs <= Date.now());
+      const over = d !== undefined && (OVER.includes(d.phase) || d.expiresAtMs <= Date.now());
+      if (overCache.size > 10_000) overCache.clear();
+      overCache.set(id, { over, atMs: Date.now() });
+      return over;
     },
     lastIssued: async (hostId) => Number(await redis.get(issuedKey(hostId))) || 0,
     setLastIssued: async (hostId, ms) => {
