@@ -64,6 +64,12 @@ export const TIME_SUBJECT = 'tapfleet.time';
 
 /** Per-host assignment: key = host id, value = AssignmentSet JSON. */
 export const ASSIGNMENTS_BUCKET = 'tapfleet_assignments';
+/**
+ * Which key owns each host id (key = host id, value = {publicKey, atMs}); only the control plane
+ * reads or writes it. In JetStream rather than Redis, so losing Redis's data does not free host ids.
+ */
+export const ENROLLMENTS_BUCKET = 'tapfleet_enrollments';
+
 /** Content-addressed bundles: object name = bundle id. */
 export const BUNDLES_OBJECT_STORE = 'tapfleet_bundles';
 
@@ -72,6 +78,17 @@ export const PROFILES_OBJECT_STORE = 'tapfleet_profiles';
 /** Content-addressed by digest too: a forged profile for a build-id can never replace the real one. */
 export const kernelProfileObject = (buildId: string, digest: string) => `kernel-${buildId}-${digest}`;
 export const binaryProfileObject = (buildId: string, digest: string) => `binary-${buildId}-${digest}`;
+
+/**
+ * Ingest's durable consumers: named here because its NATS user may use these and no others
+ * (services/runtime/src/nats-permissions.ts).
+ */
+export const INGEST_CONSUMERS = {
+  events: { stream: EVENTS_STREAM, name: 'ingest-events' },
+  status: { stream: AGENT_STREAM, name: 'ingest-status' },
+  aggs: { stream: EVENTS_STREAM, name: 'ingest-aggs' },
+  kafkaMirror: { stream: EVENTS_STREAM, name: 'kafka-mirror' },
+} as const;
 
 /** JetStream de-duplication header; agents set it per batch so a re-sent batch is stored once. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';

@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ObjectStore } from '@nats-io/obj';
-import { setLongTimeout, type LongTimer, type Logger } from '@tapfleet/runtime';
+import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
 import { FINAL_STATES, mapObjectName, parseBundle, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
@@ -27,7 +26,8 @@ export interface SupervisorStatus {
 export interface SupervisorDeps {
   identity: BatcherIdentity;
   config: AgentConfig;
-  bundles: ObjectStore;
+  /** Bundles by id (direct reads: agents may not create consumers on the store). */
+  bundles: BlobReader;
   trustedKeyPem: string;
   clock: HostClock;
   headerClock: () => { offsetNs: number; uncertaintyNs: number };

@@ -1,10 +1,11 @@
+import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { connectNats, openFleetStores, startServiceHttp, type FleetStores, type JetStreamClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { connectNats, DirectObjectReader, openFleetStores, type BlobReader, startServiceHttp, type FleetStores, type JetStreamClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import {
-  agentInboxPrefix, aggsSubject, DeploymentId, heartbeatSubject, helloSubject, statusSubject, verifyAssignmentSet,
+  agentInboxPrefix, aggsSubject, BUNDLES_OBJECT_STORE, DeploymentId, heartbeatSubject, helloSubject, statusSubject, verifyAssignmentSet,
   type AgentDeploymentStatus, type AgentHeartbeat, type AgentHello, type AggregationSnapshot, type Assignment, type LossCounters, type TapfleetConfig,
 } from '@tapfleet/schemas';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
@@ -56,6 +57,7 @@ export class HostAgent {
   refs!: HostProfileRefs;
   private js!: JetStreamClient;
   private stores!: FleetStores;
+  private bundleReader!: BlobReader;
   private spool!: DiskSpool;
   private ledgers!: Ledgers;
   private publisher!: BatchPublisher;
@@ -96,6 +98,7 @@ export class HostAgent {
   static async start(o: HostAgentOptions): Promise<HostAgent> {
     const id = hostIdentity(o.config.agent.hostId);
     const log = o.log.child({ hostId: id.hostId });
+    await requireTrustedKey(o.config); // before enrolling: an agent that can accept nothing must not claim a host id
     const nc = await HostAgent.connect(o, id, log);
     const agent = new HostAgent(id, { ...o, log }, nc, new HostClock(o.config.agent.clock.artificialOffsetNs));
     try {
@@ -145,6 +148,7 @@ export class HostAgent {
     });
     void this.watchConnection();
     this.stores = await waitForStores(this.nc, log);
+    this.bundleReader = new DirectObjectReader(await jetstreamManager(this.nc), this.stores.bundles, BUNDLES_OBJECT_STORE);
     this.refs = await publishHostProfiles(this.js, this.stores.profiles, this.id.hostId, this.cfg.binaries);
     this.sampler.start();
     await this.sendHello();
@@ -320,7 +324,7 @@ export class HostAgent {
   }
 
   private trustedKey(): string {
-    const file = this.cfg.trustedKeyFile ?? join(this.o.config.dataDir, 'control-plane', 'signing-key.pub');
+    const file = trustedKeyFile(this.o.config);
     return existsSync(file) ? readFileSync(file, 'utf8') : '';
   }
 
@@ -328,7 +332,7 @@ export class HostAgent {
     return new DeploymentSupervisor(a, {
       identity: { hostId: this.id.hostId, bootId: this.id.bootId, deploymentId: a.deploymentId, kernelBuildId: this.refs.kernel.buildId },
       config: this.cfg,
-      bundles: this.stores.bundles,
+      bundles: this.bundleReader,
       trustedKeyPem: this.trustedKey(),
       clock: this.clock,
       headerClock: () => this.sampler.headerClock(),
@@ -386,5 +390,25 @@ function namedDeployments(value: Uint8Array): string[] {
     return [...new Set(ids)].slice(0, 64);
   } catch {
     return [];
+  }
+}
+
+const trustedKeyFile = (config: TapfleetConfig) => config.agent.trustedKeyFile ?? join(config.dataDir, 'control-plane', 'signing-key.pub');
+
+/**
+ * The control plane's public key must be there before the agent accepts any work: without it
+ * every assignment would be refused while deploys report success elsewhere. The local default
+ * (the control plane's own file) may appear a moment after the agent starts with the stack.
+ */
+async function requireTrustedKey(config: TapfleetConfig): Promise<void> {
+  const file = trustedKeyFile(config);
+  const deadline = Date.now() + (config.agent.trustedKeyFile ? 0 : 30_000);
+  while (!existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  const hint = "copy the control plane's control-plane/signing-key.pub (under its data dir) to this host and set agent.trustedKeyFile";
+  if (!existsSync(file)) throw new Error(`no trusted control-plane key at ${file}: ${hint}`);
+  try {
+    createPublicKey(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file} is not a public key (${(e as Error).message}): ${hint}`);
   }
 }

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { DeploymentStore } from './deployment-store.js';
 import type { Inventory } from './inventory.js';
 import type { UnknownDeployments } from './unknown-deployments.js';
-import { takeProfile } from './profile-intake.js';
+import { takeProfile, type ProfileQuota } from './profile-intake.js';
 
 export const AGENT_CONSUMER = 'control-plane';
 
@@ -46,6 +46,7 @@ export class AgentListener {
     private readonly inventory: Inventory,
     private readonly store: DeploymentStore,
     private readonly profiles: ObjectStore,
+    private readonly profileQuota: ProfileQuota,
     private readonly unknown: UnknownDeployments,
     private readonly counters: ListenerCounters,
     private readonly log: Logger,
@@ -72,9 +73,21 @@ export class AgentListener {
   private async consumeForever(): Promise<void> {
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
+        // Re-ensured on every (re)open: the consumer may have been deleted under us.
+        if (attempt > 0) await ensureDurableConsumer(this.jsm, AGENT_STREAM, { name: AGENT_CONSUMER, ackWaitMs: 30_000, maxAckPending: 10_000 });
         const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
-        this.messages = await consumer.consume({ max_messages: 500 });
-        for await (const m of this.messages) {
+        const messages = await consumer.consume({ max_messages: 500 });
+        this.messages = messages;
+        void (async () => {
+          for await (const s of messages.status()) {
+            if (s.type === 'consumer_deleted' || s.type === 'consumer_not_found' || s.type === 'stream_not_found') {
+              this.log.error({ consumer: AGENT_CONSUMER, event: s.type }, 'agent stream consumer lost; recreating it');
+              messages.stop();
+              return;
+            }
+          }
+        })().catch(() => undefined);
+        for await (const m of messages) {
           attempt = 0;
           try {
             await this.handle(m.subject, m.data, m.headers);
@@ -88,6 +101,7 @@ export class AgentListener {
         if (this.stopping) return;
         this.log.warn({ err: (e as Error).message }, 'agent stream consumer failed; re-opening it');
       }
+      if (attempt === 0) attempt = 1; // whatever ended the loop, the next open re-ensures the consumer
       if (!this.stopping) await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
     }
   }
@@ -101,7 +115,7 @@ export class AgentListener {
   private async handle(subject: string, data: Uint8Array, h: MsgHdrs | undefined): Promise<void> {
     const kind = subject.split('.')[2] ?? '';
     if (kind === 'profile') {
-      const outcome = await takeProfile(this.profiles, data, h);
+      const outcome = await takeProfile(this.profiles, this.profileQuota, subject.split('.')[3] ?? '', data, h);
       if (!outcome.ok) return this.deadLetter(kind, subject, data, outcome.reason);
       if (outcome.stored) this.log.info({ subject, profile: outcome.name }, 'profile stored');
       this.counters.processed(kind);

@@ -150,7 +150,10 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         if (!dep) throw fail(404, 'not_found', `no deployment ${m[1]}`);
         const bundleId = Object.values(dep.bundles)[0];
         const layouts = bundleId ? (await manifestOf(bundleId)).maps : [];
-        return [200, mergeSnapshots(dep.id, layouts, await d.store.aggregations(dep.id))];
+        // Only the hosts this deployment targets, with the bundle each was given: any enrolled host
+        // can publish a snapshot under any deployment id on its own subject.
+        const snapshots = (await d.store.aggregations(dep.id)).filter((s) => dep.targets.some((t) => t.hostId === s.hostId && t.bundleId === s.bundleId));
+        return [200, mergeSnapshots(dep.id, layouts, snapshots)];
       },
     },
     {

@@ -43,11 +43,16 @@ export class AssignmentWriter {
    * genuinely signed set; re-signing its contents would launder the replay). Deployments whose
    * records say they are over are dropped even from a trusted set.
    */
-  private async current(hostId: string, value: Uint8Array): Promise<{ assignments: Assignment[]; issuedAtMs: number }> {
+  private async current(hostId: string, value: Uint8Array | undefined): Promise<{ assignments: Assignment[]; issuedAtMs: number }> {
     const lastIssuedAtMs = await this.records.lastIssued(hostId);
-    const v = verifyAssignmentSet(value, { hostId, trustedKeyPem: this.signing.publicKeyPem, lastIssuedAtMs });
+    // No stored set (a deleted key), or no issue clock to compare with (Redis lost its data):
+    // nothing proves the stored set is the newest this control plane wrote, so the records decide.
+    const reason = value === undefined ? 'the assignment key was deleted'
+      : lastIssuedAtMs === 0 ? 'no record of the last set issued for this host (Redis data lost?)'
+      : undefined;
+    const v = reason ? { ok: false as const, reason } : verifyAssignmentSet(value!, { hostId, trustedKeyPem: this.signing.publicKeyPem, lastIssuedAtMs });
     if (!v.ok) {
-      this.log.error({ hostId, reason: v.reason }, 'stored assignment set is not the one this control plane wrote last; rebuilding it from the deployment records');
+      this.log.error({ hostId, reason: v.reason }, 'stored assignment set is not known to be the one this control plane wrote last; rebuilding it from the deployment records');
       this.onUntrusted?.(hostId, v.reason);
       return { assignments: await this.records.rebuild(hostId), issuedAtMs: lastIssuedAtMs };
     }
@@ -59,7 +64,9 @@ export class AssignmentWriter {
     for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.kv.get(hostId);
       const live = entry && entry.operation === 'PUT';
-      const cur = live ? await this.current(hostId, entry.value) : { assignments: [], issuedAtMs: await this.records.lastIssued(hostId) };
+      // A host never written to has neither a key nor an issue clock: nothing to rebuild.
+      const never = !entry && (await this.records.lastIssued(hostId)) === 0;
+      const cur = never ? { assignments: [], issuedAtMs: 0 } : await this.current(hostId, live ? entry.value : undefined);
       const set = signAssignmentSet({ hostId, issuedAtMs: Math.max(Date.now(), cur.issuedAtMs + 1), assignments: change(cur.assignments) }, this.signing.privateKey);
       try {
         if (live) await this.kv.update(hostId, JSON.stringify(set), entry.revision);

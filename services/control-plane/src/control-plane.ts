@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { Redis } from 'ioredis';
 import type { Subscription } from '@nats-io/transport-node';
 import { loadTapsets, TAPSETS_DIR, warmCompileWorkers } from '@tapfleet/compiler';
 import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
+import { ENROLLMENTS_BUCKET, sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
 import { AssignmentWriter } from './assignment-writer.js';
@@ -21,6 +22,7 @@ import { UnknownDeployments } from './unknown-deployments.js';
 import { Inventory } from './inventory.js';
 import { controlPlaneSigningKey } from './signing-key.js';
 import { lossReport } from './loss-report.js';
+import { redisProfileQuota } from './profile-intake.js';
 import { startTimeService } from './time-service.js';
 import type { CorruptRecordSink } from './stored-record.js';
 import { TokenStore } from './token-store.js';
@@ -68,7 +70,8 @@ export class ControlPlane {
     const nc = await connectNats(config, { name: 'tapfleet-control-plane', identity: 'control-plane', reconnectForever: true });
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
-    const stores = await ensureFleetResources(nc, jsm);
+    const stores = await ensureFleetResources(nc, jsm, { update: true });
+    const enrollments = await new Kvm(nc).create(ENROLLMENTS_BUCKET, { history: 1, storage: StorageType.File });
     const redis = createRedis(config);
     const ch = createClickHouse(config);
     // Stores report records they cannot read here (log and metric) and skip them; the metrics need the inventory first.
@@ -100,7 +103,7 @@ export class ControlPlane {
     const deployments = new DeploymentService(inventory, store, compiler, assignments, tapsets.aliases, { canaryTimeoutMs: cp.canaryTimeoutMs }, log);
     const unknown = new UnknownDeployments(redis);
     deployments.onCompile = (ms, cached) => metrics.compileSeconds.observe({ cached: String(cached) }, ms / 1000);
-    const listener = new AgentListener(nc, js, jsm, inventory, store, stores.profiles, unknown, {
+    const listener = new AgentListener(nc, js, jsm, inventory, store, stores.profiles, redisProfileQuota(redis), unknown, {
       processed: (kind) => metrics.agentMessages.inc({ kind }),
       deadLettered: (kind) => metrics.deadLettered.inc({ kind }),
     }, log);
@@ -112,7 +115,7 @@ export class ControlPlane {
       health: () => (nc.isClosed() ? 'NATS connection closed' : redis.status !== 'ready' ? `Redis ${redis.status}` : null),
       handler: apiHandler({
         tokens, inventory, store, deployments, unknown, bundles: stores.bundles, metrics, log,
-        enrollment: new Enrollment(redis, loadAccountSigner(config), log),
+        enrollment: new Enrollment(enrollments, loadAccountSigner(config), log),
         removeAssignment: (hostId, id) => assignments.remove(hostId, id),
         loss: (id) => lossReport(ch, config.clickhouse.database, id),
       }),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { issueAgentJwt, type AccountSigner, type Logger } from '@tapfleet/runtime';
 import type { EnrollRequest, EnrollResponse } from '@tapfleet/schemas';
@@ -6,26 +6,26 @@ import { DeploymentRequestError } from './deployment-service.js';
 import type { TokenRecord } from './token-store.js';
 
 const Enrolled = z.object({ publicKey: z.string(), by: z.string(), atMs: z.number() });
-const enrolledKey = (hostId: string) => `tf:enrolled:${hostId}`;
 
 /**
  * Agent enrollment: a join token (role `agent`) is exchanged for NATS credentials bound to
  * one host id. The agent sends only its public nkey; the JWT issued for it carries that
  * host's subject permissions. A host id belongs to the first key enrolled for it: another
  * key for the same host (a copied join token trying to take over a host) needs an admin.
+ * The bindings live in a JetStream KV bucket only the control plane may touch.
  */
 export class Enrollment {
-  constructor(private readonly redis: Redis, private readonly signer: AccountSigner | undefined, private readonly log: Logger) {}
+  constructor(private readonly bindings: KV, private readonly signer: AccountSigner | undefined, private readonly log: Logger) {}
 
   async enroll(req: EnrollRequest, who: TokenRecord): Promise<EnrollResponse> {
     if (!this.signer)
       throw new DeploymentRequestError(503, 'enrollment_unavailable', 'this control plane has no NATS account signing key (nats.authDir), so it cannot issue agent credentials');
-    const raw = await this.redis.get(enrolledKey(req.hostId));
-    const prior = raw ? Enrolled.safeParse(safeJson(raw)) : undefined;
+    const entry = await this.bindings.get(req.hostId);
+    const prior = entry?.operation === 'PUT' ? Enrolled.safeParse(safeJson(entry.string())) : undefined;
     if (prior?.success && prior.data.publicKey !== req.publicKey && who.role !== 'admin')
-      throw new DeploymentRequestError(409, 'host_enrolled', `host ${req.hostId} is already enrolled with another key (by '${prior.data.by}'); re-enrolling it with a new key needs an admin token`);
+      throw new DeploymentRequestError(409, 'host_enrolled', `host ${req.hostId} is already enrolled with another key; re-enrolling it with a new key needs an admin token`);
     const jwt = await issueAgentJwt(this.signer, req.hostId, req.publicKey);
-    await this.redis.set(enrolledKey(req.hostId), JSON.stringify({ publicKey: req.publicKey, by: who.name, atMs: Date.now() }));
+    await this.bindings.put(req.hostId, JSON.stringify({ publicKey: req.publicKey, by: who.name, atMs: Date.now() }));
     this.log.info({ hostId: req.hostId, by: who.name, rekeyed: prior?.success === true && prior.data.publicKey !== req.publicKey }, 'agent enrolled');
     return { hostId: req.hostId, jwt };
   }

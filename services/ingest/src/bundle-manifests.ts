@@ -1,4 +1,4 @@
-import type { ObjectStore } from '@nats-io/obj';
+import type { BlobReader } from '@tapfleet/runtime';
 import { parseBundle, type BundleManifest } from '@tapfleet/schemas';
 import { slotFields } from './event-slots.js';
 
@@ -6,7 +6,7 @@ import { slotFields } from './event-slots.js';
 export class BundleManifests {
   private readonly cache = new Map<string, Promise<BundleManifest | undefined>>();
 
-  constructor(private readonly bundles: ObjectStore, private readonly ch: { insertJson: (table: string, rows: object[]) => Promise<void> }) {}
+  constructor(private readonly bundles: BlobReader, private readonly ch: { insertJson: (table: string, rows: object[]) => Promise<void> }) {}
 
   get(bundleId: string): Promise<BundleManifest | undefined> {
     let p = this.cache.get(bundleId);

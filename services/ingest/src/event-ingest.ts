@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
-import { BatchFormatError, decodeEventBatch, EVENTS_STREAM, identityMismatch, type DecodedBatch } from '@tapfleet/schemas';
+import { BatchFormatError, decodeEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type DecodedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { BatchRejected, EventRowEncoder } from './event-rows.js';
 import { PROBE_EVENT_COLUMNS } from './event-slots.js';
@@ -10,7 +10,7 @@ import { RowBinaryWriter } from './row-binary.js';
 import { storedSeqsSql } from '@tapfleet/schemas';
 import type { SqlRunner } from './sql-runner.js';
 
-export const EVENTS_CONSUMER = 'ingest-events';
+export const EVENTS_CONSUMER = INGEST_CONSUMERS.events.name;
 const ACK_WAIT_MS = 10_000;
 
 export interface EventIngestOptions {

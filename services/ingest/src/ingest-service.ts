@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, createClickHouse, createRedis, ensureFleetResources, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, EVENTS_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
+import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
@@ -45,11 +45,12 @@ export class IngestService {
     metrics.clickhouseUp.set(1);
     // Ingest may start before the control plane (npm start starts them together): the
     // streams and stores it reads must exist either way.
-    const { bundles } = await ensureFleetResources(nc, jsm);
-    const manifests = new BundleManifests(bundles, { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
+    const { bundles } = await ensureFleetResources(nc, jsm, { update: false });
+    // Direct reads: ingest's credentials may not create consumers on the bundle store.
+    const manifests = new BundleManifests(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE), { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
     const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
-    const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: 'ingest-status', filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
-    const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: 'ingest-aggs', filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
+    const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: INGEST_CONSUMERS.status.name, filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
+    const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: INGEST_CONSUMERS.aggs.name, filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
     const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots];
     let redis: ReturnType<typeof createRedis> | undefined;
     if (o.kafka) {

@@ -2,11 +2,11 @@ import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-i
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { ensureDurableConsumer, type Logger } from '@tapfleet/runtime';
-import { batchMsgId, BatchFormatError, decodeEventBatch, decodeRecord, EVENTS_STREAM, recordEventId, type IngestConfig } from '@tapfleet/schemas';
+import { batchMsgId, BatchFormatError, decodeEventBatch, decodeRecord, EVENTS_STREAM, INGEST_CONSUMERS, recordEventId, type IngestConfig } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 
-export const MIRROR_CONSUMER = 'kafka-mirror';
+export const MIRROR_CONSUMER = INGEST_CONSUMERS.kafkaMirror.name;
 const MIRRORED_TTL_S = 86_400;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jsonSafe = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);

@@ -12,3 +12,4 @@ export * from './http.js';
 export * from './time.js';
 export * from './dead-letter.js';
 export * from './long-timer.js';
+export * from './object-reader.js';

@@ -1,6 +1,6 @@
 import {
-  agentInboxPrefix, aggsSubject, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_SUBJECTS, eventsSubject, heartbeatSubject, helloSubject,
-  PROFILES_OBJECT_STORE, profileSubject, statusSubject, TIME_SUBJECT,
+  AGENT_STREAM, agentInboxPrefix, aggsSubject, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, eventsSubject,
+  heartbeatSubject, helloSubject, INGEST_CONSUMERS, PROFILES_OBJECT_STORE, profileSubject, statusSubject, TIME_SUBJECT,
 } from '@tapfleet/schemas';
 
 /** Subjects a NATS user may publish to and subscribe on (the server enforces them). */
@@ -16,17 +16,14 @@ export const SERVICE_IDENTITIES: readonly ServiceIdentity[] = ['control-plane', 
 const kvStream = (bucket: string) => `KV_${bucket}`;
 const objStream = (store: string) => `OBJ_${store}`;
 
-/** Read-only access to a whole object store (stream info, meta lookups, chunk consumers). */
+/**
+ * Read-only access to a whole object store: stream info, meta lookups and chunk reads by
+ * direct get (DirectObjectReader). No consumers: a right to create them is a right to create
+ * them without bound, each costing the server memory and disk.
+ */
 function readObjectStore(store: string): string[] {
   const s = objStream(store);
-  return [
-    `$JS.API.STREAM.INFO.${s}`,
-    `$JS.API.STREAM.MSG.GET.${s}`,
-    `$JS.API.DIRECT.GET.${s}.>`,
-    `$JS.API.CONSUMER.CREATE.${s}.>`,
-    `$JS.API.CONSUMER.INFO.${s}.*`,
-    `$JS.API.CONSUMER.DELETE.${s}.*`,
-  ];
+  return [`$JS.API.STREAM.INFO.${s}`, `$JS.API.STREAM.MSG.GET.${s}`, `$JS.API.DIRECT.GET.${s}`, `$JS.API.DIRECT.GET.${s}.>`];
 }
 
 /**
@@ -53,7 +50,7 @@ export function agentPermissions(hostId: string): SubjectPermissions {
         `$JS.API.CONSUMER.DELETE.${kv}.*`,
         ...readObjectStore(BUNDLES_OBJECT_STORE),
         ...readObjectStore(PROFILES_OBJECT_STORE),
-        // Flow-control and heartbeat replies of the ordered consumers behind KV watches and object reads.
+        // Flow-control replies of the ordered consumer behind the KV watch.
         '$JS.FC.>',
       ],
     },
@@ -61,15 +58,36 @@ export function agentPermissions(hostId: string): SubjectPermissions {
   };
 }
 
+/** JetStream API subjects for using one durable consumer (create/update, info, pull, ack). */
+function useConsumer(stream: string, name: string): string[] {
+  return [
+    `$JS.API.CONSUMER.CREATE.${stream}.${name}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${name}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${name}`,
+    `$JS.API.CONSUMER.INFO.${stream}.${name}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${name}`,
+    `$JS.ACK.${stream}.${name}.>`,
+  ];
+}
+
+const FLEET_STREAM_NAMES = [EVENTS_STREAM, AGENT_STREAM, DEAD_LETTER_STREAM, kvStream(ASSIGNMENTS_BUCKET), objStream(BUNDLES_OBJECT_STORE), objStream(PROFILES_OBJECT_STORE)];
+
 /**
- * Ingest reads the event and agent streams, writes dead letters, and (when it starts before
- * the control plane) creates the fleet's streams. It may not publish as an agent, nor write
- * assignments, bundles or profiles.
+ * Ingest: an allow-list, nothing broader. It reads the event and agent streams through its own
+ * named consumers, reads bundles (for their manifests), writes dead letters, and may create a
+ * missing fleet stream (when it starts before the control plane) but never update, seal,
+ * purge or delete one, nor touch any other consumer, nor publish as an agent.
  */
 const INGEST_PERMISSIONS: SubjectPermissions = {
   pub: {
-    allow: ['$JS.API.>', '$JS.ACK.>', '$JS.FC.>', ...DEAD_LETTER_SUBJECTS],
-    deny: ['$JS.API.STREAM.DELETE.>', '$JS.API.STREAM.PURGE.>', `$JS.API.STREAM.MSG.DELETE.>`],
+    allow: [
+      '$JS.API.INFO',
+      ...FLEET_STREAM_NAMES.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, `$JS.API.STREAM.CREATE.${s}`]),
+      ...Object.values(INGEST_CONSUMERS).flatMap((c) => useConsumer(c.stream, c.name)),
+      ...readObjectStore(BUNDLES_OBJECT_STORE),
+      '$JS.FC.>',
+      ...DEAD_LETTER_SUBJECTS,
+    ],
   },
   sub: { allow: ['_INBOX.>'] },
 };

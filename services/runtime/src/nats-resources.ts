@@ -21,12 +21,12 @@ export const FLEET_STREAMS: (Partial<StreamConfig> & { name: string })[] = [
   { name: DEAD_LETTER_STREAM, subjects: DEAD_LETTER_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, max_age: 7 * DAY_NS },
 ];
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, update: boolean): Promise<void> {
   // Two services starting together may both find it missing: the loser of the add retries as an update.
   for (let attempt = 0; ; attempt++) {
     try {
       await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      if (update) await jsm.streams.update(config.name, config);
       return;
     } catch (e) {
       if (!/stream not found/i.test((e as Error).message)) throw e;
@@ -46,12 +46,29 @@ export interface FleetStores {
   profiles: ObjectStore;
 }
 
-/** Creates (or updates) every stream, bucket and store the fleet uses; idempotent. Run by the control plane and ingest, whichever starts first. */
-export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager): Promise<FleetStores> {
-  for (const s of FLEET_STREAMS) await ensureStream(jsm, s);
-  const assignments = await new Kvm(nc).create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File });
+/**
+ * Creates every stream, bucket and store the fleet uses; idempotent. Run by the control plane
+ * and ingest, whichever starts first. Only the control plane (`update`) brings an existing
+ * stream's configuration up to date: ingest's credentials may create a missing fleet stream but
+ * not change one (an update can shrink a stream to one message as surely as a purge).
+ */
+export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager, o: { update: boolean }): Promise<FleetStores> {
+  for (const s of FLEET_STREAMS) await ensureStream(jsm, s, o.update);
+  const kvm = new Kvm(nc);
   const objm = new Objm(nc);
-  return { assignments, bundles: await objm.create(BUNDLES_OBJECT_STORE), profiles: await objm.create(PROFILES_OBJECT_STORE) };
+  const openOr = async <T>(open: () => Promise<T>, create: () => Promise<T>): Promise<T> => {
+    if (o.update) return create();
+    try {
+      return await open();
+    } catch {
+      return create();
+    }
+  };
+  return {
+    assignments: await openOr(() => kvm.open(ASSIGNMENTS_BUCKET), () => kvm.create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File })),
+    bundles: await openOr(() => objm.open(BUNDLES_OBJECT_STORE), () => objm.create(BUNDLES_OBJECT_STORE)),
+    profiles: await openOr(() => objm.open(PROFILES_OBJECT_STORE), () => objm.create(PROFILES_OBJECT_STORE)),
+  };
 }
 
 export interface DurableConsumerSpec {

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -207,6 +207,17 @@ describe('trust: authenticated bus, per-host permissions, signed assignments', (
     await assert.rejects(asAgent.call('POST', '/v1/agents/enroll', EnrollResponse, { hostId: 'host.a.>', publicKey: 'nope' }),
       (e: ApiCallError) => e.status === 400 && e.body!.error.issues!.map((i) => i.path).sort().join() === 'hostId,publicKey');
     await stack.api().call('POST', '/v1/agents/enroll', EnrollResponse, { hostId: 'host-new', publicKey: newUserKeyPair().getPublicKey() });
+  });
+
+  test('an agent without the trusted control-plane key stops at start with the fix, before it enrolls', async () => {
+    const missing = join(stack.config.dataDir, 'nowhere', 'signing-key.pub');
+    const child = stack.spawnTapfleet(['agent', '--host-id', 'host-keyless', '--metrics-port', '0', '--labels', 'x=y'], { agent: { trustedKeyFile: missing } }, 'agent-keyless');
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    assert.notEqual(code, 0);
+    assert.match(stderr, new RegExp(`no trusted control-plane key at ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: copy the control plane's`));
+    assert.ok(!existsSync(join(stack.config.dataDir, 'agent', 'host-keyless', 'nats.creds')), 'it did not enroll');
   });
 
   test('what an agent sends on its own subjects is still checked: a profile with a wrong digest, a status naming another host', async () => {

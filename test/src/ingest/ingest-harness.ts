@@ -20,7 +20,7 @@ export async function orderBundle(): Promise<Bundle> {
 export async function storeBundle(config: TapfleetConfig, bundle: Bundle): Promise<void> {
   const { nc, jsm } = await connectJetStream(config, { name: 'ingest-test-setup' });
   try {
-    await ensureFleetResources(nc, jsm);
+    await ensureFleetResources(nc, jsm, { update: true });
     const store = await new Objm(nc).open(BUNDLES_OBJECT_STORE);
     if (!(await store.info(bundle.manifest.bundleId))) await store.putBlob({ name: bundle.manifest.bundleId }, new TextEncoder().encode(serializeBundle(bundle)));
   } finally {
