@@ -14,6 +14,8 @@ export const AGENT_CONSUMER = 'control-plane';
 export interface ListenerCounters {
   processed: (kind: string) => void;
   deadLettered: (kind: string) => void;
+  /** Well-formed reports not taken in (a host over a quota), by reason. */
+  refused: (reason: string) => void;
 }
 
 function parse<T extends z.ZodType>(schema: T, data: Uint8Array): { ok: true; value: z.infer<T> } | { ok: false; reason: string } {
@@ -134,13 +136,18 @@ export class AgentListener {
 
   private async heartbeat(hb: AgentHeartbeat): Promise<void> {
     await this.inventory.heartbeat(hb);
-    for (const id of hb.runningDeployments) if (!(await this.store.get(id))) await this.unknown.record(id, hb.hostId, 'running', 'reported running by the agent; no deployment record here');
+    for (const id of hb.runningDeployments) {
+      if (await this.store.get(id)) continue;
+      if (!(await this.unknown.record(id, hb.hostId, 'running', 'reported running by the agent; no deployment record here')))
+        this.counters.refused('unknown deployments over the host quota');
+    }
   }
 
   private async status(s: AgentDeploymentStatus): Promise<void> {
     if (await this.store.recordStatus(s)) return;
-    this.log.warn({ hostId: s.hostId, deploymentId: s.deploymentId, state: s.state, reason: s.reason }, 'status for a deployment this control plane has no record of');
-    await this.unknown.record(s.deploymentId, s.hostId, s.state, s.reason);
+    if (await this.unknown.record(s.deploymentId, s.hostId, s.state, s.reason))
+      this.log.warn({ hostId: s.hostId, deploymentId: s.deploymentId, state: s.state, reason: s.reason }, 'status for a deployment this control plane has no record of');
+    else this.counters.refused('unknown deployments over the host quota');
   }
 
   private async handleAggregations(subject: string, data: Uint8Array): Promise<void> {

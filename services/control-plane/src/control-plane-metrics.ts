@@ -7,6 +7,7 @@ export interface ControlPlaneMetrics {
   compileSeconds: Histogram<'cached'>;
   agentMessages: Counter<'kind'>;
   deadLettered: Counter<'kind'>;
+  reportsRefused: Counter<'reason'>;
   corruptRecords: Counter<'store'>;
   liveHosts: Gauge;
   untrustedAssignmentSets: Counter;
@@ -23,6 +24,7 @@ export function createControlPlaneMetrics(liveHosts: () => Promise<number>): Con
     requests: new Counter({ name: 'tapfleet_control_plane_http_requests_total', help: 'API requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
     compileSeconds: new Histogram({ name: 'tapfleet_control_plane_compile_seconds', help: 'Bundle compiles (cached: answered by the compile cache)', labelNames: ['cached'], buckets: [0.005, 0.02, 0.1, 0.25, 0.5, 1, 2, 5], registers: [registry] }),
     agentMessages: new Counter({ name: 'tapfleet_control_plane_agent_messages_total', help: 'Agent messages processed by kind', labelNames: ['kind'], registers: [registry] }),
+    reportsRefused: new Counter({ name: 'tapfleet_control_plane_agent_reports_refused_total', help: 'Well-formed agent reports not taken in (a host over a quota), by reason', labelNames: ['reason'], registers: [registry] }),
     deadLettered: new Counter({ name: 'tapfleet_control_plane_dead_lettered_total', help: 'Malformed agent messages sent to the dead-letter stream', labelNames: ['kind'], registers: [registry] }),
     untrustedAssignmentSets: new Counter({ name: 'tapfleet_control_plane_untrusted_assignment_sets_total', help: 'Assignment sets found in the bucket without this control plane\'s signature (rebuilt from the deployment records)', registers: [registry] }),
     corruptRecords: new Counter({ name: 'tapfleet_control_plane_corrupt_records_total', help: 'Stored records (Redis, assignments KV) read but unreadable, so skipped', labelNames: ['store'], registers: [registry] }),

@@ -106,6 +106,7 @@ export class ControlPlane {
     const listener = new AgentListener(nc, js, jsm, inventory, store, stores.profiles, redisProfileQuota(redis), unknown, {
       processed: (kind) => metrics.agentMessages.inc({ kind }),
       deadLettered: (kind) => metrics.deadLettered.inc({ kind }),
+      refused: (reason) => metrics.reportsRefused.inc({ reason }),
     }, log);
     await listener.start();
     const http = await startServiceHttp({

@@ -3,6 +3,9 @@ import { UnknownDeploymentHost, type DeploymentState, type UnknownDeployment } f
 
 const ALL = 'tf:unknown-deployments';
 const hostsKey = (id: string) => `tf:unknown-deployment:${id}`;
+const byHostKey = (hostId: string) => `tf:unknown-deployments-of:${hostId}`;
+/** Distinct unknown deployment ids one host may put on the list: a host can report anything. */
+export const MAX_UNKNOWN_PER_HOST = 16;
 /** Reports older than this are forgotten: a host that stopped reporting a deployment no longer runs it. */
 const KEEP_MS = 24 * 3600_000;
 
@@ -14,13 +17,23 @@ const KEEP_MS = 24 * 3600_000;
 export class UnknownDeployments {
   constructor(private readonly redis: Redis) {}
 
-  async record(deploymentId: string, hostId: string, state: DeploymentState, reason?: string): Promise<void> {
+  /**
+   * Records a host's report; returns false when the host is at its quota of distinct unknown
+   * ids (one enrolled credential must not push others' reports off the list), true otherwise.
+   */
+  async record(deploymentId: string, hostId: string, state: DeploymentState, reason?: string): Promise<boolean> {
+    const mine = byHostKey(hostId);
+    if (!(await this.redis.sismember(mine, deploymentId))) {
+      if ((await this.redis.scard(mine)) >= MAX_UNKNOWN_PER_HOST) return false;
+      await this.redis.multi().sadd(mine, deploymentId).pexpire(mine, KEEP_MS).exec();
+    }
     const h: UnknownDeploymentHost = { state, updatedAtMs: Date.now(), ...(reason ? { reason: reason.slice(0, 1000) } : {}) };
     await this.redis.multi()
       .hset(hostsKey(deploymentId), hostId, JSON.stringify(h))
       .pexpire(hostsKey(deploymentId), KEEP_MS)
       .zadd(ALL, Date.now(), deploymentId)
       .exec();
+    return true;
   }
 
   async get(deploymentId: string): Promise<UnknownDeployment | undefined> {

@@ -242,4 +242,21 @@ describe('trust: authenticated bus, per-host permissions, signed assignments', (
     await eventually('the forged profile dead-lettered', async () => (await reasons()).some((x) => /does not match its digest/.test(x)));
     await eventually('the status naming host-b dead-lettered', async () => (await reasons()).some((x) => /host id in the body differs/.test(x)));
   });
+
+  test('one host cannot flood the unknown-deployments list: a quota of distinct ids per host, the rest counted', async () => {
+    const nc = await connectAs('host-b');
+    const js = jetstream(nc);
+    try {
+      for (let i = 0; i < 24; i++) {
+        const status = { hostId: 'host-b', bootId: '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', agentVersion: 'x', sentAtMs: Date.now(), deploymentId: `d-flood${String(i).padStart(4, '0')}`, state: 'running', probes: [], runnerRestarts: 0 };
+        await js.publish(statusSubject('host-b'), JSON.stringify(status));
+      }
+    } finally {
+      await nc.close();
+    }
+    const refused = async () => Number(/tapfleet_control_plane_agent_reports_refused_total\{reason="[^"]*quota[^"]*"\} (\d+)/.exec(await (await fetch(`${stack.config.controlPlane.url}/metrics`)).text())?.[1] ?? 0);
+    await eventually('the reports over the quota counted', async () => (await refused()) >= 24 - 16);
+    const listed = (await stack.api().call('GET', '/v1/deployments/unknown', z.array(UnknownDeployment))).filter((u) => u.id.startsWith('d-flood'));
+    assert.equal(listed.length, 16);
+  });
 });
