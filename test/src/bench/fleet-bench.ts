@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     const agents = await realAgents(stack, tracees);
     say('## Deploy -> every agent running');
     say();
-    say('Time from `POST /v1/deployments` to every target host reporting `running` (compile, object store, KV assignment, agent fetch + verify + load + attach, status back through JetStream and Redis).');
+    say('Time from `POST /v1/deployments` to every target host reporting `running` (compile, object store, signed KV assignment set, agent set check + bundle fetch + verify + load + attach, status back through JetStream and Redis; real agents on their own enrolled NATS credentials, simulated ones on the admin credentials).');
     say();
     say('| fleet | hosts | cold compile, ms | compile-cache hit, ms |');
     say('|---|---|---|---|');
