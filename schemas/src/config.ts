@@ -154,8 +154,16 @@ export const TapfleetConfig = z.object({
     /** Native-protocol port of the clickhouse-server the stack starts (clickhouse-client uses it). */
     tcpPort: z.number().int().min(1).max(65535).default(9000),
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('tapfleet'),
-    username: z.string().default('default'),
-    password: z.string().default(''),
+    /** The stack's clickhouse-server has the one `default` user, with a password (see passwordFile). */
+    username: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse user name').default('default'),
+    /** Wins over passwordFile when set (env TAPFLEET_CLICKHOUSE_PASSWORD). */
+    password: z.string().min(1).optional(),
+    /**
+     * A file holding the password (trimmed). Default: `<dataDir>/stack-auth/clickhouse.password`,
+     * which `tapfleet stack up` creates (random, mode 0600) before it starts clickhouse-server.
+     * A missing file means no password: a server someone else runs without one.
+     */
+    passwordFile: z.string().startsWith('/', 'expected an absolute path').optional(),
   }).prefault({}),
   /** The local Kafka broker (KRaft, one node) `tapfleet stack up --kafka` and the tests run for the mirror. */
   kafka: z.object({
@@ -164,6 +172,14 @@ export const TapfleetConfig = z.object({
   }).prefault({}),
   redis: z.object({
     url: z.string().regex(/^redis:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
+    /** AUTH password; wins over passwordFile when set (env TAPFLEET_REDIS_PASSWORD). */
+    password: z.string().min(1).optional(),
+    /**
+     * A file holding the AUTH password (trimmed). Default: `<dataDir>/stack-auth/redis.password`,
+     * which `tapfleet stack up` creates (random, mode 0600) before it starts redis-server.
+     * A missing file means no password: a server someone else runs without one.
+     */
+    passwordFile: z.string().startsWith('/', 'expected an absolute path').optional(),
   }).prefault({}),
   controlPlane: ControlPlaneConfig.prefault({}),
   compiler: CompilerConfig.prefault({}),

@@ -1,5 +1,6 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { TapfleetConfig } from '@tapfleet/schemas';
+import { clickhousePassword } from './store-auth.js';
 
 export type { ClickHouseClient };
 
@@ -11,12 +12,15 @@ export interface ClickHouseClientOptions {
   maxOpenConnections?: number;
 }
 
-/** The one ClickHouse client factory. */
+/**
+ * The one ClickHouse client factory; its password: the configured one, else the stack's password
+ * file's (store-auth.ts), read here, so make the client after `stack up` created it.
+ */
 export function createClickHouse(config: TapfleetConfig, options: ClickHouseClientOptions = {}): ClickHouseClient {
   return createClient({
     url: config.clickhouse.url,
     username: config.clickhouse.username,
-    password: config.clickhouse.password,
+    password: clickhousePassword(config) ?? '',
     database: options.database ?? config.clickhouse.database,
     request_timeout: options.requestTimeoutMs ?? 30_000,
     max_open_connections: options.maxOpenConnections ?? 4,

@@ -13,7 +13,11 @@ export const CONFIG_ENV = {
   TAPFLEET_CLICKHOUSE_URL: 'http://HOST:PORT',
   TAPFLEET_CLICKHOUSE_TCP_PORT: 'native port of the stack clickhouse-server',
   TAPFLEET_CLICKHOUSE_DATABASE: 'database name',
+  TAPFLEET_CLICKHOUSE_PASSWORD: 'password of the ClickHouse user (default: read from <dataDir>/stack-auth/clickhouse.password)',
+  TAPFLEET_CLICKHOUSE_PASSWORD_FILE: 'file holding the ClickHouse password',
   TAPFLEET_REDIS_URL: 'redis://HOST:PORT[/DB]',
+  TAPFLEET_REDIS_PASSWORD: 'Redis AUTH password (default: read from <dataDir>/stack-auth/redis.password)',
+  TAPFLEET_REDIS_PASSWORD_FILE: 'file holding the Redis AUTH password',
   TAPFLEET_CONTROL_PLANE_URL: 'where CLI commands reach the control plane API',
   TAPFLEET_TOKEN: 'bearer token for CLI commands (default: the local admin token file)',
   TAPFLEET_NATS_CREDS: 'NATS credentials file of this process (default: by identity under <dataDir>/nats-auth)',
@@ -57,7 +61,11 @@ function envOverrides(env: Env): Json {
   set('clickhouse', 'url', env.TAPFLEET_CLICKHOUSE_URL);
   set('clickhouse', 'tcpPort', env.TAPFLEET_CLICKHOUSE_TCP_PORT, true);
   set('clickhouse', 'database', env.TAPFLEET_CLICKHOUSE_DATABASE);
+  set('clickhouse', 'password', env.TAPFLEET_CLICKHOUSE_PASSWORD);
+  set('clickhouse', 'passwordFile', env.TAPFLEET_CLICKHOUSE_PASSWORD_FILE);
   set('redis', 'url', env.TAPFLEET_REDIS_URL);
+  set('redis', 'password', env.TAPFLEET_REDIS_PASSWORD);
+  set('redis', 'passwordFile', env.TAPFLEET_REDIS_PASSWORD_FILE);
   set('controlPlane', 'url', env.TAPFLEET_CONTROL_PLANE_URL);
   set('controlPlane', 'token', env.TAPFLEET_TOKEN);
   set('nats', 'credsFile', env.TAPFLEET_NATS_CREDS);

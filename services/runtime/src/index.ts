@@ -6,6 +6,7 @@ export * from './nats-auth.js';
 export * from './nats-permissions.js';
 export * from './clickhouse.js';
 export * from './redis.js';
+export * from './store-auth.js';
 export * from './cli.js';
 export * from './nats-resources.js';
 export * from './http.js';

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { TapfleetConfig } from '@tapfleet/schemas';
+import { redisPassword } from './store-auth.js';
 
 export type { Redis };
 
@@ -9,9 +10,15 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number;
 }
 
-/** The one Redis client factory. */
+/**
+ * The one Redis client factory. It sends the configured password, else the stack's
+ * password file's (see store-auth.ts); with neither it sends none. The file is read here, so
+ * make the client after `stack up` created it.
+ */
 export function createRedis(config: TapfleetConfig, options: RedisClientOptions = {}): Redis {
+  const password = redisPassword(config);
   return new Redis(config.redis.url, {
+    ...(password === undefined ? {} : { password }),
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 5000,
     enableOfflineQueue: !options.failFast,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
-import { connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
+import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
 import { decodeEventBatch, EventBatchBuilder, batchMsgId, eventsSubject, type EventBatchHeader } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
@@ -72,7 +72,9 @@ async function main(): Promise<void> {
     const file = join(work, 'rows.bin');
     writeFileSync(file, w.bytes());
     const t1 = performance.now();
-    execFileSync('bash', ['-c', `clickhouse-client --host 127.0.0.1 --port ${stack.config.clickhouse.tcpPort} --query "INSERT INTO ${db}.probe_events (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary" < ${file}`]);
+    // The stack's password reaches clickhouse-client in a 0600 config file, never on the command line.
+    const chClient = clickhouseClientConfigFile(stack.config);
+    execFileSync('bash', ['-c', `clickhouse-client --config-file ${chClient} --host 127.0.0.1 --port ${stack.config.clickhouse.tcpPort} --query "INSERT INTO ${db}.probe_events (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary" < ${file}`]);
     const fileS = (performance.now() - t1) / 1000;
 
     progress('publish-to-queryable latency: 100-event batches, 20 a second, 15 s');
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     const fileRate = N / fileS;
     say('# Ingest benchmark');
     say();
-    say(`Run ${new Date().toISOString()}: ClickHouse ${execFileSync('clickhouse-client', ['--host', '127.0.0.1', '--port', String(stack.config.clickhouse.tcpPort), '--query', 'SELECT version()']).toString().trim()}, nats-server 2.9, 2 vCPU; probe_events with both materialized views attached.`);
+    say(`Run ${new Date().toISOString()}: ClickHouse ${execFileSync('clickhouse-client', ['--config-file', chClient, '--host', '127.0.0.1', '--port', String(stack.config.clickhouse.tcpPort), '--query', 'SELECT version()']).toString().trim()}, nats-server 2.9, 2 vCPU; probe_events with both materialized views attached.`);
     say();
     say('| path | rows | seconds | rows/s |');
     say('|---|---|---|---|');

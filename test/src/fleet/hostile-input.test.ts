@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { adminTokenPath } from '@tapfleet/control-plane';
-import { connectJetStream, connectNats, createRedis } from '@tapfleet/runtime';
+import { connectJetStream, connectNats, createRedis, type Redis } from '@tapfleet/runtime';
 import {
   ApiError, ASSIGNMENTS_BUCKET, AssignmentSet, DEAD_LETTER_STREAM, DeploymentView, deadLetterSubject, heartbeatSubject, helloSubject,
   kernelProfileObject, PROFILES_OBJECT_STORE, statusSubject, TIME_SUBJECT,
@@ -28,7 +28,8 @@ describe('hostile input: no crash, no bricked host, a clear error', () => {
   let scoped: ChildProcess;
   const url = stack.config.controlPlane.url;
   const adminToken = () => readFileSync(adminTokenPath(stack.config.dataDir), 'utf8').trim();
-  const redis = createRedis(stack.config);
+  // Made once the stack is up: the factory reads the password stack up creates.
+  let redis: Redis;
 
   /** One raw API call: status, parsed body (if JSON), headers. */
   const raw = async (method: string, path: string, body?: string, token: string | null = adminToken()) => {
@@ -75,6 +76,7 @@ describe('hostile input: no crash, no bricked host, a clear error', () => {
 
   before(async () => {
     await stack.up();
+    redis = createRedis(stack.config);
     await redis.connect();
     controlPlane = await stack.startControlPlane();
     scoped = spawn('sleep', ['100000'], { stdio: 'ignore' });
@@ -83,7 +85,7 @@ describe('hostile input: no crash, no bricked host, a clear error', () => {
 
   after(async () => {
     scoped.kill('SIGKILL');
-    redis.disconnect();
+    redis?.disconnect();
     await stack.cleanup();
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connectJetStream, createClickHouse } from '@tapfleet/runtime';
+import { connectJetStream, createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
 import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
 import { readPidFile, serviceDirs } from '@tapfleet/stack';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from './fleet-harness.js';
@@ -29,7 +29,8 @@ const COUNTERS = ['produced_by_kernel', 'ring_buffer_drops', 'received', 'malfor
 describe('loss accounting under runner and agent death (kill -9 mid-stream, real kernel, NATS, ClickHouse)', () => {
   const stack = new FleetStack(35000, 35010);
   const db = stack.config.clickhouse.database;
-  const ch = createClickHouse(stack.config);
+  // Made once the stack is up: the factory reads the password stack up creates.
+  let ch: ClickHouseClient;
   /** Counter value -> [before, after] CLOCK_REALTIME ns of the call that emitted it. */
   const emitted = new Map<number, [bigint, bigint]>();
   let tracee: ChildProcess;
@@ -37,6 +38,7 @@ describe('loss accounting under runner and agent death (kill -9 mid-stream, real
 
   before(async () => {
     await stack.up(['nats', 'clickhouse', 'redis']);
+    ch = createClickHouse(stack.config);
     await stack.startControlPlane();
     stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 35020, fetchWaitMs: 200 } }, 'ingest');
     await eventually('ingest /healthz', async () => (await fetch('http://127.0.0.1:35020/healthz')).ok, 30_000);
@@ -53,7 +55,7 @@ describe('loss accounting under runner and agent death (kill -9 mid-stream, real
 
   after(async () => {
     tracee?.kill('SIGKILL');
-    await ch.close();
+    await ch?.close();
     await stack.cleanup();
   });
 

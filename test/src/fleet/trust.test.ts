@@ -9,10 +9,9 @@ import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ApiCallError } from '@tapfleet/control-plane';
-import { connectNats, formatCreds, issueUserJwt, newUserKeyPair } from '@tapfleet/runtime';
+import { connectNats, createRedis, formatCreds, issueUserJwt, newUserKeyPair } from '@tapfleet/runtime';
 import { createAccount } from '@nats-io/nkeys';
 import {
   agentInboxPrefix, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, CreateTokenResponse, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, DeploymentView,
@@ -171,7 +170,7 @@ describe('trust: authenticated bus, per-host permissions, signed assignments', (
     const d = await deploy('host-a');
     await waitState(d.id, 'host-a', 'running');
     // The control plane loses the record (a Redis without persistence restarted, say).
-    const redis = new Redis(stack.config.redis.url);
+    const redis = createRedis(stack.config); // with the stack's password
     await redis.del(`tf:deployment:${d.id}`, `tf:deployment:${d.id}:hosts`);
     await redis.zrem('tf:deployments', d.id);
     redis.disconnect();

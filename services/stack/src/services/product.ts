@@ -1,6 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { PROJECT_ROOT, writeSecretFile } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { withTimeout, type ServiceDirs, type StackService } from './service.js';
 
@@ -29,7 +28,9 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAPFLEET_') || k === 'TAPFLEET_LOG_LEVEL')),
     prepare(dirs: ServiceDirs) {
       const file = join(dirs.root, 'config.json');
-      writeFileSync(file, JSON.stringify(config, null, 2));
+      // 0600: an explicitly configured store password (redis.password, clickhouse.password) is
+      // in it; otherwise it names the stack's password files, which the child reads itself.
+      writeSecretFile(file, JSON.stringify(config, null, 2));
       return [TAPFLEET, name, ...args, '--config', file];
     },
     checkHealth: () => healthz(host, port, `tapfleet ${name}`),
