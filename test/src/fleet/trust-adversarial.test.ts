@@ -10,7 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { connectNats, formatCreds, newUserKeyPair } from '@tapfleet/runtime';
+import { connectNats, createRedis, formatCreds, newUserKeyPair } from '@tapfleet/runtime';
 import {
   agentInboxPrefix, aggsSubject, AggregationsView, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, CreateTokenResponse, DeploymentView, EnrollResponse, EVENTS_STREAM,
   HostView, PROFILE_DIGEST_HEADER, PROFILE_KIND_HEADER, PROFILES_OBJECT_STORE, profileSubject,
@@ -60,7 +60,8 @@ describe('trust, adversarial: what stolen credentials and lost state must still 
     const url = new URL(stack.config.redis.url);
     url.username = '';
     url.password = '';
-    const anonymous = new Redis(url.toString(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    // No ready check: its INFO would be refused first and close the connection before the SET is tried.
+    const anonymous = new Redis(url.toString(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, enableReadyCheck: false });
     try {
       await anonymous.connect().catch(() => undefined);
       await assert.rejects(anonymous.set('tf:token:' + 'ab'.repeat(32), '{"name":"evil","role":"admin","createdAtMs":1700000000000}'), /NOAUTH|WRONGPASS|auth/i);
@@ -78,7 +79,7 @@ describe('trust, adversarial: what stolen credentials and lost state must still 
     await eventually('its runner gone', () => agent.runnerPids(stoppedOne.targets[0]!.bundleId).length === 0);
 
     // Redis loses its data (a disk failure, a FLUSHALL); the control plane restarts and re-registers its admin token.
-    const redis = new Redis(stack.config.redis.url);
+    const redis = createRedis(stack.config);
     await redis.flushall();
     redis.disconnect();
     await stack.stopChild(cp);
@@ -100,7 +101,7 @@ describe('trust, adversarial: what stolen credentials and lost state must still 
   });
 
   test('after Redis loses its data, a join token still cannot re-key a host that is enrolled and running', async () => {
-    const redis = new Redis(stack.config.redis.url);
+    const redis = createRedis(stack.config);
     await redis.flushall();
     redis.disconnect();
     await stack.stopChild(cp);
