@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { connectJetStream, natsAuthDir } from '@tapfleet/runtime';
@@ -20,6 +20,7 @@ export function natsService(config: TapfleetConfig): StackService {
     extraPorts: [config.nats.monitorPort],
     startTimeoutMs: 15_000,
     prepare: (dirs: ServiceDirs) => {
+      chmodSync(dirs.root, 0o700); // JetStream's files (events, assignments, bundles) are for the server alone
       const file = join(dirs.root, 'nats-server.conf');
       const auth = readFileSync(join(natsAuthDir(config), 'server-auth.conf'), 'utf8');
       writeFileSync(file, [
