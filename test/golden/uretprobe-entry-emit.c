@@ -118,7 +118,7 @@ static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
 #define TF_READ_USER(T, p) ({ T tf_tmp = 0; bpf_probe_read_user(&tf_tmp, sizeof(tf_tmp), (const void *)(unsigned long)(p)); (__s64)tf_tmp; })
 
 struct ev_order_sent {
-	struct tf_prefix p;
+	struct tf_prefix PREFIX;
 	__s64 txn;
 	__s64 qty;
 	__u64 took;
@@ -200,7 +200,7 @@ int p0_0(struct pt_regs *ctx)
 		if (!tf_ev) {
 			tf_count(1);
 		} else {
-			tf_fill_prefix(&tf_ev->p, 0);
+			tf_fill_prefix(&tf_ev->PREFIX, 0);
 			tf_ev->txn = tf_e.s0;
 			tf_ev->qty = tf_e.s1;
 			tf_ev->took = ((__s64)(tf_now - tf_e.ts));

@@ -119,7 +119,7 @@ static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
 #define TF_READ_USER(T, p) ({ T tf_tmp = 0; bpf_probe_read_user(&tf_tmp, sizeof(tf_tmp), (const void *)(unsigned long)(p)); (__s64)tf_tmp; })
 
 struct ev_order_start {
-	struct tf_prefix p;
+	struct tf_prefix PREFIX;
 	__s64 txn;
 	__s64 qty;
 };
@@ -127,7 +127,7 @@ _Static_assert(sizeof(struct ev_order_start) == 56, "layout of event order_start
 _Static_assert(__builtin_offsetof(struct ev_order_start, txn) == 40, "offset of order_start.txn");
 _Static_assert(__builtin_offsetof(struct ev_order_start, qty) == 48, "offset of order_start.qty");
 struct ev_open {
-	struct tf_prefix p;
+	struct tf_prefix PREFIX;
 	__u64 flags;
 	char file[129];
 };
@@ -204,7 +204,7 @@ int p0_0(struct pt_regs *ctx)
 		if (!tf_ev) {
 			tf_count(1);
 		} else {
-			tf_fill_prefix(&tf_ev->p, 0);
+			tf_fill_prefix(&tf_ev->PREFIX, 0);
 			tf_ev->txn = ((__s64)tf_arg0);
 			tf_ev->qty = v_qty;
 			bpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);
@@ -226,7 +226,7 @@ int p1_0(struct bpf_raw_tracepoint_args *ctx)
 		if (!tf_ev) {
 			tf_count(1);
 		} else {
-			tf_fill_prefix(&tf_ev->p, 1);
+			tf_fill_prefix(&tf_ev->PREFIX, 1);
 			bpf_probe_read_user_str(tf_ev->file, 129, (const void *)(unsigned long)({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rsi); (__s64)(__u64)tf_a; }));
 			tf_ev->flags = ({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rdx); (__s64)(__u64)tf_a; });
 			bpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);

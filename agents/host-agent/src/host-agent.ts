@@ -18,6 +18,7 @@ import { HostClock } from './host-clock.js';
 import { publishHostProfiles, type HostProfileRefs } from './host-profiles.js';
 import { hostIdentity, type HostIdentity } from './identity.js';
 import { Ledgers } from './loss-ledger.js';
+import { OverloadVerdicts } from './overload-verdicts.js';
 
 export const AGENT_VERSION = '0.1.0';
 /** The hello is re-sent this often, so a control plane that lost its inventory relearns the host. */
@@ -49,6 +50,9 @@ async function waitForStores(nc: NatsConnection, log: Logger): Promise<FleetStor
 export class HostAgent {
   private readonly supervisors = new Map<string, DeploymentSupervisor>();
   private readonly unsentStatus = new Set<string>();
+  /** Overloaded deployments already reported as such by this agent (from a verdict of an earlier one). */
+  private readonly overloadReported = new Set<string>();
+  private overloads!: OverloadVerdicts;
   private timers: NodeJS.Timeout[] = [];
   private watchStop?: () => void;
   private stopped = false;
@@ -114,6 +118,7 @@ export class HostAgent {
     const { log } = this.o;
     this.js = jetstream(this.nc);
     this.ledgers = new Ledgers(join(this.stateDir, 'ledger'), this.id.bootId);
+    this.overloads = new OverloadVerdicts(join(this.stateDir, 'overload-verdicts.json'));
     this.spool = new DiskSpool(join(this.stateDir, 'spool'), this.cfg.spool.maxBytes, {
       onDrop: (deploymentId, events) => {
         this.ledgers.get(deploymentId).loss.spoolDrops += events;
@@ -312,8 +317,17 @@ export class HostAgent {
       if (!sup.isFinal) stops.push(sup.stop('stopped', a ? 'assignment changed' : 'stopped by the control plane'));
     }
     await Promise.all(stops);
+    this.overloads.retain(new Set(wanted.keys()));
     for (const [depId, a] of wanted) {
       if (this.supervisors.has(depId)) continue;
+      const overloaded = this.overloads.get(depId, a.bundleId);
+      if (overloaded !== undefined) {
+        if (!this.overloadReported.has(depId)) {
+          this.overloadReported.add(depId);
+          void this.report(depId, { state: 'overloaded', reason: `${overloaded} (detached before this agent started; a new deployment runs it again)`, probes: [], runnerRestarts: 0 });
+        }
+        continue;
+      }
       const sup = this.supervisor(a);
       this.supervisors.set(depId, sup);
       sup.start().catch((e: Error) => {
@@ -339,7 +353,10 @@ export class HostAgent {
       ledger: this.ledgers.get(a.deploymentId),
       publish: (b) => this.publisher.submit(b),
       publishAggregations: (s) => void this.publishAggregations(s),
-      report: (s) => void this.report(a.deploymentId, s),
+      report: (s) => {
+        if (s.state === 'overloaded') this.overloads.record(a.deploymentId, a.bundleId, s.reason ?? 'over its budget');
+        void this.report(a.deploymentId, s);
+      },
       onRunnerStart: () => this.metrics.runnerStarts.inc(),
       workDir: join(this.stateDir, 'bundles'),
       log: this.o.log,

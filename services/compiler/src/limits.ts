@@ -56,6 +56,12 @@ export const LIMITS = {
   maxStackBytes: 512,
   /** Instructions of one BPF program: the kernel's BPF_COMPLEXITY_LIMIT_INSNS refuses a longer one at load (E2BIG). */
   maxInstructionsPerProgram: 1_000_000,
+  /**
+   * A BPF jump's offset is a signed 16-bit count of instructions, and clang 14 wraps a longer one
+   * silently (the kernel then refuses it, or worse, it lands inside the program): a program this
+   * long could branch wrongly, so it is refused before it ships.
+   */
+  maxJumpSpanInstructions: 32_767,
 } as const;
 
 /** clang's default bracket depth is 256; generated C nests about 4 brackets per expression level. */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AggregationSnapshot, Deployment, HostDeploymentState, type AgentDeploymentStatus, type DeploymentView } from '@tapfleet/schemas';
-import { CorruptRecordError, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
+import { getStringRecord, getHashRecords, CorruptRecordError, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
 
 const ALL = 'tf:deployments';
 const depKey = (id: string) => `tf:deployment:${id}`;
@@ -28,9 +28,13 @@ export class DeploymentStore {
 
   /** Undefined when absent; a CorruptRecordError when present but unreadable. */
   async get(id: string): Promise<Deployment | undefined> {
-    const raw = await this.redis.get(depKey(id));
-    if (raw === null) return undefined;
-    const r = readRecord(Deployment, raw);
+    const got = await getStringRecord(this.redis, depKey(id));
+    if (!got.ok) {
+      this.onCorrupt('deployments', depKey(id), got.reason);
+      throw new CorruptRecordError(depKey(id), got.reason);
+    }
+    if (got.raw === null) return undefined;
+    const r = readRecord(Deployment, got.raw);
     if (r.ok) return r.value;
     this.onCorrupt('deployments', depKey(id), r.reason);
     throw new CorruptRecordError(depKey(id), r.reason);
@@ -77,9 +81,10 @@ export class DeploymentStore {
 
   /** Hosts whose stored state is unreadable are left out (they show as pending) and reported. */
   async hostStates(id: string): Promise<Record<string, HostDeploymentState>> {
-    const raw = await this.redis.hgetall(hostsKey(id));
+    const got = await getHashRecords(this.redis, hostsKey(id));
+    if (!got.ok) this.onCorrupt('deployment-hosts', hostsKey(id), got.reason);
     const out: Record<string, HostDeploymentState> = {};
-    for (const [host, json] of Object.entries(raw)) {
+    for (const [host, json] of Object.entries(got.ok ? got.raw : {})) {
       const r = readRecord(HostDeploymentState, json);
       if (r.ok) out[host] = r.value;
       else this.onCorrupt('deployment-hosts', `${hostsKey(id)}[${host}]`, r.reason);
@@ -104,8 +109,9 @@ export class DeploymentStore {
 
   /** Every host's latest snapshot; unreadable ones are reported and left out of the merge. */
   async aggregations(deploymentId: string): Promise<AggregationSnapshot[]> {
-    const raw = await this.redis.hgetall(aggsKey(deploymentId));
-    return Object.entries(raw).flatMap(([host, json]) => {
+    const got = await getHashRecords(this.redis, aggsKey(deploymentId));
+    if (!got.ok) this.onCorrupt('aggregations', aggsKey(deploymentId), got.reason);
+    return Object.entries(got.ok ? got.raw : {}).flatMap(([host, json]) => {
       const r = readRecord(AggregationSnapshot, json);
       if (r.ok) return [r.value];
       this.onCorrupt('aggregations', `${aggsKey(deploymentId)}[${host}]`, r.reason);

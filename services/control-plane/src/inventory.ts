@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { HostView, type AgentHeartbeat, type AgentHello } from '@tapfleet/schemas';
-import { readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
+import { getStringRecord, isWrongKind, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
 
 /** What Redis holds per host: the view without liveness, which the expiring key decides. */
 const StoredHost = HostView.omit({ live: true });
@@ -51,9 +51,13 @@ export class Inventory {
 
   /** An unreadable record counts as absent (and is reported): a hello rewrites it whole. */
   private async get(hostId: string): Promise<StoredHost | undefined> {
-    const raw = await this.redis.get(hostKey(hostId));
-    if (raw === null) return undefined;
-    const r = readRecord(StoredHost, raw);
+    const got = await getStringRecord(this.redis, hostKey(hostId));
+    if (!got.ok) {
+      this.onCorrupt('hosts', hostKey(hostId), got.reason);
+      return undefined;
+    }
+    if (got.raw === null) return undefined;
+    const r = readRecord(StoredHost, got.raw);
     if (r.ok) return r.value;
     this.onCorrupt('hosts', hostKey(hostId), r.reason);
     return undefined;
@@ -67,8 +71,15 @@ export class Inventory {
     for (const id of ids) pipeline.get(hostKey(id)).exists(aliveKey(id));
     const results = (await pipeline.exec()) ?? [];
     ids.forEach((id, i) => {
-      const raw = results[2 * i]?.[1];
+      const [err, raw] = results[2 * i] ?? [null, null];
       const alive = results[2 * i + 1]?.[1] === 1;
+      if (err && isWrongKind(err)) {
+        const reason = 'holds another kind of Redis value than a JSON string';
+        this.onCorrupt('hosts', hostKey(id), reason);
+        out.skipped.push({ key: hostKey(id), reason });
+        return;
+      }
+      if (err) throw err;
       if (typeof raw !== 'string') return;
       const r = readRecord(StoredHost, raw);
       if (r.ok) out.hosts.push({ ...r.value, live: alive });

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 
@@ -54,4 +55,30 @@ export class CorruptRecordError extends Error {
 export interface SkippedRecord {
   key: string;
   reason: string;
+}
+
+/** Redis's refusal of a command on a key that holds another kind of value (a hand edit, another tool). */
+export const isWrongKind = (e: unknown): boolean => e instanceof Error && /WRONGTYPE/.test(e.message);
+
+/**
+ * GET of a string record, where a key of another kind is an unreadable record like bad JSON,
+ * not an error that fails every request and sweep that touches it.
+ */
+export async function getStringRecord(redis: Redis, key: string): Promise<{ ok: true; raw: string | null } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, raw: await redis.get(key) };
+  } catch (e) {
+    if (isWrongKind(e)) return { ok: false, reason: 'holds another kind of Redis value than a JSON string' };
+    throw e;
+  }
+}
+
+/** HGETALL of a hash of records; a key of another kind reads as empty (and is reported by the caller). */
+export async function getHashRecords(redis: Redis, key: string): Promise<{ ok: true; raw: Record<string, string> } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, raw: await redis.hgetall(key) };
+  } catch (e) {
+    if (isWrongKind(e)) return { ok: false, reason: 'holds another kind of Redis value than a hash' };
+    throw e;
+  }
 }

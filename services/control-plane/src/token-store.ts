@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { EpochMs, Role } from '@tapfleet/schemas';
-import { readRecord, serializeChecked, type CorruptRecordSink } from './stored-record.js';
+import { getStringRecord, readRecord, serializeChecked, type CorruptRecordSink } from './stored-record.js';
 
 const TokenRecord = z.object({ name: z.string(), role: Role, createdAtMs: EpochMs });
 export type TokenRecord = z.infer<typeof TokenRecord>;
@@ -31,9 +31,13 @@ export class TokenStore {
 
   async lookup(token: string): Promise<TokenRecord | undefined> {
     const key = KEY(digestOf(token));
-    const raw = await this.redis.get(key);
-    if (raw === null) return undefined;
-    const r = readRecord(TokenRecord, raw);
+    const got = await getStringRecord(this.redis, key);
+    if (!got.ok) {
+      this.onCorrupt('tokens', key, got.reason);
+      return undefined;
+    }
+    if (got.raw === null) return undefined;
+    const r = readRecord(TokenRecord, got.raw);
     if (r.ok) return r.value;
     this.onCorrupt('tokens', key, r.reason);
     return undefined;

@@ -41,5 +41,7 @@ export function checkObjectLimits(object: Buffer, programs: ProgramInfo[], diags
     const insns = (sizes.get(p.name) ?? 0) / BPF_INSN_BYTES;
     if (insns > maxInstructions)
       diags.error(p.span, `this probe compiles to ${insns} BPF instructions, more than the kernel loads (${maxInstructions})`, 'split its work across probes, or shorten string comparisons and reads');
+    else if (insns > LIMITS.maxJumpSpanInstructions)
+      diags.error(p.span, `this probe compiles to ${insns} BPF instructions; a BPF jump spans at most ${LIMITS.maxJumpSpanInstructions} and clang wraps a longer one silently, so this program could branch wrongly`, 'split its work across probes (each probe is its own program)');
   }
 }

@@ -68,8 +68,12 @@ export const runCommand: Command = {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     if (result.pidExited) process.stderr.write(`tapfleet run: process ${pidText} exited\n`);
+    // Like `time CMD`: the command's failure is the run's (127: it could not even be started).
+    const commandFailed = typeof result.commandExit === 'number' && result.commandExit !== 0 ? result.commandExit : 0;
+    if (commandFailed) process.stderr.write(`tapfleet run: the command exited with status ${commandFailed}\n`);
     const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
     process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
-    return result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length ? 1 : 0;
+    if (result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length) return 1;
+    return commandFailed;
   },
 };

@@ -11,12 +11,14 @@ test('simple commands (quotes, redirections, expansions, comments) are exec\'d i
     'cmd > out.txt 2>&1',
     'cmd >&2',
     'echo $(date; uptime) "$HOME"',
-    'FOO=1 ./server --flag # a comment; not a list',
     'iffy --for while',
   ]) {
     assert.equal(shellSyntax(cmd), undefined, cmd);
     assert.deepEqual(planShellCommand(cmd), { kind: 'exec', argv: ['/bin/sh', '-c', `exec ${cmd}`] });
   }
+  const withAssignment = 'FOO=1 ./server --flag # a comment; not a list';
+  assert.equal(shellSyntax(withAssignment), undefined);
+  assert.deepEqual(planShellCommand(withAssignment), { kind: 'exec', argv: ['/bin/sh', '-c', 'FOO=1 exec ./server --flag # a comment; not a list'] });
 });
 
 test('lists, pipelines, background jobs, subshells and compound commands run under sh -c as typed', () => {
@@ -38,4 +40,12 @@ test('lists, pipelines, background jobs, subshells and compound commands run und
     assert.equal(shellSyntax(cmd), syntax, cmd);
     assert.deepEqual(planShellCommand(cmd), { kind: 'shell', argv: ['/bin/sh', '-c', cmd], syntax });
   }
+});
+
+test('-c: leading assignments go before exec, builtins and bare assignments run in the shell', () => {
+  assert.deepEqual(planShellCommand('A=1 B="x y" prog --flag'), { kind: 'exec', argv: ['/bin/sh', '-c', 'A=1 B="x y" exec prog --flag'] });
+  assert.deepEqual(planShellCommand("A='1 2' prog"), { kind: 'exec', argv: ['/bin/sh', '-c', "A='1 2' exec prog"] });
+  for (const cmd of ['cd /tmp', 'exit 3', 'export A=1', '. ./env.sh'])
+    assert.equal(planShellCommand(cmd).kind, 'shell', cmd);
+  assert.deepEqual(planShellCommand('A=1'), { kind: 'shell', argv: ['/bin/sh', '-c', 'A=1'], syntax: 'assignments only' });
 });

@@ -66,9 +66,20 @@ export function shellSyntax(cmd: string): string | undefined {
   return endWord();
 }
 
+/** Leading `NAME=value` words of a simple command (values may be quoted). */
+const ASSIGNMENTS = /^(?:\s*[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^\s'"\\])*)+\s*/;
+
+/** POSIX builtins that are not programs: `exec cd` would fail, so these run in the shell itself. */
+const BUILTINS = new Set(['cd', 'exit', 'export', 'unset', 'set', 'shift', 'source', '.', 'eval', 'read', 'readonly', 'return', 'trap', 'umask', 'wait', 'alias', 'unalias', 'ulimit', 'times', 'break', 'continue', ':']);
+
 export function planShellCommand(cmd: string): ShellPlan {
   const syntax = shellSyntax(cmd);
-  // exec keeps the traced pid the command's own (a forking shell would not).
-  if (syntax === undefined) return { kind: 'exec', argv: ['/bin/sh', '-c', `exec ${cmd}`] };
-  return { kind: 'shell', argv: ['/bin/sh', '-c', cmd], syntax };
+  if (syntax !== undefined) return { kind: 'shell', argv: ['/bin/sh', '-c', cmd], syntax };
+  // exec keeps the traced pid the command's own (a forking shell would not). Assignments go
+  // before `exec` (`A=1 exec prog` exports A to prog; `exec A=1 prog` looks for a program "A=1").
+  const assignments = ASSIGNMENTS.exec(cmd)?.[0] ?? '';
+  const rest = cmd.slice(assignments.length).trim();
+  const first = rest.split(/\s+/, 1)[0] ?? '';
+  if (!rest || BUILTINS.has(first)) return { kind: 'shell', argv: ['/bin/sh', '-c', cmd], syntax: rest ? `the shell builtin ${first}` : 'assignments only' };
+  return { kind: 'exec', argv: ['/bin/sh', '-c', `${assignments}exec ${rest}`] };
 }

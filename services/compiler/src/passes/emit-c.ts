@@ -65,7 +65,8 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
     HELPERS,
   );
   for (const { layout } of a.events.values()) {
-    out.push(`struct ev_${layout.name} {\n\tstruct tf_prefix p;\n${layout.fields.map((f) => `\t${cField(f)}`).join('\n')}\n};`);
+    // PREFIX is upper-case: event fields are lower-case identifiers, so no field can be named like it.
+    out.push(`struct ev_${layout.name} {\n\tstruct tf_prefix PREFIX;\n${layout.fields.map((f) => `\t${cField(f)}`).join('\n')}\n};`);
     out.push(`_Static_assert(sizeof(struct ev_${layout.name}) == ${layout.size}, "layout of event ${layout.name}");`);
     for (const f of layout.fields) out.push(`_Static_assert(__builtin_offsetof(struct ev_${layout.name}, ${f.name}) == ${f.offset}, "offset of ${layout.name}.${f.name}");`);
   }
@@ -422,7 +423,7 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
     }
     case 'emit': {
       const { layout, fieldTypes } = a.events.get(s.event)!;
-      const lines = [`${ind}{`, `${ind}\ttf_count(0);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(1);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->p, ${layout.id});`];
+      const lines = [`${ind}{`, `${ind}\ttf_count(0);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(1);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->PREFIX, ${layout.id});`];
       for (const f of s.fields) {
         const t: Type = fieldTypes.get(f.name)!;
         lines.push(t.kind === 'str' ? `${ind}\t\t${strInto(f.value, `tf_ev->${f.name}`, t.size, ctx, a)}` : `${ind}\t\ttf_ev->${f.name} = ${intExpr(f.value, ctx, a)};`);
