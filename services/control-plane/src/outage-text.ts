@@ -6,5 +6,8 @@ const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 /** An outage as a loss reason: `runner down 12:00:01.234-12:00:01.890 (SIGKILL, restarted)`. */
 export function outageText(o: Outage): string {
   const span = o.toMs === undefined ? `since ${clock(o.fromMs)}` : `${clock(o.fromMs)}-${clock(o.toMs)}`;
-  return `${o.kind} down ${span} (${o.cause}, ${o.resolution ?? 'still down'})`;
+  const resolution = o.resolution ?? 'still down';
+  // "agent restarted, restarted" says one thing twice.
+  const why = o.cause.endsWith(resolution) ? o.cause : `${o.cause}, ${resolution}`;
+  return `${o.kind} down ${span} (${why})`;
 }
