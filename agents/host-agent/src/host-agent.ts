@@ -1,17 +1,17 @@
 import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
 import { connectNats, DirectObjectReader, openFleetStores, type BlobReader, startServiceHttp, type FleetStores, type JetStreamClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import {
-  agentInboxPrefix, aggsSubject, BUNDLES_OBJECT_STORE, DeploymentId, heartbeatSubject, helloSubject, statusSubject, verifyAssignmentSet,
+  agentInboxPrefix, aggsSubject, BUNDLES_OBJECT_STORE, heartbeatSubject, helloSubject, statusSubject,
   type AgentDeploymentStatus, type AgentHeartbeat, type AgentHello, type AggregationSnapshot, type Assignment, type LossCounters, type TapfleetConfig,
 } from '@tapfleet/schemas';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { ClockSampler } from './clock-sampler.js';
 import { DeploymentSupervisor, type SupervisorStatus } from './deployment-supervisor.js';
+import { AssignmentWatch } from './assignment-watch.js';
 import { DiskSpool } from './disk-spool.js';
 import { agentCredentials } from './enrollment.js';
 import { HostClock } from './host-clock.js';
@@ -54,7 +54,7 @@ export class HostAgent {
   private readonly overloadReported = new Set<string>();
   private overloads!: OverloadVerdicts;
   private timers: NodeJS.Timeout[] = [];
-  private watchStop?: () => void;
+  private assignmentWatch?: AssignmentWatch;
   private stopped = false;
   http?: ServiceHttp;
   metrics!: AgentMetrics;
@@ -160,7 +160,15 @@ export class HostAgent {
     this.every(HELLO_EVERY_MS, () => void this.sendHello());
     this.every(this.cfg.heartbeatMs, () => void this.heartbeat());
     this.every(60_000, () => this.clock.recalibrate());
-    await this.watchAssignments(this.stores.assignments);
+    this.assignmentWatch = new AssignmentWatch(this.stores.assignments, this.id.hostId, this.stateDir, () => this.trustedKey(), {
+      apply: (assignments) => this.reconcile(assignments),
+      refuse: async (reason, named) => {
+        this.metrics.assignmentsRefused.inc();
+        // Each deployment the refused set claims is reported refused, so the control plane lists it.
+        for (const depId of named) if (!this.supervisors.has(depId)) await this.report(depId, { state: 'refused', reason, probes: [], runnerRestarts: 0 });
+      },
+    }, this.o.log);
+    await this.assignmentWatch.start();
     log.info({ metricsPort: this.http.port, kernel: this.refs.kernel.release, binaries: this.refs.binaries.length, spooled: this.spool.length }, 'agent started');
   }
 
@@ -228,81 +236,6 @@ export class HostAgent {
     const status: AgentDeploymentStatus = { ...this.identityFields(), deploymentId, ...s, ...this.ledgers.get(deploymentId).report() };
     if (await this.publishJson(statusSubject(this.id.hostId), status)) this.unsentStatus.delete(deploymentId);
     else this.unsentStatus.add(deploymentId);
-  }
-
-  private get issuedAtFile(): string {
-    return join(this.stateDir, 'assignment-issued-at');
-  }
-
-  /** Issue time of the newest assignment set accepted, across restarts: an older set is a replay. */
-  private lastIssuedAtMs(): number {
-    try {
-      const n = Number(readFileSync(this.issuedAtFile, 'utf8').trim());
-      return Number.isSafeInteger(n) && n >= 0 ? n : 0;
-    } catch {
-      return 0;
-    }
-  }
-
-  private rememberIssuedAt(ms: number): void {
-    mkdirSync(this.stateDir, { recursive: true });
-    writeFileSync(`${this.issuedAtFile}.tmp`, String(ms));
-    renameSync(`${this.issuedAtFile}.tmp`, this.issuedAtFile);
-  }
-
-  /**
-   * Watches this host's key until the agent stops. A watch that ends or fails (NATS restarted,
-   * the stream re-created) is opened again after a pause; it re-delivers the current set, which
-   * is a no-op when nothing changed.
-   */
-  private async watchAssignments(kv: KV): Promise<void> {
-    const first = await kv.watch({ key: this.id.hostId });
-    void (async () => {
-      let watch = first;
-      for (let attempt = 0; !this.stopped; attempt++) {
-        this.watchStop = () => watch.stop();
-        try {
-          for await (const entry of watch) {
-            attempt = 0;
-            try {
-              // A delete can only stop work, never start any: it is the one unsigned change honoured.
-              if (entry.operation !== 'PUT') await this.reconcile([]);
-              else await this.acceptAssignments(entry.value, entry.revision);
-            } catch (e) {
-              this.o.log.error({ revision: entry.revision, err: (e as Error).message }, 'assignment update not applied');
-            }
-          }
-        } catch (e) {
-          this.o.log.warn({ err: (e as Error).message }, 'assignment watch failed; watching again');
-        }
-        if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
-        try {
-          if (!this.stopped) watch = await kv.watch({ key: this.id.hostId });
-        } catch (e) {
-          this.o.log.warn({ err: (e as Error).message }, 'assignment watch could not be opened; retrying');
-        }
-      }
-    })();
-  }
-
-  /**
-   * Acts on an assignment set only if it verifies (schema, control-plane signature, this host,
-   * not older than the last accepted); otherwise keeps what runs, and reports every deployment
-   * the refused set names as refused, with the reason, so the control plane shows it.
-   */
-  private async acceptAssignments(value: Uint8Array, revision: number): Promise<void> {
-    const verdict = verifyAssignmentSet(value, { hostId: this.id.hostId, trustedKeyPem: this.trustedKey(), lastIssuedAtMs: this.lastIssuedAtMs() });
-    if (!verdict.ok) {
-      this.metrics.assignmentsRefused.inc();
-      this.o.log.error({ revision, reason: verdict.reason }, 'assignment set refused; keeping the current deployments');
-      for (const depId of namedDeployments(value)) {
-        if (!this.supervisors.has(depId)) await this.report(depId, { state: 'refused', reason: verdict.reason, probes: [], runnerRestarts: 0 });
-      }
-      return;
-    }
-    this.rememberIssuedAt(verdict.set.issuedAtMs);
-    await this.reconcile(verdict.set.assignments);
   }
 
   /** Starts what is newly assigned, stops what is no longer assigned; a changed bundle restarts. */
@@ -380,7 +313,7 @@ export class HostAgent {
     this.stopped = true;
     const { log } = this.o;
     this.timers.forEach(clearInterval);
-    this.watchStop?.();
+    this.assignmentWatch?.stop();
     this.sampler?.stop();
     await Promise.all([...this.supervisors.values()].filter((s) => !s.isFinal).map((s) => s.stop('stopped', 'agent shutting down')));
     if (this.publisher) {
@@ -394,19 +327,6 @@ export class HostAgent {
     // close, not drain: drain waits for every subscription (the KV watcher's included) to finish.
     if (!this.nc.isClosed()) await this.nc.close();
     log.info('agent stopped');
-  }
-}
-
-/** Deployment ids a (refused) assignment set names, read defensively: it may be anything. */
-function namedDeployments(value: Uint8Array): string[] {
-  try {
-    const json: unknown = JSON.parse(new TextDecoder().decode(value.subarray(0, 256 << 10)));
-    const list = (json as { assignments?: unknown }).assignments;
-    if (!Array.isArray(list)) return [];
-    const ids = list.map((a) => DeploymentId.safeParse((a as { deploymentId?: unknown })?.deploymentId)).flatMap((r) => (r.success ? [r.data] : []));
-    return [...new Set(ids)].slice(0, 64);
-  } catch {
-    return [];
   }
 }
 
