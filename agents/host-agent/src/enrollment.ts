@@ -28,17 +28,46 @@ function joinToken(config: TapfleetConfig): string | undefined {
 export async function agentCredentials(config: TapfleetConfig, hostId: string, stateDir: string, log: Logger, renew = false): Promise<string> {
   if (config.nats.credsFile) return config.nats.credsFile;
   const file = agentCredsPath(stateDir);
-  if (existsSync(file) && !renew) return file;
+  if (existsSync(file) && !renew) return refreshed(config, hostId, file, log);
   const token = await waitForJoinToken(config, log);
   if (!token)
     throw new EnrollmentError(`no NATS credentials at ${file} and no join token to enroll with: create one with 'tapfleet token create NAME --role agent' and start the agent with TAPFLEET_JOIN_TOKEN (or agent.joinToken)`);
-  const oldSeed = existsSync(file) ? SEED_LINE.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
-  const kp = oldSeed ? userKeyPairFromSeed(oldSeed) : newUserKeyPair();
+  const kp = keyPairOf(file) ?? newUserKeyPair();
   const body: EnrollRequest = { hostId, publicKey: kp.getPublicKey() };
   const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, body, log);
+  writeCreds(file, jwt, kp);
+  log.info({ file, publicKey: body.publicKey }, 'enrolled: NATS credentials issued for this host');
+  return file;
+}
+
+/** The key pair an earlier enrollment left in the credentials file, if any. */
+function keyPairOf(file: string) {
+  const seed = existsSync(file) ? SEED_LINE.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
+  return seed ? userKeyPairFromSeed(seed) : undefined;
+}
+
+function writeCreds(file: string, jwt: string, kp: ReturnType<typeof newUserKeyPair>): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, formatCreds(jwt, kp), { mode: 0o600 });
-  log.info({ file, publicKey: body.publicKey }, 'enrolled: NATS credentials issued for this host');
+}
+
+/**
+ * Existing credentials, renewed when a join token is at hand: the JWT carries the permissions of
+ * the release that issued it, and a newer agent may need newer ones (it would otherwise be
+ * refused by the server on some subject). One attempt, same key; when the control plane does
+ * not answer, the agent goes on with what it has.
+ */
+async function refreshed(config: TapfleetConfig, hostId: string, file: string, log: Logger): Promise<string> {
+  const token = joinToken(config);
+  const kp = keyPairOf(file);
+  if (!token || !kp) return file;
+  try {
+    const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, { hostId, publicKey: kp.getPublicKey() }, log, 1);
+    writeCreds(file, jwt, kp);
+    log.info({ file }, 'NATS credentials renewed with the current permissions');
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'could not renew the NATS credentials; using the ones issued before');
+  }
   return file;
 }
 
@@ -56,7 +85,7 @@ async function waitForJoinToken(config: TapfleetConfig, log: Logger, waitMs = 30
   }
 }
 
-async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: Logger): Promise<string> {
+async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: Logger, maxAttempts = Infinity): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     let status = 0;
     let text = '';
@@ -77,6 +106,7 @@ async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: 
       const err = ApiError.safeParse(safeJson(text));
       throw new EnrollmentError(`enrollment refused by the control plane at ${baseUrl} (HTTP ${status}): ${err.success ? err.data.error.message : text.slice(0, 200)}`);
     }
+    if (attempt + 1 >= maxAttempts) throw new Error(`the control plane at ${baseUrl} did not answer the enrollment (${status || text.slice(0, 200)})`);
     if (attempt === 0 || attempt % 10 === 0) log.warn({ url: baseUrl, status, err: text.slice(0, 200) }, 'waiting for the control plane to enroll this agent');
     await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
   }

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -11,7 +11,7 @@ import { Objm } from '@nats-io/obj';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { ApiCallError } from '@tapfleet/control-plane';
-import { connectNats, createRedis, formatCreds, issueUserJwt, newUserKeyPair } from '@tapfleet/runtime';
+import { agentPermissions, connectNats, createRedis, formatCreds, issueUserJwt, loadAccountSigner, newUserKeyPair, userKeyPairFromSeed } from '@tapfleet/runtime';
 import { createAccount } from '@nats-io/nkeys';
 import {
   agentInboxPrefix, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, CreateTokenResponse, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, DeploymentView,
@@ -257,5 +257,24 @@ describe('trust: authenticated bus, per-host permissions, signed assignments', (
     await eventually('the reports over the quota counted', async () => (await refused()) >= 24 - 16);
     const listed = (await stack.api().call('GET', '/v1/deployments/unknown', z.array(UnknownDeployment))).filter((u) => u.id.startsWith('d-flood'));
     assert.equal(listed.length, 16);
+  });
+
+  test('an agent renews its credentials at start: a JWT issued with older, narrower permissions does not break it', async () => {
+    const b = agents.get('host-b')!;
+    const credsFile = join(stack.config.dataDir, 'agent', 'host-b', 'nats.creds');
+    const seed = /^(SU[A-Z2-7]{56})$/m.exec(readFileSync(credsFile, 'utf8'))![1]!;
+    const kp = userKeyPairFromSeed(seed);
+    // What an earlier release issued: the same key, without the direct reads bundles now use.
+    const perms = agentPermissions('host-b');
+    const older = { ...perms, pub: { allow: perms.pub.allow!.filter((x) => !x.startsWith('$JS.API.DIRECT.GET.')) } };
+    writeFileSync(credsFile, formatCreds(await issueUserJwt(loadAccountSigner(stack.config)!, 'agent-host-b', kp.getPublicKey(), older), kp), { mode: 0o600 });
+    await stack.stopChild(b.child);
+    const again = new AgentProcess(stack, b.spec, b.metricsPort);
+    await again.start();
+    agents.set('host-b', again);
+    const d = await deploy('host-b');
+    await waitState(d.id, 'host-b', 'running');
+    await stack.api().call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
+    await waitState(d.id, 'host-b', 'stopped');
   });
 });
