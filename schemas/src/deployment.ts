@@ -8,6 +8,8 @@ export const Selector = Labels.refine((s) => Object.keys(s).length > 0, { messag
 /** Where a rollout is: canaries first (with --canary), then everyone; `failed` names the canary's reason. */
 export const RolloutPhase = z.enum(['canary', 'rolling', 'done', 'failed', 'stopped', 'expired']);
 export type RolloutPhase = z.infer<typeof RolloutPhase>;
+/** Phases a deployment does not leave: nothing of it runs anywhere any more. */
+export const FINISHED_PHASES: readonly RolloutPhase[] = ['stopped', 'failed', 'expired'];
 
 export const DeploymentTarget = z.object({ hostId: HostId, bundleId: Sha256Hex, canary: z.boolean() });
 export type DeploymentTarget = z.infer<typeof DeploymentTarget>;

@@ -10,6 +10,7 @@ import type { UnknownDeployments } from './unknown-deployments.js';
 import { takeProfile, type ProfileQuota } from './profile-intake.js';
 
 export const AGENT_CONSUMER = 'control-plane';
+const AGENT_CONSUMER_SPEC = { name: AGENT_CONSUMER, ackWaitMs: 30_000, maxAckPending: 10_000 };
 
 export interface ListenerCounters {
   processed: (kind: string) => void;
@@ -57,7 +58,7 @@ export class AgentListener {
   async start(): Promise<void> {
     // From the start of the stream (a day of agent messages at most): a hello sent between
     // the stream's creation and this consumer's is not missed. Replays are idempotent upserts.
-    await ensureDurableConsumer(this.jsm, AGENT_STREAM, { name: AGENT_CONSUMER, ackWaitMs: 30_000, maxAckPending: 10_000 });
+    await ensureDurableConsumer(this.jsm, AGENT_STREAM, AGENT_CONSUMER_SPEC);
     this.loop = this.consumeForever();
     this.aggsSub = this.nc.subscribe('tapfleet.aggs.>', {
       callback: (err, msg) => {
@@ -73,10 +74,11 @@ export class AgentListener {
    * never left to reject unhandled (which would end the process).
    */
   private async consumeForever(): Promise<void> {
-    for (let attempt = 0; !this.stopping; attempt++) {
+    let failures = 0;
+    for (let first = true; !this.stopping; first = false) {
       try {
-        // Re-ensured on every (re)open: the consumer may have been deleted under us.
-        if (attempt > 0) await ensureDurableConsumer(this.jsm, AGENT_STREAM, { name: AGENT_CONSUMER, ackWaitMs: 30_000, maxAckPending: 10_000 });
+        // Re-ensured on every re-open (start() made it the first time): it may have been deleted under us.
+        if (!first) await ensureDurableConsumer(this.jsm, AGENT_STREAM, AGENT_CONSUMER_SPEC);
         const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
         const messages = await consumer.consume({ max_messages: 500 });
         this.messages = messages;
@@ -90,7 +92,7 @@ export class AgentListener {
           }
         })().catch(() => undefined);
         for await (const m of messages) {
-          attempt = 0;
+          failures = 0;
           try {
             await this.handle(m.subject, m.data, m.headers);
             m.ack();
@@ -103,8 +105,8 @@ export class AgentListener {
         if (this.stopping) return;
         this.log.warn({ err: (e as Error).message }, 'agent stream consumer failed; re-opening it');
       }
-      if (attempt === 0) attempt = 1; // whatever ended the loop, the next open re-ensures the consumer
-      if (!this.stopping) await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
+      failures++;
+      if (!this.stopping) await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(failures, 5))));
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompileError, scriptTargets, type Alias } from '@tapfleet/compiler';
 import type { Logger } from '@tapfleet/runtime';
-import { durationMs, FINAL_STATES, SchemaError, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
+import { durationMs, FINISHED_PHASES, FINAL_STATES, SchemaError, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
 import type { AssignmentWriter } from './assignment-writer.js';
 import { groupHosts } from './build-groups.js';
 import type { CompileService } from './compile-service.js';
@@ -137,7 +137,7 @@ export class DeploymentService {
     const d = await this.store.get(id);
     if (!d) throw new DeploymentRequestError(404, 'not_found', `no deployment ${id}`);
     await Promise.all(d.targets.map((t) => this.assignments.remove(t.hostId, id)));
-    if (d.phase !== 'stopped' && d.phase !== 'failed' && d.phase !== 'expired') await this.store.update(id, { phase: 'stopped', message: `stopped by ${by}`, stoppedAtMs: Date.now() });
+    if (!FINISHED_PHASES.includes(d.phase)) await this.store.update(id, { phase: 'stopped', message: `stopped by ${by}`, stoppedAtMs: Date.now() });
     return (await this.store.view(id))!;
   }
 
@@ -149,7 +149,7 @@ export class DeploymentService {
   async sweepExpired(): Promise<number> {
     let n = 0;
     for (const d of (await this.store.list(1000)).deployments) {
-      if (d.expiresAtMs > Date.now() || ['stopped', 'failed', 'expired'].includes(d.phase)) continue;
+      if (d.expiresAtMs > Date.now() || FINISHED_PHASES.includes(d.phase)) continue;
       try {
         await Promise.all(d.targets.map((t) => this.assignments.remove(t.hostId, d.id)));
         await this.store.update(d.id, { phase: 'expired', message: `TTL reached at ${new Date(d.expiresAtMs).toISOString()}` });

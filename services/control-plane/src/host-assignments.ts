@@ -1,10 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { Assignment } from '@tapfleet/schemas';
+import { FINISHED_PHASES, type Assignment } from '@tapfleet/schemas';
 import type { AssignmentRecords } from './assignment-writer.js';
 import type { DeploymentStore } from './deployment-store.js';
 
 const issuedKey = (hostId: string) => `tf:assignments-issued:${hostId}`;
-const OVER = ['stopped', 'failed', 'expired'];
 
 /**
  * What a host's assignment set should hold according to the deployment records alone:
@@ -15,7 +14,7 @@ export async function assignmentsFromRecords(store: DeploymentStore, hostId: str
   const now = Date.now();
   const out: Assignment[] = [];
   for (const d of (await store.list(1000)).deployments) {
-    if (!['canary', 'rolling', 'done'].includes(d.phase) || d.expiresAtMs <= now) continue;
+    if (FINISHED_PHASES.includes(d.phase) || d.expiresAtMs <= now) continue;
     const t = d.targets.find((x) => x.hostId === hostId);
     if (!t || (d.phase === 'canary' && !t.canary)) continue;
     out.push({ deploymentId: d.id, bundleId: t.bundleId, expiresAtMs: d.expiresAtMs, pids: [] });
@@ -35,7 +34,7 @@ export function assignmentRecords(store: DeploymentStore, redis: Redis): Assignm
       const hit = overCache.get(id);
       if (hit && Date.now() - hit.atMs < 1000) return hit.over;
       const d = await store.get(id).catch(() => undefined);
-      const over = d !== undefined && (OVER.includes(d.phase) || d.expiresAtMs <= Date.now());
+      const over = d !== undefined && (FINISHED_PHASES.includes(d.phase) || d.expiresAtMs <= Date.now());
       if (overCache.size > 10_000) overCache.clear();
       overCache.set(id, { over, atMs: Date.now() });
       return over;

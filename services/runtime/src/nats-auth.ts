@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
 import type { TapfleetConfig } from '@tapfleet/schemas';
-import { agentPermissions, servicePermissions, type ServiceIdentity, type SubjectPermissions } from './nats-permissions.js';
+import { agentPermissions, SERVICE_IDENTITIES, servicePermissions, type ServiceIdentity, type SubjectPermissions } from './nats-permissions.js';
 
 /**
  * NATS decentralized auth for the fleet: an operator, a system account and one `tapfleet`
@@ -100,7 +100,7 @@ export async function ensureNatsAuth(config: TapfleetConfig): Promise<{ serverCo
   const systemJwt = await encodeAccount('SYS', system, {}, opts);
   const accountJwt = await encodeAccount('TAPFLEET', account, { limits: ACCOUNT_LIMITS, signing_keys: [signing.getPublicKey()] }, opts);
   const signer: AccountSigner = { accountPublicKey: account.getPublicKey(), signer: signing };
-  for (const identity of ['control-plane', 'ingest', 'admin'] as const) {
+  for (const identity of SERVICE_IDENTITIES) {
     const user = createUser();
     const jwt = await issueUserJwt(signer, identity, user.getPublicKey(), servicePermissions(identity));
     writeSecret(serviceCredsPath(config, identity), formatCreds(jwt, user));

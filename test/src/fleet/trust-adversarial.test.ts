@@ -38,6 +38,17 @@ describe('trust, adversarial: what stolen credentials and lost state must still 
   const kv = async () => new Kvm(admin).open(ASSIGNMENTS_BUCKET);
   const setOf = async () => JSON.parse(new TextDecoder().decode((await (await kv()).get('host-a'))!.value)) as { assignments: { deploymentId: string }[] };
 
+  /** Redis loses its data (a disk failure, a FLUSHALL); the control plane restarts; host-a says hello again. */
+  const loseRedisData = async () => {
+    const redis = createRedis(stack.config);
+    await redis.flushall();
+    redis.disconnect();
+    await stack.stopChild(cp);
+    cp = await stack.startControlPlane();
+    await eventually('host-a back in the inventory (its next hello)', async () =>
+      (await stack.api().call('GET', '/v1/hosts', z.array(HostView))).some((h) => h.hostId === 'host-a' && h.live), 60_000, 500);
+  };
+
   before(async () => {
     await stack.up();
     cp = await stack.startControlPlane();
@@ -79,13 +90,7 @@ describe('trust, adversarial: what stolen credentials and lost state must still 
     await eventually('its runner gone', () => agent.runnerPids(stoppedOne.targets[0]!.bundleId).length === 0);
 
     // Redis loses its data (a disk failure, a FLUSHALL); the control plane restarts and re-registers its admin token.
-    const redis = createRedis(stack.config);
-    await redis.flushall();
-    redis.disconnect();
-    await stack.stopChild(cp);
-    cp = await stack.startControlPlane();
-    await eventually('host-a back in the inventory (its next hello)', async () =>
-      (await stack.api().call('GET', '/v1/hosts', z.array(HostView))).some((h) => h.hostId === 'host-a'), 60_000, 500);
+    await loseRedisData();
 
     // The thief with bus access puts the captured, genuinely signed older set back. The agent refuses it (a replay) ...
     await (await kv()).put('host-a', captured);
@@ -101,13 +106,7 @@ describe('trust, adversarial: what stolen credentials and lost state must still 
   });
 
   test('after Redis loses its data, a join token still cannot re-key a host that is enrolled and running', async () => {
-    const redis = createRedis(stack.config);
-    await redis.flushall();
-    redis.disconnect();
-    await stack.stopChild(cp);
-    cp = await stack.startControlPlane();
-    await eventually('host-a back in the inventory (its next hello)', async () =>
-      (await stack.api().call('GET', '/v1/hosts', z.array(HostView))).some((h) => h.hostId === 'host-a' && h.live), 60_000, 500);
+    await loseRedisData();
     const join = await stack.api().call('POST', '/v1/tokens', CreateTokenResponse, { name: 'adv-join-takeover', role: 'agent' });
     await assert.rejects(
       stack.api(join.token).call('POST', '/v1/agents/enroll', EnrollResponse, { hostId: 'host-a', publicKey: newUserKeyPair().getPublicKey() }),
