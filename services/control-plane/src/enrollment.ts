@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { issueAgentJwt, type AccountSigner, type Logger } from '@tapfleet/runtime';
 import type { EnrollRequest, EnrollResponse } from '@tapfleet/schemas';
 import { DeploymentRequestError } from './deployment-service.js';
+import { readRecord } from './stored-record.js';
 import type { TokenRecord } from './token-store.js';
 
 const Enrolled = z.object({ publicKey: z.string(), by: z.string(), atMs: z.number() });
@@ -21,20 +22,14 @@ export class Enrollment {
     if (!this.signer)
       throw new DeploymentRequestError(503, 'enrollment_unavailable', 'this control plane has no NATS account signing key (nats.authDir), so it cannot issue agent credentials');
     const entry = await this.bindings.get(req.hostId);
-    const prior = entry?.operation === 'PUT' ? Enrolled.safeParse(safeJson(entry.string())) : undefined;
-    if (prior?.success && prior.data.publicKey !== req.publicKey && who.role !== 'admin')
+    // A binding that does not read is still a binding: only an admin may replace it.
+    const prior = entry?.operation === 'PUT' ? readRecord(Enrolled, entry.string()) : undefined;
+    const otherKey = prior !== undefined && (!prior.ok || prior.value.publicKey !== req.publicKey);
+    if (otherKey && who.role !== 'admin')
       throw new DeploymentRequestError(409, 'host_enrolled', `host ${req.hostId} is already enrolled with another key; re-enrolling it with a new key needs an admin token`);
     const jwt = await issueAgentJwt(this.signer, req.hostId, req.publicKey);
     await this.bindings.put(req.hostId, JSON.stringify({ publicKey: req.publicKey, by: who.name, atMs: Date.now() }));
-    this.log.info({ hostId: req.hostId, by: who.name, rekeyed: prior?.success === true && prior.data.publicKey !== req.publicKey }, 'agent enrolled');
+    this.log.info({ hostId: req.hostId, by: who.name, rekeyed: otherKey }, 'agent enrolled');
     return { hostId: req.hostId, jwt };
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
