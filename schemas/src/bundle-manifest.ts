@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
 import { EventLayout } from './event-layout.js';
 
@@ -67,6 +68,8 @@ export const BundleManifest = z.object({
   attach: z.array(AttachPoint),
   events: z.array(EventLayout),
   maps: z.array(MapLayout),
+  /** How events that share a transaction key form spans (`hop`/`final` declarations); absent when the script declares none. */
+  transaction: TxnShape.optional(),
   limits: BundleLimits,
   objectSha256: Sha256Hex,
 });

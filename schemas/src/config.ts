@@ -124,6 +124,62 @@ export const IngestConfig = z.object({
 });
 export type IngestConfig = z.infer<typeof IngestConfig>;
 
+/** The assembler: events with a transaction key -> spans in ClickHouse and over OTLP. */
+export const AssemblerConfig = z.object({
+  metricsHost: z.string().default('127.0.0.1'),
+  metricsPort: z.number().int().min(0).max(65535).default(9466),
+  /**
+   * Replicas share the work by a hash of the transaction key: replica `partition` of
+   * `partitions` keeps the keys whose hash falls to it (each replica has its own durable
+   * consumer). To rebalance, stop every replica and start the new set (docs/architecture.md).
+   */
+  partitions: z.number().int().positive().max(64).default(1),
+  partition: z.number().int().nonnegative().default(0),
+  /** A transaction without its final event closes after this long without a new event. */
+  quietMs: TimerMs.default(1000),
+  /** A transaction still receiving events is closed (and re-opened by later ones) at this age. */
+  maxOpenMs: TimerMs.default(30_000),
+  /** Open transactions kept in memory; beyond it the oldest is closed early and counted. */
+  maxOpenTransactions: z.number().int().positive().default(200_000),
+  /** Events kept per transaction; more close it early (a runaway key must not hold memory). */
+  maxEventsPerTransaction: z.number().int().positive().default(1024),
+  /** Closed transactions kept this long, so a late event re-opens them from memory. */
+  lingerMs: TimerMs.default(10_000),
+  otlp: z.object({
+    /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset = no export. */
+    url: z.string().url().optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Spans per export request. */
+    maxBatchSpans: z.number().int().positive().default(2048),
+    /** Spans waiting for an unreachable collector; beyond it new spans are dropped and counted. */
+    maxQueueSpans: z.number().int().positive().default(200_000),
+    timeoutMs: TimerMs.default(10_000),
+  }).prefault({}),
+  /** Mirror each span (TxnSpanRow JSON) to Kafka when set. */
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^\s:]+:[0-9]+$/, 'expected HOST:PORT')).min(1),
+    topic: z.string().min(1).default('tapfleet.spans'),
+  }).optional(),
+});
+export type AssemblerConfig = z.infer<typeof AssemblerConfig>;
+
+/** The query service: history HTTP API and web page. */
+export const QueryConfig = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(7800),
+  /** Where CLI commands (`tapfleet query ...`) reach the query service. */
+  url: z.string().url().default('http://127.0.0.1:7800'),
+});
+export type QueryConfig = z.infer<typeof QueryConfig>;
+
+/** The local Jaeger (v2, all-in-one, memory storage) `stack up --with jaeger` runs as the OTLP receiver. */
+export const JaegerConfig = z.object({
+  otlpHttpPort: z.number().int().min(1).max(65535).default(4318),
+  otlpGrpcPort: z.number().int().min(1).max(65535).default(4317),
+  queryPort: z.number().int().min(1).max(65535).default(16686),
+});
+export type JaegerConfig = z.infer<typeof JaegerConfig>;
+
 /**
  * The one configuration shape for every tapfleet process. Defaults point at the
  * local stack `tapfleet stack up` starts; env vars and an optional JSON file override them.
@@ -185,6 +241,9 @@ export const TapfleetConfig = z.object({
   compiler: CompilerConfig.prefault({}),
   agent: AgentConfig.prefault({}),
   ingest: IngestConfig.prefault({}),
+  assembler: AssemblerConfig.prefault({}),
+  query: QueryConfig.prefault({}),
+  jaeger: JaegerConfig.prefault({}),
 });
 export type TapfleetConfig = z.infer<typeof TapfleetConfig>;
 

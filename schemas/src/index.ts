@@ -15,3 +15,4 @@ export * from './bundle-file.js';
 export * from './clickhouse-queries.js';
 export * from './assignment-signing.js';
 export * from './fleet-trust.js';
+export * from './transaction.js';

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const EventName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected an event name');
+
+/**
+ * A transaction's shape as a script declares it (`hop NAME = FROM -> TO;`, `final EVENT;`),
+ * carried in the bundle manifest so the assembler needs nothing but the bundle. With no hops
+ * declared, consecutive events (ordered by corrected time) form the hops; with no final event,
+ * a transaction closes after the assembler's quiet time.
+ */
+export const TxnShape = z.object({
+  hops: z.array(z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/).max(64), from: EventName, to: EventName })).max(64),
+  final: z.array(EventName).max(16),
+});
+export type TxnShape = z.infer<typeof TxnShape>;
+
+/**
+ * What a span stands for: the whole transaction (the root), a hop between two events
+ * (possibly on two hosts), or one event's own `latency` on its host.
+ */
+export const TxnSpanKind = z.enum(['txn', 'hop', 'latency']);
+export type TxnSpanKind = z.infer<typeof TxnSpanKind>;
+
+const Hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lower-case hex digits`);
+
+/**
+ * One row of `txn_spans` (migration 0009) and one span on the Kafka mirror. Times are the
+ * hosts' wall clocks corrected by each host's measured offset to the reference clock; the
+ * correction is never hidden: `error_bound_ns` is how far the true duration may be from
+ * `duration_ns` (the sum of both hosts' clock uncertainties; 0 within one host). A later
+ * version of a span (same ids, a higher `version`) replaces the earlier one.
+ */
+export const TxnSpanRow = z.object({
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  deployment: z.string().min(1),
+  txn: z.string(),
+  trace_id: Hex(16),
+  span_id: Hex(8),
+  /** Empty for the root span. */
+  parent_span_id: z.union([Hex(8), z.literal('')]),
+  kind: TxnSpanKind,
+  name: z.string(),
+  /** The host the span is reported under (its OpenTelemetry Resource): the `to` host for a hop. */
+  host: z.string(),
+  from_host: z.string(),
+  to_host: z.string(),
+  from_event: z.string(),
+  to_event: z.string(),
+  /** Corrected wall-clock ns (decimal strings: ns since 1970 exceed 2^53). */
+  start_ns: z.string().regex(/^\d+$/),
+  end_ns: z.string().regex(/^\d+$/),
+  /** end - start; may be negative across hosts, by at most error_bound_ns. */
+  duration_ns: z.string().regex(/^-?\d+$/),
+  error_bound_ns: z.string().regex(/^\d+$/),
+  /** Events the transaction held when this version was made (the root's count; 1 or 2 for others). */
+  events: z.number().int().nonnegative(),
+  attr_names: z.array(z.string()),
+  attr_values: z.array(z.string()),
+  /** Emit time in ns; ReplacingMergeTree keeps the highest. */
+  version: z.string().regex(/^\d+$/),
+});
+export type TxnSpanRow = z.infer<typeof TxnSpanRow>;
+
+const NS_PER_DAY = 86_400_000_000_000n;
+
+/** UTC day (YYYY-MM-DD) of a wall-clock ns. */
+export function utcDay(ns: bigint): string {
+  return new Date(Number((ns / NS_PER_DAY) * 86_400_000n)).toISOString().slice(0, 10);
+}
+
+/**
+ * Trace id of a transaction: deterministic in (deployment, txn key, day of its first event),
+ * so a re-export after a restart or a late event yields the same trace. The day keeps a key
+ * reused on another day (order ids restart daily) from joining yesterday's trace.
+ */
+export function txnTraceId(deployment: string, txn: string, day: string): string {
+  return createHash('sha256').update(`tapfleet-trace\0${deployment}\0${txn}\0${day}`).digest('hex').slice(0, 32);
+}
+
+/** Span id within a trace, deterministic in what the span stands for (`root`, `hop:NAME#i`, `lat:host:boot:seq`). */
+export function txnSpanId(traceId: string, what: string): string {
+  const id = createHash('sha256').update(`tapfleet-span\0${traceId}\0${what}`).digest('hex').slice(0, 16);
+  // An all-zero span id is invalid in OpenTelemetry; vanishingly unlikely, but never emit one.
+  return id === '0000000000000000' ? '0000000000000001' : id;
+}
