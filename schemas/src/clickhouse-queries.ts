@@ -66,3 +66,14 @@ export const dropDaySql = (db: string, table: string, partitionId: string) =>
 export const ttlSql = (db: string, table: string, days: number) => `ALTER TABLE ${db}.${table} MODIFY TTL date + toIntervalDay(${days})`;
 
 export { str as sqlString };
+
+/**
+ * Stored events of some transactions (the assembler merges them into a transaction it
+ * re-assembles after a restart or a very late event). Days bound the scan to few partitions.
+ */
+export const storedTxnEventsSql = (db: string, fromDay: string, toDay: string, keys: { deployment: string; txn: string }[]) =>
+  `SELECT deployment, txn, event, host, boot_id, seq, ts_ns, clock_offset_ns, clock_uncertainty_ns, latency_ns, pid, tid
+   FROM ${db}.probe_events
+   WHERE date >= toDate(${str(fromDay)}) AND date <= toDate(${str(toDay)})
+     AND txn IN (${[...new Set(keys.map((k) => str(k.txn)))].join(', ')})
+     AND deployment IN (${[...new Set(keys.map((k) => str(k.deployment)))].join(', ')})`;

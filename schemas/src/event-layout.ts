@@ -80,7 +80,8 @@ export type DecodedEvent = Record<string, FieldValue>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-function readField(view: DataView, base: number, f: LayoutField): FieldValue {
+/** One field of the record that starts at `base` in `view`, read as its layout says. */
+export function readField(view: DataView, base: number, f: LayoutField): FieldValue {
   const at = base + f.offset;
   switch (f.type) {
     case 'u8': return view.getUint8(at);
@@ -109,3 +110,11 @@ export function decodeRecord(view: DataView, base: number, layout: EventLayout):
 
 /** Reads the event id of the record at `base` without decoding it. */
 export const recordEventId = (view: DataView, base: number): number => view.getUint32(base, true);
+
+/**
+ * The field that carries an event's own duration: one named latency or latency_ns (what
+ * `emit x { latency: latency }` produces). The latency rollup and the assembler's per-event
+ * spans both read it through this one rule.
+ */
+export const isLatencyField = (f: LayoutField): boolean => f.type !== 'str' && (f.name === 'latency' || f.name === 'latency_ns');
+export const latencyField = (layout: EventLayout): LayoutField | undefined => layout.fields.find(isLatencyField);

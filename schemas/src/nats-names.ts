@@ -90,5 +90,14 @@ export const INGEST_CONSUMERS = {
   kafkaMirror: { stream: EVENTS_STREAM, name: 'kafka-mirror' },
 } as const;
 
+/**
+ * The assembler's durable consumers, one per partition (`assembler-p0` ..): each replica reads
+ * the whole events stream and keeps the transaction keys that hash to its partition. Named by
+ * partition alone (the partition count is in the consumer's description) so the assembler's
+ * NATS user can be allowed exactly these names.
+ */
+export const MAX_ASSEMBLER_PARTITIONS = 16;
+export const assemblerConsumerName = (partition: number) => `assembler-p${partition}`;
+
 /** JetStream de-duplication header; agents set it per batch so a re-sent batch is stored once. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';

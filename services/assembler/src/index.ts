@@ -1,8 +1,10 @@
-/**
- * cross-host transaction stitching and OTLP export (transactions issue).
- * The workspace exists so the dependency graph and the CLI's command registry are
- * in place; its commands join `tapfleet` through this array.
- */
+/** Cross-host transaction stitching, clock-corrected spans, OTLP export. */
 import type { Command } from '@tapfleet/runtime';
+import { assemblerCommands } from './commands.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = assemblerCommands;
+export { AssemblerCore, type SpanSink } from './assembler-core.js';
+export { buildSpans } from './span-builder.js';
+export { createAssemblerMetrics } from './assembler-metrics.js';
+export { AssemblerService } from './assembler-service.js';
+export { hrTime, toReadableSpan, HostResources } from './otlp-spans.js';

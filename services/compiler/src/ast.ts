@@ -50,9 +50,25 @@ export interface Alias {
   span: Span;
 }
 
+/** `hop NAME = FROM -> TO;`: the span between two events of one transaction. */
+export interface HopDecl {
+  name: string;
+  from: { name: string; span: Span };
+  to: { name: string; span: Span };
+  span: Span;
+}
+
+/** `final EVENT[, EVENT...];`: events whose arrival closes a transaction. */
+export interface FinalDecl {
+  events: { name: string; span: Span }[];
+  span: Span;
+}
+
 export interface Script {
   probes: Probe[];
   aliases: Alias[];
+  hops: HopDecl[];
+  finals: FinalDecl[];
 }
 
 export const span = (a: Span, b: Span): Span => ({ source: a.source, start: a.start, end: b.end });

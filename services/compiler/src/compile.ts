@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BinaryProfile, KernelProfile } from '@tapfleet/schemas';
+import type { BinaryProfile, KernelProfile, TxnShape } from '@tapfleet/schemas';
 import type { Alias } from './ast.js';
 import { Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parse } from './parser.js';
@@ -9,6 +9,7 @@ import { resolvePoints, type ResolvedProbe, type Target } from './passes/resolve
 import { typecheck, type Analysis } from './passes/typecheck.js';
 import { emitC, type ProgramInfo } from './passes/emit-c.js';
 import { checkLimits } from './passes/check-limits.js';
+import { txnShape } from './passes/txn-shape.js';
 import { LIMITS } from './limits.js';
 
 export interface CompileInput {
@@ -36,6 +37,8 @@ export interface FrontEndResult {
   analysis?: Analysis;
   c?: string;
   programs?: ProgramInfo[];
+  /** The declared transaction shape (`hop`/`final`), when the script has one. */
+  transaction?: TxnShape;
   scriptDigest: string;
 }
 
@@ -57,9 +60,10 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
   checkLimits(probes, analysis, diags);
+  const transaction = txnShape(script, analysis, diags);
   if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };
   const { code, programs } = emitC(probes, analysis, input.ringBufferBytes);
-  return { diagnostics: diags.items, probes, analysis, c: code, programs, scriptDigest };
+  return { diagnostics: diags.items, probes, analysis, c: code, programs, ...(transaction ? { transaction } : {}), scriptDigest };
 }
 
 function withoutDirect(t: Target): Target {

@@ -1,4 +1,4 @@
-import { span, type AggCall, type Alias, type Expr, type Probe, type ProbePoint, type Script, type Stmt } from './ast.js';
+import { span, type AggCall, type Alias, type Expr, type FinalDecl, type HopDecl, type Probe, type ProbePoint, type Script, type Stmt } from './ast.js';
 import type { Diagnostics } from './diagnostics.js';
 import { Lexer, type Token } from './lexer.js';
 import { LIMITS } from './limits.js';
@@ -76,13 +76,15 @@ export class Parser {
   }
 
   parseScript(): Script {
-    const script: Script = { probes: [], aliases: [] };
+    const script: Script = { probes: [], aliases: [], hops: [], finals: [] };
     while (this.tok.kind !== 'eof') {
       const start = this.tok;
       try {
         if (this.is('probe')) script.probes.push(this.probe());
         else if (this.is('alias')) script.aliases.push(this.alias());
-        else this.fail(this.tok, `expected 'probe' or 'alias', found ${this.describe(this.tok)}`, "a script is a list of 'probe POINT [/predicate/] { ... }'");
+        else if (this.is('hop')) script.hops.push(this.hop());
+        else if (this.is('final')) script.finals.push(this.final());
+        else this.fail(this.tok, `expected 'probe', 'alias', 'hop' or 'final', found ${this.describe(this.tok)}`, "a script is a list of 'probe POINT [/predicate/] { ... }'");
       } catch (e) {
         if (!(e instanceof Bail)) throw e;
         this.recoverTopLevel(start);
@@ -91,10 +93,41 @@ export class Parser {
     return script;
   }
 
-  /** Skips to the next `probe`/`alias` keyword at the start of a statement. */
+  /** Skips to the next top-level keyword (`probe`, `alias`, `hop`, `final`). */
   private recoverTopLevel(from: Token): void {
     if (this.tok === from) this.advance();
-    while (this.tok.kind !== 'eof' && !this.is('probe') && !this.is('alias')) this.advance();
+    while (this.tok.kind !== 'eof' && !this.is('probe') && !this.is('alias') && !this.is('hop') && !this.is('final')) this.advance();
+  }
+
+  private eventRef(what: string): { name: string; span: Span } {
+    const t = this.tok;
+    return { name: this.identText(what), span: t.span };
+  }
+
+  /** `hop NAME = FROM -> TO;` (the arrow may be written `->` or `- >`). */
+  private hop(): HopDecl {
+    const kw = this.expect('hop');
+    const name = this.identText("a hop name, as in 'hop risk = gateway_out -> risk_in;'");
+    this.expect('=', `after the hop name '${name}'`);
+    const from = this.eventRef('the event the hop starts at');
+    if (!this.is('-')) this.fail(this.tok, `expected '->' after '${from.name}', found ${this.describe(this.tok)}`, `write hop ${name} = ${from.name} -> OTHER_EVENT;`);
+    this.advance();
+    this.expect('>', "to finish '->'");
+    const to = this.eventRef('the event the hop ends at');
+    this.expect(';', 'after the hop declaration');
+    return { name, from, to, span: span(kw.span, this.prevEnd()) };
+  }
+
+  /** `final EVENT[, EVENT...];` */
+  private final(): FinalDecl {
+    const kw = this.expect('final');
+    const events = [this.eventRef("the event that closes a transaction, as in 'final match_ack;'")];
+    while (this.is(',')) {
+      this.advance();
+      events.push(this.eventRef('another final event'));
+    }
+    this.expect(';', 'after the final declaration');
+    return { events, span: span(kw.span, this.prevEnd()) };
   }
 
   private probe(): Probe {

@@ -1,5 +1,5 @@
-import { PREFIX_FIELD, recordEventId, type BundleManifest, type DecodedBatch, type EventLayout, type LayoutField } from '@tapfleet/schemas';
-import { isLatencyField, NUMERIC_SLOTS, slotFields, STRING_SLOTS } from './event-slots.js';
+import { latencyField, PREFIX_FIELD, recordEventId, type BundleManifest, type DecodedBatch, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import { NUMERIC_SLOTS, slotFields, STRING_SLOTS } from './event-slots.js';
 import { encodeString, type RowBinaryWriter } from './row-binary.js';
 
 const NS_PER_DAY = 86_400e9;
@@ -29,7 +29,7 @@ function plan(layout: EventLayout): EventPlan {
     strings: Array.from({ length: STRING_SLOTS }, (_, i) => slotted.find((f) => f.slot === `s${i}`)),
     extra: slotted.filter((f) => f.slot === 'extra'),
     ...(layout.txnField ? { txn: byName.get(layout.txnField)! } : {}),
-    ...(layout.fields.find(isLatencyField) ? { latency: layout.fields.find(isLatencyField)! } : {}),
+    ...(latencyField(layout) ? { latency: latencyField(layout)! } : {}),
   };
 }
 

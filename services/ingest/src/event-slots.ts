@@ -27,6 +27,3 @@ export const PROBE_EVENT_COLUMNS = [
   'extra_names', 'extra_values',
 ] as const;
 
-/** A field named latency or latency_ns (what `emit x { latency: latency }` produces) feeds the rollup. */
-export const isLatencyField = (f: LayoutField) => f.type !== 'str' && (f.name === 'latency' || f.name === 'latency_ns');
-

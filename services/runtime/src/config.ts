@@ -22,6 +22,7 @@ export const CONFIG_ENV = {
   TAPFLEET_TOKEN: 'bearer token for CLI commands (default: the local admin token file)',
   TAPFLEET_NATS_CREDS: 'NATS credentials file of this process (default: by identity under <dataDir>/nats-auth)',
   TAPFLEET_JOIN_TOKEN: 'agent enrollment token (tapfleet token create NAME --role agent)',
+  TAPFLEET_OTLP_URL: "the assembler's OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces",
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -46,7 +47,7 @@ function readConfigFile(path: string): Json {
 const intOrText = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : v);
 
 function envOverrides(env: Env): Json {
-  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {}, agent: {} };
+  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {}, agent: {}, assembler: {} };
   const top: Json = {};
   const set = (section: string | null, key: string, value: string | undefined, numeric = false) => {
     if (value === undefined || value === '') return;
@@ -70,6 +71,7 @@ function envOverrides(env: Env): Json {
   set('controlPlane', 'token', env.TAPFLEET_TOKEN);
   set('nats', 'credsFile', env.TAPFLEET_NATS_CREDS);
   set('agent', 'joinToken', env.TAPFLEET_JOIN_TOKEN);
+  if (env.TAPFLEET_OTLP_URL) (out.assembler as Record<string, Json>).otlp = { url: env.TAPFLEET_OTLP_URL };
   return { ...top, ...out };
 }
 

@@ -14,3 +14,4 @@ export * from './time.js';
 export * from './dead-letter.js';
 export * from './long-timer.js';
 export * from './object-reader.js';
+export * from './manifest-cache.js';

@@ -1,5 +1,5 @@
 import {
-  AGENT_STREAM, agentInboxPrefix, aggsSubject, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, eventsSubject,
+  AGENT_STREAM, agentInboxPrefix, aggsSubject, assemblerConsumerName, MAX_ASSEMBLER_PARTITIONS, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, eventsSubject,
   heartbeatSubject, helloSubject, INGEST_CONSUMERS, PROFILES_OBJECT_STORE, profileSubject, statusSubject, TIME_SUBJECT,
 } from '@tapfleet/schemas';
 
@@ -10,8 +10,8 @@ export interface SubjectPermissions {
 }
 
 /** The identities tapfleet's own services connect as; each has its own user and credentials file. */
-export type ServiceIdentity = 'control-plane' | 'ingest' | 'admin';
-export const SERVICE_IDENTITIES: readonly ServiceIdentity[] = ['control-plane', 'ingest', 'admin'];
+export type ServiceIdentity = 'control-plane' | 'ingest' | 'assembler' | 'admin';
+export const SERVICE_IDENTITIES: readonly ServiceIdentity[] = ['control-plane', 'ingest', 'assembler', 'admin'];
 
 const kvStream = (bucket: string) => `KV_${bucket}`;
 const objStream = (store: string) => `OBJ_${store}`;
@@ -92,9 +92,37 @@ const INGEST_PERMISSIONS: SubjectPermissions = {
   sub: { allow: ['_INBOX.>'] },
 };
 
+/**
+ * Assembler: reads the events stream through its partition consumers (and may delete those
+ * of a previous partition count when it rebalances), lists consumers to find them, reads
+ * ingest's consumer position (it waits for ingest before merging stored events), reads
+ * bundles, writes dead letters. Nothing else.
+ */
+const ASSEMBLER_PERMISSIONS: SubjectPermissions = {
+  pub: {
+    allow: [
+      '$JS.API.INFO',
+      `$JS.API.STREAM.INFO.${EVENTS_STREAM}`,
+      `$JS.API.CONSUMER.LIST.${EVENTS_STREAM}`,
+      `$JS.API.CONSUMER.NAMES.${EVENTS_STREAM}`,
+      `$JS.API.CONSUMER.INFO.${EVENTS_STREAM}.${INGEST_CONSUMERS.events.name}`,
+      ...Array.from({ length: MAX_ASSEMBLER_PARTITIONS }, (_, i) => assemblerConsumerName(i)).flatMap((name) => [
+        ...useConsumer(EVENTS_STREAM, name),
+        `$JS.API.CONSUMER.DELETE.${EVENTS_STREAM}.${name}`,
+      ]),
+      ...readObjectStore(BUNDLES_OBJECT_STORE),
+      '$JS.FC.>',
+      ...DEAD_LETTER_SUBJECTS,
+    ],
+  },
+  sub: { allow: ['_INBOX.>'] },
+};
+
 /** The control plane decides what runs where; it and the operator's admin identity are not restricted. */
 const UNRESTRICTED: SubjectPermissions = { pub: { allow: ['>'] }, sub: { allow: ['>'] } };
 
 export function servicePermissions(identity: ServiceIdentity): SubjectPermissions {
-  return identity === 'ingest' ? INGEST_PERMISSIONS : UNRESTRICTED;
+  if (identity === 'ingest') return INGEST_PERMISSIONS;
+  if (identity === 'assembler') return ASSEMBLER_PERMISSIONS;
+  return UNRESTRICTED;
 }

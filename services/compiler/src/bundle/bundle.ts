@@ -54,6 +54,7 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
     attach,
     events: [...fe.analysis!.events.values()].map((e) => e.layout),
     maps,
+    ...(fe.transaction ? { transaction: fe.transaction } : {}),
     limits: { maxStringBytes: LIMITS.maxStringBytes, maxMapEntries: LIMITS.maxMapEntries, maxStatementsPerProbe: LIMITS.maxStatementsPerProbe, ringBufferBytes },
     objectSha256: sha256Hex(object),
   };

@@ -15,7 +15,7 @@ async function healthz(host: string, port: number, what: string): Promise<void> 
  * (pid file, log file, health check), with the stack's effective configuration
  * written next to it so the child sees exactly what `stack up` saw.
  */
-function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'agent', host: string, port: number, args: string[]): StackService {
+function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'assembler' | 'agent', host: string, port: number, args: string[]): StackService {
   return {
     name,
     binary: process.execPath,
@@ -39,6 +39,7 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
 
 export const controlPlaneService = (config: TapfleetConfig) => productService(config, 'control-plane', config.controlPlane.host, config.controlPlane.port, []);
 export const ingestService = (config: TapfleetConfig) => productService(config, 'ingest', config.ingest.metricsHost, config.ingest.metricsPort, []);
+export const assemblerService = (config: TapfleetConfig) => productService(config, 'assembler', config.assembler.metricsHost, config.assembler.metricsPort, []);
 /** This machine's own agent; without configured labels it gets `stack=local` so `deploy --select stack=local` reaches it. */
 export const agentService = (config: TapfleetConfig) =>
   productService(config, 'agent', config.agent.metricsHost, config.agent.metricsPort, Object.keys(config.agent.labels).length ? [] : ['--labels', 'stack=local']);

@@ -1,0 +1,172 @@
+import type { Logger } from '@tapfleet/runtime';
+import type { AssemblerConfig, BundleManifest, DecodedBatch, TxnSpanRow } from '@tapfleet/schemas';
+import type { AssemblerMetrics } from './assembler-metrics.js';
+import { MessageHolds, type Ackable } from './message-holds.js';
+import { partitionOf } from './partition.js';
+import { buildSpans } from './span-builder.js';
+import { TransactionTable, type Closed } from './transaction-table.js';
+import { eventIdentity, TxnEventDecoder, type TxnEvent } from './txn-event.js';
+
+/** Where closed transactions go: stored first (the ack depends on it), then exported. */
+export interface SpanSink {
+  /** Stores rows durably; throws on failure (the assembler retries, messages stay held). */
+  store(rows: readonly TxnSpanRow[]): Promise<void>;
+  /** Called once rows are stored: export, mirror. Must not throw. */
+  stored(rows: readonly TxnSpanRow[]): void;
+}
+
+/** Reads stored events of transactions that are only partly in memory. */
+export type HistoryReader = (keys: { deployment: string; txn: string; events: TxnEvent[] }[], upToStreamSeq: number) => Promise<TxnEvent[]>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The assembler's engine, independent of the bus: batches in, spans out. Events of this
+ * replica's partition join their transaction; closed transactions are merged with stored
+ * events when they need it, turned into spans, stored, and only then are their source
+ * messages released (acked when no open transaction holds them any more).
+ */
+export class AssemblerCore<M extends Ackable> {
+  readonly table: TransactionTable<M>;
+  readonly holds = new MessageHolds<M>();
+  private readonly decoder = new TxnEventDecoder();
+  private pending: Closed<M>[] = [];
+  private lastStreamSeq = 0;
+  private flushing?: Promise<void>;
+
+  constructor(
+    private readonly o: AssemblerConfig,
+    private readonly sink: SpanSink,
+    private readonly history: HistoryReader | undefined,
+    private readonly metrics: AssemblerMetrics,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.table = new TransactionTable<M>({ quietMs: o.quietMs, maxOpenMs: o.maxOpenMs, maxOpen: o.maxOpenTransactions, maxEventsPerTxn: o.maxEventsPerTransaction, lingerMs: o.lingerMs });
+  }
+
+  /** True when nothing in the bundle carries a transaction key: the batch can be acked at once. */
+  ignores(manifest: BundleManifest): boolean {
+    return this.decoder.hasNoTxnEvents(manifest);
+  }
+
+  /**
+   * Takes a batch (throws TxnBatchRejected when it is malformed). The message is held by
+   * every transaction that took one of its events, or acked at once when none did.
+   */
+  accept(batch: DecodedBatch, manifest: BundleManifest, msg: M, redelivered: boolean, streamSeq: number): void {
+    const events = this.decoder.decode(batch, manifest);
+    if (streamSeq > this.lastStreamSeq) this.lastStreamSeq = streamSeq;
+    const nowMs = this.now();
+    const nowNs = BigInt(nowMs) * 1_000_000n;
+    let held = false;
+    let mine = 0;
+    for (const ev of events) {
+      if (partitionOf(ev.deployment, ev.txn, this.o.partitions) !== this.o.partition) continue;
+      mine++;
+      const staleMs = Number((nowNs - ev.correctedNs) / 1_000_000n);
+      const { closed, newHold } = this.table.add(ev, msg, nowMs, staleMs, redelivered);
+      // One hold per (transaction, message): released when that transaction's spans are stored.
+      if (newHold) {
+        this.holds.hold(msg);
+        held = true;
+      }
+      this.queue(closed);
+    }
+    this.metrics.events.inc(mine);
+    this.metrics.foreignEvents.inc(events.length - mine);
+    if (!held) msg.ack();
+    this.gauges();
+  }
+
+  private queue(closed: Closed<M>[]): void {
+    for (const c of closed) {
+      this.metrics.closed.inc({ reason: c.reason });
+      if (c.reason === 'evicted') this.metrics.evicted.inc();
+      if (c.txn.emitted > 1) this.metrics.reopened.inc();
+      this.pending.push(c);
+    }
+  }
+
+  /** Closes what is due (quiet, linger); call every few ms. */
+  tick(): void {
+    this.queue(this.table.due(this.now()));
+    this.gauges();
+  }
+
+  private gauges(): void {
+    this.metrics.openTransactions.set(this.table.openCount);
+    this.metrics.lingeringTransactions.set(this.table.lingeringCount);
+    this.metrics.heldMessages.set(this.holds.size);
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Stores everything closed so far (one flush at a time); retries until stored or `stopping()`. */
+  flush(stopping: () => boolean = () => false): Promise<void> {
+    if (!this.flushing) this.flushing = this.flushOnce(stopping).finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(stopping: () => boolean): Promise<void> {
+    const batch = this.pending;
+    if (!batch.length) return;
+    this.pending = [];
+    await this.mergeHistory(batch, stopping);
+    const version = BigInt(this.now()) * 1_000_000n;
+    const rows: TxnSpanRow[] = [];
+    for (const c of batch) rows.push(...buildSpans({ deployment: c.txn.deployment, txn: c.txn.txn, events: c.events }, version));
+    let backoff = 100;
+    for (;;) {
+      try {
+        const started = performance.now();
+        await this.sink.store(rows);
+        this.metrics.storeSeconds.observe((performance.now() - started) / 1000);
+        break;
+      } catch (e) {
+        this.metrics.storeErrors.inc();
+        this.log.warn({ err: (e as Error).message, spans: rows.length }, 'storing spans failed; retrying (their batches stay unacked)');
+        if (stopping()) return; // unacked: redelivered to the next process
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+    this.metrics.spansStored.inc(rows.length);
+    for (const c of batch) for (const m of c.holds) this.holds.release(m);
+    this.sink.stored(rows);
+    this.gauges();
+  }
+
+  /** Adds the stored events of transactions that need them (one query per 500 keys). */
+  private async mergeHistory(batch: Closed<M>[], stopping: () => boolean): Promise<void> {
+    const need = batch.filter((c) => c.needsHistory);
+    if (!need.length || !this.history) return;
+    let backoff = 200;
+    for (;;) {
+      try {
+        const stored = await this.history(need.map((c) => ({ deployment: c.txn.deployment, txn: c.txn.txn, events: c.events })), this.lastStreamSeq);
+        const byKey = new Map(need.map((c) => [`${c.txn.deployment}\0${c.txn.txn}`, c]));
+        for (const ev of stored) {
+          const c = byKey.get(`${ev.deployment}\0${ev.txn}`);
+          if (!c) continue;
+          const id = eventIdentity(ev);
+          if (c.txn.events.has(id)) continue;
+          const like = c.events.find((e) => e.event === ev.event) ?? c.events[0];
+          const full = { ...ev, ...(like?.shape ? { shape: like.shape } : {}) };
+          c.txn.events.set(id, full);
+          c.events.push(full);
+        }
+        this.metrics.historyMerged.inc(need.length);
+        return;
+      } catch (e) {
+        this.metrics.historyErrors.inc();
+        this.log.warn({ err: (e as Error).message, transactions: need.length }, 'reading stored events failed; retrying');
+        if (stopping()) return;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+}

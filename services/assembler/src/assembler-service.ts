@@ -1,0 +1,162 @@
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connectNats, createClickHouse, DirectObjectReader, ManifestCache, publishDeadLetter, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { BatchFormatError, BUNDLES_OBJECT_STORE, decodeEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
+import { AssemblerCore } from './assembler-core.js';
+import { createAssemblerMetrics, type AssemblerMetrics } from './assembler-metrics.js';
+import { loadStoredEvents, type StoredEventRow } from './history-loader.js';
+import { ensurePartitionConsumer } from './partition-consumer.js';
+import { SpanExporter } from './span-exporter.js';
+import { SpanMirror } from './span-mirror.js';
+import { storeSpans } from './span-store.js';
+import { TxnBatchRejected } from './txn-event.js';
+
+/** Unacked batches come back this long after a crash; held ones are kept alive with working(). */
+const ACK_WAIT_MS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForStream(jsm: Awaited<ReturnType<typeof jetstreamManager>>, log: Logger): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await jsm.streams.info(EVENTS_STREAM);
+      return;
+    } catch (e) {
+      if (i === 0) log.info({ err: (e as Error).message }, `waiting for the ${EVENTS_STREAM} stream (the control plane or ingest creates it)`);
+      await sleep(500);
+    }
+  }
+}
+
+/**
+ * The assembler process: its partition consumer on the events stream, the engine, the
+ * txn_spans writer, the OTLP exporter and optional Kafka mirror, /metrics and /healthz.
+ */
+export class AssemblerService {
+  private stopped = false;
+  private loop?: Promise<void>;
+  private timers: NodeJS.Timeout[] = [];
+
+  private constructor(
+    readonly http: ServiceHttp,
+    readonly metrics: AssemblerMetrics,
+    readonly core: AssemblerCore<JsMsg>,
+    private readonly nc: NatsConnection,
+    private readonly ch: ClickHouseClient,
+    private readonly exporter: SpanExporter | undefined,
+    private readonly mirror: SpanMirror | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: TapfleetConfig, log: Logger): Promise<AssemblerService> {
+    const o = config.assembler;
+    const db = config.clickhouse.database;
+    const nc = await connectNats(config, { name: `tapfleet-assembler-p${o.partition}`, identity: 'assembler', reconnectForever: true });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    await waitForStream(jsm, log);
+    const ch = createClickHouse(config, { maxOpenConnections: 4 });
+    const metrics = createAssemblerMetrics();
+    const bundles = await new Objm(nc).open(BUNDLES_OBJECT_STORE);
+    const manifests = new ManifestCache(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE));
+    const exporter = o.otlp.url ? new SpanExporter({ ...o.otlp, url: o.otlp.url }, {
+      exported: (n) => metrics.exported.inc(n),
+      dropped: (n) => metrics.exportDropped.inc(n),
+      failed: () => metrics.exportFailures.inc(),
+      queued: (n) => metrics.exportQueue.set(n),
+    }, log) : undefined;
+    const mirror = o.kafka ? new SpanMirror(o.kafka) : undefined;
+    await mirror?.start();
+    const history = (keys: Parameters<typeof loadStoredEvents>[2], upTo: number) =>
+      loadStoredEvents({
+        rows: async (sql) => (await (await ch.query({ query: sql, format: 'JSONEachRow' })).json<StoredEventRow>()),
+        ingestAckFloor: async () => (await jsm.consumers.info(EVENTS_STREAM, INGEST_CONSUMERS.events.name)).ack_floor.stream_seq,
+      }, db, keys, upTo, 30_000);
+    const core = new AssemblerCore<JsMsg>(o, {
+      store: async (rows) => {
+        await storeSpans(ch, db, rows);
+        await mirror?.send(rows);
+        if (mirror) metrics.mirrored.inc(rows.length);
+      },
+      stored: (rows: readonly TxnSpanRow[]) => exporter?.enqueue(rows),
+    }, history, metrics, log);
+    const consumer = await ensurePartitionConsumer(jsm, o, ACK_WAIT_MS, log);
+    // The previous process's unacked batches come back after ack_wait: close nothing by quiet
+    // time until they are in, or transactions would be emitted without their earlier events.
+    if (consumer.pendingAtStart > 0) core.table.holdClosingUntil(Date.now() + ACK_WAIT_MS + o.quietMs);
+    exporter?.start();
+    const http = await startServiceHttp({
+      host: o.metricsHost,
+      port: o.metricsPort,
+      registry: metrics.registry,
+      health: () => (nc.isClosed() ? 'NATS connection closed' : null),
+      onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
+    });
+    const service = new AssemblerService(http, metrics, core, nc, ch, exporter, mirror, log);
+    service.timers.push(setInterval(() => core.tick(), 20));
+    service.timers.push(setInterval(() => void core.flush(() => service.stopped), 50));
+    service.timers.push(setInterval(() => core.holds.keepAlive(), ACK_WAIT_MS / 3));
+    service.loop = service.run(js, consumer.name, consumer.catchUpTo, manifests);
+    log.info({ metricsPort: http.port, partition: o.partition, partitions: o.partitions, otlp: o.otlp.url ?? 'off', kafka: o.kafka?.topic ?? 'off' }, 'assembler started');
+    return service;
+  }
+
+  private async run(js: ReturnType<typeof jetstream>, name: string, catchUpTo: number, manifests: ManifestCache): Promise<void> {
+    const consumer = await js.consumers.get(EVENTS_STREAM, name);
+    while (!this.stopped) {
+      const msgs: JsMsg[] = [];
+      try {
+        for await (const m of await consumer.fetch({ max_messages: 100, expires: 1000 })) msgs.push(m);
+      } catch (e) {
+        if (this.stopped) break;
+        this.log.warn({ err: (e as Error).message }, 'fetch failed; retrying');
+        await sleep(500);
+        continue;
+      }
+      for (const m of msgs) await this.take(m, catchUpTo, manifests);
+    }
+  }
+
+  private async take(m: JsMsg, catchUpTo: number, manifests: ManifestCache): Promise<void> {
+    let batch;
+    try {
+      batch = decodeEventBatch(m.data);
+    } catch (e) {
+      if (!(e instanceof BatchFormatError)) throw e;
+      return this.deadLetter(m, e.message);
+    }
+    const forged = identityMismatch(m.subject, batch.header);
+    if (forged) return this.deadLetter(m, forged);
+    const manifest = await manifests.get(batch.header.bundleId).catch(() => null);
+    if (manifest === null) return void m.nak(2000);
+    if (!manifest) return this.deadLetter(m, `bundle ${batch.header.bundleId} is not in the object store`);
+    if (this.core.ignores(manifest)) return void m.ack();
+    try {
+      const streamSeq = m.info.streamSequence;
+      this.core.accept(batch, manifest, m, m.info.deliveryCount > 1 || streamSeq <= catchUpTo, streamSeq);
+    } catch (e) {
+      if (!(e instanceof TxnBatchRejected)) throw e;
+      return this.deadLetter(m, e.message);
+    }
+  }
+
+  private async deadLetter(m: JsMsg, reason: string): Promise<void> {
+    this.metrics.deadLettered.inc();
+    this.log.warn({ subject: m.subject, reason }, 'malformed event batch dead-lettered');
+    await publishDeadLetter(jetstream(this.nc), 'assembler', m.subject, m.data, reason);
+    m.ack();
+  }
+
+  /** Stops fetching, stores what is closed, leaves open transactions unacked (the next process gets them again). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.timers.forEach(clearInterval);
+    await this.core.flush(() => true);
+    await this.exporter?.stop();
+    await this.mirror?.stop();
+    await this.http.close();
+    await this.nc.close();
+    await this.ch.close();
+    this.log.info('assembler stopped');
+  }
+}

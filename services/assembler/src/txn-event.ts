@@ -1,0 +1,113 @@
+import { latencyField, PREFIX_FIELD, readField, recordEventId, type BundleManifest, type DecodedBatch, type EventLayout, type LayoutField, type TxnShape } from '@tapfleet/schemas';
+
+/**
+ * One event that carries a transaction key, as the assembler keeps it: identity (host,
+ * boot, seq), the host's wall time and that host's clock offset/uncertainty at batch time.
+ * `correctedNs` = wall - offset: the reference clock's view, what spans are drawn on.
+ */
+export interface TxnEvent {
+  deployment: string;
+  txn: string;
+  event: string;
+  host: string;
+  bootId: string;
+  seq: number;
+  wallNs: bigint;
+  correctedNs: bigint;
+  offsetNs: bigint;
+  uncertaintyNs: bigint;
+  /** The event's own duration (0 when its layout has no latency field). */
+  latencyNs: bigint;
+  pid: number;
+  tid: number;
+  /** The transaction shape of the bundle that emitted it, if the script declared one. */
+  shape?: TxnShape;
+  /** A related transaction's key, from an event field named `txn_link` (a span link on the root). */
+  link?: string;
+}
+
+/** An event field of this name names a related transaction (linked, not merged). */
+export const TXN_LINK_FIELD = 'txn_link';
+
+interface Plan {
+  layout: EventLayout;
+  txn: LayoutField;
+  latency?: LayoutField;
+  link?: LayoutField;
+}
+
+/** Why a batch cannot be read; it goes to the dead-letter subject with this. */
+export class TxnBatchRejected extends Error {}
+
+/**
+ * Picks the events that carry a transaction key out of a batch, reading each record through
+ * its bundle's layout (the one description in schemas/src/event-layout.ts); events without
+ * a key are skipped without decoding. Every record is checked first, as ingest does, so a
+ * batch is taken whole or rejected whole.
+ */
+export class TxnEventDecoder {
+  private readonly plans = new Map<string, Map<number, Plan | null>>();
+
+  private plansFor(manifest: BundleManifest): Map<number, Plan | null> {
+    let p = this.plans.get(manifest.bundleId);
+    if (!p) {
+      p = new Map(
+        manifest.events.map((layout) => {
+          const txn = layout.txnField ? layout.fields.find((f) => f.name === layout.txnField) : undefined;
+          const latency = latencyField(layout);
+          const link = layout.fields.find((f) => f.name === TXN_LINK_FIELD);
+          return [layout.id, txn ? { layout, txn, ...(latency ? { latency } : {}), ...(link ? { link } : {}) } : null];
+        }),
+      );
+      this.plans.set(manifest.bundleId, p);
+    }
+    return p;
+  }
+
+  /** True when the bundle emits no event with a transaction key (its batches are acked at once). */
+  hasNoTxnEvents(manifest: BundleManifest): boolean {
+    return [...this.plansFor(manifest).values()].every((p) => p === null);
+  }
+
+  decode(batch: DecodedBatch, manifest: BundleManifest): TxnEvent[] {
+    const { header, records } = batch;
+    const plans = this.plansFor(manifest);
+    const out: TxnEvent[] = [];
+    const offsetNs = BigInt(header.clock.offsetNs);
+    const uncertaintyNs = BigInt(header.clock.uncertaintyNs);
+    const shape = manifest.transaction;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const view = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      const id = r.data.length >= 4 ? recordEventId(view, 0) : -1;
+      const plan = plans.get(id);
+      if (plan === undefined) throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) has event id ${id}, which bundle ${header.bundleId.slice(0, 12)} does not define`);
+      if (r.data.length !== (plan?.layout.size ?? manifest.events.find((e) => e.id === id)!.size))
+        throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${r.data.length} bytes, not its layout's size`);
+      if (plan === null) continue;
+      const key = readField(view, 0, plan.txn);
+      const latency = plan.latency ? readField(view, 0, plan.latency) : 0n;
+      out.push({
+        deployment: header.deploymentId,
+        txn: String(key),
+        event: plan.layout.name,
+        host: header.hostId,
+        bootId: header.bootId,
+        seq: header.firstSeq + i,
+        wallNs: r.wallNs,
+        correctedNs: r.wallNs - offsetNs,
+        offsetNs,
+        uncertaintyNs,
+        latencyNs: typeof latency === 'bigint' ? (latency < 0n ? 0n : latency) : BigInt(Math.max(0, Number(latency))),
+        pid: view.getUint32(PREFIX_FIELD.pid.offset, true),
+        tid: view.getUint32(PREFIX_FIELD.tid.offset, true),
+        ...(shape ? { shape } : {}),
+        ...(plan.link ? { link: String(readField(view, 0, plan.link)) } : {}),
+      });
+    }
+    return out;
+  }
+}
+
+/** (host, boot, seq): an event's identity across redeliveries and stored copies. */
+export const eventIdentity = (e: Pick<TxnEvent, 'host' | 'bootId' | 'seq'>) => `${e.host}\0${e.bootId}\0${e.seq}`;
