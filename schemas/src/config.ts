@@ -133,7 +133,7 @@ export const AssemblerConfig = z.object({
    * `partitions` keeps the keys whose hash falls to it (each replica has its own durable
    * consumer). To rebalance, stop every replica and start the new set (docs/architecture.md).
    */
-  partitions: z.number().int().positive().max(16).default(1),
+  partitions: z.number().int().positive().max(8).default(1),
   partition: z.number().int().nonnegative().default(0),
   /** A transaction without its final event closes after this long without a new event. */
   quietMs: TimerMs.default(1000),

@@ -96,7 +96,7 @@ export const INGEST_CONSUMERS = {
  * partition alone (the partition count is in the consumer's description) so the assembler's
  * NATS user can be allowed exactly these names.
  */
-export const MAX_ASSEMBLER_PARTITIONS = 16;
+export const MAX_ASSEMBLER_PARTITIONS = 8;
 export const assemblerConsumerName = (partition: number) => `assembler-p${partition}`;
 
 /** JetStream de-duplication header; agents set it per batch so a re-sent batch is stored once. */

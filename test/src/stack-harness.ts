@@ -23,6 +23,9 @@ export function isolatedStackConfig(basePort: number): TapfleetConfig {
       controlPlane: { port: basePort + 8, url: `http://127.0.0.1:${basePort + 8}` },
       ingest: { metricsPort: basePort + 9 },
       agent: { metricsPort: basePort + 10 },
+      assembler: { metricsPort: basePort + 11 },
+      query: { port: basePort + 12, url: `http://127.0.0.1:${basePort + 12}` },
+      jaeger: { otlpHttpPort: basePort + 13, otlpGrpcPort: basePort + 14, queryPort: basePort + 15 },
     },
   });
 }

@@ -1,5 +1,4 @@
 import { untilSignal, type Command } from '@tapfleet/runtime';
-import { AssemblerService } from './assembler-service.js';
 
 export const assemblerCommand: Command = {
   path: ['assembler'],
@@ -8,6 +7,8 @@ export const assemblerCommand: Command = {
     'Replicas share the work by transaction key: set assembler.partitions and assembler.partition (config file) per replica; to rebalance, stop every replica and start the new set. ' +
     'OTLP export is on when assembler.otlp.url is set (env TAPFLEET_OTLP_URL). Runs until SIGINT/SIGTERM.',
   async run(_v, _p, { config, log }) {
+    // Loaded here, not at the top: the OpenTelemetry exporter is only for this long-running command.
+    const { AssemblerService } = await import('./assembler-service.js');
     const service = await AssemblerService.start(config, log);
     await untilSignal();
     await service.stop();

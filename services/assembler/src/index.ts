@@ -6,5 +6,3 @@ export const commands: Command[] = assemblerCommands;
 export { AssemblerCore, type SpanSink } from './assembler-core.js';
 export { buildSpans } from './span-builder.js';
 export { createAssemblerMetrics } from './assembler-metrics.js';
-export { AssemblerService } from './assembler-service.js';
-export { hrTime, toReadableSpan, HostResources } from './otlp-spans.js';

@@ -38,10 +38,7 @@ export async function ensurePartitionConsumer(jsm: JetStreamManager, o: Assemble
   }
   const mine = all.find((c) => c.name === name);
   const mineDesc = mine && described(mine);
-  if (mine && mineDesc && mineDesc.of === o.partitions) {
-    if (mine.config.ack_wait !== ackWaitMs * NS_PER_MS) await jsm.consumers.update(EVENTS_STREAM, name, { ack_wait: ackWaitMs * NS_PER_MS });
-    return { name, catchUpTo: mineDesc.catchUpTo, pendingAtStart: mine.num_ack_pending };
-  }
+  if (mine && mineDesc && mineDesc.of === o.partitions) return { name, catchUpTo: mineDesc.catchUpTo, pendingAtStart: mine.num_ack_pending };
   const stale = all.filter((c) => described(c)?.of !== o.partitions);
   const siblings = all.filter((c) => described(c)?.of === o.partitions);
   const stream = await jsm.streams.info(EVENTS_STREAM);

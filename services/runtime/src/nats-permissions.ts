@@ -106,8 +106,13 @@ const ASSEMBLER_PERMISSIONS: SubjectPermissions = {
       `$JS.API.CONSUMER.LIST.${EVENTS_STREAM}`,
       `$JS.API.CONSUMER.NAMES.${EVENTS_STREAM}`,
       `$JS.API.CONSUMER.INFO.${EVENTS_STREAM}.${INGEST_CONSUMERS.events.name}`,
+      // Five subjects per partition, no more: the user JWT travels in the CONNECT line, which
+      // nats-server caps at 4 KB by default (max_control_line).
       ...Array.from({ length: MAX_ASSEMBLER_PARTITIONS }, (_, i) => assemblerConsumerName(i)).flatMap((name) => [
-        ...useConsumer(EVENTS_STREAM, name),
+        `$JS.API.CONSUMER.CREATE.${EVENTS_STREAM}.${name}.>`,
+        `$JS.API.CONSUMER.INFO.${EVENTS_STREAM}.${name}`,
+        `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.${name}`,
+        `$JS.ACK.${EVENTS_STREAM}.${name}.>`,
         `$JS.API.CONSUMER.DELETE.${EVENTS_STREAM}.${name}`,
       ]),
       ...readObjectStore(BUNDLES_OBJECT_STORE),

@@ -27,6 +27,9 @@ export function natsService(config: TapfleetConfig): StackService {
         `listen: "${url.hostname}:${port}"`,
         `http: "${url.hostname}:${config.nats.monitorPort}"`,
         'server_name: tapfleet-local',
+        // Service users' JWTs carry explicit allow-lists (the assembler's: five subjects per
+        // partition) and travel in the CONNECT line, which the 4 KB default would cut off.
+        'max_control_line: 16384',
         `jetstream { store_dir: "${dirs.data}" }`,
         auth,
       ].join('\n'), { mode: 0o600 });
