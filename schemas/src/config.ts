@@ -143,8 +143,12 @@ export const AssemblerConfig = z.object({
   maxOpenTransactions: z.number().int().positive().default(200_000),
   /** Events kept per transaction; more close it early (a runaway key must not hold memory). */
   maxEventsPerTransaction: z.number().int().positive().default(1024),
-  /** Closed transactions kept this long, so a late event re-opens them from memory. */
-  lingerMs: TimerMs.default(10_000),
+  /**
+   * Closed transactions kept this long (at most maxLingering of them), so a late event re-opens
+   * them from memory; a later one re-opens them from their stored events (a ClickHouse read).
+   */
+  lingerMs: TimerMs.default(2_000),
+  maxLingering: z.number().int().positive().default(10_000),
   otlp: z.object({
     /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset = no export. */
     url: z.string().url().optional(),

@@ -113,7 +113,7 @@ test('a transaction from redelivered batches is merged with its stored events be
   const asked: string[] = [];
   const history: HistoryReader = async (keys, upTo) => {
     asked.push(...keys.map((k) => `${k.txn}@${upTo}`));
-    const e: TxnEvent = { deployment: 'd-1a2b3c4d', txn: '9', event: 'a_in', host: 'h1', bootId: 'b', seq: 999, wallNs: T0, correctedNs: T0, offsetNs: 0n, uncertaintyNs: 50n, latencyNs: 0n, pid: 1, tid: 1 };
+    const e: TxnEvent = { deployment: 'd-1a2b3c4d', txn: '9', event: 'a_in', host: 'h1', bootId: 'b', seq: 999, wallNs: T0, correctedNs: T0, offsetNs: 0n, uncertaintyNs: 50n, latencyNs: 0n, pid: 1, tid: 1, shape: undefined, link: undefined };
     return [e];
   };
   const { core, stored, advance } = setup({}, history);

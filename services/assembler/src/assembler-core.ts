@@ -5,7 +5,8 @@ import { MessageHolds, type Ackable } from './message-holds.js';
 import { partitionOf } from './partition.js';
 import { buildSpans } from './span-builder.js';
 import { TransactionTable, type Closed } from './transaction-table.js';
-import { eventIdentity, TxnEventDecoder, type TxnEvent } from './txn-event.js';
+import { TxnEventDecoder, type TxnEvent } from './txn-event.js';
+import { addEvent } from './transaction-table.js';
 
 /** Where closed transactions go: stored first (the ack depends on it), then exported. */
 export interface SpanSink {
@@ -32,6 +33,8 @@ export class AssemblerCore<M extends Ackable> {
   private readonly decoder = new TxnEventDecoder();
   private pending: Closed<M>[] = [];
   private lastStreamSeq = 0;
+  /** The newest corrected event time seen (ms): lateness is measured against the stream, not the wall clock, so a backlog is not "late". */
+  private newestEventMs = 0;
   private flushing?: Promise<void>;
 
   constructor(
@@ -42,7 +45,7 @@ export class AssemblerCore<M extends Ackable> {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.table = new TransactionTable<M>({ quietMs: o.quietMs, maxOpenMs: o.maxOpenMs, maxOpen: o.maxOpenTransactions, maxEventsPerTxn: o.maxEventsPerTransaction, lingerMs: o.lingerMs });
+    this.table = new TransactionTable<M>({ quietMs: o.quietMs, maxOpenMs: o.maxOpenMs, maxOpen: o.maxOpenTransactions, maxEventsPerTxn: o.maxEventsPerTransaction, lingerMs: o.lingerMs, maxLingering: o.maxLingering });
   }
 
   /** True when nothing in the bundle carries a transaction key: the batch can be acked at once. */
@@ -58,13 +61,14 @@ export class AssemblerCore<M extends Ackable> {
     const events = this.decoder.decode(batch, manifest);
     if (streamSeq > this.lastStreamSeq) this.lastStreamSeq = streamSeq;
     const nowMs = this.now();
-    const nowNs = BigInt(nowMs) * 1_000_000n;
     let held = false;
     let mine = 0;
     for (const ev of events) {
       if (partitionOf(ev.deployment, ev.txn, this.o.partitions) !== this.o.partition) continue;
       mine++;
-      const staleMs = Number((nowNs - ev.correctedNs) / 1_000_000n);
+      const eventMs = Number(ev.correctedNs) / 1e6; // ms precision is plenty here
+      if (eventMs > this.newestEventMs) this.newestEventMs = eventMs;
+      const staleMs = this.newestEventMs - eventMs;
       const { closed, newHold } = this.table.add(ev, msg, nowMs, staleMs, redelivered);
       // One hold per (transaction, message): released when that transaction's spans are stored.
       if (newHold) {
@@ -151,12 +155,10 @@ export class AssemblerCore<M extends Ackable> {
         for (const ev of stored) {
           const c = byKey.get(`${ev.deployment}\0${ev.txn}`);
           if (!c) continue;
-          const id = eventIdentity(ev);
-          if (c.txn.events.has(id)) continue;
-          const like = c.events.find((e) => e.event === ev.event) ?? c.events[0];
-          const full = { ...ev, ...(like?.shape ? { shape: like.shape } : {}) };
-          c.txn.events.set(id, full);
-          c.events.push(full);
+          const like = c.events[0];
+          const full: TxnEvent = { ...ev, shape: like?.shape };
+          // Into the transaction (a later re-open has it) and into this closing's snapshot.
+          if (addEvent(c.txn, full)) c.events.push(full);
         }
         this.metrics.historyMerged.inc(need.length);
         return;

@@ -33,7 +33,7 @@ export function storedEvent(r: StoredEventRow): TxnEvent {
   return {
     deployment: r.deployment, txn: r.txn, event: r.event, host: r.host, bootId: r.boot_id, seq: Number(r.seq),
     wallNs, correctedNs: wallNs - offsetNs, offsetNs, uncertaintyNs: BigInt(r.clock_uncertainty_ns), latencyNs: BigInt(r.latency_ns),
-    pid: r.pid, tid: r.tid,
+    pid: r.pid, tid: r.tid, shape: undefined, link: undefined,
   };
 }
 

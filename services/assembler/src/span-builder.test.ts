@@ -8,7 +8,7 @@ const T0 = 1_764_000_000_000_000_000n;
 const shape = { hops: [{ name: 'wire', from: 'gw_out', to: 'risk_in' }, { name: 'risk', from: 'risk_in', to: 'risk_out' }], final: ['risk_out'] };
 const ev = (event: string, host: string, wallNs: bigint, o: Partial<TxnEvent> = {}): TxnEvent => ({
   deployment: 'dep1', txn: '42', event, host, bootId: `boot-${host}`, seq: Number(wallNs % 1000n), wallNs,
-  correctedNs: wallNs - (o.offsetNs ?? 0n), offsetNs: 0n, uncertaintyNs: 100n, latencyNs: 0n, pid: 1, tid: 1, shape, ...o,
+  correctedNs: wallNs - (o.offsetNs ?? 0n), offsetNs: 0n, uncertaintyNs: 100n, latencyNs: 0n, pid: 1, tid: 1, shape, link: undefined, ...o,
 });
 
 test('declared hops: corrected times, error bound = both hosts\' uncertainties, 0 on one host; ids deterministic', () => {

@@ -1,4 +1,5 @@
-import { eventIdentity, type TxnEvent } from './txn-event.js';
+import { TouchQueue } from './touch-queue.js';
+import { sameEvent, type TxnEvent } from './txn-event.js';
 
 /** Why a transaction was closed (a label on /metrics). */
 export type CloseReason = 'final' | 'quiet' | 'max-age' | 'max-events' | 'evicted';
@@ -8,9 +9,14 @@ export interface OpenTxn<H> {
   key: string;
   deployment: string;
   txn: string;
-  events: Map<string, TxnEvent>;
+  /** Its events, each once (a redelivered or stored copy of one already here is not added). */
+  events: TxnEvent[];
+  /** Names of its events, kept only when a shape declares a final event (the completeness check). */
+  names?: Set<string>;
   openedMs: number;
   touchedMs: number;
+  /** Bumped on every touch and close; a queue entry with another stamp is stale. */
+  stamp: number;
   holds: Set<H>;
   /** Some of its events may be stored but not in memory (redelivered after a restart, or late past the linger): merge stored events before emitting. */
   needsHistory: boolean;
@@ -34,19 +40,32 @@ export interface TableLimits {
   maxOpen: number;
   maxEventsPerTxn: number;
   lingerMs: number;
+  maxLingering: number;
 }
 
 export const txnKey = (deployment: string, txn: string) => `${deployment}\0${txn}`;
 
+/** Adds an event unless the transaction has it already (same host, boot and sequence); true when added. */
+export function addEvent(t: Pick<OpenTxn<unknown>, 'events' | 'names'>, ev: TxnEvent): boolean {
+  for (const e of t.events) if (sameEvent(e, ev)) return false;
+  t.events.push(ev);
+  if (ev.shape?.final.length) (t.names ??= new Set()).add(ev.event);
+  return true;
+}
+
 /**
- * Open transactions in memory, in least-recently-touched order (a Map re-inserted on every
- * event), so the quiet ones and the eviction victim are always at the front: O(1) per event.
- * Closed transactions linger (events kept, messages released) so a late event re-opens them
- * from memory; past the linger a late event's transaction is marked to merge stored events.
+ * Open transactions in memory. Every touch queues (transaction, stamp) in a FIFO, so the
+ * least recently touched live entry is always at the front: the quiet ones and the eviction
+ * victim are found in amortised O(1) per event. Closed transactions linger (events kept,
+ * messages released) so a late event re-opens them from memory; past the linger a late
+ * event's transaction is marked to merge stored events.
  */
 export class TransactionTable<H> {
   private readonly open = new Map<string, OpenTxn<H>>();
+  private readonly touches = new TouchQueue<OpenTxn<H>>();
   private readonly lingering = new Map<string, { txn: OpenTxn<H>; closedMs: number }>();
+  private readonly closings = new TouchQueue<OpenTxn<H>>();
+  private stamps = 0;
   /** Closing by quiet time waits until then (after a restart, until the old process's messages are redelivered). */
   private holdClosingUntilMs = 0;
   reopened = 0;
@@ -69,14 +88,14 @@ export class TransactionTable<H> {
    * Adds one event; returns the transactions that must close now (its own when the final
    * event completed it or a bound was reached, the oldest when memory is full).
    * `redelivered`: the event's message came a second time (a restart): earlier events of its
-   * transaction may be stored already.
+   * transaction may be stored already. `staleMs`: how far the event is behind the newest event
+   * seen; one behind by more than linger + quiet may belong to a transaction already forgotten.
    */
   add(ev: TxnEvent, hold: H | undefined, nowMs: number, staleMs: number, redelivered: boolean): { closed: Closed<H>[]; newHold: boolean } {
     const key = txnKey(ev.deployment, ev.txn);
     let t = this.open.get(key);
-    if (t) {
-      this.open.delete(key);
-    } else {
+    const fresh = t === undefined;
+    if (!t) {
       const old = this.lingering.get(key);
       if (old) {
         this.lingering.delete(key);
@@ -84,66 +103,85 @@ export class TransactionTable<H> {
         t.openedMs = nowMs;
         this.reopened++;
       } else {
-        t = { key, deployment: ev.deployment, txn: ev.txn, events: new Map(), openedMs: nowMs, touchedMs: nowMs, holds: new Set(), needsHistory: redelivered || staleMs > this.o.lingerMs + this.o.quietMs, emitted: 0 };
+        t = { key, deployment: ev.deployment, txn: ev.txn, events: [], openedMs: nowMs, touchedMs: nowMs, stamp: 0, holds: new Set(), needsHistory: redelivered || staleMs > this.o.lingerMs + this.o.quietMs, emitted: 0 };
       }
+      this.open.set(key, t);
+    }
+    // Re-queue only when the time moved: events of one batch share a touch.
+    if (fresh || t.touchedMs !== nowMs) {
+      t.stamp = ++this.stamps;
+      this.touches.push(t, t.stamp);
     }
     t.touchedMs = nowMs;
-    t.events.set(eventIdentity(ev), ev);
+    ev.txn = t.txn; // one copy of the key string per transaction, not per event
+    addEvent(t, ev);
     const newHold = hold !== undefined && !t.holds.has(hold);
     if (newHold) t.holds.add(hold);
-    this.open.set(key, t);
     const closed: Closed<H>[] = [];
     const reason = this.mustClose(t, ev, nowMs);
     if (reason) closed.push(this.close(t, reason, nowMs));
-    while (this.open.size > this.o.maxOpen) closed.push(this.close(this.open.values().next().value!, 'evicted', nowMs));
+    while (this.open.size > this.o.maxOpen) {
+      const oldest = this.oldestOpen();
+      if (!oldest) break;
+      closed.push(this.close(oldest, 'evicted', nowMs));
+    }
     return { closed, newHold };
   }
 
   private mustClose(t: OpenTxn<H>, ev: TxnEvent, nowMs: number): CloseReason | undefined {
-    if (t.events.size >= this.o.maxEventsPerTxn) return 'max-events';
+    if (t.events.length >= this.o.maxEventsPerTxn) return 'max-events';
     if (nowMs - t.openedMs >= this.o.maxOpenMs) return 'max-age';
+    // The final event closes the transaction once every declared hop has both ends too: events
+    // of one order reach the assembler in different hosts' batches, so the final one may come
+    // before an earlier hop's; then the event completing it closes it, or the quiet time does.
     const shape = ev.shape;
-    if (shape?.final.includes(ev.event) && !t.needsHistory) {
-      // The final event closes the transaction once every declared hop has both ends; until
-      // then (an earlier event is still in another host's batch) the quiet time decides.
-      const names = new Set([...t.events.values()].map((e) => e.event));
-      if (shape.hops.every((h) => names.has(h.from) && names.has(h.to))) return 'final';
+    if (t.names && shape && !t.needsHistory && shape.final.some((f) => t.names!.has(f)) && shape.hops.every((h) => t.names!.has(h.from) && t.names!.has(h.to))) return 'final';
+    return undefined;
+  }
+
+  /** The least recently touched open transaction (skipping stale queue entries). */
+  private oldestOpen(): OpenTxn<H> | undefined {
+    for (let e = this.touches.peek(); e; e = this.touches.peek()) {
+      if (e.item.stamp === e.stamp && this.open.get(e.item.key) === e.item) return e.item;
+      this.touches.shift();
     }
     return undefined;
   }
 
   private close(t: OpenTxn<H>, reason: CloseReason, nowMs: number): Closed<H> {
     this.open.delete(t.key);
-    this.lingering.delete(t.key);
+    t.stamp = ++this.stamps;
     this.lingering.set(t.key, { txn: t, closedMs: nowMs });
-    while (this.lingering.size > this.o.maxOpen) this.lingering.delete(this.lingering.keys().next().value!);
+    this.closings.push(t, t.stamp);
+    this.forgetLingering(nowMs, this.o.maxLingering);
     const holds = [...t.holds];
     t.holds = new Set();
     const needsHistory = t.needsHistory;
     // Once merged with what is stored, a re-opened transaction has everything in memory.
     t.needsHistory = false;
     t.emitted++;
-    return { txn: t, reason, events: [...t.events.values()], holds, needsHistory };
+    return { txn: t, reason, events: [...t.events], holds, needsHistory };
   }
 
-  /** Transactions quiet for quietMs (or open past maxOpenMs) close; lingering ones past lingerMs are forgotten. */
+  /** Forgets lingering transactions closed lingerMs ago, and the oldest beyond `max`. */
+  private forgetLingering(nowMs: number, max: number): void {
+    for (let e = this.closings.peek(); e; e = this.closings.peek()) {
+      const l = this.lingering.get(e.item.key);
+      const live = l !== undefined && l.txn === e.item && e.item.stamp === e.stamp;
+      if (live && this.lingering.size <= max && nowMs - l.closedMs < this.o.lingerMs) return;
+      if (live) this.lingering.delete(e.item.key);
+      this.closings.shift();
+    }
+  }
+
+  /** Transactions quiet for quietMs close; lingering ones past lingerMs are forgotten. */
   due(nowMs: number): Closed<H>[] {
     const closed: Closed<H>[] = [];
     if (nowMs >= this.holdClosingUntilMs) {
-      for (const t of this.open.values()) {
-        if (nowMs - t.touchedMs < this.o.quietMs) break; // touch order: the rest are younger
-        closed.push(this.close(t, 'quiet', nowMs));
-      }
+      for (let t = this.oldestOpen(); t && nowMs - t.touchedMs >= this.o.quietMs; t = this.oldestOpen()) closed.push(this.close(t, 'quiet', nowMs));
     }
-    for (const [key, l] of this.lingering) {
-      if (nowMs - l.closedMs < this.o.lingerMs) break;
-      this.lingering.delete(key);
-    }
+    this.forgetLingering(nowMs, this.o.maxLingering);
     return closed;
   }
 
-  /** Messages every open transaction holds (for keep-alives). */
-  *heldBy(): Iterable<H> {
-    for (const t of this.open.values()) yield* t.holds;
-  }
 }

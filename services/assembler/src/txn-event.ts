@@ -21,9 +21,9 @@ export interface TxnEvent {
   pid: number;
   tid: number;
   /** The transaction shape of the bundle that emitted it, if the script declared one. */
-  shape?: TxnShape;
+  shape: TxnShape | undefined;
   /** A related transaction's key, from an event field named `txn_link` (a span link on the root). */
-  link?: string;
+  link: string | undefined;
 }
 
 /** An event field of this name names a related transaction (linked, not merged). */
@@ -101,8 +101,9 @@ export class TxnEventDecoder {
         latencyNs: typeof latency === 'bigint' ? (latency < 0n ? 0n : latency) : BigInt(Math.max(0, Number(latency))),
         pid: view.getUint32(PREFIX_FIELD.pid.offset, true),
         tid: view.getUint32(PREFIX_FIELD.tid.offset, true),
-        ...(shape ? { shape } : {}),
-        ...(plan.link ? { link: String(readField(view, 0, plan.link)) } : {}),
+        // Always both fields, in this order: one object shape for every event (this runs per event).
+        shape,
+        link: plan.link ? String(readField(view, 0, plan.link)) : undefined,
       });
     }
     return out;
@@ -110,4 +111,4 @@ export class TxnEventDecoder {
 }
 
 /** (host, boot, seq): an event's identity across redeliveries and stored copies. */
-export const eventIdentity = (e: Pick<TxnEvent, 'host' | 'bootId' | 'seq'>) => `${e.host}\0${e.bootId}\0${e.seq}`;
+export const sameEvent = (a: Pick<TxnEvent, 'host' | 'bootId' | 'seq'>, b: Pick<TxnEvent, 'host' | 'bootId' | 'seq'>) => a.seq === b.seq && a.host === b.host && a.bootId === b.bootId;
