@@ -31,6 +31,11 @@ export interface ClockInputs {
  *  - the exchange does not contradict it: |offset| within RTT/2 + esterror. Otherwise either
  *    this host's discipline or the reference is off, and only the measurement is evidence.
  * Undefined when there is nothing to report (no exchange yet, kernel not usable).
+ *
+ * Known limit: an ntp host's bound is against true time, a request-reply host's against the
+ * reference. A hop between the two is right within their sum only if the reference is itself
+ * close to true time; the contradiction check caps how far it can be unseen (RTT/2 + 2 x esterror
+ * of the ntp host), but the time service does not yet say whether its own clock is disciplined.
  */
 export function chooseClock(i: ClockInputs): ChosenClock | undefined {
   const rr = i.requestReply;
