@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ClockSource } from './clock.js';
 import { BuildId, DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
 import { KernelProfile } from './kernel-profile.js';
 
@@ -38,9 +39,11 @@ export type AgentHello = z.infer<typeof AgentHello>;
 export const ClockEstimate = z.object({
   /** Host clock minus reference clock, ns. */
   offsetNs: z.number().int(),
-  /** Half the round-trip time of the best sample, ns: the offset is right within +/- this. */
+  /** The offset is right within +/- this, ns: half the best sample's round trip, or the kernel's estimated error (source ntp). */
   uncertaintyNs: z.number().int().nonnegative(),
   sampledAtMs: EpochMs,
+  /** What the bound rests on (absent from agents before it existed: request-reply). */
+  source: ClockSource.optional(),
 });
 export type ClockEstimate = z.infer<typeof ClockEstimate>;
 

@@ -25,6 +25,14 @@ describe('event batch codec', () => {
     { wallNs: 1_790_000_000_000_000_002n, data: rawRecord(78n, 2500n, 'XPARISFR') },
   ];
 
+  test('a header without clock.source (an agent from before it existed) still decodes; ntp round-trips', () => {
+    const { source: _dropped, ...oldClock } = batchHeader.clock;
+    const old = decodeEventBatch(encodeEventBatch({ ...batchHeader, clock: oldClock }, records));
+    assert.deepEqual(old.header.clock, { offsetNs: -1200, uncertaintyNs: 80 });
+    const ntp = decodeEventBatch(encodeEventBatch({ ...batchHeader, clock: { offsetNs: 0, uncertaintyNs: 12_000, source: 'ntp' } }, records));
+    assert.deepEqual(ntp.header.clock, { offsetNs: 0, uncertaintyNs: 12_000, source: 'ntp' });
+  });
+
   test('encode then decode returns the header and every record', () => {
     const bytes = encodeEventBatch(batchHeader, records);
     const batch = decodeEventBatch(bytes);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ClockSource } from './clock.js';
 import { BuildId, DeploymentId, HostId, Sha256Hex } from './common.js';
 
 /**
@@ -21,8 +22,12 @@ export const EventBatchHeader = z.object({
   /** Sequence numbers are per (host, boot, deployment) and gap-free unless `lost` says otherwise. */
   firstSeq: z.number().int().nonnegative(),
   count: z.number().int().nonnegative(),
-  /** Host clock minus reference clock, and its uncertainty (RTT/2), at batch time. */
-  clock: z.object({ offsetNs: z.number().int(), uncertaintyNs: z.number().int().nonnegative() }),
+  /**
+   * Host clock minus reference clock, and its uncertainty, at batch time: from the time
+   * service (RTT/2) or, where the kernel's discipline is tighter, offset 0 +/- its estimated
+   * error (`source`; absent in batches from agents before it existed: request-reply).
+   */
+  clock: z.object({ offsetNs: z.number().int(), uncertaintyNs: z.number().int().nonnegative(), source: ClockSource.optional() }),
 });
 export type EventBatchHeader = z.infer<typeof EventBatchHeader>;
 

@@ -69,7 +69,7 @@ export const batchHeader: EventBatchHeader = {
   kernelBuildId: BUILD_ID,
   firstSeq: 100,
   count: 2,
-  clock: { offsetNs: -1200, uncertaintyNs: 80 },
+  clock: { offsetNs: -1200, uncertaintyNs: 80, source: 'request-reply' },
 };
 
 export const hello: AgentHello = {

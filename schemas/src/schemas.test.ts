@@ -47,6 +47,7 @@ const cases: [string, z.ZodType, unknown, [string, (v: any) => void][]][] = [
     ['bootId', (v) => { v.bootId = 'not-a-uuid'; }],
     ['deploymentId', (v) => { v.deploymentId = 'x'; }],
     ['clock.uncertaintyNs', (v) => { v.clock.uncertaintyNs = -1; }],
+    ['clock.source', (v) => { v.clock.source = 'gps'; }],
   ]],
   ['AgentHello', S.AgentHello, ex.hello, [
     ['labels.bad key', (v) => { v.labels['bad key'] = 'x'; }],

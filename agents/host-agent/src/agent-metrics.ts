@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { createMetricsRegistry } from '@tapfleet/runtime';
-import type { LossCounters } from '@tapfleet/schemas';
+import { ClockSource, type ClockEstimate, type KernelClockStatus, type LossCounters } from '@tapfleet/schemas';
 
 export interface AgentMetrics {
   registry: Registry;
@@ -16,7 +16,10 @@ export interface AgentMetricSources {
   spool: () => { bytes: number; batches: number };
   inFlight: () => number;
   deploymentStates: () => Iterable<string>;
-  clock: () => { offsetNs: number; uncertaintyNs: number } | undefined;
+  /** The clock headers carry, with its source. */
+  clock: () => ClockEstimate | undefined;
+  /** The kernel's discipline as last read (absent: not readable). */
+  kernelClock: () => KernelClockStatus | undefined;
 }
 
 /** The agent's Prometheus metrics; gauges read live state at scrape time. */
@@ -56,6 +59,19 @@ export function createAgentMetrics(src: AgentMetricSources): AgentMetrics {
     },
   });
   new Gauge({ name: 'tapfleet_agent_clock_offset_ns', help: 'This host minus the reference clock', registers: [registry], collect() { const c = src.clock(); if (c) this.set(c.offsetNs); } });
-  new Gauge({ name: 'tapfleet_agent_clock_uncertainty_ns', help: 'Half the RTT of the best clock sample', registers: [registry], collect() { const c = src.clock(); if (c) this.set(c.uncertaintyNs); } });
+  new Gauge({ name: 'tapfleet_agent_clock_uncertainty_ns', help: 'The offset is right within +/- this: half the RTT of the best clock sample, or the kernel\'s estimated error (source ntp)', registers: [registry], collect() { const c = src.clock(); if (c) this.set(c.uncertaintyNs); } });
+  new Gauge({
+    name: 'tapfleet_agent_clock_source',
+    help: 'Which bound the clock offset rests on: 1 for the source in use (ntp: the kernel\'s disciplined clock; request-reply: the time service exchange)',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const used = src.clock()?.source;
+      if (used) for (const source of ClockSource.options) this.set({ source }, source === used ? 1 : 0);
+    },
+  });
+  new Gauge({ name: 'tapfleet_agent_clock_kernel_synchronised', help: '1 while adjtimex reports the clock synchronised (not TIME_ERROR, STA_UNSYNC clear)', registers: [registry], collect() { const k = src.kernelClock(); if (k) this.set(k.synchronised ? 1 : 0); } });
+  new Gauge({ name: 'tapfleet_agent_clock_kernel_esterror_ns', help: 'The kernel\'s estimated clock error (adjtimex esterror)', registers: [registry], collect() { const k = src.kernelClock(); if (k) this.set(k.esterrorUs * 1000); } });
   return m;
 }

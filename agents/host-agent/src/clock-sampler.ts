@@ -1,21 +1,33 @@
 import type { NatsConnection } from '@tapfleet/runtime';
-import { TIME_SUBJECT, TimeReply, type ClockEstimate } from '@tapfleet/schemas';
+import { TIME_SUBJECT, TimeReply, type ClockEstimate, type EventBatchHeader, type KernelClockStatus } from '@tapfleet/schemas';
 import { bestClockEstimate, type ClockSample } from './clock-offset.js';
+import { chooseClock, type ChosenClock } from './clock-source.js';
 import type { HostClock } from './host-clock.js';
 
 export interface ClockSamplerOptions {
   sampleIntervalMs: number;
   samplesPerInterval: number;
+  /** agent.clock.artificialOffsetNs: forces the request/reply source (see chooseClock). */
+  artificialOffsetNs: number;
+  /** Reads the kernel's clock discipline (tapfleet-clock-status); without it, request/reply only. */
+  readKernelClock?: () => Promise<KernelClockStatus>;
   onError?: (e: Error) => void;
+  /** Called when the chosen source changes (and on the first choice), with the reason. */
+  onSourceChange?: (chosen: ChosenClock) => void;
 }
 
 /**
  * Samples this host's clock offset to the control plane's time service: several
- * request/replies per interval, keeping the lowest-RTT one (see bestClockEstimate).
- * Until the first good sample the estimate is absent, never a guess.
+ * request/replies per interval, keeping the lowest-RTT one (see bestClockEstimate), and
+ * reads the kernel's discipline each interval; chooseClock decides which bound is reported.
+ * Until the first usable reading the clock is absent, never a guess.
  */
 export class ClockSampler {
+  /** The request/reply estimate alone. */
   estimate?: ClockEstimate;
+  kernel?: { status: KernelClockStatus; readAtMs: number };
+  /** What headers and heartbeats carry. */
+  chosen?: ChosenClock;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly nc: NatsConnection, private readonly clock: HostClock, private readonly o: ClockSamplerOptions) {}
@@ -34,7 +46,16 @@ export class ClockSampler {
     clearTimeout(this.timer);
   }
 
-  async sampleOnce(): Promise<ClockEstimate | undefined> {
+  async sampleOnce(): Promise<ChosenClock | undefined> {
+    const [estimate] = await Promise.all([this.exchange(), this.readKernel()]);
+    if (estimate) this.estimate = estimate;
+    const chosen = chooseClock({ ...(this.estimate ? { requestReply: this.estimate } : {}), ...(this.kernel ? { kernel: this.kernel } : {}), artificialOffsetNs: this.o.artificialOffsetNs });
+    if (chosen && chosen.source !== this.chosen?.source) this.o.onSourceChange?.(chosen);
+    this.chosen = chosen;
+    return chosen;
+  }
+
+  private async exchange(): Promise<ClockEstimate | undefined> {
     const samples: ClockSample[] = [];
     for (let i = 0; i < this.o.samplesPerInterval; i++) {
       try {
@@ -48,13 +69,29 @@ export class ClockSampler {
         break; // no time service right now: try again next interval
       }
     }
-    const estimate = bestClockEstimate(samples, Date.now());
-    if (estimate) this.estimate = estimate;
-    return estimate;
+    return bestClockEstimate(samples, Date.now());
   }
 
-  /** What a batch header carries: the estimate, or zero offset with unknown (max) uncertainty. */
-  headerClock(): { offsetNs: number; uncertaintyNs: number } {
-    return this.estimate ? { offsetNs: this.estimate.offsetNs, uncertaintyNs: this.estimate.uncertaintyNs } : { offsetNs: 0, uncertaintyNs: Number.MAX_SAFE_INTEGER };
+  /** A failed read forgets the last status: a bound is only used while it is being read. */
+  private async readKernel(): Promise<void> {
+    if (!this.o.readKernelClock) return;
+    try {
+      this.kernel = { status: await this.o.readKernelClock(), readAtMs: Date.now() };
+    } catch (e) {
+      this.kernel = undefined;
+      this.o.onError?.(e as Error);
+    }
+  }
+
+  /** What the heartbeat carries: the chosen clock as an estimate with its source. */
+  reported(): ClockEstimate | undefined {
+    const c = this.chosen;
+    return c ? { offsetNs: c.offsetNs, uncertaintyNs: c.uncertaintyNs, sampledAtMs: c.sampledAtMs, source: c.source } : undefined;
+  }
+
+  /** What a batch header carries: the chosen clock, or zero offset with unknown (max) uncertainty. */
+  headerClock(): EventBatchHeader['clock'] {
+    const c = this.chosen;
+    return c ? { offsetNs: c.offsetNs, uncertaintyNs: c.uncertaintyNs, source: c.source } : { offsetNs: 0, uncertaintyNs: Number.MAX_SAFE_INTEGER };
   }
 }

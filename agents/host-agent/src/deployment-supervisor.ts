@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { FINAL_STATES, mapObjectName, parseBundle, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState } from '@tapfleet/schemas';
+import { FINAL_STATES, mapObjectName, parseBundle, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
@@ -30,7 +30,7 @@ export interface SupervisorDeps {
   bundles: BlobReader;
   trustedKeyPem: string;
   clock: HostClock;
-  headerClock: () => { offsetNs: number; uncertaintyNs: number };
+  headerClock: () => EventBatchHeader['clock'];
   ledger: DeploymentLedger;
   publish: (b: OutgoingBatch) => void;
   publishAggregations: (s: Omit<AggregationSnapshot, 'hostId' | 'bootId' | 'agentVersion' | 'sentAtMs'>) => void;

@@ -10,6 +10,7 @@ import {
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { ClockSampler } from './clock-sampler.js';
+import { readKernelClockStatus } from '@tapfleet/runner';
 import { DeploymentSupervisor, type SupervisorStatus } from './deployment-supervisor.js';
 import { AssignmentWatch } from './assignment-watch.js';
 import { DiskSpool } from './disk-spool.js';
@@ -135,13 +136,19 @@ export class HostAgent {
         log.debug({ err: e.message, deploymentId: b.deploymentId, events: b.count }, 'publish failed; spooled');
       },
     });
-    this.sampler = new ClockSampler(this.nc, this.clock, { ...this.cfg.clock, onError: (e) => log.debug({ err: e.message }, 'clock sample failed') });
+    this.sampler = new ClockSampler(this.nc, this.clock, {
+      ...this.cfg.clock,
+      readKernelClock: () => readKernelClockStatus(),
+      onError: (e) => log.debug({ err: e.message }, 'clock sample failed'),
+      onSourceChange: (c) => log.info({ source: c.source, uncertaintyNs: c.uncertaintyNs, reason: c.reason }, 'clock source'),
+    });
     this.metrics = createAgentMetrics({
       ledgers: () => [...this.allLedgerLoss()],
       spool: () => ({ bytes: this.spool.totalBytes, batches: this.spool.length }),
       inFlight: () => this.publisher.inFlightCount,
       deploymentStates: () => [...this.supervisors.values()].map((s) => s.state),
-      clock: () => this.sampler.estimate,
+      clock: () => this.sampler.reported(),
+      kernelClock: () => this.sampler.kernel?.status,
     });
     this.metrics.natsConnected.set(1);
     this.http = await startServiceHttp({
@@ -222,7 +229,7 @@ export class HostAgent {
       labels: this.cfg.labels,
       kernelBuildId: this.refs.kernel.buildId,
       runningDeployments: [...this.supervisors.entries()].filter(([, s]) => s.state === 'running').map(([d]) => d),
-      ...(this.sampler.estimate ? { clock: this.sampler.estimate } : {}),
+      ...(this.sampler.chosen ? { clock: this.sampler.reported()! } : {}),
     };
     await this.publishJson(heartbeatSubject(this.id.hostId), hb);
     this.ledgers.persistAll();

@@ -10,12 +10,14 @@ import { ensureTracefs } from './tracefs.js';
  */
 export const setupCommand: Command = {
   path: ['setup'],
-  summary: 'install missing Debian packages (servers and the BPF toolchain), mount tracefs, build the runner',
+  summary: 'install missing Debian packages (servers and the BPF toolchain), mount tracefs, build the runner and the demo pipeline',
   async run(_v, _p, { log }) {
     ensureDebianPackages([...STACK_PACKAGES, ...BUILD_PACKAGES], log);
     ensureTracefs(log);
-    // make is incremental: a no-op when the runner is up to date.
-    execFileSync('make', ['-s', '-C', join(PROJECT_ROOT, 'agents', 'runner')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // make is incremental: a no-op when the runner and the demo (test/demo, its USDT-probed
+    // trading pipeline) are up to date.
+    for (const dir of [['agents', 'runner'], ['test', 'demo']])
+      execFileSync('make', ['-s', '-C', join(PROJECT_ROOT, ...dir)], { stdio: ['ignore', 'inherit', 'inherit'] });
     return 0;
   },
 };

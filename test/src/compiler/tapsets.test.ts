@@ -1,13 +1,20 @@
-import { test, describe } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileBundle, loadTapsets } from '@tapfleet/compiler';
 import { TEST_SIGNING_KEY, traceCommand } from './kernel-harness.js';
+import { buildDemo, demoBinaryPaths } from '../demo/demo-pipeline.js';
 
-/** Where tapset placeholders point on this machine (Debian's interpreter has CPython's USDT notes). */
-const BINARIES = { python: '/usr/bin/python3.11' };
+/**
+ * Where tapset placeholders point on this machine: Debian's interpreter has CPython's USDT
+ * notes; the demo's programs are built (if changed) before the tests.
+ */
+const BINARIES: Record<string, string> = { python: '/usr/bin/python3.11' };
 
 describe('tapsets', () => {
   const { aliases, diagnostics } = loadTapsets();
+  before(() => {
+    Object.assign(BINARIES, demoBinaryPaths(buildDemo()));
+  });
 
   test('every tapset file parses, and every alias has a doc comment', () => {
     assert.deepEqual(diagnostics.map((d) => d.message), []);
