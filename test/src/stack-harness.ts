@@ -23,6 +23,8 @@ export function isolatedStackConfig(basePort: number): TapfleetConfig {
       controlPlane: { port: basePort + 8, url: `http://127.0.0.1:${basePort + 8}` },
       ingest: { metricsPort: basePort + 9 },
       agent: { metricsPort: basePort + 10 },
+      // Jaeger also opens its query gRPC port, one below queryPort: basePort + 13.
+      jaeger: { otlpHttpPort: basePort + 11, otlpGrpcPort: basePort + 12, queryPort: basePort + 14 },
     },
   });
 }

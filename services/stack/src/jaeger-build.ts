@@ -31,6 +31,13 @@ function goVersion(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+export interface EnsureJaegerOptions {
+  /** Where the binary goes (default: jaegerBinaryPath()). */
+  binary?: string;
+  /** Where the progress lines go (default: stderr, beside setup's other "setup: ..." lines). */
+  progress?: (line: string) => void;
+}
+
 /**
  * Builds Jaeger with Go from the module proxy when the binary is missing; a no-op after.
  * The first build compiles ~800 modules (about 6 minutes on 2 cores), so it says so and
@@ -38,8 +45,9 @@ function goVersion(): string | undefined {
  * it waits for other servers. The binary is written under a temporary name and renamed, so
  * an interrupted build never leaves a half-written one that the next run would trust.
  */
-export async function ensureJaegerBinary(log?: Logger, progress: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
-  const binary = jaegerBinaryPath();
+export async function ensureJaegerBinary(log?: Logger, options: EnsureJaegerOptions = {}): Promise<string> {
+  const binary = options.binary ?? jaegerBinaryPath();
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (existsSync(binary)) return binary;
   const go = goVersion();
   if (go === undefined)
