@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-node bin/tapfleet.js stack up --with product
+node bin/tapfleet.js stack up --with jaeger,product
 node bin/tapfleet.js stack status
 cat <<'TXT'
 

@@ -10,9 +10,11 @@ export TAPFLEET_DATA_DIR="$PWD/.tapfleet/test"
 export TAPFLEET_NATS_URL=nats://127.0.0.1:14222 TAPFLEET_NATS_MONITOR_PORT=18222
 export TAPFLEET_CLICKHOUSE_URL=http://127.0.0.1:18123 TAPFLEET_CLICKHOUSE_TCP_PORT=19000
 export TAPFLEET_REDIS_URL=redis://127.0.0.1:16379
+export TAPFLEET_JAEGER_OTLP_HTTP_PORT=14318 TAPFLEET_JAEGER_OTLP_GRPC_PORT=14317 TAPFLEET_JAEGER_QUERY_PORT=26686
 export TAPFLEET_LOG_LEVEL="${TAPFLEET_LOG_LEVEL:-warn}"
 
-node bin/tapfleet.js stack up
+# Jaeger is the real OTLP receiver the span tests read back from.
+node bin/tapfleet.js stack up --with jaeger
 trap 'node bin/tapfleet.js stack down >/dev/null' EXIT
 
 mapfile -t files < <(find schemas services agents test -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' -print | sort)

@@ -25,7 +25,8 @@ export function isolatedStackConfig(basePort: number): TapfleetConfig {
       agent: { metricsPort: basePort + 10 },
       assembler: { metricsPort: basePort + 11 },
       query: { port: basePort + 12, url: `http://127.0.0.1:${basePort + 12}` },
-      jaeger: { otlpHttpPort: basePort + 13, otlpGrpcPort: basePort + 14, queryPort: basePort + 15 },
+      // Jaeger also opens its query gRPC port, one below queryPort: basePort + 15.
+      jaeger: { otlpHttpPort: basePort + 13, otlpGrpcPort: basePort + 14, queryPort: basePort + 16 },
     },
   });
 }

@@ -39,3 +39,10 @@ test('a bad value names its field and its source', () => {
   assert.throws(() => loadConfig({ env: {}, file }), /is not valid JSON/);
   assert.throws(() => loadConfig({ env: {}, file: join(dir, 'missing.json') }), /cannot read config file/);
 });
+
+test('the stack Jaeger ports: defaults are Jaeger\'s own, TAPFLEET_JAEGER_* move them (the test stack does)', () => {
+  assert.deepEqual(loadConfig({ env: {} }).jaeger, { otlpHttpPort: 4318, otlpGrpcPort: 4317, queryPort: 16686 });
+  const c = loadConfig({ env: { TAPFLEET_JAEGER_OTLP_HTTP_PORT: '14318', TAPFLEET_JAEGER_OTLP_GRPC_PORT: '14317', TAPFLEET_JAEGER_QUERY_PORT: '26686' } });
+  assert.deepEqual(c.jaeger, { otlpHttpPort: 14318, otlpGrpcPort: 14317, queryPort: 26686 });
+  assert.throws(() => loadConfig({ env: { TAPFLEET_JAEGER_QUERY_PORT: '70000' } }), /jaeger\.queryPort/);
+});

@@ -23,6 +23,9 @@ export const CONFIG_ENV = {
   TAPFLEET_NATS_CREDS: 'NATS credentials file of this process (default: by identity under <dataDir>/nats-auth)',
   TAPFLEET_JOIN_TOKEN: 'agent enrollment token (tapfleet token create NAME --role agent)',
   TAPFLEET_OTLP_URL: "the assembler's OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces",
+  TAPFLEET_JAEGER_OTLP_HTTP_PORT: 'OTLP/HTTP port of the stack Jaeger (`stack up --with jaeger`)',
+  TAPFLEET_JAEGER_OTLP_GRPC_PORT: 'OTLP/gRPC port of the stack Jaeger',
+  TAPFLEET_JAEGER_QUERY_PORT: 'query API and UI port of the stack Jaeger (its gRPC query port is the one below)',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -47,7 +50,7 @@ function readConfigFile(path: string): Json {
 const intOrText = (v: string) => (/^[0-9]+$/.test(v) ? Number(v) : v);
 
 function envOverrides(env: Env): Json {
-  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {}, agent: {}, assembler: {} };
+  const out: Record<string, Json> = { nats: {}, clickhouse: {}, redis: {}, controlPlane: {}, agent: {}, assembler: {}, jaeger: {} };
   const top: Json = {};
   const set = (section: string | null, key: string, value: string | undefined, numeric = false) => {
     if (value === undefined || value === '') return;
@@ -72,6 +75,9 @@ function envOverrides(env: Env): Json {
   set('nats', 'credsFile', env.TAPFLEET_NATS_CREDS);
   set('agent', 'joinToken', env.TAPFLEET_JOIN_TOKEN);
   if (env.TAPFLEET_OTLP_URL) (out.assembler as Record<string, Json>).otlp = { url: env.TAPFLEET_OTLP_URL };
+  set('jaeger', 'otlpHttpPort', env.TAPFLEET_JAEGER_OTLP_HTTP_PORT, true);
+  set('jaeger', 'otlpGrpcPort', env.TAPFLEET_JAEGER_OTLP_GRPC_PORT, true);
+  set('jaeger', 'queryPort', env.TAPFLEET_JAEGER_QUERY_PORT, true);
   return { ...top, ...out };
 }
 

@@ -8,3 +8,5 @@ export type { StackService, ServiceDirs } from './services/service.js';
 export * from './health-wait.js';
 export { withTimeout } from './services/service.js';
 export * from './cgroup2.js';
+export * from './jaeger-build.js';
+export { jaegerCollectorConfig, jaegerQueryGrpcPort, JAEGER_MAX_TRACES } from './services/jaeger.js';

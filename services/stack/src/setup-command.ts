@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT, type Command } from '@tapfleet/runtime';
 import { BUILD_PACKAGES, ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
 import { ensureTracefs } from './tracefs.js';
+import { ensureJaegerBinary } from './jaeger-build.js';
 
 /**
  * `tapfleet setup`: everything a fresh machine needs before the stack and the
@@ -10,7 +11,7 @@ import { ensureTracefs } from './tracefs.js';
  */
 export const setupCommand: Command = {
   path: ['setup'],
-  summary: 'install missing Debian packages (servers and the BPF toolchain), mount tracefs, build the runner and the demo pipeline',
+  summary: 'install missing Debian packages (servers and the BPF toolchain), mount tracefs, build the runner, the demo pipeline and (once, with Go) Jaeger',
   async run(_v, _p, { log }) {
     ensureDebianPackages([...STACK_PACKAGES, ...BUILD_PACKAGES], log);
     ensureTracefs(log);
@@ -18,6 +19,8 @@ export const setupCommand: Command = {
     // trading pipeline) are up to date.
     for (const dir of [['agents', 'runner'], ['test', 'demo']])
       execFileSync('make', ['-s', '-C', join(PROJECT_ROOT, ...dir)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // The tests' OTLP receiver (and `stack up --with jaeger`): built here, once, not per test.
+    await ensureJaegerBinary(log);
     return 0;
   },
 };

@@ -13,6 +13,7 @@ import { natsService } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
+import { jaegerService } from './services/jaeger.js';
 import { agentService, assemblerService, controlPlaneService, ingestService } from './services/product.js';
 
 export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
@@ -32,11 +33,12 @@ export type ServiceName = StackService['name'];
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
 export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'assembler', 'agent'];
-export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', ...PRODUCT_SERVICES];
+export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', 'jaeger', ...PRODUCT_SERVICES];
 
 /**
  * The named services (default: the servers). Kafka runs only when named: it backs the
- * optional mirror, and its first start fetches the broker from Maven Central.
+ * optional mirror, and its first start fetches the broker from Maven Central. So does Jaeger,
+ * the OTLP receiver of the tests and of local span export.
  */
 export function stackServices(config: TapfleetConfig, only: readonly ServiceName[] = SERVER_SERVICES, log?: Logger): StackService[] {
   const make: Record<ServiceName, () => StackService> = {
@@ -44,9 +46,11 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     clickhouse: () => clickhouseService(config),
     redis: () => redisService(config),
     kafka: () => kafkaService(config, log),
+    jaeger: () => jaegerService(config, log),
     'control-plane': () => controlPlaneService(config),
     ingest: () => ingestService(config),
-    assembler: () => assemblerService(config),
+    // With the stack's Jaeger running, the assembler exports to it unless told otherwise.
+    assembler: () => assemblerService(config.assembler.otlp.url || !only.includes('jaeger') ? config : { ...config, assembler: { ...config.assembler, otlp: { ...config.assembler.otlp, url: `http://127.0.0.1:${config.jaeger.otlpHttpPort}/v1/traces` } } }),
     agent: () => agentService(config),
   };
   return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());
