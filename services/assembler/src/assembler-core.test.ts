@@ -39,6 +39,7 @@ class Msg {
 function setup(o: Partial<AssemblerConfig> = {}, history?: HistoryReader) {
   let now = 1_000;
   const stored: TxnSpanRow[] = [];
+  const exported: TxnSpanRow[] = [];
   let failStores = 0;
   const metrics = createAssemblerMetrics();
   const config = AssemblerConfig.parse({ quietMs: 100, lingerMs: 1000, ...o });
@@ -50,9 +51,9 @@ function setup(o: Partial<AssemblerConfig> = {}, history?: HistoryReader) {
       }
       stored.push(...rows);
     },
-    stored: () => undefined,
+    stored: (rows) => void exported.push(...rows),
   }, history, metrics, createLogger('silent'), () => now);
-  return { core, stored, metrics, advance: (ms: number) => (now += ms), failNext: (n: number) => (failStores = n) };
+  return { core, stored, exported, metrics, advance: (ms: number) => (now += ms), failNext: (n: number) => (failStores = n) };
 }
 
 test('the final event closes a complete transaction; its messages are acked only after the spans are stored', async () => {
@@ -127,4 +128,31 @@ test('a transaction from redelivered batches is merged with its stored events be
   assert.equal(stored.find((r) => r.name === 'ab')!.duration_ns, '300');
   assert.equal(stored.find((r) => r.kind === 'txn')!.events, 2);
   assert.equal(m.acked, 1);
+});
+
+test('export waits out the linger for a transaction closed incomplete, so a late event changes it before anyone sees it', async () => {
+  const { core, stored, exported, advance } = setup({ lingerMs: 1000 });
+  core.accept(batch('h1', [[1, 20n, T0 + 900n]]), manifest, new Msg(), false, 1);
+  advance(150);
+  core.tick();
+  await core.flush();
+  assert.equal(stored.filter((r) => r.kind === 'txn').length, 1, 'stored at close');
+  assert.equal(exported.length, 0, 'not exported: closed by quiet time, incomplete');
+  advance(300);
+  core.accept(batch('h2', [[0, 20n, T0]]), manifest, new Msg(), false, 2);
+  await core.flush();
+  assert.deepEqual(exported.map((r) => r.name).sort(), ['ab', 'transaction'], 'the completed version only, at once');
+  assert.equal(exported.find((r) => r.kind === 'txn')!.events, 2);
+  // A transaction closed incomplete and never completed is exported when its linger ends.
+  core.accept(batch('h1', [[1, 21n, T0 + 5n]]), manifest, new Msg(), false, 3);
+  advance(150);
+  core.tick();
+  await core.flush();
+  const before = exported.length;
+  advance(999);
+  core.tick();
+  assert.equal(exported.length, before);
+  advance(2);
+  core.tick();
+  assert.equal(exported.length, before + 1, 'its root, after the linger');
 });

@@ -3,6 +3,7 @@ import type { AssemblerConfig, BundleManifest, DecodedBatch, TxnSpanRow } from '
 import type { AssemblerMetrics } from './assembler-metrics.js';
 import { MessageHolds, type Ackable } from './message-holds.js';
 import { partitionOf } from './partition.js';
+import { ExportHold } from './export-hold.js';
 import { buildSpans } from './span-builder.js';
 import { TransactionTable, type Closed } from './transaction-table.js';
 import { TxnEventDecoder, type TxnEvent } from './txn-event.js';
@@ -12,7 +13,7 @@ import { addEvent } from './transaction-table.js';
 export interface SpanSink {
   /** Stores rows durably; throws on failure (the assembler retries, messages stay held). */
   store(rows: readonly TxnSpanRow[]): Promise<void>;
-  /** Called once rows are stored: export, mirror. Must not throw. */
+  /** Called once rows are stored and final for export (see ExportHold). Must not throw. */
   stored(rows: readonly TxnSpanRow[]): void;
 }
 
@@ -36,6 +37,7 @@ export class AssemblerCore<M extends Ackable> {
   /** The newest corrected event time seen (ms): lateness is measured against the stream, not the wall clock, so a backlog is not "late". */
   private newestEventMs = 0;
   private flushing?: Promise<void>;
+  private readonly exportHold: ExportHold;
 
   constructor(
     private readonly o: AssemblerConfig,
@@ -45,6 +47,7 @@ export class AssemblerCore<M extends Ackable> {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    this.exportHold = new ExportHold(o.lingerMs, o.maxLingering);
     this.table = new TransactionTable<M>({ quietMs: o.quietMs, maxOpenMs: o.maxOpenMs, maxOpen: o.maxOpenTransactions, maxEventsPerTxn: o.maxEventsPerTransaction, lingerMs: o.lingerMs, maxLingering: o.maxLingering });
   }
 
@@ -94,8 +97,17 @@ export class AssemblerCore<M extends Ackable> {
 
   /** Closes what is due (quiet, linger); call every few ms. */
   tick(): void {
-    this.queue(this.table.due(this.now()));
+    const nowMs = this.now();
+    this.queue(this.table.due(nowMs));
+    const due = this.exportHold.due(nowMs);
+    if (due.length) this.sink.stored(due);
     this.gauges();
+  }
+
+  /** Spans still held back from export (on stop: export them as they are). */
+  drainExports(): void {
+    const rows = this.exportHold.drain();
+    if (rows.length) this.sink.stored(rows);
   }
 
   private gauges(): void {
@@ -121,7 +133,12 @@ export class AssemblerCore<M extends Ackable> {
     await this.mergeHistory(batch, stopping);
     const version = BigInt(this.now()) * 1_000_000n;
     const rows: TxnSpanRow[] = [];
-    for (const c of batch) rows.push(...buildSpans({ deployment: c.txn.deployment, txn: c.txn.txn, events: c.events }, version));
+    const perTxn: TxnSpanRow[][] = [];
+    for (const c of batch) {
+      const r = buildSpans({ deployment: c.txn.deployment, txn: c.txn.txn, events: c.events }, version);
+      perTxn.push(r);
+      rows.push(...r);
+    }
     let backoff = 100;
     for (;;) {
       try {
@@ -139,7 +156,10 @@ export class AssemblerCore<M extends Ackable> {
     }
     this.metrics.spansStored.inc(rows.length);
     for (const c of batch) for (const m of c.holds) this.holds.release(m);
-    this.sink.stored(rows);
+    const nowMs = this.now();
+    const exportNow: TxnSpanRow[] = [];
+    batch.forEach((c, i) => exportNow.push(...this.exportHold.put(c.txn.key, perTxn[i]!, nowMs, c.reason === 'final')));
+    if (exportNow.length) this.sink.stored(exportNow);
     this.gauges();
   }
 

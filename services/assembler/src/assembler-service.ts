@@ -152,6 +152,7 @@ export class AssemblerService {
     await this.loop;
     this.timers.forEach(clearInterval);
     await this.core.flush(() => true);
+    this.core.drainExports();
     await this.exporter?.stop();
     await this.mirror?.stop();
     await this.http.close();
