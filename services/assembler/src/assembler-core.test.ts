@@ -51,7 +51,10 @@ function setup(o: Partial<AssemblerConfig> = {}, history?: HistoryReader) {
       }
       stored.push(...rows);
     },
-    stored: (rows) => void exported.push(...rows),
+    export: (rows, done) => {
+      exported.push(...rows);
+      done();
+    },
   }, history, metrics, createLogger('silent'), () => now);
   return { core, stored, exported, metrics, advance: (ms: number) => (now += ms), failNext: (n: number) => (failStores = n) };
 }
@@ -89,7 +92,7 @@ test('quiet time closes; a late event re-opens and re-emits with the same ids; a
   assert.equal(stored.length, 1);
   const firstRoot = stored[0]!;
   assert.equal(firstRoot.kind, 'txn');
-  assert.equal(m1.acked, 1, 'acked once stored');
+  assert.equal(m1.acked, 0, 'stored, but closed incomplete: held with its export until the linger ends');
   const m2 = new Msg();
   core.accept(batch('h2', [[1, 8n, T0 + 900n]]), manifest, m2, false, 2);
   await core.flush();
@@ -98,6 +101,7 @@ test('quiet time closes; a late event re-opens and re-emits with the same ids; a
   assert.ok(BigInt(root2.version) >= BigInt(firstRoot.version));
   assert.equal(root2.events, 2);
   assert.equal(stored.find((r) => r.name === 'ab')!.duration_ns, '900');
+  assert.equal(m1.acked, 1, 'the completed version is exported at once: both its messages are released');
   assert.equal(m2.acked, 1);
 });
 
@@ -127,7 +131,7 @@ test('a transaction from redelivered batches is merged with its stored events be
   assert.deepEqual(asked, ['9@5']);
   assert.equal(stored.find((r) => r.name === 'ab')!.duration_ns, '300');
   assert.equal(stored.find((r) => r.kind === 'txn')!.events, 2);
-  assert.equal(m.acked, 1);
+  assert.equal(m.acked, 1, 'complete after the merge: exported and released');
 });
 
 test('export waits out the linger for a transaction closed incomplete, so a late event changes it before anyone sees it', async () => {

@@ -3,22 +3,33 @@ import type { AssemblerConfig, BundleManifest, DecodedBatch, TxnSpanRow } from '
 import type { AssemblerMetrics } from './assembler-metrics.js';
 import { MessageHolds, type Ackable } from './message-holds.js';
 import { partitionOf } from './partition.js';
-import { ExportHold } from './export-hold.js';
+import { ExportHold, type HeldExport } from './export-hold.js';
 import { buildSpans } from './span-builder.js';
 import { TransactionTable, type Closed } from './transaction-table.js';
 import { TxnEventDecoder, type TxnEvent } from './txn-event.js';
 import { addEvent } from './transaction-table.js';
 
-/** Where closed transactions go: stored first (the ack depends on it), then exported. */
+/**
+ * Where closed transactions go: stored first, then exported. A transaction's source messages
+ * are released (acked when nothing else holds them) only when its spans are stored and, with
+ * an exporter, delivered or dropped-and-counted: a crash in between redelivers them, and the
+ * re-made spans are identical (a backend keeps one copy).
+ */
 export interface SpanSink {
   /** Stores rows durably; throws on failure (the assembler retries, messages stay held). */
   store(rows: readonly TxnSpanRow[]): Promise<void>;
-  /** Called once rows are stored and final for export (see ExportHold). Must not throw. */
-  stored(rows: readonly TxnSpanRow[]): void;
+  /** Exports stored rows; calls `done` once they are delivered or dropped (counted). Must not throw. Absent: no export. */
+  export?: (rows: TxnSpanRow[], done: () => void) => void;
 }
 
 /** Reads stored events of transactions that are only partly in memory. */
 export type HistoryReader = (keys: { deployment: string; txn: string; events: TxnEvent[] }[], upToStreamSeq: number) => Promise<TxnEvent[]>;
+
+/** The root span says whether its transaction had its final event and every declared hop. */
+const isComplete = (rows: TxnSpanRow[]) => {
+  const root = rows[0];
+  return root !== undefined && root.attr_values[root.attr_names.indexOf('tapfleet.complete')] === 'true';
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +48,7 @@ export class AssemblerCore<M extends Ackable> {
   /** The newest corrected event time seen (ms): lateness is measured against the stream, not the wall clock, so a backlog is not "late". */
   private newestEventMs = 0;
   private flushing?: Promise<void>;
-  private readonly exportHold: ExportHold;
+  private readonly exportHold: ExportHold<M>;
 
   constructor(
     private readonly o: AssemblerConfig,
@@ -99,15 +110,22 @@ export class AssemblerCore<M extends Ackable> {
   tick(): void {
     const nowMs = this.now();
     this.queue(this.table.due(nowMs));
-    const due = this.exportHold.due(nowMs);
-    if (due.length) this.sink.stored(due);
+    this.export(this.exportHold.due(nowMs));
     this.gauges();
   }
 
   /** Spans still held back from export (on stop: export them as they are). */
   drainExports(): void {
-    const rows = this.exportHold.drain();
-    if (rows.length) this.sink.stored(rows);
+    this.export(this.exportHold.drain());
+  }
+
+  private export(entries: HeldExport<M>[]): void {
+    const sink = this.sink.export;
+    if (!sink) return;
+    for (const e of entries) sink(e.rows, () => {
+      for (const m of e.holds) this.holds.release(m);
+      this.gauges();
+    });
   }
 
   private gauges(): void {
@@ -155,11 +173,13 @@ export class AssemblerCore<M extends Ackable> {
       }
     }
     this.metrics.spansStored.inc(rows.length);
-    for (const c of batch) for (const m of c.holds) this.holds.release(m);
-    const nowMs = this.now();
-    const exportNow: TxnSpanRow[] = [];
-    batch.forEach((c, i) => exportNow.push(...this.exportHold.put(c.txn.key, perTxn[i]!, nowMs, c.reason === 'final')));
-    if (exportNow.length) this.sink.stored(exportNow);
+    if (!this.sink.export) {
+      for (const c of batch) for (const m of c.holds) this.holds.release(m);
+    } else {
+      const nowMs = this.now();
+      // Complete (final event and every declared hop, after any merge): nothing late is expected, export now.
+      batch.forEach((c, i) => this.export(this.exportHold.put(c.txn.key, { rows: perTxn[i]!, holds: c.holds }, nowMs, c.reason === 'final' || isComplete(perTxn[i]!))));
+    }
     this.gauges();
   }
 

@@ -77,7 +77,7 @@ export class AssemblerService {
         await mirror?.send(rows);
         if (mirror) metrics.mirrored.inc(rows.length);
       },
-      stored: (rows: readonly TxnSpanRow[]) => exporter?.enqueue(rows),
+      ...(exporter ? { export: (rows: TxnSpanRow[], done: () => void) => exporter.enqueue(rows, done) } : {}),
     }, history, metrics, log);
     const consumer = await ensurePartitionConsumer(jsm, o, ACK_WAIT_MS, log);
     // The previous process's unacked batches come back after ack_wait: close nothing by quiet

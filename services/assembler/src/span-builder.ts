@@ -122,7 +122,8 @@ export function buildSpans(input: TxnInput, version: bigint): TxnSpanRow[] {
     'tapfleet.txn': input.txn,
     'tapfleet.deployment': input.deployment,
     'tapfleet.hosts': hosts.join(','),
-    'tapfleet.complete': String(missing.length === 0 && (finals.length === 0 || sorted.some((e) => finals.includes(e.event)))),
+    // Only a declared shape says what complete means; without one a transaction just ends quiet.
+    ...(shape ? { 'tapfleet.complete': String(missing.length === 0 && (finals.length === 0 || sorted.some((e) => finals.includes(e.event)))) } : {}),
     ...(missing.length ? { 'tapfleet.missing_hops': missing.join(',') } : {}),
     ...(links.length ? { 'tapfleet.links': links.join(',') } : {}),
   };

@@ -13,17 +13,27 @@ export interface ExportCounters {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface Group {
+  rows: TxnSpanRow[];
+  /** Called once the rows are delivered, or dropped (counted): their source messages may then be acked. */
+  done: () => void;
+}
+
 /**
  * Spans to an OTLP/HTTP (protobuf) collector, in batches, from a bounded queue. A collector
- * that does not answer is retried with backoff (up to 10 s between tries) while spans wait;
- * when the queue is full new spans are dropped and counted, never the process's memory.
- * Spans are stored in ClickHouse before they get here, so a drop loses the export only.
+ * that does not answer is retried with backoff (up to 10 s between tries) while spans wait
+ * (and their source messages stay unacked, so a crash loses nothing); when the queue is full
+ * new spans are dropped and counted, never the process's memory. Spans are stored in
+ * ClickHouse before they get here, so a drop loses the export only.
  */
 export class SpanExporter {
-  private readonly queue: TxnSpanRow[] = [];
+  private readonly queue: Group[] = [];
+  private queuedSpans = 0;
   private readonly exporter: OTLPTraceExporter;
   private readonly resources = new HostResources();
   private stopped = false;
+  /** Set when stop() gave up waiting: a late success must not ack what the next process will redo. */
+  private abandoned = false;
   private wake?: () => void;
   private loop?: Promise<void>;
 
@@ -40,14 +50,18 @@ export class SpanExporter {
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.queuedSpans;
   }
 
-  enqueue(rows: readonly TxnSpanRow[]): void {
-    const room = this.o.maxQueueSpans - this.queue.length;
-    if (rows.length > room) this.counters.dropped(rows.length - Math.max(0, room));
-    for (let i = 0; i < Math.min(room, rows.length); i++) this.queue.push(rows[i]!);
-    this.counters.queued(this.queue.length);
+  enqueue(rows: TxnSpanRow[], done: () => void): void {
+    if (this.queuedSpans + rows.length > this.o.maxQueueSpans) {
+      this.counters.dropped(rows.length);
+      done();
+      return;
+    }
+    this.queue.push({ rows, done });
+    this.queuedSpans += rows.length;
+    this.counters.queued(this.queuedSpans);
     this.wake?.();
   }
 
@@ -70,11 +84,18 @@ export class SpanExporter {
         });
         continue;
       }
-      const batch = this.queue.slice(0, this.o.maxBatchSpans);
-      if (await this.exportOnce(batch)) {
-        this.queue.splice(0, batch.length);
-        this.counters.exported(batch.length);
-        this.counters.queued(this.queue.length);
+      // Whole groups (one transaction each) up to maxBatchSpans, at least one.
+      let n = 0;
+      let spans = 0;
+      while (n < this.queue.length && (n === 0 || spans + this.queue[n]!.rows.length <= this.o.maxBatchSpans)) spans += this.queue[n++]!.rows.length;
+      const groups = this.queue.slice(0, n);
+      if (await this.exportOnce(groups.flatMap((g) => g.rows))) {
+        if (this.abandoned) return;
+        this.queue.splice(0, n);
+        this.queuedSpans -= spans;
+        this.counters.exported(spans);
+        this.counters.queued(this.queuedSpans);
+        for (const g of groups) g.done();
         backoff = 200;
       } else {
         this.counters.failed();
@@ -85,15 +106,16 @@ export class SpanExporter {
     }
   }
 
-  /** Tries to deliver what is queued for up to `graceMs`, then stops. */
+  /**
+   * Tries to deliver what is queued for up to `graceMs`, then stops. What is left is not
+   * dropped: its source messages were never acked, so the next process makes and exports it.
+   */
   async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await Promise.race([this.loop, sleep(graceMs)]);
-    if (this.queue.length) {
-      this.counters.dropped(this.queue.length);
-      this.queue.length = 0;
-    }
+    this.abandoned = true;
+    this.queue.length = 0;
     await this.exporter.shutdown().catch(() => undefined);
   }
 }

@@ -7,6 +7,7 @@ import type { Bundle } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { storeBundle } from '../ingest/ingest-harness.js';
 import { orderPathBundle, publishEvents, spanCounts, truthOf, type HostClock } from './txn-harness.js';
+import { jaegerOtlpTracesUrl, jaegerQueryFor, type JaegerSpan } from '../jaeger/jaeger-query.js';
 
 const BASE = 46000;
 const INGEST_METRICS = BASE + 20;
@@ -23,10 +24,32 @@ describe('assembler: real NATS JetStream, ClickHouse, ingest and assembler proce
   let ch: ClickHouseClient;
   let assembler: ChildProcess;
   const db = () => stack.config.clickhouse.database;
+  const jaeger = jaegerQueryFor(stack.config);
+  /** A transaction's spans as ClickHouse has them (newest version), by span id. */
+  const storedSpans = async (dep: string, txn: string) =>
+    new Map((await (await ch.query({ query: `SELECT trace_id, span_id, parent_span_id, name, kind, host, start_ns, end_ns, duration_ns FROM ${db()}.txn_spans FINAL WHERE deployment = '${dep}' AND txn = '${txn}'`, format: 'JSONEachRow' }))
+      .json<{ trace_id: string; span_id: string; parent_span_id: string; name: string; kind: string; host: string; start_ns: string; end_ns: string; duration_ns: string }>()).map((r) => [r.span_id, r]));
+  /** Jaeger shows exactly the stored spans of `txn`: same ids, parents, names, ns times, host resources; no copies. */
+  const jaegerMatches = async (dep: string, txn: string): Promise<JaegerSpan[]> => {
+    const stored = await storedSpans(dep, txn);
+    const traceId = [...stored.values()][0]!.trace_id;
+    const spans = await jaeger.waitForTrace(traceId, (s) => s.length >= stored.size, { timeoutMs: 20_000 });
+    assert.equal(spans.length, stored.size, `trace of ${txn}: ${spans.map((s) => s.name).join(', ')}`);
+    for (const s of spans) {
+      const r = stored.get(s.spanId);
+      assert.ok(r, `span ${s.spanId} (${s.name}) is stored`);
+      assert.equal(s.name, r.name);
+      assert.equal(s.parentSpanId ?? '', r.parent_span_id);
+      assert.equal(s.startNs, BigInt(r.start_ns), `${s.name} start in ns`);
+      if (BigInt(r.duration_ns) >= 0n) assert.equal(s.endNs, BigInt(r.end_ns), `${s.name} end in ns`);
+      assert.equal(s.resource['host.id'], r.host);
+    }
+    return spans;
+  };
   const seqs = new Map<string, number>();
 
   const startAssembler = async () => {
-    assembler = stack.spawnTapfleet(['assembler'], { assembler: { metricsPort: ASSEMBLER_METRICS, quietMs: 300, lingerMs: 3000 } }, 'assembler');
+    assembler = stack.spawnTapfleet(['assembler'], { assembler: { metricsPort: ASSEMBLER_METRICS, quietMs: 300, lingerMs: 3000, otlp: { url: jaegerOtlpTracesUrl(stack.config) } } }, 'assembler');
     await eventually('assembler /healthz', async () => (await fetch(`http://127.0.0.1:${ASSEMBLER_METRICS}/healthz`)).ok, 30_000);
   };
   const metric = async (name: string) => {
@@ -50,7 +73,7 @@ describe('assembler: real NATS JetStream, ClickHouse, ingest and assembler proce
   };
 
   before(async () => {
-    await stack.up(['nats', 'clickhouse']);
+    await stack.up(['nats', 'clickhouse', 'jaeger']);
     bundle = await orderPathBundle();
     await storeBundle(stack.config, bundle);
     const c = await connectJetStream(stack.config, { name: 'assembler-test' });
@@ -94,6 +117,13 @@ describe('assembler: real NATS JetStream, ClickHouse, ingest and assembler proce
     const lat = await (await ch.query({ query: `SELECT count() AS n, min(duration_ns) AS lo, max(duration_ns) AS hi FROM ${db()}.txn_spans FINAL WHERE deployment = '${dep}' AND kind = 'latency'`, format: 'JSONEachRow' })).json<{ n: string; lo: string; hi: string }>();
     assert.deepEqual(lat[0], { n: '2000', lo: '5000', hi: '5000' });
     assert.ok((await metric('tapfleet_assembler_transactions_closed_total{reason="final"}')) >= 2000);
+    for (const txn of ['0', '1', '777', '1999']) {
+      const spans = await jaegerMatches(dep, txn);
+      assert.deepEqual(spans.map((s) => s.name).sort(), ['risk', 'risk_out', 'transaction', 'wire']);
+      const wire = spans.find((s) => s.name === 'wire')!;
+      assert.equal(wire.kind, 'consumer', 'a hop between hosts: received by the risk host');
+      assert.equal(wire.attributes['tapfleet.error_bound_ns'], BigInt(GW.uncertaintyNs + RISK.uncertaintyNs));
+    }
   });
 
   test('a late event re-opens its transaction; the re-emitted spans replace the old ones under the same ids', async () => {
@@ -145,5 +175,24 @@ describe('assembler: real NATS JetStream, ClickHouse, ingest and assembler proce
     const [r] = await (await ch.query({ query: `SELECT countIf(kind = 'txn' AND events != 3) AS partial, countIf(kind = 'hop') AS hops FROM ${db()}.txn_spans FINAL WHERE deployment = '${dep}'`, format: 'JSONEachRow' })).json<{ partial: string; hops: string }>();
     assert.equal(r!.partial, '0', 'no transaction left with a partial set of events');
     assert.equal(r!.hops, String(2 * total), 'no hop span under a second id');
+    // Transactions re-assembled after the restart were exported again: identical spans, which
+    // Jaeger shows once.
+    for (const txn of ['0', '2999', '5999']) await jaegerMatches(dep, txn);
+  });
+
+  test('Jaeger down for 10 s: spans queue, are retried, and arrive after it is back', async () => {
+    const dep = 'd-a5e0b004';
+    const base = BigInt(Date.now()) * 1_000_000n;
+    const failuresBefore = await metric('tapfleet_assembler_otlp_export_failures_total');
+    await stack.down(['jaeger']);
+    await publishOrders(dep, 0, 300, base);
+    await eventually('300 transactions stored while Jaeger is down', async () => (await spanCounts(ch, db(), dep)).complete === 300 || undefined, 30_000, 200);
+    await sleep(10_000);
+    assert.ok((await metric('tapfleet_assembler_otlp_export_failures_total')) > failuresBefore, 'exports failed while Jaeger was down');
+    assert.ok((await metric('tapfleet_assembler_otlp_queue_spans')) > 0, 'and the spans wait in the queue');
+    await stack.up(['jaeger']);
+    for (const txn of ['0', '150', '299']) await jaegerMatches(dep, txn);
+    await eventually('the export queue drained', async () => (await metric('tapfleet_assembler_otlp_queue_spans')) === 0 || undefined, 30_000, 200);
+    assert.equal(await metric('tapfleet_assembler_otlp_dropped_spans_total'), 0, 'nothing dropped');
   });
 });

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const config = AssemblerConfig.parse({ maxOpenTransactions: 1_000_000 });
   const assemble = async () => {
     let spans = 0;
-    const core = new AssemblerCore<Msg>(config, { store: async (rows: readonly TxnSpanRow[]) => void (spans += rows.length), stored: () => undefined }, undefined, createAssemblerMetrics(), createLogger('bench', 'silent'));
+    const core = new AssemblerCore<Msg>(config, { store: async (rows: readonly TxnSpanRow[]) => void (spans += rows.length), export: (_rows, done) => done() }, undefined, createAssemblerMetrics(), createLogger('bench', 'silent'));
     const t0 = performance.now();
     let seq = 0;
     for (const bytes of batches) {
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const openBatches = makeBatches(manifest, memTxns, PER_TXN, 10_000_000, false);
   gc?.();
   const m0 = process.memoryUsage();
-  const core = new AssemblerCore<Msg>(AssemblerConfig.parse({ maxOpenTransactions: 1_000_000, quietMs: 3_600_000 }), { store: async () => undefined, stored: () => undefined }, undefined, createAssemblerMetrics(), createLogger('bench', 'silent'));
+  const core = new AssemblerCore<Msg>(AssemblerConfig.parse({ maxOpenTransactions: 1_000_000, quietMs: 3_600_000 }), { store: async () => undefined }, undefined, createAssemblerMetrics(), createLogger('bench', 'silent'));
   let seq = 0;
   for (const bytes of openBatches) core.accept(decodeEventBatch(bytes), manifest, new Msg(bytes), false, ++seq);
   openBatches.length = 0;
