@@ -8,6 +8,7 @@ import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { storeBundle } from '../ingest/ingest-harness.js';
 import { orderPathBundle, publishEvents, spanCounts, truthOf, type HostClock } from './txn-harness.js';
 import { jaegerOtlpTracesUrl, jaegerQueryFor, type JaegerSpan } from '../jaeger/jaeger-query.js';
+import { jaegerShowsStored } from './pipeline-harness.js';
 
 const BASE = 46000;
 const INGEST_METRICS = BASE + 20;
@@ -25,27 +26,7 @@ describe('assembler: real NATS JetStream, ClickHouse, ingest and assembler proce
   let assembler: ChildProcess;
   const db = () => stack.config.clickhouse.database;
   const jaeger = jaegerQueryFor(stack.config);
-  /** A transaction's spans as ClickHouse has them (newest version), by span id. */
-  const storedSpans = async (dep: string, txn: string) =>
-    new Map((await (await ch.query({ query: `SELECT trace_id, span_id, parent_span_id, name, kind, host, start_ns, end_ns, duration_ns FROM ${db()}.txn_spans FINAL WHERE deployment = '${dep}' AND txn = '${txn}'`, format: 'JSONEachRow' }))
-      .json<{ trace_id: string; span_id: string; parent_span_id: string; name: string; kind: string; host: string; start_ns: string; end_ns: string; duration_ns: string }>()).map((r) => [r.span_id, r]));
-  /** Jaeger shows exactly the stored spans of `txn`: same ids, parents, names, ns times, host resources; no copies. */
-  const jaegerMatches = async (dep: string, txn: string): Promise<JaegerSpan[]> => {
-    const stored = await storedSpans(dep, txn);
-    const traceId = [...stored.values()][0]!.trace_id;
-    const spans = await jaeger.waitForTrace(traceId, (s) => s.length >= stored.size, { timeoutMs: 20_000 });
-    assert.equal(spans.length, stored.size, `trace of ${txn}: ${spans.map((s) => s.name).join(', ')}`);
-    for (const s of spans) {
-      const r = stored.get(s.spanId);
-      assert.ok(r, `span ${s.spanId} (${s.name}) is stored`);
-      assert.equal(s.name, r.name);
-      assert.equal(s.parentSpanId ?? '', r.parent_span_id);
-      assert.equal(s.startNs, BigInt(r.start_ns), `${s.name} start in ns`);
-      if (BigInt(r.duration_ns) >= 0n) assert.equal(s.endNs, BigInt(r.end_ns), `${s.name} end in ns`);
-      assert.equal(s.resource['host.id'], r.host);
-    }
-    return spans;
-  };
+  const jaegerMatches = (dep: string, txn: string): Promise<JaegerSpan[]> => jaegerShowsStored(ch, db(), jaeger, dep, txn);
   const seqs = new Map<string, number>();
 
   const startAssembler = async () => {
