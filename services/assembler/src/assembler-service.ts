@@ -103,16 +103,15 @@ export class AssemblerService {
   private async run(js: ReturnType<typeof jetstream>, name: string, catchUpTo: number, manifests: ManifestCache): Promise<void> {
     const consumer = await js.consumers.get(EVENTS_STREAM, name);
     while (!this.stopped) {
-      const msgs: JsMsg[] = [];
       try {
-        for await (const m of await consumer.fetch({ max_messages: 100, expires: 1000 })) msgs.push(m);
+        // Each message is taken as it arrives, not when the fetch ends: at a low rate a fetch
+        // waits out its expiry, and that wait would be every span's latency.
+        for await (const m of await consumer.fetch({ max_messages: 100, expires: 1000 })) await this.take(m, catchUpTo, manifests);
       } catch (e) {
         if (this.stopped) break;
         this.log.warn({ err: (e as Error).message }, 'fetch failed; retrying');
         await sleep(500);
-        continue;
       }
-      for (const m of msgs) await this.take(m, catchUpTo, manifests);
     }
   }
 
