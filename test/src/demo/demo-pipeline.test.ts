@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { readBinaryProfile } from '@tapfleet/runner';
-import { buildDemo, DemoProcess, parseClientSummary, type DemoStage } from './demo-pipeline.js';
+import { buildDemo, DemoProcess, parseClientSummary, stopStages, type DemoStage } from './demo-pipeline.js';
 
 /** This file's own ports inside the test netns (38400..38439). */
 const PORTS = 38400;
@@ -54,7 +54,7 @@ describe('demo trading pipeline (processes on loopback)', () => {
       (({ sent, acked, filled, rejected, unexpected }) => ({ sent, acked, filled, rejected, unexpected }))(parseClientSummary(r.output)!),
       { sent: 3000, acked: 3000, filled: 2970, rejected: 30, unexpected: 0 },
     );
-    assert.deepEqual(await Promise.all([s.gateway.stop(), s.risk.stop(), s.matcher.stop()]), [0, 0, 0], 'SIGTERM is a clean exit');
+    assert.deepEqual(await stopStages(s), [0, 0, 0], 'SIGTERM is a clean exit');
     assert.match(s.gateway.output, /orders=3000 forwarded=3000 answers=3000 unroutable=0/);
     assert.match(s.risk.output, /orders=3000 forwarded=2970 rejected=30 answers=2970/);
     assert.match(s.matcher.output, /orders=2970 answers=2970/);
@@ -66,7 +66,7 @@ describe('demo trading pipeline (processes on loopback)', () => {
       runClient(bins.client, ['--connect', String(PORTS + 10), '--count', '2000', '--rate', '10000', '--first-id', '1']),
       runClient(bins.client, ['--connect', String(PORTS + 10), '--count', '1500', '--rate', '10000', '--first-id', '1000000']),
     ]);
-    await Promise.all([s.gateway.stop(), s.risk.stop(), s.matcher.stop()]);
+    await stopStages(s);
     assert.equal(a.code, 0, a.output);
     assert.equal(b.code, 0, b.output);
     assert.equal(parseClientSummary(a.output)?.acked, 2000);
@@ -82,7 +82,7 @@ describe('demo trading pipeline (processes on loopback)', () => {
     bad.resume();
     await once(bad, 'close');
     const r = await runClient(bins.client, ['--connect', String(PORTS + 20), '--count', '100', '--rate', '0']);
-    await Promise.all([s.gateway.stop(), s.risk.stop(), s.matcher.stop()]);
+    await stopStages(s);
     assert.equal(r.code, 0, r.output);
     assert.match(s.gateway.output, /frame of 7 bytes, expected 32: closing the connection/);
   });

@@ -29,8 +29,8 @@ export interface DemoRunOptions {
 
 /**
  * One shell command that starts the three stages, runs the client to completion, stops the
- * stages with SIGTERM and exits with the client's status (or 90 + a stage's, if one failed to stop
- * cleanly). Run it under `sh -c`: the whole pipeline is one process tree, one cgroup to trace.
+ * stages with SIGTERM (gateway first) and exits with the client's status (or 91..93 if a stage
+ * did not stop cleanly). Run it under `sh -c`: the whole pipeline is one process tree, one cgroup to trace.
  */
 export function demoShellCommand(bins: Record<DemoStage, string>, o: DemoRunOptions): string {
   const d = o.delayUs ?? {};
@@ -40,8 +40,10 @@ export function demoShellCommand(bins: Record<DemoStage, string>, o: DemoRunOpti
     `${q(bins.risk)} --listen ${o.portBase + 1} --downstream ${o.portBase + 2} --delay-us ${d.risk ?? 0} & R=$!`,
     `${q(bins.gateway)} --listen ${o.portBase} --downstream ${o.portBase + 1} --delay-us ${d.gateway ?? 0} & G=$!`,
     `${q(bins.client)} --connect ${o.portBase} --count ${o.count} --rate ${o.rate} --reject-every ${o.rejectEvery ?? 0}; C=$?`,
-    'kill -TERM $G $R $M',
-    'wait $G || exit 91; wait $R || exit 92; wait $M || exit 93',
+    // Upstream first: a stage whose next stage is already gone stops with exit 1, by design.
+    'kill -TERM $G; wait $G || exit 91',
+    'kill -TERM $R; wait $R || exit 92',
+    'kill -TERM $M; wait $M || exit 93',
     'exit $C',
   ].join('\n');
 }
@@ -75,7 +77,8 @@ export class DemoProcess {
 
   constructor(path: string, args: string[]) {
     this.child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+    // 'close', not 'exit': only then has all of its output been read.
+    this.exited = once(this.child, 'close').then(([code]) => code as number | null);
     this.ready = new Promise((resolve, reject) => {
       const onData = (b: Buffer) => {
         this.output += b.toString();
@@ -93,4 +96,11 @@ export class DemoProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     return this.exited;
   }
+}
+
+/** Stops the stages upstream first (each then stops while its next stage is still there): their exit codes. */
+export async function stopStages(s: { gateway: DemoProcess; risk: DemoProcess; matcher: DemoProcess }): Promise<(number | null)[]> {
+  const codes: (number | null)[] = [];
+  for (const p of [s.gateway, s.risk, s.matcher]) codes.push(await p.stop());
+  return codes;
 }
