@@ -46,6 +46,10 @@ describe('transactions across three traced hosts: the demo pipeline, real agents
     // Cross-host hops: all three "hosts" share this kernel, so the monotonic clock (k) in each
     // event gives the true duration. Corrected, every hop is within its reported bound of the
     // truth; uncorrected, the hop into the risk host would be 3 ms off.
+    await eventually('ingest to store every event', async () => {
+      const [r] = await p.query<{ n: string }>(`SELECT uniqExact(host, boot_id, seq) AS n FROM ${p.db}.probe_events WHERE deployment = '${dep}'`);
+      return Number(r!.n) >= 6 * ORDERS || undefined;
+    }, 60_000, 250);
     const ev = await p.query<{ txn: string; event: string; ts: string; k: string }>(
       `SELECT txn, event, ts_ns AS ts, n1 AS k FROM ${p.db}.probe_events WHERE deployment = '${dep}' AND event IN ('gw_out', 'risk_in', 'risk_out', 'match_in')`);
     const byTxn = new Map<string, Map<string, { ts: bigint; k: bigint }>>();
