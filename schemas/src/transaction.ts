@@ -64,9 +64,17 @@ export type TxnSpanRow = z.infer<typeof TxnSpanRow>;
 
 const NS_PER_DAY = 86_400_000_000_000n;
 
-/** UTC day (YYYY-MM-DD) of a wall-clock ns. */
+const dayNames = new Map<bigint, string>();
+/** UTC day (YYYY-MM-DD) of a wall-clock ns (cached per day: this runs once per transaction). */
 export function utcDay(ns: bigint): string {
-  return new Date(Number((ns / NS_PER_DAY) * 86_400_000n)).toISOString().slice(0, 10);
+  const day = ns / NS_PER_DAY;
+  let name = dayNames.get(day);
+  if (name === undefined) {
+    name = new Date(Number(day * 86_400_000n)).toISOString().slice(0, 10);
+    if (dayNames.size > 1000) dayNames.clear();
+    dayNames.set(day, name);
+  }
+  return name;
 }
 
 /**
@@ -78,16 +86,28 @@ export function txnTraceId(deployment: string, txn: string, day: string): string
   return createHash('sha256').update(`tapfleet-trace\0${deployment}\0${txn}\0${day}`).digest('hex').slice(0, 32);
 }
 
-/** A 32-bit FNV-1a of `s` from `seed`, finished with murmur3's mix so every input bit reaches every output bit. */
-function hash32(s: string, seed: number): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+/** murmur3's finaliser: every input bit reaches every output bit. */
+function mix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/** Two 32-bit FNV-1a hashes of `s` from two seeds, in one pass, each finished with mix32. */
+function hash64(s: string, seedA: number, seedB: number): [number, number] {
+  let a = (seedA ^ 0x811c9dc5) >>> 0;
+  let b = (seedB ^ 0x811c9dc5) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return [mix32(a), mix32(b ^ 0x5bd1e995)];
+}
+
+const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 
 /**
  * Span id within a trace, deterministic in what the span stands for (`root`, `hop:NAME#i`,
@@ -96,8 +116,16 @@ function hash32(s: string, seed: number): number {
  * assembler's time at fleet rates.
  */
 export function txnSpanId(traceId: string, what: string): string {
-  const text = `${traceId}\0${what}`;
-  const id = hash32(text, 0x811c9dc5).toString(16).padStart(8, '0') + hash32(text, 0x9747b28c).toString(16).padStart(8, '0');
-  // An all-zero span id is invalid in OpenTelemetry; vanishingly unlikely, but never emit one.
-  return id === '0000000000000000' ? '0000000000000001' : id;
+  return spanIdsOf(traceId)(what);
+}
+
+/** txnSpanId for one trace, with the trace id hashed once (the assembler makes several spans per trace). */
+export function spanIdsOf(traceId: string): (what: string) => string {
+  const [seedA, seedB] = hash64(traceId, 0x811c9dc5, 0x9747b28c);
+  return (what) => {
+    const [a, b] = hash64(what, seedA, seedB);
+    const id = hex8(a) + hex8(b);
+    // An all-zero span id is invalid in OpenTelemetry; vanishingly unlikely, but never emit one.
+    return id === '0000000000000000' ? '0000000000000001' : id;
+  };
 }

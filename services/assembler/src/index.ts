@@ -5,4 +5,6 @@ import { assemblerCommands } from './commands.js';
 export const commands: Command[] = assemblerCommands;
 export { AssemblerCore, type SpanSink } from './assembler-core.js';
 export { buildSpans } from './span-builder.js';
+export { TransactionTable } from './transaction-table.js';
+export { TxnEventDecoder } from './txn-event.js';
 export { createAssemblerMetrics } from './assembler-metrics.js';

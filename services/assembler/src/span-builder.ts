@@ -1,4 +1,4 @@
-import { txnSpanId, txnTraceId, utcDay, type TxnShape, type TxnSpanKind, type TxnSpanRow } from '@tapfleet/schemas';
+import { spanIdsOf, txnTraceId, utcDay, type TxnShape, type TxnSpanKind, type TxnSpanRow } from '@tapfleet/schemas';
 import type { TxnEvent } from './txn-event.js';
 
 const HOP_ATTRS = ['tapfleet.from.clock_offset_ns', 'tapfleet.to.clock_offset_ns'];
@@ -72,7 +72,8 @@ export function buildSpans(input: TxnInput, version: bigint): TxnSpanRow[] {
   const shape = sorted.find((e) => e.shape)?.shape;
   const day = utcDay(first.correctedNs);
   const traceId = txnTraceId(input.deployment, input.txn, day);
-  const rootId = txnSpanId(traceId, 'root');
+  const spanId = spanIdsOf(traceId);
+  const rootId = spanId('root');
   const version_ = version.toString();
   const rows: TxnSpanRow[] = [];
   // One object literal of a fixed shape per span (no spreads): this runs for every span at fleet rates.
@@ -81,7 +82,7 @@ export function buildSpans(input: TxnInput, version: bigint): TxnSpanRow[] {
     deployment: input.deployment,
     txn: input.txn,
     trace_id: traceId,
-    span_id: txnSpanId(traceId, what),
+    span_id: spanId(what),
     parent_span_id: rootId,
     kind,
     name,

@@ -12,12 +12,13 @@ export interface OpenTxn<H> {
   /** Its events, each once (a redelivered or stored copy of one already here is not added). */
   events: TxnEvent[];
   /** Names of its events, kept only when a shape declares a final event (the completeness check). */
-  names?: Set<string>;
+  names?: string[];
   openedMs: number;
   touchedMs: number;
   /** Bumped on every touch and close; a queue entry with another stamp is stale. */
   stamp: number;
-  holds: Set<H>;
+  /** Its source messages, each once (arrays: a transaction has a few; a Set costs more than its search). */
+  holds: H[];
   /** Some of its events may be stored but not in memory (redelivered after a restart, or late past the linger): merge stored events before emitting. */
   needsHistory: boolean;
   /** How many times it was emitted before (a late event re-opened it). */
@@ -49,7 +50,10 @@ export const txnKey = (deployment: string, txn: string) => `${deployment}\0${txn
 export function addEvent(t: Pick<OpenTxn<unknown>, 'events' | 'names'>, ev: TxnEvent): boolean {
   for (const e of t.events) if (sameEvent(e, ev)) return false;
   t.events.push(ev);
-  if (ev.shape?.final.length) (t.names ??= new Set()).add(ev.event);
+  if (ev.shape?.final.length) {
+    const names = (t.names ??= []);
+    if (!names.includes(ev.event)) names.push(ev.event);
+  }
   return true;
 }
 
@@ -103,7 +107,7 @@ export class TransactionTable<H> {
         t.openedMs = nowMs;
         this.reopened++;
       } else {
-        t = { key, deployment: ev.deployment, txn: ev.txn, events: [], openedMs: nowMs, touchedMs: nowMs, stamp: 0, holds: new Set(), needsHistory: redelivered || staleMs > this.o.lingerMs + this.o.quietMs, emitted: 0 };
+        t = { key, deployment: ev.deployment, txn: ev.txn, events: [], openedMs: nowMs, touchedMs: nowMs, stamp: 0, holds: [], needsHistory: redelivered || staleMs > this.o.lingerMs + this.o.quietMs, emitted: 0 };
       }
       this.open.set(key, t);
     }
@@ -115,8 +119,8 @@ export class TransactionTable<H> {
     t.touchedMs = nowMs;
     ev.txn = t.txn; // one copy of the key string per transaction, not per event
     addEvent(t, ev);
-    const newHold = hold !== undefined && !t.holds.has(hold);
-    if (newHold) t.holds.add(hold);
+    const newHold = hold !== undefined && !t.holds.includes(hold);
+    if (newHold) t.holds.push(hold);
     const closed: Closed<H>[] = [];
     const reason = this.mustClose(t, ev, nowMs);
     if (reason) closed.push(this.close(t, reason, nowMs));
@@ -135,7 +139,7 @@ export class TransactionTable<H> {
     // of one order reach the assembler in different hosts' batches, so the final one may come
     // before an earlier hop's; then the event completing it closes it, or the quiet time does.
     const shape = ev.shape;
-    if (t.names && shape && !t.needsHistory && shape.final.some((f) => t.names!.has(f)) && shape.hops.every((h) => t.names!.has(h.from) && t.names!.has(h.to))) return 'final';
+    if (t.names && shape && !t.needsHistory && shape.final.some((f) => t.names!.includes(f)) && shape.hops.every((h) => t.names!.includes(h.from) && t.names!.includes(h.to))) return 'final';
     return undefined;
   }
 
@@ -154,8 +158,8 @@ export class TransactionTable<H> {
     this.lingering.set(t.key, { txn: t, closedMs: nowMs });
     this.closings.push(t, t.stamp);
     this.forgetLingering(nowMs, this.o.maxLingering);
-    const holds = [...t.holds];
-    t.holds = new Set();
+    const holds = t.holds;
+    t.holds = [];
     const needsHistory = t.needsHistory;
     // Once merged with what is stored, a re-opened transaction has everything in memory.
     t.needsHistory = false;

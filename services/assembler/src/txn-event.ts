@@ -76,17 +76,20 @@ export class TxnEventDecoder {
     const offsetNs = BigInt(header.clock.offsetNs);
     const uncertaintyNs = BigInt(header.clock.uncertaintyNs);
     const shape = manifest.transaction;
+    // One view over the batch's buffer; each record is read at its offset in it (no view per event).
+    const first = records[0];
+    const view = first ? new DataView(first.data.buffer) : undefined;
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
-      const view = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-      const id = r.data.length >= 4 ? recordEventId(view, 0) : -1;
+      const at = r.data.byteOffset;
+      const id = r.data.length >= 4 ? recordEventId(view!, at) : -1;
       const plan = plans.get(id);
       if (plan === undefined) throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) has event id ${id}, which bundle ${header.bundleId.slice(0, 12)} does not define`);
       if (r.data.length !== (plan?.layout.size ?? manifest.events.find((e) => e.id === id)!.size))
         throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${r.data.length} bytes, not its layout's size`);
       if (plan === null) continue;
-      const key = readField(view, 0, plan.txn);
-      const latency = plan.latency ? readField(view, 0, plan.latency) : 0n;
+      const key = readField(view!, at, plan.txn);
+      const latency = plan.latency ? readField(view!, at, plan.latency) : 0n;
       out.push({
         deployment: header.deploymentId,
         txn: String(key),
@@ -99,11 +102,11 @@ export class TxnEventDecoder {
         offsetNs,
         uncertaintyNs,
         latencyNs: typeof latency === 'bigint' ? (latency < 0n ? 0n : latency) : BigInt(Math.max(0, Number(latency))),
-        pid: view.getUint32(PREFIX_FIELD.pid.offset, true),
-        tid: view.getUint32(PREFIX_FIELD.tid.offset, true),
+        pid: view!.getUint32(at + PREFIX_FIELD.pid.offset, true),
+        tid: view!.getUint32(at + PREFIX_FIELD.tid.offset, true),
         // Always both fields, in this order: one object shape for every event (this runs per event).
         shape,
-        link: plan.link ? String(readField(view, 0, plan.link)) : undefined,
+        link: plan.link ? String(readField(view!, at, plan.link)) : undefined,
       });
     }
     return out;
