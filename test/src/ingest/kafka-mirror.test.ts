@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
 import { Kafka, logLevel } from 'kafkajs';
 import { connectNats, type NatsConnection } from '@tapfleet/runtime';
-import type { Bundle } from '@tapfleet/schemas';
+import { TxnSpanRow, type Bundle } from '@tapfleet/schemas';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { orderBundle, publishSynthetic, storeBundle } from './ingest-harness.js';
+import { orderPathBundle, publishEvents, truthOf } from '../assembler/txn-harness.js';
 
 interface Mirrored { event: string; host: string; seq: number; txn: string; fields: Record<string, string | number> }
 
@@ -63,5 +64,41 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
     assert.ok([...partitionsByKey.values()].every((p) => p.size === 1), 'one key, one partition');
     const metrics = await (await fetch('http://127.0.0.1:30020/metrics')).text();
     assert.match(metrics, /tapfleet_ingest_kafka_mirrored_total 20000/);
+  });
+
+  test('the assembler mirrors every span to Kafka when its mirror is on: one record per span, keyed by trace id', async () => {
+    const spansTopic = 'tapfleet.spans.test';
+    const pathBundle = await orderPathBundle();
+    await storeBundle(stack.config, pathBundle);
+    stack.spawnTapfleet(['assembler'], { assembler: { metricsPort: 30021, quietMs: 300, kafka: { brokers, topic: spansTopic } } }, 'assembler');
+    await eventually('assembler healthy', async () => (await fetch('http://127.0.0.1:30021/healthz')).ok, 60_000);
+    const js = jetstream(nc);
+    const dep = 'd-spanmir01';
+    const base = BigInt(Date.now()) * 1_000_000n;
+    const orders = Array.from({ length: 200 }, (_, i) => truthOf(base, i));
+    await publishEvents(js, pathBundle, dep, { hostId: 'gw-m', offsetNs: 0n, uncertaintyNs: 100_000 }, orders.map((t, i) => ({ event: 'gw_out', txn: i, trueNs: t.gwOut })), 0);
+    await publishEvents(js, pathBundle, dep, { hostId: 'risk-m', offsetNs: 0n, uncertaintyNs: 100_000 }, orders.flatMap((t, i) => [{ event: 'risk_in', txn: i, trueNs: t.riskIn }, { event: 'risk_out', txn: i, trueNs: t.riskOut }]), 0);
+    const consumer = new Kafka({ clientId: 'span-mirror-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `span-mirror-test-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: spansTopic, fromBeginning: true });
+    const spans = new Map<string, TxnSpanRow>();
+    let records = 0;
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const row = TxnSpanRow.parse(JSON.parse(message.value!.toString()));
+        assert.equal(message.key!.toString(), row.trace_id, 'keyed by trace id');
+        records++;
+        spans.set(row.span_id, row);
+      },
+    });
+    // Each order: a root, two hops, the latency span of risk_out.
+    await eventually('800 spans mirrored', () => spans.size >= 800, 60_000, 200);
+    await new Promise((r) => setTimeout(r, 1500));
+    await consumer.disconnect();
+    assert.equal(spans.size, 800);
+    assert.equal(records, 800, 'each span once');
+    assert.equal([...spans.values()].filter((r) => r.kind === 'txn' && r.deployment === dep).length, 200);
+    const metrics = await (await fetch('http://127.0.0.1:30021/metrics')).text();
+    assert.match(metrics, /tapfleet_assembler_kafka_mirrored_spans_total 800/);
   });
 });
