@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'chdb';
 import { applyRetention, migrate, PROBE_EVENT_COLUMNS, type SqlRunner } from '@tapfleet/ingest';
-import { loadMigrations, lossOutagesSql, lossReportedSql, lossStoredSql, partitionsSql, seqsAroundSql, storedInRangesSql, storedSeqsSql } from '@tapfleet/schemas';
+import { loadMigrations, lossOutagesSql, lossReportedSql, lossStoredSql, partitionsSql, seqsAroundSql, storedInRangesSql, storedSeqsSql, storedTxnEventsSql } from '@tapfleet/schemas';
+import { buildSpans } from '@tapfleet/assembler';
 
 /**
  * The current ClickHouse engine (chDB, in-process) runs every migration and every query
@@ -97,4 +98,20 @@ test('chDB: retention drops old days and, on a server with TTL, also sets the ta
   assert.deepEqual(result, [{ table: 'agent_status', dropped: ['20200101'] }]);
   const ddl = await chdb.rows<{ create_table_query: string }>(`SELECT create_table_query FROM system.tables WHERE database = '${DB}' AND name = 'agent_status'`);
   assert.match(ddl[0]!.create_table_query, /TTL date \+ toIntervalDay\(30\)/);
+});
+
+test('chDB: txn_spans takes the assembler\'s rows; a re-emitted version replaces the old under FINAL; the stored-events read runs', async () => {
+  const ev = (event: string, host: string, ns: bigint, seq: number) => ({
+    deployment: 'd-chdb000003', txn: 'o-1', event, host, bootId: 'b1', seq, wallNs: ns, correctedNs: ns, offsetNs: 0n, uncertaintyNs: 100n, latencyNs: 0n, pid: 1, tid: 1,
+    shape: { hops: [{ name: 'wire', from: 'a_out', to: 'b_in' }], final: ['b_in'] }, link: undefined,
+  });
+  const t0 = 1_795_700_000_000_000_000n;
+  const first = buildSpans({ deployment: 'd-chdb000003', txn: 'o-1', events: [ev('b_in', 'h2', t0 + 500n, 1)] }, 1n);
+  const second = buildSpans({ deployment: 'd-chdb000003', txn: 'o-1', events: [ev('a_out', 'h1', t0, 7), ev('b_in', 'h2', t0 + 500n, 1)] }, 2n);
+  await insertJson('txn_spans', first);
+  await insertJson('txn_spans', second);
+  const rows = await chdb.rows<{ kind: string; events: string; duration_ns: string; error_bound_ns: string }>(`SELECT kind, events, duration_ns, error_bound_ns FROM ${DB}.txn_spans FINAL WHERE txn = 'o-1' ORDER BY kind`);
+  assert.deepEqual(rows.map((r) => [r.kind, Number(r.events), Number(r.duration_ns), Number(r.error_bound_ns)]), [['hop', 2, 500, 200], ['txn', 2, 500, 200]]);
+  const stored = await chdb.rows<{ txn: string }>(storedTxnEventsSql(DB, '2026-11-25', '2026-11-27', [{ deployment: 'd-chdb000001', txn: "t0' OR 1=1 --" }, { deployment: 'd-chdb000001', txn: 't0' }]));
+  assert.deepEqual([...new Set(stored.map((r) => r.txn))], ['t0'], 'the hostile key matches nothing and breaks nothing');
 });
