@@ -122,8 +122,24 @@ export interface DecodedBatch {
   records: BatchRecord[];
 }
 
-/** Decodes a batch; throws BatchFormatError (with the reason) on anything malformed. */
-export function decodeEventBatch(bytes: Uint8Array): DecodedBatch {
+/**
+ * A batch checked whole but not cut into per-record objects: where each record's bytes start
+ * (`at[i]`, `len[i]`) in `view`, and its wall-clock ns at `at[i] - 8`. For readers that touch
+ * every record once at fleet rates (the assembler): no object, view or BigInt per record.
+ */
+export interface ScannedBatch {
+  header: EventBatchHeader;
+  /** A view over the batch's whole buffer (offsets below are into it). */
+  view: DataView;
+  at: Uint32Array;
+  len: Uint32Array;
+}
+
+/** The wall-clock ns of record `i` of a scanned batch. */
+export const scannedWallNs = (b: ScannedBatch, i: number): bigint => b.view.getBigUint64(b.at[i]! - 8, true);
+
+/** Checks a batch and finds its records; throws BatchFormatError (with the reason) on anything malformed. */
+export function scanEventBatch(bytes: Uint8Array): ScannedBatch {
   if (bytes.length < 8) throw new BatchFormatError(`batch is ${bytes.length} bytes, shorter than its 8-byte preamble`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== BATCH_MAGIC) throw new BatchFormatError('batch does not start with the TFB1 magic');
@@ -140,16 +156,32 @@ export function decodeEventBatch(bytes: Uint8Array): DecodedBatch {
     const first = parsed.error.issues[0];
     throw new BatchFormatError(`header field ${first?.path.join('.') ?? '?'}: ${first?.message ?? 'invalid'}`);
   }
-  const records: BatchRecord[] = [];
-  let at = 8 + headerLen;
-  while (at < bytes.length) {
-    if (at + RECORD_OVERHEAD > bytes.length) throw new BatchFormatError(`truncated record header at byte ${at}`);
-    const len = view.getUint32(at, true);
-    if (at + RECORD_OVERHEAD + len > bytes.length) throw new BatchFormatError(`record at byte ${at} claims ${len} bytes, past the end`);
-    records.push({ wallNs: view.getBigUint64(at + 4, true), data: bytes.subarray(at + RECORD_OVERHEAD, at + RECORD_OVERHEAD + len) });
-    at += RECORD_OVERHEAD + len;
+  // Records are at least RECORD_OVERHEAD bytes each, so the count is bounded by the size.
+  const count = parsed.data.count;
+  if (count > (bytes.length - 8 - headerLen) / RECORD_OVERHEAD) throw new BatchFormatError(`header says ${count} records, more than the batch can hold`);
+  const at = new Uint32Array(count);
+  const len = new Uint32Array(count);
+  let pos = 8 + headerLen;
+  let n = 0;
+  while (pos < bytes.length) {
+    if (pos + RECORD_OVERHEAD > bytes.length) throw new BatchFormatError(`truncated record header at byte ${pos}`);
+    const l = view.getUint32(pos, true);
+    if (pos + RECORD_OVERHEAD + l > bytes.length) throw new BatchFormatError(`record at byte ${pos} claims ${l} bytes, past the end`);
+    if (n >= count) throw new BatchFormatError(`header says ${count} records, batch holds more`);
+    at[n] = bytes.byteOffset + pos + RECORD_OVERHEAD;
+    len[n] = l;
+    n++;
+    pos += RECORD_OVERHEAD + l;
   }
-  if (records.length !== parsed.data.count)
-    throw new BatchFormatError(`header says ${parsed.data.count} records, batch holds ${records.length}`);
-  return { header: parsed.data, records };
+  if (n !== count) throw new BatchFormatError(`header says ${count} records, batch holds ${n}`);
+  return { header: parsed.data, view: new DataView(bytes.buffer), at, len };
+}
+
+/** Decodes a batch; throws BatchFormatError (with the reason) on anything malformed. */
+export function decodeEventBatch(bytes: Uint8Array): DecodedBatch {
+  const s = scanEventBatch(bytes);
+  const records: BatchRecord[] = [];
+  const base = bytes.byteOffset;
+  for (let i = 0; i < s.at.length; i++) records.push({ wallNs: scannedWallNs(s, i), data: bytes.subarray(s.at[i]! - base, s.at[i]! - base + s.len[i]!) });
+  return { header: s.header, records };
 }

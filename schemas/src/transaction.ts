@@ -107,7 +107,9 @@ function hash64(s: string, seedA: number, seedB: number): [number, number] {
   return [mix32(a), mix32(b ^ 0x5bd1e995)];
 }
 
-const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** 8 hex digits of a u32 from a byte table (Number#toString(16) + padStart cost a tenth of span building). */
+const hex8 = (n: number) => HEX_BYTE[(n >>> 24) & 0xff]! + HEX_BYTE[(n >>> 16) & 0xff]! + HEX_BYTE[(n >>> 8) & 0xff]! + HEX_BYTE[n & 0xff]!;
 
 /**
  * Span id within a trace, deterministic in what the span stands for (`root`, `hop:NAME#i`,

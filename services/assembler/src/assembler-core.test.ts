@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AssemblerConfig, decodeEventBatch, encodeEventBatch, type BundleManifest, type TxnSpanRow } from '@tapfleet/schemas';
+import { AssemblerConfig, scanEventBatch, encodeEventBatch, type BundleManifest, type TxnSpanRow } from '@tapfleet/schemas';
 import { createLogger } from '@tapfleet/runtime';
 import { AssemblerCore, type HistoryReader } from './assembler-core.js';
 import { createAssemblerMetrics } from './assembler-metrics.js';
@@ -27,7 +27,7 @@ let seq = 0;
 function batch(host: string, recs: [number, bigint, bigint][]) {
   const header = { v: 1 as const, hostId: host, bootId: '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', deploymentId: 'd-1a2b3c4d', bundleId: SHA, kernelBuildId: 'a1'.repeat(20), firstSeq: seq, count: recs.length, clock: { offsetNs: 0, uncertaintyNs: 50 } };
   seq += recs.length;
-  return decodeEventBatch(encodeEventBatch(header, recs.map(([id, txn, wall]) => ({ wallNs: wall, data: record(id, txn) }))));
+  return scanEventBatch(encodeEventBatch(header, recs.map(([id, txn, wall]) => ({ wallNs: wall, data: record(id, txn) }))));
 }
 
 class Msg {

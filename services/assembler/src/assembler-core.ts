@@ -1,5 +1,5 @@
 import type { Logger } from '@tapfleet/runtime';
-import type { AssemblerConfig, BundleManifest, DecodedBatch, TxnSpanRow } from '@tapfleet/schemas';
+import type { AssemblerConfig, BundleManifest, ScannedBatch, TxnSpanRow } from '@tapfleet/schemas';
 import type { AssemblerMetrics } from './assembler-metrics.js';
 import { MessageHolds, type Ackable } from './message-holds.js';
 import { partitionOf } from './partition.js';
@@ -71,7 +71,7 @@ export class AssemblerCore<M extends Ackable> {
    * Takes a batch (throws TxnBatchRejected when it is malformed). The message is held by
    * every transaction that took one of its events, or acked at once when none did.
    */
-  accept(batch: DecodedBatch, manifest: BundleManifest, msg: M, redelivered: boolean, streamSeq: number): void {
+  accept(batch: ScannedBatch, manifest: BundleManifest, msg: M, redelivered: boolean, streamSeq: number): void {
     const events = this.decoder.decode(batch, manifest);
     if (streamSeq > this.lastStreamSeq) this.lastStreamSeq = streamSeq;
     const nowMs = this.now();

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connectNats, createClickHouse, DirectObjectReader, ManifestCache, publishDeadLetter, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { BatchFormatError, BUNDLES_OBJECT_STORE, decodeEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
+import { BatchFormatError, BUNDLES_OBJECT_STORE, scanEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
 import { AssemblerCore } from './assembler-core.js';
 import { createAssemblerMetrics, type AssemblerMetrics } from './assembler-metrics.js';
 import { loadStoredEvents, type StoredEventRow } from './history-loader.js';
@@ -118,7 +118,7 @@ export class AssemblerService {
   private async take(m: JsMsg, catchUpTo: number, manifests: ManifestCache): Promise<void> {
     let batch;
     try {
-      batch = decodeEventBatch(m.data);
+      batch = scanEventBatch(m.data);
     } catch (e) {
       if (!(e instanceof BatchFormatError)) throw e;
       return this.deadLetter(m, e.message);

@@ -66,10 +66,11 @@ function hopPairs(sorted: readonly TxnEvent[], shape: TxnShape | undefined): { p
  * negative duration, inside `error_bound_ns`.
  */
 export function buildSpans(input: TxnInput, version: bigint): TxnSpanRow[] {
-  const sorted = [...input.events].sort(byTime);
+  const sorted = input.events.length > 1 ? [...input.events].sort(byTime) : [...input.events];
   const first = sorted[0];
   if (!first) return [];
-  const shape = sorted.find((e) => e.shape)?.shape;
+  let shape: TxnShape | undefined;
+  for (const e of sorted) if ((shape = e.shape)) break;
   const day = utcDay(first.correctedNs);
   const traceId = txnTraceId(input.deployment, input.txn, day);
   const spanId = spanIdsOf(traceId);
@@ -116,15 +117,22 @@ export function buildSpans(input: TxnInput, version: bigint): TxnSpanRow[] {
     if (s < start) start = s;
     rows.push(span('latency', `lat:${e.host}:${e.bootId}:${e.seq}`, e.event, e, e, s, e.correctedNs, 0n, LATENCY_ATTRS, [String(e.pid), String(e.tid)]));
   }
-  const hosts = [...new Set(sorted.map((e) => e.host))];
+  // Plain loops: this runs once per transaction at fleet rates.
+  const hosts: string[] = [];
+  const links: string[] = [];
+  let finalSeen = false;
   const finals = shape?.final ?? [];
-  const links = [...new Set(sorted.flatMap((e) => (e.link && e.link !== input.txn ? [e.link] : [])))];
+  for (const e of sorted) {
+    if (!hosts.includes(e.host)) hosts.push(e.host);
+    if (e.link !== undefined && e.link !== input.txn && !links.includes(e.link)) links.push(e.link);
+    if (!finalSeen && finals.includes(e.event)) finalSeen = true;
+  }
   const rootAttrs: Record<string, string> = {
     'tapfleet.txn': input.txn,
     'tapfleet.deployment': input.deployment,
     'tapfleet.hosts': hosts.join(','),
     // Only a declared shape says what complete means; without one a transaction just ends quiet.
-    ...(shape ? { 'tapfleet.complete': String(missing.length === 0 && (finals.length === 0 || sorted.some((e) => finals.includes(e.event)))) } : {}),
+    ...(shape ? { 'tapfleet.complete': String(missing.length === 0 && (finals.length === 0 || finalSeen)) } : {}),
     ...(missing.length ? { 'tapfleet.missing_hops': missing.join(',') } : {}),
     ...(links.length ? { 'tapfleet.links': links.join(',') } : {}),
   };

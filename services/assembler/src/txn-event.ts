@@ -1,4 +1,4 @@
-import { latencyField, PREFIX_FIELD, readField, recordEventId, type BundleManifest, type DecodedBatch, type EventLayout, type LayoutField, type TxnShape } from '@tapfleet/schemas';
+import { latencyField, PREFIX_FIELD, readField, recordEventId, scannedWallNs, type BundleManifest, type EventLayout, type LayoutField, type ScannedBatch, type TxnShape } from '@tapfleet/schemas';
 
 /**
  * One event that carries a transaction key, as the assembler keeps it: identity (host,
@@ -69,27 +69,26 @@ export class TxnEventDecoder {
     return [...this.plansFor(manifest).values()].every((p) => p === null);
   }
 
-  decode(batch: DecodedBatch, manifest: BundleManifest): TxnEvent[] {
-    const { header, records } = batch;
+  decode(batch: ScannedBatch, manifest: BundleManifest): TxnEvent[] {
+    const { header, view } = batch;
     const plans = this.plansFor(manifest);
     const out: TxnEvent[] = [];
     const offsetNs = BigInt(header.clock.offsetNs);
     const uncertaintyNs = BigInt(header.clock.uncertaintyNs);
     const shape = manifest.transaction;
-    // One view over the batch's buffer; each record is read at its offset in it (no view per event).
-    const first = records[0];
-    const view = first ? new DataView(first.data.buffer) : undefined;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      const at = r.data.byteOffset;
-      const id = r.data.length >= 4 ? recordEventId(view!, at) : -1;
+    const n = batch.at.length;
+    for (let i = 0; i < n; i++) {
+      const at = batch.at[i]!;
+      const len = batch.len[i]!;
+      const id = len >= 4 ? recordEventId(view, at) : -1;
       const plan = plans.get(id);
       if (plan === undefined) throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) has event id ${id}, which bundle ${header.bundleId.slice(0, 12)} does not define`);
-      if (r.data.length !== (plan?.layout.size ?? manifest.events.find((e) => e.id === id)!.size))
-        throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${r.data.length} bytes, not its layout's size`);
+      if (len !== (plan?.layout.size ?? manifest.events.find((e) => e.id === id)!.size))
+        throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${len} bytes, not its layout's size`);
       if (plan === null) continue;
-      const key = readField(view!, at, plan.txn);
-      const latency = plan.latency ? readField(view!, at, plan.latency) : 0n;
+      const key = readField(view, at, plan.txn);
+      const latency = plan.latency ? readField(view, at, plan.latency) : 0n;
+      const wallNs = scannedWallNs(batch, i);
       out.push({
         deployment: header.deploymentId,
         txn: String(key),
@@ -97,16 +96,16 @@ export class TxnEventDecoder {
         host: header.hostId,
         bootId: header.bootId,
         seq: header.firstSeq + i,
-        wallNs: r.wallNs,
-        correctedNs: r.wallNs - offsetNs,
+        wallNs,
+        correctedNs: wallNs - offsetNs,
         offsetNs,
         uncertaintyNs,
         latencyNs: typeof latency === 'bigint' ? (latency < 0n ? 0n : latency) : BigInt(Math.max(0, Number(latency))),
-        pid: view!.getUint32(at + PREFIX_FIELD.pid.offset, true),
-        tid: view!.getUint32(at + PREFIX_FIELD.tid.offset, true),
+        pid: view.getUint32(at + PREFIX_FIELD.pid.offset, true),
+        tid: view.getUint32(at + PREFIX_FIELD.tid.offset, true),
         // Always both fields, in this order: one object shape for every event (this runs per event).
         shape,
-        link: plan.link ? String(readField(view!, at, plan.link)) : undefined,
+        link: plan.link ? String(readField(view, at, plan.link)) : undefined,
       });
     }
     return out;

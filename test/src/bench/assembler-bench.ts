@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AssemblerCore, buildSpans, createAssemblerMetrics, TransactionTable, TxnEventDecoder } from '@tapfleet/assembler';
 import { createLogger, PROJECT_ROOT } from '@tapfleet/runtime';
-import { AssemblerConfig, decodeEventBatch, EventBatchBuilder, readField, type BundleManifest, type EventBatchHeader, type TxnSpanRow } from '@tapfleet/schemas';
+import { AssemblerConfig, decodeEventBatch, scanEventBatch, EventBatchBuilder, readField, type BundleManifest, type EventBatchHeader, type TxnSpanRow } from '@tapfleet/schemas';
 import { orderPathBundle } from '../assembler/txn-harness.js';
 import { BOOT } from '../ingest/ingest-harness.js';
 
-const { values } = parseArgs({ options: { 'parts-only': { type: 'boolean', default: false }, events: { type: 'string', default: '1000000' }, 'per-txn': { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { 'parts-only': { type: 'boolean', default: false }, 'engine-only': { type: 'boolean', default: false }, events: { type: 'string', default: '1000000' }, 'per-txn': { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
 const N = Number(values.events);
 const PER_TXN = Number(values['per-txn']);
 const RUNS = Number(values.runs);
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const parts = () => {
     const decoder = new TxnEventDecoder();
     const decodeMs = cpuOf(() => {
-      for (const bytes of batches) decoder.decode(decodeEventBatch(bytes), manifest);
+      for (const bytes of batches) decoder.decode(scanEventBatch(bytes), manifest);
     });
     const table = new TransactionTable<number>({ quietMs: 1e9, maxOpenMs: 1e9, maxOpen: 1e7, maxEventsPerTxn: 1024, lingerMs: 2000, maxLingering: 10_000 });
     const closed: ReturnType<typeof table.add>['closed'] = [];
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const groupMs = cpuOf(() => {
       for (const bytes of batches) {
         seq++;
-        for (const e of decoder.decode(decodeEventBatch(bytes), manifest)) closed.push(...table.add(e, seq, seq, 0, false).closed);
+        for (const e of decoder.decode(scanEventBatch(bytes), manifest)) closed.push(...table.add(e, seq, seq, 0, false).closed);
       }
     });
     const spansMs = cpuOf(() => {
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const cpu0 = process.cpuUsage();
     let seq = 0;
     for (const bytes of batches) {
-      core.accept(decodeEventBatch(bytes), manifest, new Msg(bytes), false, ++seq);
+      core.accept(scanEventBatch(bytes), manifest, new Msg(bytes), false, ++seq);
       // As the service does (every 20 ms and 50 ms): close what is due, store what closed.
       if (seq % 20 === 0) {
         core.tick();
@@ -147,6 +147,11 @@ async function main(): Promise<void> {
   const asmCpu: number[] = [];
   let spans = 0;
   let open = 0;
+  if (values['engine-only']) {
+    const r = await assemble();
+    console.log({ ms: r.ms, cpuMs: r.cpuMs, perCpuSecond: Math.round(events / (r.cpuMs / 1000)) });
+    return;
+  }
   progress('parts');
   const part = parts();
   if (values['parts-only']) {
@@ -175,7 +180,7 @@ async function main(): Promise<void> {
   const m0 = process.memoryUsage();
   const core = new AssemblerCore<Msg>(AssemblerConfig.parse({ maxOpenTransactions: 1_000_000, quietMs: 3_600_000 }), { store: async () => undefined }, undefined, createAssemblerMetrics(), createLogger('bench', 'silent'));
   let seq = 0;
-  for (const bytes of openBatches) core.accept(decodeEventBatch(bytes), manifest, new Msg(bytes), false, ++seq);
+  for (const bytes of openBatches) core.accept(scanEventBatch(bytes), manifest, new Msg(bytes), false, ++seq);
   openBatches.length = 0;
   gc?.();
   const m1 = process.memoryUsage();
