@@ -23,6 +23,7 @@ export function isolatedStackConfig(basePort: number): TapfleetConfig {
       controlPlane: { port: basePort + 8, url: `http://127.0.0.1:${basePort + 8}` },
       ingest: { metricsPort: basePort + 9 },
       agent: { metricsPort: basePort + 10 },
+      query: { port: basePort + 11, url: `http://127.0.0.1:${basePort + 11}` },
     },
   });
 }

@@ -4,9 +4,10 @@ import { commands as compilerCommands } from '@tapfleet/compiler';
 import { commands as fleetCommands } from '@tapfleet/control-plane';
 import { commands as agentCommands } from '@tapfleet/host-agent';
 import { commands as ingestCommands } from '@tapfleet/ingest';
+import { commands as queryCommands } from '@tapfleet/query';
 
 /** Every subcommand, each owned by its package; this file only composes them. */
-const commands: Command[] = [...stackCommands, ...compilerCommands, ...fleetCommands, ...agentCommands, ...ingestCommands];
+const commands: Command[] = [...stackCommands, ...compilerCommands, ...fleetCommands, ...agentCommands, ...ingestCommands, ...queryCommands];
 
 export async function main(argv: string[]): Promise<number> {
   return runCli(commands, argv);

@@ -14,3 +14,5 @@ export * from './time.js';
 export * from './dead-letter.js';
 export * from './long-timer.js';
 export * from './object-reader.js';
+export * from './stored-record.js';
+export * from './token-store.js';

@@ -13,7 +13,7 @@ import { natsService } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
-import { agentService, controlPlaneService, ingestService } from './services/product.js';
+import { agentService, controlPlaneService, ingestService, queryService } from './services/product.js';
 
 export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
 
@@ -31,7 +31,7 @@ export type ServiceName = StackService['name'];
 /** What `stack up` starts unless told otherwise: the servers the product needs. */
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
-export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'agent'];
+export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'query', 'agent'];
 export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', ...PRODUCT_SERVICES];
 
 /**
@@ -46,6 +46,7 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     kafka: () => kafkaService(config, log),
     'control-plane': () => controlPlaneService(config),
     ingest: () => ingestService(config),
+    query: () => queryService(config),
     agent: () => agentService(config),
   };
   return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());
