@@ -3,11 +3,12 @@ import type { TapfleetConfig } from '@tapfleet/schemas';
 import type { Redis } from 'ioredis';
 import { queryApi } from './api-routes.js';
 import { clickHouseRows } from './clickhouse-rows.js';
+import { pageFiles } from './page-files.js';
 import { queryMetrics } from './query-metrics.js';
 import { QueryStore } from './query-store.js';
 
 /**
- * The query service process: the history API, `/metrics` and `/healthz` on one
+ * The query service process: the history API, the web page, `/metrics` and `/healthz` on one
  * port. Stateless: ClickHouse holds the history, Redis the control plane's API tokens.
  */
 export class QueryService {
@@ -24,6 +25,7 @@ export class QueryService {
     const metrics = queryMetrics(registry);
     const tokens = new TokenStore(redis, (store, key, reason) => log.warn({ store, key, reason }, 'unreadable token record: it authenticates nobody'));
     const api = queryApi({ store: new QueryStore(clickHouseRows(ch), config.clickhouse.database), tokens, metrics, log });
+    const page = pageFiles();
     const http = await startServiceHttp({
       host: config.query.host,
       port: config.query.port,
@@ -32,6 +34,7 @@ export class QueryService {
       health: () => (redis.status === 'end' ? 'redis connection closed' : null),
       handler: async (req, res) => {
         if (await api(req, res)) return;
+        if (page(req, res)) return;
         sendJson(res, 404, { error: { code: 'not_found', message: `no route ${req.method} ${(req.url ?? '/').split('?')[0]}` } });
       },
       onError: (e) => log.error({ err: (e as Error).message }, 'query HTTP handler failed'),

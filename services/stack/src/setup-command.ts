@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT, type Command } from '@tapfleet/runtime';
-import { BUILD_PACKAGES, ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
+import { BROWSER_PACKAGES, BUILD_PACKAGES, ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
 import { ensureTracefs } from './tracefs.js';
 
 /**
@@ -10,9 +10,9 @@ import { ensureTracefs } from './tracefs.js';
  */
 export const setupCommand: Command = {
   path: ['setup'],
-  summary: 'install missing Debian packages (servers and the BPF toolchain), mount tracefs, build the runner',
+  summary: 'install missing Debian packages (servers, the BPF toolchain, chromium for the page tests), mount tracefs, build the runner',
   async run(_v, _p, { log }) {
-    ensureDebianPackages([...STACK_PACKAGES, ...BUILD_PACKAGES], log);
+    ensureDebianPackages([...STACK_PACKAGES, ...BUILD_PACKAGES, ...BROWSER_PACKAGES], log);
     ensureTracefs(log);
     // make is incremental: a no-op when the runner is up to date.
     execFileSync('make', ['-s', '-C', join(PROJECT_ROOT, 'agents', 'runner')], { stdio: ['ignore', 'inherit', 'inherit'] });
