@@ -32,14 +32,16 @@ export interface DurationSource {
 }
 
 /**
- * Hop spans of a deployment starting in the window, newest version of each (FINAL: a re-opened
- * transaction's re-emitted spans must not count twice while ReplacingMergeTree has not merged).
+ * Hop spans of a deployment starting in the window, from the time-ordered copy (0010), the newest
+ * version of each span: a re-opened transaction's re-emitted spans must not count twice while
+ * ReplacingMergeTree has not merged them away (argMax per span_key: exact whatever the parts).
  */
 export function hopSource(db: string, deployment: string, w: NsRange, hop?: string): DurationSource {
   return {
-    sql: `SELECT name, duration_ns AS d, error_bound_ns AS eb, start_ns AS t FROM ${db}.txn_spans FINAL
+    sql: `SELECT name, argMax(duration_ns, version) AS d, argMax(error_bound_ns, version) AS eb, argMax(start_ns, version) AS t FROM ${db}.txn_span_times
       WHERE deployment = ${str(deployment)} AND kind = 'hop'${hop !== undefined ? ` AND name = ${str(hop)}` : ''}
-        AND ${spanDays(w)} AND start_ns >= ${uint(w.from)} AND start_ns < ${uint(w.to)}`,
+        AND ${spanDays(w)} AND start_ns >= ${uint(w.from)} AND start_ns < ${uint(w.to)}
+      GROUP BY name, span_key`,
   };
 }
 
@@ -66,40 +68,39 @@ export const eventRowsSql = (db: string, deployment: string, event: string, w: N
 export const summarySql = (src: DurationSource) =>
   `SELECT name, count() AS count, ${PERCENTILES}(d) AS q, max(d) AS max, max(eb) AS eb FROM (${src.sql}) GROUP BY name ORDER BY name`;
 
-export const minuteSeriesSql = (src: DurationSource) =>
-  `SELECT name, ${minuteMs('t')} AS minute_ms, count() AS count, quantilesExact(0.5, 0.99)(d) AS q, max(d) AS max
-   FROM (${src.sql}) GROUP BY name, minute_ms ORDER BY name, minute_ms`;
-
-/** Count per (minute, log2 bucket): the heatmap; summed over minutes it is the histogram. */
-export const heatmapSql = (src: DurationSource) =>
-  `SELECT name, ${minuteMs('t')} AS minute_ms, ${log2Bucket('d')} AS bucket, count() AS count
-   FROM (${src.sql}) GROUP BY name, minute_ms, bucket ORDER BY name, minute_ms, bucket`;
+/**
+ * Everything a latency view shows, from one read of the source (its de-duplication is the costly
+ * part, so it runs once): per name the count, exact percentiles and max over the window (merged
+ * from per-minute states), and per minute its count, percentiles, max and count per log2 bucket
+ * (the heatmap's column; summed over minutes, the histogram), as parallel arrays.
+ */
+export const latencyStatsSql = (src: DurationSource) =>
+  `SELECT name, sum(c) AS count, ${PERCENTILES.replace('quantilesExact', 'quantilesExactMerge')}(st) AS q, max(mx) AS max, max(e) AS eb,
+     groupArray(minute_ms) AS minutes, groupArray(c) AS counts, groupArray(finalizeAggregation(st)) AS mq, groupArray(mx) AS maxes, groupArray(b) AS buckets
+   FROM (
+     SELECT name, ${minuteMs('t')} AS minute_ms, count() AS c, ${PERCENTILES.replace('quantilesExact', 'quantilesExactState')}(d) AS st, max(d) AS mx, max(eb) AS e,
+       sumMap([${log2Bucket('d')}], [toUInt64(1)]) AS b
+     FROM (${src.sql}) GROUP BY name, minute_ms ORDER BY name, minute_ms)
+   GROUP BY name ORDER BY name`;
 
 // Wall ns exceed 2^53: read as text, so neither JSON nor a newer server's unquoted 64-bit numbers round them.
 const SPAN_COLUMNS = `deployment, txn, trace_id, span_id, parent_span_id, kind, name, host, from_host, to_host, from_event, to_event,
-  toString(start_ns) AS start_text, toString(end_ns) AS end_text, duration_ns, error_bound_ns, events, attr_names, attr_values`;
+  toString(start_ns) AS start_text, toString(end_ns) AS end_text, duration_ns, error_bound_ns, events, attr_names, attr_values, toString(version) AS version_text`;
 
-/** Where a transaction key was seen: txn_index (fed by probe_events) is ordered by key. */
-export const txnIndexSql = (db: string, key: string, deployment?: string) =>
-  `SELECT deployment, toString(date) AS day, toString(minMerge(first_ns)) AS first_text, toString(maxMerge(last_ns)) AS last_text, groupUniqArrayMerge(hosts) AS hosts
-   FROM ${db}.txn_index WHERE txn = ${str(key)}${deployment !== undefined ? ` AND deployment = ${str(deployment)}` : ''}
-   GROUP BY deployment, day ORDER BY minMerge(first_ns) DESC LIMIT 50`;
-
-/** A transaction's spans, newest version of each; `days` (from the index) prunes partitions when known. */
-export const txnSpansSql = (db: string, key: string, deployments: readonly string[] | undefined, days: readonly string[] | undefined) =>
-  `SELECT ${SPAN_COLUMNS} FROM ${db}.txn_spans FINAL
-   WHERE txn = ${str(key)}${deployments ? ` AND deployment IN ${strList(deployments)}` : ''}${days ? ` AND date IN (${days.map((d) => `toDate(${str(d)})`).join(', ') || "toDate('1970-01-01')"})` : ''}
+/** A transaction's spans by key (0010), every stored version (the caller keeps the newest of each). */
+export const txnSpansSql = (db: string, key: string, deployment?: string) =>
+  `SELECT ${SPAN_COLUMNS} FROM ${db}.txn_spans_by_key
+   WHERE txn = ${str(key)}${deployment !== undefined ? ` AND deployment = ${str(deployment)}` : ''}
    ORDER BY deployment, start_ns, span_id LIMIT 5000`;
 
 const EVENT_COLUMNS = `deployment, host, boot_id, seq, bundle, event, probe, toString(ts_ns) AS ts_text, clock_offset_ns, clock_uncertainty_ns, pid, tid, comm, txn, latency_ns,
   toString(n0) AS n0_text, toString(n1) AS n1_text, toString(n2) AS n2_text, toString(n3) AS n3_text, toString(n4) AS n4_text, toString(n5) AS n5_text, toString(n6) AS n6_text, toString(n7) AS n7_text,
   s0, s1, s2, s3, extra_names, extra_values`;
 
-/** A transaction's events, each (host, boot, seq) once, in the time range the index gave. */
-export const txnEventsSql = (db: string, key: string, deployments: readonly string[], days: readonly string[], w: { first: bigint; last: bigint }) =>
-  `SELECT ${EVENT_COLUMNS} FROM ${db}.probe_events
-   WHERE deployment IN ${strList(deployments)} AND date IN (${days.map((d) => `toDate(${str(d)})`).join(', ')}) AND txn = ${str(key)}
-     AND ts_ns >= ${uint(w.first)} AND ts_ns <= ${uint(w.last)}
+/** A transaction's events by key (0010), each (host, boot, seq) once. */
+export const txnEventsSql = (db: string, key: string, deployment?: string) =>
+  `SELECT ${EVENT_COLUMNS} FROM ${db}.txn_events
+   WHERE txn = ${str(key)}${deployment !== undefined ? ` AND deployment = ${str(deployment)}` : ''}
    ORDER BY ts_ns, host, boot_id, seq LIMIT 1 BY host, boot_id, seq LIMIT 10000`;
 
 /** Layouts of the bundles (slot -> field name), newest row of each. */
@@ -109,17 +110,26 @@ export const layoutsByBundleSql = (db: string, bundles: readonly string[]) =>
 export const layoutsByEventSql = (db: string, event: string) =>
   `SELECT bundle, event, fields FROM ${db}.event_layouts FINAL WHERE event = ${str(event)}`;
 
-/** The slowest transactions (root spans) or the slowest spans of one hop in a window. */
-export const slowestSql = (db: string, deployment: string, w: NsRange, n: number, hop?: string) =>
-  `SELECT txn, trace_id, toString(start_ns) AS start_text, duration_ns, error_bound_ns, host FROM ${db}.txn_spans FINAL
-   WHERE deployment = ${str(deployment)} AND ${hop !== undefined ? `kind = 'hop' AND name = ${str(hop)}` : `kind = 'txn'`}
-     AND ${spanDays(w)} AND start_ns >= ${uint(w.from)} AND start_ns < ${uint(w.to)}
-   ORDER BY duration_ns DESC, txn LIMIT ${uint(n)}`;
+const windowOf = (deployment: string, w: NsRange, hop?: string) =>
+  `deployment = ${str(deployment)} AND ${hop !== undefined ? `kind = 'hop' AND name = ${str(hop)}` : `kind = 'txn'`}
+     AND ${spanDays(w)} AND start_ns >= ${uint(w.from)} AND start_ns < ${uint(w.to)}`;
 
-/** Hop spans of the given transactions (the slowest list's breakdown); txn is in the sort key. */
+/**
+ * The slowest transactions (root spans) or the slowest spans of one hop in a window, each span's
+ * newest version: the top span_keys by their newest duration first, then their other columns.
+ */
+export const slowestSql = (db: string, deployment: string, w: NsRange, n: number, hop?: string) =>
+  `SELECT argMax(txn, version) AS txn_key, argMax(trace_id, version) AS trace, toString(argMax(start_ns, version)) AS start_text,
+     argMax(duration_ns, version) AS d, argMax(error_bound_ns, version) AS eb, argMax(to_host, version) AS host
+   FROM ${db}.txn_span_times
+   WHERE ${windowOf(deployment, w, hop)}
+     AND span_key IN (SELECT span_key FROM ${db}.txn_span_times WHERE ${windowOf(deployment, w, hop)} GROUP BY span_key ORDER BY argMax(duration_ns, version) DESC LIMIT ${uint(n)})
+   GROUP BY span_key ORDER BY d DESC, txn_key LIMIT ${uint(n)}`;
+
+/** Hop spans of the given transactions (the slowest list's breakdown), by key (0010). */
 export const hopsOfTxnsSql = (db: string, deployment: string, w: NsRange, txns: readonly string[]) =>
-  `SELECT txn, trace_id, name, from_host, to_host, toString(start_ns) AS start_text, duration_ns, error_bound_ns FROM ${db}.txn_spans FINAL
-   WHERE deployment = ${str(deployment)} AND kind = 'hop' AND txn IN ${strList(txns)} AND ${spanDays({ from: w.from, to: w.to + NS_PER_DAY })}
+  `SELECT txn, trace_id, span_id, name, from_host, to_host, toString(start_ns) AS start_text, duration_ns, error_bound_ns, toString(version) AS version_text FROM ${db}.txn_spans_by_key
+   WHERE txn IN ${strList(txns)} AND deployment = ${str(deployment)} AND kind = 'hop' AND ${spanDays({ from: w.from, to: w.to + NS_PER_DAY })}
    ORDER BY txn, start_ns, name`;
 
 /** One hop span of a transaction, and the minute whose spans it is ranked among. */
@@ -135,8 +145,10 @@ export function rankSql(db: string, deployment: string, targets: readonly RankTa
   const threshold = `multiIf(${targets.map((t) => `name = ${str(t.name)}, ${t.durationNs}`).join(', ')}, 0)`;
   const from = targets.reduce((m, t) => (t.minuteStartNs < m ? t.minuteStartNs : m), targets[0]!.minuteStartNs);
   const to = targets.reduce((m, t) => (t.minuteStartNs > m ? t.minuteStartNs : m), 0n) + 60_000_000_000n;
-  return `SELECT name, count() AS n, countIf(duration_ns <= ${threshold}) AS le FROM ${db}.txn_spans FINAL
-   WHERE deployment = ${str(deployment)} AND kind = 'hop' AND ${spanDays({ from, to })} AND (${inMinute})
+  return `SELECT name, count() AS n, countIf(d <= ${threshold}) AS le FROM (
+     SELECT name, argMax(duration_ns, version) AS d FROM ${db}.txn_span_times
+     WHERE deployment = ${str(deployment)} AND kind = 'hop' AND ${spanDays({ from, to })} AND (${inMinute})
+     GROUP BY name, span_key)
    GROUP BY name ORDER BY name`;
 }
 

@@ -6,8 +6,8 @@ import { decodeCursor, encodeCursor } from './events-cursor.js';
 import { fieldFilterCondition } from './field-filters.js';
 import { decodeFields, parseLayoutRow, type SlotColumns, type StoredLayout } from './layouts.js';
 import {
-  aggsSql, eventLatencySource, eventRowsSql, eventsPageSql, heatmapSql, hopSource, hopsOfTxnsSql, layoutsByBundleSql, layoutsByEventSql, minuteSeriesSql,
-  rankSql, slowestSql, summarySql, txnEventsSql, txnIndexSql, txnSpansSql, type DurationSource, type NsRange,
+  aggsSql, eventLatencySource, eventRowsSql, eventsPageSql, hopSource, hopsOfTxnsSql, latencyStatsSql, layoutsByBundleSql, layoutsByEventSql,
+  rankSql, slowestSql, summarySql, txnEventsSql, txnSpansSql, type DurationSource, type NsRange,
 } from './query-sql.js';
 
 /** What the store needs from ClickHouse: rows of a SELECT as JSON objects (the service's client, or chDB in tests). */
@@ -20,16 +20,40 @@ type Num = string | number;
 const num = (v: Num): number => Number(v);
 
 interface SummaryRow { name: string; count: Num; q: Num[]; max: Num; eb: Num }
-interface SeriesRow { name: string; minute_ms: Num; count: Num; q: Num[]; max: Num }
-interface HeatRow { name: string; minute_ms: Num; bucket: Num; count: Num }
+/** sumMap's (keys, counts): an array pair, or an object of the two on servers that name tuple members. */
+type BucketMap = [Num[], Num[]] | Record<string, Num[]>;
+interface StatsRow extends SummaryRow { minutes: Num[]; counts: Num[]; mq: Num[][]; maxes: Num[]; buckets: BucketMap[] }
 interface SpanRow {
   deployment: string; txn: string; trace_id: string; span_id: string; parent_span_id: string; kind: string; name: string; host: string; from_host: string; to_host: string;
   from_event: string; to_event: string; start_text: string; end_text: string; duration_ns: Num; error_bound_ns: Num; events: Num; attr_names: string[]; attr_values: string[];
+  version_text: string;
 }
 interface EventRow extends SlotColumns {
   deployment: string; host: string; boot_id: string; seq: Num; bundle: string; event: string; probe: string; ts_text: string; clock_offset_ns: Num; clock_uncertainty_ns: Num;
   pid: Num; tid: Num; comm: string; txn: string; latency_ns: Num;
 }
+
+const bucketPairs = (m: BucketMap): [number, number][] => {
+  const [keys, counts] = Array.isArray(m) ? m : Object.values(m);
+  return (keys ?? []).map((k, i) => [num(k), num(counts?.[i] ?? 0)]);
+};
+
+/**
+ * The newest version of each span among rows read without FINAL: until ReplacingMergeTree merges
+ * them, a re-opened transaction's spans are stored once per emission, with rising versions.
+ */
+function newestSpans<T extends { trace_id: string; span_id: string; version_text: string }>(rows: T[]): T[] {
+  const newest = new Map<string, T>();
+  for (const r of rows) {
+    const id = `${r.trace_id}/${r.span_id}`;
+    const seen = newest.get(id);
+    if (!seen || BigInt(r.version_text) > BigInt(seen.version_text)) newest.set(id, r);
+  }
+  return rows.filter((r) => newest.get(`${r.trace_id}/${r.span_id}`) === r);
+}
+
+/** Layouts read per bundle are kept: ingest writes a bundle's layouts once, when it first sees the bundle. */
+const LAYOUT_CACHE_BUNDLES = 1000;
 
 const summaryOf = (r: SummaryRow | undefined): LatencySummary | null =>
   r ? { count: num(r.count), p50: num(r.q[0]!), p90: num(r.q[1]!), p99: num(r.q[2]!), p999: num(r.q[3]!), max: num(r.max) } : null;
@@ -42,24 +66,23 @@ const spanView = (r: SpanRow): SpanView => ({
 
 /** Every history question the API answers, as SQL through `SqlRows`. */
 export class QueryStore {
+  private readonly layoutCache = new Map<string, StoredLayout[]>();
+
   constructor(private readonly sql: SqlRows, private readonly db: string) {}
 
   /** Count, percentiles, max, histogram, per-minute series and heatmap of each name in the source. */
   private async latencyStats(src: DurationSource): Promise<LatencyStats[]> {
-    const [summaries, series, heat] = await Promise.all([
-      this.sql.rows<SummaryRow>(summarySql(src)),
-      this.sql.rows<SeriesRow>(minuteSeriesSql(src)),
-      this.sql.rows<HeatRow>(heatmapSql(src)),
-    ]);
-    return summaries.map((s) => {
-      const cells = heat.filter((h) => h.name === s.name).map((h) => ({ minuteMs: num(h.minute_ms), bucket: num(h.bucket), count: num(h.count) }));
+    const rows = await this.sql.rows<StatsRow>(latencyStatsSql(src));
+    return rows.map((s) => {
+      const heatmap = s.minutes.flatMap((m, i) => bucketPairs(s.buckets[i]!).map(([bucket, count]) => ({ minuteMs: num(m), bucket, count }))).sort((a, b) => a.minuteMs - b.minuteMs || a.bucket - b.bucket);
       const histogram = new Map<number, number>();
-      for (const c of cells) histogram.set(c.bucket, (histogram.get(c.bucket) ?? 0) + c.count);
+      for (const c of heatmap) histogram.set(c.bucket, (histogram.get(c.bucket) ?? 0) + c.count);
       return {
         name: s.name, ...summaryOf(s)!, errorBoundMaxNs: num(s.eb),
         histogram: [...histogram].sort(([a], [b]) => a - b).map(([bucket, count]) => ({ bucket, count })),
-        series: series.filter((r) => r.name === s.name).map((r) => ({ minuteMs: num(r.minute_ms), count: num(r.count), p50: num(r.q[0]!), p99: num(r.q[1]!), max: num(r.max) })),
-        heatmap: cells,
+        // The per-minute quantiles are the same four levels; the series shows p50 and p99.
+        series: s.minutes.map((m, i) => ({ minuteMs: num(m), count: num(s.counts[i]!), p50: num(s.mq[i]![0]!), p99: num(s.mq[i]![2]!), max: num(s.maxes[i]!) })).sort((a, b) => a.minuteMs - b.minuteMs),
+        heatmap,
       };
     });
   }
@@ -86,8 +109,15 @@ export class QueryStore {
   }
 
   private async eventViews(rows: EventRow[]): Promise<EventView[]> {
-    const bundles = [...new Set(rows.map((r) => r.bundle))];
-    const layouts = bundles.length ? await this.layouts(this.sql.rows(layoutsByBundleSql(this.db, bundles))) : new Map<string, StoredLayout>();
+    const missing = [...new Set(rows.map((r) => r.bundle))].filter((b) => !this.layoutCache.has(b));
+    if (missing.length) {
+      const read = await this.sql.rows<{ bundle: string; event: string; fields: string }>(layoutsByBundleSql(this.db, missing));
+      if (this.layoutCache.size + missing.length > LAYOUT_CACHE_BUNDLES) this.layoutCache.clear();
+      // A bundle without stored layouts (ingest has not written them yet) is asked again next time.
+      for (const b of missing) if (read.some((r) => r.bundle === b)) this.layoutCache.set(b, read.filter((r) => r.bundle === b).map(parseLayoutRow));
+    }
+    const layouts = new Map<string, StoredLayout>();
+    for (const r of rows) for (const l of this.layoutCache.get(r.bundle) ?? []) layouts.set(`${l.bundle}\0${l.event}`, l);
     return rows.map((r) => ({
       deployment: r.deployment, host: r.host, bootId: r.boot_id, seq: num(r.seq), event: r.event, probe: r.probe, tsNs: r.ts_text,
       correctedNs: String(BigInt(r.ts_text) - BigInt(r.clock_offset_ns)), clockOffsetNs: num(r.clock_offset_ns), clockUncertaintyNs: num(r.clock_uncertainty_ns),
@@ -98,17 +128,10 @@ export class QueryStore {
 
   /** Spans (newest versions) and events of a key, one view per trace (a key reused on another day is another trace). */
   async txn(q: TxnQuery): Promise<TxnResponse> {
-    const index = await this.sql.rows<{ deployment: string; day: string; first_text: string; last_text: string; hosts: string[] }>(txnIndexSql(this.db, q.key, q.deployment));
-    const deployments = index.length ? [...new Set(index.map((r) => r.deployment))] : q.deployment ? [q.deployment] : undefined;
-    const days = index.length ? [...new Set(index.map((r) => r.day))] : undefined;
+    // Spans and events in parallel, each from its copy ordered by key (0010): a granule or two each.
     const [spanRows, eventRows] = await Promise.all([
-      this.sql.rows<SpanRow>(txnSpansSql(this.db, q.key, deployments, days)),
-      index.length
-        ? this.sql.rows<EventRow>(txnEventsSql(this.db, q.key, deployments!, days!, {
-            first: index.reduce((m, r) => (BigInt(r.first_text) < m ? BigInt(r.first_text) : m), BigInt(index[0]!.first_text)),
-            last: index.reduce((m, r) => (BigInt(r.last_text) > m ? BigInt(r.last_text) : m), 0n),
-          }))
-        : Promise.resolve([]),
+      this.sql.rows<SpanRow>(txnSpansSql(this.db, q.key, q.deployment)).then(newestSpans),
+      this.sql.rows<EventRow>(txnEventsSql(this.db, q.key, q.deployment)),
     ]);
     // Stored in host-clock order; shown in corrected order, which is the order things happened.
     const events = (await this.eventViews(eventRows)).sort((a, b) => (BigInt(a.correctedNs) < BigInt(b.correctedNs) ? -1 : BigInt(a.correctedNs) > BigInt(b.correctedNs) ? 1 : a.host.localeCompare(b.host)));
@@ -143,14 +166,15 @@ export class QueryStore {
 
   async slowest(q: SlowestQuery): Promise<SlowestResponse> {
     const w = { from: q.from, to: q.to };
-    const top = await this.sql.rows<{ txn: string; trace_id: string; start_text: string; duration_ns: Num; error_bound_ns: Num; host: string }>(slowestSql(this.db, q.deployment, w, q.n, q.hop));
+    const top = await this.sql.rows<{ txn_key: string; trace: string; start_text: string; d: Num; eb: Num; host: string }>(slowestSql(this.db, q.deployment, w, q.n, q.hop));
     const hops = top.length
-      ? await this.sql.rows<{ txn: string; trace_id: string; name: string; from_host: string; to_host: string; duration_ns: Num; error_bound_ns: Num }>(hopsOfTxnsSql(this.db, q.deployment, w, [...new Set(top.map((t) => t.txn))]))
+      ? newestSpans(await this.sql.rows<{ txn: string; trace_id: string; span_id: string; version_text: string; name: string; from_host: string; to_host: string; duration_ns: Num; error_bound_ns: Num }>(
+          hopsOfTxnsSql(this.db, q.deployment, w, [...new Set(top.map((t) => t.txn_key))])))
       : [];
     const rows = top.map((t) => {
-      const mine = hops.filter((h) => h.trace_id === t.trace_id);
+      const mine = hops.filter((h) => h.trace_id === t.trace);
       return {
-        deployment: q.deployment, txn: t.txn, startNs: t.start_text, durationNs: num(t.duration_ns), errorBoundNs: num(t.error_bound_ns),
+        deployment: q.deployment, txn: t.txn_key, startNs: t.start_text, durationNs: num(t.d), errorBoundNs: num(t.eb),
         hosts: [...new Set(mine.flatMap((h) => [h.from_host, h.to_host]).concat(mine.length ? [] : [t.host]).filter(Boolean))].sort(),
         hops: mine.map((h) => ({ name: h.name, durationNs: num(h.duration_ns), errorBoundNs: num(h.error_bound_ns), fromHost: h.from_host, toHost: h.to_host })),
       };

@@ -27,10 +27,13 @@ const txnLink = (deployment, key) => el('a', { href: `#/txn?${new URLSearchParam
 
 export async function txnView(root, api, p, draw) {
   if (!p.key) return root.append(el('p', { class: 'meta' }, 'Enter a transaction key.'));
-  const r = await api('/v1/txn', { key: p.key, deployment: p.deployment });
+  // With the deployment known, the ranks are asked for alongside the transaction (one wait, not two).
+  const rankOf = (deployment) => api('/v1/rank', { key: p.key, deployment }).catch(() => undefined);
+  const [r, early] = await Promise.all([api('/v1/txn', { key: p.key, deployment: p.deployment }), p.deployment ? rankOf(p.deployment) : undefined]);
   if (!r.transactions.length) return root.append(el('p', { class: 'meta', 'data-testid': 'empty' }, `No transaction ${p.key}${p.deployment ? ` in ${p.deployment}` : ''}.`));
-  for (const t of r.transactions) {
-    const rank = t.spans.some((s) => s.kind === 'hop') ? await api('/v1/rank', { key: t.txn, deployment: t.deployment }).catch(() => undefined) : undefined;
+  for (const [i, t] of r.transactions.entries()) {
+    // /v1/rank ranks the newest trace of the key (the first here); older ones with the same key show none.
+    const rank = i > 0 || !t.spans.some((s) => s.kind === 'hop') ? undefined : early && t.deployment === p.deployment ? early : await rankOf(t.deployment);
     const box = el('section', { 'data-testid': 'transaction' },
       el('h2', {}, `Transaction ${t.txn}`),
       el('p', { class: 'meta' }, `${t.deployment} · trace ${t.traceId || '-'} · ${durationText(t.durationNs)} · hosts ${t.hosts.join(', ')}`));

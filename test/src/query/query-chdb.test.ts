@@ -31,7 +31,7 @@ const DB = 'tapfleet';
 const insert = (table: string, rows: object[]) => chdb.command(`INSERT INTO ${DB}.${table} FORMAT JSONEachRow ${rows.map((r) => JSON.stringify(r)).join('\n')}`);
 const ms = (ns: bigint) => String(ns / 1_000_000n);
 
-test('chDB: the query service\'s queries answer the fixture as on 18.16 (FINAL, exact percentiles, rank, field filters, cursor)', async () => {
+test('chDB: the query service\'s queries answer the fixture as on 18.16 (newest span versions, exact percentiles, rank, field filters, cursor)', async () => {
   await migrate(chdb, DB);
   const all = [...WINDOW_A, ...WINDOW_B, HOSTILE];
   await insert('txn_spans', [...all.flatMap((t) => spanRows(t)), ...spanRows(WINDOW_A[6]!, 1n, 999_999)]);

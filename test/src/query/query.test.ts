@@ -190,6 +190,9 @@ describe('query service: history API and CLI on real ClickHouse 18.16, Redis tok
     assert.equal(r.stats.histogram.reduce((s, b) => s + b.count, 0), n);
     const page = await get('/v1/events', { ...w, where: ['qty>=490'], limit: '100' }, EventsResponse);
     assert.deepEqual(page.rows.map((e) => e.seq), [490, 491, 492, 493, 494, 495, 496, 497, 498, 499], 'each (host, boot, seq) once');
+    // The lookup by key reads its own copy of the events (0010), stored twice as well: still once.
+    const byKey = await get('/v1/txn', { key: '7', deployment: dep }, TxnResponse);
+    assert.deepEqual(byKey.transactions.map((t) => t.events.map((e) => [e.host, e.seq])), [[['q-dup', 7]]]);
   });
 
   test('parameters are checked (400 naming the field), tokens too (401, 403 for a join token), viewer may read; /metrics and /healthz', async () => {
