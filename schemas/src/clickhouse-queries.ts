@@ -3,7 +3,7 @@
  * compatibility test can run every one of them on the current engine (chDB) as well
  * as on the server the tests start (18.16). Only constructs valid on both.
  */
-const str = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+import { sqlString as str } from './sql-literal.js';
 
 /** Latest loss counters each (host, boot) reported for a deployment. */
 export const lossReportedSql = (db: string, deploymentId: string) =>
@@ -64,8 +64,6 @@ export const dropDaySql = (db: string, table: string, partitionId: string) =>
 
 /** Where the server has TTL (not 18.16): expire rows too, so parts merge away without waiting for the job. */
 export const ttlSql = (db: string, table: string, days: number) => `ALTER TABLE ${db}.${table} MODIFY TTL date + toIntervalDay(${days})`;
-
-export { str as sqlString };
 
 /**
  * Stored events of some transactions (the assembler merges them into a transaction it

@@ -115,6 +115,8 @@ export const IngestConfig = z.object({
   /** Days kept per table; older daily partitions are dropped by the retention job. */
   retentionDays: z.record(z.string(), z.number().int().positive()).default({
     probe_events: 7, aggregation_snapshots: 30, agent_status: 30, txn_index: 7, latency_rollup_1m: 90,
+    // The query service's copy of the events that carry a transaction key (0010) lives as long as they do.
+    txn_events: 7,
   }),
   retentionEveryMs: TimerMs.default(3_600_000),
   kafka: z.object({

@@ -14,6 +14,8 @@ export * from './config.js';
 export * from './clickhouse-migrations.js';
 export * from './bundle-file.js';
 export * from './clickhouse-queries.js';
+export * from './sql-literal.js';
 export * from './assignment-signing.js';
 export * from './fleet-trust.js';
 export * from './transaction.js';
+export * from './query-api.js';

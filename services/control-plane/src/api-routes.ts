@@ -14,8 +14,8 @@ import type { DeploymentStore } from './deployment-store.js';
 import type { Enrollment } from './enrollment.js';
 import type { Inventory } from './inventory.js';
 import type { UnknownDeployments } from './unknown-deployments.js';
-import { CorruptRecordError, type SkippedRecord } from './stored-record.js';
-import { roleAllows, type TokenRecord, type TokenStore } from './token-store.js';
+import { CorruptRecordError, type SkippedRecord } from '@tapfleet/runtime';
+import { roleAllows, type TokenRecord, type TokenStore } from '@tapfleet/runtime';
 
 const MAX_BODY = 2 << 20;
 

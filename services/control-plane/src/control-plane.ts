@@ -24,8 +24,8 @@ import { controlPlaneSigningKey } from './signing-key.js';
 import { lossReport } from './loss-report.js';
 import { redisProfileQuota } from './profile-intake.js';
 import { startTimeService } from './time-service.js';
-import type { CorruptRecordSink } from './stored-record.js';
-import { TokenStore } from './token-store.js';
+import type { CorruptRecordSink } from '@tapfleet/runtime';
+import { TokenStore } from '@tapfleet/runtime';
 
 export { adminTokenPath };
 

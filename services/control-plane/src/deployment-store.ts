@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AggregationSnapshot, Deployment, HostDeploymentState, type AgentDeploymentStatus, type DeploymentView } from '@tapfleet/schemas';
-import { getStringRecord, getHashRecords, CorruptRecordError, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
+import { getStringRecord, getHashRecords, CorruptRecordError, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from '@tapfleet/runtime';
 
 const ALL = 'tf:deployments';
 const depKey = (id: string) => `tf:deployment:${id}`;

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { issueAgentJwt, type AccountSigner, type Logger } from '@tapfleet/runtime';
 import type { EnrollRequest, EnrollResponse } from '@tapfleet/schemas';
 import { DeploymentRequestError } from './deployment-service.js';
-import { readRecord } from './stored-record.js';
-import type { TokenRecord } from './token-store.js';
+import { readRecord } from '@tapfleet/runtime';
+import type { TokenRecord } from '@tapfleet/runtime';
 
 const Enrolled = z.object({ publicKey: z.string(), by: z.string(), atMs: z.number() });
 

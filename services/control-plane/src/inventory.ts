@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { HostView, type AgentHeartbeat, type AgentHello } from '@tapfleet/schemas';
-import { getStringRecord, isWrongKind, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from './stored-record.js';
+import { getStringRecord, isWrongKind, readRecord, serializeChecked, type CorruptRecordSink, type SkippedRecord } from '@tapfleet/runtime';
 
 /** What Redis holds per host: the view without liveness, which the expiring key decides. */
 const StoredHost = HostView.omit({ live: true });

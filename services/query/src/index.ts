@@ -1,8 +1,7 @@
-/**
- * history HTTP API, CLI and web page (query issue).
- * The workspace exists so the dependency graph and the CLI's command registry are
- * in place; its commands join `tapfleet` through this array.
- */
-import type { Command } from '@tapfleet/runtime';
-
-export const commands: Command[] = [];
+/** The query service: history HTTP API (`tapfleet query-server`), its CLI (`tapfleet query ...`) and web page. */
+export { queryCommands as commands } from './commands.js';
+export { QueryService } from './query-service.js';
+export { QueryStore, type SqlRows } from './query-store.js';
+export { QueryClient, QueryCallError } from './query-client.js';
+export { waterfallText, durationText } from './text-format.js';
+export * as querySql from './query-sql.js';

@@ -15,3 +15,5 @@ export * from './dead-letter.js';
 export * from './long-timer.js';
 export * from './object-reader.js';
 export * from './manifest-cache.js';
+export * from './stored-record.js';
+export * from './token-store.js';

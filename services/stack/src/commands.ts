@@ -2,10 +2,10 @@ import { UsageError, type Command } from '@tapfleet/runtime';
 import { setupCommand } from './setup-command.js';
 import { ALL_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
 
-/** `--with kafka,jaeger,product`: extra services beyond the servers; `product` means control plane, ingest, assembler and agent. */
+/** `--with kafka,jaeger,product`: extra services beyond the servers; `product` means control plane, ingest, assembler, the query service and agent. */
 function withServices(text: string | undefined): ServiceName[] {
   const extra = (text ?? '').split(',').filter(Boolean).flatMap((w) => (w === 'product' ? [...PRODUCT_SERVICES] : [w]));
-  for (const w of extra) if (!ALL_SERVICES.includes(w as ServiceName)) throw new UsageError(`--with: unknown service '${w}' (kafka, jaeger, control-plane, ingest, assembler, agent, product)`);
+  for (const w of extra) if (!ALL_SERVICES.includes(w as ServiceName)) throw new UsageError(`--with: unknown service '${w}' (kafka, jaeger, control-plane, ingest, assembler, query, agent, product)`);
   return [...SERVER_SERVICES, ...(extra as ServiceName[])];
 }
 
@@ -27,7 +27,7 @@ export const stackCommands: Command[] = [
     details: 'State lives under <dataDir>/stack/. A healthy service already on a configured port is reused and never stopped by `down`.',
     options: {
       'no-install': { type: 'boolean', description: 'do not apt-get missing packages' },
-      with: { type: 'string', description: 'also start: kafka, jaeger, control-plane, ingest, assembler, agent, or product (all four)', valueName: 'LIST' },
+      with: { type: 'string', description: 'also start: kafka, jaeger, control-plane, ingest, assembler, query, agent, or product (all five)', valueName: 'LIST' },
     },
     async run(values, _pos, { config, log, out }) {
       const reports = await stackUp(config, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });

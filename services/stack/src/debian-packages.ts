@@ -3,6 +3,8 @@ import type { Logger } from '@tapfleet/runtime';
 
 /** Everything tapfleet needs from Debian: the stack's servers and the runner's toolchain. */
 export const STACK_PACKAGES = ['nats-server', 'redis-server', 'clickhouse-server', 'clickhouse-client'];
+/** The query service's web page is tested in a real browser (playwright-core drives it; it downloads none). */
+export const BROWSER_PACKAGES = ['chromium'];
 export const BUILD_PACKAGES = ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'systemtap-sdt-dev', 'pkg-config', 'gcc', 'make'];
 
 export function missingPackages(packages: readonly string[]): string[] {

@@ -14,7 +14,7 @@ import { clickhouseService } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
 import { jaegerService } from './services/jaeger.js';
-import { agentService, assemblerService, controlPlaneService, ingestService } from './services/product.js';
+import { agentService, assemblerService, controlPlaneService, ingestService, queryService } from './services/product.js';
 
 export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
 
@@ -32,7 +32,7 @@ export type ServiceName = StackService['name'];
 /** What `stack up` starts unless told otherwise: the servers the product needs. */
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
-export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'assembler', 'agent'];
+export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'assembler', 'query', 'agent'];
 export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', 'jaeger', ...PRODUCT_SERVICES];
 
 /**
@@ -51,6 +51,7 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     ingest: () => ingestService(config),
     // With the stack's Jaeger running, the assembler exports to it unless told otherwise.
     assembler: () => assemblerService(config.assembler.otlp.url || !only.includes('jaeger') ? config : { ...config, assembler: { ...config.assembler, otlp: { ...config.assembler.otlp, url: `http://127.0.0.1:${config.jaeger.otlpHttpPort}/v1/traces` } } }),
+    query: () => queryService(config),
     agent: () => agentService(config),
   };
   return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());

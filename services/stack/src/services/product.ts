@@ -15,7 +15,7 @@ async function healthz(host: string, port: number, what: string): Promise<void> 
  * (pid file, log file, health check), with the stack's effective configuration
  * written next to it so the child sees exactly what `stack up` saw.
  */
-function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'assembler' | 'agent', host: string, port: number, args: string[]): StackService {
+function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent', host: string, port: number, args: string[], command: string = name): StackService {
   return {
     name,
     binary: process.execPath,
@@ -31,7 +31,7 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
       // 0600: an explicitly configured store password (redis.password, clickhouse.password) is
       // in it; otherwise it names the stack's password files, which the child reads itself.
       writeSecretFile(file, JSON.stringify(config, null, 2));
-      return [TAPFLEET, name, ...args, '--config', file];
+      return [TAPFLEET, command, ...args, '--config', file];
     },
     checkHealth: () => healthz(host, port, `tapfleet ${name}`),
   };
@@ -40,6 +40,8 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
 export const controlPlaneService = (config: TapfleetConfig) => productService(config, 'control-plane', config.controlPlane.host, config.controlPlane.port, []);
 export const ingestService = (config: TapfleetConfig) => productService(config, 'ingest', config.ingest.metricsHost, config.ingest.metricsPort, []);
 export const assemblerService = (config: TapfleetConfig) => productService(config, 'assembler', config.assembler.metricsHost, config.assembler.metricsPort, []);
+/** The history API and web page (`tapfleet query-server`). */
+export const queryService = (config: TapfleetConfig) => productService(config, 'query', config.query.host, config.query.port, [], 'query-server');
 /** This machine's own agent; without configured labels it gets `stack=local` so `deploy --select stack=local` reaches it. */
 export const agentService = (config: TapfleetConfig) =>
   productService(config, 'agent', config.agent.metricsHost, config.agent.metricsPort, Object.keys(config.agent.labels).length ? [] : ['--labels', 'stack=local']);

@@ -8,7 +8,7 @@ export interface ServiceDirs {
 
 /** One server the local stack runs: how to start it and how to tell it is healthy. */
 export interface StackService {
-  name: 'nats' | 'clickhouse' | 'redis' | 'kafka' | 'jaeger' | 'control-plane' | 'ingest' | 'assembler' | 'agent';
+  name: 'nats' | 'clickhouse' | 'redis' | 'kafka' | 'jaeger' | 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent';
   /** What `ps` would show; used in messages about a port taken by something else. */
   binary: string;
   host: string;

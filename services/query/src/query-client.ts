@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { adminTokenPath } from '@tapfleet/runtime';
+import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
+import type { z } from 'zod';
+
+/** An answer other than 200, with the server's message (and for 400 each offending parameter). */
+export class QueryCallError extends Error {
+  readonly code = 'TAPFLEET_QUERY_CALL';
+  constructor(readonly status: number, readonly body: ApiError | undefined, text: string) {
+    super(body ? `${body.error.message}` : `HTTP ${status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** `tapfleet query ...`'s way to the query service: its URL from config, the same bearer token as the control plane's CLI. */
+export class QueryClient {
+  constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
+
+  static fromConfig(config: TapfleetConfig): QueryClient {
+    let token = config.controlPlane.token;
+    const file = adminTokenPath(config.dataDir);
+    if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
+    return new QueryClient(config.query.url.replace(/\/$/, ''), token);
+  }
+
+  async get<S extends z.ZodType>(path: string, params: Record<string, string | string[] | undefined>, schema: S): Promise<z.output<S>> {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const one of v === undefined ? [] : Array.isArray(v) ? v : [v]) search.append(k, one);
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}?${search}`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch (e) {
+      throw new Error(`cannot reach the query service at ${this.baseUrl}: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const err = ApiError.safeParse(json);
+      throw new QueryCallError(res.status, err.success ? err.data : undefined, text);
+    }
+    return schema.parse(json);
+  }
+}
