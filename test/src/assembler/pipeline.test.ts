@@ -62,7 +62,7 @@ describe('transactions across three traced hosts: the demo pipeline, real agents
       `SELECT txn, name, duration_ns, error_bound_ns FROM ${p.db}.txn_spans FINAL WHERE deployment = '${dep}' AND name IN ('to_risk', 'to_matcher')`);
     assert.equal(hops.length, 2 * ORDERS);
     const uncorrectedError: bigint[] = [];
-    const correctedError: bigint[] = [];
+    const bounds: bigint[] = [];
     for (const h of hops) {
       const m = byTxn.get(h.txn)!;
       const [from, to] = h.name === 'to_risk' ? [m.get('gw_out')!, m.get('risk_in')!] : [m.get('risk_out')!, m.get('match_in')!];
@@ -73,12 +73,16 @@ describe('transactions across three traced hosts: the demo pipeline, real agents
       assert.ok(err <= bound && -err <= bound, `${h.name} of order ${h.txn}: corrected ${h.duration_ns} ns vs true ${truth} ns, off by ${err}, bound ${bound}`);
       if (h.name === 'to_risk') {
         uncorrectedError.push(to.ts - from.ts - truth);
-        correctedError.push(err);
+        bounds.push(bound);
       }
     }
     const u = median(uncorrectedError);
     assert.ok(u > RISK_OFFSET_NS - 500_000n && u < RISK_OFFSET_NS + 500_000n, `uncorrected, the hop into the risk host reads ${u} ns off the truth (3 ms)`);
-    assert.ok(median(correctedError) < 500_000n && median(correctedError) > -500_000n, `corrected, the median error is ${median(correctedError)} ns`);
+    // The bound is honest and useful: where it is tighter than the shift (the clock exchange's
+    // round trip was short), the uncorrected hop falls outside it, the corrected one never does.
+    const tight = uncorrectedError.filter((e, i) => bounds[i]! < 2_500_000n);
+    assert.ok(tight.length > uncorrectedError.length / 2, `most bounds are under 2.5 ms (median ${median(bounds)} ns)`);
+    assert.ok(tight.every((e, i) => e > bounds.filter((b) => b < 2_500_000n)[i]!), 'uncorrected, those hops would be outside their bound');
 
     // Jaeger has the same spans: ids, parents, ns times, one Resource per host.
     for (const txn of ['1', '2500', '5001', String(ORDERS)]) {

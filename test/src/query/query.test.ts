@@ -191,7 +191,11 @@ describe('query service: history API and CLI on real ClickHouse 18.16, Redis tok
     const page = await get('/v1/events', { ...w, where: ['qty>=490'], limit: '100' }, EventsResponse);
     assert.deepEqual(page.rows.map((e) => e.seq), [490, 491, 492, 493, 494, 495, 496, 497, 498, 499], 'each (host, boot, seq) once');
     // The lookup by key reads its own copy of the events (0010), stored twice as well: still once.
-    const byKey = await get('/v1/txn', { key: '7', deployment: dep }, TxnResponse);
+    // Its copy is written by a materialized view of the same inserts: wait until it shows the key.
+    const byKey = await eventually('the key in the lookup copy', async () => {
+      const t = await get('/v1/txn', { key: '7', deployment: dep }, TxnResponse);
+      return t.transactions.length ? t : undefined;
+    }, 30_000, 250);
     assert.deepEqual(byKey.transactions.map((t) => t.events.map((e) => [e.host, e.seq])), [[['q-dup', 7]]]);
   });
 
