@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { connectNats, createClickHouse, DirectObjectReader, ManifestCache, publishDeadLetter, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { connectNats, createClickHouse, DirectObjectReader, ManifestCache, publishDeadLetter, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { BatchFormatError, BUNDLES_OBJECT_STORE, scanEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
 import { AssemblerCore } from './assembler-core.js';
 import { createAssemblerMetrics, type AssemblerMetrics } from './assembler-metrics.js';
@@ -84,13 +84,7 @@ export class AssemblerService {
     // time until they are in, or transactions would be emitted without their earlier events.
     if (consumer.pendingAtStart > 0) core.table.holdClosingUntil(Date.now() + ACK_WAIT_MS + o.quietMs);
     exporter?.start();
-    const http = await startServiceHttp({
-      host: o.metricsHost,
-      port: o.metricsPort,
-      registry: metrics.registry,
-      health: () => (nc.isClosed() ? 'NATS connection closed' : null),
-      onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
-    });
+    const http = await startBusServiceHttp({ host: o.metricsHost, port: o.metricsPort, registry: metrics.registry, nc, log });
     const service = new AssemblerService(http, metrics, core, nc, ch, exporter, mirror, log);
     service.timers.push(setInterval(() => core.tick(), 20));
     service.timers.push(setInterval(() => void core.flush(() => service.stopped), 50));

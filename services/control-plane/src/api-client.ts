@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
 import type { z } from 'zod';
+import { callJson } from '@tapfleet/runtime';
 import { adminTokenPath } from './control-plane.js';
 
 /** An API answer other than 2xx, with the server's code and (for 400) the failing fields. */
@@ -22,27 +23,10 @@ export class ApiClient {
   }
 
   async call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch (e) {
-      throw new Error(`cannot reach the control plane at ${this.baseUrl}: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const err = ApiError.safeParse(json);
-      throw new ApiCallError(res.status, err.success ? err.data : undefined, text);
-    }
-    return schema.parse(json);
+    return callJson('control plane', `${this.baseUrl}${path}`, {
+      method,
+      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    }, schema, (f) => new ApiCallError(f.status, f.body, f.text));
   }
 }

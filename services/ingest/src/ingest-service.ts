@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
@@ -58,13 +58,7 @@ export class IngestService {
       parts.push(new KafkaMirror(o.kafka, js, jsm, redis, manifests, metrics, log));
     }
     for (const p of parts) await p.start();
-    const http = await startServiceHttp({
-      host: o.metricsHost,
-      port: o.metricsPort,
-      registry: metrics.registry,
-      health: () => (nc.isClosed() ? 'NATS connection closed' : null),
-      onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
-    });
+    const http = await startBusServiceHttp({ host: o.metricsHost, port: o.metricsPort, registry: metrics.registry, nc, log });
     const service = new IngestService(http, metrics, nc, ch, [...parts, ...(redis ? [{ stop: async () => void redis.disconnect() }] : [])], log);
     const lag = async () => {
       for (const [stream, consumer] of [[EVENTS_STREAM, EVENTS_CONSUMER], [AGENT_STREAM, 'ingest-status'], [EVENTS_STREAM, 'ingest-aggs']] as const) {

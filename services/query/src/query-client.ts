@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { adminTokenPath } from '@tapfleet/runtime';
+import { adminTokenPath, callJson } from '@tapfleet/runtime';
 import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
 import type { z } from 'zod';
 
@@ -25,23 +25,6 @@ export class QueryClient {
   async get<S extends z.ZodType>(path: string, params: Record<string, string | string[] | undefined>, schema: S): Promise<z.output<S>> {
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const one of v === undefined ? [] : Array.isArray(v) ? v : [v]) search.append(k, one);
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${path}?${search}`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
-    } catch (e) {
-      throw new Error(`cannot reach the query service at ${this.baseUrl}: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const err = ApiError.safeParse(json);
-      throw new QueryCallError(res.status, err.success ? err.data : undefined, text);
-    }
-    return schema.parse(json);
+    return callJson('query service', `${this.baseUrl}${path}?${search}`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} }, schema, (f) => new QueryCallError(f.status, f.body, f.text));
   }
 }

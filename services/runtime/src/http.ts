@@ -68,3 +68,14 @@ export async function startServiceHttp(o: ServiceHttpOptions): Promise<ServiceHt
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
+
+/** `/metrics` and `/healthz` of a service whose health is its NATS connection, errors logged. */
+export function startBusServiceHttp(o: { host: string; port: number; registry: Registry; nc: { isClosed(): boolean }; log: { error(obj: object, msg: string): void } }): Promise<ServiceHttp> {
+  return startServiceHttp({
+    host: o.host,
+    port: o.port,
+    registry: o.registry,
+    health: () => (o.nc.isClosed() ? 'NATS connection closed' : null),
+    onError: (e) => o.log.error({ err: (e as Error).message }, 'http handler failed'),
+  });
+}

@@ -17,3 +17,4 @@ export * from './object-reader.js';
 export * from './manifest-cache.js';
 export * from './stored-record.js';
 export * from './token-store.js';
+export * from './json-call.js';

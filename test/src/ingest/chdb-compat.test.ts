@@ -1,10 +1,7 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Session } from 'chdb';
-import { applyRetention, migrate, PROBE_EVENT_COLUMNS, type SqlRunner } from '@tapfleet/ingest';
+import { chdbRunner } from '../chdb-harness.js';
+import { applyRetention, migrate, PROBE_EVENT_COLUMNS } from '@tapfleet/ingest';
 import { loadMigrations, lossOutagesSql, lossReportedSql, lossStoredSql, partitionsSql, seqsAroundSql, storedInRangesSql, storedSeqsSql, storedTxnEventsSql } from '@tapfleet/schemas';
 import { buildSpans } from '@tapfleet/assembler';
 
@@ -12,21 +9,7 @@ import { buildSpans } from '@tapfleet/assembler';
  * The current ClickHouse engine (chDB, in-process) runs every migration and every query
  * the product issues, so the schema is not tied to the 18.16 the other tests start.
  */
-const dir = mkdtempSync(join(tmpdir(), 'tapfleet-chdb-'));
-const session = new Session(dir);
-after(() => {
-  session.cleanup();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const chdb: SqlRunner = {
-  async command(sql) {
-    session.query(sql);
-  },
-  async rows<T>(sql: string) {
-    return session.query(sql, 'JSONEachRow').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
-  },
-};
+const chdb = chdbRunner('chdb');
 const DB = 'tapfleet';
 const insertJson = (table: string, rows: object[]) => chdb.command(`INSERT INTO ${DB}.${table} FORMAT JSONEachRow ${rows.map((r) => JSON.stringify(r)).join('\n')}`);
 

@@ -1,10 +1,7 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Session } from 'chdb';
-import { migrate, type SqlRunner } from '@tapfleet/ingest';
+import { chdbRunner } from '../chdb-harness.js';
+import { migrate } from '@tapfleet/ingest';
 import { QueryStore } from '@tapfleet/query';
 import { AggsQuery, CompareQuery, EventsQuery, HopsQuery, RankQuery, SlowestQuery, sqlString, TxnQuery } from '@tapfleet/schemas';
 import { BUNDLE, DEP, eventRows, HOSTILE, HOSTILE_KEY, MINUTE, RISK_BOUND, spanRows, T0, WINDOW_A, WINDOW_B } from './query-fixture.js';
@@ -13,20 +10,7 @@ import { BUNDLE, DEP, eventRows, HOSTILE, HOSTILE_KEY, MINUTE, RISK_BOUND, spanR
  * The query service's SQL on the current ClickHouse engine (chDB, in-process): the same
  * QueryStore the service runs on 18.16, over the same fixture, so its queries are not tied to 18.16.
  */
-const dir = mkdtempSync(join(tmpdir(), 'tapfleet-query-chdb-'));
-const session = new Session(dir);
-after(() => {
-  session.cleanup();
-  rmSync(dir, { recursive: true, force: true });
-});
-const chdb: SqlRunner = {
-  async command(sql) {
-    session.query(sql);
-  },
-  async rows<T>(sql: string) {
-    return session.query(sql, 'JSONEachRow').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
-  },
-};
+const chdb = chdbRunner('query-chdb');
 const DB = 'tapfleet';
 const insert = (table: string, rows: object[]) => chdb.command(`INSERT INTO ${DB}.${table} FORMAT JSONEachRow ${rows.map((r) => JSON.stringify(r)).join('\n')}`);
 const ms = (ns: bigint) => String(ns / 1_000_000n);

@@ -1,0 +1,34 @@
+import { ApiError } from '@tapfleet/schemas';
+import type { z } from 'zod';
+
+/** What a tapfleet HTTP service answered other than 2xx: its status, its error body (for 400, each failing field), the raw text. */
+export interface JsonCallFailure {
+  status: number;
+  body: ApiError | undefined;
+  text: string;
+}
+
+/**
+ * One request to a tapfleet HTTP service (control plane, query service) and its answer parsed
+ * with `schema`; an unreachable service and a non-2xx answer become errors that say which.
+ */
+export async function callJson<S extends z.ZodType>(service: string, url: string, init: RequestInit, schema: S, failed: (f: JsonCallFailure) => Error): Promise<z.output<S>> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new Error(`cannot reach the ${service} at ${new URL(url).origin}: ${(e as { cause?: Error }).cause?.message ?? (e as Error).message}`);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const err = ApiError.safeParse(json);
+    throw failed({ status: res.status, body: err.success ? err.data : undefined, text });
+  }
+  return schema.parse(json);
+}
