@@ -13,6 +13,8 @@ import { TxnBatchRejected } from './txn-event.js';
 
 /** Unacked batches come back this long after a crash; held ones are kept alive with working(). */
 const ACK_WAIT_MS = 10_000;
+/** How long one read of stored events waits for ingest: the flush waits with it, so short; a failed try is retried later. */
+const HISTORY_WAIT_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitForStream(jsm: Awaited<ReturnType<typeof jetstreamManager>>, log: Logger): Promise<void> {
@@ -70,7 +72,7 @@ export class AssemblerService {
       loadStoredEvents({
         rows: async (sql) => (await (await ch.query({ query: sql, format: 'JSONEachRow' })).json<StoredEventRow>()),
         ingestAckFloor: async () => (await jsm.consumers.info(EVENTS_STREAM, INGEST_CONSUMERS.events.name)).ack_floor.stream_seq,
-      }, db, keys, upTo, 30_000);
+      }, db, keys, upTo, HISTORY_WAIT_MS);
     const core = new AssemblerCore<JsMsg>(o, {
       store: async (rows) => {
         await storeSpans(ch, db, rows);
