@@ -145,6 +145,11 @@ export class AssemblerCore<M extends Ackable> {
     this.metrics.heldMessages.set(this.holds.size);
   }
 
+  /** The highest stream sequence taken so far. */
+  get lastSeenStreamSeq(): number {
+    return this.lastStreamSeq;
+  }
+
   get pendingCount(): number {
     return this.pending.length;
   }

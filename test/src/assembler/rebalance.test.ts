@@ -100,4 +100,29 @@ describe('assembler rebalancing: one replica, then two, on real NATS JetStream, 
     await stack.stopChild(p1);
     await sleep(100);
   });
+
+  test('a replica whose consumer is deleted under it (a new replica started at the same time, or by hand) makes it again and goes on', async () => {
+    const dep = 'd-5eba1a02';
+    const base = BigInt(Date.now()) * 1_000_000n;
+    const total = 1500;
+    const p0 = await startAssembler(0, 2, ASSEMBLER_METRICS[1]!);
+    const p1 = await startAssembler(1, 2, ASSEMBLER_METRICS[2]!);
+    await publishOrders(dep, 0, 500, base);
+    await eventually('the first 500 complete', async () => (await spanCounts(ch, db(), dep)).complete === 500 || undefined, 60_000, 200);
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(EVENTS_STREAM, 'assembler-p0');
+    await publishOrders(dep, 500, total, base);
+    const c = await eventually(`${total} complete transactions`, async () => {
+      const c = await spanCounts(ch, db(), dep);
+      return c.complete === total ? c : undefined;
+    }, 60_000, 500);
+    assert.equal(c.roots, total);
+    assert.equal(c.rootRows, total, 'each once');
+    const info = await jsm.consumers.info(EVENTS_STREAM, 'assembler-p0');
+    assert.match(info.config.description ?? '', /partition 0 of 2;/);
+    const text = await (await fetch(`http://127.0.0.1:${ASSEMBLER_METRICS[1]}/metrics`)).text();
+    assert.match(text, /^tapfleet_assembler_consumer_recreated_total 1$/m);
+    await stack.stopChild(p0);
+    await stack.stopChild(p1);
+  });
 });
