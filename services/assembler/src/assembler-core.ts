@@ -6,8 +6,8 @@ import { partitionOf } from './partition.js';
 import { ExportHold, type HeldExport } from './export-hold.js';
 import { buildSpans } from './span-builder.js';
 import { TransactionTable, type Closed } from './transaction-table.js';
-import { TxnEventDecoder, type TxnEvent } from './txn-event.js';
-import { addEvent } from './transaction-table.js';
+import { sameEvent, TxnEventDecoder, type TxnEvent } from './txn-event.js';
+import { addEvent, txnKey } from './transaction-table.js';
 
 /**
  * Where closed transactions go: stored first, then exported. A transaction's source messages
@@ -31,6 +31,8 @@ const isComplete = (rows: TxnSpanRow[]) => {
   return root !== undefined && root.attr_values[root.attr_names.indexOf('tapfleet.complete')] === 'true';
 };
 
+/** How far ahead of this host's clock a corrected event time may be and still count as the newest seen. */
+const FUTURE_TOLERANCE_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -49,6 +51,9 @@ export class AssemblerCore<M extends Ackable> {
   private newestEventMs = 0;
   private flushing?: Promise<void>;
   private readonly exportHold: ExportHold<M>;
+  /** After a failed read of stored events: no new try before this (ms). */
+  private historyRetryAtMs = 0;
+  private historyBackoffMs = 0;
 
   constructor(
     private readonly o: AssemblerConfig,
@@ -72,7 +77,10 @@ export class AssemblerCore<M extends Ackable> {
    * every transaction that took one of its events, or acked at once when none did.
    */
   accept(batch: ScannedBatch, manifest: BundleManifest, msg: M, redelivered: boolean, streamSeq: number): void {
+    const skippedBefore = this.decoder.unplaceable;
+    const overBefore = this.table.overLimit;
     const events = this.decoder.decode(batch, manifest);
+    this.metrics.unplaceableEvents.inc(this.decoder.unplaceable - skippedBefore);
     if (streamSeq > this.lastStreamSeq) this.lastStreamSeq = streamSeq;
     const nowMs = this.now();
     let held = false;
@@ -81,7 +89,9 @@ export class AssemblerCore<M extends Ackable> {
       if (partitionOf(ev.deployment, ev.txn, this.o.partitions) !== this.o.partition) continue;
       mine++;
       const eventMs = Number(ev.correctedNs) / 1e6; // ms precision is plenty here
-      if (eventMs > this.newestEventMs) this.newestEventMs = eventMs;
+      // A clock far ahead of this host's (broken, or hostile) must not set the mark: every other
+      // event would look late by as much, and each transaction would wait for a merge with stored events.
+      if (eventMs > this.newestEventMs && eventMs <= nowMs + FUTURE_TOLERANCE_MS) this.newestEventMs = eventMs;
       const staleMs = this.newestEventMs - eventMs;
       const { closed, newHold } = this.table.add(ev, msg, nowMs, staleMs, redelivered);
       // One hold per (transaction, message): released when that transaction's spans are stored.
@@ -92,6 +102,7 @@ export class AssemblerCore<M extends Ackable> {
       this.queue(closed);
     }
     this.metrics.events.inc(mine);
+    this.metrics.overLimitEvents.inc(this.table.overLimit - overBefore);
     this.metrics.foreignEvents.inc(events.length - mine);
     if (!held) msg.ack();
     this.gauges();
@@ -134,6 +145,11 @@ export class AssemblerCore<M extends Ackable> {
     this.metrics.heldMessages.set(this.holds.size);
   }
 
+  /** The highest stream sequence taken so far. */
+  get lastSeenStreamSeq(): number {
+    return this.lastStreamSeq;
+  }
+
   get pendingCount(): number {
     return this.pending.length;
   }
@@ -145,10 +161,16 @@ export class AssemblerCore<M extends Ackable> {
   }
 
   private async flushOnce(stopping: () => boolean): Promise<void> {
-    const batch = this.pending;
-    if (!batch.length) return;
+    const all = this.pending;
+    if (!all.length) return;
     this.pending = [];
-    await this.mergeHistory(batch, stopping);
+    // Transactions that need their stored events wait for them (and keep their messages held);
+    // the others do not wait for them: a stopped ingest must not hold up every transaction.
+    const need = this.history ? all.filter((c) => c.needsHistory) : [];
+    const waiting = need.length && !(await this.mergeHistory(need)) ? new Set(need) : undefined;
+    const batch = waiting ? all.filter((c) => !waiting.has(c)) : all;
+    if (batch.length < all.length) this.pending.unshift(...need);
+    if (!batch.length) return;
     const version = BigInt(this.now()) * 1_000_000n;
     const rows: TxnSpanRow[] = [];
     const perTxn: TxnSpanRow[][] = [];
@@ -183,32 +205,39 @@ export class AssemblerCore<M extends Ackable> {
     this.gauges();
   }
 
-  /** Adds the stored events of transactions that need them (one query per 500 keys). */
-  private async mergeHistory(batch: Closed<M>[], stopping: () => boolean): Promise<void> {
-    const need = batch.filter((c) => c.needsHistory);
-    if (!need.length || !this.history) return;
-    let backoff = 200;
-    for (;;) {
-      try {
-        const stored = await this.history(need.map((c) => ({ deployment: c.txn.deployment, txn: c.txn.txn, events: c.events })), this.lastStreamSeq);
-        const byKey = new Map(need.map((c) => [`${c.txn.deployment}\0${c.txn.txn}`, c]));
-        for (const ev of stored) {
-          const c = byKey.get(`${ev.deployment}\0${ev.txn}`);
-          if (!c) continue;
-          const like = c.events[0];
-          const full: TxnEvent = { ...ev, shape: like?.shape };
-          // Into the transaction (a later re-open has it) and into this closing's snapshot.
-          if (addEvent(c.txn, full)) c.events.push(full);
+  /**
+   * Adds the stored events of transactions that need them; one try, false when it failed (the
+   * caller keeps them for a later flush, after a growing pause, so a stopped ingest or
+   * ClickHouse is not asked every tick).
+   */
+  private async mergeHistory(need: Closed<M>[]): Promise<boolean> {
+    if (this.now() < this.historyRetryAtMs) return false;
+    try {
+      const stored = await this.history!(need.map((c) => ({ deployment: c.txn.deployment, txn: c.txn.txn, events: c.events })), this.lastStreamSeq);
+      const byKey = new Map<string, Closed<M>[]>();
+      for (const c of need) byKey.set(c.txn.key, [...(byKey.get(c.txn.key) ?? []), c]);
+      for (const ev of stored) {
+        for (const c of byKey.get(txnKey(ev.deployment, ev.txn)) ?? []) {
+          const full: TxnEvent = { ...ev, shape: c.events[0]?.shape };
+          // Into the transaction (a later re-open has it) and into this closing's snapshot (each
+          // on its own: a transaction closed twice while it waited has two snapshots).
+          addEvent(c.txn, full);
+          if (!c.events.some((e) => sameEvent(e, full))) c.events.push(full);
         }
-        this.metrics.historyMerged.inc(need.length);
-        return;
-      } catch (e) {
-        this.metrics.historyErrors.inc();
-        this.log.warn({ err: (e as Error).message, transactions: need.length }, 'reading stored events failed; retrying');
-        if (stopping()) return;
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
       }
+      for (const c of need) {
+        c.needsHistory = false;
+        c.txn.needsHistory = false;
+      }
+      this.metrics.historyMerged.inc(need.length);
+      this.historyBackoffMs = 0;
+      return true;
+    } catch (e) {
+      this.metrics.historyErrors.inc();
+      this.historyBackoffMs = Math.min(Math.max(200, this.historyBackoffMs * 2), 5000);
+      this.historyRetryAtMs = this.now() + this.historyBackoffMs;
+      this.log.warn({ err: (e as Error).message, transactions: need.length, retryInMs: this.historyBackoffMs }, 'reading stored events failed; those transactions wait (their batches stay unacked), the others go on');
+      return false;
     }
   }
 }

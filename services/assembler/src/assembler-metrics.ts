@@ -6,6 +6,9 @@ export interface AssemblerMetrics {
   registry: Registry;
   events: Counter;
   foreignEvents: Counter;
+  unplaceableEvents: Counter;
+  overLimitEvents: Counter;
+  consumerRecreated: Counter;
   closed: Counter<'reason'>;
   evicted: Counter;
   reopened: Counter;
@@ -33,6 +36,9 @@ export function createAssemblerMetrics(): AssemblerMetrics {
     registry,
     events: new Counter({ name: 'tapfleet_assembler_events_total', help: 'Events with a transaction key taken by this replica', registers: r }),
     foreignEvents: new Counter({ name: 'tapfleet_assembler_events_other_partitions_total', help: 'Events with a transaction key that belong to other replicas', registers: r }),
+    unplaceableEvents: new Counter({ name: 'tapfleet_assembler_events_unplaceable_total', help: 'Events skipped because their corrected time is before 1970 or past what txn_spans can hold (a broken host clock or offset)', registers: r }),
+    overLimitEvents: new Counter({ name: 'tapfleet_assembler_events_over_limit_total', help: 'Events dropped because their transaction had maxEventsPerTransaction events already (a runaway key; they are in probe_events)', registers: r }),
+    consumerRecreated: new Counter({ name: 'tapfleet_assembler_consumer_recreated_total', help: 'Times this replica found its partition consumer deleted under it and made it again', registers: r }),
     closed,
     evicted: new Counter({ name: 'tapfleet_assembler_transactions_evicted_total', help: 'Open transactions closed early because maxOpenTransactions was reached (oldest first)', registers: r }),
     reopened: new Counter({ name: 'tapfleet_assembler_transactions_reopened_total', help: 'Closed transactions re-opened by a late event (their spans re-emitted with the same ids)', registers: r }),

@@ -1,11 +1,11 @@
-import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connectNats, createClickHouse, DirectObjectReader, ManifestCache, publishDeadLetter, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { BatchFormatError, BUNDLES_OBJECT_STORE, scanEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
 import { AssemblerCore } from './assembler-core.js';
 import { createAssemblerMetrics, type AssemblerMetrics } from './assembler-metrics.js';
 import { loadStoredEvents, type StoredEventRow } from './history-loader.js';
-import { ensurePartitionConsumer } from './partition-consumer.js';
+import { ensurePartitionConsumer, type PartitionConsumer } from './partition-consumer.js';
 import { SpanExporter } from './span-exporter.js';
 import { SpanMirror } from './span-mirror.js';
 import { storeSpans } from './span-store.js';
@@ -13,6 +13,8 @@ import { TxnBatchRejected } from './txn-event.js';
 
 /** Unacked batches come back this long after a crash; held ones are kept alive with working(). */
 const ACK_WAIT_MS = 10_000;
+/** How long one read of stored events waits for ingest: the flush waits with it, so short; a failed try is retried later. */
+const HISTORY_WAIT_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitForStream(jsm: Awaited<ReturnType<typeof jetstreamManager>>, log: Logger): Promise<void> {
@@ -70,7 +72,7 @@ export class AssemblerService {
       loadStoredEvents({
         rows: async (sql) => (await (await ch.query({ query: sql, format: 'JSONEachRow' })).json<StoredEventRow>()),
         ingestAckFloor: async () => (await jsm.consumers.info(EVENTS_STREAM, INGEST_CONSUMERS.events.name)).ack_floor.stream_seq,
-      }, db, keys, upTo, 30_000);
+      }, db, keys, upTo, HISTORY_WAIT_MS);
     const core = new AssemblerCore<JsMsg>(o, {
       store: async (rows) => {
         await storeSpans(ch, db, rows);
@@ -89,13 +91,14 @@ export class AssemblerService {
     service.timers.push(setInterval(() => core.tick(), 20));
     service.timers.push(setInterval(() => void core.flush(() => service.stopped), 50));
     service.timers.push(setInterval(() => core.holds.keepAlive(), ACK_WAIT_MS / 3));
-    service.loop = service.run(js, consumer.name, consumer.catchUpTo, manifests);
+    service.loop = service.run(js, jsm, config, consumer, manifests);
     log.info({ metricsPort: http.port, partition: o.partition, partitions: o.partitions, otlp: o.otlp.url ?? 'off', kafka: o.kafka?.topic ?? 'off' }, 'assembler started');
     return service;
   }
 
-  private async run(js: ReturnType<typeof jetstream>, name: string, catchUpTo: number, manifests: ManifestCache): Promise<void> {
-    const consumer = await js.consumers.get(EVENTS_STREAM, name);
+  private async run(js: ReturnType<typeof jetstream>, jsm: JetStreamManager, config: TapfleetConfig, first: PartitionConsumer, manifests: ManifestCache): Promise<void> {
+    let { name, catchUpTo } = first;
+    let consumer = await js.consumers.get(EVENTS_STREAM, name);
     while (!this.stopped) {
       try {
         // Each message is taken as it arrives, not when the fetch ends: at a low rate a fetch
@@ -105,8 +108,34 @@ export class AssemblerService {
         if (this.stopped) break;
         this.log.warn({ err: (e as Error).message }, 'fetch failed; retrying');
         await sleep(500);
+        try {
+          if (!(await this.consumerGone(jsm, name))) continue;
+          const again = await ensurePartitionConsumer(jsm, config.assembler, ACK_WAIT_MS, this.log, this.resumePoint());
+          ({ name, catchUpTo } = again);
+          consumer = await js.consumers.get(EVENTS_STREAM, name);
+          this.metrics.consumerRecreated.inc();
+          this.log.warn({ consumer: name, catchUpTo }, 'the partition consumer was deleted under this process; made it again where this process had not finished');
+        } catch (e2) {
+          this.log.warn({ err: (e2 as Error).message }, 'checking the partition consumer failed; retrying');
+        }
       }
     }
+  }
+
+  private async consumerGone(jsm: JetStreamManager, name: string): Promise<boolean> {
+    return jsm.consumers.info(EVENTS_STREAM, name).then(() => false, (e: Error) => {
+      if (/consumer not found/i.test(e.message)) return true;
+      throw e;
+    });
+  }
+
+  /** Where a re-made consumer starts: the oldest batch still held (its acks went to the deleted consumer), else after the newest taken. */
+  private resumePoint(): { startSeq: number; catchUpTo: number } | undefined {
+    const last = this.core.lastSeenStreamSeq;
+    if (last === 0) return undefined; // nothing taken yet: start as a new replica would
+    let startSeq = last + 1;
+    for (const m of this.core.holds.held()) startSeq = Math.min(startSeq, m.info.streamSequence);
+    return { startSeq, catchUpTo: last };
   }
 
   private async take(m: JsMsg, catchUpTo: number, manifests: ManifestCache): Promise<void> {

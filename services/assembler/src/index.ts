@@ -8,3 +8,5 @@ export { buildSpans } from './span-builder.js';
 export { TransactionTable } from './transaction-table.js';
 export { TxnEventDecoder } from './txn-event.js';
 export { createAssemblerMetrics } from './assembler-metrics.js';
+export { spanInsertGroups, storeSpans } from './span-store.js';
+export { loadStoredEvents, type HistorySource, type StoredEventRow } from './history-loader.js';

@@ -28,6 +28,11 @@ export class MessageHolds<M extends Ackable> {
     return true;
   }
 
+  /** The messages held now. */
+  held(): IterableIterator<M> {
+    return this.count.keys();
+  }
+
   get size(): number {
     return this.count.size;
   }

@@ -25,7 +25,7 @@ const described = (c: ConsumerInfo) => {
  * everything, deletes the old ones, and marks what the new consumers re-read as catch-up, so
  * transactions the old set already emitted are merged with their stored events, not cut short.
  */
-export async function ensurePartitionConsumer(jsm: JetStreamManager, o: AssemblerConfig, ackWaitMs: number, log: Logger): Promise<PartitionConsumer> {
+export async function ensurePartitionConsumer(jsm: JetStreamManager, o: AssemblerConfig, ackWaitMs: number, log: Logger, resume?: { startSeq: number; catchUpTo: number }): Promise<PartitionConsumer> {
   if (o.partition >= o.partitions) throw new Error(`assembler.partition ${o.partition} is not below assembler.partitions ${o.partitions}`);
   const name = assemblerConsumerName(o.partition);
   const all: ConsumerInfo[] = [];
@@ -53,8 +53,20 @@ export async function ensurePartitionConsumer(jsm: JetStreamManager, o: Assemble
     startSeq = first.config.opt_start_seq;
     catchUpTo = described(first)!.catchUpTo;
   }
+  if (resume && !stale.length) {
+    // This process's consumer vanished under it (deleted by a replica of the new set that
+    // started at the same time, or by hand): go on from what it has not finished, not from
+    // the stream's start, and treat what it re-reads as catch-up.
+    startSeq = resume.startSeq;
+    catchUpTo = Math.max(catchUpTo, resume.catchUpTo);
+  }
   for (const c of stale) {
-    await jsm.consumers.delete(EVENTS_STREAM, c.name);
+    // A replica of the new set starting at the same time may have deleted it already.
+    const gone = await jsm.consumers.delete(EVENTS_STREAM, c.name).then(() => false, (e: Error) => {
+      if (/consumer not found/i.test(e.message)) return true;
+      throw e;
+    });
+    if (gone) continue;
     log.info({ consumer: c.name, was: c.config.description, ackFloor: c.ack_floor.stream_seq }, 'deleted a consumer of the previous partition set');
   }
   await jsm.consumers.add(EVENTS_STREAM, {

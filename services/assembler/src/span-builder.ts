@@ -1,5 +1,5 @@
 import { spanIdsOf, txnTraceId, utcDay, type TxnShape, type TxnSpanKind, type TxnSpanRow } from '@tapfleet/schemas';
-import type { TxnEvent } from './txn-event.js';
+import { placeable, type TxnEvent } from './txn-event.js';
 
 const HOP_ATTRS = ['tapfleet.from.clock_offset_ns', 'tapfleet.to.clock_offset_ns'];
 const LATENCY_ATTRS = ['process.pid', 'thread.id'];
@@ -17,6 +17,19 @@ const max = (a: bigint, b: bigint) => (a > b ? a : b);
 /** The bound on a duration measured between two events: both clocks' uncertainties, or none on one host. */
 export function errorBound(a: TxnEvent, b: TxnEvent): bigint {
   return a.host === b.host && a.bootId === b.bootId ? 0n : a.uncertaintyNs + b.uncertaintyNs;
+}
+
+/**
+ * Where a hop ends. Across hosts: at the `to` event's corrected time (within the bound). On one
+ * host (one boot), both ends are on one clock and their difference is exact, while each batch
+ * carries a fresh offset estimate that jitters within its uncertainty: correcting the two ends by
+ * two estimates would add that jitter to a duration whose bound is 0. So the hop lasts exactly
+ * the wall-clock difference, drawn from the `from` event's corrected time.
+ */
+function hopEnd(from: TxnEvent, to: TxnEvent): bigint {
+  if (from.host !== to.host || from.bootId !== to.bootId || from.offsetNs === to.offsetNs) return to.correctedNs;
+  const end = from.correctedNs + (to.wallNs - from.wallNs);
+  return placeable(end) ? end : to.correctedNs;
 }
 
 interface Pair {
@@ -108,7 +121,9 @@ export function buildSpans(input: TxnInput, version: bigint): TxnSpanRow[] {
   for (const p of pairs) {
     const bound = errorBound(p.from, p.to);
     worstBound = max(worstBound, bound);
-    rows.push(span('hop', p.what, p.name, p.from, p.to, p.from.correctedNs, p.to.correctedNs, bound, HOP_ATTRS, [p.from.offsetNs.toString(), p.to.offsetNs.toString()]));
+    const hopEndNs = hopEnd(p.from, p.to);
+    if (hopEndNs > end) end = hopEndNs; // the root covers its hops
+    rows.push(span('hop', p.what, p.name, p.from, p.to, p.from.correctedNs, hopEndNs, bound, HOP_ATTRS, [p.from.offsetNs.toString(), p.to.offsetNs.toString()]));
   }
   for (const e of sorted) {
     if (e.correctedNs > end) end = e.correctedNs;

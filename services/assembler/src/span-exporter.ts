@@ -65,17 +65,24 @@ export class SpanExporter {
     this.wake?.();
   }
 
-  private exportOnce(rows: TxnSpanRow[]): Promise<boolean> {
+  /** Delivered, or why not: `refused` when the collector rejected the request itself (retrying the same spans cannot help). */
+  private exportOnce(rows: TxnSpanRow[]): Promise<'ok' | 'failed' | 'refused'> {
     return new Promise((resolve) => {
       this.exporter.export(rows.map((r) => toReadableSpan(r, this.resources)), (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) this.log.warn({ err: result.error?.message, spans: rows.length }, 'OTLP export failed; retrying');
-        resolve(result.code === ExportResultCode.SUCCESS);
+        if (result.code === ExportResultCode.SUCCESS) return resolve('ok');
+        const status = (result.error as { code?: unknown } | undefined)?.code;
+        const refused = status === 400 || status === 413;
+        this.log.warn({ err: result.error?.message, status, spans: rows.length }, refused ? 'OTLP collector refused spans' : 'OTLP export failed; retrying');
+        resolve(refused ? 'refused' : 'failed');
       });
     });
   }
 
   private async run(): Promise<void> {
     let backoff = 200;
+    // After a refused request of several groups: send that many groups one at a time, so only
+    // the group the collector refuses is dropped (never a head of the queue blocking it forever).
+    let oneByOne = 0;
     while (!this.stopped || this.queue.length) {
       if (!this.queue.length) {
         await new Promise<void>((r) => {
@@ -87,16 +94,21 @@ export class SpanExporter {
       // Whole groups (one transaction each) up to maxBatchSpans, at least one.
       let n = 0;
       let spans = 0;
-      while (n < this.queue.length && (n === 0 || spans + this.queue[n]!.rows.length <= this.o.maxBatchSpans)) spans += this.queue[n++]!.rows.length;
+      while (n < this.queue.length && (n === 0 || (oneByOne === 0 && spans + this.queue[n]!.rows.length <= this.o.maxBatchSpans))) spans += this.queue[n++]!.rows.length;
       const groups = this.queue.slice(0, n);
-      if (await this.exportOnce(groups.flatMap((g) => g.rows))) {
-        if (this.abandoned) return;
+      const outcome = await this.exportOnce(groups.flatMap((g) => g.rows));
+      if (this.abandoned) return;
+      if (outcome === 'ok' || (outcome === 'refused' && n === 1)) {
         this.queue.splice(0, n);
         this.queuedSpans -= spans;
-        this.counters.exported(spans);
+        if (outcome === 'ok') this.counters.exported(spans);
+        else this.counters.dropped(spans); // still in ClickHouse; the collector will never take them
         this.counters.queued(this.queuedSpans);
         for (const g of groups) g.done();
+        if (oneByOne > 0) oneByOne--;
         backoff = 200;
+      } else if (outcome === 'refused') {
+        oneByOne = n;
       } else {
         this.counters.failed();
         if (this.stopped) break; // stopping: what is left stays counted as queued

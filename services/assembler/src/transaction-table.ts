@@ -73,6 +73,8 @@ export class TransactionTable<H> {
   /** Closing by quiet time waits until then (after a restart, until the old process's messages are redelivered). */
   private holdClosingUntilMs = 0;
   reopened = 0;
+  /** Events dropped because their transaction already had maxEventsPerTransaction events. */
+  overLimit = 0;
 
   constructor(private readonly o: TableLimits) {}
 
@@ -101,6 +103,13 @@ export class TransactionTable<H> {
     const fresh = t === undefined;
     if (!t) {
       const old = this.lingering.get(key);
+      // A runaway key (closed at maxEventsPerTransaction) is not re-opened while it lingers: each
+      // re-open would copy, sort and re-emit all its events again, and keep them all, for every
+      // further event. Its later events are dropped here (counted; ingest has stored them).
+      if (old && old.txn.events.length >= this.o.maxEventsPerTxn && !old.txn.events.some((e) => sameEvent(e, ev))) {
+        this.overLimit++;
+        return { closed: [], newHold: false };
+      }
       if (old) {
         this.lingering.delete(key);
         t = old.txn;
@@ -160,9 +169,9 @@ export class TransactionTable<H> {
     this.forgetLingering(nowMs, this.o.maxLingering);
     const holds = t.holds;
     t.holds = [];
+    // Stays set until the merge with what is stored succeeds (AssemblerCore clears it then):
+    // if the transaction re-opens and closes again before that, that closing must merge too.
     const needsHistory = t.needsHistory;
-    // Once merged with what is stored, a re-opened transaction has everything in memory.
-    t.needsHistory = false;
     t.emitted++;
     return { txn: t, reason, events: [...t.events], holds, needsHistory };
   }

@@ -36,6 +36,17 @@ interface Plan {
   link?: LayoutField;
 }
 
+/**
+ * The corrected times a span can be stored at: txn_spans keeps times as UInt64, durations as
+ * Int64 and the day as a ClickHouse Date (1970-01-01 .. 2149-06-06). An event outside that
+ * (a host clock at 0, a wild offset) cannot be placed: such a row would make every insert of
+ * its flush fail, and the retries would hold the whole assembler.
+ */
+export const LAST_PLACEABLE_NS = 65_535n * 86_400_000_000_000n;
+export const placeable = (correctedNs: bigint): boolean => correctedNs >= 0n && correctedNs < LAST_PLACEABLE_NS;
+/** A latency reaching back before 1970 is garbage (a u64 read of a negative number): it counts as none. */
+export const saneLatency = (latencyNs: bigint, correctedNs: bigint): bigint => (latencyNs > 0n && latencyNs <= correctedNs ? latencyNs : 0n);
+
 /** Why a batch cannot be read; it goes to the dead-letter subject with this. */
 export class TxnBatchRejected extends Error {}
 
@@ -47,6 +58,8 @@ export class TxnBatchRejected extends Error {}
  */
 export class TxnEventDecoder {
   private readonly plans = new Map<string, Map<number, Plan | null>>();
+  /** Events skipped because their corrected time cannot be placed (see `placeable`). */
+  unplaceable = 0;
 
   private plansFor(manifest: BundleManifest): Map<number, Plan | null> {
     let p = this.plans.get(manifest.bundleId);
@@ -86,9 +99,14 @@ export class TxnEventDecoder {
       if (len !== (plan?.layout.size ?? manifest.events.find((e) => e.id === id)!.size))
         throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${len} bytes, not its layout's size`);
       if (plan === null) continue;
+      const wallNs = scannedWallNs(batch, i);
+      const correctedNs = wallNs - offsetNs;
+      if (!placeable(correctedNs)) {
+        this.unplaceable++;
+        continue;
+      }
       const key = readField(view, at, plan.txn);
       const latency = plan.latency ? readField(view, at, plan.latency) : 0n;
-      const wallNs = scannedWallNs(batch, i);
       out.push({
         deployment: header.deploymentId,
         txn: String(key),
@@ -97,10 +115,10 @@ export class TxnEventDecoder {
         bootId: header.bootId,
         seq: header.firstSeq + i,
         wallNs,
-        correctedNs: wallNs - offsetNs,
+        correctedNs,
         offsetNs,
         uncertaintyNs,
-        latencyNs: typeof latency === 'bigint' ? (latency < 0n ? 0n : latency) : BigInt(Math.max(0, Number(latency))),
+        latencyNs: saneLatency(typeof latency === 'bigint' ? latency : BigInt(latency), correctedNs),
         pid: view.getUint32(at + PREFIX_FIELD.pid.offset, true),
         tid: view.getUint32(at + PREFIX_FIELD.tid.offset, true),
         // Always both fields, in this order: one object shape for every event (this runs per event).
