@@ -109,12 +109,19 @@ export class AssemblerCore<M extends Ackable> {
   }
 
   private queue(closed: Closed<M>[]): void {
+    if (!closed.length) return;
+    // Counted per call, not per transaction: a labelled prom-client counter costs a label lookup each time.
+    let final = 0;
+    let reopened = 0;
     for (const c of closed) {
-      this.metrics.closed.inc({ reason: c.reason });
+      if (c.reason === 'final') final++;
+      else this.metrics.closed.inc({ reason: c.reason });
       if (c.reason === 'evicted') this.metrics.evicted.inc();
-      if (c.txn.emitted > 1) this.metrics.reopened.inc();
+      if (c.txn.emitted > 1) reopened++;
       this.pending.push(c);
     }
+    if (final) this.metrics.closed.inc({ reason: 'final' }, final);
+    if (reopened) this.metrics.reopened.inc(reopened);
   }
 
   /** Closes what is due (quiet, linger); call every few ms. */

@@ -44,6 +44,10 @@ export interface TableLimits {
   maxLingering: number;
 }
 
+const NONE_CLOSED = Object.freeze([]) as unknown as never[];
+const NOTHING = Object.freeze({ closed: NONE_CLOSED, newHold: false });
+const HELD_NOTHING_CLOSED = Object.freeze({ closed: NONE_CLOSED, newHold: true });
+
 export const txnKey = (deployment: string, txn: string) => `${deployment}\0${txn}`;
 
 /** Adds an event unless the transaction has it already (same host, boot and sequence); true when added. */
@@ -130,8 +134,10 @@ export class TransactionTable<H> {
     addEvent(t, ev);
     const newHold = hold !== undefined && !t.holds.includes(hold);
     if (newHold) t.holds.push(hold);
-    const closed: Closed<H>[] = [];
+    // No allocation on the common path (nothing closes): this runs once per event.
     const reason = this.mustClose(t, ev, nowMs);
+    if (!reason && this.open.size <= this.o.maxOpen) return newHold ? HELD_NOTHING_CLOSED : NOTHING;
+    const closed: Closed<H>[] = [];
     if (reason) closed.push(this.close(t, reason, nowMs));
     while (this.open.size > this.o.maxOpen) {
       const oldest = this.oldestOpen();
