@@ -8,3 +8,4 @@ export { buildSpans } from './span-builder.js';
 export { TransactionTable } from './transaction-table.js';
 export { TxnEventDecoder } from './txn-event.js';
 export { createAssemblerMetrics } from './assembler-metrics.js';
+export { SpanExporter, type ExportCounters } from './span-exporter.js';
