@@ -1,3 +1,4 @@
+/** The OTLP exporter, apart from the package index so that loading the CLI does not load OpenTelemetry. */
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Logger } from '@tapfleet/runtime';

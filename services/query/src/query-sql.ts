@@ -31,18 +31,51 @@ export interface DurationSource {
   sql: string;
 }
 
+const hopWindow = (deployment: string, w: NsRange, hop?: string) =>
+  `deployment = ${str(deployment)} AND kind = 'hop'${hop !== undefined ? ` AND name = ${str(hop)}` : ''}
+        AND ${spanDays(w)} AND start_ns >= ${uint(w.from)} AND start_ns < ${uint(w.to)}`;
+
+/**
+ * Rows and distinct spans of the hop window, and its newest version: equal counts mean no span
+ * has two rows there (the usual case: a span is re-emitted only when its transaction re-opens,
+ * and ReplacingMergeTree merges same-key versions away), so the rows need no de-duplication.
+ * uniqExact is a hash set of one UInt64, several times cheaper than grouping every span.
+ */
+export const hopRowsSql = (db: string, deployment: string, w: NsRange, hop?: string) =>
+  `SELECT count() AS rows, uniqExact(span_key) AS spans, toString(max(version)) AS version_text FROM ${db}.txn_span_times WHERE ${hopWindow(deployment, w, hop)}`;
+
+/** The spans of the hop window that have more than one row, at most `limit` + 1 of them (the caller sees the list overflow). */
+export const hopDuplicatesSql = (db: string, deployment: string, w: NsRange, limit: number, hop?: string) =>
+  `SELECT toString(span_key) AS k FROM ${db}.txn_span_times WHERE ${hopWindow(deployment, w, hop)} GROUP BY span_key HAVING count() > 1 LIMIT ${uint(limit + 1)}`;
+
+/** What hopRowsSql and hopDuplicatesSql found: which spans of the window need their newest version picked. */
+export type HopDuplicates =
+  /** The spans with more than one row (span_key as decimal text), possibly none; rows newer than `maxVersion` are left out. */
+  | { keys: readonly string[]; maxVersion: bigint }
+  /** Too many to list: every span is de-duplicated. */
+  | 'all';
+
 /**
  * Hop spans of a deployment starting in the window, from the time-ordered copy (0010), the newest
  * version of each span: a re-opened transaction's re-emitted spans must not count twice while
- * ReplacingMergeTree has not merged them away (argMax per span_key: exact whatever the parts).
+ * ReplacingMergeTree has not merged them away. Only the spans listed as duplicates go through
+ * argMax per span_key; the others have one row in the window and are read as they are (grouping
+ * 400,000 spans of an hour by key cost most of the hop query's time, for the few that need it).
+ * Rows newer than the version the duplicates were listed at are left out, so a span re-emitted
+ * between the two reads is counted once, at its listed version. Exact whatever the parts, but
+ * for a batch re-sent (same versions) between the two reads, counted twice in that one answer.
  */
-export function hopSource(db: string, deployment: string, w: NsRange, hop?: string): DurationSource {
-  return {
-    sql: `SELECT name, argMax(duration_ns, version) AS d, argMax(error_bound_ns, version) AS eb, argMax(start_ns, version) AS t FROM ${db}.txn_span_times
-      WHERE deployment = ${str(deployment)} AND kind = 'hop'${hop !== undefined ? ` AND name = ${str(hop)}` : ''}
-        AND ${spanDays(w)} AND start_ns >= ${uint(w.from)} AND start_ns < ${uint(w.to)}
-      GROUP BY name, span_key`,
-  };
+export function hopSource(db: string, deployment: string, w: NsRange, duplicates: HopDuplicates, hop?: string): DurationSource {
+  const newest = (where: string) =>
+    `SELECT name, argMax(duration_ns, version) AS d, argMax(error_bound_ns, version) AS eb, argMax(start_ns, version) AS t FROM ${db}.txn_span_times
+      WHERE ${hopWindow(deployment, w, hop)}${where}
+      GROUP BY name, span_key`;
+  if (duplicates === 'all') return { sql: newest('') };
+  const asOf = ` AND version <= ${uint(duplicates.maxVersion)}`;
+  const single = `SELECT name, duration_ns AS d, error_bound_ns AS eb, start_ns AS t FROM ${db}.txn_span_times WHERE ${hopWindow(deployment, w, hop)}${asOf}`;
+  if (!duplicates.keys.length) return { sql: single };
+  const keys = duplicates.keys.map((k) => uint(BigInt(k))).join(', ');
+  return { sql: `${single} AND span_key NOT IN (${keys})\n      UNION ALL ${newest(`${asOf} AND span_key IN (${keys})`)}` };
 }
 
 /**

@@ -6,8 +6,8 @@ import { decodeCursor, encodeCursor } from './events-cursor.js';
 import { fieldFilterCondition } from './field-filters.js';
 import { decodeFields, parseLayoutRow, type SlotColumns, type StoredLayout } from './layouts.js';
 import {
-  aggsSql, eventLatencySource, eventRowsSql, eventsPageSql, hopSource, hopsOfTxnsSql, latencyStatsSql, layoutsByBundleSql, layoutsByEventSql,
-  rankSql, slowestSql, summarySql, txnEventsSql, txnSpansSql, type DurationSource, type NsRange,
+  aggsSql, eventLatencySource, eventRowsSql, eventsPageSql, hopDuplicatesSql, hopRowsSql, hopSource, hopsOfTxnsSql, latencyStatsSql, layoutsByBundleSql, layoutsByEventSql,
+  rankSql, slowestSql, summarySql, txnEventsSql, txnSpansSql, type DurationSource, type HopDuplicates, type NsRange,
 } from './query-sql.js';
 
 /** What the store needs from ClickHouse: rows of a SELECT as JSON objects (the service's client, or chDB in tests). */
@@ -64,11 +64,27 @@ const spanView = (r: SpanRow): SpanView => ({
   events: num(r.events), attrs: Object.fromEntries(r.attr_names.map((n, i) => [n, r.attr_values[i] ?? ''])),
 });
 
+/**
+ * Spans with more than one row in a hop window that are listed by key (an IN list in the query
+ * text, ~20 bytes each, well inside ClickHouse's 256 KiB query size); beyond it every span of
+ * the window is de-duplicated.
+ */
+export const MAX_LISTED_DUPLICATES = 2000;
+
 /** Every history question the API answers, as SQL through `SqlRows`. */
 export class QueryStore {
   private readonly layoutCache = new Map<string, StoredLayout[]>();
 
-  constructor(private readonly sql: SqlRows, private readonly db: string) {}
+  constructor(private readonly sql: SqlRows, private readonly db: string, private readonly maxListedDuplicates = MAX_LISTED_DUPLICATES) {}
+
+  /** Which spans of a hop window have more than one row (see hopSource): usually none, found by one cheap count. */
+  private async hopDuplicates(deployment: string, w: NsRange, hop?: string): Promise<HopDuplicates> {
+    const [c] = await this.sql.rows<{ rows: Num; spans: Num; version_text: string }>(hopRowsSql(this.db, deployment, w, hop));
+    const maxVersion = BigInt(c?.version_text ?? '0');
+    if (!c || num(c.rows) === num(c.spans)) return { keys: [], maxVersion };
+    const keys = (await this.sql.rows<{ k: string }>(hopDuplicatesSql(this.db, deployment, w, this.maxListedDuplicates, hop))).map((r) => r.k);
+    return keys.length > this.maxListedDuplicates ? 'all' : { keys, maxVersion };
+  }
 
   /** Count, percentiles, max, histogram, per-minute series and heatmap of each name in the source. */
   private async latencyStats(src: DurationSource): Promise<LatencyStats[]> {
@@ -89,7 +105,8 @@ export class QueryStore {
 
   async hops(q: HopsQuery): Promise<HopsResponse> {
     const w = { from: q.from, to: q.to };
-    return { deployment: q.deployment, fromNs: String(q.from), toNs: String(q.to), hops: await this.latencyStats(hopSource(this.db, q.deployment, w, q.hop)) };
+    const duplicates = await this.hopDuplicates(q.deployment, w, q.hop);
+    return { deployment: q.deployment, fromNs: String(q.from), toNs: String(q.to), hops: await this.latencyStats(hopSource(this.db, q.deployment, w, duplicates, q.hop)) };
   }
 
   async latency(q: LatencyQuery): Promise<LatencyResponse> {
@@ -183,7 +200,7 @@ export class QueryStore {
   }
 
   async compare(q: CompareQuery): Promise<CompareResponse> {
-    const summaries = (w: NsRange) => this.sql.rows<SummaryRow>(summarySql(hopSource(this.db, q.deployment, w, q.hop)));
+    const summaries = async (w: NsRange) => this.sql.rows<SummaryRow>(summarySql(hopSource(this.db, q.deployment, w, await this.hopDuplicates(q.deployment, w, q.hop), q.hop)));
     const [a, b] = await Promise.all([summaries({ from: q.aFrom, to: q.aTo }), summaries({ from: q.bFrom, to: q.bTo })]);
     const names = [...new Set([...a, ...b].map((r) => r.name))].sort();
     return {

@@ -15,13 +15,19 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createClickHouse, PROJECT_ROOT, type ClickHouseClient } from '@tapfleet/runtime';
+import { HopsResponse } from '@tapfleet/schemas';
+import { JAEGER_MAX_TRACES, JAEGER_VERSION } from '@tapfleet/stack';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
+import { testLogger } from '../stack-harness.js';
+import { exportSample, timedJaegerTrace } from './jaeger-side.js';
 import { fixtureTokens } from '../query/query-fixture.js';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,50000000' }, lookups: { type: 'string', default: '200' }, runs: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,50000000' }, lookups: { type: 'string', default: '200' }, runs: { type: 'string', default: '20' }, sample: { type: 'string', default: '10000' } } });
 const SIZES = values.sizes.split(',').map(Number);
 const LOOKUPS = Number(values.lookups);
 const RUNS = Number(values.runs);
+/** Transactions per size exported to Jaeger (the looked-up ones among them). */
+const SAMPLE = Number(values.sample);
 const DEP = 'd-benchquery1';
 /** 2026-11-30T00:00:00Z: the day the generated history covers. */
 const DAY0_NS = BigInt(Date.UTC(2026, 10, 30)) * 1_000_000n;
@@ -90,6 +96,28 @@ async function fill(ch: ClickHouseClient, db: string, fromEvents: number, toEven
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Re-emits one risk span in 500 of an hour (not within 1 ms of its edges, so none crosses one) as
+ * a transaction re-opened by a late event would: same ids, start 1 us earlier, a higher version;
+ * 10 ms longer, so the hour's max shows the new version was read.
+ * The moved start keys the new version apart in txn_span_times, so no merge removes the old one.
+ */
+async function reemitRisk(ch: ClickHouseClient, db: string, hourStartNs: bigint): Promise<void> {
+  const cols = 'date, deployment, txn, trace_id, span_id, parent_span_id, kind, name, host, from_host, to_host, from_event, to_event, start_ns, end_ns, duration_ns, error_bound_ns, events, attr_names, attr_values, version';
+  await ch.command({
+    query: `INSERT INTO ${db}.txn_spans (${cols})
+      SELECT date, deployment, txn, trace_id, span_id, parent_span_id, kind, name, host, from_host, to_host, from_event, to_event, start_ns - 1000, end_ns + 9999000, duration_ns + 10000000, error_bound_ns, events, attr_names, attr_values, version + 1
+      FROM ${db}.txn_spans WHERE deployment = '${DEP}' AND kind = 'hop' AND name = 'risk' AND date = toDate('2026-11-30')
+        AND start_ns >= ${hourStartNs + 1_000_000n} AND start_ns < ${hourStartNs + 3_599_000_000_000n} AND cityHash64(span_id) % 500 = 0`,
+  });
+}
+
+async function hopsOf(url: string, token: string): Promise<HopsResponse> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return HopsResponse.parse(await res.json());
+}
+
 async function timed(url: string, token: string): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
@@ -98,12 +126,32 @@ async function timed(url: string, token: string): Promise<number> {
   return performance.now() - t0;
 }
 
-async function measure(size: number, token: string, storedTxns: number, hours: number): Promise<void> {
+/** What Jaeger holds across sizes: transaction keys already exported, and their trace ids. */
+const inJaeger = new Map<string, string>();
+const jaegerNotes: string[] = [];
+const reemitNotes: string[] = [];
+
+async function measure(size: number, token: string, storedTxns: number, hours: number, reemitHour: number, jaeger: { ch: ClickHouseClient; db: string; otlpUrl: string; queryBase: string }): Promise<void> {
   const hourMs = (h: number) => Number((DAY0_NS / 1_000_000n)) + h * 3_600_000;
   const keyAt = (i: number) => `o-${Math.floor((i * 2_654_435_761) % storedTxns)}`;
-  for (let i = 0; i < 5; i++) await timed(`${BASE}/v1/txn?key=${keyAt(i)}`, token); // warm-up: connections, page cache
+  // Jaeger gets a sample of this size's transactions, the looked-up ones first, as the assembler would export them.
+  const sample = Array.from({ length: Math.max(SAMPLE, LOOKUPS) }, (_, i) => keyAt(i + 10)).filter((k) => !inJaeger.has(k));
+  progress(`exporting ${sample.length} transactions to Jaeger`);
+  const exported = await exportSample(jaeger.ch, jaeger.db, DEP, sample, jaeger.otlpUrl, testLogger('bench-export'));
+  for (const [k, t] of exported.traceOf) inJaeger.set(k, t);
+  jaegerNotes.push(`${size.toLocaleString('en-US')}: ${exported.traces.toLocaleString('en-US')} traces (${exported.spans.toLocaleString('en-US')} spans) exported in ${f1(exported.seconds)} s, Jaeger holding ${inJaeger.size.toLocaleString('en-US')} traces (${(inJaeger.size * 4).toLocaleString('en-US')} spans) while ClickHouse held ${(storedTxns * 4).toLocaleString('en-US')} spans (txn_spans_by_key) and ${size.toLocaleString('en-US')} events`);
+  const traceOf = (k: string) => inJaeger.get(k) ?? '';
+  for (let i = 0; i < 5; i++) {
+    await timed(`${BASE}/v1/txn?key=${keyAt(i)}`, token); // warm-up: connections, page cache
+    await timedJaegerTrace(jaeger.queryBase, traceOf(keyAt(i + 10)), 4);
+  }
+  // The same transactions, each looked up in the query service and then in Jaeger, interleaved so both see the same load.
   const lookups: number[] = [];
-  for (let i = 0; i < LOOKUPS; i++) lookups.push(await timed(`${BASE}/v1/txn?key=${keyAt(i + 10)}&deployment=${DEP}`, token));
+  const jaegerLookups: number[] = [];
+  for (let i = 0; i < LOOKUPS; i++) {
+    lookups.push(await timed(`${BASE}/v1/txn?key=${keyAt(i + 10)}&deployment=${DEP}`, token));
+    jaegerLookups.push(await timedJaegerTrace(jaeger.queryBase, traceOf(keyAt(i + 10)), 4));
+  }
   const lookupsNoDep: number[] = [];
   for (let i = 0; i < Math.min(50, LOOKUPS); i++) lookupsNoDep.push(await timed(`${BASE}/v1/txn?key=${keyAt(i + 1000)}`, token));
   const hopOne: number[] = [];
@@ -116,6 +164,17 @@ async function measure(size: number, token: string, storedTxns: number, hours: n
     hopAll.push(await timed(`${BASE}/v1/hops?${w}`, token));
     slowest.push(await timed(`${BASE}/v1/slowest?${w}&n=100`, token));
   }
+  // The same query over an hour where 1 risk span in 500 was re-emitted (a newer version stored next to the old one):
+  // the listed-duplicates path. The count must not change: each span still counted once.
+  const reHour = reemitHour;
+  const reUrl = `${BASE}/v1/hops?deployment=${DEP}&from=${hourMs(reHour)}&to=${hourMs(reHour + 1)}&hop=risk`;
+  const before = (await hopsOf(reUrl, token)).hops[0]!;
+  await reemitRisk(jaeger.ch, jaeger.db, DAY0_NS + BigInt(reHour) * 3_600_000_000_000n);
+  const after = (await hopsOf(reUrl, token)).hops[0]!;
+  if (after.count !== before.count || after.max <= before.max) throw new Error(`re-emitted spans: count ${before.count} -> ${after.count}, max ${before.max} -> ${after.max}`);
+  const hopReemitted: number[] = [];
+  for (let r = 0; r < RUNS; r++) hopReemitted.push(await timed(reUrl, token));
+  reemitNotes.push(`${size.toLocaleString('en-US')}: hour ${reHour}, count ${after.count.toLocaleString('en-US')} before and after`);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   const renders: Record<string, number[]> = { waterfall: [], hops: [] };
   try {
@@ -136,8 +195,11 @@ async function measure(size: number, token: string, storedTxns: number, hours: n
   loads.push(`${size.toLocaleString('en-US')}: ${loadavg()[0]!.toFixed(1)}`);
   const row = (what: string, xs: number[], goal = '') => say(`| ${size.toLocaleString('en-US')} | ${what} | ${xs.length} | ${f1(pct(xs, 50))} | ${f1(pct(xs, 99))} | ${f1(Math.max(...xs))} | ${goal} |`);
   row('transaction by key (`/v1/txn`, with deployment): spans + events', lookups, 'p50 < 20 ms at 50M');
+  row('same transactions in Jaeger (`/api/v3/traces/{traceId}`, memory storage): spans only', jaegerLookups);
+  say(`| ${size.toLocaleString('en-US')} | ratio query service / Jaeger, same transactions | ${lookups.length} | ${(pct(lookups, 50) / pct(jaegerLookups, 50)).toFixed(2)} | ${(pct(lookups, 99) / pct(jaegerLookups, 99)).toFixed(2)} | ${(Math.max(...lookups) / Math.max(...jaegerLookups)).toFixed(2)} |  |`);
   row('transaction by key, no deployment given', lookupsNoDep);
   row('one-hour percentiles of one hop (`/v1/hops?hop=risk`): count, p50..p99.9, max, histogram, per-minute series, heatmap', hopOne, '< 200 ms');
+  row('same, an hour where 1 risk span in 500 was re-emitted (newer version next to the old)', hopReemitted, '< 200 ms');
   row('one-hour percentiles of all 3 hops (`/v1/hops`)', hopAll);
   row('slowest 100 in an hour with hop breakdown (`/v1/slowest?n=100`)', slowest);
   row('page: waterfall, navigation to rendered (chromium)', renders.waterfall!);
@@ -148,7 +210,7 @@ async function main(): Promise<void> {
   const stack = new FleetStack(40200, 40210);
   const db = stack.config.clickhouse.database;
   try {
-    await stack.up(['nats', 'clickhouse', 'redis']);
+    await stack.up(['nats', 'clickhouse', 'redis', 'jaeger']);
     stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 40221 } }, 'ingest');
     await eventually('ingest healthy (migrations applied)', async () => (await fetch('http://127.0.0.1:40221/healthz')).ok, 60_000);
     const tokens = await fixtureTokens(stack.config);
@@ -180,14 +242,17 @@ async function main(): Promise<void> {
       if (!printedHeader) header();
       printedHeader = true;
       // Hours fully covered by what is stored: each holds the same number of transactions at every size.
-      await measure(size, tokens.viewer, size / 5, Math.max(1, Math.floor((24 * size) / maxSize)));
+      // The re-emission hour: the last stored one, outside the 20 runs' hours at 50M (hours 0-19); the 10M run's (hour 3) is among them there.
+      const hours = Math.max(1, Math.floor((24 * size) / maxSize));
+      await measure(size, tokens.viewer, size / 5, hours, hours - 1, { ch, db, otlpUrl: `http://127.0.0.1:${stack.config.jaeger.otlpHttpPort}/v1/traces`, queryBase: `http://127.0.0.1:${stack.config.jaeger.queryPort}` });
     }
     say();
     say(`History bulk-inserted by ClickHouse (INSERT ... SELECT FROM numbers(); every materialized view attached: txn_index, latency_rollup_1m and the query service's txn_events, txn_spans_by_key, txn_span_times): ${inserts.join('; ')}.`);
     say(`One deployment, 3 hosts, 5 events and 4 spans (root + 3 hops) per transaction, spread evenly over one day (2026-11-30), the risk host's clock 3 ms ahead. Every hour holds the same number of transactions (1/24 of the largest run's); the smaller run stores the first hours of that day, and its hour windows are taken among those.`);
     say(`Load average (1 min, 2 vCPU) at the end of each size's measurements: ${loads.join(', ')}; times scale with it.`);
-    say("Reads see parts as inserted, no OPTIMIZE: each span's newest version by argMax(..., version) per span (a re-emitted span must not count twice), events each (host, boot, seq) once.");
-    say('Jaeger side by side: not run — the Jaeger build (issue 10) had not landed on this branch when this was measured.');
+    say("Reads see parts as inserted, no OPTIMIZE: each span's newest version (a re-emitted span must not count twice): hop percentiles argMax(..., version) only the spans with more than one row in the window (found after a uniqExact count), slowest-100 every span; events each (host, boot, seq) once.");
+    say(`Re-emitted spans: ${reemitNotes.join('; ')} (each span counted once; the max shows the new, 10 ms longer, versions were read).`);
+    say(`Jaeger side by side (Jaeger ${JAEGER_VERSION} all-in-one, \`stack up --with jaeger\`'s memory storage, max ${JAEGER_MAX_TRACES.toLocaleString('en-US')} traces, in the same run and on the same machine): each size's sample of transactions (the looked-up ones included) read back from txn_spans_by_key as TxnSpanRow and exported by the assembler's own SpanExporter (OTLP/HTTP protobuf, its OTLP conversion); the lookups alternate, one transaction in the query service then the same one in Jaeger. ${jaegerNotes.join('; ')}. Jaeger answers spans only, from memory; the query service answers spans and events, from ClickHouse on disk (page cache), after a bearer-token check in Redis. A ratio above 1 means the query service is slower.`);
     writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'query.md'), `${lines.join('\n')}\n`);
     await ch.close();
   } finally {
