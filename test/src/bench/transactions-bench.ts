@@ -38,27 +38,31 @@ async function measure(p: TracedPipeline, firstId: number, count: number, rate: 
   let running = true;
   const day = utcDay(nowNs());
   // Watchers: poll Jaeger and ClickHouse for every sampled order until its trace is whole.
+  // Only orders already sent (the client sends at a steady rate from now) are polled, in parallel:
+  // polling every sampled order one after another would itself add the loop's time to each.
+  const t0 = Date.now();
+  const sent = (id: number) => t0 + ((id - firstId) * 1000) / rate <= Date.now();
   const jaegerWatch = (async () => {
-    while (running || [...seen.values()].some((s) => !s.jaegerNs)) {
-      for (const [id, s] of seen) {
-        if (s.jaegerNs) continue;
+    for (;;) {
+      const open = [...seen].filter(([id, s]) => !s.jaegerNs && sent(id));
+      await Promise.all(open.map(async ([id, s]) => {
         const spans = await p.jaeger.getTrace(txnTraceId(dep, String(id), day)).catch(() => []);
         if (spans.length >= HOPS.length + 1) s.jaegerNs = nowNs();
-      }
-      await sleep(5);
+      }));
       if (!running && [...seen.values()].every((s) => s.jaegerNs)) break;
+      await sleep(5);
     }
   })();
   const chWatch = (async () => {
-    while (running || [...seen.values()].some((s) => !s.clickhouseNs)) {
-      const open = [...seen].filter(([, s]) => !s.clickhouseNs).map(([id]) => `'${id}'`);
+    for (;;) {
+      const open = [...seen].filter(([id, s]) => !s.clickhouseNs && sent(id)).map(([id]) => `'${id}'`);
       if (open.length) {
         const rows = await p.query<{ txn: string }>(`SELECT txn FROM ${p.db}.txn_spans WHERE deployment = '${dep}' AND kind = 'txn' AND has(attr_values, 'true') AND txn IN (${open.join(',')})`);
         const t = nowNs();
         for (const r of rows) seen.get(Number(r.txn))!.clickhouseNs ??= t;
       }
-      await sleep(5);
       if (!running && [...seen.values()].every((s) => s.clickhouseNs)) break;
+      await sleep(5);
     }
   })();
   await p.orders(count, rate, firstId);
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
       const r = await measure(p, firstId, count, rate, every);
       firstId += count;
       const reasons = await (await fetch(`http://127.0.0.1:${29021}/metrics`)).text();
-      progress(reasons.split('\n').filter((l) => l.startsWith('tapfleet_assembler_transactions_closed_total') || l.startsWith('tapfleet_assembler_otlp')).join('; '));
+      progress(reasons.split('\n').filter((l) => l.startsWith('tapfleet_assembler_transactions_closed_total') || l.startsWith('tapfleet_assembler_store_seconds_sum') || l.startsWith('tapfleet_assembler_store_seconds_count') || l.startsWith('tapfleet_assembler_events_total') || l.startsWith('tapfleet_assembler_held') || l.startsWith('tapfleet_assembler_process_cpu_seconds_total')).join('; '));
       say(`| ${name} | ${rate} | ${count} | ${r.sampled} (${r.jaeger.length} seen in Jaeger) | ${pct(r.clickhouse, 50).toFixed(0)} / ${pct(r.clickhouse, 99).toFixed(0)} ms | ${pct(r.jaeger, 50).toFixed(0)} / ${pct(r.jaeger, 99).toFixed(0)} ms |`);
     }
     say();
