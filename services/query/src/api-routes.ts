@@ -57,7 +57,15 @@ export function queryApi(d: QueryApiDeps): (req: IncomingMessage, res: ServerRes
 
   /** Answers an API request and returns true, or returns false for a path that is not the API's. */
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://query.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://query.invalid');
+    } catch {
+      // A request target Node's parser lets through but WHATWG URL refuses (`//[/v1/txn`): the client's fault, not a 500.
+      d.metrics.requests.inc({ route: 'unknown', status: '400' });
+      sendJson(res, 400, { error: { code: 'bad_request', message: 'the request target is not a valid URL' } } satisfies ApiError);
+      return true;
+    }
     if (!url.pathname.startsWith('/v1/')) return false;
     let routeName = 'unknown';
     let status = 500;

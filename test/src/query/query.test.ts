@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, createClickHouse, PROJECT_ROOT, type NatsConnection } from '@tapfleet/runtime';
@@ -9,6 +10,7 @@ import {
   type Bundle, type EventBatchHeader,
 } from '@tapfleet/schemas';
 import type { z } from 'zod';
+import { clickHouseRows, HistoryStoreError } from '@tapfleet/query';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { BOOT, orderBundle, storeBundle } from '../ingest/ingest-harness.js';
 import { DEP, fixtureTokens, HOSTILE_KEY, insertFixture, MINUTE, queryConfigFile, RISK_BOUND, RISK_OFFSET, T0, WINDOW_A, WINDOW_B, type FixtureTokens } from './query-fixture.js';
@@ -214,6 +216,10 @@ describe('query service: history API and CLI on real ClickHouse 18.16, Redis tok
     await bad(`/v1/events?deployment=${DEP}&from=${ms(T0)}&to=${ms(T0 + MINUTE)}&event=risk_in&where=nosuchfield=1`, 'where');
     await bad(`/v1/events?deployment=${DEP}&from=${ms(T0)}&to=${ms(T0 + MINUTE)}&event=risk_in&where=order_id>=12x`, 'where');
     await bad(`/v1/events?deployment=${DEP}&from=${ms(T0)}&to=${ms(T0 + MINUTE)}&cursor=bm90LWEtY3Vyc29y`, 'cursor');
+    // Times beyond what a UInt64/Int64 ns column holds, and before 1970: a 400, not a 500 from the SQL writer.
+    await bad(q(`deployment=${DEP}&from=999999999999990&to=999999999999999`), 'from');
+    await bad(q(`deployment=${DEP}&from=0001-01-01T00:00:00Z&to=${ms(T0)}`), 'from');
+    await bad(`/v1/aggregations?deployment=${DEP}&from=9999-12-31T00:00:00Z&to=9999-12-31T01:00:00Z`, 'from');
     const ok = q(`deployment=${DEP}&from=${ms(T0)}&to=${ms(T0 + MINUTE)}`);
     assert.equal((await status(ok)).status, 401);
     assert.equal((await status(ok, 'tf_nosuchtoken')).status, 401);
@@ -224,6 +230,47 @@ describe('query service: history API and CLI on real ClickHouse 18.16, Redis tok
     const metrics = await (await fetch(`${BASE}/metrics`)).text();
     assert.match(metrics, /tapfleet_query_requests_total\{route="hops",status="400"\} [1-9]/);
     assert.match(metrics, /tapfleet_query_requests_total\{route="hops",status="403"\} 1/);
+  });
+
+  test('malformed requests: an unparseable request target, bad percent-encoding, repeated parameters, other methods answer 4xx, never 500', async () => {
+    const raw = (head: string) => new Promise<string>((resolve, reject) => {
+      const sock = connect(PORT, '127.0.0.1', () => sock.end(`${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      sock.on('data', (b) => (text += b.toString('latin1')));
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+    });
+    for (const target of ['//[/v1/txn?key=a', 'http://[/v1/txn']) {
+      const answer = await raw(`GET ${target} HTTP/1.1`);
+      assert.match(answer, /^HTTP\/1\.1 4\d\d /, `${target}: ${answer.split('\r\n')[0]}`);
+    }
+    const auth = { authorization: `Bearer ${tokens.viewer}` };
+    const code = async (path: string, method = 'GET') => (await fetch(`${BASE}${path}`, { method, headers: auth })).status;
+    assert.equal(await code(`/v1/txn?key=%zz%&key=%E0%A4%A`), 200);
+    assert.equal(await code(`/v1/txn?key=o-1&key=${encodeURIComponent(HOSTILE_KEY)}&deployment=${DEP}&deployment=x`), 200);
+    for (const method of ['POST', 'HEAD', 'OPTIONS', 'DELETE']) assert.equal(await code(`/v1/txn?key=o-1`, method), 405, method);
+    assert.equal(await code(`/v1/txn?key=${'k'.repeat(300)}`), 400);
+    assert.equal((await fetch(`${BASE}/../../etc/passwd`)).status, 404);
+    assert.equal((await fetch(`${BASE}/%2e%2e/%2e%2e/etc/passwd`)).status, 404);
+  });
+
+  test('a heavy query is stopped by ClickHouse itself (max_execution_time), not left running after the client gives up', async () => {
+    const ch = createClickHouse(stack.config);
+    try {
+      const started = Date.now();
+      // Counting 10^12 numbers takes minutes; the server must cut it off at the limit (1 s here).
+      await assert.rejects(clickHouseRows(ch, 1).rows('SELECT count() FROM system.numbers WHERE number < 1000000000000'), (e: Error) => {
+        assert.ok(e instanceof HistoryStoreError, e.message);
+        assert.match(e.message, /TIMEOUT_EXCEEDED|Timeout exceeded/i);
+        return true;
+      });
+      assert.ok(Date.now() - started < 25_000, 'stopped by the server limit, before the client request timeout');
+      // The same settings leave ordinary reads working, and writes still refused (readonly).
+      assert.deepEqual(await clickHouseRows(ch, 1).rows<{ x: number }>('SELECT 1 AS x'), [{ x: 1 }]);
+      await assert.rejects(clickHouseRows(ch, 1).rows(`CREATE TABLE ${stack.config.clickhouse.database}.qreview_probe (x UInt8) ENGINE = Memory`), /readonly|Cannot execute query in readonly mode/i);
+    } finally {
+      await ch.close();
+    }
   });
 
   test('CLI: query txn prints a waterfall with the bound, hops/slowest/compare/events/rank their tables, --help for each', () => {
