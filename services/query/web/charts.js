@@ -4,6 +4,9 @@ import { durationText } from '/format.js';
 const HOST_COLOURS = ['#2f6fde', '#12a37f', '#e8890c', '#8c54d0', '#0ea5b7', '#c2410c'];
 const BOUND = '#d6336c';
 
+/** ECharts renders a tooltip formatter's string as HTML: names from the data are escaped first. */
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 export function chart(el) {
   // eslint-disable-next-line no-undef
   return echarts.init(el, null, { renderer: 'svg' });
@@ -31,7 +34,7 @@ export function waterfallOption(txn) {
   return {
     animation: false,
     grid: { left: 200, right: 110, top: 20, bottom: 40 },
-    tooltip: { formatter: (p) => `${p.name}: ${durationText(Math.round((p.value[2] - p.value[1]) * 1000))}${p.data.bound ? ` ±${durationText(p.data.bound)}` : ''}` },
+    tooltip: { formatter: (p) => `${escapeHtml(p.name)}: ${durationText(Math.round((p.value[2] - p.value[1]) * 1000))}${p.data.bound ? ` ±${durationText(p.data.bound)}` : ''}` },
     xAxis: { type: 'value', name: 'us from start', nameLocation: 'middle', nameGap: 25, min: Math.floor(lo), max: Math.ceil(hi) },
     yAxis: { type: 'category', data: labels, inverse: true },
     series: [{
