@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
 import type { z } from 'zod';
-import { callJson } from '@tapfleet/runtime';
-import { adminTokenPath } from './control-plane.js';
+import { callJson, cliBearerToken } from '@tapfleet/runtime';
 
 /** An API answer other than 2xx, with the server's code and (for 400) the failing fields. */
 export class ApiCallError extends Error {
@@ -16,10 +14,7 @@ export class ApiClient {
   constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
 
   static fromConfig(config: TapfleetConfig): ApiClient {
-    let token = config.controlPlane.token;
-    const file = adminTokenPath(config.dataDir);
-    if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
-    return new ApiClient(config.controlPlane.url.replace(/\/$/, ''), token);
+    return new ApiClient(config.controlPlane.url.replace(/\/$/, ''), cliBearerToken(config));
   }
 
   async call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {

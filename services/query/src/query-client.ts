@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { adminTokenPath, callJson } from '@tapfleet/runtime';
+import { callJson, cliBearerToken } from '@tapfleet/runtime';
 import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
 import type { z } from 'zod';
 
@@ -16,10 +15,7 @@ export class QueryClient {
   constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
 
   static fromConfig(config: TapfleetConfig): QueryClient {
-    let token = config.controlPlane.token;
-    const file = adminTokenPath(config.dataDir);
-    if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
-    return new QueryClient(config.query.url.replace(/\/$/, ''), token);
+    return new QueryClient(config.query.url.replace(/\/$/, ''), cliBearerToken(config));
   }
 
   async get<S extends z.ZodType>(path: string, params: Record<string, string | string[] | undefined>, schema: S): Promise<z.output<S>> {

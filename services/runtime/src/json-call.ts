@@ -1,4 +1,6 @@
-import { ApiError } from '@tapfleet/schemas';
+import { existsSync, readFileSync } from 'node:fs';
+import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
+import { adminTokenPath } from './paths.js';
 import type { z } from 'zod';
 
 /** What a tapfleet HTTP service answered other than 2xx: its status, its error body (for 400, each failing field), the raw text. */
@@ -31,4 +33,11 @@ export async function callJson<S extends z.ZodType>(service: string, url: string
     throw failed({ status: res.status, body: err.success ? err.data : undefined, text });
   }
   return schema.parse(json);
+}
+
+/** The bearer token a CLI command sends: `controlPlane.token` (env TAPFLEET_TOKEN), else the local admin token file. */
+export function cliBearerToken(config: TapfleetConfig): string | undefined {
+  if (config.controlPlane.token) return config.controlPlane.token;
+  const file = adminTokenPath(config.dataDir);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
