@@ -14,8 +14,21 @@ export TAPFLEET_JAEGER_OTLP_HTTP_PORT=14318 TAPFLEET_JAEGER_OTLP_GRPC_PORT=14317
 export TAPFLEET_LOG_LEVEL="${TAPFLEET_LOG_LEVEL:-warn}"
 
 # Jaeger is the real OTLP receiver the span tests read back from.
+# Test stacks bind fixed loopback ports in 14000-48999, most inside the kernel's ephemeral range:
+# an outgoing connection could take one as its source port first (EADDRINUSE, seen). Reserve the
+# band from ephemeral use for the run (explicit binds still work) and restore it after.
+reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
+old_reserved=""
+if [ -w "$reserved" ]; then
+  old_reserved=$(cat "$reserved")
+  echo "${old_reserved:+$old_reserved,}14000-48999" > "$reserved"
+fi
+restore() {
+  node bin/tapfleet.js stack down >/dev/null
+  if [ -w "$reserved" ]; then echo "$old_reserved" > "$reserved"; fi
+}
+trap restore EXIT
 node bin/tapfleet.js stack up --with jaeger
-trap 'node bin/tapfleet.js stack down >/dev/null' EXIT
 
 mapfile -t files < <(find schemas services agents test -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' -print | sort)
 node --test --test-reporter=spec --test-concurrency=1 "$@" "${files[@]}"
