@@ -13,7 +13,6 @@ export TAPFLEET_REDIS_URL=redis://127.0.0.1:16379
 export TAPFLEET_JAEGER_OTLP_HTTP_PORT=14318 TAPFLEET_JAEGER_OTLP_GRPC_PORT=14317 TAPFLEET_JAEGER_QUERY_PORT=26686
 export TAPFLEET_LOG_LEVEL="${TAPFLEET_LOG_LEVEL:-warn}"
 
-# Jaeger is the real OTLP receiver the span tests read back from.
 # Test stacks bind fixed loopback ports in 14000-48999, most inside the kernel's ephemeral range:
 # an outgoing connection could take one as its source port first (EADDRINUSE, seen). Reserve the
 # band from ephemeral use for the run (explicit binds still work) and restore it after.
@@ -28,6 +27,7 @@ restore() {
   if [ -w "$reserved" ]; then echo "$old_reserved" > "$reserved"; fi
 }
 trap restore EXIT
+# Jaeger is the real OTLP receiver the span tests read back from.
 node bin/tapfleet.js stack up --with jaeger
 
 mapfile -t files < <(find schemas services agents test -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.test.js' -print | sort)
