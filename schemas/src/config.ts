@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HostId, Labels } from './common.js';
+import { DeploymentTtl } from './api.js';
 
 const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
@@ -92,6 +93,13 @@ export const AgentConfig = z.object({
   clock: z.object({
     sampleIntervalMs: TimerMs.default(10_000),
     samplesPerInterval: z.number().int().positive().default(5),
+    /**
+     * How far this host's clock may drift from the reference's between exchanges, in parts per
+     * million (1 ppm = 1 us per second): a request/reply bound widens by it with age, and an
+     * older, tighter estimate is kept over a fresh, looser one only while it stays tighter.
+     * 50 ppm covers unsynchronised server crystals; a host disciplined by NTP reports the kernel's bound instead.
+     */
+    maxDriftPpm: z.number().nonnegative().max(10_000).default(50),
     /** Added to this agent's wall clock (tests of cross-host correction). */
     artificialOffsetNs: z.number().int().default(0),
   }).prefault({}),
@@ -187,6 +195,30 @@ export const JaegerConfig = z.object({
 export type JaegerConfig = z.infer<typeof JaegerConfig>;
 
 /**
+ * The demo trading pipeline `tapfleet demo` (`npm start`) runs as three traced "hosts" on this
+ * machine: gateway, risk and matcher (test/demo), each with its own agent, and a client sending orders.
+ */
+export const DemoConfig = z.object({
+  /** The stages' TCP ports on 127.0.0.1 (orders flow gateway -> risk -> matcher). */
+  gatewayPort: z.number().int().min(1).max(65535).default(7101),
+  riskPort: z.number().int().min(1).max(65535).default(7102),
+  matcherPort: z.number().int().min(1).max(65535).default(7103),
+  /** /metrics and /healthz of the three demo agents: this port, +1 (risk), +2 (matcher). */
+  agentMetricsPort: z.number().int().min(1).max(65533).default(9471),
+  /** Orders per second the client sends (0: as fast as its in-flight window allows). */
+  rate: z.number().int().nonnegative().max(1_000_000).default(200),
+  /** Busy wait per stage between receiving an order and passing it on, in us: a known truth to read off the hops. */
+  delaysUs: z.object({
+    gateway: z.number().int().nonnegative().max(1_000_000).default(50),
+    risk: z.number().int().nonnegative().max(1_000_000).default(20),
+    matcher: z.number().int().nonnegative().max(1_000_000).default(100),
+  }).prefault({}),
+  /** How long the demo deployment may live without being renewed (it is stopped on exit anyway). */
+  ttl: DeploymentTtl.default('12h'),
+});
+export type DemoConfig = z.infer<typeof DemoConfig>;
+
+/**
  * The one configuration shape for every tapfleet process. Defaults point at the
  * local stack `tapfleet stack up` starts; env vars and an optional JSON file override them.
  */
@@ -250,6 +282,7 @@ export const TapfleetConfig = z.object({
   assembler: AssemblerConfig.prefault({}),
   query: QueryConfig.prefault({}),
   jaeger: JaegerConfig.prefault({}),
+  demo: DemoConfig.prefault({}),
 });
 export type TapfleetConfig = z.infer<typeof TapfleetConfig>;
 

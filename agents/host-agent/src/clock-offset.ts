@@ -20,3 +20,24 @@ export function bestClockEstimate(samples: readonly ClockSample[], sampledAtMs: 
   const midpoint = best.sentNs + rtt / 2n;
   return { offsetNs: Number(midpoint - best.referenceNs), uncertaintyNs: Number(rtt / 2n), sampledAtMs };
 }
+
+/**
+ * An estimate's uncertainty `atMs`: since it was sampled the two clocks may have drifted apart by
+ * up to `maxDriftPpm` (1 ppm = 1 ns per ms), so the bound widens with age. Without this the bound
+ * between samples would be a promise the crystals do not keep.
+ */
+export function agedUncertaintyNs(e: ClockEstimate, atMs: number, maxDriftPpm: number): number {
+  return e.uncertaintyNs + Math.ceil(Math.max(0, atMs - e.sampledAtMs) * maxDriftPpm);
+}
+
+/**
+ * The estimate to keep: a fresh one, unless the previous one is still tighter after ageing (an
+ * interval whose exchanges all queued behind load would otherwise replace a good estimate with a
+ * poor one: seen as 1.4 ms hops in both directions on a busy machine). Like NTP's clock filter,
+ * the least-delayed sample of a window wins, with age counted against it.
+ */
+export function keptEstimate(previous: ClockEstimate | undefined, fresh: ClockEstimate | undefined, nowMs: number, maxDriftPpm: number): ClockEstimate | undefined {
+  if (!fresh) return previous;
+  if (!previous) return fresh;
+  return agedUncertaintyNs(previous, nowMs, maxDriftPpm) < fresh.uncertaintyNs ? previous : fresh;
+}

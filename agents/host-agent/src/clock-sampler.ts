@@ -1,12 +1,14 @@
 import type { NatsConnection } from '@tapfleet/runtime';
 import { TIME_SUBJECT, TimeReply, type ClockEstimate, type EventBatchHeader, type KernelClockStatus } from '@tapfleet/schemas';
-import { bestClockEstimate, type ClockSample } from './clock-offset.js';
+import { agedUncertaintyNs, bestClockEstimate, keptEstimate, type ClockSample } from './clock-offset.js';
 import { chooseClock, type ChosenClock } from './clock-source.js';
 import type { HostClock } from './host-clock.js';
 
 export interface ClockSamplerOptions {
   sampleIntervalMs: number;
   samplesPerInterval: number;
+  /** How fast this host's clock may drift from the reference's: ages a kept estimate's bound. */
+  maxDriftPpm: number;
   /** agent.clock.artificialOffsetNs: forces the request/reply source (see chooseClock). */
   artificialOffsetNs: number;
   /** Reads the kernel's clock discipline (tapfleet-clock-status); without it, request/reply only. */
@@ -47,9 +49,11 @@ export class ClockSampler {
   }
 
   async sampleOnce(): Promise<ChosenClock | undefined> {
-    const [estimate] = await Promise.all([this.exchange(), this.readKernel()]);
-    if (estimate) this.estimate = estimate;
-    const chosen = chooseClock({ ...(this.estimate ? { requestReply: this.estimate } : {}), ...(this.kernel ? { kernel: this.kernel } : {}), artificialOffsetNs: this.o.artificialOffsetNs });
+    const [fresh] = await Promise.all([this.exchange(), this.readKernel()]);
+    const now = Date.now();
+    this.estimate = keptEstimate(this.estimate, fresh, now, this.o.maxDriftPpm);
+    const requestReply = this.estimate && { ...this.estimate, uncertaintyNs: agedUncertaintyNs(this.estimate, now, this.o.maxDriftPpm) };
+    const chosen = chooseClock({ ...(requestReply ? { requestReply } : {}), ...(this.kernel ? { kernel: this.kernel } : {}), artificialOffsetNs: this.o.artificialOffsetNs });
     if (chosen && chosen.source !== this.chosen?.source) this.o.onSourceChange?.(chosen);
     this.chosen = chosen;
     return chosen;
@@ -83,15 +87,23 @@ export class ClockSampler {
     }
   }
 
+  /**
+   * The chosen clock's bound now: a request/reply estimate widens by the drift since its exchange
+   * (the kernel's estimated error is kept current by the kernel itself, and re-read each interval).
+   */
+  private uncertaintyNow(c: ChosenClock): number {
+    return c.source === 'request-reply' && this.estimate ? agedUncertaintyNs(this.estimate, Date.now(), this.o.maxDriftPpm) : c.uncertaintyNs;
+  }
+
   /** What the heartbeat carries: the chosen clock as an estimate with its source. */
   reported(): ClockEstimate | undefined {
     const c = this.chosen;
-    return c ? { offsetNs: c.offsetNs, uncertaintyNs: c.uncertaintyNs, sampledAtMs: c.sampledAtMs, source: c.source } : undefined;
+    return c ? { offsetNs: c.offsetNs, uncertaintyNs: this.uncertaintyNow(c), sampledAtMs: c.sampledAtMs, source: c.source } : undefined;
   }
 
   /** What a batch header carries: the chosen clock, or zero offset with unknown (max) uncertainty. */
   headerClock(): EventBatchHeader['clock'] {
     const c = this.chosen;
-    return c ? { offsetNs: c.offsetNs, uncertaintyNs: c.uncertaintyNs, source: c.source } : { offsetNs: 0, uncertaintyNs: Number.MAX_SAFE_INTEGER };
+    return c ? { offsetNs: c.offsetNs, uncertaintyNs: this.uncertaintyNow(c), source: c.source } : { offsetNs: 0, uncertaintyNs: Number.MAX_SAFE_INTEGER };
   }
 }

@@ -10,6 +10,22 @@ const tokenInput = document.getElementById('token');
 let liveTimer;
 let generation = 0;
 
+/**
+ * A link may carry the token in its fragment (`tapfleet demo` prints one): the fragment never
+ * reaches a server; it is kept like a typed token and taken out of the address bar and history.
+ */
+function adoptLinkToken() {
+  const [path, query] = location.hash.split('?');
+  const params = new URLSearchParams(query ?? '');
+  const token = params.get('token');
+  if (!token) return;
+  localStorage.setItem(TOKEN_KEY, token.trim());
+  tokenInput.value = token.trim();
+  params.delete('token');
+  history.replaceState(null, '', `${location.pathname}${location.search}${path}${params.size ? `?${params}` : ''}`);
+}
+
+adoptLinkToken();
 tokenInput.value = localStorage.getItem(TOKEN_KEY) ?? '';
 tokenInput.addEventListener('change', () => {
   localStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
@@ -58,6 +74,7 @@ function hashFor(view, params) {
 }
 
 async function render() {
+  adoptLinkToken();
   const { view, params } = route();
   fillForm(view, params);
   const mine = ++generation;

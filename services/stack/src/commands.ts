@@ -1,23 +1,31 @@
 import { UsageError, type Command } from '@tapfleet/runtime';
 import { setupCommand } from './setup-command.js';
-import { ALL_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
+import { ALL_SERVICES, DEMO_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
 
-/** `--with kafka,jaeger,product`: extra services beyond the servers; `product` means control plane, ingest, assembler, the query service and agent. */
-function withServices(text: string | undefined): ServiceName[] {
-  const extra = (text ?? '').split(',').filter(Boolean).flatMap((w) => (w === 'product' ? [...PRODUCT_SERVICES] : [w]));
-  for (const w of extra) if (!ALL_SERVICES.includes(w as ServiceName)) throw new UsageError(`--with: unknown service '${w}' (kafka, jaeger, control-plane, ingest, assembler, query, agent, product)`);
+/**
+ * `--with kafka,jaeger,product,demo`: extra services beyond the servers; `product` means control
+ * plane, ingest, assembler, the query service and agent; `demo` the demo pipeline's stages and their agents.
+ */
+export function withServices(text: string | undefined): ServiceName[] {
+  const groups: Record<string, readonly ServiceName[]> = { product: PRODUCT_SERVICES, demo: DEMO_SERVICES };
+  const extra: string[] = (text ?? '').split(',').filter(Boolean).flatMap((w): readonly string[] => groups[w] ?? [w]);
+  for (const w of extra) if (!ALL_SERVICES.includes(w as ServiceName)) throw new UsageError(`--with: unknown service '${w}' (kafka, jaeger, control-plane, ingest, assembler, query, agent, product, demo)`);
   return [...SERVER_SERVICES, ...(extra as ServiceName[])];
 }
 
-function table(reports: ServiceReport[]): string[] {
-  return reports.map((r) => {
-    const owner = r.pid ? `pid ${r.pid}` : r.state === 'reused' ? 'not ours' : '';
-    const why = r.reason ? `  (${r.reason})` : '';
-    return `${r.name.padEnd(14)}${r.state.padEnd(10)}${r.address.padEnd(18)}${owner.padEnd(11)}${r.logFile}${why}`;
-  });
+/** Wide enough for `demo-agent-matcher`. */
+const NAME_WIDTH = 20;
+
+/** One service's line of `stack up`/`stack status` (and of `tapfleet demo`'s progress). */
+export function serviceLine(r: ServiceReport): string {
+  const owner = r.pid ? `pid ${r.pid}` : r.state === 'reused' ? 'not ours' : '';
+  const why = r.reason ? `  (${r.reason})` : '';
+  return `${r.name.padEnd(NAME_WIDTH)}${r.state.padEnd(10)}${r.address.padEnd(18)}${owner.padEnd(11)}${r.logFile}${why}`;
 }
 
-const HEADER = `${'service'.padEnd(14)}${'state'.padEnd(10)}${'address'.padEnd(18)}${'process'.padEnd(11)}log`;
+const table = (reports: ServiceReport[]): string[] => reports.map(serviceLine);
+
+export const SERVICE_HEADER = `${'service'.padEnd(NAME_WIDTH)}${'state'.padEnd(10)}${'address'.padEnd(18)}${'process'.padEnd(11)}log`;
 
 export const stackCommands: Command[] = [
   setupCommand,
@@ -27,11 +35,11 @@ export const stackCommands: Command[] = [
     details: 'State lives under <dataDir>/stack/. A healthy service already on a configured port is reused and never stopped by `down`.',
     options: {
       'no-install': { type: 'boolean', description: 'do not apt-get missing packages' },
-      with: { type: 'string', description: 'also start: kafka, jaeger, control-plane, ingest, assembler, query, agent, or product (all five)', valueName: 'LIST' },
+      with: { type: 'string', description: 'also start: kafka, jaeger, control-plane, ingest, assembler, query, agent, product (those five), demo (the demo pipeline and its three agents)', valueName: 'LIST' },
     },
     async run(values, _pos, { config, log, out }) {
       const reports = await stackUp(config, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
-      out(HEADER);
+      out(SERVICE_HEADER);
       table(reports).forEach((l) => out(l));
       return 0;
     },
@@ -41,7 +49,7 @@ export const stackCommands: Command[] = [
     summary: "stop the services this stack started (by pid file; tapfleet's own first), leaving their data",
     async run(_v, _p, { config, log, out }) {
       const reports = await stackDown(config, log);
-      for (const r of reports) if (r.pid || SERVER_SERVICES.includes(r.name)) out(`${r.name.padEnd(14)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
+      for (const r of reports) if (r.pid || SERVER_SERVICES.includes(r.name)) out(`${r.name.padEnd(NAME_WIDTH)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
       return 0;
     },
   },
@@ -50,7 +58,7 @@ export const stackCommands: Command[] = [
     summary: 'show each stack service: running (ours), reused, unhealthy or stopped; exit 1 unless all are healthy',
     async run(_v, _p, { config, out }) {
       const reports = await stackStatus(config);
-      out(HEADER);
+      out(SERVICE_HEADER);
       table(reports).forEach((l) => out(l));
       return reports.every((r) => r.state === 'running' || r.state === 'reused') ? 0 : 1;
     },

@@ -10,3 +10,5 @@ export { withTimeout } from './services/service.js';
 export * from './cgroup2.js';
 export * from './jaeger-build.js';
 export { jaegerCollectorConfig, jaegerQueryGrpcPort, JAEGER_MAX_TRACES } from './services/jaeger.js';
+export { demoBinaries, demoHostId, demoProgram, DEMO_STAGES, type DemoStage } from './services/demo.js';
+export * from './kernel-preflight.js';

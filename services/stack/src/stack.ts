@@ -15,6 +15,7 @@ import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
 import { jaegerService } from './services/jaeger.js';
 import { agentService, assemblerService, controlPlaneService, ingestService, queryService } from './services/product.js';
+import { demoAgentService, demoStageService } from './services/demo.js';
 
 export type ServiceState = 'started' | 'running' | 'reused' | 'stopped' | 'unhealthy';
 
@@ -33,7 +34,18 @@ export type ServiceName = StackService['name'];
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
 export const PRODUCT_SERVICES: readonly ServiceName[] = ['control-plane', 'ingest', 'assembler', 'query', 'agent'];
-export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', 'jaeger', ...PRODUCT_SERVICES];
+/** The demo trading pipeline's stages, then one agent per stage (each scoped to its stage's process). */
+export const DEMO_STAGE_SERVICES: readonly ServiceName[] = ['demo-matcher', 'demo-risk', 'demo-gateway'];
+export const DEMO_AGENT_SERVICES: readonly ServiceName[] = ['demo-agent-gateway', 'demo-agent-risk', 'demo-agent-matcher'];
+export const DEMO_SERVICES: readonly ServiceName[] = [...DEMO_STAGE_SERVICES, ...DEMO_AGENT_SERVICES];
+export const ALL_SERVICES: readonly ServiceName[] = [...SERVER_SERVICES, 'kafka', 'jaeger', ...PRODUCT_SERVICES, ...DEMO_SERVICES];
+
+/**
+ * Start order: each group starts (its members in parallel) once the group before is healthy, and
+ * stops in the reverse order: tapfleet's processes connect to the servers at start and flush to
+ * them as they stop; a demo agent is scoped to its stage's process, so the stage comes first.
+ */
+const START_GROUPS: readonly (readonly ServiceName[])[] = [[...SERVER_SERVICES, 'kafka', 'jaeger'], PRODUCT_SERVICES, DEMO_STAGE_SERVICES, DEMO_AGENT_SERVICES];
 
 /**
  * The named services (default: the servers). Kafka runs only when named: it backs the
@@ -53,6 +65,12 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     assembler: () => assemblerService(config.assembler.otlp.url || !only.includes('jaeger') ? config : { ...config, assembler: { ...config.assembler, otlp: { ...config.assembler.otlp, url: `http://127.0.0.1:${config.jaeger.otlpHttpPort}/v1/traces` } } }),
     query: () => queryService(config),
     agent: () => agentService(config),
+    'demo-gateway': () => demoStageService(config, 'gateway'),
+    'demo-risk': () => demoStageService(config, 'risk'),
+    'demo-matcher': () => demoStageService(config, 'matcher'),
+    'demo-agent-gateway': () => demoAgentService(config, 'gateway', serviceDirs(config, 'demo-gateway')),
+    'demo-agent-risk': () => demoAgentService(config, 'risk', serviceDirs(config, 'demo-risk')),
+    'demo-agent-matcher': () => demoAgentService(config, 'matcher', serviceDirs(config, 'demo-matcher')),
   };
   return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());
 }
@@ -116,8 +134,15 @@ async function allOrExplain<T>(promises: Promise<T>[]): Promise<T[]> {
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
+export interface StackUpOptions {
+  install?: boolean;
+  only?: readonly ServiceName[];
+  /** Called as each service is up (healthy, or found running or reused), for progress. */
+  onReady?: (report: ServiceReport) => void;
+}
+
 /** Installs what is missing, mounts tracefs, starts (or reuses) every service, waits for health. */
-export async function stackUp(config: TapfleetConfig, log: Logger, options: { install?: boolean; only?: readonly ServiceName[] } = {}): Promise<ServiceReport[]> {
+export async function stackUp(config: TapfleetConfig, log: Logger, options: StackUpOptions = {}): Promise<ServiceReport[]> {
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
   ensureCgroup2(log);
@@ -126,21 +151,22 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: { in
   if (services.some(({ svc }) => svc.name === 'nats')) await ensureNatsAuth(config);
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
-  // Servers first (in parallel), then tapfleet's processes, which connect to them at start.
-  const phase = (product: boolean) =>
-    allOrExplain(services.flatMap(({ svc, dirs }, i) => (PRODUCT_SERVICES.includes(svc.name) === product ? [carryOut(svc, dirs, plans[i]!, log)] : [])));
-  const reports = [...(await phase(false)), ...(await phase(true))];
+  const reports: ServiceReport[] = [];
+  for (const group of START_GROUPS) {
+    const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(svc.name) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
+    reports.push(...(await allOrExplain(starting)));
+  }
   return services.map(({ svc }) => reports.find((r) => r.name === svc.name)!);
 }
 
 /** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */
 export async function stackDown(config: TapfleetConfig, log: Logger, only: readonly ServiceName[] = ALL_SERVICES): Promise<ServiceReport[]> {
-  // tapfleet's processes first (they flush to the servers as they stop), then the servers.
-  // Reports for the servers always, for the others only if this stack started them.
+  // Reverse start order (demo agents, stages, tapfleet's processes, then the servers). Reports
+  // for the servers always, for the others only if this stack started them.
   const started = (n: ServiceName) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile);
-  const product = await stopEach(config, log, only.filter((n) => PRODUCT_SERVICES.includes(n) && started(n)));
-  const servers = await stopEach(config, log, only.filter((n) => !PRODUCT_SERVICES.includes(n) && started(n)));
-  return [...servers, ...product];
+  const reports: ServiceReport[] = [];
+  for (const group of [...START_GROUPS].reverse()) reports.unshift(...(await stopEach(config, log, only.filter((n) => group.includes(n) && started(n)))));
+  return reports;
 }
 
 async function stopEach(config: TapfleetConfig, log: Logger, only: readonly ServiceName[]): Promise<ServiceReport[]> {

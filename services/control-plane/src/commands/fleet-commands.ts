@@ -27,7 +27,7 @@ export const controlPlaneCommand: Command = {
 };
 
 /** Polls the deployment and prints each host's state as it changes, until all settle or the rollout ends. */
-async function followRollout(api: ApiClient, id: string, out: (l: string) => void, timeoutMs: number): Promise<DeploymentView> {
+export async function followRollout(api: ApiClient, id: string, out: (l: string) => void, timeoutMs: number): Promise<DeploymentView> {
   const seen = new Map<string, string>();
   let phase = '';
   const deadline = Date.now() + timeoutMs;

@@ -11,6 +11,12 @@ async function healthz(host: string, port: number, what: string): Promise<void> 
 }
 
 /**
+ * The environment of a tapfleet child the stack runs with a config file of its own: that file is
+ * the whole truth, so TAPFLEET_* variables of the caller (a test run's, say) must not override it.
+ */
+export const tapfleetChildEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAPFLEET_') || k === 'TAPFLEET_LOG_LEVEL'));
+
+/**
  * One of tapfleet's own long-running processes, run by the stack like the servers
  * (pid file, log file, health check), with the stack's effective configuration
  * written next to it so the child sees exactly what `stack up` saw.
@@ -23,9 +29,7 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
     port,
     extraPorts: [],
     startTimeoutMs: 60_000,
-    // The config file written below is the whole truth: TAPFLEET_* variables of the
-    // caller (a test run's, say) must not override it in the child.
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAPFLEET_') || k === 'TAPFLEET_LOG_LEVEL')),
+    env: tapfleetChildEnv(),
     prepare(dirs: ServiceDirs) {
       const file = join(dirs.root, 'config.json');
       // 0600: an explicitly configured store password (redis.password, clickhouse.password) is
