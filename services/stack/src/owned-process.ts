@@ -40,6 +40,13 @@ export function isOwnedAlive(rec: PidRecord | undefined): rec is PidRecord {
   return rec !== undefined && processStartTime(rec.pid) === rec.startTime;
 }
 
+/** Remembers a process this stack started (pid and kernel start time) in `pidFile`. */
+export function writePidRecord(pidFile: string, pid: number, command: string): PidRecord {
+  const rec: PidRecord = { pid, startTime: processStartTime(pid) ?? '', command };
+  writeFileSync(pidFile, JSON.stringify(rec));
+  return rec;
+}
+
 /** Starts `binary args` detached (it outlives this CLI), output appended to `logFile`. */
 export function spawnDetached(binary: string, args: string[], logFile: string, pidFile: string, cwd: string, env: NodeJS.ProcessEnv = process.env): PidRecord {
   const fd = openSync(logFile, 'a');
@@ -47,9 +54,7 @@ export function spawnDetached(binary: string, args: string[], logFile: string, p
     const child = spawn(binary, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new Error(`could not start ${binary}`);
     child.unref();
-    const rec: PidRecord = { pid: child.pid, startTime: processStartTime(child.pid) ?? '', command: [binary, ...args].join(' ') };
-    writeFileSync(pidFile, JSON.stringify(rec));
-    return rec;
+    return writePidRecord(pidFile, child.pid, [binary, ...args].join(' '));
   } finally {
     closeSync(fd);
   }

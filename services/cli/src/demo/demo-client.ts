@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { demoProgram } from '@tapfleet/stack';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { demoProgram, isOwnedAlive, readPidFile, removePidFile, stopOwned, writePidRecord } from '@tapfleet/stack';
 import type { DemoConfig } from '@tapfleet/schemas';
 
 /** The client's one summary line (test/demo/README.md): `tf-demo-client: sent=.. acked=.. ... rtt_p99_us=..`. */
@@ -17,20 +19,38 @@ export function parseClientSummary(text: string): ClientSummary | undefined {
 
 /**
  * The order-sending client, a child of `tapfleet demo` (not a stack service: it has no port to
- * check, and when it is gone the gateway simply idles). `count` 0 sends until stopped.
+ * check, and when it is gone the gateway simply idles). `count` 0 sends until stopped. Its pid
+ * file lets the next run stop a client that a killed `tapfleet demo` left sending.
  */
 export class DemoClient {
   readonly child: ChildProcess;
   private output = '';
   readonly exited: Promise<number | null>;
 
-  constructor(demo: DemoConfig, count: number) {
-    this.child = spawn(demoProgram('client'), ['--connect', String(demo.gatewayPort), '--count', String(count), '--rate', String(demo.rate)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(demo: DemoConfig, count: number, readonly pidFile: string) {
+    const args = ['--connect', String(demo.gatewayPort), '--count', String(count), '--rate', String(demo.rate)];
+    this.child = spawn(demoProgram('client'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.child.pid !== undefined) {
+      mkdirSync(dirname(pidFile), { recursive: true });
+      writePidRecord(pidFile, this.child.pid, [demoProgram('client'), ...args].join(' '));
+    }
     for (const s of [this.child.stdout!, this.child.stderr!]) s.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-64 * 1024); });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (e) => { this.output += `\n${e.message}`; resolve(null); });
-      this.child.on('exit', (code) => resolve(code));
+      this.child.on('exit', (code) => {
+        removePidFile(pidFile);
+        resolve(code);
+      });
     });
+  }
+
+  /** Stops a client an earlier run started and left running (its `tapfleet demo` was killed); returns its pid if there was one. */
+  static async stopLeftover(pidFile: string): Promise<number | undefined> {
+    const rec = readPidFile(pidFile);
+    if (!isOwnedAlive(rec)) return undefined;
+    await stopOwned(rec, 5000);
+    removePidFile(pidFile);
+    return rec.pid;
   }
 
   get text(): string {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, stringOption, UsageError, type Command, type CommandContext } from '@tapfleet/runtime';
 import { z } from 'zod';
-import { CreateTokenResponse, DeploymentView, HostView, type TapfleetConfig } from '@tapfleet/schemas';
+import { CreateTokenResponse, Deployment, DeploymentView, HostView, type RolloutPhase, type TapfleetConfig } from '@tapfleet/schemas';
 import {
   DEMO_SERVICES, demoHostId, DEMO_STAGES, isOwnedAlive, kernelPreflight, preflightText, PRODUCT_SERVICES, readPidFile, SERVER_SERVICES, SERVICE_HEADER, serviceDirs,
   serviceLine, stackDown, stackUp,
@@ -112,6 +112,7 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
     if (Date.now() > deadline) throw new Error(`the demo agents did not all join within 60 s (live: ${hostIds.filter((h) => live.has(h)).join(', ') || 'none'}); see their logs under ${config.dataDir}/stack/`);
     if ((await run.stop.wait(250)) === 'stop') return 130;
   }
+  await stopEarlierRuns(config, api, out);
   const script = readFileSync(DEMO_SCRIPT, 'utf8');
   out(`deploying test/demo/trading.tap to the hosts labelled demo=trading (${DEMO_STAGES.map(demoHostId).join(', ')})`);
   const created = await api.call('POST', '/v1/deployments', DeploymentView, { scriptName: 'trading.tap', script, selector: { demo: 'trading' }, ttl: config.demo.ttl, canary: false });
@@ -126,7 +127,7 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
   if (run.stop.requested) return 130;
 
   const viewer = await api.call('POST', '/v1/tokens', CreateTokenResponse, { name: 'demo-viewer', role: 'viewer' });
-  const client = new DemoClient(config.demo, run.orders ?? 0);
+  const client = new DemoClient(config.demo, run.orders ?? 0, clientPidFile(config));
   run.client = client;
   const clientStartMs = Date.now();
   out(`orders: ${run.orders ?? 'continuous'} at ${config.demo.rate}/s from test/demo/build/tf-demo-client`);
@@ -174,6 +175,27 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
       const recent = await demoHops(query, created.id, Date.now() - 60_000, Date.now() + 60_000).catch(() => hops);
       out(`${new Date().toISOString().slice(11, 19)} ${traced} orders traced; last minute p50/p99 ${hopLine(recent)}`);
     }
+  }
+}
+
+/** Rollout phases after which a deployment traces nothing. */
+const ENDED: readonly RolloutPhase[] = ['failed', 'stopped', 'expired'];
+
+const clientPidFile = (config: TapfleetConfig) => join(config.dataDir, 'stack', 'demo-client', 'demo-client.pid');
+
+/**
+ * What a `tapfleet demo` that was killed (kill -9, a closed terminal) left behind: its order
+ * client, still sending, and its deployment, still tracing until its TTL. Both are stopped so the
+ * orders and spans on the page are this run's alone.
+ */
+async function stopEarlierRuns(config: TapfleetConfig, api: ApiClient, out: (l: string) => void): Promise<void> {
+  const pid = await DemoClient.stopLeftover(clientPidFile(config));
+  if (pid) out(`stopped the order client an earlier run left running (pid ${pid})`);
+  const earlier = (await api.call('GET', '/v1/deployments', z.array(Deployment)))
+    .filter((d) => d.selector.demo === 'trading' && Object.keys(d.selector).length === 1 && !ENDED.includes(d.phase) && d.expiresAtMs > Date.now());
+  for (const d of earlier) {
+    await api.call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
+    out(`stopped the demo deployment ${d.id} an earlier run left running`);
   }
 }
 
