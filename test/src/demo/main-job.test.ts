@@ -161,6 +161,10 @@ describe('the main job: `tapfleet demo` (what `npm start` runs) traces every ord
     const lines = cli.stdout.trim().split('\n');
     const col = lines[0]!.split(/\s+/).indexOf('UNEXPLAINED');
     for (const h of HOSTS) assert.equal(lines.find((l) => l.startsWith(h))!.split(/\s+/)[col], '0', `${h}: UNEXPLAINED 0 in \`tapfleet loss\``);
+    // And the inventory shows the three "hosts" with their labels and what their clock bounds rest on.
+    const hosts = spawnSync(process.execPath, [TAPFLEET, 'hosts', '--config', configFile], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TAPFLEET_LOG_LEVEL: 'warn' } });
+    for (const s of ['gateway', 'risk', 'matcher'])
+      assert.match(hosts.stdout, new RegExp(`demo-${s}\\s+live\\s+demo=trading,stage=${s}\\s+\\S+ [0-9a-f]{12}\\s+-?[0-9.]+±[0-9.]+ us\\s+(request-reply|ntp)\\s+1\\s`), hosts.stdout);
   });
 
   test('Ctrl-C (SIGINT) stops the client, the deployment and every service it started, and exits 0', async () => {

@@ -143,9 +143,11 @@ export const hostsCommand: Command = {
     if (values.json) return out(JSON.stringify(hosts)), 0;
     const rows = hosts.map((h) => [
       h.hostId, h.live ? 'live' : 'gone', Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(','), `${h.kernel.release} ${h.kernel.buildId.slice(0, 12)}`,
-      h.clock ? `${(h.clock.offsetNs / 1000).toFixed(1)}±${(h.clock.uncertaintyNs / 1000).toFixed(1)} us` : '-', String(h.runningDeployments.length), ago(h.lastSeenMs),
+      h.clock ? `${(h.clock.offsetNs / 1000).toFixed(1)}±${(h.clock.uncertaintyNs / 1000).toFixed(1)} us` : '-',
+      // What the bound rests on: a request/reply exchange with the time service, or the kernel's NTP discipline.
+      h.clock?.source ?? (h.clock ? 'request-reply' : '-'), String(h.runningDeployments.length), ago(h.lastSeenMs),
     ]);
-    for (const l of table(['HOST', 'LIVE', 'LABELS', 'KERNEL', 'CLOCK OFFSET', 'RUNNING', 'SEEN'], rows)) out(l);
+    for (const l of table(['HOST', 'LIVE', 'LABELS', 'KERNEL', 'CLOCK OFFSET', 'CLOCK SOURCE', 'RUNNING', 'SEEN'], rows)) out(l);
     return 0;
   },
 };
