@@ -11,8 +11,8 @@ const REF = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?:@([0-9]+))
 /** An alias without `@N` is version 1, so a later `NAME@2` can be added without renaming it. */
 export const aliasVersion = (a: Alias): number => a.version ?? 1;
 
-/** `NAME@N`, the way docs and diagnostics name one version of an alias. */
-export const aliasLabel = (a: Alias): string => `${a.name}@${aliasVersion(a)}`;
+/** How diagnostics name an alias: `NAME@N` when it was declared with a version, else `NAME`. */
+export const aliasLabel = (a: Alias): string => (a.version === undefined ? a.name : `${a.name}@${a.version}`);
 
 /**
  * Aliases by name and version. A later definition of the same name and version replaces an

@@ -160,6 +160,9 @@ export class Parser {
     if (this.is('@')) {
       this.advance();
       version = this.aliasVersion(name);
+    } else if (this.tok.kind === 'map') {
+      // `x@two` lexes as a map name: still a version, just not a number.
+      this.fail(this.tok, `expected a version number after '${name}@', found '${this.tok.text.slice(1)}'`, `versions are positive integers: alias ${name}@2 = ...`);
     }
     this.expect('=', 'after the alias name');
     const variants = [this.point()];

@@ -88,7 +88,7 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
       const alias = found.alias;
       const choice = chooseVariant(alias, kernel);
       if ('why' in choice) {
-        diags.error(point.span, `${aliasLabel(alias)} is unavailable on this kernel (${kernel.release}): ${choice.why}`, `it needs ${[alias.variants.map((v) => v.text).join(' or '), ...(alias.pairs ?? []).map((p) => p.text)].join(', and ')}`);
+        diags.error(point.span, `alias ${aliasLabel(alias)} is unavailable on this kernel (${kernel.release}): ${choice.why}`, `it needs ${[alias.variants.map((v) => v.text).join(' or '), ...(alias.pairs ?? []).map((p) => p.text)].join(', and ')}`);
         continue;
       }
       const resolved: ResolvedProbePoint = { ...substitute(choice.variant, binaries, diags), span: point.span };
