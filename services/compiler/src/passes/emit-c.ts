@@ -353,6 +353,9 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
       if (!f) return '0';
       const t = `${f.signed ? '__s' : '__u'}${f.size * 8}`;
       if (ctx.target.kind === 'tracepoint' && ctx.target.syscallNr !== undefined) return syscallArg(ctx.target.format, f.name, t);
+      // The verifier refuses a misaligned load from the context (e.g. tcp_retransmit_skb's __u8 saddr[4]
+      // at offset 34): such a field is copied out of the record instead.
+      if (f.offset % f.size !== 0) return `({ ${t} tf_f = 0; bpf_probe_read_kernel(&tf_f, sizeof(tf_f), (char *)ctx + ${f.offset}); (__s64)tf_f; })`;
       return `((__s64)*(${t} *)((char *)ctx + ${f.offset}))`;
     }
     case 'var': return `v_${e.name}`;
