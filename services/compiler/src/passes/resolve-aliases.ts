@@ -12,6 +12,8 @@ export interface ResolvedProbePoint extends ProbePoint {
 
 export interface AliasedProbe extends Omit<Probe, 'points'> {
   points: ResolvedProbePoint[];
+  /** An alias it names could not be resolved (reported): its body is not checked, its locals would all be "unassigned". */
+  unresolved?: boolean;
 }
 
 /** Why `point` cannot attach on this kernel, or undefined when it can (or is not a kernel point). */
@@ -52,15 +54,15 @@ function substitute(point: ProbePoint, binaries: Record<string, string>, diags: 
  * attaches wins, and every start point of a pair must attach too.
  */
 function chooseVariant(alias: Alias, kernel: KernelProfile): { variant: ProbePoint } | { why: string } {
-  const startMissing = (alias.pairs ?? []).map((p) => unavailableReason(p, kernel)).find((r) => r !== undefined);
-  if (startMissing) return { why: `its start point is missing: ${startMissing}` };
   const reasons: string[] = [];
-  for (const v of alias.variants) {
+  const variant = alias.variants.find((v) => {
     const r = unavailableReason(v, kernel);
-    if (r === undefined) return { variant: v };
-    reasons.push(r);
-  }
-  return { why: reasons.join('; ') };
+    if (r !== undefined) reasons.push(r);
+    return r === undefined;
+  });
+  if (!variant) return { why: reasons.join('; ') };
+  const startMissing = (alias.pairs ?? []).map((p) => unavailableReason(p, kernel)).find((r) => r !== undefined);
+  return startMissing ? { why: `its start point is missing: ${startMissing}` } : { variant };
 }
 
 /**
@@ -73,10 +75,12 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
   return script.probes.map((probe) => {
     const prelude: Stmt[] = [];
     const points: ResolvedProbePoint[] = [];
+    let unresolved = false;
     for (const point of probe.points) {
       const found = table.lookup(point.text);
       if (found.kind === 'unknown-version') {
         diags.error(point.span, `alias ${found.name} has no version ${found.version}`, `its versions are ${found.versions.map((v) => `${found.name}@${v}`).join(', ')} (without @N, the newest)`);
+        unresolved = true;
         continue;
       }
       if (found.kind === 'not-an-alias') {
@@ -88,7 +92,9 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
       const alias = found.alias;
       const choice = chooseVariant(alias, kernel);
       if ('why' in choice) {
-        diags.error(point.span, `alias ${aliasLabel(alias)} is unavailable on this kernel (${kernel.release}): ${choice.why}`, `it needs ${[alias.variants.map((v) => v.text).join(' or '), ...(alias.pairs ?? []).map((p) => p.text)].join(', and ')}`);
+        const starts = (alias.pairs ?? []).map((p) => p.text);
+        diags.error(point.span, `alias ${aliasLabel(alias)} is unavailable on this kernel (${kernel.release}): ${choice.why}`, `it needs ${alias.variants.map((v) => v.text).join(' or ')}${starts.length ? ` paired with ${starts.join(' and ')}` : ''}`);
+        unresolved = true;
         continue;
       }
       const resolved: ResolvedProbePoint = { ...substitute(choice.variant, binaries, diags), span: point.span };
@@ -97,6 +103,6 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
       points.push(resolved);
       if (prelude.length === 0) prelude.push(...alias.assigns);
     }
-    return { ...probe, points, body: [...prelude, ...probe.body] };
+    return { ...probe, points, body: [...prelude, ...probe.body], ...(unresolved ? { unresolved } : {}) };
   });
 }

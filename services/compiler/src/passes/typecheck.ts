@@ -50,6 +50,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
   for (const probe of probes) {
     const info: ProbeAnalysis = { locals: new Map(), entries: [], usesLatency: false };
     a.probes.set(probe.index, info);
+    if (probe.unresolved) continue; // its alias was reported; every local it binds would be reported again
     const targets = probe.points.map((p) => p.target);
     const userSide = targets.length > 0 && targets.every(isUserSide);
     const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
