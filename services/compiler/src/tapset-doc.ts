@@ -45,7 +45,7 @@ export function tapsetMarkdown(files: TapsetFile[]): string {
     '("A, else B") the first the host\'s kernel has wins, and an alias none of whose points exists there is refused with',
     '"unavailable on this kernel" and the reason. A paired alias fires at its end point with `latency`, the ns since the',
     'matching start, matched on the current thread or on the `key` each side gives. The language is in',
-    '[language.md](language.md#tapsets); `tapfleet check FILE` shows what a script\'s aliases resolve to on this host.',
+    '[language.md](language.md#tapsets); `tapfleet check FILE` reports any alias a script uses that this host cannot run.',
     '',
   ];
   for (const f of files) {
