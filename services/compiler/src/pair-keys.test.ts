@@ -43,6 +43,14 @@ probe t { @l = hist(latency); }`);
     ]);
   });
 
+  test('in a probe mixing a keyed and an unkeyed pair, the unkeyed one stores its thread in k[0]', () => {
+    const r = compileFixture(`alias k = ${SWITCH} key (args.next_pid, cpu) pairs ${SWITCH} key (args.prev_pid, cpu)\nalias u = ${EXEC} pairs ${SWITCH}\nprobe k, u { @l = hist(latency); }`);
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+    const unkeyed = r.c!.slice(r.c!.indexOf('int p0_1_entry('));
+    assert.match(unkeyed, /tf_key\.k\[0\] = \(__s64\)\(__u32\)bpf_get_current_pid_tgid\(\);/);
+    assert.match(r.c!, /__s64 k\[2\];/);
+  });
+
   test('an unkeyed pair still keys on the current thread (a __u32 key)', () => {
     const r = compileFixture(`alias u = ${SWITCH} pairs ${EXEC} { $x = 1; }\nprobe u { @l = hist(latency); }`);
     assert.match(r.c!, /__type\(key, __u32\);/);

@@ -56,7 +56,9 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
     const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
     // Inside @entry() (and a pair's start key) expressions are evaluated at the start points.
     const entryTargets = probe.points.flatMap((p) => p.entries ?? []);
-    const at = (inEntry: boolean) => (inEntry ? entryTargets : targets);
+    /** While a pair key is typed: the one point (or its start points) it is evaluated at. */
+    let keyTargets: Target[] | undefined;
+    const at = (inEntry: boolean) => keyTargets ?? (inEntry ? entryTargets : targets);
     let statements = 0;
 
     const expr = (e: Expr, inEntry = false): Type => {
@@ -247,16 +249,18 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
      * A pair key is computed before anything else runs at its point: it may read the point's
      * own data (fields, arguments, pid...), not locals, @entry() or latency, and must be integers.
      */
-    const pairKey = (key: { start: Expr[]; end: Expr[] }) => {
-      const sides: [Expr[], boolean][] = [[key.start, true], [key.end, false]];
-      for (const [exprs, inEntry] of sides)
+    const pairKey = (key: { start: Expr[]; end: Expr[] }, end: Target, starts: Target[]) => {
+      const sides: [Expr[], boolean, Target[]][] = [[key.start, true, starts], [key.end, false, [end]]];
+      for (const [exprs, inEntry, side] of sides)
         for (const e of exprs) {
           const bad = keyMisuse(e);
           if (bad) {
             diags.error(bad.span, bad.message, 'a key is computed first at each side of the pair, from what that point sees: args.FIELD, argN, pid, tid, cpu, ...');
             continue;
           }
+          keyTargets = side;
           const t = expr(e, inEntry);
+          keyTargets = undefined;
           if (t.kind !== 'int') diags.error(e.span, `a pair key must be integers, not ${typeName(t)}`, 'key on a number that names the thing both sides see, e.g. a pid or a (dev, sector)');
         }
     };
@@ -280,7 +284,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         diags.error(s.span, `event ${s.event} is emitted elsewhere with different fields`, 'every emit of one event must give the same fields with the same types');
     };
 
-    for (const point of probe.points) if (point.pairKey) pairKey(point.pairKey);
+    for (const point of probe.points) if (point.pairKey) pairKey(point.pairKey, point.target, point.entries ?? []);
     if (probe.predicate) {
       if (userSide) diags.error(probe.predicate.span, 'interval, begin and end probes take no predicate');
       else needInt(probe.predicate, 'a predicate');
