@@ -299,6 +299,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
   for (const [name, { fields, probes }] of eventFields) a.events.set(name, { layout: { ...layoutOf(id++, name, fields), probes: [...probes] }, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
   return a;
 }
+
 /** The first part of a pair-key expression that cannot be a key, and why. */
 function keyMisuse(e: Expr): { span: Span; message: string } | undefined {
   switch (e.kind) {
