@@ -38,13 +38,27 @@ export interface Probe {
   span: Span;
 }
 
-/** `alias NAME = POINT [| POINT...] [pairs POINT] { $x = ...; }` from a tapset. */
+/** `key EXPR` or `key (EXPR, ...)` after one side of a pair: what matches a start with its end. */
+export interface PairKey {
+  exprs: Expr[];
+  span: Span;
+}
+
+/**
+ * `alias NAME[@VERSION] = END [| END...] [key K] [pairs START[, START...] [key K]] { $x = ...; }`
+ * from a tapset (or the script itself).
+ */
 export interface Alias {
   name: string;
+  /** `@N` after the name: several versions of one alias may coexist; a probe names the newest or pins one. */
+  version?: number;
   /** Variants in order of preference: the first the kernel profile supports is used. */
   variants: ProbePoint[];
-  /** Start point of a start/end pair, whose entry state `@entry` and `latency` read. */
-  pairs?: ProbePoint;
+  /** Start points of a start/end pair (every one is attached), whose state `@entry` and `latency` read. */
+  pairs?: ProbePoint[];
+  /** How a start is matched with its end: a key evaluated on each side; the current thread when absent. */
+  startKey?: PairKey;
+  endKey?: PairKey;
   assigns: Stmt[];
   doc?: string;
   span: Span;

@@ -11,6 +11,7 @@ import { emitC, type ProgramInfo } from './passes/emit-c.js';
 import { checkLimits } from './passes/check-limits.js';
 import { txnShape } from './passes/txn-shape.js';
 import { LIMITS } from './limits.js';
+import { AliasTable } from './alias-table.js';
 
 export interface CompileInput {
   file: string;
@@ -56,7 +57,7 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   const script = parse(source, diags);
   const aliased = resolveAliases(script, input.tapsets ?? [], input.kernel, input.binaryPaths ?? {}, diags);
   let probes = resolvePoints(aliased, { kernel: input.kernel, binaries: new Map(input.binaries.map((b) => [b.path, b])) }, diags);
-  if (input.usdtArgs === 'libbpf') probes = probes.map((p) => ({ ...p, points: p.points.map((pt) => ({ ...pt, target: withoutDirect(pt.target), ...(pt.entry ? { entry: withoutDirect(pt.entry) } : {}) })) }));
+  if (input.usdtArgs === 'libbpf') probes = probes.map((p) => ({ ...p, points: p.points.map((pt) => ({ ...pt, target: withoutDirect(pt.target), ...(pt.entries ? { entries: pt.entries.map(withoutDirect) } : {}) })) }));
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
   checkLimits(probes, analysis, diags);
@@ -77,11 +78,11 @@ export function pointTexts(file: string, text: string, tapsets: Alias[] = []): s
   if (Buffer.byteLength(text) > LIMITS.maxScriptBytes) return []; // frontEnd refuses it with a diagnostic
   const diags = new Diagnostics();
   const script = parse(new Source(file, text), diags);
-  const aliases = new Map([...tapsets, ...script.aliases].map((a) => [a.name, a]));
+  const aliases = new AliasTable([...tapsets, ...script.aliases]);
   return script.probes.flatMap((p) =>
     p.points.flatMap((pt) => {
-      const alias = aliases.get(pt.text);
-      return alias ? [...alias.variants, ...(alias.pairs ? [alias.pairs] : [])].map((v) => v.text) : [pt.text];
+      const alias = aliases.find(pt.text);
+      return alias ? [...alias.variants, ...(alias.pairs ?? [])].map((v) => v.text) : [pt.text];
     }),
   );
 }

@@ -7,6 +7,7 @@ export * from './diagnostics.js';
 export * from './source.js';
 export type { Alias } from './ast.js';
 export * from './tapsets.js';
+export * from './tapset-doc.js';
 export * from './run-session.js';
 export * from './bundle/bundle.js';
 export * from './bundle/signing.js';

@@ -13,7 +13,8 @@ export interface Token {
 }
 
 const PUNCT2 = new Set(['<<', '>>', '<=', '>=', '==', '!=', '&&', '||']);
-const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.']);
+const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.', '@']);
+// '@' alone (not starting a map name) is the version mark in `alias NAME@2 = ...`.
 const NUMBER = /(0x[0-9a-fA-F]+|[0-9]+)([A-Za-z_]*)/y;
 
 // Character classes by code: the lexer runs over up to a megabyte, a regex per character is too slow.

@@ -62,6 +62,8 @@ export const LIMITS = {
    * long could branch wrongly, so it is refused before it ships.
    */
   maxJumpSpanInstructions: 32_767,
+  /** Integers in a pair key (`key (a, b, ...)`): the start/end map's key is built on the BPF stack, 8 bytes each. */
+  maxPairKeyExprs: 4,
 } as const;
 
 /** clang's default bracket depth is 256; generated C nests about 4 brackets per expression level. */

@@ -1,4 +1,4 @@
-import { span, type AggCall, type Alias, type Expr, type FinalDecl, type HopDecl, type Probe, type ProbePoint, type Script, type Stmt } from './ast.js';
+import { span, type AggCall, type Alias, type Expr, type FinalDecl, type HopDecl, type PairKey, type Probe, type ProbePoint, type Script, type Stmt } from './ast.js';
 import type { Diagnostics } from './diagnostics.js';
 import { Lexer, type Token } from './lexer.js';
 import { LIMITS } from './limits.js';
@@ -155,21 +155,81 @@ export class Parser {
       this.advance();
       nameParts.push(this.identText('the rest of the alias name'));
     }
+    const name = nameParts.join('.');
+    let version: number | undefined;
+    if (this.is('@')) {
+      this.advance();
+      version = this.aliasVersion(name);
+    } else if (this.tok.kind === 'map') {
+      // `x@two` lexes as a map name: still a version, just not a number.
+      this.fail(this.tok, `expected a version number after '${name}@', found '${this.tok.text.slice(1)}'`, `versions are positive integers: alias ${name}@2 = ...`);
+    }
     this.expect('=', 'after the alias name');
     const variants = [this.point()];
     while (this.is('|')) {
       this.advance();
       variants.push(this.point());
     }
-    let pairs: ProbePoint | undefined;
+    const endKey = this.is('key') ? this.pairKey() : undefined;
+    let pairs: ProbePoint[] | undefined;
+    let startKey: PairKey | undefined;
     if (this.is('pairs')) {
       this.advance();
-      pairs = this.point();
+      pairs = [this.point()];
+      while (this.is(',')) {
+        this.advance();
+        pairs.push(this.point());
+      }
+      if (this.is('key')) startKey = this.pairKey();
     }
     const assigns = this.is('{') ? this.block() : [];
     for (const s of assigns)
       if (s.kind !== 'let') this.diags.error(s.span, 'an alias body may only assign locals', 'write $name = expr;');
-    return { name: nameParts.join('.'), variants, ...(pairs ? { pairs } : {}), assigns, ...(doc ? { doc } : {}), span: span(kw.span, this.prevEnd()) };
+    this.checkPairKeys(name, pairs, startKey, endKey);
+    return {
+      name, ...(version !== undefined ? { version } : {}), variants, ...(pairs ? { pairs } : {}),
+      ...(startKey ? { startKey } : {}), ...(endKey ? { endKey } : {}),
+      assigns, ...(doc ? { doc } : {}), span: span(kw.span, this.prevEnd()),
+    };
+  }
+
+  /** The N of `alias NAME@N`: a positive integer. */
+  private aliasVersion(name: string): number {
+    const t = this.tok;
+    if (t.kind !== 'int' || (t.value as bigint) < 1n || (t.value as bigint) > 1_000_000n)
+      this.fail(t, `expected a version number after '${name}@', found ${this.describe(t)}`, `versions are positive integers: alias ${name}@2 = ...`);
+    this.advance();
+    return Number(t.value as bigint);
+  }
+
+  /** `key EXPR` or `key (EXPR, EXPR, ...)`. */
+  private pairKey(): PairKey {
+    const kw = this.advance();
+    if (this.is('(')) {
+      this.advance();
+      const exprs = this.exprList();
+      const close = this.expect(')', 'to close the key');
+      return { exprs, span: span(kw.span, close.span) };
+    }
+    const e = this.expr(0);
+    return { exprs: [e], span: span(kw.span, e.span) };
+  }
+
+  /** Keys match the two sides of a pair: both sides or neither, the same number of values. */
+  private checkPairKeys(name: string, pairs: ProbePoint[] | undefined, startKey: PairKey | undefined, endKey: PairKey | undefined): void {
+    if (!pairs) {
+      if (endKey) this.diags.error(endKey.span, `alias ${name} has a key but no pairs: a key matches the start of a pair with its end`, `write ${name} = END key EXPR pairs START key EXPR, or drop the key`);
+      return;
+    }
+    if (endKey && !startKey)
+      this.diags.error(endKey.span, `alias ${name} keys its end but not its start`, 'give the start points a key too: ... pairs START key EXPR (without keys both sides match on the current thread)');
+    else if (startKey && !endKey)
+      this.diags.error(startKey.span, `alias ${name} keys its start but not its end`, 'give the end point a key too: END key EXPR pairs START key EXPR (without keys both sides match on the current thread)');
+    else if (startKey && endKey && startKey.exprs.length !== endKey.exprs.length)
+      this.diags.error(startKey.span, `the start key of alias ${name} has ${startKey.exprs.length} value(s), its end key ${endKey.exprs.length}`, 'a start matches an end when every value of its key equals the same value of the other side\'s');
+    for (const k of [startKey, endKey])
+      if (k && k.exprs.length > LIMITS.maxPairKeyExprs)
+        this.diags.error(k.span, `a pair key holds at most ${LIMITS.maxPairKeyExprs} values, this one ${k.exprs.length}`, 'combine values arithmetically, e.g. (dev << 40) ^ sector');
   }
 
   private lastEnd = 0;

@@ -21,9 +21,14 @@ describe('tapsets', () => {
     assert.ok(aliases.length >= 10);
   });
 
+  test('every doc line names every local its alias binds', () => {
+    const missing = aliases.flatMap((a) => a.assigns.flatMap((s) => (s.kind === 'let' && !new RegExp(`\\$${s.name}\\b`).test(a.doc ?? '') ? [`${a.name}@${a.version ?? 1}: $${s.name}`] : [])));
+    assert.deepEqual(missing, []);
+  });
+
   for (const alias of aliases) {
-    test(`${alias.name} compiles against this kernel`, async () => {
-      const bundle = await compileBundle(`${alias.name}.tap`, `probe ${alias.name} { @n = count(); }`, { signingKey: TEST_SIGNING_KEY, tapsets: aliases, binaryPaths: BINARIES });
+    test(`${alias.name}@${alias.version ?? 1} compiles against this kernel`, async () => {
+      const bundle = await compileBundle(`${alias.name}.tap`, `probe ${alias.name}@${alias.version ?? 1} { @n = count(); }`, { signingKey: TEST_SIGNING_KEY, tapsets: aliases, binaryPaths: BINARIES });
       assert.ok(bundle.object.length > 0);
     });
   }

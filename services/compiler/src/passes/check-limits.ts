@@ -38,7 +38,7 @@ export function checkLimits(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
   let reported = false;
   for (const probe of probes)
     for (const p of probe.points) {
-      const n = attachPointsOf(p.target) + (p.entry ? attachPointsOf(p.entry) : 0);
+      const n = attachPointsOf(p.target) + (p.entries ?? []).reduce((n, e) => n + attachPointsOf(e), 0);
       attach += n;
       if (attach > LIMITS.maxAttachPoints && !reported) {
         reported = true;

@@ -1,7 +1,7 @@
 import { parseUsdtArgs, type UsdtArgSpec } from './usdt-args.js';
 import { syscallNumber } from './syscall-numbers.js';
 import type { BinaryProfile, KernelProfile, TracepointFormat, UsdtNote } from '@tapfleet/schemas';
-import type { ProbePoint } from '../ast.js';
+import type { Expr, ProbePoint } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import type { AliasedProbe } from './resolve-aliases.js';
@@ -25,8 +25,13 @@ export type Target =
 
 export interface ResolvedPoint {
   target: Target;
-  /** For uretprobes, the entry uprobe; for paired USDT, the start site: where @entry state is captured. */
-  entry?: Target;
+  /**
+   * Where @entry state is captured: for a uretprobe its entry uprobe; for a paired alias its
+   * start points (each gets a program storing into the same start/end map).
+   */
+  entries?: Target[];
+  /** A paired alias's explicit key, per side; absent: both sides key on the current thread. */
+  pairKey?: { start: Expr[]; end: Expr[] };
   span: Span;
 }
 
@@ -118,10 +123,14 @@ export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diag
     for (const p of probe.points) {
       const target = parsePoint(p, profiles, diags);
       if (!target) continue;
-      let entry: Target | undefined;
-      if (target.kind === 'uretprobe') entry = { ...target, kind: 'uprobe' };
-      if (p.pairs) entry = parsePoint(p.pairs, profiles, diags);
-      points.push({ target, ...(entry ? { entry } : {}), span: p.span });
+      let entries: Target[] | undefined;
+      if (target.kind === 'uretprobe') entries = [{ ...target, kind: 'uprobe' }];
+      if (p.pairs) {
+        const starts = p.pairs.map((s) => parsePoint(s, profiles, diags));
+        if (starts.some((s) => !s)) continue; // reported
+        entries = starts as Target[];
+      }
+      points.push({ target, ...(entries ? { entries } : {}), ...(p.pairKey ? { pairKey: p.pairKey } : {}), span: p.span });
     }
     const kinds = new Set(points.map((p) => (p.target.kind === 'interval' || p.target.kind === 'begin' || p.target.kind === 'end' ? 'user' : 'kernel')));
     if (kinds.size > 1) diags.error(probe.span, 'a probe cannot mix kernel probe points with interval/begin/end', 'split it into two probes');

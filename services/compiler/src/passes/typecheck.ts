@@ -50,9 +50,15 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
   for (const probe of probes) {
     const info: ProbeAnalysis = { locals: new Map(), entries: [], usesLatency: false };
     a.probes.set(probe.index, info);
+    if (probe.unresolved) continue; // its alias was reported; every local it binds would be reported again
     const targets = probe.points.map((p) => p.target);
     const userSide = targets.length > 0 && targets.every(isUserSide);
-    const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entry);
+    const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
+    // Inside @entry() (and a pair's start key) expressions are evaluated at the start points.
+    const entryTargets = probe.points.flatMap((p) => p.entries ?? []);
+    /** While a pair key is typed: the one point (or its start points) it is evaluated at. */
+    let keyTargets: Target[] | undefined;
+    const at = (inEntry: boolean) => keyTargets ?? (inEntry ? entryTargets : targets);
     let statements = 0;
 
     const expr = (e: Expr, inEntry = false): Type => {
@@ -94,10 +100,10 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           return t;
         }
         case 'arg': {
-          for (const t of targets) {
+          for (const t of at(inEntry)) {
             if (t.kind === 'tracepoint') diags.error(e.span, `tracepoints have no arg${e.index}`, 'read tracepoint fields as args.NAME');
             else if (t.kind === 'uretprobe' && !inEntry) diags.error(e.span, `arg${e.index} is gone by the time a function returns`, `capture it at entry: @entry(arg${e.index})`);
-            else if (t.kind === 'usdt' && !inEntry) {
+            else if (t.kind === 'usdt') {
               const n = t.note.args.trim() === '' ? 0 : t.note.args.trim().split(/\s+/).length;
               if (e.index >= n) diags.error(e.span, `USDT probe ${t.provider}:${t.name} has ${n} argument(s), so no arg${e.index}`);
             } else if (isUserSide(t)) diags.error(e.span, `${t.kind} probes have no arguments`);
@@ -107,7 +113,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         }
         case 'field': {
           let t: Type | undefined;
-          for (const tg of targets) {
+          for (const tg of at(inEntry)) {
             if (tg.kind !== 'tracepoint') {
               diags.error(e.span, `args.${e.name} exists only in tracepoint probes`);
               return INT;
@@ -239,6 +245,26 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
       a.maps.set(s.map, { name: s.map, kind: s.call.fn as MapLayout['kind'], keyTypes, ...(lhist ? { lhist } : {}), span: s.span });
     };
 
+    /**
+     * A pair key is computed before anything else runs at its point: it may read the point's
+     * own data (fields, arguments, pid...), not locals, @entry() or latency, and must be integers.
+     */
+    const pairKey = (key: { start: Expr[]; end: Expr[] }, end: Target, starts: Target[]) => {
+      const sides: [Expr[], boolean, Target[]][] = [[key.start, true, starts], [key.end, false, [end]]];
+      for (const [exprs, inEntry, side] of sides)
+        for (const e of exprs) {
+          const bad = keyMisuse(e);
+          if (bad) {
+            diags.error(bad.span, bad.message, 'a key is computed first at each side of the pair, from what that point sees: args.FIELD, argN, pid, tid, cpu, ...');
+            continue;
+          }
+          keyTargets = side;
+          const t = expr(e, inEntry);
+          keyTargets = undefined;
+          if (t.kind !== 'int') diags.error(e.span, `a pair key must be integers, not ${typeName(t)}`, 'key on a number that names the thing both sides see, e.g. a pid or a (dev, sector)');
+        }
+    };
+
     const emit = (s: Extract<Stmt, { kind: 'emit' }>) => {
       const fields = s.fields.map((f) => ({ name: f.name, type: expr(f.value) }));
       const seen = new Set<string>();
@@ -258,6 +284,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         diags.error(s.span, `event ${s.event} is emitted elsewhere with different fields`, 'every emit of one event must give the same fields with the same types');
     };
 
+    for (const point of probe.points) if (point.pairKey) pairKey(point.pairKey, point.target, point.entries ?? []);
     if (probe.predicate) {
       if (userSide) diags.error(probe.predicate.span, 'interval, begin and end probes take no predicate');
       else needInt(probe.predicate, 'a predicate');
@@ -272,6 +299,21 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
   for (const [name, { fields, probes }] of eventFields) a.events.set(name, { layout: { ...layoutOf(id++, name, fields), probes: [...probes] }, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
   return a;
 }
+
+/** The first part of a pair-key expression that cannot be a key, and why. */
+function keyMisuse(e: Expr): { span: Span; message: string } | undefined {
+  switch (e.kind) {
+    case 'var': return { span: e.span, message: `a pair key cannot read $${e.name}: the alias's locals are assigned after the key is computed` };
+    case 'entry': return { span: e.span, message: 'a pair key cannot use @entry(): the start key is already evaluated at the start' };
+    case 'builtin': return e.name === 'latency' ? { span: e.span, message: 'a pair key cannot use latency: latency is what the key finds' } : undefined;
+    case 'string': return { span: e.span, message: 'a pair key must be integers, not a string' };
+    case 'unary': return keyMisuse(e.expr);
+    case 'binary': return keyMisuse(e.left) ?? keyMisuse(e.right);
+    case 'call': return e.args.map(keyMisuse).find((x) => x !== undefined);
+    default: return undefined;
+  }
+}
+
 /** The one place an event's binary layout is decided: integers first (8-aligned), then strings. */
 export function layoutOf(id: number, name: string, fields: { name: string; type: Type }[]): EventLayout {
   const out: LayoutField[] = [];
