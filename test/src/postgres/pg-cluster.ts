@@ -50,15 +50,29 @@ export function initCluster(name: string, port: number): PgCluster {
   return { bin, dir, dataDir, socketDir, port };
 }
 
+/** Server settings: loopback only, no fsync (throwaway), checkpoints logged. */
+function serverArgs(c: PgCluster): string[] {
+  return ['-k', c.socketDir, '-p', String(c.port), ...['listen_addresses=127.0.0.1', 'fsync=off', 'log_checkpoints=on'].flatMap((s) => ['-c', s])];
+}
+
 /**
  * The server as one shell command line for `tapfleet run -c`: the trailing `; :` is shell syntax,
  * so the run scopes every probe to a cgroup made for it, which the postmaster's forked backends,
  * checkpointer and other workers inherit.
  */
 export function serverShellCommand(c: PgCluster): string {
-  const settings = [`listen_addresses=127.0.0.1`, 'fsync=off', 'log_checkpoints=on'].flatMap((s) => ['-c', s]);
-  const argv = [...asPostgres(), join(c.bin, 'postgres'), '-D', c.dataDir, '-k', c.socketDir, '-p', String(c.port), ...settings];
-  return `${argv.join(' ')}; :`;
+  return `${[...asPostgres(), join(c.bin, 'postgres'), '-D', c.dataDir, ...serverArgs(c)].join(' ')}; :`;
+}
+
+/** Starts the server in the background (pg_ctl, log in the cluster's directory), ready when it returns; the postmaster's pid. */
+export function startCluster(c: PgCluster): number {
+  execFileSync(asPostgres()[0]!, [...asPostgres().slice(1), join(c.bin, 'pg_ctl'), '-D', c.dataDir, '-l', join(c.dir, 'server.log'), '-o', serverArgs(c).join(' '), '-w', 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return postmasterPid(c)!;
+}
+
+export function postmasterPid(c: PgCluster): number | undefined {
+  const pidFile = join(c.dataDir, 'postmaster.pid');
+  return existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : undefined;
 }
 
 /** Polls pg_isready until the server accepts connections, or throws with the wait's length. */
@@ -88,8 +102,9 @@ export interface PgSession {
   end(): Promise<string>;
 }
 
-export function openSession(c: PgCluster): PgSession {
-  const child: ChildProcess = spawn(join(c.bin, 'psql'), psqlArgs(c), { stdio: ['pipe', 'pipe', 'pipe'] });
+/** A psql session; `name` is its application_name, by which pg_stat_activity finds its backend. */
+export function openSession(c: PgCluster, name = 'tapfleet-test'): PgSession {
+  const child: ChildProcess = spawn(join(c.bin, 'psql'), psqlArgs(c), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PGAPPNAME: name } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
@@ -116,16 +131,27 @@ export async function pollUntil(c: PgCluster, sql: string, ok: (value: string) =
   throw new Error(`never true: ${sql}`);
 }
 
-/** Fast shutdown (SIGINT to the postmaster): open transactions roll back, a shutdown checkpoint runs. */
-export function stopCluster(c: PgCluster): void {
-  const pidFile = join(c.dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  try {
-    process.kill(pid, 'SIGINT');
-  } catch {
-    // Already gone.
+/**
+ * Fast shutdown (SIGINT to the postmaster: open transactions roll back, a shutdown checkpoint runs),
+ * then waits for the postmaster to be gone; immediate shutdown (SIGQUIT) if it lingers.
+ */
+export async function stopCluster(c: PgCluster): Promise<void> {
+  const pid = postmasterPid(c);
+  if (pid === undefined) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+      return true;
+    } catch {
+      return false; // Gone.
+    }
+  };
+  if (!signal('SIGINT')) return;
+  for (let i = 0; i < 600; i++) {
+    if (!existsSync(`/proc/${pid}`)) return;
+    await sleep(50);
   }
+  signal('SIGQUIT');
 }
 
 export function removeCluster(c: PgCluster): void {

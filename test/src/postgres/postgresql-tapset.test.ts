@@ -1,12 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
-import { initCluster, openSession, pollUntil, psql, removeCluster, serverShellCommand, stopCluster, waitReady, type PgCluster } from './pg-cluster.js';
+import { attachedRunner, linksHeldBy } from '../cli/runner-links.js';
+import { initCluster, openSession, pollUntil, psql, removeCluster, serverShellCommand, startCluster, stopCluster, waitReady, type PgCluster } from './pg-cluster.js';
+import { tapfleetRun, type EventLine } from './tapfleet-run.js';
 
 /** Postgres's port inside the test netns (this file's port base is 44000). */
 const PORT = 44010;
@@ -43,11 +42,6 @@ const SESSION = [
   'CHECKPOINT',
 ];
 
-/** `tapfleet run --json` lines: events (builtins plus the emitted fields) and, at the end, maps. */
-const EventLine = z.object({ event: z.string(), pid: z.number(), tid: z.number(), ktime_ns: z.number(), comm: z.string() }).catchall(z.union([z.number(), z.string()]));
-type EventLine = z.infer<typeof EventLine>;
-const MapLine = z.object({ map: z.string(), kind: z.string(), entries: z.array(z.object({ key: z.array(z.number()), value: z.number() })) });
-
 const CHECKPOINT_IMMEDIATE = 0x4;
 const CHECKPOINT_FORCE = 0x8;
 const CHECKPOINT_WAIT = 0x20;
@@ -60,8 +54,8 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
   before(() => {
     cluster = initCluster('tapset-test', PORT);
   });
-  after(() => {
-    stopCluster(cluster);
+  after(async () => {
+    await stopCluster(cluster);
     removeCluster(cluster);
   });
 
@@ -70,14 +64,7 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
     writeFileSync(script, SCRIPT);
     // The server starts under the run (-c with shell syntax): every probe is scoped to the cgroup its
     // postmaster, backends and workers share. `-p POSTMASTER` would miss the backends (see the tapset).
-    const run = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'run', script, '--json', '--binary', `postgres=${join(cluster.bin, 'postgres')}`, '-c', serverShellCommand(cluster)], {
-      env: process.env, cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    run.stdout.on('data', (d: Buffer) => (stdout += d));
-    run.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((r) => run.on('exit', r));
+    const run = tapfleetRun([script, '--binary', `postgres=${join(cluster.bin, 'postgres')}`, '-c', serverShellCommand(cluster)]);
 
     let dbOid: number;
     let relOid: number;
@@ -106,14 +93,12 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
       assert.equal((await b.end()).trim(), '1', 'B counts the committed row, not the rolled back one');
       lockHeldAtLeastNs = Number(released - seenWaiting);
     } finally {
-      stopCluster(cluster);
+      await stopCluster(cluster);
     }
-    assert.equal(await exited, 0, stderr);
+    const { code, stdout, stderr, events, maps } = await run.done;
+    assert.equal(code, 0, stderr);
     assert.doesNotMatch(stderr, /not attached/);
 
-    const lines = stdout.split('\n').filter((l) => l.startsWith('{'));
-    const events = lines.filter((l) => l.startsWith('{"event"')).map((l) => EventLine.parse(JSON.parse(l)));
-    const maps = lines.filter((l) => l.startsWith('{"map"')).map((l) => MapLine.parse(JSON.parse(l)));
     const of = (name: string, pid?: number) => events.filter((e) => e.event === name && (pid === undefined || e.pid === pid));
     const num = (e: EventLine, field: string) => {
       const v = e[field];
@@ -195,5 +180,40 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
     const byFound = new Map(reads.entries.map((e) => [e.key[0], e.value]));
     assert.ok((byFound.get(1) ?? 0) > 0 && (byFound.get(0) ?? 0) > 0, JSON.stringify(reads.entries));
     console.log(`# pg_sleep(0.05): ${(num(sleepQuery, 'took') / 1e6).toFixed(1)} ms; lock wait ${(num(wait, 'took') / 1e6).toFixed(1)} ms; checkpoint wrote ${written[0]!.buffers} buffer(s) in ${(num(done[0]!, 'took') / 1e6).toFixed(2)} ms; ${events.length} events`);
+  });
+
+  test('-p scopes to one process: a backend\'s pid traces its session only, the postmaster\'s sees no query', { timeout: 120_000 }, async () => {
+    const script = join(cluster.dir, 'postgresql-queries.tap');
+    writeFileSync(script, 'probe postgresql.query { emit query { query: $query, took: latency } }\n');
+    const postmaster = startCluster(cluster);
+    let backend: number;
+    let byBackend: ReturnType<typeof tapfleetRun>;
+    let byPostmaster: ReturnType<typeof tapfleetRun>;
+    try {
+      const traced = openSession(cluster, 'tf-traced');
+      backend = Number(await pollUntil(cluster, "SELECT pid FROM pg_stat_activity WHERE application_name = 'tf-traced'", (v) => /^[0-9]+$/.test(v)));
+      const binary = `postgres=${join(cluster.bin, 'postgres')}`;
+      byBackend = tapfleetRun([script, '--binary', binary, '-p', String(backend)]);
+      byPostmaster = tapfleetRun([script, '--binary', binary, '-p', String(postmaster)]);
+      // Both attached (query__start and query__done: two links each) before anything runs.
+      for (const run of [byBackend, byPostmaster]) {
+        const runner = await attachedRunner(run.pid);
+        assert.ok(runner, 'the probes never attached');
+        while (linksHeldBy(runner) < 2) await sleep(20);
+      }
+      traced.send("SELECT 'traced session';");
+      psql(cluster, "SELECT 'another session'");
+      // The session's backend exits with it, and so ends the -p BACKEND run.
+      await traced.end();
+    } finally {
+      await stopCluster(cluster);
+    }
+    const mine = await byBackend.done;
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.match(mine.stderr, new RegExp(`process ${backend} exited`));
+    assert.deepEqual(mine.events.map((e) => [e.pid, e.query]), [[backend, "SELECT 'traced session';"]]);
+    const postmasters = await byPostmaster.done;
+    assert.equal(postmasters.code, 0, postmasters.stderr);
+    assert.deepEqual(postmasters.events, [], 'the postmaster runs no query; its backends are processes -p does not follow');
   });
 });
