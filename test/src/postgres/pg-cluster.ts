@@ -79,7 +79,7 @@ export function postmasterPid(c: PgCluster): number | undefined {
 export async function waitReady(c: PgCluster, attempts = 300): Promise<void> {
   for (let i = 0; i < attempts; i++) {
     try {
-      execFileSync(join(c.bin, 'pg_isready'), ['-q', '-h', c.socketDir, '-p', String(c.port)], { stdio: 'ignore' });
+      execFileSync(join(c.bin, 'pg_isready'), ['-q', '-h', c.socketDir, '-p', String(c.port), '-U', 'postgres'], { stdio: 'ignore' });
       return;
     } catch {
       await sleep(100);

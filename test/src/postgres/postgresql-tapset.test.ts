@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { attachedRunner, linksHeldBy } from '../cli/runner-links.js';
 import { initCluster, openSession, pollUntil, psql, removeCluster, serverShellCommand, startCluster, stopCluster, waitReady, type PgCluster } from './pg-cluster.js';
 import { tapfleetRun, type EventLine } from './tapfleet-run.js';
@@ -183,8 +184,8 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
   });
 
   test('-p scopes to one process: a backend\'s pid traces its session only, the postmaster\'s sees no query', { timeout: 120_000 }, async () => {
-    const script = join(cluster.dir, 'postgresql-queries.tap');
-    writeFileSync(script, 'probe postgresql.query { emit query { query: $query, took: latency } }\n');
+    // docs/postgresql.md's example: queries, rollbacks, lock waits, checkpoints.
+    const script = join(PROJECT_ROOT, 'docs', 'examples', 'postgresql.tap');
     const postmaster = startCluster(cluster);
     let backend: number;
     let byBackend: ReturnType<typeof tapfleetRun>;
@@ -195,11 +196,11 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
       const binary = `postgres=${join(cluster.bin, 'postgres')}`;
       byBackend = tapfleetRun([script, '--binary', binary, '-p', String(backend)]);
       byPostmaster = tapfleetRun([script, '--binary', binary, '-p', String(postmaster)]);
-      // Both attached (query__start and query__done: two links each) before anything runs.
+      // Both attached (five paired aliases: ten links each) before anything runs.
       for (const run of [byBackend, byPostmaster]) {
         const runner = await attachedRunner(run.pid);
         assert.ok(runner, 'the probes never attached');
-        while (linksHeldBy(runner) < 2) await sleep(20);
+        while (linksHeldBy(runner) < 10) await sleep(20);
       }
       traced.send("SELECT 'traced session';");
       psql(cluster, "SELECT 'another session'");
@@ -211,9 +212,9 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
     const mine = await byBackend.done;
     assert.equal(mine.code, 0, mine.stderr);
     assert.match(mine.stderr, new RegExp(`process ${backend} exited`));
-    assert.deepEqual(mine.events.map((e) => [e.pid, e.query]), [[backend, "SELECT 'traced session';"]]);
+    assert.deepEqual(mine.events.filter((e) => e.event === 'query').map((e) => [e.pid, e.query]), [[backend, "SELECT 'traced session';"]]);
     const postmasters = await byPostmaster.done;
     assert.equal(postmasters.code, 0, postmasters.stderr);
-    assert.deepEqual(postmasters.events, [], 'the postmaster runs no query; its backends are processes -p does not follow');
+    assert.deepEqual(postmasters.events, [], 'the postmaster runs no query (nor checkpoint); its backends are processes -p does not follow');
   });
 });
