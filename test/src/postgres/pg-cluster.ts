@@ -28,10 +28,14 @@ export interface PgCluster {
 
 const dataRoot = () => process.env.TAPFLEET_DATA_DIR ?? join(PROJECT_ROOT, '.tapfleet');
 
-/** `setpriv` argv prefix that runs a command as the postgres user (created by Debian's package). */
-function asPostgres(): string[] {
-  return ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups'];
+/** Runs a command as the postgres user (created by Debian's package): `setpriv` execs it, no session. */
+const AS_POSTGRES = ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups'];
+
+function runAsPostgres(argv: string[]): void {
+  execFileSync(AS_POSTGRES[0]!, [...AS_POSTGRES.slice(1), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A fresh cluster (any earlier one of the same name is removed first): trust auth, superuser `postgres`. */
 export function initCluster(name: string, port: number): PgCluster {
@@ -46,7 +50,7 @@ export function initCluster(name: string, port: number): PgCluster {
   chownSync(socketDir, uid, gid);
   const dataDir = join(dir, 'data');
   // --no-sync: a throwaway cluster needs no durability; trust: only this machine's loopback and socket reach it.
-  execFileSync(asPostgres()[0]!, [...asPostgres().slice(1), join(bin, 'initdb'), '-D', dataDir, '--username=postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  runAsPostgres([join(bin, 'initdb'), '-D', dataDir, '--username=postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   return { bin, dir, dataDir, socketDir, port };
 }
 
@@ -58,15 +62,17 @@ function serverArgs(c: PgCluster): string[] {
 /**
  * The server as one shell command line for `tapfleet run -c`: the trailing `; :` is shell syntax,
  * so the run scopes every probe to a cgroup made for it, which the postmaster's forked backends,
- * checkpointer and other workers inherit.
+ * checkpointer and other workers inherit. Its log goes to server.log in the cluster's directory.
  */
 export function serverShellCommand(c: PgCluster): string {
-  return `${[...asPostgres(), join(c.bin, 'postgres'), '-D', c.dataDir, ...serverArgs(c)].join(' ')}; :`;
+  const argv = [...AS_POSTGRES, join(c.bin, 'postgres'), '-D', c.dataDir, ...serverArgs(c)];
+  return `${argv.map(shellQuote).join(' ')} 2>>${shellQuote(join(c.dir, 'server.log'))}; :`;
 }
 
-/** Starts the server in the background (pg_ctl, log in the cluster's directory), ready when it returns; the postmaster's pid. */
+/** Starts the server in the background with pg_ctl, ready when it returns; the postmaster's pid. Its log is pg_ctl.log (written as postgres; server.log is root's, from the shell). */
 export function startCluster(c: PgCluster): number {
-  execFileSync(asPostgres()[0]!, [...asPostgres().slice(1), join(c.bin, 'pg_ctl'), '-D', c.dataDir, '-l', join(c.dir, 'server.log'), '-o', serverArgs(c).join(' '), '-w', 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // pg_ctl hands -o to a shell: quoted.
+  runAsPostgres([join(c.bin, 'pg_ctl'), '-D', c.dataDir, '-l', join(c.dir, 'pg_ctl.log'), '-o', serverArgs(c).map(shellQuote).join(' '), '-w', 'start']);
   return postmasterPid(c)!;
 }
 
