@@ -106,6 +106,8 @@ export interface PgSession {
   send(statement: string): void;
   /** Closes stdin and waits for psql to exit; its stdout. */
   end(): Promise<string>;
+  /** Ends psql at once (a failed test's clean-up; a no-op once it has exited). */
+  kill(): void;
 }
 
 /** A psql session; `name` is its application_name, by which pg_stat_activity finds its backend. */
@@ -123,6 +125,9 @@ export function openSession(c: PgCluster, name = 'tapfleet-test'): PgSession {
       const code = await exited;
       if (code !== 0) throw new Error(`psql exited ${code}: ${err}`);
       return out;
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
     },
   };
 }

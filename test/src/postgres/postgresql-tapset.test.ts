@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { attachedRunner, linksHeldBy } from '../cli/runner-links.js';
-import { initCluster, openSession, pollUntil, psql, removeCluster, serverShellCommand, startCluster, stopCluster, waitReady, type PgCluster } from './pg-cluster.js';
+import { initCluster, openSession, pollUntil, psql, removeCluster, serverShellCommand, startCluster, stopCluster, waitReady, type PgCluster, type PgSession } from './pg-cluster.js';
 import { tapfleetRun, type EventLine } from './tapfleet-run.js';
 
 /** Postgres's port inside the test netns (this file's port base is 44000). */
@@ -72,6 +72,7 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
     let sessionPid: number;
     let waiterPid: number;
     let lockHeldAtLeastNs: number;
+    const sessions: PgSession[] = [];
     try {
       await waitReady(cluster);
       sessionPid = Number(psql(cluster, ...SESSION).split('\n')[0]);
@@ -80,10 +81,12 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
       // A lock wait made by two sessions: A holds ACCESS EXCLUSIVE until B is seen waiting for its
       // ACCESS SHARE, then 200 ms more; B's wait is at least that long (a lower bound, not a timing).
       const a = openSession(cluster);
+      sessions.push(a);
       a.send('BEGIN;');
       a.send('LOCK TABLE tf_orders IN ACCESS EXCLUSIVE MODE;');
       await pollUntil(cluster, "SELECT count(*) FROM pg_locks WHERE relation = 'tf_orders'::regclass AND mode = 'AccessExclusiveLock' AND granted", (v) => v === '1');
       const b = openSession(cluster);
+      sessions.push(b);
       b.send('SELECT count(*) FROM tf_orders;');
       waiterPid = Number(await pollUntil(cluster, "SELECT pid FROM pg_locks WHERE relation = 'tf_orders'::regclass AND NOT granted", (v) => /^[0-9]+$/.test(v)));
       const seenWaiting = process.hrtime.bigint();
@@ -94,6 +97,7 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
       assert.equal((await b.end()).trim(), '1', 'B counts the committed row, not the rolled back one');
       lockHeldAtLeastNs = Number(released - seenWaiting);
     } finally {
+      sessions.forEach((x) => x.kill());
       await stopCluster(cluster);
     }
     const { code, stdout, stderr, events, maps } = await run.done;
@@ -190,8 +194,9 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
     let backend: number;
     let byBackend: ReturnType<typeof tapfleetRun>;
     let byPostmaster: ReturnType<typeof tapfleetRun>;
+    let traced: PgSession | undefined;
     try {
-      const traced = openSession(cluster, 'tf-traced');
+      traced = openSession(cluster, 'tf-traced');
       backend = Number(await pollUntil(cluster, "SELECT pid FROM pg_stat_activity WHERE application_name = 'tf-traced'", (v) => /^[0-9]+$/.test(v)));
       const binary = `postgres=${join(cluster.bin, 'postgres')}`;
       byBackend = tapfleetRun([script, '--binary', binary, '-p', String(backend)]);
@@ -200,13 +205,16 @@ describe('the PostgreSQL tapset in the kernel, on a throwaway cluster of Debian\
       for (const run of [byBackend, byPostmaster]) {
         const runner = await attachedRunner(run.pid);
         assert.ok(runner, 'the probes never attached');
-        while (linksHeldBy(runner) < 10) await sleep(20);
+        let polls = 0;
+        while (linksHeldBy(runner) < 10 && polls++ < 500) await sleep(20);
+        assert.ok(linksHeldBy(runner) >= 10, 'every probe attached');
       }
       traced.send("SELECT 'traced session';");
       psql(cluster, "SELECT 'another session'");
       // The session's backend exits with it, and so ends the -p BACKEND run.
       await traced.end();
     } finally {
+      traced?.kill();
       await stopCluster(cluster);
     }
     const mine = await byBackend.done;
