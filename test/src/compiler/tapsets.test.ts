@@ -1,19 +1,21 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { compileBundle, loadTapsets } from '@tapfleet/compiler';
 import { TEST_SIGNING_KEY, traceCommand } from './kernel-harness.js';
 import { buildDemo, demoBinaryPaths } from '../demo/demo-pipeline.js';
+import { postgresBinDir } from '../postgres/pg-cluster.js';
 
 /**
  * Where tapset placeholders point on this machine: Debian's interpreter has CPython's USDT
- * notes; the demo's programs are built (if changed) before the tests.
+ * notes, Debian's postgres its own; the demo's programs are built (if changed) before the tests.
  */
 const BINARIES: Record<string, string> = { python: '/usr/bin/python3.11' };
 
 describe('tapsets', () => {
   const { aliases, diagnostics } = loadTapsets();
   before(() => {
-    Object.assign(BINARIES, demoBinaryPaths(buildDemo()));
+    Object.assign(BINARIES, demoBinaryPaths(buildDemo()), { postgres: join(postgresBinDir(), 'postgres') });
   });
 
   test('every tapset file parses, and every alias has a doc comment', () => {

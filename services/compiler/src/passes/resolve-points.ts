@@ -17,7 +17,7 @@ export type Target =
       kind: 'usdt'; binary: string; provider: string; name: string; note: UsdtNote;
       /** Every site of provider:name (inlined code has several) with its file offsets. */
       sites: UsdtNote[];
-      /** Arguments lowered to direct reads, when every site has the same readable spec; else usdt.bpf.h. */
+      /** Arguments lowered to direct reads, when every site has the same spec; else usdt.bpf.h. */
       direct?: UsdtArgSpec[];
     }
   | { kind: 'interval'; periodNs: number }

@@ -109,6 +109,12 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
             } else if (isUserSide(t)) diags.error(e.span, `${t.kind} probes have no arguments`);
             else if (e.index > 5 && (t.kind === 'uprobe' || t.kind === 'uretprobe')) diags.error(e.span, `only arg0..arg5 are passed in registers`);
           }
+          // A directly read USDT site may carry an argument no BPF read can reach (a RIP-relative global).
+          for (const t of at(inEntry)) {
+            const a = t.kind === 'usdt' ? t.direct?.[e.index] : undefined;
+            if (t.kind === 'usdt' && a?.loc.kind === 'unreadable')
+              diags.error(e.span, `arg${e.index} of USDT probe ${t.provider}:${t.name} is '${a.loc.text}', which tapfleet cannot read`, 'it is a global addressed relative to the instruction pointer (or an index register); use the probe\'s other arguments');
+          }
           return INT;
         }
         case 'field': {

@@ -3,13 +3,16 @@
  * `-4@%edi`, `8@%rax`, `8@-16(%rbp)`, `4@(%rdx)`, `-8@$42`. Lowered straight to reads of
  * the probe's `struct pt_regs` (registers) or of user memory, as bpftrace does, instead
  * of libbpf's usdt.bpf.h, which looks the spec up by instruction pointer on every hit.
- * Anything else (RIP-relative globals, index registers) returns undefined, and the
- * probe falls back to usdt.bpf.h.
+ * Anything else (RIP-relative globals such as PostgreSQL's `-4@NBuffers(%rip)`, index
+ * registers) is `unreadable`: libbpf 1.1's usdt.bpf.h rejects a site with such an argument
+ * at attach (EINVAL), so falling back would lose the whole probe. Read directly, the other
+ * arguments still work and only a script that reads that one fails, at compile time.
  */
 export type UsdtArgLocation =
   | { kind: 'reg'; reg: string }
   | { kind: 'mem'; reg: string; offset: number }
-  | { kind: 'imm'; value: bigint };
+  | { kind: 'imm'; value: bigint }
+  | { kind: 'unreadable'; text: string };
 
 export interface UsdtArgSpec {
   size: 1 | 2 | 4 | 8;
@@ -38,16 +41,10 @@ export function parseUsdtArg(text: string): UsdtArgSpec | undefined {
   return undefined;
 }
 
-/** Every argument of a site, or undefined if any one cannot be read directly. */
-export function parseUsdtArgs(spec: string): UsdtArgSpec[] | undefined {
+/** Every argument of a site; one that cannot be read directly is kept as `unreadable`. */
+export function parseUsdtArgs(spec: string): UsdtArgSpec[] {
   const parts = spec.trim() === '' ? [] : spec.trim().split(/\s+/);
-  const out: UsdtArgSpec[] = [];
-  for (const p of parts) {
-    const a = parseUsdtArg(p);
-    if (!a) return undefined;
-    out.push(a);
-  }
-  return out;
+  return parts.map((p) => parseUsdtArg(p) ?? { size: 8, signed: false, loc: { kind: 'unreadable', text: p } });
 }
 
 const C_TYPE: Record<string, string> = { '1s': '__s8', '1u': '__u8', '2s': '__s16', '2u': '__u16', '4s': '__s32', '4u': '__u32', '8s': '__s64', '8u': '__u64' };
@@ -62,5 +59,8 @@ export function usdtArgC(a: UsdtArgSpec, name: string): string {
       return `\tlong ${name} = (long)(${t})ctx->${a.loc.reg};`;
     case 'mem':
       return `\tlong ${name} = 0;\n\t{ ${t} tf_v = 0; bpf_probe_read_user(&tf_v, sizeof(tf_v), (const void *)(ctx->${a.loc.reg} + (${a.loc.offset}))); ${name} = (long)tf_v; }`;
+    case 'unreadable':
+      // The type checker rejects every read of it first.
+      throw new Error(`USDT argument '${a.loc.text}' cannot be read`);
   }
 }
