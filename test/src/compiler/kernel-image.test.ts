@@ -57,7 +57,11 @@ describe('kernel images read without booting them', () => {
       assert.deepEqual(layout(derived.profile.tracepoints['syscalls:sys_exit_openat']!.fields), layout(host.tracepoints['syscalls:sys_exit_openat']!.fields));
       // Syscalls without metadata in the image have no tracepoints, whatever BTF's stubs say.
       assert.deepEqual(derived.profile.tracepointNames!.filter((n) => n.startsWith('syscalls:sys_enter_')).sort(), ['close', 'exit_group', 'mmap', 'openat', 'read', 'write'].map((s) => `syscalls:sys_enter_${s}`));
-      assert.deepEqual(derived.underived, []);
+      // Every other event this BTF declares is reported, not dropped: this image's tables lack them.
+      const notInTables = (u: { reason: string }) => u.reason.startsWith("BTF declares it but the image's event tables do not have it");
+      assert.deepEqual(derived.underived.filter((u) => !notInTables(u)), []);
+      assert.ok(derived.underived.length > 100, `${derived.underived.length} reported`);
+      assert.ok(!derived.underived.some((u) => ['sched_switch', 'inet_sock_set_state'].includes(u.name)));
     });
   }
 

@@ -43,14 +43,15 @@ export function deriveKernelProfile(image: KernelImage, reference: readonly stri
   const subsystems = subsystemsOf(reference);
   for (const event of events) {
     if (entries) {
-      // Not in the event tables: a bare tracepoint (DECLARE_TRACE), which tracefs does not list.
       const entry = entries.get(event);
       if (entry) add(`${entry.system}:${event}`, entry.fields ? layouts.fromTable(entry.fields) : byPrototype(layouts, event));
+      // Not in the event tables: a bare tracepoint (DECLARE_TRACE, no tracefs entry) if BTF says so, else unexplained.
+      else if (!isBare(layouts, event)) underived.push({ name: event, reason: "BTF declares it but the image's event tables do not have it (a bare tracepoint, or a table that did not read cleanly)" });
       continue;
     }
     const subsys = subsystems.get(event);
+    if (isBare(layouts, event)) continue;
     const cls = layouts.classOf(event);
-    if ('reason' in cls && cls.reason.startsWith('a bare tracepoint')) continue;
     if (!subsys) underived.push({ name: event, reason: 'its subsystem is not in BTF and the reference tracefs listing does not have it' });
     else add(`${subsys}:${event}`, 'reason' in cls ? cls : layouts.layout(cls.cls));
   }
@@ -73,6 +74,11 @@ export function deriveKernelProfile(image: KernelImage, reference: readonly stri
     underived: underived.sort((a, b) => a.name.localeCompare(b.name)),
     method: tables ? 'image tables' : 'BTF only',
   };
+}
+
+function isBare(layouts: TraceEventLayouts, event: string): boolean {
+  const cls = layouts.classOf(event);
+  return 'reason' in cls && cls.reason.startsWith('a bare tracepoint');
 }
 
 function byPrototype(layouts: TraceEventLayouts, event: string): LayoutResult {

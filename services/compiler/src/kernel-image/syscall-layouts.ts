@@ -17,9 +17,12 @@ export type SyscallLayout = { fields: TracepointField[] } | { reason: string };
 export class SyscallLayouts {
   constructor(private readonly btf: Btf, private readonly arch: KernelProfile['arch']) {}
 
-  /** Whether this kernel has an entry point for the syscall at all. */
+  /**
+   * Whether this kernel defines the syscall: its entry stub, or (x86's SYSCALL_DEFINE0 makes the
+   * stub an alias, which BTF does not list) its __do_sys_ body.
+   */
   has(name: string): boolean {
-    return this.btf.find(BtfKind.Func, STUB_PREFIX[this.arch] + name) !== undefined;
+    return [STUB_PREFIX[this.arch], '__do_sys_', '__se_sys_'].some((p) => this.btf.find(BtfKind.Func, p + name) !== undefined);
   }
 
   enter(name: string): SyscallLayout {
