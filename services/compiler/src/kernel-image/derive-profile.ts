@@ -1,6 +1,6 @@
 import type { KernelProfile, ProbeKind, TracepointFormat } from '@tapfleet/schemas';
 import { Btf, BtfKind } from './btf.js';
-import type { KernelImage } from './kernel-image.js';
+import { KernelImageError, type KernelImage } from './kernel-image.js';
 import { KernelTables, type EventEntry, type SyscallMeta } from './kernel-tables.js';
 import { SyscallLayouts } from './syscall-layouts.js';
 import { syscallTable } from './syscall-table.js';
@@ -25,7 +25,7 @@ export interface DerivedProfile {
  * table (see syscall-table.ts). Nothing is guessed: what cannot be told is reported in `underived`.
  */
 export function deriveKernelProfile(image: KernelImage, reference: readonly string[]): DerivedProfile {
-  if (!image.buildId) throw new Error('the image has no GNU build-id note: a profile must name its build (raw BTF is not enough)');
+  if (!image.buildId) throw new KernelImageError(`${image.format} has no GNU build-id note, and a profile must name its build: give the vmlinux or vmlinuz the BTF came from`);
   const btf = new Btf(image.btf);
   const layouts = new TraceEventLayouts(btf);
   const tables = image.memory ? new KernelTables(btf, image.memory) : undefined;
