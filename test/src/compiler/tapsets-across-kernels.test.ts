@@ -96,6 +96,14 @@ describe('tapsets across kernels', () => {
     });
   }
 
+  test('a char array sized by a name is a string: char prev_comm[TASK_COMM_LEN] (5.17 to 6.12, where it is an enum)', async () => {
+    const fixture = fixtures.find((f) => f.kernel.tracepoints['sched:sched_switch']?.fields.some((x) => x.decl === 'char prev_comm[TASK_COMM_LEN]'));
+    assert.ok(fixture, 'a fixture whose sched_switch has char prev_comm[TASK_COMM_LEN]');
+    const bundle = await compileBundle('comm.tap', 'probe tracepoint:sched:sched_switch { emit sw { prev: args.prev_comm } }', { signingKey: TEST_SIGNING_KEY, profiles: { kernel: fixture.kernel, binaries: [] } });
+    const prev = bundle.manifest.events.find((e) => e.name === 'sw')?.fields.find((f) => f.name === 'prev');
+    assert.deepEqual(prev && { type: prev.type, size: prev.size }, { type: 'str', size: 16 });
+  });
+
   test('a kernel lacking an alias\'s first tracepoint gets its fallback variant', () => {
     const alias = aliases.find((a) => a.variants.length >= 2 && a.variants.every((v) => v.text.startsWith('tracepoint:')));
     assert.ok(alias, 'some tapset alias has tracepoint variants (A | B)');
