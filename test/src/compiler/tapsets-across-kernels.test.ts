@@ -80,6 +80,14 @@ describe('tapsets across kernels', () => {
     assert.deepEqual([...new Set(fixtures.map((f) => f.kernel.arch))].sort(), ['aarch64', 'x86_64']);
   });
 
+  test('each profile has its architecture\'s syscalls: arm64 has openat, pselect6 and clock_nanosleep, not open, select or poll', () => {
+    const has = (f: KernelFixture, s: string) => f.kernel.tracepointNames!.includes(`syscalls:sys_enter_${s}`) && f.kernel.tracepoints[`syscalls:sys_enter_${s}`] !== undefined;
+    for (const f of fixtures) {
+      for (const s of ['openat', 'pselect6', 'clock_nanosleep', 'read', 'exit_group']) assert.ok(has(f, s), `${f.file}: ${s}`);
+      for (const s of ['open', 'select', 'poll']) assert.equal(has(f, s), f.kernel.arch === 'x86_64', `${f.file}: ${s}`);
+    }
+  });
+
   for (const fixture of fixtures) {
     test(`every alias against ${fixture.file} (${fixture.kernel.release}, ${fixture.kernel.arch})`, async (t) => {
       const outcomes = new Map<string, Outcome>();

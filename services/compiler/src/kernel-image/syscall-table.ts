@@ -33,7 +33,8 @@ export function genericTable(header: string, wants: ReadonlySet<string>): Set<st
   const names = new Set<string>();
   const stack: boolean[] = [];
   const active = () => stack.every(Boolean);
-  for (const raw of header.split('\n')) {
+  // Some entries continue on the next line (`__SC_3264(__NR_clock_nanosleep, ..., \` + newline).
+  for (const raw of header.replace(/\\\n/g, ' ').split('\n')) {
     const line = raw.trim();
     let m: RegExpExecArray | null;
     if ((m = /^#ifdef\s+(\w+)/.exec(line))) stack.push(wants.has(m[1]!));
