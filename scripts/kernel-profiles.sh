@@ -39,7 +39,7 @@ for k in "${kernels[@]}"; do
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards './boot/vmlinuz-*'
   release=${pkg#linux-image-}; release=${release%-unsigned}
   fixture="$out/debian-$release.json"
-  node bin/tapfleet.js profile --from-vmlinux "$dir"/boot/vmlinuz-* --names-from <(gunzip -c "$host.gz") --out "$fixture"
+  node bin/tapfleet.js profile --from-vmlinux "$dir"/boot/vmlinuz-* --names-from "$host.gz" --out "$fixture"
   gzip -9nf "$fixture"
 done
 ls -l "$out"

@@ -65,6 +65,10 @@ describe('kernel images read without booting them', () => {
     });
   }
 
+  test('an x86_64 image without a reference listing is refused: a profile without syscalls would say the kernel has none', () => {
+    assert.throws(() => deriveKernelProfile(readKernelImage(files.vmlinux!), []), /cannot tell which syscalls this x86_64 kernel has: .*--names-from/);
+  });
+
   test('a file that is no kernel image is refused with what it would take', () => {
     writeFileSync(join(dir, 'junk'), 'not a kernel');
     assert.throws(() => readKernelImage(join(dir, 'junk')), /is not a kernel image this can read \(ELF vmlinux, x86 bzImage, arm64 Image, gzip of one, or raw BTF\)/);

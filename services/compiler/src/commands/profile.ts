@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { hostKernelProfile, readBinaryProfile, tracepointNames } from '@tapfleet/runner';
 import { parseOrThrow } from '@tapfleet/schemas';
 import { stringOption, type Command } from '@tapfleet/runtime';
@@ -16,7 +17,7 @@ export const profileCommand: Command = {
     'from-vmlinux': { type: 'string', description: 'derive the kernel profile from this kernel image (vmlinux, vmlinuz/bzImage, arm64 Image) without running it', valueName: 'FILE' },
     'names-from': {
       type: 'string',
-      description: "with --from-vmlinux: a profile whose tracepointNames give the x86_64 syscall table (and, for bare BTF, events' subsystems); default: this host's tracefs",
+      description: "with --from-vmlinux: a profile (.json or .json.gz) whose tracepointNames give the x86_64 syscall table (and, for bare BTF, events' subsystems); default: this host's tracefs",
       valueName: 'PROFILE',
     },
     out: { type: 'string', description: 'write the JSON here instead of stdout', valueName: 'FILE' },
@@ -30,7 +31,7 @@ export const profileCommand: Command = {
     let text: string;
     if (image) {
       const namesFrom = stringOption(values, 'names-from');
-      const reference = namesFrom ? (parseOrThrow(ProfileFile, JSON.parse(readFileSync(namesFrom, 'utf8')), namesFrom).kernel.tracepointNames ?? []) : tracepointNames();
+      const reference = namesFrom ? (parseOrThrow(ProfileFile, JSON.parse(readProfileText(namesFrom)), namesFrom).kernel.tracepointNames ?? []) : tracepointNames();
       const derived = deriveKernelProfile(readKernelImage(image), reference);
       text = JSON.stringify({ kernel: derived.profile, binaries: [], method: derived.method, underived: derived.underived }, null, 1);
       const k = derived.profile;
@@ -47,3 +48,9 @@ export const profileCommand: Command = {
     return 0;
   },
 };
+
+/** A profile file as `tapfleet profile` writes it, or gzipped as test/fixtures/kernels keeps them. */
+function readProfileText(path: string): string {
+  const raw = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+}

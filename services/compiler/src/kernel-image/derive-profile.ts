@@ -1,7 +1,7 @@
 import type { KernelProfile, ProbeKind, TracepointFormat } from '@tapfleet/schemas';
 import { Btf, BtfKind } from './btf.js';
 import { KernelImageError, type KernelImage } from './kernel-image.js';
-import { KernelTables, type EventEntry, type SyscallMeta } from './kernel-tables.js';
+import { KernelTables, type SyscallMeta } from './kernel-tables.js';
 import { SyscallLayouts } from './syscall-layouts.js';
 import { syscallTable } from './syscall-table.js';
 import { TraceEventLayouts, type LayoutResult, type Underived } from './trace-event-layouts.js';
@@ -56,9 +56,10 @@ export function deriveKernelProfile(image: KernelImage, reference: readonly stri
     else add(`${subsys}:${event}`, 'reason' in cls ? cls : layouts.layout(cls.cls));
   }
 
+  // A profile without syscall tracepoints would tell the compiler the kernel has none: refuse instead.
   const table = syscallTable(image.arch, reference);
-  if ('reason' in table) underived.push({ name: 'syscalls:*', reason: table.reason });
-  else deriveSyscalls(btf, image.arch, [...table], tables?.syscalls([...table]), add);
+  if ('reason' in table) throw new KernelImageError(`cannot tell which syscalls this ${image.arch} kernel has: ${table.reason}`);
+  deriveSyscalls(btf, image.arch, [...table], tables?.syscalls([...table]), add);
 
   return {
     profile: {
@@ -117,5 +118,3 @@ export function subsystemsOf(tracepointNames: readonly string[]): Map<string, st
   }
   return map;
 }
-
-export type { EventEntry };

@@ -22,7 +22,7 @@ export class SyscallTableError extends Error {
 export function syscallTable(arch: KernelProfile['arch'], referenceNames: readonly string[]): Set<string> | { reason: string } {
   if (arch === 'x86_64') {
     const names = referenceNames.flatMap((n) => /^syscalls:sys_enter_(.+)$/.exec(n)?.[1] ?? []);
-    return names.length ? new Set(names) : { reason: 'no reference tracefs listing with syscalls to take the x86_64 table from' };
+    return names.length ? new Set(names) : { reason: 'the x86_64 table comes from a reference tracefs listing, and there is none here: run where tracefs is mounted, or give --names-from PROFILE (a profile of an x86_64 kernel at least as new, e.g. test/fixtures/kernels/host-*.json.gz)' };
   }
   if (!existsSync(GENERIC_HEADER)) return { reason: `${GENERIC_HEADER} (linux-libc-dev) is missing: it holds the arm64 syscall table` };
   return genericTable(readFileSync(GENERIC_HEADER, 'utf8'), ARM64_WANTS);
