@@ -39,22 +39,8 @@ export function deriveKernelProfile(image: KernelImage, reference: readonly stri
   };
 
   const events = layouts.tracepoints();
-  const entries = tables?.events(events);
-  const subsystems = subsystemsOf(reference);
-  for (const event of events) {
-    if (entries) {
-      const entry = entries.get(event);
-      if (entry) add(`${entry.system}:${event}`, entry.fields ? layouts.fromTable(entry.fields) : byPrototype(layouts, event));
-      // Not in the event tables: a bare tracepoint (DECLARE_TRACE, no tracefs entry) if BTF says so, else unexplained.
-      else if (!isBare(layouts, event)) underived.push({ name: event, reason: "BTF declares it but the image's event tables do not have it (a bare tracepoint, or a table that did not read cleanly)" });
-      continue;
-    }
-    const subsys = subsystems.get(event);
-    if (isBare(layouts, event)) continue;
-    const cls = layouts.classOf(event);
-    if (!subsys) underived.push({ name: event, reason: 'its subsystem is not in BTF and the reference tracefs listing does not have it' });
-    else add(`${subsys}:${event}`, 'reason' in cls ? cls : layouts.layout(cls.cls));
-  }
+  if (tables) eventsFromTables(tables, layouts, events, add, underived);
+  else eventsFromBtf(layouts, events, subsystemsOf(reference), add, underived);
 
   // A profile without syscall tracepoints would tell the compiler the kernel has none: refuse instead.
   const table = syscallTable(image.arch, reference);
@@ -77,6 +63,29 @@ export function deriveKernelProfile(image: KernelImage, reference: readonly stri
   };
 }
 
+type Add = (name: string, layout: LayoutResult) => void;
+
+/** Each event the image's tables hold, under the subsystem its class names; the rest of BTF's tracepoints are bare or reported. */
+function eventsFromTables(tables: KernelTables, layouts: TraceEventLayouts, events: string[], add: Add, underived: Underived[]): void {
+  const entries = tables.events(events);
+  for (const event of events) {
+    const entry = entries.get(event);
+    if (entry) add(`${entry.system}:${event}`, entry.fields ? layouts.fromTable(entry.fields) : byPrototype(layouts, event));
+    // Not in the event tables: a bare tracepoint (DECLARE_TRACE, no tracefs entry) if BTF says so, else unexplained.
+    else if (!isBare(layouts, event)) underived.push({ name: event, reason: "BTF declares it but the image's event tables do not have it (a bare tracepoint, or a table that did not read cleanly)" });
+  }
+}
+
+/** From BTF alone: the subsystem from the reference listing, the class by prototype. */
+function eventsFromBtf(layouts: TraceEventLayouts, events: string[], subsystems: Map<string, string>, add: Add, underived: Underived[]): void {
+  for (const event of events) {
+    if (isBare(layouts, event)) continue;
+    const subsys = subsystems.get(event);
+    if (subsys) add(`${subsys}:${event}`, byPrototype(layouts, event));
+    else underived.push({ name: event, reason: 'its subsystem is not in BTF and the reference tracefs listing does not have it' });
+  }
+}
+
 function isBare(layouts: TraceEventLayouts, event: string): boolean {
   const cls = layouts.classOf(event);
   return 'reason' in cls && cls.reason.startsWith('a bare tracepoint');
@@ -91,7 +100,7 @@ function byPrototype(layouts: TraceEventLayouts, event: string): LayoutResult {
  * syscalls:sys_enter_/sys_exit_<name> exist for each syscall in the table that has metadata
  * (SYSCALL_DEFINE made it). Without the image's metadata, BTF's entry stub stands in for it.
  */
-function deriveSyscalls(btf: Btf, arch: KernelProfile['arch'], table: string[], metadata: Map<string, SyscallMeta> | undefined, add: (name: string, layout: LayoutResult) => void): void {
+function deriveSyscalls(btf: Btf, arch: KernelProfile['arch'], table: string[], metadata: Map<string, SyscallMeta> | undefined, add: Add): void {
   const syscalls = new SyscallLayouts(btf, arch);
   for (const name of table.sort()) {
     const meta = metadata?.get(name);
