@@ -14,7 +14,8 @@ export const TracepointField = z.object({
 export type TracepointField = z.infer<typeof TracepointField>;
 
 export const TracepointFormat = z.object({
-  id: z.number().int().nonnegative(),
+  /** The event's number on a running kernel (assigned at boot); absent in profiles derived from a kernel image. */
+  id: z.number().int().nonnegative().optional(),
   fields: z.array(TracepointField),
 });
 export type TracepointFormat = z.infer<typeof TracepointFormat>;

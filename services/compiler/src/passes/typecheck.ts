@@ -134,7 +134,9 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
               diags.error(e.span, `field ${e.name} (${f.decl}) is a variable-length array with no fixed place to read`);
               return INT;
             }
-            const ft: Type = f.decl.startsWith('__data_loc') ? str(LIMITS.defaultStringBytes) : /\[\d+\]\s*$/.test(f.decl) && /\bchar\b/.test(f.decl) ? str(f.size) : f.size <= 8 ? { kind: 'int', signed: f.signed } : INT;
+            // A char array's length may be spelled as a name: from 5.17 to 6.12 TASK_COMM_LEN is an enum,
+            // so tracefs prints `char comm[TASK_COMM_LEN]` (its size says 16).
+            const ft: Type = f.decl.startsWith('__data_loc') ? str(LIMITS.defaultStringBytes) : /\[\w+\]\s*$/.test(f.decl) && /\bchar\b/.test(f.decl) ? str(f.size) : f.size <= 8 ? { kind: 'int', signed: f.signed } : INT;
             if (f.size > 8 && ft.kind === 'int') diags.error(e.span, `field ${e.name} (${f.decl}) is not an integer or a string`);
             t = ft;
           }
