@@ -11,12 +11,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { compileBundle, loadTapsets } from '@tapfleet/compiler';
+import { RunnerProcess, whenReady } from '@tapfleet/runner';
 import { DeploymentView, FINAL_STATES, type LossCounters } from '@tapfleet/schemas';
 import { demoBinaryPaths, parseClientSummary, type ClientSummary } from '../demo/demo-pipeline.js';
 import { eventually, sleep } from '../fleet/fleet-harness.js';
 import { DELAYS_US, TracedPipeline } from '../assembler/pipeline-harness.js';
-import { cpuByLabel, cpuDelta } from './process-cpu.js';
+import { cpuByLabel, cpuDelta, machineBusySeconds } from './process-cpu.js';
 import { median, spread, unstableBaseline, writeFigures, type Figure } from './figures.js';
 
 const { values } = parseArgs({
@@ -52,6 +56,9 @@ hop to_matcher = risk_out -> match_in;
 hop matcher = match_in -> match_ack;
 final gw_ack;
 `;
+/** The same points counting in the kernel only: the probes' own cost, with nothing to consume. */
+const COUNT_SCRIPT = ['gateway.order_recv', 'gateway.order_fwd', 'gateway.ack_fwd', 'risk.order_recv', 'risk.order_fwd', 'risk.order_reject', 'risk.ack_fwd', 'matcher.order_recv', 'matcher.order_ack']
+  .map((p) => `probe demo.${p} { @hits["${p}"] = count(); }`).join('\n');
 /** Hops the script declares: the "per traced hop" of the goal. */
 const TRACED_HOPS = 5;
 /** Probe hits on one filled order's round trip (gateway 3, risk 3, matcher 2). */
@@ -64,9 +71,10 @@ const say = (l = '') => {
 };
 const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-type Mode = 'untraced' | 'run' | 'agents';
+type Mode = 'untraced' | 'count' | 'run' | 'agents';
 const MODE_TEXT: Record<Mode, string> = {
   untraced: 'untraced',
+  count: 'the probes alone (each point counts in a BPF map, no events)',
   run: '`tapfleet run` (runner + CLI, events as JSON lines to a tmpfs file)',
   agents: '3 agents (the whole stack on this VM)',
 };
@@ -190,8 +198,33 @@ function dumpLogs(dir: string): void {
   for (const f of readdirSync(dir)) process.stderr.write(`--- ${f} (tail)\n${readFileSync(join(dir, f), 'utf8').split('\n').slice(-15).join('\n')}\n`);
 }
 
-/** off, run, off, agents, ...: every traced round sits between two untraced ones. */
-const SCHEDULE: Mode[] = ['untraced', 'run', 'untraced', 'agents'];
+/**
+ * The probes loaded straight into the runner (the kernel half alone), scoped to the three
+ * stages; `whenReady` is the moment every probe is attached.
+ */
+class CountingProbes {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'tapfleet-bench-'));
+  private runner?: RunnerProcess;
+
+  async start(p: TracedPipeline): Promise<void> {
+    const bundle = await compileBundle('demo-count.tap', COUNT_SCRIPT, { tapsets: loadTapsets().aliases, binaryPaths: demoBinaryPaths(p.bins), signingKey: generateKeyPairSync('ed25519').privateKey });
+    const objectPath = join(this.dir, 'probe.bpf.o');
+    writeFileSync(objectPath, bundle.object);
+    this.runner = new RunnerProcess({ objectPath, manifest: bundle.manifest, scope: { pids: [...p.stages.values()].map((d) => d.child.pid!) } });
+    await whenReady(this.runner);
+  }
+
+  async stop(): Promise<void> {
+    await this.runner?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The CPU table's row for the whole machine. */
+const MACHINE = '(machine)';
+
+/** off, X, off, Y, ...: every traced round sits between two untraced ones. */
+const SCHEDULE: Mode[] = ['untraced', 'count', 'untraced', 'run', 'untraced', 'agents'];
 
 async function main(): Promise<void> {
   const p = new TracedPipeline({ base: 29400 });
@@ -212,20 +245,24 @@ async function main(): Promise<void> {
       progress(`round ${i + 1}/${total}: ${mode}`);
       const id = mode === 'agents' ? await deploy(p) : undefined;
       const run = mode === 'run' ? new CliRun(p) : undefined;
+      const counting = mode === 'count' ? new CountingProbes() : undefined;
+      await counting?.start(p);
       if (run) await run.attached(p, () => take(20));
       const roundFirstId = firstId;
       const stagePids = [...p.stages.values()].map((d) => d.child.pid!);
-      const cpu0 = cpuByLabel(p.stack.config.dataDir, stagePids), t0 = performance.now();
+      const cpu0 = cpuByLabel(p.stack.config.dataDir, stagePids), busy0 = machineBusySeconds(), t0 = performance.now();
       const fixed = await client(p, FIXED_ORDERS, RATE, take(FIXED_ORDERS));
       const max = await client(p, MAX_ORDERS, 0, take(MAX_ORDERS));
       // Before the runners go away with their CPU time.
       const cpu = cpuDelta(cpu0, cpuByLabel(p.stack.config.dataDir, stagePids));
+      cpu.set(MACHINE, machineBusySeconds() - busy0);
       const round: Round = { mode, fixed, max, states: [], cpu, wallS: (performance.now() - t0) / 1000 };
       if (id) {
         const s = await settledLoss(p, id, (FIXED_ORDERS + MAX_ORDERS) * HITS_PER_ORDER);
         Object.assign(round, { produced: s.loss.producedByKernel, drops: s.loss.ringBufferDrops, delivered: s.loss.published, states: s.states });
         await undeploy(p, id);
       }
+      await counting?.stop();
       if (run) {
         const r = await run.stop(roundFirstId);
         Object.assign(round, { produced: r.events + r.drops - r.before, drops: r.drops, delivered: r.lines - r.before });
@@ -270,26 +307,26 @@ function report(rounds: Round[]): void {
   const unstableTput = unstableBaseline('untraced max-rate orders/s', off.map((r) => r.max.ratePerS), 'orders/s');
   const unstableP99 = unstableBaseline('untraced p99', off.map((r) => r.fixed.rttP99Us), 'us');
   const delays = `${DELAYS_US.gateway}/${DELAYS_US.risk}/${DELAYS_US.matcher}`;
-  const cs = (['run', 'agents'] as const).map((mode) => compare(rounds, mode));
+  const cs = (['count', 'run', 'agents'] as const).map((mode) => compare(rounds, mode));
 
   say('# Demo pipeline: overhead of being traced');
   say();
   say(`Run ${new Date().toISOString()}, this VM (2 cores, shared by the pipeline's 4 processes and, all the time, 3 idle-or-busy agents, NATS, ClickHouse, Redis, Jaeger, ingest and the assembler). \`bash bench/demo-overhead.sh ${process.argv.slice(2).join(' ')}\`.`);
   say();
-  say(`The demo as the tests run it (injected busy waits gateway/risk/matcher ${delays} us), the client untraced. Traced = every gateway, risk and matcher USDT point emitting (order id + kernel clock; ${TRACED_HOPS} hops declared; ${HITS_PER_ORDER} probe hits per order's round trip), either by \`tapfleet run\` (the runtime alone: runner, decoding, JSON lines to a file on tmpfs) or by a deployment to the 3 stage hosts' agents (events published to JetStream, ingested into ClickHouse, assembled into spans and exported to Jaeger, all on these 2 cores). Rounds in the order untraced, run, untraced, agents, repeated ${ROUNDS} times. Each round: ${FIXED_ORDERS} orders at a fixed ${RATE}/s (latency), then ${MAX_ORDERS} orders as fast as the client's 1000 orders in flight allow (throughput). Figures are the client's own (orders/s, round trip p50/p99 in 1 us buckets); medians over rounds, each traced mode against all untraced rounds.`);
+  say(`The demo as the tests run it (injected busy waits gateway/risk/matcher ${delays} us), the client untraced. Traced = every gateway, risk and matcher USDT point (${HITS_PER_ORDER} probe hits per order's round trip; ${TRACED_HOPS} hops declared), three ways: *count*, the probes alone, each counting in a BPF map (loaded straight into the runner, no events: the kernel half's cost); *run*, \`tapfleet run\` with each point emitting order id + kernel clock (runner, decoding, JSON lines to a file on tmpfs: a user tracing the demo by hand); *agents*, the same script deployed to the 3 stage hosts' agents (events published to JetStream, ingested into ClickHouse, assembled into spans and exported to Jaeger, all on these same 2 cores: \`npm start\`'s configuration). Rounds in the order untraced, count, untraced, run, untraced, agents, repeated ${ROUNDS} times. Each round: ${FIXED_ORDERS} orders at a fixed ${RATE}/s (latency), then ${MAX_ORDERS} orders as fast as the client's 1000 orders in flight allow (throughput). Figures are the client's own (orders/s, round trip p50/p99 in 1 us buckets); medians over rounds, each traced mode against all untraced rounds.`);
   say();
   say('| traced by | max-rate orders/s untraced / traced | throughput lost (goal < 2%) | p50 at fixed rate, us | p99 at fixed rate, us | p99 added per traced hop (goal < 5 us) | events produced / expected | ring buffer drops | delivered |');
   say('|---|---|---|---|---|---|---|---|---|');
   for (const c of cs) {
-    say(`| ${MODE_TEXT[c.mode]} | ${c.offMax.toFixed(0)} / ${c.onMax.toFixed(0)} | ${c.lostPct.toFixed(2)}%: ${c.lostPct < 2 ? 'met' : 'NOT met'} | ${c.offP50} / ${c.onP50} | ${c.offP99} / ${c.onP99} | ${c.p99PerHop.toFixed(1)} us: ${c.p99PerHop < 5 ? 'met' : 'NOT met'} | ${c.produced} / ${c.expected} | ${c.drops} | ${c.delivered} |`);
+    say(`| ${c.mode}: ${MODE_TEXT[c.mode]} | ${c.offMax.toFixed(0)} / ${c.onMax.toFixed(0)} | ${c.lostPct.toFixed(2)}%: ${c.lostPct < 2 ? 'met' : 'NOT met'} | ${c.offP50} / ${c.onP50} | ${c.offP99} / ${c.onP99} | ${c.p99PerHop.toFixed(1)} us: ${c.p99PerHop < 5 ? 'met' : 'NOT met'} | ${c.mode === 'count' ? 'no events' : `${c.produced} / ${c.expected}`} | ${c.mode === 'count' ? '' : c.drops} | ${c.mode === 'count' ? '' : c.delivered} |`);
   }
   say();
   const detached = cs.flatMap((c) => c.detached);
   say(detached.length ? `Hosts not running after a traced round (the agent's CPU governor detaches a bundle over its budget): ${detached.join('; ')}.` : 'Every agent host stayed running through every traced round.');
   for (const u of [unstableTput, unstableP99]) if (u) say(`\n**Flag:** ${u}.`);
   say();
-  const labels = [...new Set(rounds.flatMap((r) => [...r.cpu.keys()]))].sort();
-  const modes: Mode[] = ['untraced', 'run', 'agents'];
+  const labels = [...new Set(rounds.flatMap((r) => [...r.cpu.keys()]))].filter((l) => l !== MACHINE).sort();
+  const modes: Mode[] = ['untraced', 'count', 'run', 'agents'];
   const cpuOf = (mode: Mode, label: string) => median(rounds.filter((r) => r.mode === mode).map((r) => (r.cpu.get(label) ?? 0) / r.wallS));
   say('Where the 2 cores went during the client runs (CPU seconds per wall second, medians over rounds; 2.0 = both cores; the client itself not counted):');
   say();
@@ -297,6 +334,7 @@ function report(rounds: Round[]): void {
   say(`|---|${modes.map(() => '---').join('|')}|`);
   for (const l of labels) say(`| ${l} | ${modes.map((m) => cpuOf(m, l).toFixed(2)).join(' | ')} |`);
   say(`| all of these | ${modes.map((m) => labels.reduce((n, l) => n + cpuOf(m, l), 0).toFixed(2)).join(' | ')} |`);
+  say(`| the whole machine, everyone's processes (other engineers' too) | ${modes.map((m) => cpuOf(m, MACHINE).toFixed(2)).join(' | ')} |`);
   say();
   say('Rounds, in the order run:');
   say();
@@ -305,7 +343,7 @@ function report(rounds: Round[]): void {
   rounds.forEach((r, i) => say(`| ${i + 1} | ${r.mode} | ${r.fixed.ratePerS.toFixed(0)} | ${r.fixed.rttP50Us} | ${r.fixed.rttP99Us} | ${r.max.ratePerS.toFixed(0)} | ${r.max.rttP99Us} | ${r.produced ?? ''} | ${r.drops ?? ''} |`));
   say();
   const sp = (mode: Mode, f: (r: Round) => number) => spread(rounds.filter((r) => r.mode === mode).map(f)).toFixed(2);
-  say(`Spread between rounds (max/min): max-rate throughput untraced ${sp('untraced', (r) => r.max.ratePerS)}x, run ${sp('run', (r) => r.max.ratePerS)}x, agents ${sp('agents', (r) => r.max.ratePerS)}x; fixed-rate p99 untraced ${sp('untraced', (r) => r.fixed.rttP99Us)}x, run ${sp('run', (r) => r.fixed.rttP99Us)}x, agents ${sp('agents', (r) => r.fixed.rttP99Us)}x.`);
+  say(`Spread between rounds (max/min): max-rate throughput ${modes.map((m) => `${m} ${sp(m, (r) => r.max.ratePerS)}x`).join(', ')}; fixed-rate p99 ${modes.map((m) => `${m} ${sp(m, (r) => r.fixed.rttP99Us)}x`).join(', ')}.`);
   writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'demo-overhead.md'), `${lines.join('\n')}\n`);
 
   const figures: Figure[] = cs.flatMap((c): Figure[] => [
@@ -324,10 +362,10 @@ function report(rounds: Round[]): void {
       what: `demo round trip p50 at ${RATE} orders/s, traced by ${MODE_TEXT[c.mode]}`, value: c.onP50, unit: 'us',
       baseline: { what: 'untraced, alternating rounds', value: c.offP50 }, ratio: c.onP50 / c.offP50, ratioMeans: 'traced / untraced',
     },
-    {
+    ...(c.mode === 'count' ? [] : [{
       what: `demo events lost in the ring buffer, traced by ${MODE_TEXT[c.mode]}`, value: c.drops, unit: 'events', goal: '0', met: c.drops === 0,
       note: `of ${c.produced} produced (${c.expected} probe hits expected), ${c.delivered} delivered${c.detached.length ? `; not running after a round: ${c.detached.join('; ')}` : ''}`,
-    },
+    }]),
   ]);
   writeFigures({ bench: 'demo-overhead', title: 'Demo pipeline: overhead of being traced', ranAt: new Date().toISOString(), command: `bash bench/demo-overhead.sh ${process.argv.slice(2).join(' ')}`.trim(), figures });
 }

@@ -67,3 +67,11 @@ export function cpuByLabel(dataDir: string, pids: number[] = []): Map<string, nu
 export function cpuDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
   return new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
 }
+
+/** CPU seconds the whole machine has been busy (every process, everyone's), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - f[3]! - f[4]!) / TICKS_PER_S;
+}

@@ -9,7 +9,7 @@ const probe: Figure = {
   goal: '<= 1x bpftrace', met: true,
 };
 
-function input(figures: Figure[], runs: ReportInput['runs'] = [{ bench: 'probe-costs', script: 'bench/probe-costs.sh', args: [], seconds: 95, outcome: 'ok' }]): ReportInput {
+function input(figures: Figure[], runs: ReportInput['runs'] = [{ bench: 'probe-costs', script: 'bench/probe-costs.sh', args: [], seconds: 95, outcome: 'ok', load: [1.5, 2.25] }]): ReportInput {
   return {
     generatedAt: '2026-12-02T07:00:00.000Z', quick: false, totalSeconds: 1500,
     machine: { nproc: 2, model: 'AMD EPYC 7B13', memoryGiB: 7.8, kernel: '6.18.44-fc-v857' },
@@ -59,15 +59,16 @@ describe('bench report: what every report states', () => {
     assert.match(text, /Machine: 2 vCPU \(AMD EPYC 7B13\), 7\.8 GiB memory, kernel 6\.18\.44-fc-v857/);
     assert.match(text, /Versions: node v20\.19\.2, bpftrace v0\.17\.0/);
     assert.match(text, /\[bench\/results\/probe-costs\.md\]\(bench\/results\/probe-costs\.md\)/);
+    assert.match(text, /95 s, load average 1\.5 at its start and 2\.3 at its end/);
   });
 
   test('a bench that failed or timed out is reported as such, with its output, not silently left out', () => {
     const runs: ReportInput['runs'] = [
-      { bench: 'probe-costs', script: 'bench/probe-costs.sh', args: [], seconds: 95, outcome: 'ok' },
-      { bench: 'query', script: 'bench/query.sh', args: ['--sizes', '1000000'], seconds: 900, outcome: 'timed out', error: 'bench: filling to 1000000 events' },
+      { bench: 'probe-costs', script: 'bench/probe-costs.sh', args: [], seconds: 95, outcome: 'ok', load: [1.5, 2.25] },
+      { bench: 'query', script: 'bench/query.sh', args: ['--sizes', '1000000'], seconds: 900, outcome: 'timed out', load: [3, 4], error: 'bench: filling to 1000000 events' },
     ];
     const text = renderReport(input([probe], runs));
-    assert.match(text, /## query\n\n`bash bench\/query\.sh --sizes 1000000`, 900 s\./);
+    assert.match(text, /## query\n\n`bash bench\/query\.sh --sizes 1000000`, 900 s, load average 3\.0 at its start and 4\.0 at its end \(2 vCPU\)\./);
     assert.match(text, /\*\*timed out\*\*:\n\n```\nbench: filling to 1000000 events\n```/);
   });
 

@@ -17,6 +17,8 @@ export interface BenchRun {
   args: string[];
   seconds: number;
   outcome: 'ok' | 'failed' | 'timed out';
+  /** 1-minute load average when it started and when it ended: how busy the shared machine was. */
+  load: [number, number];
   /** Last lines of its output when it did not finish. */
   error?: string;
 }
@@ -43,6 +45,7 @@ export function verdict(f: Figure): Verdict {
 
 const num = (x: number): string => {
   if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x)) return x.toLocaleString('en-US');
   const a = Math.abs(x);
   if (a >= 1000) return Math.round(x).toLocaleString('en-US');
   if (a >= 100) return x.toFixed(0);
@@ -85,7 +88,7 @@ export function renderReport(o: ReportInput): string {
   for (const run of o.runs) {
     const r = o.results.get(run.bench);
     out.push(`## ${r?.title ?? run.bench}`, '');
-    out.push(`\`${[`bash ${run.script}`, ...run.args].join(' ')}\`, ${Math.round(run.seconds)} s. Raw result: [bench/results/${run.bench}.md](bench/results/${run.bench}.md) ([figures](bench/results/${run.bench}.json)).`, '');
+    out.push(`\`${[`bash ${run.script}`, ...run.args].join(' ')}\`, ${Math.round(run.seconds)} s, load average ${run.load[0].toFixed(1)} at its start and ${run.load[1].toFixed(1)} at its end (${o.machine.nproc} vCPU). Raw result: [bench/results/${run.bench}.md](bench/results/${run.bench}.md) ([figures](bench/results/${run.bench}.json)).`, '');
     if (run.outcome !== 'ok' || !r) {
       out.push(`**${run.outcome === 'ok' ? 'wrote no figures' : run.outcome}**${run.error ? `:\n\n\`\`\`\n${run.error}\n\`\`\`` : ''}`, '');
       continue;

@@ -6,10 +6,9 @@
  *
  *   node test/dist/bench/run-all.js [--quick] [--only a,b]
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
@@ -46,6 +45,7 @@ const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
 function runBench(b: Bench, args: string[], timeoutMs: number): Promise<BenchRun> {
   const script = `bench/${b.name}.sh`;
   const t0 = performance.now();
+  const loadBefore = loadavg()[0]!;
   return new Promise((resolve) => {
     // Its own process group: a timeout stops the bench and whatever it started, and nothing else.
     const child = spawn('bash', [script, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -69,7 +69,7 @@ function runBench(b: Bench, args: string[], timeoutMs: number): Promise<BenchRun
       const seconds = (performance.now() - t0) / 1000;
       const outcome = timedOut ? 'timed out' : code === 0 ? 'ok' : 'failed';
       const error = outcome === 'ok' ? undefined : tail.trim().split('\n').slice(-12).join('\n');
-      resolve({ bench: b.name, script, args, seconds, outcome, ...(error ? { error } : {}) });
+      resolve({ bench: b.name, script, args, seconds, outcome, load: [loadBefore, loadavg()[0]!], ...(error ? { error } : {}) });
     });
   });
 }
@@ -92,7 +92,8 @@ function versions(): Record<string, string> {
   return {
     node: process.version,
     'nats-server': firstLine('nats-server', ['--version'], (o) => o.trim().replace(/^nats-server:\s*/, '')),
-    ClickHouse: firstLine('clickhouse-server', ['--version'], (o) => /version ([\d.]+)/i.exec(o)?.[1] ?? o.trim()),
+    // clickhouse-server 18.16 has no --version; the client and server come from one Debian source.
+    ClickHouse: firstLine('clickhouse-client', ['--version'], (o) => /version ([\d.]+?)\.?$/im.exec(o.trim())?.[1] ?? o.trim()),
     'redis-server': firstLine('redis-server', ['--version'], (o) => /v=([\d.]+)/.exec(o)?.[1] ?? o.trim()),
     libbpf: dpkg('libbpf-dev'),
     clang: firstLine('clang', ['--version'], (o) => /version ([\d.]+)/.exec(o)?.[1] ?? o.trim()),
