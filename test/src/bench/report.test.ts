@@ -11,7 +11,7 @@ const probe: Figure = {
 
 function input(figures: Figure[], runs: ReportInput['runs'] = [{ bench: 'probe-costs', script: 'bench/probe-costs.sh', args: [], seconds: 95, outcome: 'ok', load: [1.5, 2.25] }]): ReportInput {
   return {
-    generatedAt: '2026-12-02T07:00:00.000Z', quick: false, totalSeconds: 1500,
+    generatedAt: '2026-12-02T07:00:00.000Z', quick: false, totalSeconds: 1500, budgetMinutes: 135,
     machine: { nproc: 2, model: 'AMD EPYC 7B13', memoryGiB: 7.8, kernel: '6.18.44-fc-v857' },
     versions: { node: 'v20.19.2', bpftrace: 'v0.17.0' },
     runs,
@@ -58,6 +58,7 @@ describe('bench report: what every report states', () => {
     const text = renderReport(input([probe]));
     assert.match(text, /Machine: 2 vCPU \(AMD EPYC 7B13\), 7\.8 GiB memory, kernel 6\.18\.44-fc-v857/);
     assert.match(text, /Versions: node v20\.19\.2, bpftrace v0\.17\.0/);
+    assert.match(text, /in 25 min \(the full run[^)]*\), the benchmarks one at a time, each stopped at its timeout \(135 min in all at most\)/);
     assert.match(text, /\[bench\/results\/probe-costs\.md\]\(bench\/results\/probe-costs\.md\)/);
     assert.match(text, /95 s, load average 1\.5 at its start and 2\.3 at its end/);
   });

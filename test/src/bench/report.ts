@@ -27,6 +27,8 @@ export interface ReportInput {
   generatedAt: string;
   quick: boolean;
   totalSeconds: number;
+  /** The sum of the benches' timeouts: the run's bound. */
+  budgetMinutes: number;
   machine: Machine;
   versions: Record<string, string>;
   runs: BenchRun[];
@@ -71,7 +73,7 @@ export function renderReport(o: ReportInput): string {
   const out: string[] = [
     '# Benchmarks',
     '',
-    `Generated ${o.generatedAt} by \`npm run bench${o.quick ? ' -- --quick' : ''}\` in ${Math.round(o.totalSeconds / 60)} min (${o.quick ? 'quick: fewer rounds and smaller sizes; figures are indicative only' : 'the full run'}). Every figure and its baseline come from this one run, on this machine, measured minutes apart; each bench's raw result is linked.`,
+    `Generated ${o.generatedAt} by \`npm run bench${o.quick ? ' -- --quick' : ''}\` in ${Math.round(o.totalSeconds / 60)} min (${o.quick ? 'quick: fewer rounds and smaller sizes; figures are indicative only' : 'the full run; `npm run bench -- --quick` takes about a quarter of the time'}), the benchmarks one at a time, each stopped at its timeout (${o.budgetMinutes} min in all at most). Every figure and its baseline come from this one run, on this machine, measured minutes apart; each bench's raw result is linked.`,
     '',
     `Machine: ${o.machine.nproc} vCPU (${o.machine.model}), ${o.machine.memoryGiB.toFixed(1)} GiB memory, kernel ${o.machine.kernel}. Shared with other work: figures are medians and ratios are within one run.`,
     '',
