@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Probe costs, start-up and stop time: tapfleet vs Debian's bpftrace, in one run.
+# Probe costs, start-up and stop time: tapfleet vs Debian's bpftrace, in one run, both tools
+# printing the same events to the same sink (a file on tmpfs), rounds interleaved.
 # Needs root (the kernel); writes bench/results/probe-costs.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,6 +8,7 @@
  *   node --expose-gc test/dist/bench/assembler-bench.js [--events N] [--per-txn K]
  */
 import { writeFileSync } from 'node:fs';
+import { writeFigures } from './figures.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AssemblerCore, buildSpans, createAssemblerMetrics, TransactionTable, TxnEventDecoder } from '@tapfleet/assembler';
@@ -205,6 +206,18 @@ async function main(): Promise<void> {
   say();
   say(`Memory per open transaction (${core.table.openCount.toLocaleString('en')} open, ${PER_TXN} events each, no final event): ${Math.round(heapPer)} bytes of JS heap (events, transaction, queues) + ${Math.round(bufPer)} bytes of held batch bytes (a batch is kept until every transaction it fed is closed, stored and exported). The default bound, assembler.maxOpenTransactions = 200,000, is therefore about ${Math.round(((heapPer + bufPer) * 200_000) / (1 << 20))} MiB.`);
   writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'assembler.md'), `${lines.join('\n')}\n`);
+  const asmRate = rate(median(asmCpu)), baseRate = rate(median(baseCpu));
+  writeFigures({
+    bench: 'assembler', title: 'Assembler benchmark', ranAt: new Date().toISOString(), command: `bash bench/assembler.sh ${process.argv.slice(2).join(' ')}`.trim(),
+    figures: [
+      {
+        what: 'assembler engine: events/s per CPU-second (decode, group, close on final, build spans)', value: asmRate, unit: 'events/s per core',
+        baseline: { what: 'decoding the same batches alone', value: baseRate }, ratio: asmRate / baseRate, ratioMeans: 'engine / decoding alone',
+        goal: '>= 300,000 events/s per core', met: asmRate >= 300_000,
+      },
+      { what: 'memory per open transaction (5 events)', value: Math.round(heapPer + bufPer), unit: 'bytes', note: `JS heap ${Math.round(heapPer)} + held batch bytes ${Math.round(bufPer)}` },
+    ],
+  });
 }
 
 main().catch((e) => {

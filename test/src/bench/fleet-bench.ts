@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFigures, type Figure } from './figures.js';
 import { z } from 'zod';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -26,6 +27,7 @@ import {
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, 'sim-agents': { type: 'string', default: '500' }, runs: { type: 'string', default: '3' } } });
+const figures: Figure[] = [];
 const EVENTS = Number(values.events);
 const SIM = Number(values['sim-agents']);
 const RUNS = Number(values.runs);
@@ -108,6 +110,11 @@ async function pipelineThroughput(stack: FleetStack): Promise<void> {
     say(`| agent pipeline | ${Math.round(agentRate).toLocaleString('en')} | ${(((agentCpu.user + agentCpu.system) / 1e6) / (total / 1e6)).toFixed(2)} |`);
     say(`| baseline: raw js.publish of pre-encoded batches (same run) | ${Math.round(rawRate).toLocaleString('en')} | |`);
     say();
+    figures.push({
+      what: 'one agent: decode + batch + publish to JetStream', value: Math.round(agentRate), unit: 'events/s',
+      baseline: { what: 'raw js.publish of pre-encoded batches, same run', value: Math.round(rawRate) }, ratio: agentRate / rawRate, ratioMeans: 'agent / raw publish',
+      goal: '>= 500,000 events/s', met: agentRate >= 500_000,
+    });
     say(`Ratio agent/raw: ${(agentRate / rawRate).toFixed(2)}. Goal >= 500,000 events/s: ${agentRate >= 500_000 ? 'met' : 'NOT met'}. Published ${loss.published} of ${loss.received} received, ${loss.spooled} spooled.`);
     say();
   } finally {
@@ -156,6 +163,7 @@ async function timeDeploys(stack: FleetStack, label: string, selector: Record<st
     progress(`${label}: run ${r + 1}/${RUNS}: ${first.ms.toFixed(0)} ms cold, ${again.ms.toFixed(0)} ms cached`);
   }
   say(`| ${label} | ${hosts} | ${median(cold).toFixed(0)} | ${median(warm).toFixed(0)} |`);
+  figures.push({ what: `deploy -> every host running, ${label}, cold compile`, value: Math.round(median(cold)), unit: 'ms', baseline: { what: 'same, compile-cache hit', value: Math.round(median(warm)) }, ratio: median(cold) / median(warm), ratioMeans: 'cold / cached' });
 }
 
 /** One simulated agent: hello, heartbeats, watch its key, fetch + verify the bundle, report running. No BPF. */
@@ -242,6 +250,7 @@ async function agentFootprint(stack: FleetStack, agent: AgentProcess): Promise<v
   say('|---|---|---|');
   say(`| idle (heartbeat 2 s, clock sample 10 s) | ${idle.cpuPercent.toFixed(2)} | ${idle.rssMb.toFixed(0)} |`);
   say(`| one deployment: uprobe + hist + ~500 events/s published | ${busy.cpuPercent.toFixed(2)} | ${busy.rssMb.toFixed(0)} |`);
+  figures.push({ what: 'agent CPU, one deployment (uprobe + hist + ~500 events/s published)', value: Number(busy.cpuPercent.toFixed(2)), unit: '% of one core', baseline: { what: 'the same agent idle', value: Number(idle.cpuPercent.toFixed(2)) }, note: `RSS ${busy.rssMb.toFixed(0)} MB (idle ${idle.rssMb.toFixed(0)} MB)` });
   say();
 }
 
@@ -273,6 +282,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'fleet.md'), `${lines.join('\n')}\n`);
+  writeFigures({ bench: 'fleet', title: 'Fleet benchmark', ranAt: new Date().toISOString(), command: `bash bench/fleet.sh ${process.argv.slice(2).join(' ')}`.trim(), figures });
   progress('wrote bench/results/fleet.md');
 }
 

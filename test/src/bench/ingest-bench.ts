@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFigures } from './figures.js';
 import { jetstream } from '@nats-io/jetstream';
 import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
@@ -121,6 +122,17 @@ async function main(): Promise<void> {
     say(`Ratio ingest/raw: ${(ingestRate / fileRate).toFixed(2)} (goal: within 2x, i.e. >= 0.50). Publishing the ${N} events took ${publishedS.toFixed(2)} s of that.`);
     say();
     say(`Publish-to-queryable latency (${queryable.length} batches of 100 events, one every 50 ms, polled every 5 ms): p50 ${pct(queryable, 50).toFixed(0)} ms, p99 ${pct(queryable, 99).toFixed(0)} ms, max ${Math.max(...queryable).toFixed(0)} ms. Ingest's fetch waits up to \`ingest.fetchWaitMs\` (1000 ms) to fill an insert, which bounds the latency at low rates.`);
+    writeFigures({
+      bench: 'ingest', title: 'Ingest benchmark', ranAt: new Date().toISOString(), command: `bash bench/ingest.sh ${process.argv.slice(2).join(' ')}`.trim(),
+      figures: [
+        {
+          what: 'ingest: JetStream -> `tapfleet ingest` -> ClickHouse', value: Math.round(ingestRate), unit: 'rows/s',
+          baseline: { what: '`clickhouse-client < file`, same rows, same table', value: Math.round(fileRate) }, ratio: ingestRate / fileRate, ratioMeans: 'ingest / clickhouse-client',
+          goal: 'within 2x of clickhouse-client (ratio >= 0.50)', met: ingestRate / fileRate >= 0.5,
+        },
+        { what: 'publish -> queryable in ClickHouse, p99 (100-event batches, 20/s)', value: Math.round(pct(queryable, 99)), unit: 'ms', note: `p50 ${pct(queryable, 50).toFixed(0)} ms` },
+      ],
+    });
     await ch.close();
     await nc.close();
     await stack.stopChild(ingest);

@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeFigures, type Figure } from './figures.js';
 import { chromium } from 'playwright-core';
 import { createClickHouse, PROJECT_ROOT, type ClickHouseClient } from '@tapfleet/runtime';
 import { HopsResponse } from '@tapfleet/schemas';
@@ -23,6 +24,7 @@ import { exportSample, timedJaegerTrace } from './jaeger-side.js';
 import { fixtureTokens } from '../query/query-fixture.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,50000000' }, lookups: { type: 'string', default: '200' }, runs: { type: 'string', default: '20' }, sample: { type: 'string', default: '10000' } } });
+const figures: Figure[] = [];
 const SIZES = values.sizes.split(',').map(Number);
 const LOOKUPS = Number(values.lookups);
 const RUNS = Number(values.runs);
@@ -204,6 +206,18 @@ async function measure(size: number, token: string, storedTxns: number, hours: n
   row('slowest 100 in an hour with hop breakdown (`/v1/slowest?n=100`)', slowest);
   row('page: waterfall, navigation to rendered (chromium)', renders.waterfall!);
   row('page: hop histogram + heatmap for an hour, navigation to rendered', renders.hops!);
+  const at = `at ${size.toLocaleString('en-US')} stored events`;
+  const judged = size >= 50_000_000;
+  figures.push(
+    {
+      what: `transaction by key (\`/v1/txn\`, spans + events), p50 ${at}`, value: Number(f1(pct(lookups, 50))), unit: 'ms',
+      baseline: { what: 'the same transactions from Jaeger (memory storage, spans only), alternating', value: Number(f1(pct(jaegerLookups, 50))) }, ratio: pct(lookups, 50) / pct(jaegerLookups, 50), ratioMeans: 'query service / Jaeger',
+      goal: 'p50 < 20 ms at 50M', ...(judged ? { met: pct(lookups, 50) < 20 } : {}), note: `p99 ${f1(pct(lookups, 99))} ms`,
+    },
+    { what: `one-hour percentiles of one hop (\`/v1/hops?hop=risk\`), p50 ${at}`, value: Number(f1(pct(hopOne, 50))), unit: 'ms', goal: '< 200 ms (p50)', met: pct(hopOne, 50) < 200, note: `p99 ${f1(pct(hopOne, 99))} ms` },
+    { what: `same hour with re-emitted spans, p50 ${at}`, value: Number(f1(pct(hopReemitted, 50))), unit: 'ms', goal: '< 200 ms (p50)', met: pct(hopReemitted, 50) < 200, note: `p99 ${f1(pct(hopReemitted, 99))} ms` },
+    { what: `page: waterfall, navigation to rendered, p50 ${at}`, value: Number(f1(pct(renders.waterfall!, 50))), unit: 'ms' },
+  );
 }
 
 async function main(): Promise<void> {
@@ -254,6 +268,7 @@ async function main(): Promise<void> {
     say(`Re-emitted spans: ${reemitNotes.join('; ')} (each span counted once; the max shows the new, 10 ms longer, versions were read).`);
     say(`Jaeger side by side (Jaeger ${JAEGER_VERSION} all-in-one, \`stack up --with jaeger\`'s memory storage, max ${JAEGER_MAX_TRACES.toLocaleString('en-US')} traces, in the same run and on the same machine): each size's sample of transactions (the looked-up ones included) read back from txn_spans_by_key as TxnSpanRow and exported by the assembler's own SpanExporter (OTLP/HTTP protobuf, its OTLP conversion); the lookups alternate, one transaction in the query service then the same one in Jaeger. ${jaegerNotes.join('; ')}. Jaeger answers spans only, from memory; the query service answers spans and events, from ClickHouse on disk (page cache), after a bearer-token check in Redis. A ratio above 1 means the query service is slower.`);
     writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'query.md'), `${lines.join('\n')}\n`);
+    writeFigures({ bench: 'query', title: 'Query benchmark', ranAt: new Date().toISOString(), command: `bash bench/query.sh ${process.argv.slice(2).join(' ')}`.trim(), figures });
     await ch.close();
   } finally {
     await stack.cleanup();

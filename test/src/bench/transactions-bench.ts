@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFigures, type Figure } from './figures.js';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { txnTraceId, utcDay } from '@tapfleet/schemas';
 import { eventually, sleep } from '../fleet/fleet-harness.js';
@@ -17,6 +18,7 @@ import { HOPS, TracedPipeline } from '../assembler/pipeline-harness.js';
 
 const { values } = parseArgs({ options: { orders: { type: 'string', default: '2000' } } });
 const ORDERS = Number(values.orders);
+const figures: Figure[] = [];
 const lines: string[] = [];
 const say = (l = '') => {
   lines.push(l);
@@ -101,11 +103,16 @@ async function main(): Promise<void> {
       firstId += count;
       const reasons = await (await fetch(`http://127.0.0.1:${29021}/metrics`)).text();
       progress(reasons.split('\n').filter((l) => l.startsWith('tapfleet_assembler_transactions_closed_total') || l.startsWith('tapfleet_assembler_store_seconds_sum') || l.startsWith('tapfleet_assembler_store_seconds_count') || l.startsWith('tapfleet_assembler_events_total') || l.startsWith('tapfleet_assembler_held') || l.startsWith('tapfleet_assembler_process_cpu_seconds_total')).join('; '));
+      figures.push(
+        { what: `probe hit -> trace whole in Jaeger, p99, ${name} (${rate} orders/s)`, value: Math.round(pct(r.jaeger, 99)), unit: 'ms', note: `p50 ${pct(r.jaeger, 50).toFixed(0)} ms; ${r.jaeger.length} of ${r.sampled} sampled seen` },
+        { what: `probe hit -> spans in ClickHouse, p99, ${name} (${rate} orders/s)`, value: Math.round(pct(r.clickhouse, 99)), unit: 'ms', note: `p50 ${pct(r.clickhouse, 50).toFixed(0)} ms` },
+      );
       say(`| ${name} | ${rate} | ${count} | ${r.sampled} (${r.jaeger.length} seen in Jaeger) | ${pct(r.clickhouse, 50).toFixed(0)} / ${pct(r.clickhouse, 99).toFixed(0)} ms | ${pct(r.jaeger, 50).toFixed(0)} / ${pct(r.jaeger, 99).toFixed(0)} ms |`);
     }
     say();
     say('Where the time goes: the agent holds an event up to 50 ms to fill a batch; the assembler takes each batch as it arrives, closes the transaction on its final event (once all five hops have both ends), stores the spans (inserts every 50 ms) and then exports them; Jaeger stores on receipt.');
     writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'transactions.md'), `${lines.join('\n')}\n`);
+    writeFigures({ bench: 'transactions', title: 'Transactions: probe hit to span visible', ranAt: new Date().toISOString(), command: `bash bench/transactions.sh ${process.argv.slice(2).join(' ')}`.trim(), figures });
   } finally {
     await p.stop();
   }
