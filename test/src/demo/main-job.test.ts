@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
@@ -44,11 +44,17 @@ describe('the main job: `tapfleet demo` (what `npm start` runs) traces every ord
   let deployment = '';
   let pageUrl = '';
 
-  const waitForLine = (pattern: RegExp, timeoutMs: number) =>
-    eventually(`demo output matching ${pattern}`, async () => {
-      if (child.exitCode !== null) throw new Error(`tapfleet demo exited ${child.exitCode}:\n${stdout}`);
-      return pattern.exec(stdout) ?? undefined;
-    }, timeoutMs, 200);
+  /** Waits for a line of the demo's output; fails at once if the demo exits, with what it printed. */
+  const waitForLine = async (pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(stdout);
+      if (m) return m;
+      if (child.exitCode !== null) throw new Error(`tapfleet demo exited ${child.exitCode} before printing ${pattern}:\n${stdout}`);
+      if (Date.now() > deadline) throw new Error(`no ${pattern} from tapfleet demo within ${timeoutMs} ms; it printed:\n${stdout}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -60,7 +66,8 @@ describe('the main job: `tapfleet demo` (what `npm start` runs) traces every ord
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-20_000); });
     exited = new Promise((r) => child.on('exit', (code) => { writeFileSync(join(ARTIFACTS, 'demo.out'), `${stdout}\n--- stderr ---\n${stderr}`); r(code); }));
-    await waitForLine(new RegExp(`all ${ORDERS} orders traced`), 300_000);
+    // Past the stack's own start budget (a service still progressing may take 6 x 60 s), so its error is what fails here.
+    await waitForLine(new RegExp(`all ${ORDERS} orders traced`), 480_000);
     deployment = /query hops (d-[0-9a-f]+)/.exec(stdout)?.[1] ?? '';
     pageUrl = /web page \(live hop latencies\): (\S+)/.exec(stdout)?.[1] ?? '';
     ch = createClickHouse(config);
@@ -71,6 +78,15 @@ describe('the main job: `tapfleet demo` (what `npm start` runs) traces every ord
     if (child && child.exitCode === null) {
       child.kill('SIGKILL');
       spawnSync(process.execPath, [TAPFLEET, 'stack', 'down', '--config', configFile], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 60_000 });
+    }
+    // Every service's log, kept with the demo's output: a failure here is read from them.
+    const logs = join(ARTIFACTS, 'logs');
+    rmSync(logs, { recursive: true, force: true });
+    mkdirSync(logs, { recursive: true });
+    const stackDir = join(config.dataDir, 'stack');
+    for (const name of existsSync(stackDir) ? readdirSync(stackDir) : []) {
+      const file = join(stackDir, name, `${name}.log`);
+      if (existsSync(file)) copyFileSync(file, join(logs, `${name}.log`));
     }
     rmSync(config.dataDir, { recursive: true, force: true });
   });
