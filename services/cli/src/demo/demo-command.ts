@@ -135,9 +135,10 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
     install: run.install,
     only: MAIN_JOB,
     onReady: (r) => out(serviceLine(r)),
+    signal: run.stop.signal,
   });
-  out(`all ${MAIN_JOB.length} services up after ${since()}`);
   if (run.stop.requested) return 130;
+  out(`all ${MAIN_JOB.length} services up after ${since()}`);
 
   const api = ApiClient.fromConfig(config);
   // A deployment goes to the hosts live in the inventory when it is made: wait for all three.
