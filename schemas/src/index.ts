@@ -19,3 +19,4 @@ export * from './assignment-signing.js';
 export * from './fleet-trust.js';
 export * from './transaction.js';
 export * from './query-api.js';
+export * from './demo-run.js';

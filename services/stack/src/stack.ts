@@ -139,6 +139,8 @@ export interface StackUpOptions {
   only?: readonly ServiceName[];
   /** Called as each service is up (healthy, or found running or reused), for progress. */
   onReady?: (report: ServiceReport) => void;
+  /** Checked before each start group: once aborted (Ctrl-C), no further group starts; the reports cover what did. */
+  signal?: AbortSignal;
 }
 
 /** Installs what is missing, mounts tracefs, starts (or reuses) every service, waits for health. */
@@ -153,10 +155,11 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: Stac
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   const reports: ServiceReport[] = [];
   for (const group of START_GROUPS) {
+    if (options.signal?.aborted) break;
     const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(svc.name) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
     reports.push(...(await allOrExplain(starting)));
   }
-  return services.map(({ svc }) => reports.find((r) => r.name === svc.name)!);
+  return services.flatMap(({ svc }) => reports.filter((r) => r.name === svc.name));
 }
 
 /** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */

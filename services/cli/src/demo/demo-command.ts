@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, stringOption, UsageError, type Command, type CommandContext } from '@tapfleet/runtime';
 import { z } from 'zod';
-import { CreateTokenResponse, Deployment, DeploymentView, HostView, type RolloutPhase, type TapfleetConfig } from '@tapfleet/schemas';
+import { CreateTokenResponse, DemoConfig, Deployment, DeploymentView, HostView, type RolloutPhase, type TapfleetConfig } from '@tapfleet/schemas';
 import {
   DEMO_SERVICES, demoHostId, DEMO_STAGES, isOwnedAlive, kernelPreflight, preflightText, PRODUCT_SERVICES, readPidFile, SERVER_SERVICES, SERVICE_HEADER, serviceDirs,
   serviceLine, stackDown, stackUp,
@@ -13,6 +13,8 @@ import { QueryClient } from '@tapfleet/query';
 import { DemoClient } from './demo-client.js';
 import { demoHops, hopLine, tracedOrders } from './hop-summary.js';
 import { StopSignal } from './stop-signal.js';
+import { demoRunAlive, demoRunFile, readDemoRun, removeDemoRun, writeDemoRun } from './demo-run.js';
+import { ProcessWatch } from './process-watch.js';
 
 /** The script `tapfleet demo` deploys: every order a transaction across the three demo hosts. */
 export const DEMO_SCRIPT = join(PROJECT_ROOT, 'test', 'demo', 'trading.tap');
@@ -22,12 +24,28 @@ const TRACED_TIMEOUT_MS = 180_000;
 /** Everything the main job runs: the servers with Jaeger, tapfleet's services, the demo pipeline and its agents. */
 const MAIN_JOB: readonly ServiceName[] = [...SERVER_SERVICES, 'jaeger', ...PRODUCT_SERVICES, ...DEMO_SERVICES];
 
-function positiveInt(values: Record<string, unknown>, name: string): number | undefined {
+function wholeNumber(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
   const text = stringOption(values as never, name);
   if (text === undefined) return undefined;
-  if (!/^[0-9]+$/.test(text) || Number(text) > 1e9) throw new UsageError(`--${name}: expected a whole number, got '${text}'`);
-  return Number(text);
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`--${name}: expected a whole number, got '${text}'`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`--${name}: ${text} is out of range (${min} to ${max})`);
+  return n;
 }
+
+/** The largest --rate the config schema allows (demo.rate): one bound for the option and the file. */
+const MAX_RATE = DemoConfig.shape.rate.unwrap().maxValue ?? 1_000_000;
+
+/**
+ * `--orders N` (1 or more: the client's --count 0 would mean "until stopped", and the demo would
+ * then wait for 0 orders forever) and `--rate N` (0 = as fast as the client's window allows).
+ */
+export function demoOptions(values: Record<string, unknown>): { orders: number | undefined; rate: number | undefined } {
+  return { orders: wholeNumber(values, 'orders', 1, 1e9), rate: wholeNumber(values, 'rate', 0, MAX_RATE) };
+}
+
+/** How the client's pace reads in the output. */
+export const rateText = (rate: number) => (rate === 0 ? 'as fast as the client\'s in-flight window allows (rate 0)' : `at ${rate}/s`);
 
 /** The page's live hop view of the deployment; the viewer token rides in the fragment (never sent to a server), and the page keeps it. */
 function pageUrl(config: TapfleetConfig, deployment: string, token: string): string {
@@ -45,13 +63,12 @@ export const demoCommand: Command = {
     '(services already running, e.g. from `stack up`, are left running). Config section `demo`: ports, rate, delays.',
   ].join('\n'),
   options: {
-    orders: { type: 'string', description: 'send this many orders, wait until every one is traced, then keep running (default: send until stopped)', valueName: 'N' },
-    rate: { type: 'string', description: 'orders per second (default: demo.rate, 200)', valueName: 'N' },
+    orders: { type: 'string', description: 'send this many orders (1 or more), wait until every one is traced, then keep running (default: send until stopped)', valueName: 'N' },
+    rate: { type: 'string', description: `orders per second, 0 to ${MAX_RATE} (0: as fast as the client's window allows; default: demo.rate, 200)`, valueName: 'N' },
     'no-install': { type: 'boolean', description: 'do not apt-get missing packages' },
   },
   async run(values, _positionals, ctx) {
-    const orders = positiveInt(values, 'orders');
-    const rate = positiveInt(values, 'rate');
+    const { orders, rate } = demoOptions(values);
     const config = rate === undefined ? ctx.config : { ...ctx.config, demo: { ...ctx.config.demo, rate } };
     const problems = kernelPreflight();
     if (problems.length) {
@@ -59,7 +76,23 @@ export const demoCommand: Command = {
       ctx.out('Nothing was started.');
       return 1;
     }
-    const run: DemoRun = { orders, install: values['no-install'] !== true, stop: new StopSignal(), alreadyRunning: alreadyRunning(config) };
+    // One demo per data dir: a second one would stop the first's client and deployment as "left over".
+    const runFile = demoRunFile(config);
+    const earlier = readDemoRun(runFile);
+    if (demoRunAlive(earlier) && earlier.pid !== process.pid) {
+      ctx.out(`tapfleet demo is already running here (pid ${earlier.pid}, data dir ${config.dataDir}): its page link is in its terminal.`);
+      ctx.out(`Stop it first (Ctrl-C in its terminal, or kill -INT ${earlier.pid}), or give this one its own data dir and ports (--config). Nothing was started.`);
+      return 1;
+    }
+    // Services a killed earlier demo started are this run's to stop, not "started before" by the user.
+    const adopted = new Set(earlier?.services.filter((n): n is ServiceName => MAIN_JOB.includes(n as ServiceName)) ?? []);
+    const before = alreadyRunning(config);
+    const run: DemoRun = {
+      orders, install: values['no-install'] !== true, stop: new StopSignal(),
+      alreadyRunning: new Set([...before].filter((n) => !adopted.has(n))),
+      adopted: [...before].filter((n) => adopted.has(n)),
+    };
+    writeDemoRun(runFile, MAIN_JOB.filter((n) => !run.alreadyRunning.has(n)));
     // Progress goes to stdout as plain lines; the stack's own info logs would only repeat it.
     const quiet = { ...ctx, log: ctx.config.logLevel === 'info' ? ctx.log.child({}, { level: 'warn' }) : ctx.log };
     try {
@@ -69,6 +102,7 @@ export const demoCommand: Command = {
       return 1;
     } finally {
       await shutdown(config, quiet, run);
+      removeDemoRun(runFile);
       run.stop.dispose();
     }
   },
@@ -80,6 +114,8 @@ interface DemoRun {
   stop: StopSignal;
   /** Services of the main job this stack had running before this run: left running at the end. */
   alreadyRunning: ReadonlySet<ServiceName>;
+  /** Services a killed earlier `tapfleet demo` started and left running: reused, and stopped at the end. */
+  adopted: readonly ServiceName[];
   deployment?: { api: ApiClient; id: string };
   client?: DemoClient;
 }
@@ -93,14 +129,16 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   out('tapfleet demo: starting the stack, tapfleet and the demo pipeline (first start installs and builds; Ctrl-C stops everything)');
+  if (run.adopted.length) out(`taking over what an earlier tapfleet demo (no longer running) left running, to stop it at the end: ${run.adopted.join(', ')}`);
   out(SERVICE_HEADER);
   await stackUp(config, log, {
     install: run.install,
     only: MAIN_JOB,
     onReady: (r) => out(serviceLine(r)),
+    signal: run.stop.signal,
   });
-  out(`all ${MAIN_JOB.length} services up after ${since()}`);
   if (run.stop.requested) return 130;
+  out(`all ${MAIN_JOB.length} services up after ${since()}`);
 
   const api = ApiClient.fromConfig(config);
   // A deployment goes to the hosts live in the inventory when it is made: wait for all three.
@@ -130,7 +168,7 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
   const client = new DemoClient(config.demo, run.orders ?? 0, clientPidFile(config));
   run.client = client;
   const clientStartMs = Date.now();
-  out(`orders: ${run.orders ?? 'continuous'} at ${config.demo.rate}/s from test/demo/build/tf-demo-client`);
+  out(`orders: ${run.orders ?? 'continuous'} ${rateText(config.demo.rate)} from test/demo/build/tf-demo-client`);
   out('');
   out(`web page (live hop latencies): ${pageUrl(config, created.id, viewer.token)}`);
   out(`Jaeger: http://127.0.0.1:${config.jaeger.queryPort}/search   history: node bin/tapfleet.js query hops ${created.id} --last 5m`);
@@ -140,9 +178,22 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
   let firstSeen = false;
   let lastSummaryMs = 0;
   let target = run.orders;
+  const continuous = run.orders === undefined;
+  const watch = new ProcessWatch(config, MAIN_JOB);
   for (;;) {
     const tick = await run.stop.wait(1000);
     if (tick === 'stop') return 0;
+    const lost = watch.lost();
+    if (lost.length) {
+      for (const p of lost) out(`${p.name} (pid ${p.pid}) exited while the demo ran; the last line of ${p.logFile}: ${p.lastLine || '(empty)'}`);
+      out('the demo cannot go on without it: stopping everything (npm start starts it all again)');
+      return 1;
+    }
+    if (continuous && client.child.exitCode !== null) {
+      out(`the order client exited on its own (exit ${client.child.exitCode}): ${client.summary()?.line ?? (client.text.split('\n').at(-1) || '(no output)')}`);
+      out('stopping everything (npm start starts it all again)');
+      return 1;
+    }
     if (run.orders !== undefined && client.child.exitCode !== null && target === run.orders) {
       const s = client.summary();
       out(`client finished (exit ${client.child.exitCode}): ${s?.line ?? client.text}`);
@@ -217,9 +268,15 @@ async function shutdown(config: TapfleetConfig, { log, out }: CommandContext, ru
       (e: Error) => out(`  could not stop deployment ${d.id}: ${e.message} (its TTL ends it)`),
     );
   }
-  const reports = await stackDown(config, log, MAIN_JOB.filter((n) => !run.alreadyRunning.has(n)));
+  const mine = MAIN_JOB.filter((n) => !run.alreadyRunning.has(n));
+  // A process that died before the stop is not reported as stopped by it.
+  const exited = new Set(mine.filter((n) => {
+    const rec = readPidFile(serviceDirs(config, n).pidFile);
+    return rec !== undefined && !isOwnedAlive(rec);
+  }));
+  const reports = await stackDown(config, log, mine);
   // Listed in the order they were stopped: the demo's agents and stages first, the servers last.
-  for (const r of [...reports].reverse()) if (r.pid) out(`  ${r.name} stopped (pid ${r.pid})`);
+  for (const r of [...reports].reverse()) if (r.pid) out(`  ${r.name} ${exited.has(r.name) ? 'had already exited' : 'stopped'} (pid ${r.pid})`);
   if (run.alreadyRunning.size) out(`  left running (started before this run): ${[...run.alreadyRunning].join(', ')}`);
   out('stopped.');
 }

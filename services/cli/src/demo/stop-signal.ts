@@ -6,12 +6,18 @@
 export class StopSignal {
   requested = false;
   private wake: (() => void) | undefined;
+  private readonly abort = new AbortController();
+  /** Aborted on the first signal: start-up checks it between groups, so no further service starts. */
+  readonly signal: AbortSignal = this.abort.signal;
   private readonly onSignal = (sig: NodeJS.Signals) => {
     if (this.requested) {
       process.stderr.write(`${sig}: already stopping what was started, please wait\n`);
       return;
     }
+    // Said at once: during start-up, what is starting finishes first, which can take seconds.
+    process.stderr.write(`${sig}: stopping; nothing more starts, and everything this started is stopped\n`);
     this.requested = true;
+    this.abort.abort();
     this.wake?.();
   };
 
