@@ -17,13 +17,20 @@ const ACK_WAIT_MS = 10_000;
 const HISTORY_WAIT_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitForStream(jsm: Awaited<ReturnType<typeof jetstreamManager>>, log: Logger): Promise<void> {
+/**
+ * Waits for what the control plane or ingest creates at their start: the events stream, then the
+ * bundles store (made just after it). The assembler may not create either (its credentials do not
+ * allow it), and starting together with them it can find the stream before the store: opening the
+ * store then failed, and the process sat unhealthy with its NATS connection open.
+ */
+async function waitForFleetResources(jsm: JetStreamManager, objm: Objm, log: Logger): Promise<Awaited<ReturnType<Objm['open']>>> {
   for (let i = 0; ; i++) {
     try {
       await jsm.streams.info(EVENTS_STREAM);
-      return;
+      return await objm.open(BUNDLES_OBJECT_STORE);
     } catch (e) {
-      if (i === 0) log.info({ err: (e as Error).message }, `waiting for the ${EVENTS_STREAM} stream (the control plane or ingest creates it)`);
+      if (!/not found/i.test((e as Error).message)) throw e;
+      if (i === 0) log.info({ err: (e as Error).message }, `waiting for the ${EVENTS_STREAM} stream and the ${BUNDLES_OBJECT_STORE} store (the control plane or ingest creates them)`);
       await sleep(500);
     }
   }
@@ -55,10 +62,9 @@ export class AssemblerService {
     const nc = await connectNats(config, { name: `tapfleet-assembler-p${o.partition}`, identity: 'assembler', reconnectForever: true });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    await waitForStream(jsm, log);
+    const bundles = await waitForFleetResources(jsm, new Objm(nc), log);
     const ch = createClickHouse(config, { maxOpenConnections: 4 });
     const metrics = createAssemblerMetrics();
-    const bundles = await new Objm(nc).open(BUNDLES_OBJECT_STORE);
     const manifests = new ManifestCache(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE));
     const exporter = o.otlp.url ? new SpanExporter({ ...o.otlp, url: o.otlp.url }, {
       exported: (n) => metrics.exported.inc(n),
