@@ -28,8 +28,13 @@ export interface PgCluster {
 
 const dataRoot = () => process.env.TAPFLEET_DATA_DIR ?? join(PROJECT_ROOT, '.tapfleet');
 
-/** Runs a command as the postgres user (created by Debian's package): `setpriv` execs it, no session. */
-const AS_POSTGRES = ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups'];
+/**
+ * Runs a command as the postgres user (created by Debian's package): `setpriv` execs it, no session.
+ * The data dir's ancestors need not be open to that user (the stack makes the data dir 0700, and a
+ * clone may sit under /root): CAP_DAC_READ_SEARCH, inherited as an ambient capability, lets the
+ * cluster's processes pass them without changing any directory's mode.
+ */
+const AS_POSTGRES = ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups', '--inh-caps', '+dac_read_search', '--ambient-caps', '+dac_read_search'];
 
 function runAsPostgres(argv: string[]): void {
   execFileSync(AS_POSTGRES[0]!, [...AS_POSTGRES.slice(1), ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
