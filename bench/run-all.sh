@@ -9,16 +9,8 @@ bash scripts/setup.sh
 # The probe-cost baseline; not needed by tapfleet itself, so only the bench installs it.
 command -v bpftrace >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bpftrace >/dev/null
 
-# The benches' stacks bind fixed loopback ports (26000-40299): keep the kernel from handing one
-# out as an outgoing connection's source port meanwhile (as scripts/test.sh does), restored after.
-reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
-old_reserved=""
-if [ -w "$reserved" ]; then
-  old_reserved=$(cat "$reserved")
-  echo "${old_reserved:+$old_reserved,}14000-48999" > "$reserved"
-fi
-restore() {
-  if [ -w "$reserved" ]; then echo "$old_reserved" > "$reserved"; fi
-}
-trap restore EXIT
+# The benches' stacks bind fixed loopback ports (26000-40299): reserved as scripts/test.sh does, restored after.
+source scripts/port-band.sh
+reserve_port_band
+trap release_port_band EXIT
 node test/dist/bench/run-all.js "$@"

@@ -13,18 +13,12 @@ export TAPFLEET_REDIS_URL=redis://127.0.0.1:16379
 export TAPFLEET_JAEGER_OTLP_HTTP_PORT=14318 TAPFLEET_JAEGER_OTLP_GRPC_PORT=14317 TAPFLEET_JAEGER_QUERY_PORT=26686
 export TAPFLEET_LOG_LEVEL="${TAPFLEET_LOG_LEVEL:-warn}"
 
-# Test stacks bind fixed loopback ports in 14000-48999, most inside the kernel's ephemeral range:
-# an outgoing connection could take one as its source port first (EADDRINUSE, seen). Reserve the
-# band from ephemeral use for the run (explicit binds still work) and restore it after.
-reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
-old_reserved=""
-if [ -w "$reserved" ]; then
-  old_reserved=$(cat "$reserved")
-  echo "${old_reserved:+$old_reserved,}14000-48999" > "$reserved"
-fi
+# Test stacks bind fixed loopback ports: reserve their band from ephemeral use for the run.
+source scripts/port-band.sh
+reserve_port_band
 restore() {
   node bin/tapfleet.js stack down >/dev/null
-  if [ -w "$reserved" ]; then echo "$old_reserved" > "$reserved"; fi
+  release_port_band
 }
 trap restore EXIT
 # Jaeger is the real OTLP receiver the span tests read back from.
