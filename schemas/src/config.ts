@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HostId, Labels } from './common.js';
 import { DeploymentTtl } from './api.js';
+import { TlsClientFiles, TlsServerFiles } from './tls.js';
 
 const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
@@ -14,8 +15,12 @@ export const ControlPlaneConfig = z.object({
   /** Loopback by default: expose it deliberately (behind TLS) when the fleet is remote. */
   host: z.string().default('127.0.0.1'),
   port: Port.default(7700),
-  /** Where CLI commands send requests. */
+  /** Where CLI commands and agents send requests (https:// when `tls` is set). */
   url: z.string().url().default('http://127.0.0.1:7700'),
+  /** Serve the API over HTTPS with this certificate (docs/security.md, "TLS"). */
+  tls: TlsServerFiles.optional(),
+  /** The CA that clients (CLI, agents, the stack's health check) trust for an https:// `url`; default: the system's CAs. */
+  caFile: z.string().startsWith('/', 'expected an absolute path').optional(),
   /** Bearer token for CLI commands; default: the admin token file the control plane wrote under dataDir. */
   token: z.string().optional(),
   /** A host is live while heartbeats arrive; gone after this long without one. */
@@ -181,8 +186,12 @@ export type AssemblerConfig = z.infer<typeof AssemblerConfig>;
 export const QueryConfig = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(7800),
-  /** Where CLI commands (`tapfleet query ...`) reach the query service. */
+  /** Where CLI commands (`tapfleet query ...`) reach the query service (https:// when `tls` is set). */
   url: z.string().url().default('http://127.0.0.1:7800'),
+  /** Serve the API and web page over HTTPS with this certificate. */
+  tls: TlsServerFiles.optional(),
+  /** The CA that clients trust for an https:// `url`; default: the system's CAs. */
+  caFile: z.string().startsWith('/', 'expected an absolute path').optional(),
 });
 export type QueryConfig = z.infer<typeof QueryConfig>;
 
@@ -242,9 +251,14 @@ export const TapfleetConfig = z.object({
      * Default: `<dataDir>/nats-auth`.
      */
     authDir: z.string().startsWith('/', 'expected an absolute path').optional(),
+    /** Connect over TLS, trusting this CA (and presenting a client certificate if the server requires one). */
+    tls: TlsClientFiles.optional(),
   }).prefault({}),
   clickhouse: z.object({
+    /** http:// or https:// (then `tls` says whom to trust). */
     url: z.string().url().default('http://127.0.0.1:8123'),
+    /** For an https:// url: the CA to trust and an optional client certificate. */
+    tls: TlsClientFiles.optional(),
     /** Native-protocol port of the clickhouse-server the stack starts (clickhouse-client uses it). */
     tcpPort: z.number().int().min(1).max(65535).default(9000),
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('tapfleet'),
@@ -265,7 +279,9 @@ export const TapfleetConfig = z.object({
     controllerPort: z.number().int().min(1).max(65535).default(9093),
   }).prefault({}),
   redis: z.object({
-    url: z.string().regex(/^redis:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
+    /** rediss:// connects over TLS (then `tls` says whom to trust). */
+    url: z.string().regex(/^rediss?:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
+    tls: TlsClientFiles.optional(),
     /** AUTH password; wins over passwordFile when set (env TAPFLEET_REDIS_PASSWORD). */
     password: z.string().min(1).optional(),
     /**
@@ -274,6 +290,14 @@ export const TapfleetConfig = z.object({
      * A missing file means no password: a server someone else runs without one.
      */
     passwordFile: z.string().startsWith('/', 'expected an absolute path').optional(),
+  }).prefault({}),
+  /**
+   * The servers `tapfleet stack up` runs (nats-server, clickhouse-server, redis-server): with
+   * `tls` they accept TLS connections only, with this certificate (and require client
+   * certificates signed by `tls.clientCaFile` when it is set).
+   */
+  stack: z.object({
+    tls: TlsServerFiles.optional(),
   }).prefault({}),
   controlPlane: ControlPlaneConfig.prefault({}),
   compiler: CompilerConfig.prefault({}),

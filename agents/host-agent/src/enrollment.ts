@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { adminTokenPath, formatCreds, newUserKeyPair, userKeyPairFromSeed, type Logger } from '@tapfleet/runtime';
+import { adminTokenPath, formatCreds, httpCall, newUserKeyPair, serviceTrust, userKeyPairFromSeed, type ClientTlsMaterial, type Logger } from '@tapfleet/runtime';
 import { ApiError, EnrollResponse, type EnrollRequest, type TapfleetConfig } from '@tapfleet/schemas';
 
 /** Where an enrolled agent keeps its NATS credentials (its seed and the JWT it was issued), mode 0600. */
@@ -34,7 +34,7 @@ export async function agentCredentials(config: TapfleetConfig, hostId: string, s
     throw new EnrollmentError(`no NATS credentials at ${file} and no join token to enroll with: create one with 'tapfleet token create NAME --role agent' and start the agent with TAPFLEET_JOIN_TOKEN (or agent.joinToken)`);
   const kp = keyPairOf(file) ?? newUserKeyPair();
   const body: EnrollRequest = { hostId, publicKey: kp.getPublicKey() };
-  const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, body, log);
+  const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, body, log, serviceTrust(config.controlPlane.caFile, 'control plane'));
   writeCreds(file, jwt, kp);
   log.info({ file, publicKey: body.publicKey }, 'enrolled: NATS credentials issued for this host');
   return file;
@@ -62,7 +62,7 @@ async function refreshed(config: TapfleetConfig, hostId: string, file: string, l
   const kp = keyPairOf(file);
   if (!token || !kp) return file;
   try {
-    const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, { hostId, publicKey: kp.getPublicKey() }, log, 1);
+    const jwt = await enroll(config.controlPlane.url.replace(/\/$/, ''), token, { hostId, publicKey: kp.getPublicKey() }, log, serviceTrust(config.controlPlane.caFile, 'control plane'), 1);
     writeCreds(file, jwt, kp);
     log.info({ file }, 'NATS credentials renewed with the current permissions');
   } catch (e) {
@@ -85,21 +85,23 @@ async function waitForJoinToken(config: TapfleetConfig, log: Logger, waitMs = 30
   }
 }
 
-async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: Logger, maxAttempts = Infinity): Promise<string> {
+async function enroll(baseUrl: string, token: string, body: EnrollRequest, log: Logger, tls: ClientTlsMaterial | undefined, maxAttempts = Infinity): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     let status = 0;
     let text = '';
     try {
-      const res = await fetch(`${baseUrl}/v1/agents/enroll`, {
+      const res = await httpCall(`${baseUrl}/v1/agents/enroll`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
+        maxBytes: 1 << 20,
+        ...(tls ? { tls } : {}),
       });
       status = res.status;
-      text = await res.text();
+      text = res.text;
     } catch (e) {
-      text = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      text = (e as Error).message;
     }
     if (status === 200) return EnrollResponse.parse(JSON.parse(text)).jwt;
     if (status >= 400 && status < 500) {

@@ -6,7 +6,7 @@ import { Kvm } from '@nats-io/kv';
 import type { Redis } from 'ioredis';
 import type { Subscription } from '@nats-io/transport-node';
 import { loadTapsets, TAPSETS_DIR, warmCompileWorkers } from '@tapfleet/compiler';
-import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, startServiceHttp, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, startServiceHttp, serverTlsMaterial, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { ENROLLMENTS_BUCKET, sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
@@ -58,7 +58,7 @@ export class ControlPlane {
   ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.http.port}`;
+    return `${this.http.scheme}://127.0.0.1:${this.http.port}`;
   }
 
   static async start(o: ControlPlaneOptions): Promise<ControlPlane> {
@@ -121,6 +121,7 @@ export class ControlPlane {
         loss: (id) => lossReport(ch, config.clickhouse.database, id),
       }),
       onError: (e) => log.error({ err: (e as Error).message }, 'http handler failed'),
+      ...(cp.tls ? { tls: serverTlsMaterial(cp.tls, 'control plane') } : {}),
     });
     const plane = new ControlPlane(http, deployments, adminToken, nc, redis, listener, log);
     plane.onStop.push(() => ch.close());

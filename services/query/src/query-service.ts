@@ -1,4 +1,4 @@
-import { createClickHouse, createMetricsRegistry, createRedis, sendJson, startServiceHttp, TokenStore, type ClickHouseClient, type Logger, type ServiceHttp } from '@tapfleet/runtime';
+import { createClickHouse, createMetricsRegistry, createRedis, sendJson, serverTlsMaterial, startServiceHttp, TokenStore, type ClickHouseClient, type Logger, type ServiceHttp } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import type { Redis } from 'ioredis';
 import { queryApi } from './api-routes.js';
@@ -38,6 +38,7 @@ export class QueryService {
         sendJson(res, 404, { error: { code: 'not_found', message: `no route ${req.method} ${(req.url ?? '/').split('?')[0]}` } });
       },
       onError: (e) => log.error({ err: (e as Error).message }, 'query HTTP handler failed'),
+      ...(config.query.tls ? { tls: serverTlsMaterial(config.query.tls, 'query service') } : {}),
     });
     log.info({ host: config.query.host, port: http.port, clickhouse: config.clickhouse.url }, 'query service listening');
     return new QueryService(http, ch, redis, log);

@@ -1,6 +1,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { clickhousePassword } from './store-auth.js';
+import { clientTlsMaterial } from './tls-material.js';
 
 export type { ClickHouseClient };
 
@@ -17,7 +18,9 @@ export interface ClickHouseClientOptions {
  * file's (store-auth.ts), read here, so make the client after `stack up` created it.
  */
 export function createClickHouse(config: TapfleetConfig, options: ClickHouseClientOptions = {}): ClickHouseClient {
+  const tls = clickhouseTls(config);
   return createClient({
+    ...(tls ? { tls } : {}),
     url: config.clickhouse.url,
     username: config.clickhouse.username,
     password: clickhousePassword(config) ?? '',
@@ -29,4 +32,19 @@ export function createClickHouse(config: TapfleetConfig, options: ClickHouseClie
     // the client's own console logging would print each one twice, unstructured.
     log: { level: ClickHouseLogLevel.OFF },
   });
+}
+
+/**
+ * `clickhouse.tls` for an https:// url. The client takes a CA only together with a client
+ * certificate or alone; without `caFile` it trusts the system's CAs (no option at all).
+ */
+function clickhouseTls(config: TapfleetConfig): { ca_cert: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  if (!config.clickhouse.tls) return undefined;
+  if (!config.clickhouse.url.startsWith('https:')) throw new Error(`clickhouse.tls is set but clickhouse.url ${config.clickhouse.url} is not https://`);
+  const m = clientTlsMaterial(config.clickhouse.tls, 'ClickHouse');
+  if (!m.ca) {
+    if (m.cert) throw new Error('clickhouse.tls: a client certificate needs clickhouse.tls.caFile too (the client library takes them together)');
+    return undefined;
+  }
+  return m.cert && m.key ? { ca_cert: m.ca, cert: m.cert, key: m.key } : { ca_cert: m.ca };
 }

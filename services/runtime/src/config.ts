@@ -81,11 +81,12 @@ function envOverrides(env: Env): Json {
   return { ...top, ...out };
 }
 
-function merge(base: Json, over: Json): Json {
+/** `over` laid onto `base`, object by object (arrays and scalars replaced): how config layers combine. */
+export function mergeConfig(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const prev = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' ? merge(prev as Json, v as Json) : v;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' ? mergeConfig(prev as Json, v as Json) : v;
   }
   return out;
 }
@@ -103,9 +104,9 @@ export function loadConfig(options: LoadConfigOptions = {}): TapfleetConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.TAPFLEET_CONFIG;
   let raw: Json = { dataDir: DEFAULT_DATA_DIR };
-  if (file) raw = merge(raw, readConfigFile(file));
-  raw = merge(raw, envOverrides(env));
-  if (options.overrides) raw = merge(raw, options.overrides);
+  if (file) raw = mergeConfig(raw, readConfigFile(file));
+  raw = mergeConfig(raw, envOverrides(env));
+  if (options.overrides) raw = mergeConfig(raw, options.overrides);
   const config = parseOrThrow(TapfleetConfig, raw, 'configuration');
   return { ...config, dataDir: resolve(config.dataDir) };
 }

@@ -1,6 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServerTlsMaterial } from './tls-material.js';
 
 /** A metrics registry with the process's default metrics (CPU, RSS, event loop lag), prefixed. */
 export function createMetricsRegistry(prefix: string): Registry {
@@ -20,11 +22,15 @@ export interface ServiceHttpOptions {
   /** Everything else (the control plane's API); 404 when absent. */
   handler?: Handler;
   onError?: (e: unknown) => void;
+  /** Serve HTTPS with this certificate (the control plane's and query service's `tls`). */
+  tls?: ServerTlsMaterial;
 }
 
 export interface ServiceHttp {
   server: Server;
   port: number;
+  /** `https` when it serves TLS. */
+  scheme: 'http' | 'https';
   close(): Promise<void>;
 }
 
@@ -36,7 +42,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** Every long-running tapfleet process serves `/metrics` (Prometheus text) and `/healthz` on this. */
 export async function startServiceHttp(o: ServiceHttpOptions): Promise<ServiceHttp> {
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const run = async () => {
       if (req.method === 'GET' && path === '/metrics') {
@@ -57,7 +63,8 @@ export async function startServiceHttp(o: ServiceHttpOptions): Promise<ServiceHt
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: (e as Error).message } });
       else res.end();
     });
-  });
+  };
+  const server: Server = o.tls ? createHttpsServer(o.tls, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());
@@ -65,6 +72,7 @@ export async function startServiceHttp(o: ServiceHttpOptions): Promise<ServiceHt
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    scheme: o.tls ? 'https' : 'http',
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -18,3 +18,5 @@ export * from './manifest-cache.js';
 export * from './stored-record.js';
 export * from './token-store.js';
 export * from './json-call.js';
+export * from './tls-material.js';
+export * from './http-call.js';

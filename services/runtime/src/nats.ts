@@ -3,6 +3,7 @@ import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/trans
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { serviceCredsPath } from './nats-auth.js';
+import { clientTlsMaterial } from './tls-material.js';
 import type { ServiceIdentity } from './nats-permissions.js';
 
 export type { NatsConnection, JetStreamClient, JetStreamManager };
@@ -32,11 +33,22 @@ function credentials(config: TapfleetConfig, o: NatsConnectOptions): { file: str
 }
 
 /**
+ * `nats.tls` as the client takes it (PEM text, read here so a bad path fails with its name). With
+ * it the client insists on TLS: a server that offers none is refused, never spoken to in clear.
+ */
+function natsTls(config: TapfleetConfig): { ca?: string; cert?: string; key?: string } | undefined {
+  if (!config.nats.tls) return undefined;
+  const m = clientTlsMaterial(config.nats.tls, 'NATS');
+  return { ...(m.ca ? { ca: m.ca.toString('utf8') } : {}), ...(m.cert ? { cert: m.cert.toString('utf8') } : {}), ...(m.key ? { key: m.key.toString('utf8') } : {}) };
+}
+
+/**
  * The one NATS connection helper. `noAsyncTraces` is on because both clients spend
  * most publish CPU building Error stack traces for async calls (1.5-2x, see FACTS.md).
  */
 export async function connectNats(config: TapfleetConfig, options: NatsConnectOptions): Promise<NatsConnection> {
   const { file, creds } = credentials(config, options);
+  const tls = natsTls(config);
   try {
     return await connect({
       servers: config.nats.url,
@@ -46,6 +58,7 @@ export async function connectNats(config: TapfleetConfig, options: NatsConnectOp
       maxReconnectAttempts: options.reconnectForever ? -1 : 10,
       reconnectTimeWait: 250,
       ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
+      ...(tls ? { tls } : {}),
       ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     });
   } catch (e) {

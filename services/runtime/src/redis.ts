@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { redisPassword } from './store-auth.js';
+import { clientTlsMaterial } from './tls-material.js';
 
 export type { Redis };
 
@@ -17,7 +18,9 @@ export interface RedisClientOptions {
  */
 export function createRedis(config: TapfleetConfig, options: RedisClientOptions = {}): Redis {
   const password = redisPassword(config);
+  const tls = redisTls(config);
   return new Redis(config.redis.url, {
+    ...(tls ? { tls } : {}),
     ...(password === undefined ? {} : { password }),
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 5000,
@@ -25,4 +28,12 @@ export function createRedis(config: TapfleetConfig, options: RedisClientOptions 
     maxRetriesPerRequest: options.failFast ? 0 : 20,
     retryStrategy: options.failFast ? () => null : (attempt: number) => Math.min(attempt * 100, 2000),
   });
+}
+
+/** `redis.tls` (needs a rediss:// url, so a TLS setting never silently talks in clear). */
+function redisTls(config: TapfleetConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  const secure = config.redis.url.startsWith('rediss:');
+  if (config.redis.tls && !secure) throw new Error(`redis.tls is set but redis.url ${config.redis.url} is not rediss://`);
+  if (!secure) return undefined;
+  return config.redis.tls ? clientTlsMaterial(config.redis.tls, 'Redis') : {};
 }

@@ -10,6 +10,8 @@ export const BROWSER_PACKAGES = ['chromium'];
  * (its build has the USDT probes); the syscall/sched/TCP/block and Python tapsets' workloads run python3.
  */
 export const TAPSET_TEST_PACKAGES = ['postgresql', 'python3'];
+/** The TLS tests make their own CA and certificates with the openssl command. */
+export const TLS_TEST_PACKAGES = ['openssl'];
 export const BUILD_PACKAGES = ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'systemtap-sdt-dev', 'pkg-config', 'gcc', 'make'];
 
 export function missingPackages(packages: readonly string[]): string[] {

@@ -1,4 +1,5 @@
 import { mkdirSync, existsSync } from 'node:fs';
+import { stackTlsMismatches } from './stack-tls.js';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { ensureNatsAuth, type Logger } from '@tapfleet/runtime';
@@ -145,6 +146,8 @@ export interface StackUpOptions {
 
 /** Installs what is missing, mounts tracefs, starts (or reuses) every service, waits for health. */
 export async function stackUp(config: TapfleetConfig, log: Logger, options: StackUpOptions = {}): Promise<ServiceReport[]> {
+  const tlsProblems = stackTlsMismatches(config);
+  if (tlsProblems.length) throw new Error(`stack.tls is set, so the clients must use TLS too; set:\n  ${tlsProblems.join('\n  ')}`);
   if (options.install !== false) ensureDebianPackages(STACK_PACKAGES, log);
   ensureTracefs(log);
   ensureCgroup2(log);

@@ -174,7 +174,7 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
   out(`Jaeger: http://127.0.0.1:${config.jaeger.queryPort}/search   history: node bin/tapfleet.js query hops ${created.id} --last 5m`);
   out('');
 
-  const query = new QueryClient(config.query.url.replace(/\/$/, ''), viewer.token);
+  const query = QueryClient.fromConfig(config, viewer.token);
   let firstSeen = false;
   let lastSummaryMs = 0;
   let target = run.orders;

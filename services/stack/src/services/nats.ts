@@ -31,6 +31,7 @@ export function natsService(config: TapfleetConfig): StackService {
         // partition) and travel in the CONNECT line, which the 4 KB default would cut off.
         'max_control_line: 16384',
         `jetstream { store_dir: "${dirs.data}" }`,
+        ...natsTlsBlock(config),
         auth,
       ].join('\n'), { mode: 0o600 });
       return ['-c', file];
@@ -45,4 +46,22 @@ export function natsService(config: TapfleetConfig): StackService {
       }
     },
   };
+}
+
+/**
+ * With `stack.tls` the server requires TLS of every client (nats-server refuses a client that
+ * does not upgrade) and, with a client CA, a certificate signed by it.
+ */
+function natsTlsBlock(config: TapfleetConfig): string[] {
+  const tls = config.stack.tls;
+  if (!tls) return [];
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    'tls {',
+    `  cert_file: ${q(tls.certFile)}`,
+    `  key_file: ${q(tls.keyFile)}`,
+    ...(tls.clientCaFile ? [`  ca_file: ${q(tls.clientCaFile)}`, '  verify: true'] : []),
+    '  timeout: 2',
+    '}',
+  ];
 }

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import { PROJECT_ROOT, writeSecretFile } from '@tapfleet/runtime';
+import { httpCall, PROJECT_ROOT, serviceTrust, writeSecretFile, type ClientTlsMaterial } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { withTimeout, type ServiceDirs, type StackService } from './service.js';
 
 const TAPFLEET = join(PROJECT_ROOT, 'bin', 'tapfleet.js');
 
-async function healthz(host: string, port: number, what: string): Promise<void> {
-  const res = await withTimeout(fetch(`http://${host}:${port}/healthz`), 2000, what);
-  if (!res.ok) throw new Error(`${what} /healthz answered ${res.status}: ${await res.text()}`);
+/** A service's /healthz, over HTTPS (trusting `tls`'s CA) when it serves TLS. */
+async function healthz(host: string, port: number, what: string, tls?: ClientTlsMaterial | false): Promise<void> {
+  const res = await httpCall(`${tls === false ? 'http' : 'https'}://${host}:${port}/healthz`, { timeoutMs: 2000, maxBytes: 64 << 10, ...(tls ? { tls } : {}) });
+  if (res.status !== 200) throw new Error(`${what} /healthz answered ${res.status}: ${res.text.slice(0, 200)}`);
 }
 
 /**
@@ -21,7 +22,7 @@ export const tapfleetChildEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Obje
  * (pid file, log file, health check), with the stack's effective configuration
  * written next to it so the child sees exactly what `stack up` saw.
  */
-function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent', host: string, port: number, args: string[], command: string = name): StackService {
+function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent', host: string, port: number, args: string[], command: string = name, secure?: { caFile?: string }): StackService {
   return {
     name,
     binary: process.execPath,
@@ -37,15 +38,17 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
       writeSecretFile(file, JSON.stringify(config, null, 2));
       return [TAPFLEET, command, ...args, '--config', file];
     },
-    checkHealth: () => healthz(host, port, `tapfleet ${name}`),
+    checkHealth: () => healthz(host, port, `tapfleet ${name}`, secure ? serviceTrust(secure.caFile, name) : false),
   };
 }
 
-export const controlPlaneService = (config: TapfleetConfig) => productService(config, 'control-plane', config.controlPlane.host, config.controlPlane.port, []);
+export const controlPlaneService = (config: TapfleetConfig) =>
+  productService(config, 'control-plane', config.controlPlane.host, config.controlPlane.port, [], 'control-plane', config.controlPlane.tls ? { caFile: config.controlPlane.caFile } : undefined);
 export const ingestService = (config: TapfleetConfig) => productService(config, 'ingest', config.ingest.metricsHost, config.ingest.metricsPort, []);
 export const assemblerService = (config: TapfleetConfig) => productService(config, 'assembler', config.assembler.metricsHost, config.assembler.metricsPort, []);
 /** The history API and web page (`tapfleet query-server`). */
-export const queryService = (config: TapfleetConfig) => productService(config, 'query', config.query.host, config.query.port, [], 'query-server');
+export const queryService = (config: TapfleetConfig) =>
+  productService(config, 'query', config.query.host, config.query.port, [], 'query-server', config.query.tls ? { caFile: config.query.caFile } : undefined);
 /** This machine's own agent; without configured labels it gets `stack=local` so `deploy --select stack=local` reaches it. */
 export const agentService = (config: TapfleetConfig) =>
   productService(config, 'agent', config.agent.metricsHost, config.agent.metricsPort, Object.keys(config.agent.labels).length ? [] : ['--labels', 'stack=local']);

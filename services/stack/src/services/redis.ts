@@ -30,7 +30,7 @@ export function redisService(config: TapfleetConfig): StackService {
       return [
         authFile,
         '--bind', url.hostname,
-        '--port', String(port),
+        ...redisListenArgs(config, port),
         '--dir', dirs.data,
         '--appendonly', 'yes',
         '--daemonize', 'no',
@@ -50,4 +50,20 @@ export function redisService(config: TapfleetConfig): StackService {
       }
     },
   };
+}
+
+/**
+ * The port redis-server listens on: plain, or with `stack.tls` TLS only (the plain port closed),
+ * requiring client certificates when `stack.tls.clientCaFile` is set.
+ */
+function redisListenArgs(config: TapfleetConfig, port: number): string[] {
+  const tls = config.stack.tls;
+  if (!tls) return ['--port', String(port)];
+  return [
+    '--port', '0',
+    '--tls-port', String(port),
+    '--tls-cert-file', tls.certFile,
+    '--tls-key-file', tls.keyFile,
+    ...(tls.clientCaFile ? ['--tls-ca-cert-file', tls.clientCaFile, '--tls-auth-clients', 'yes'] : ['--tls-auth-clients', 'no']),
+  ];
 }
