@@ -10,7 +10,9 @@ import { writeKubeconformSchemas } from './kubernetes-schemas.js';
  * helm and kubeconform (pinned as `tool`s by services/stack/helm-tools/go.mod and go.sum),
  * manifest-check (the same module: rendered manifests decoded strictly into k8s.io/api's
  * types), and the Kubernetes JSON schemas kubeconform validates against, derived from the
- * OpenAPI document of the k8s.io/kubernetes module (verified against its go.sum hash).
+ * OpenAPI document of the k8s.io/kubernetes module (verified against its go.sum hash); and
+ * dockerfile-check (services/stack/dockerfile-check: BuildKit's Dockerfile linter, offline) for
+ * the images' Dockerfiles, which cannot be built here (no registry to pull base images from).
  */
 export const HELM_VERSION = 'v3.22.0';
 export const KUBECONFORM_VERSION = 'v0.8.0';
@@ -24,6 +26,8 @@ const KUBERNETES_MINOR = '37';
 const KUBERNETES_MODULE_SUM = 'h1:A2VDEiObzkYqFTKhSsn0ZEb0RlLEXpHWj93gi2HqEwE=';
 
 const MODULE_DIR = join(PROJECT_ROOT, 'services', 'stack', 'helm-tools');
+/** Its own module: BuildKit's dependencies stay out of helm's pinned set. */
+const DOCKERFILE_CHECK_DIR = join(PROJECT_ROOT, 'services', 'stack', 'dockerfile-check');
 
 export interface HelmTools {
   helm: string;
@@ -31,12 +35,13 @@ export interface HelmTools {
   manifestCheck: string;
   /** kubeconform's schema directory (see kubeconformSchemaLocation). */
   schemaDir: string;
+  dockerfileCheck: string;
 }
 
-/** manifest-check is this repository's code: named by its source and pins, so an edit rebuilds it. */
-function manifestCheckDigest(): string {
+/** This repository's Go programs are named by their source and pins, so an edit rebuilds them. */
+function sourceDigest(dir: string, files: string[]): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', join('manifest-check', 'main.go')]) h.update(readFileSync(join(MODULE_DIR, f)));
+  for (const f of files) h.update(readFileSync(join(dir, f)));
   return h.digest('hex').slice(0, 12);
 }
 
@@ -46,8 +51,9 @@ export function helmToolPaths(): HelmTools {
   return {
     helm: join(dir, `helm-${HELM_VERSION}`),
     kubeconform: join(dir, `kubeconform-${KUBECONFORM_VERSION}`),
-    manifestCheck: join(dir, `manifest-check-${manifestCheckDigest()}`),
+    manifestCheck: join(dir, `manifest-check-${sourceDigest(MODULE_DIR, ['go.mod', 'go.sum', join('manifest-check', 'main.go')])}`),
     schemaDir: join(dir, `kubernetes-json-schema-${KUBERNETES_VERSION}-strict`),
+    dockerfileCheck: join(dir, `dockerfile-check-${sourceDigest(DOCKERFILE_CHECK_DIR, ['go.mod', 'go.sum', 'main.go'])}`),
   };
 }
 
@@ -76,7 +82,7 @@ export interface EnsureHelmToolsOptions {
 export async function ensureHelmTools(log?: Logger, options: EnsureHelmToolsOptions = {}): Promise<HelmTools> {
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tools = helmToolPaths();
-  if ([tools.helm, tools.kubeconform, tools.manifestCheck, tools.schemaDir].every((p) => existsSync(p))) return tools;
+  if (Object.values(tools).every((p) => existsSync(p))) return tools;
   const go = requireGo(`helm ${HELM_VERSION} and kubeconform ${KUBECONFORM_VERSION}, the chart tests' tools,`);
   const started = Date.now();
   progress(`setup: building the Helm chart's tools with Go (first time only, a few minutes; ${go})`);
@@ -86,12 +92,13 @@ export async function ensureHelmTools(log?: Logger, options: EnsureHelmToolsOpti
     { pkg: './manifest-check', binary: tools.manifestCheck, what: 'manifest-check' },
   ];
   for (const b of builds) await buildGoBinary({ moduleDir: MODULE_DIR, ...b });
+  await buildGoBinary({ moduleDir: DOCKERFILE_CHECK_DIR, pkg: '.', binary: tools.dockerfileCheck, what: 'dockerfile-check' });
   if (!existsSync(tools.schemaDir)) {
     const kinds = writeKubeconformSchemas(await kubernetesOpenApi(), tools.schemaDir);
     log?.info({ dir: tools.schemaDir, kinds }, 'wrote Kubernetes JSON schemas');
   }
   const seconds = Math.round((Date.now() - started) / 1000);
-  progress(`setup: built helm ${HELM_VERSION}, kubeconform ${KUBECONFORM_VERSION}, manifest-check and the Kubernetes ${KUBERNETES_VERSION} schemas in ${seconds} s`);
+  progress(`setup: built helm ${HELM_VERSION}, kubeconform ${KUBECONFORM_VERSION}, manifest-check, dockerfile-check and the Kubernetes ${KUBERNETES_VERSION} schemas in ${seconds} s`);
   log?.info({ ...tools, seconds }, 'built the Helm chart tools');
   return tools;
 }
