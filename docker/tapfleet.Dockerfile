@@ -40,7 +40,7 @@ FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /src
 COPY --from=build /manifests/ ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
- && rm -rf node_modules/chdb node_modules/playwright-core node_modules/@tapfleet/test test
+ && rm -rf node_modules/chdb node_modules/@chdb node_modules/playwright-core node_modules/@tapfleet/test test
 
 # --- Runtime ---
 FROM ${NODE_IMAGE} AS runtime

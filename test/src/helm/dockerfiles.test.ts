@@ -45,3 +45,12 @@ test('the images are multi-stage, non-root where they can be, and hold what the 
   assert.match(agent, /COPY --from=runner \/src\/agents\/runner\/build\/tapfleet-runner \/src\/agents\/runner\/build\/tapfleet-clock-status \/app\/agents\/runner\/build\//);
   assert.doesNotMatch(agent, /^USER /m, 'the agent is root (for its capabilities), not privileged');
 });
+
+test('both images build their Node part with the same stages, so they cannot drift apart (and share one layer cache)', () => {
+  const nodeStages = (d: string) => d.slice(d.indexOf('# --- TypeScript'), d.indexOf('# --- Runtime'));
+  const services = nodeStages(readFileSync(SERVICES_DOCKERFILE, 'utf8'));
+  assert.ok(services.length > 500);
+  assert.equal(nodeStages(readFileSync(AGENT_DOCKERFILE, 'utf8')), services);
+  // The test workspace's tools (chdb and its 540 MB library, playwright) are not in the images.
+  assert.match(services, /rm -rf node_modules\/chdb node_modules\/@chdb node_modules\/playwright-core node_modules\/@tapfleet\/test test/);
+});
