@@ -154,6 +154,31 @@ startupProbe:
   failureThreshold: 60
 {{- end -}}
 
+{{/*
+The control plane reads its key at <dataDir>/control-plane/signing-key.pem and writes the public
+half and the admin token beside it, so the directory must be its own and writable: an init
+container copies the key there from the Secret (a subPath mount would leave the directory to root).
+*/}}
+{{- define "tapfleet.signingKeyInit" -}}
+{{- $p := include "tapfleet.paths" . | fromYaml -}}
+- name: signing-key
+  image: {{ include "tapfleet.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["/bin/sh", "-c"]
+  args: ['install -d -m 0700 {{ $p.dataDir }}/control-plane && install -m 0600 /etc/tapfleet/signing-key/signing-key.pem {{ $p.dataDir }}/control-plane/signing-key.pem']
+  resources:
+    requests: { cpu: 10m, memory: 16Mi }
+    limits: { memory: 64Mi }
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: signing-key
+      mountPath: /etc/tapfleet/signing-key
+      readOnly: true
+    - name: data
+      mountPath: {{ $p.dataDir }}
+{{- end -}}
+
 {{/* The env every tapfleet container gets: the config file; HOME on the writable /tmp. */}}
 {{- define "tapfleet.env" -}}
 - name: TAPFLEET_CONFIG
@@ -186,7 +211,14 @@ Volumes every service pod has: config, scratch, data dir, store passwords, TLS.
 - name: tmp
   emptyDir: {}
 - name: data
+  {{- if .signingKey }}
+  # The control plane's data dir holds its private signing key: memory, never the node's disk.
+  emptyDir:
+    medium: Memory
+    sizeLimit: 16Mi
+  {{- else }}
   emptyDir: {}
+  {{- end }}
 {{- if .natsIdentity }}
 - name: nats-auth
   secret:
@@ -249,14 +281,7 @@ Volumes every service pod has: config, scratch, data dir, store passwords, TLS.
   mountPath: {{ $p.natsAuth }}
   readOnly: true
 {{- end }}
-{{- if .signingKey }}
-# The control plane reads <dataDir>/control-plane/signing-key.pem and writes its public half
-# beside it, so the key is one file in the writable data dir, not a read-only directory.
-- name: signing-key
-  mountPath: {{ $p.dataDir }}/control-plane/signing-key.pem
-  subPath: signing-key.pem
-  readOnly: true
-{{- end }}
+
 {{- if include "tapfleet.clickhouseSecret" .root }}
 - name: clickhouse-password
   mountPath: {{ $p.stores }}/clickhouse

@@ -50,6 +50,10 @@ spec:
       {{- end }}
       securityContext:
         {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
+      {{- if .signingKey }}
+      initContainers:
+        {{- include "tapfleet.signingKeyInit" $root | nindent 8 }}
+      {{- end }}
       containers:
         - name: {{ .component }}
           image: {{ include "tapfleet.image" $root }}

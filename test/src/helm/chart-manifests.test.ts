@@ -1,5 +1,9 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TapfleetConfig } from '@tapfleet/schemas';
 import { ensureHelmTools, type HelmTools } from '@tapfleet/stack';
 import { byName, checkManifests, PRODUCTION_VALUES, podSpec, renderChart, workloads, type Container, type Manifest, type PodSpec } from './chart-render.js';
@@ -20,6 +24,23 @@ const SERVICES = [
   { deployment: 'tf-tapfleet-query', port: 7800, command: 'query-server' },
 ];
 const AGENT = 'tf-tapfleet-agent';
+
+/**
+ * What the agent container runs on a node of this name: its shell line, with Kubernetes' `$$`
+ * escape undone as the kubelet does, run by /bin/sh with a `node` that prints its arguments.
+ */
+function agentArgv(c: Container, nodeName: string): string {
+  const bin = mkdtempSync(join(tmpdir(), 'tf-agent-argv-'));
+  try {
+    writeFileSync(join(bin, 'node'), '#!/bin/sh\nshift\necho "$@"\n', { mode: 0o755 });
+    const line = (c.args ?? []).join(' ').replaceAll('$$', '$');
+    const r = spawnSync(c.command![0]!, [...c.command!.slice(1), line], { env: { PATH: `${bin}:/usr/bin:/bin`, NODE_NAME: nodeName }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+}
 
 const containers = (spec: PodSpec): Container[] => [...spec.containers, ...(spec.initContainers ?? [])];
 const mount = (c: Container, path: string) => c.volumeMounts?.find((m) => m.mountPath === path);
@@ -92,9 +113,10 @@ test('the agent DaemonSet: hostPID, CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE (C
   // Every host path the agent sees is one of the above: nothing writable from the host but its own state.
   const hostPathVolumes = (spec.volumes ?? []).filter((v) => v.hostPath).map((v) => v.hostPath!.path).sort();
   assert.deepEqual(hostPathVolumes, ['/proc', '/sys/kernel/btf', '/sys/kernel/notes', '/sys/kernel/tracing', '/var/lib/tapfleet-agent']);
-  // Host id: the node's name, from the downward API.
-  assert.deepEqual(c.args, ['agent', '--host-id=$(NODE_NAME)']);
+  // Host id: the node's name from the downward API, dots as underscores (a host id goes into NATS subjects).
   assert.deepEqual(c.env?.find((e) => e.name === 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+  assert.deepEqual(c.command, ['/bin/sh', '-c']);
+  assert.equal(agentArgv(c, 'ip-10-0-1-23.eu-west-1.compute.internal'), 'agent --host-id=ip-10-0-1-23_eu-west-1_compute_internal');
   assert.deepEqual([c.livenessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.path], ['/healthz', '/healthz']);
   assert.equal(agent.spec?.template?.metadata.annotations?.['prometheus.io/port'], '9464');
 
@@ -171,7 +193,7 @@ test('the config file is the services\' own schema: it parses, listens beyond lo
   // Each service mounts what its config file points at: its own NATS credentials (by identity,
   // under nats.authDir), the store passwords, the signing key or its public half.
   const needs: Record<string, string[]> = {
-    'tf-tapfleet-control-plane': ['/etc/tapfleet/nats-auth/control-plane.creds', '/etc/tapfleet/nats-auth/account.nk', '/etc/tapfleet/nats-auth/account-signing.nk', '/var/lib/tapfleet/control-plane/signing-key.pem', prodConfig.clickhouse.passwordFile!, prodConfig.redis.passwordFile!],
+    'tf-tapfleet-control-plane': ['/etc/tapfleet/nats-auth/control-plane.creds', '/etc/tapfleet/nats-auth/account.nk', '/etc/tapfleet/nats-auth/account-signing.nk', prodConfig.clickhouse.passwordFile!, prodConfig.redis.passwordFile!],
     'tf-tapfleet-ingest': ['/etc/tapfleet/nats-auth/ingest.creds', prodConfig.clickhouse.passwordFile!, prodConfig.redis.passwordFile!],
     'tf-tapfleet-assembler-p2': ['/etc/tapfleet/nats-auth/assembler.creds', prodConfig.clickhouse.passwordFile!],
     'tf-tapfleet-query': [prodConfig.clickhouse.passwordFile!, prodConfig.redis.passwordFile!],
@@ -195,6 +217,17 @@ test('the config file is the services\' own schema: it parses, listens beyond lo
     const creds = visible.filter((f) => f.endsWith('.creds'));
     assert.ok(creds.length <= 1, `${name} holds one identity: ${creds.join(', ')}`);
   }
+  // The control plane's key: copied by an init container from the Secret into <dataDir>/control-plane
+  // (where it reads it, and writes its public half and admin token), a memory-backed volume.
+  const cpSpec = podSpec(byName(production, 'Deployment', 'tf-tapfleet-control-plane'));
+  const init = cpSpec.initContainers?.[0];
+  assert.ok(init);
+  assert.match((init.args ?? []).join(' '), /install -m 0600 \/etc\/tapfleet\/signing-key\/signing-key.pem \/var\/lib\/tapfleet\/control-plane\/signing-key.pem/);
+  assert.deepEqual(init.volumeMounts?.map((m) => [m.name, m.mountPath]), [['signing-key', '/etc/tapfleet/signing-key'], ['data', prodConfig.dataDir]]);
+  assert.ok(mount(cpSpec.containers[0]!, prodConfig.dataDir), 'the control plane sees the same data dir');
+  assert.deepEqual(volume(cpSpec, 'data')?.emptyDir, { medium: 'Memory', sizeLimit: '16Mi' });
+  assert.equal(volume(cpSpec, 'signing-key')?.secret?.secretName, 'tapfleet-signing-key');
+
   // The assembler partitions: one Deployment each, each with its own partition's file.
   const assemblers = production.filter((m) => m.kind === 'Deployment' && m.metadata.name.startsWith('tf-tapfleet-assembler-p'));
   assert.deepEqual(assemblers.map((m) => m.metadata.name).sort(), ['tf-tapfleet-assembler-p0', 'tf-tapfleet-assembler-p1', 'tf-tapfleet-assembler-p2']);

@@ -58,6 +58,7 @@ const SecurityContext = z.looseObject({
 export const Container = z.looseObject({
   name: z.string(),
   image: z.string(),
+  command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   env: z.array(EnvVar).optional(),
   ports: z.array(z.looseObject({ name: z.string().optional(), containerPort: z.number() })).optional(),
