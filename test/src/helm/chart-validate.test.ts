@@ -54,3 +54,10 @@ test('the validators are not vacuous: a misspelt field, a string for a number an
 test('helm refuses TLS turned on without the Secret that holds its certificates', () => {
   assert.throws(() => renderChart(tools, [], ['nats.tls.enabled=true']), /the existingSecret of nats TLS is required when it is enabled/);
 });
+
+test('values.schema.json refuses a misspelt value, SYS_ADMIN by the back door and an assembler partition count the service refuses', () => {
+  assert.throws(() => renderChart(tools, [], ['agent.sysAdmn=true']), /at '\/agent': additional properties 'sysAdmn' not allowed/);
+  assert.throws(() => renderChart(tools, [], ['agent.extraCapabilities[0]=SYS_ADMIN']), /at '\/agent\/extraCapabilities\/0': 'not' failed/);
+  assert.throws(() => renderChart(tools, [], ['assembler.partitions=9']), /at '\/assembler\/partitions': maximum: got 9, want 8/);
+  assert.throws(() => renderChart(tools, [], ['nats.urls[0]=tls://nats:4222']), /at '\/nats\/urls\/0'/);
+});
