@@ -125,12 +125,15 @@ session's cluster/TLS work lands; the loader ignores keys it does not know until
 {{- toYaml (mustMergeOverwrite $c (deepCopy $v.config)) -}}
 {{- end -}}
 
-{{/* Prometheus scrape annotations of a pod: (dict "root" $ "port" 9465). */}}
+{{/* Prometheus scrape annotations of a pod: (dict "root" $ "port" 9465 "scheme" "HTTPS"). */}}
 {{- define "tapfleet.scrapeAnnotations" -}}
 {{- if .root.Values.metrics.annotations -}}
 prometheus.io/scrape: "true"
 prometheus.io/port: {{ .port | quote }}
 prometheus.io/path: /metrics
+{{- if eq (default "HTTP" .scheme) "HTTPS" }}
+prometheus.io/scheme: https
+{{- end }}
 {{- end -}}
 {{- end -}}
 

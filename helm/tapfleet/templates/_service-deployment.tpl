@@ -40,7 +40,7 @@ spec:
       annotations:
         # Restart on a config change: the services read their config once, at start.
         checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
-        {{- include "tapfleet.scrapeAnnotations" (dict "root" $root "port" .port) | nindent 8 }}
+        {{- include "tapfleet.scrapeAnnotations" (dict "root" $root "port" .port "scheme" $scheme) | nindent 8 }}
     spec:
       serviceAccountName: {{ include "tapfleet.serviceAccountName" $root }}
       automountServiceAccountToken: false

@@ -63,6 +63,14 @@ test('a Deployment per service: its command, replicas, resources, liveness and r
     assert.equal(d.spec?.template?.metadata.annotations?.['prometheus.io/path'], '/metrics');
   }
   assert.equal(byName(defaults, 'Deployment', 'tf-tapfleet-ingest').spec?.replicas, 2);
+  // Under tls.enabled the APIs' port (which serves /healthz and /metrics too) is probed and scraped over HTTPS.
+  for (const name of ['tf-tapfleet-control-plane', 'tf-tapfleet-query']) {
+    const d = byName(production, 'Deployment', name);
+    const c = podSpec(d).containers[0]!;
+    assert.deepEqual([c.livenessProbe?.httpGet?.scheme, c.readinessProbe?.httpGet?.scheme], ['HTTPS', 'HTTPS'], name);
+    assert.equal(d.spec?.template?.metadata.annotations?.['prometheus.io/scheme'], 'https', name);
+  }
+  assert.equal(byName(production, 'Deployment', 'tf-tapfleet-ingest').spec?.template?.metadata.annotations?.['prometheus.io/scheme'], undefined, 'metrics-only ports stay plain HTTP');
   // Services for the two APIs.
   for (const name of ['tf-tapfleet-control-plane', 'tf-tapfleet-query']) byName(defaults, 'Service', name);
 });
