@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '@tapfleet/runtime';
 import { TapfleetConfig } from '@tapfleet/schemas';
 import { ensureHelmTools, type HelmTools } from '@tapfleet/stack';
 import { byName, checkManifests, PRODUCTION_VALUES, podSpec, renderChart, workloads, type Container, type Manifest, type PodSpec } from './chart-render.js';
@@ -182,7 +183,11 @@ test('the config file is the services\' own schema: it parses, listens beyond lo
     const cm = byName(values, 'ConfigMap', 'tf-tapfleet-config');
     for (const [key, text] of Object.entries(cm.data ?? {})) {
       const given: unknown = JSON.parse(text);
-      const config = TapfleetConfig.parse(given);
+      // Read as a service reads it: the one loader, the file as TAPFLEET_CONFIG, no other env.
+      const dir = mkdtempSync(join(tmpdir(), 'tf-chart-config-'));
+      writeFileSync(join(dir, 'config.json'), text);
+      const config = loadConfig({ env: { TAPFLEET_CONFIG: join(dir, 'config.json') } });
+      rmSync(dir, { recursive: true, force: true });
       const unknown = unknownKeys(given, config);
       assert.deepEqual(unknown.filter((k) => !PENDING_KEYS.includes(k)), [], `${key}: keys the config schema does not know`);
       assert.equal(config.controlPlane.host, '0.0.0.0');
@@ -193,6 +198,7 @@ test('the config file is the services\' own schema: it parses, listens beyond lo
     }
   }
   const prodConfig = TapfleetConfig.parse(JSON.parse(byName(production, 'ConfigMap', 'tf-tapfleet-config').data?.['config.json'] ?? ''));
+  assert.equal(prodConfig.dataDir, '/var/lib/tapfleet');
   assert.equal(prodConfig.nats.url, 'nats://nats-0.nats.messaging.svc:4222');
   assert.deepEqual(prodConfig.ingest.kafka?.brokers, ['kafka-0.kafka.streaming.svc:9092', 'kafka-1.kafka.streaming.svc:9092']);
   assert.equal(prodConfig.assembler.partitions, 3);
