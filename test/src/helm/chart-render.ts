@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -13,6 +13,7 @@ export const PRODUCTION_VALUES = join(CHART_DIR, 'ci', 'production-values.yaml')
 
 // helm keeps caches and repositories under $HOME by default: a private, empty home per run.
 const helmHome = mkdtempSync(join(tmpdir(), 'tapfleet-helm-'));
+process.on('exit', () => rmSync(helmHome, { recursive: true, force: true }));
 const HELM_ENV = { ...process.env, HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data') };
 
 export interface ToolRun {

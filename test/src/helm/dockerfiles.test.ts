@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
@@ -22,9 +22,11 @@ before(async () => {
 test('BuildKit\'s Dockerfile linter (the rules of docker build --check) finds nothing in either Dockerfile, and does find a fault', () => {
   const r = run(tools.dockerfileCheck, [SERVICES_DOCKERFILE, AGENT_DOCKERFILE]);
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-  const bad = join(mkdtempSync(join(tmpdir(), 'tapfleet-dockerfile-')), 'Dockerfile');
+  const dir = mkdtempSync(join(tmpdir(), 'tapfleet-dockerfile-'));
+  const bad = join(dir, 'Dockerfile');
   writeFileSync(bad, readFileSync(AGENT_DOCKERFILE, 'utf8').replace('ENTRYPOINT ["node", "/app/bin/tapfleet.js"]', 'ENTRYPOINT node /app/bin/tapfleet.js'));
   const refused = run(tools.dockerfileCheck, [bad]);
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(refused.status, 1);
   assert.match(refused.stdout, /JSONArgsRecommended/);
 });
