@@ -22,7 +22,8 @@ export const setupCommand: Command = {
       execFileSync('make', ['-s', '-C', join(PROJECT_ROOT, ...dir)], { stdio: ['ignore', 'inherit', 'inherit'] });
     // The tests' OTLP receiver (and `stack up --with jaeger`): built here, once, not per test.
     await ensureJaegerBinary(log);
-    // The Helm chart's tests: helm, kubeconform, manifest-check and the Kubernetes schemas, once.
+    // The chart and image tests' tools: helm, kubeconform, manifest-check, the Kubernetes schemas
+    // and dockerfile-check, built once.
     await ensureHelmTools(log);
     return 0;
   },
