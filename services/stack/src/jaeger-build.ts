@@ -1,7 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT, type Logger } from '@tapfleet/runtime';
+import { goVersion, runGo } from './go-build.js';
 
 /** The Jaeger release services/stack/jaeger/go.mod pins (as a `tool`); bump both together. */
 export const JAEGER_VERSION = 'v1.76.0';
@@ -24,11 +24,6 @@ export class JaegerBuildError extends Error {
     this.name = 'JaegerBuildError';
     this.code = code;
   }
-}
-
-function goVersion(): string | undefined {
-  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 export interface EnsureJaegerOptions {
@@ -78,19 +73,11 @@ export async function ensureJaegerBinary(log?: Logger, options: EnsureJaegerOpti
   return binary;
 }
 
-/** `go build` in the pinning module; go.sum is checked (the default -mod=readonly), never rewritten. */
-function runGoBuild(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const child = spawn('go', args, { cwd: JAEGER_MODULE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr = (stderr + d).slice(-8192);
-    });
-    child.on('error', (e) => reject(new JaegerBuildError('BUILD_FAILED', `go ${args[0]} could not start: ${e.message}`)));
-    child.on('exit', (code, signal) => {
-      if (code === 0) return resolve();
-      const tail = stderr.trim().split('\n').slice(-15).join('\n');
-      reject(new JaegerBuildError('BUILD_FAILED', `building Jaeger ${JAEGER_VERSION} failed (go ${args[0]} exited ${code ?? signal}) in ${JAEGER_MODULE_DIR}:\n${tail}`));
-    });
-  });
+/** `go build` in the pinning module (go-build.ts: go.sum checked, never rewritten), failures as JaegerBuildError. */
+async function runGoBuild(args: string[]): Promise<void> {
+  try {
+    await runGo(args, JAEGER_MODULE_DIR, `building Jaeger ${JAEGER_VERSION} failed`);
+  } catch (e) {
+    throw new JaegerBuildError('BUILD_FAILED', (e as Error).message);
+  }
 }
