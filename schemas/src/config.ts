@@ -282,6 +282,17 @@ export const TapfleetConfig = z.object({
     /** rediss:// connects over TLS (then `tls` says whom to trust). */
     url: z.string().regex(/^rediss?:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
     tls: TlsClientFiles.optional(),
+    /**
+     * Find the master through Redis Sentinel instead of `url`'s host: the sentinels are asked for
+     * `masterName`'s address and asked again after a failover (`url` then gives only the scheme
+     * and database). The master's password is `password`/`passwordFile`; the sentinels' own, if
+     * they require one, `sentinelPasswordFile`.
+     */
+    sentinel: z.object({
+      masterName: z.string().min(1).max(200),
+      nodes: z.array(z.string().regex(/^[^\s:]+:[0-9]+$/, 'expected HOST:PORT')).min(1).max(16),
+      sentinelPasswordFile: z.string().startsWith('/', 'expected an absolute path').optional(),
+    }).strict().optional(),
     /** AUTH password; wins over passwordFile when set (env TAPFLEET_REDIS_PASSWORD). */
     password: z.string().min(1).optional(),
     /**

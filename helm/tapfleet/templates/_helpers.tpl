@@ -87,8 +87,7 @@ tls: /etc/tapfleet/tls
 {{/*
 The config file every service reads (TAPFLEET_CONFIG), as a dict: the keys of
 schemas/src/config.ts. Listening addresses are 0.0.0.0 (the defaults are loopback, for one
-machine); credentials are files mounted by the workloads. Keys marked pending are read once the
-session's cluster/TLS work lands; the loader ignores keys it does not know until then.
+machine); credentials are files mounted by the workloads. 
 */}}
 {{- define "tapfleet.configDict" -}}
 {{- $v := .Values -}}
@@ -103,12 +102,16 @@ session's cluster/TLS work lands; the loader ignores keys it does not know until
 {{- if include "tapfleet.clickhouseSecret" . }}{{ $_ := set $ch "passwordFile" (printf "%s/clickhouse/clickhouse-password" $p.stores) }}{{ end -}}
 {{- if $v.clickhouse.cluster }}{{ $_ := set $ch "cluster" $v.clickhouse.cluster }}{{ end -}}
 {{- if $v.clickhouse.shards }}{{ $_ := set $ch "shards" $v.clickhouse.shards }}{{ end -}}
-{{- if $v.clickhouse.tls.enabled }}{{ $_ := set $ch "tls" (dict "caFile" (printf "%s/clickhouse/ca.crt" $p.tls)) }}{{ end -}}
-{{- $redis := dict "url" $v.redis.url -}}
+{{- if $v.clickhouse.tls.enabled }}{{ if not (hasPrefix "https://" $v.clickhouse.url) }}{{ fail "clickhouse.tls.enabled needs an https:// clickhouse.url" }}{{ end }}{{ $_ := set $ch "tls" (dict "caFile" (printf "%s/clickhouse/ca.crt" $p.tls)) }}{{ end -}}
+{{- $redis := dict "url" (ternary (regexReplaceAll "^redis://" $v.redis.url "rediss://") $v.redis.url $v.redis.tls.enabled) -}}
 {{- if include "tapfleet.redisSecret" . }}{{ $_ := set $redis "passwordFile" (printf "%s/redis/redis-password" $p.stores) }}{{ end -}}
 {{- if $v.redis.sentinel.enabled }}{{ $_ := set $redis "sentinel" (dict "masterName" $v.redis.sentinel.masterName "nodes" $v.redis.sentinel.nodes) }}{{ end -}}
 {{- if $v.redis.tls.enabled }}{{ $_ := set $redis "tls" (dict "caFile" (printf "%s/redis/ca.crt" $p.tls)) }}{{ end -}}
 {{- $cp := dict "host" "0.0.0.0" "port" (int $v.controlPlane.port) "url" (include "tapfleet.controlPlaneUrl" .) -}}
+{{- if $v.tls.enabled -}}
+{{- $_ := set $cp "tls" (dict "certFile" (printf "%s/api/tls.crt" $p.tls) "keyFile" (printf "%s/api/tls.key" $p.tls)) -}}
+{{- $_ := set $cp "caFile" (printf "%s/api/ca.crt" $p.tls) -}}
+{{- end -}}
 {{- $ingest := mustMergeOverwrite (deepCopy $v.ingest.config) (dict "metricsHost" "0.0.0.0" "metricsPort" (int $v.ingest.metricsPort)) -}}
 {{- $asm := mustMergeOverwrite (deepCopy $v.assembler.config) (dict "metricsHost" "0.0.0.0" "metricsPort" (int $v.assembler.metricsPort) "partitions" (int $v.assembler.partitions)) -}}
 {{- if $v.assembler.otlpUrl }}{{ $_ := set $asm "otlp" (mustMergeOverwrite (default (dict) (get $asm "otlp")) (dict "url" $v.assembler.otlpUrl)) }}{{ end -}}
@@ -117,11 +120,12 @@ session's cluster/TLS work lands; the loader ignores keys it does not know until
 {{- $_ := set $asm "kafka" (dict "brokers" $v.kafka.brokers "topic" $v.kafka.spansTopic) -}}
 {{- end -}}
 {{- $query := dict "host" "0.0.0.0" "port" (int $v.query.port) "url" (printf "%s://%s-query:%d" (ternary "https" "http" $v.tls.enabled) (include "tapfleet.fullname" .) (int $v.query.port)) -}}
+{{- if $v.tls.enabled -}}
+{{- $_ := set $query "tls" (dict "certFile" (printf "%s/api/tls.crt" $p.tls) "keyFile" (printf "%s/api/tls.key" $p.tls)) -}}
+{{- $_ := set $query "caFile" (printf "%s/api/ca.crt" $p.tls) -}}
+{{- end -}}
 {{- $agent := mustMergeOverwrite (deepCopy $v.agent.config) (dict "metricsHost" "0.0.0.0" "metricsPort" (int $v.agent.metricsPort) "labels" $v.agent.labels "binaries" $v.agent.binaries "trustedKeyFile" (printf "%s/signing-key.pub" $p.trust) "spool" (dict "maxBytes" (int64 $v.agent.spoolMaxBytes))) -}}
 {{- $c := dict "dataDir" $p.dataDir "logLevel" $v.logLevel "nats" $nats "clickhouse" $ch "redis" $redis "controlPlane" $cp "compiler" $v.controlPlane.compiler "ingest" $ingest "assembler" $asm "query" $query "agent" $agent -}}
-{{- if $v.tls.enabled -}}
-{{- $_ := set $c "tls" (dict "caFile" (printf "%s/api/ca.crt" $p.tls) "certFile" (printf "%s/api/tls.crt" $p.tls) "keyFile" (printf "%s/api/tls.key" $p.tls)) -}}
-{{- end -}}
 {{- toYaml (mustMergeOverwrite $c (deepCopy $v.config)) -}}
 {{- end -}}
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { TapfleetConfig } from '@tapfleet/schemas';
-import { redisPassword } from './store-auth.js';
+import { redisPassword, redisSentinelPassword } from './store-auth.js';
 import { clientTlsMaterial } from './tls-material.js';
 
 export type { Redis };
@@ -21,6 +21,7 @@ export function createRedis(config: TapfleetConfig, options: RedisClientOptions 
   const tls = redisTls(config);
   return new Redis(config.redis.url, {
     ...(tls ? { tls } : {}),
+    ...sentinelOptions(config, tls),
     ...(password === undefined ? {} : { password }),
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 5000,
@@ -36,4 +37,24 @@ function redisTls(config: TapfleetConfig): { ca?: Buffer; cert?: Buffer; key?: B
   if (config.redis.tls && !secure) throw new Error(`redis.tls is set but redis.url ${config.redis.url} is not rediss://`);
   if (!secure) return undefined;
   return config.redis.tls ? clientTlsMaterial(config.redis.tls, 'Redis') : {};
+}
+
+/**
+ * `redis.sentinel`: ioredis asks the sentinels for the master and follows failovers; they are
+ * reached over TLS too when the url is rediss:// (a fleet that encrypts Redis encrypts Sentinel).
+ */
+function sentinelOptions(config: TapfleetConfig, tls: ReturnType<typeof redisTls>): Record<string, unknown> {
+  const s = config.redis.sentinel;
+  if (!s) return {};
+  const sentinels = s.nodes.map((n) => {
+    const i = n.lastIndexOf(':');
+    return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+  });
+  const sentinelPassword = redisSentinelPassword(config);
+  return {
+    sentinels,
+    name: s.masterName,
+    ...(sentinelPassword ? { sentinelPassword } : {}),
+    ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+  };
 }

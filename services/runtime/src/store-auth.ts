@@ -30,6 +30,14 @@ function readPasswordFile(path: string): string | undefined {
 
 /** The password Redis clients send: explicit config, else the password file, else none. */
 export const redisPassword = (config: TapfleetConfig): string | undefined => config.redis.password ?? readPasswordFile(redisPasswordFile(config));
+/** The Redis Sentinels' own password (`redis.sentinel.sentinelPasswordFile`): configured, so it must exist. */
+export function redisSentinelPassword(config: TapfleetConfig): string | undefined {
+  const file = config.redis.sentinel?.sentinelPasswordFile;
+  if (!file) return undefined;
+  const password = readPasswordFile(file);
+  if (password === undefined) throw new Error(`redis.sentinel.sentinelPasswordFile ${file} does not exist or is empty`);
+  return password;
+}
 /** The password ClickHouse clients send: explicit config, else the password file, else none. */
 export const clickhousePassword = (config: TapfleetConfig): string | undefined =>
   config.clickhouse.password ?? readPasswordFile(clickhousePasswordFile(config));

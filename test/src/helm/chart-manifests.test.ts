@@ -176,7 +176,7 @@ function unknownKeys(given: unknown, parsed: unknown, at = ''): string[] {
 }
 
 /** Keys the chart renders for work of this session that the config schema may not have yet (README of the chart). */
-const PENDING_KEYS = ['nats.urls', 'nats.replicas', 'nats.tls', 'clickhouse.cluster', 'clickhouse.shards', 'clickhouse.tls', 'redis.sentinel', 'redis.tls', 'tls'];
+const PENDING_KEYS = ['nats.urls', 'nats.replicas', 'nats.tls', 'clickhouse.cluster', 'clickhouse.shards', 'clickhouse.tls', 'redis.sentinel'];
 
 test('the config file is the services\' own schema: it parses, listens beyond loopback, and every file it names is mounted where it is read', () => {
   for (const values of [defaults, production]) {
