@@ -1,4 +1,5 @@
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickhouseClient } from './client-modules.js';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { clickhousePassword } from './store-auth.js';
 
@@ -17,6 +18,7 @@ export interface ClickHouseClientOptions {
  * file's (store-auth.ts), read here, so make the client after `stack up` created it.
  */
 export function createClickHouse(config: TapfleetConfig, options: ClickHouseClientOptions = {}): ClickHouseClient {
+  const { ClickHouseLogLevel, createClient } = clickhouseClient();
   return createClient({
     url: config.clickhouse.url,
     username: config.clickhouse.username,

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from './client-modules.js';
 
 /** A metrics registry with the process's default metrics (CPU, RSS, event loop lag), prefixed. */
 export function createMetricsRegistry(prefix: string): Registry {
+  const { Registry, collectDefaultMetrics } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix });
   return registry;

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { TapfleetConfig } from '@tapfleet/schemas';
+import { natsJetStream, natsTransport } from './client-modules.js';
 import { serviceCredsPath } from './nats-auth.js';
 import type { ServiceIdentity } from './nats-permissions.js';
 
@@ -38,6 +39,7 @@ function credentials(config: TapfleetConfig, o: NatsConnectOptions): { file: str
 export async function connectNats(config: TapfleetConfig, options: NatsConnectOptions): Promise<NatsConnection> {
   const { file, creds } = credentials(config, options);
   try {
+    const { connect, credsAuthenticator } = natsTransport();
     return await connect({
       servers: config.nats.url,
       name: options.name,
@@ -62,6 +64,7 @@ export async function connectJetStream(
 ): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
   const nc = await connectNats(config, options);
   try {
+    const { jetstream, jetstreamManager } = natsJetStream();
     const jsm = await jetstreamManager(nc);
     return { nc, js: jetstream(nc), jsm };
   } catch (e) {

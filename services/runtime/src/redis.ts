@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './client-modules.js';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { redisPassword } from './store-auth.js';
 
@@ -17,6 +18,7 @@ export interface RedisClientOptions {
  */
 export function createRedis(config: TapfleetConfig, options: RedisClientOptions = {}): Redis {
   const password = redisPassword(config);
+  const { Redis } = ioredis();
   return new Redis(config.redis.url, {
     ...(password === undefined ? {} : { password }),
     lazyConnect: true,
