@@ -45,6 +45,9 @@ test('tapfleet --help and tapfleet run --help load no client library, no compile
     assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
   }
+  // A command loads the command tables only up to its own: `run` needs none of the others.
+  const run = traced(['run', '--help']);
+  assert.deepEqual(matching(run.modules, /\/(stack|control-plane|host-agent|ingest|assembler|query)\/dist\//), []);
 });
 
 test('tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler either', () => {
