@@ -1,5 +1,5 @@
 /**
- * The client libraries (NATS, ClickHouse, Redis, Prometheus), each required on first use
+ * The client libraries (NATS, ClickHouse, Redis, Prometheus) and pino, each required on first use
  * instead of imported at load: `tapfleet --help` or `tapfleet run` never connects to a
  * server and must not pay for (~40 ms, ~10 MB each) what it does not use. All are CommonJS,
  * so a synchronous require keeps every factory here synchronous; it returns the very module
@@ -23,3 +23,4 @@ export const natsKeys = lazy<typeof import('@nats-io/nkeys')>('@nats-io/nkeys');
 export const clickhouseClient = lazy<typeof import('@clickhouse/client')>('@clickhouse/client');
 export const ioredis = lazy<typeof import('ioredis')>('ioredis');
 export const promClient = lazy<typeof import('prom-client')>('prom-client');
+export const pinoModule = lazy<typeof import('pino')>('pino');

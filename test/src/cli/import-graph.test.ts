@@ -14,6 +14,8 @@ import { PROJECT_ROOT } from '@tapfleet/runtime';
 const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
 /** The client libraries: NATS, ClickHouse, Redis, Kafka, OpenTelemetry, Prometheus. */
 const CLIENTS = /node_modules\/(@nats-io|@clickhouse|ioredis|kafkajs|@opentelemetry|prom-client)\//;
+/** The logger: made on first use, so a command that logs nothing loads none of it. */
+const LOGGER = /node_modules\/pino\//;
 const FRONT_END = /services\/compiler\/dist\/(parser|compile|host-compile|passes\/[^/]+)\.js$/;
 
 /** Runs `tapfleet ARGS` in a fresh process; its exit code, output and every module it loaded. */
@@ -34,7 +36,7 @@ function traced(args: string[], env: Record<string, string> = {}) {
 
 const matching = (modules: string[], re: RegExp) => modules.filter((m) => re.test(m));
 
-test('tapfleet --help and tapfleet run --help load no client library, no compiler and no service code', () => {
+test('tapfleet --help and tapfleet run --help load no client library, no compiler, no logger and no service code', () => {
   for (const args of [['--help'], ['run', '--help'], ['agent', '--help'], ['deploy', '--help']]) {
     const r = traced(args);
     assert.equal(r.code, 0, r.stderr);
@@ -43,6 +45,7 @@ test('tapfleet --help and tapfleet run --help load no client library, no compile
     assert.ok(matching(r.modules, /services\/cli\/dist\/main\.js$/).length === 1, r.modules.join('\n'));
     assert.deepEqual(matching(r.modules, CLIENTS), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
+    assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
   }
   // A command loads the command tables only up to its own: `run` needs none of the others.
@@ -50,7 +53,7 @@ test('tapfleet --help and tapfleet run --help load no client library, no compile
   assert.deepEqual(matching(run.modules, /\/(stack|control-plane|host-agent|ingest|assembler|query)\/dist\//), []);
 });
 
-test('tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler either', () => {
+test('tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler and no logger either', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tf-modules-data-'));
   try {
     const env = { TAPFLEET_DATA_DIR: dataDir };
@@ -66,6 +69,7 @@ test('tapfleet run loads no client library; with its bundle in the compile cache
     assert.match(cached.stdout, /^@calls\[python3\.11\]: 50$/m);
     assert.deepEqual(matching(cached.modules, CLIENTS), []);
     assert.deepEqual(matching(cached.modules, FRONT_END), []);
+    assert.deepEqual(matching(cached.modules, LOGGER), []);
     assert.deepEqual(matching(cached.modules, /services\/compiler\/dist\/(bundle\/clang|tapsets)\.js$/), []);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

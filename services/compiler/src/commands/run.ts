@@ -21,7 +21,8 @@ export const runCommand: Command = {
     'no-cache': { type: 'boolean', description: 'compile even when the compile cache holds this script\'s bundle, and store nothing' },
   },
   details: `A compiled bundle is kept under <dataDir>/compile-cache (least recently used out beyond 64 MB), keyed by the script, the tapsets, the kernel build, the compiler and clang builds and --binary; its binaries' build-ids are checked on use. A repeated run skips the compile.`,
-  async run(values, positionals, { config, log, out }) {
+  async run(values, positionals, ctx) {
+    const { config, out } = ctx;
     const { file, text } = readScript(positionals);
     const pidText = stringOption(values, 'pid');
     const command = stringOption(values, 'command');
@@ -37,12 +38,15 @@ export const runCommand: Command = {
     const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }] = await Promise.all([
       import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'),
     ]);
-    const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), { log });
+    const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
+      // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
+      log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },
+    });
     let bundle;
     let fromCache = false;
     try {
       ({ bundle, cached: fromCache } = await cachedCompile({ file, text, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
-      if (cache) log.debug({ ...cache.stats }, 'compile cache');
+      if (cache && !fromCache) ctx.log.debug({ ...cache.stats }, 'compile cache miss: compiled and stored');
     } catch (e) {
       if (e instanceof CompileError) {
         printDiagnostics(e.diagnostics);

@@ -9,7 +9,6 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, uti
 import { join } from 'node:path';
 import { CompileCacheEntry, parseBundle, parseOrThrow, serializeBundle, verifyBundle, type Bundle } from '@tapfleet/schemas';
 import { readBinaryProfile } from '@tapfleet/runner';
-import type { Logger } from '@tapfleet/runtime';
 import { CACHE_FORMAT } from './cache-key.js';
 
 /** Where `tapfleet run` keeps compiled bundles: per data dir, like the signing key that signs them. */
@@ -31,9 +30,15 @@ export interface CacheStats {
   evicted: number;
 }
 
+/** Where the cache says what it dropped (the runtime's Logger fits). */
+export interface CacheLog {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
 export interface BundleCacheOptions {
   maxBytes?: number;
-  log?: Pick<Logger, 'debug' | 'warn'>;
+  log?: CacheLog;
 }
 
 export class BundleCache {
