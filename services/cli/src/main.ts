@@ -7,9 +7,12 @@ import { runCli, type Command } from '@tapfleet/runtime';
  * command loads the tables only up to its own; help and unknown words load them all.
  * test/src/cli/import-graph.test.ts holds what each command may load.
  */
-const TABLES: (() => Promise<Command[]>)[] = [
+type Table = () => Promise<Command[]>;
+const compilerTable: Table = async () => (await import('@tapfleet/compiler/commands')).compilerCommands;
+/** In the order `tapfleet --help` lists them. */
+const TABLES: Table[] = [
   async () => (await import('@tapfleet/stack/commands')).stackCommands,
-  async () => (await import('@tapfleet/compiler/commands')).compilerCommands,
+  compilerTable,
   async () => (await import('@tapfleet/control-plane/commands')).fleetCommands,
   async () => [(await import('@tapfleet/host-agent/commands')).agentCommand],
   async () => (await import('@tapfleet/ingest/commands')).ingestCommands,
@@ -18,7 +21,7 @@ const TABLES: (() => Promise<Command[]>)[] = [
   async () => [(await import('./demo/demo-command.js')).demoCommand],
 ];
 /** The compiler's table is tried first: `run` is the command whose start a user waits for. */
-const DISPATCH_ORDER = [TABLES[1]!, TABLES[0]!, ...TABLES.slice(2)];
+const DISPATCH_ORDER: Table[] = [compilerTable, ...TABLES.filter((t) => t !== compilerTable)];
 
 export async function main(argv: string[]): Promise<number> {
   const word = argv[0];
