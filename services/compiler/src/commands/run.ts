@@ -23,6 +23,12 @@ export const runCommand: Command = {
   details: `A compiled bundle is kept under <dataDir>/compile-cache (least recently used out beyond 64 MB), keyed by the script, the tapsets, the kernel build, the compiler and clang builds and --binary; its binaries' build-ids are checked on use. A repeated run skips the compile.`,
   async run(values, positionals, ctx) {
     const { config, out } = ctx;
+    // Loaded now, not with the command table: only a run needs the runner and the cache (and, on a
+    // miss, the compiler). Started before the checks below so the files load while they run.
+    const loading = Promise.all([
+      import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'),
+    ]);
+    loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
     const { file, text } = readScript(positionals);
     const pidText = stringOption(values, 'pid');
     const command = stringOption(values, 'command');
@@ -34,10 +40,7 @@ export const runCommand: Command = {
     const plan = command !== undefined ? planShellCommand(command) : undefined;
     const json = values.json === true;
     const key = localSigningKey(config);
-    // Loaded now, not with the command table: only a run needs the runner and the cache (and, on a miss, the compiler).
-    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }] = await Promise.all([
-      import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'),
-    ]);
+    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }] = await loading;
     const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
       // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
       log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },
