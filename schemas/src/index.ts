@@ -21,3 +21,4 @@ export * from './transaction.js';
 export * from './query-api.js';
 export * from './demo-run.js';
 export * from './tls.js';
+export * from './compile-cache-entry.js';

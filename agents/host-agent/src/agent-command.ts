@@ -1,6 +1,5 @@
 import { parseKeyValues, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
 import { AgentConfig, parseOrThrow } from '@tapfleet/schemas';
-import { HostAgent } from './host-agent.js';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -32,6 +31,8 @@ export const agentCommand: Command = {
     const port = stringOption(values, 'metrics-port');
     if (port !== undefined) overrides.metricsPort = Number(port);
     const agentConfig = parseOrThrow(AgentConfig, overrides, 'agent settings');
+    // Loaded here: `tapfleet --help` and the other commands need none of the agent's code.
+    const { HostAgent } = await import('./host-agent.js');
     const agent = await HostAgent.start({ config: { ...config, agent: agentConfig }, log });
     const sig = await untilSignal();
     log.info({ signal: sig }, 'agent stopping');

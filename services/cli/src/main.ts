@@ -1,16 +1,35 @@
 import { runCli, type Command } from '@tapfleet/runtime';
-import { stackCommands } from '@tapfleet/stack';
-import { commands as compilerCommands } from '@tapfleet/compiler';
-import { commands as fleetCommands } from '@tapfleet/control-plane';
-import { commands as agentCommands } from '@tapfleet/host-agent';
-import { commands as ingestCommands } from '@tapfleet/ingest';
-import { commands as assemblerCommands } from '@tapfleet/assembler';
-import { commands as queryCommands } from '@tapfleet/query';
-import { demoCommand } from './demo/demo-command.js';
 
-/** Every subcommand, each owned by its package; this file only composes them. */
-const commands: Command[] = [...stackCommands, ...compilerCommands, ...fleetCommands, ...agentCommands, ...ingestCommands, ...assemblerCommands, ...queryCommands, demoCommand];
+/**
+ * Every subcommand, each owned by its package; this file only composes them. Each package's
+ * `./commands` export is its command table alone, and a command loads its service code (and the
+ * client libraries that code uses) when it runs. A command word is owned by one table, so a
+ * command loads the tables only up to its own; help and unknown words load them all.
+ * test/src/cli/import-graph.test.ts holds what each command may load.
+ */
+type Table = () => Promise<Command[]>;
+const compilerTable: Table = async () => (await import('@tapfleet/compiler/commands')).compilerCommands;
+/** In the order `tapfleet --help` lists them. */
+const TABLES: Table[] = [
+  async () => (await import('@tapfleet/stack/commands')).stackCommands,
+  compilerTable,
+  async () => (await import('@tapfleet/control-plane/commands')).fleetCommands,
+  async () => [(await import('@tapfleet/host-agent/commands')).agentCommand],
+  async () => (await import('@tapfleet/ingest/commands')).ingestCommands,
+  async () => (await import('@tapfleet/assembler/commands')).assemblerCommands,
+  async () => (await import('@tapfleet/query/commands')).queryCommands,
+  async () => [(await import('./demo/demo-command.js')).demoCommand],
+];
+/** The compiler's table is tried first: `run` is the command whose start a user waits for. */
+const DISPATCH_ORDER: Table[] = [compilerTable, ...TABLES.filter((t) => t !== compilerTable)];
 
 export async function main(argv: string[]): Promise<number> {
-  return runCli(commands, argv);
+  const word = argv[0];
+  if (word !== undefined && !word.startsWith('-')) {
+    for (const load of DISPATCH_ORDER) {
+      const table = await load();
+      if (table.some((c) => c.path[0] === word)) return runCli(table, argv);
+    }
+  }
+  return runCli((await Promise.all(TABLES.map((load) => load()))).flat(), argv);
 }

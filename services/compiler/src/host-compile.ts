@@ -28,7 +28,7 @@ export function scriptTargets(file: string, text: string, tapsets: Alias[], bina
 export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): HostProfiles {
   const { binaries, tracepoints } = scriptTargets(file, text, tapsets, binaryPaths);
   return {
-    kernel: hostKernelProfile(tracepoints),
+    kernel: hostKernelProfile(tracepoints, { btfDigest: false }),
     // Missing binaries are left to the compiler, which reports them at the probe point.
     binaries: binaries.filter((p) => p.startsWith('/') && existsSync(p)).map(readBinaryProfile),
   };

@@ -20,3 +20,5 @@ export { readKernelImage, parseKernelImage, KernelImageError, type KernelImage }
 export { deriveKernelProfile, subsystemsOf, type DerivedProfile } from './kernel-image/derive-profile.js';
 export { Btf, BtfError, BtfKind } from './kernel-image/btf.js';
 export type { Underived } from './kernel-image/trace-event-layouts.js';
+export { BundleCache, compileCacheDir, DEFAULT_CACHE_MAX_BYTES, type CacheStats } from './compile-cache/bundle-cache.js';
+export { compileCacheKey } from './compile-cache/cache-key.js';

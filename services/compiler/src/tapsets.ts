@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
 import type { Alias } from './ast.js';
 import { Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parse } from './parser.js';
 import { Source } from './source.js';
+import { TAPSETS_DIR } from './tapsets-dir.js';
 
-export const TAPSETS_DIR = join(PROJECT_ROOT, 'tapsets');
+export { TAPSETS_DIR };
 
 /** One tapsets/*.tap file: its aliases and its opening comment (what the file covers). */
 export interface TapsetFile {

@@ -1,13 +1,12 @@
+// Command table only: each command loads its service code when it runs, so `tapfleet --help` stays light.
 import { createClickHouse, untilSignal, type Command } from '@tapfleet/runtime';
-import { IngestService } from './ingest-service.js';
-import { migrate } from './migrate.js';
-import { clickHouseRunner } from './sql-runner.js';
 
 export const ingestCommand: Command = {
   path: ['ingest'],
   summary: 'run the ingest service: JetStream event batches, agent status and map snapshots into ClickHouse',
   details: 'Applies migrations first. Several replicas share the work through durable consumers. Runs until SIGINT/SIGTERM.',
   async run(_v, _p, { config, log }) {
+    const { IngestService } = await import('./ingest-service.js');
     const service = await IngestService.start(config, log);
     await untilSignal();
     await service.stop();
@@ -19,6 +18,7 @@ export const migrateCommand: Command = {
   path: ['db', 'migrate'],
   summary: 'apply the ClickHouse migrations not yet applied (idempotent; ingest also runs them on start)',
   async run(_v, _p, { config, out }) {
+    const [{ migrate }, { clickHouseRunner }] = await Promise.all([import('./migrate.js'), import('./sql-runner.js')]);
     const admin = createClickHouse(config, { database: 'default' });
     try {
       const r = await migrate(clickHouseRunner(admin), config.clickhouse.database);

@@ -1,7 +1,6 @@
 import { stringOption, untilSignal, UsageError, type Command, type OptionSpec, type OptionValues } from '@tapfleet/runtime';
 import { AggsResponse, CompareResponse, durationMs, EventsResponse, HopsResponse, LatencyResponse, RankResponse, SlowestResponse, TxnResponse } from '@tapfleet/schemas';
 import { QueryClient } from './query-client.js';
-import { QueryService } from './query-service.js';
 import { clockText, compareText, durationText, hopsText, rankText, slowestText, table, waterfallText } from './text-format.js';
 
 export const queryServerCommand: Command = {
@@ -9,6 +8,8 @@ export const queryServerCommand: Command = {
   summary: 'run the query service: history HTTP API, web page, /metrics and /healthz (config section query)',
   details: 'Reads ClickHouse (txn_spans, probe_events, aggregation_snapshots) and checks bearer tokens in Redis, the control plane\'s. Runs until SIGINT/SIGTERM.',
   async run(_v, _p, { config, log }) {
+    // Loaded here: the service (ClickHouse, Redis, the web page) is only for this long-running command.
+    const { QueryService } = await import('./query-service.js');
     const service = await QueryService.start(config, log);
     await untilSignal();
     await service.stop();

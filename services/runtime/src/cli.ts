@@ -117,16 +117,19 @@ export async function runCli(commands: Command[], argv: string[]): Promise<numbe
     process.stderr.write(`tapfleet: ${(e as Error).message}\n`);
     return 2;
   }
-  const log = createLogger(`cli.${cmd.path.join('.')}`, config.logLevel);
+  // Made on first use: a command that never logs does not load the logger (logger.ts).
+  let logger: Logger | undefined;
+  const lazyLog = () => (logger ??= createLogger(`cli.${cmd.path.join('.')}`, config.logLevel));
+  const ctx: CommandContext = { config, out, get log() { return lazyLog(); } };
   try {
-    return await cmd.run(parsed.values, parsed.positionals, { config, log, out });
+    return await cmd.run(parsed.values, parsed.positionals, ctx);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${e.message}\n\n${commandHelp(cmd)}\n`);
       return 2;
     }
     process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${(e as Error).message}\n`);
-    log.debug({ err: e }, 'command failed');
+    lazyLog().debug({ err: e }, 'command failed');
     return 1;
   }
 }

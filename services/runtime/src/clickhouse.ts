@@ -1,4 +1,5 @@
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickhouseClient } from './client-modules.js';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { clickhousePassword } from './store-auth.js';
 import { clientTlsMaterial } from './tls-material.js';
@@ -19,6 +20,7 @@ export interface ClickHouseClientOptions {
  */
 export function createClickHouse(config: TapfleetConfig, options: ClickHouseClientOptions = {}): ClickHouseClient {
   const tls = clickhouseTls(config);
+  const { ClickHouseLogLevel, createClient } = clickhouseClient();
   return createClient({
     ...(tls ? { tls } : {}),
     url: config.clickhouse.url,

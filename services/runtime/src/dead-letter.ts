@@ -1,4 +1,4 @@
-import { headers } from '@nats-io/transport-node';
+import { natsTransport } from './client-modules.js';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { DEAD_LETTER_REASON_HEADER, deadLetterSubject } from '@tapfleet/schemas';
 
@@ -11,7 +11,7 @@ export const DEAD_LETTER_ORIGIN_HEADER = 'Tapfleet-Dlq-Subject';
  * silently, and nothing malformed stops a consumer.
  */
 export async function publishDeadLetter(js: JetStreamClient, origin: string, subject: string, data: Uint8Array, reason: string): Promise<void> {
-  const h = headers();
+  const h = natsTransport().headers();
   h.set(DEAD_LETTER_REASON_HEADER, reason.slice(0, 1000).replace(/[\r\n]+/g, ' '));
   h.set(DEAD_LETTER_ORIGIN_HEADER, subject);
   await js.publish(deadLetterSubject(origin), data, { headers: h });

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
-import { createAccount, createOperator, createUser, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
+import { natsJwt, natsKeys } from './client-modules.js';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { agentPermissions, SERVICE_IDENTITIES, servicePermissions, type ServiceIdentity, type SubjectPermissions } from './nats-permissions.js';
 
@@ -32,7 +32,7 @@ function writeSecret(path: string, data: string | Uint8Array): void {
 
 function loadOrCreateSeed(dir: string, file: string, create: () => KeyPair): KeyPair {
   const path = join(dir, file);
-  if (existsSync(path)) return fromSeed(enc.encode(readFileSync(path, 'utf8').trim()));
+  if (existsSync(path)) return natsKeys().fromSeed(enc.encode(readFileSync(path, 'utf8').trim()));
   const kp = create();
   writeSecret(path, dec.decode(kp.getSeed()));
   return kp;
@@ -56,31 +56,31 @@ export function loadAccountSigner(config: TapfleetConfig): AccountSigner | undef
   const signing = join(dir, FILES.signingSeed);
   if (!existsSync(account) || !existsSync(signing)) return undefined;
   return {
-    accountPublicKey: fromSeed(enc.encode(readFileSync(account, 'utf8').trim())).getPublicKey(),
-    signer: fromSeed(enc.encode(readFileSync(signing, 'utf8').trim())),
+    accountPublicKey: natsKeys().fromSeed(enc.encode(readFileSync(account, 'utf8').trim())).getPublicKey(),
+    signer: natsKeys().fromSeed(enc.encode(readFileSync(signing, 'utf8').trim())),
   };
 }
 
 /** A user JWT for `userPublicKey` with these permissions, signed by the account signing key. */
 export async function issueUserJwt(a: AccountSigner, name: string, userPublicKey: string, perms: SubjectPermissions): Promise<string> {
-  return encodeUser(name, fromPublic(userPublicKey), a.signer, {
+  return natsJwt().encodeUser(name, natsKeys().fromPublic(userPublicKey), a.signer, {
     issuer_account: a.accountPublicKey,
     subs: -1, data: -1, payload: -1,
     pub: perms.pub,
     sub: perms.sub,
-  }, { algorithm: Algorithms.v2 });
+  }, { algorithm: natsJwt().Algorithms.v2 });
 }
 
 /** A `.creds` file body (JWT + seed) for a key pair the caller holds. */
-export const formatCreds = (jwt: string, kp: KeyPair): Uint8Array => fmtCreds(jwt, kp);
+export const formatCreds = (jwt: string, kp: KeyPair): Uint8Array => natsJwt().fmtCreds(jwt, kp);
 
 /** Issues an agent's JWT: its host's subjects only (see agentPermissions). */
 export const issueAgentJwt = (a: AccountSigner, hostId: string, userPublicKey: string): Promise<string> =>
   issueUserJwt(a, `agent-${hostId}`, userPublicKey, agentPermissions(hostId));
 
 /** A fresh user key pair (agents make their own; the seed never leaves the host). */
-export const newUserKeyPair = (): KeyPair => createUser();
-export const userKeyPairFromSeed = (seed: string): KeyPair => fromSeed(enc.encode(seed.trim()));
+export const newUserKeyPair = (): KeyPair => natsKeys().createUser();
+export const userKeyPairFromSeed = (seed: string): KeyPair => natsKeys().fromSeed(enc.encode(seed.trim()));
 
 /**
  * Creates (once) the operator, accounts and signing key under the auth dir, (re)writes the
@@ -91,17 +91,17 @@ export async function ensureNatsAuth(config: TapfleetConfig): Promise<{ serverCo
   const dir = natsAuthDir(config);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const operator = loadOrCreateSeed(dir, FILES.operatorSeed, createOperator);
-  const system = loadOrCreateSeed(dir, FILES.systemSeed, createAccount);
-  const account = loadOrCreateSeed(dir, FILES.accountSeed, createAccount);
-  const signing = loadOrCreateSeed(dir, FILES.signingSeed, createAccount);
-  const opts = { signer: operator, algorithm: Algorithms.v2 };
-  const operatorJwt = await encodeOperator('tapfleet', operator, { system_account: system.getPublicKey() }, { algorithm: Algorithms.v2 });
-  const systemJwt = await encodeAccount('SYS', system, {}, opts);
-  const accountJwt = await encodeAccount('TAPFLEET', account, { limits: ACCOUNT_LIMITS, signing_keys: [signing.getPublicKey()] }, opts);
+  const operator = loadOrCreateSeed(dir, FILES.operatorSeed, () => natsKeys().createOperator());
+  const system = loadOrCreateSeed(dir, FILES.systemSeed, () => natsKeys().createAccount());
+  const account = loadOrCreateSeed(dir, FILES.accountSeed, () => natsKeys().createAccount());
+  const signing = loadOrCreateSeed(dir, FILES.signingSeed, () => natsKeys().createAccount());
+  const opts = { signer: operator, algorithm: natsJwt().Algorithms.v2 };
+  const operatorJwt = await natsJwt().encodeOperator('tapfleet', operator, { system_account: system.getPublicKey() }, { algorithm: natsJwt().Algorithms.v2 });
+  const systemJwt = await natsJwt().encodeAccount('SYS', system, {}, opts);
+  const accountJwt = await natsJwt().encodeAccount('TAPFLEET', account, { limits: ACCOUNT_LIMITS, signing_keys: [signing.getPublicKey()] }, opts);
   const signer: AccountSigner = { accountPublicKey: account.getPublicKey(), signer: signing };
   for (const identity of SERVICE_IDENTITIES) {
-    const user = createUser();
+    const user = natsKeys().createUser();
     const jwt = await issueUserJwt(signer, identity, user.getPublicKey(), servicePermissions(identity));
     writeSecret(serviceCredsPath(config, identity), formatCreds(jwt, user));
   }

@@ -1,11 +1,19 @@
-import { Kvm, type KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { ObjectStore } from '@nats-io/obj';
+import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AGENT_STREAM, AGENT_SUBJECTS, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS,
   EVENTS_STREAM, EVENTS_SUBJECTS, PROFILES_OBJECT_STORE,
 } from '@tapfleet/schemas';
+import { natsKv, natsObj } from './client-modules.js';
+
+// The library's enum values used here, as the literals its types declare: the library itself
+// is loaded on first connection (client-modules.ts), not when this module is imported.
+const StorageType = { File: 'file' } as const;
+const RetentionPolicy = { Limits: 'limits' } as const;
+const AckPolicy = { Explicit: 'explicit' } as const;
+const DeliverPolicy = { All: 'all' } as const;
 
 const NS_PER_MS = 1_000_000;
 const DAY_NS = 24 * 3600 * 1000 * NS_PER_MS;
@@ -54,8 +62,8 @@ export interface FleetStores {
  */
 export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager, o: { update: boolean }): Promise<FleetStores> {
   for (const s of FLEET_STREAMS) await ensureStream(jsm, s, o.update);
-  const kvm = new Kvm(nc);
-  const objm = new Objm(nc);
+  const kvm = new (natsKv().Kvm)(nc);
+  const objm = new (natsObj().Objm)(nc);
   const openOr = async <T>(open: () => Promise<T>, create: () => Promise<T>): Promise<T> => {
     if (o.update) return create();
     try {
@@ -104,9 +112,9 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, stream: strin
 
 /** Binds to the stores without creating them (agents): throws until the control plane has made them. */
 export async function openFleetStores(nc: NatsConnection): Promise<FleetStores> {
-  const objm = new Objm(nc);
+  const objm = new (natsObj().Objm)(nc);
   return {
-    assignments: await new Kvm(nc).open(ASSIGNMENTS_BUCKET),
+    assignments: await new (natsKv().Kvm)(nc).open(ASSIGNMENTS_BUCKET),
     bundles: await objm.open(BUNDLES_OBJECT_STORE),
     profiles: await objm.open(PROFILES_OBJECT_STORE),
   };

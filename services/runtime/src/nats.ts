@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { TapfleetConfig } from '@tapfleet/schemas';
+import { natsJetStream, natsTransport } from './client-modules.js';
 import { serviceCredsPath } from './nats-auth.js';
 import { clientTlsMaterial } from './tls-material.js';
 import type { ServiceIdentity } from './nats-permissions.js';
@@ -50,6 +51,7 @@ export async function connectNats(config: TapfleetConfig, options: NatsConnectOp
   const { file, creds } = credentials(config, options);
   const tls = natsTls(config);
   try {
+    const { connect, credsAuthenticator } = natsTransport();
     return await connect({
       servers: config.nats.url,
       name: options.name,
@@ -75,6 +77,7 @@ export async function connectJetStream(
 ): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
   const nc = await connectNats(config, options);
   try {
+    const { jetstream, jetstreamManager } = natsJetStream();
     const jsm = await jetstreamManager(nc);
     return { nc, js: jetstream(nc), jsm };
   } catch (e) {

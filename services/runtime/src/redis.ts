@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './client-modules.js';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { redisPassword, redisSentinelPassword } from './store-auth.js';
 import { clientTlsMaterial } from './tls-material.js';
@@ -19,6 +20,7 @@ export interface RedisClientOptions {
 export function createRedis(config: TapfleetConfig, options: RedisClientOptions = {}): Redis {
   const password = redisPassword(config);
   const tls = redisTls(config);
+  const { Redis } = ioredis();
   return new Redis(config.redis.url, {
     ...(tls ? { tls } : {}),
     ...sentinelOptions(config, tls),

@@ -43,9 +43,10 @@ export function tracepointNames(): string[] {
 
 /**
  * This host's kernel profile. Formats are read only for `tracepoints` (the ones a
- * script uses); `all` reads every format (large: thousands of tracepoints).
+ * script uses); `all` reads every format (large: thousands of tracepoints). `btfDigest: false`
+ * skips hashing the 5 MB BTF blob (a local compile never reads the digest; the fleet's profiles do).
  */
-export function hostKernelProfile(tracepoints: readonly string[] | 'all' = []): KernelProfile {
+export function hostKernelProfile(tracepoints: readonly string[] | 'all' = [], { btfDigest = true }: { btfDigest?: boolean } = {}): KernelProfile {
   const names = tracepointNames();
   const wanted = tracepoints === 'all' ? names : tracepoints.filter((t) => names.includes(t));
   const formats: Record<string, TracepointFormat> = {};
@@ -54,7 +55,7 @@ export function hostKernelProfile(tracepoints: readonly string[] | 'all' = []): 
     formats[tp] = parseTracepointFormat(readFileSync(`${TRACEFS}/events/${cat}/${ev}/format`, 'utf8'));
   }
   const btfPath = '/sys/kernel/btf/vmlinux';
-  const btf = existsSync(btfPath) ? { present: true, sha256: createHash('sha256').update(readFileSync(btfPath)).digest('hex') } : { present: false };
+  const btf = !existsSync(btfPath) ? { present: false } : btfDigest ? { present: true, sha256: createHash('sha256').update(readFileSync(btfPath)).digest('hex') } : { present: true };
   const kinds: ProbeKind[] = ['interval', 'begin', 'end'];
   if (names.length) kinds.push('tracepoint');
   if (existsSync(`${TRACEFS}/uprobe_events`)) kinds.push('uprobe', 'uretprobe', 'usdt');

@@ -8,10 +8,8 @@ import {
   serviceLine, stackDown, stackUp,
   type ServiceName,
 } from '@tapfleet/stack';
-import { ApiClient, followRollout } from '@tapfleet/control-plane';
-import { QueryClient } from '@tapfleet/query';
+import type { ApiClient } from '@tapfleet/control-plane';
 import { DemoClient } from './demo-client.js';
-import { demoHops, hopLine, tracedOrders } from './hop-summary.js';
 import { StopSignal } from './stop-signal.js';
 import { demoRunAlive, demoRunFile, readDemoRun, removeDemoRun, writeDemoRun } from './demo-run.js';
 import { ProcessWatch } from './process-watch.js';
@@ -140,6 +138,8 @@ async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run
   if (run.stop.requested) return 130;
   out(`all ${MAIN_JOB.length} services up after ${since()}`);
 
+  // The clients load once the stack is up: `tapfleet --help` lists this command without them.
+  const [{ ApiClient, followRollout }, { QueryClient }, { demoHops, hopLine, tracedOrders }] = await Promise.all([import('@tapfleet/control-plane'), import('@tapfleet/query'), import('./hop-summary.js')]);
   const api = ApiClient.fromConfig(config);
   // A deployment goes to the hosts live in the inventory when it is made: wait for all three.
   const hostIds = DEMO_STAGES.map(demoHostId);

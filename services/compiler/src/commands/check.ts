@@ -1,7 +1,4 @@
 import type { Command } from '@tapfleet/runtime';
-import { frontEnd } from '../compile.js';
-import { profilesForScript } from '../host-compile.js';
-import { loadTapsets } from '../tapsets.js';
 import { BINARY_OPTION, binaryPaths, printDiagnostics, readScript } from './common.js';
 
 export const checkCommand: Command = {
@@ -11,6 +8,7 @@ export const checkCommand: Command = {
   options: { binary: BINARY_OPTION },
   async run(values, positionals, { out }) {
     const { file, text } = readScript(positionals);
+    const [{ frontEnd }, { profilesForScript }, { loadTapsets }] = await Promise.all([import('../compile.js'), import('../host-compile.js'), import('../tapsets.js')]);
     const tapsets = loadTapsets();
     const paths = binaryPaths(values);
     const profiles = profilesForScript(file, text, tapsets.aliases, paths);

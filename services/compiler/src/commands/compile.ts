@@ -2,10 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { BinaryProfile, KernelProfile, parseOrThrow } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
-import { compileBundle } from '../host-compile.js';
 import { serializeBundle } from '@tapfleet/schemas';
-import { CompileError } from '../diagnostics.js';
-import { loadTapsets } from '../tapsets.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
 
 /** A profile file for compiling for another host: what `tapfleet profile` prints. */
@@ -26,6 +23,7 @@ export const compileCommand: Command = {
     if (!output) throw new UsageError('give the bundle file with -o OUT');
     const profilePath = stringOption(values, 'profile');
     const profiles = profilePath ? parseOrThrow(ProfileFile, JSON.parse(readFileSync(profilePath, 'utf8')), `profile ${profilePath}`) : undefined;
+    const [{ compileBundle }, { CompileError }, { loadTapsets }] = await Promise.all([import('../host-compile.js'), import('../diagnostics.js'), import('../tapsets.js')]);
     const started = performance.now();
     try {
       const bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, ...(profiles ? { profiles } : {}), build: buildOptions(config) });

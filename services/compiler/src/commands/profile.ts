@@ -1,10 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { hostKernelProfile, readBinaryProfile, tracepointNames } from '@tapfleet/runner';
 import { parseOrThrow } from '@tapfleet/schemas';
 import { stringOption, type Command } from '@tapfleet/runtime';
-import { readKernelImage } from '../kernel-image/kernel-image.js';
-import { deriveKernelProfile } from '../kernel-image/derive-profile.js';
 import { ProfileFile } from './compile.js';
 
 export const profileCommand: Command = {
@@ -29,7 +26,9 @@ export const profileCommand: Command = {
     const image = stringOption(values, 'from-vmlinux');
     const file = stringOption(values, 'out');
     let text: string;
+    const { hostKernelProfile, readBinaryProfile, tracepointNames } = await import('@tapfleet/runner');
     if (image) {
+      const [{ readKernelImage }, { deriveKernelProfile }] = await Promise.all([import('../kernel-image/kernel-image.js'), import('../kernel-image/derive-profile.js')]);
       const namesFrom = stringOption(values, 'names-from');
       const reference = namesFrom ? (parseOrThrow(ProfileFile, JSON.parse(readProfileText(namesFrom)), namesFrom).kernel.tracepointNames ?? []) : tracepointNames();
       const derived = deriveKernelProfile(readKernelImage(image), reference);

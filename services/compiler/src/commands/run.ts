@@ -1,11 +1,6 @@
-import { durationMs, DurationText } from '@tapfleet/schemas';
+import { durationMs, DurationText, verifyBundle } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
-import { compileBundle } from '../host-compile.js';
-import { verifyBundle } from '@tapfleet/schemas';
 import { CompileError } from '../diagnostics.js';
-import { loadTapsets } from '../tapsets.js';
-import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
-import { runSession } from '../run-session.js';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
@@ -23,8 +18,17 @@ export const runCommand: Command = {
     duration: { type: 'string', short: 'd', description: 'stop after this long, e.g. 10s', valueName: 'D' },
     json: { type: 'boolean', description: 'print JSON lines instead of text' },
     binary: BINARY_OPTION,
+    'no-cache': { type: 'boolean', description: 'compile even when the compile cache holds this script\'s bundle, and store nothing' },
   },
-  async run(values, positionals, { config, out }) {
+  details: `A compiled bundle is kept under <dataDir>/compile-cache (least recently used out beyond 64 MB), keyed by the script, the tapsets, the kernel build, the compiler and clang builds and --binary; its binaries' build-ids are checked on use. A repeated run skips the compile.`,
+  async run(values, positionals, ctx) {
+    const { config, out } = ctx;
+    // Loaded now, not with the command table: only a run needs the runner and the cache (and, on a
+    // miss, the compiler). Started before the checks below so the files load while they run.
+    const loading = Promise.all([
+      import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'),
+    ]);
+    loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
     const { file, text } = readScript(positionals);
     const pidText = stringOption(values, 'pid');
     const command = stringOption(values, 'command');
@@ -36,9 +40,16 @@ export const runCommand: Command = {
     const plan = command !== undefined ? planShellCommand(command) : undefined;
     const json = values.json === true;
     const key = localSigningKey(config);
+    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }] = await loading;
+    const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
+      // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
+      log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },
+    });
     let bundle;
+    let fromCache = false;
     try {
-      bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: key.privateKey, build: buildOptions(config) });
+      ({ bundle, cached: fromCache } = await cachedCompile({ file, text, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
+      if (cache && !fromCache) ctx.log.debug({ ...cache.stats }, 'compile cache miss: compiled and stored');
     } catch (e) {
       if (e instanceof CompileError) {
         printDiagnostics(e.diagnostics);
@@ -46,7 +57,8 @@ export const runCommand: Command = {
       }
       throw e;
     }
-    verifyBundle(bundle, key.publicKeyPem);
+    // A cached bundle was verified when read; a fresh one is verified here, as an agent would.
+    if (!fromCache) verifyBundle(bundle, key.publicKeyPem);
     let onSigint: () => void = () => {};
     const stopSignal = new Promise<void>((resolve) => (onSigint = resolve));
     process.once('SIGINT', onSigint);

@@ -1,13 +1,11 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { mapText } from '@tapfleet/compiler';
 import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
 import {
   AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, HostView, LossReport, Role, UnknownDeployment, UnknownDeploymentStopped,
   type CreateDeploymentRequest,
 } from '@tapfleet/schemas';
 import { ApiClient } from '../api-client.js';
-import { adminTokenPath, ControlPlane } from '../control-plane.js';
 import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
 import { lossReasonLines } from './loss-text.js';
 
@@ -18,6 +16,8 @@ export const controlPlaneCommand: Command = {
   summary: 'run the control plane: HTTP API, fleet inventory, compiles, rollouts, time service',
   details: 'Listens on controlPlane.host:port (default 127.0.0.1:7700). Runs until SIGINT/SIGTERM.',
   async run(_values, _positionals, { config, log, out }) {
+    // Loaded here: the server (NATS, Redis, the compile pool) is only for this long-running command.
+    const { adminTokenPath, ControlPlane } = await import('../control-plane.js');
     const plane = await ControlPlane.start({ config, log });
     out(`control plane on ${plane.url}; admin token in ${adminTokenPath(config.dataDir)}`);
     await untilSignal();
@@ -161,6 +161,7 @@ export const aggsCommand: Command = {
     const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}/aggs`, AggregationsView);
     if (values.json) return out(JSON.stringify(view)), 0;
     out(`${view.deploymentId}: ${view.hosts.length} host(s) reporting (${view.hosts.join(', ')})`);
+    const { mapText } = await import('@tapfleet/compiler');
     for (const m of view.maps) {
       const entries = m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}), ...(e.buckets ? { buckets: e.buckets.map(BigInt) } : {}) }));
       for (const l of mapText(m, entries)) out(l);

@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT, type Logger } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { withTimeout, type ServiceDirs, type StackService } from './service.js';
@@ -73,6 +72,8 @@ export function kafkaService(config: TapfleetConfig, log?: Logger): StackService
       return ['-Xms256m', '-Xmx512m', '-cp', classpath, 'kafka.Kafka', props];
     },
     async checkHealth() {
+      // kafkajs loads here, when a Kafka broker is actually checked, not with every `tapfleet` command.
+      const { Kafka, logLevel } = await import('kafkajs');
       const admin = new Kafka({ clientId: 'tapfleet-stack-health', brokers: [`${host}:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1500 }).admin();
       try {
         await withTimeout(admin.connect(), 3000, 'kafka');

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { BuildId, Sha256Hex } from './common.js';
+
+/**
+ * One entry of `tapfleet run`'s local compile cache (<dataDir>/compile-cache/KEY.json): a signed
+ * bundle as serializeBundle writes it, under the key it was compiled for, with the identity of
+ * every binary it was compiled against, so a rebuilt binary makes the entry stale.
+ */
+export const CompileCacheEntry = z.object({
+  format: z.literal('tapfleet-compile-cache/1'),
+  key: Sha256Hex,
+  binaries: z.array(z.object({
+    path: z.string().startsWith('/'),
+    buildId: BuildId,
+    /** stat() of the file when the entry was written: unchanged means the build-id need not be re-read. */
+    size: z.number().int().nonnegative(),
+    mtimeMs: z.number().nonnegative(),
+    ino: z.number().int().nonnegative(),
+  })),
+  bundle: z.string(),
+});
+export type CompileCacheEntry = z.infer<typeof CompileCacheEntry>;

@@ -1,0 +1,26 @@
+/**
+ * The client libraries (NATS, ClickHouse, Redis, Prometheus) and pino, each required on first use
+ * instead of imported at load: `tapfleet --help` or `tapfleet run` never connects to a
+ * server and must not pay for (~40 ms, ~10 MB each) what it does not use. All are CommonJS,
+ * so a synchronous require keeps every factory here synchronous; it returns the very module
+ * object an `import` elsewhere gets (one module cache), so classes and instanceof agree.
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+function lazy<T>(id: string): () => T {
+  let loaded: T | undefined;
+  return () => (loaded ??= require(id) as T);
+}
+
+export const natsTransport = lazy<typeof import('@nats-io/transport-node')>('@nats-io/transport-node');
+export const natsJetStream = lazy<typeof import('@nats-io/jetstream')>('@nats-io/jetstream');
+export const natsKv = lazy<typeof import('@nats-io/kv')>('@nats-io/kv');
+export const natsObj = lazy<typeof import('@nats-io/obj')>('@nats-io/obj');
+export const natsJwt = lazy<typeof import('@nats-io/jwt')>('@nats-io/jwt');
+export const natsKeys = lazy<typeof import('@nats-io/nkeys')>('@nats-io/nkeys');
+export const clickhouseClient = lazy<typeof import('@clickhouse/client')>('@clickhouse/client');
+export const ioredis = lazy<typeof import('ioredis')>('ioredis');
+export const promClient = lazy<typeof import('prom-client')>('prom-client');
+export const pinoModule = lazy<typeof import('pino')>('pino');

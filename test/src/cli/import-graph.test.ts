@@ -1,0 +1,77 @@
+/**
+ * What each command loads: `tapfleet --help` and `tapfleet run` must not pay for client
+ * libraries they never use, and a `run` whose bundle is in the compile cache must not load the
+ * compiler at all. Asserted on the modules a real process loaded (module-trace.ts), not on time.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '@tapfleet/runtime';
+
+const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
+/** The client libraries: NATS, ClickHouse, Redis, Kafka, OpenTelemetry, Prometheus. */
+const CLIENTS = /node_modules\/(@nats-io|@clickhouse|ioredis|kafkajs|@opentelemetry|prom-client)\//;
+/** The logger: made on first use, so a command that logs nothing loads none of it. */
+const LOGGER = /node_modules\/pino\//;
+const FRONT_END = /services\/compiler\/dist\/(parser|compile|host-compile|passes\/[^/]+)\.js$/;
+
+/** Runs `tapfleet ARGS` in a fresh process; its exit code, output and every module it loaded. */
+function traced(args: string[], env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-modules-'));
+  const trace = join(dir, 'modules');
+  writeFileSync(trace, '');
+  try {
+    const r = spawnSync(process.execPath, ['--import', TRACE_HOOK, join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], {
+      encoding: 'utf8', cwd: PROJECT_ROOT, env: { ...process.env, ...env, TAPFLEET_MODULE_TRACE: trace },
+    });
+    const modules = [...new Set(readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^(esm|cjs) (file:\/\/)?/, '')))];
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const matching = (modules: string[], re: RegExp) => modules.filter((m) => re.test(m));
+
+test('tapfleet --help and tapfleet run --help load no client library, no compiler, no logger and no service code', () => {
+  for (const args of [['--help'], ['run', '--help'], ['agent', '--help'], ['deploy', '--help']]) {
+    const r = traced(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^usage: tapfleet/m);
+    // The trace works: it saw the CLI itself and the config's schemas.
+    assert.ok(matching(r.modules, /services\/cli\/dist\/main\.js$/).length === 1, r.modules.join('\n'));
+    assert.deepEqual(matching(r.modules, CLIENTS), [], `tapfleet ${args.join(' ')}`);
+    assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
+    assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
+    assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
+  }
+  // A command loads the command tables only up to its own: `run` needs none of the others.
+  const run = traced(['run', '--help']);
+  assert.deepEqual(matching(run.modules, /\/(stack|control-plane|host-agent|ingest|assembler|query)\/dist\//), []);
+});
+
+test('tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler and no logger either', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tf-modules-data-'));
+  try {
+    const env = { TAPFLEET_DATA_DIR: dataDir };
+    const args = ['run', 'docs/examples/syscalls-by-comm.tap', '-c', '/usr/bin/python3.11 -c "import os\nfor i in range(50): os.getpid()"'];
+    const cold = traced(args, env);
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.match(cold.stdout, /^@calls\[python3\.11\]: 50$/m);
+    assert.deepEqual(matching(cold.modules, CLIENTS), []);
+    assert.ok(matching(cold.modules, FRONT_END).length > 0, 'a cold run compiles (the trace sees the front end)');
+
+    const cached = traced(args, env);
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.match(cached.stdout, /^@calls\[python3\.11\]: 50$/m);
+    assert.deepEqual(matching(cached.modules, CLIENTS), []);
+    assert.deepEqual(matching(cached.modules, FRONT_END), []);
+    assert.deepEqual(matching(cached.modules, LOGGER), []);
+    assert.deepEqual(matching(cached.modules, /services\/compiler\/dist\/(bundle\/clang|tapsets)\.js$/), []);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
