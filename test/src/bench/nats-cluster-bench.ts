@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { BatchPublisher, DiskSpool, Ledgers } from '@tapfleet/host-agent';
 import { connectNats, natsClusterNodes, PROJECT_ROOT, type NatsConnection, type NatsNode } from '@tapfleet/runtime';
-import { batchMsgId, EVENTS_STREAM, EventBatchBuilder, eventsSubject, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
+import { batchMsgId, EVENTS_STREAM, INGEST_CONSUMERS, EventBatchBuilder, eventsSubject, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
 import { writeFigures, type Figure } from './figures.js';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, storeBundle, storedCount } from '../ingest/ingest-harness.js';
@@ -59,14 +59,19 @@ async function publishRate(nc: NatsConnection, replicas: number, round: number):
   return rate;
 }
 
-/** The agent's publisher with every ack's time noted: a JetStream client whose publish records when it resolved. */
-function timedJetStream(js: JetStreamClient, acks: number[]): JetStreamClient {
+interface Ack {
+  at: number;
+  msgId: string;
+}
+
+/** The agent's publisher with every ack noted: a JetStream client whose publish records when (and which batch) it resolved. */
+function timedJetStream(js: JetStreamClient, acks: Ack[]): JetStreamClient {
   return new Proxy(js, {
     get(target, prop, receiver) {
       if (prop !== 'publish') return Reflect.get(target, prop, receiver);
       return async (...args: Parameters<JetStreamClient['publish']>) => {
         const ack = await target.publish(...args);
-        acks.push(performance.now());
+        acks.push({ at: performance.now(), msgId: args[2]?.msgID ?? '' });
         return ack;
       };
     },
@@ -76,6 +81,8 @@ function timedJetStream(js: JetStreamClient, acks: number[]): JetStreamClient {
 interface Recovery {
   victim: string;
   why: string;
+  /** Who else was on the killed node: ingest's connection, the leader of ingest's events consumer. */
+  alsoOnIt: string;
   preKillPerS: number;
   firstAckMs: number;
   storedMs: number;
@@ -87,7 +94,9 @@ interface Recovery {
 async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick: 'publisher' | 'leader'): Promise<Recovery> {
   const dir = mkdtempSync(join(tmpdir(), 'tapfleet-nats-bench-'));
   const nc = await connectNats(stack.config, { name: PUBLISHER, reconnectForever: true });
-  const acks: number[] = [];
+  const acks: Ack[] = [];
+  /** msgId -> first sequence of its batch: which acks are of batches made after the kill. */
+  const firstSeqOf = new Map<string, number>();
   const ledgers = new Ledgers(join(dir, 'ledger'), BOOT);
   const spool = new DiskSpool(join(dir, 'spool'), 1 << 30, { onDrop: () => {}, onCorrupt: () => {} });
   const publisher = new BatchPublisher(timedJetStream(jetstream(nc), acks), spool, ledgers, { maxInFlight: 32, maxQueuedBytes: 64 << 20, ackTimeoutMs: 5000 });
@@ -111,6 +120,7 @@ async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick:
       builder.add(record, nextSeq + i, 0x19000000);
     }
     const header: EventBatchHeader = { v: 1, hostId, bootId: BOOT, deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: nextSeq, count: BATCH_EVENTS, clock: { offsetNs: 0, uncertaintyNs: 1 } };
+    firstSeqOf.set(batchMsgId(header), nextSeq);
     publisher.submit({ subject: eventsSubject(deploymentId, hostId), msgId: batchMsgId(header), bytes: builder.finish(header), deploymentId, firstSeq: nextSeq, count: BATCH_EVENTS });
     nextSeq += BATCH_EVENTS;
   }, BATCH_EVERY_MS);
@@ -120,10 +130,13 @@ async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick:
     const victim = pick === 'publisher'
       ? await eventually('the publisher\'s node', () => nodeOf(stack.config, PUBLISHER), 20_000, 100)
       : await leaderNode(stack);
+    const also = await alsoOn(stack, victim);
     const killAt = performance.now();
-    const seqAfterKill = nextSeq;
     await killNode(stack.config, victim);
-    const preKillPerS = acks.filter((t) => t > killAt - 5000 && t <= killAt).length / 5 * BATCH_EVENTS;
+    // Batches made once the process is gone (not merely signalled) cannot have reached it.
+    const seqAfterKill = nextSeq;
+    const times = () => acks.map((a) => a.at);
+    const preKillPerS = times().filter((t) => t > killAt - 5000 && t <= killAt).length / 5 * BATCH_EVENTS;
     const stored = await eventually('an event published after the kill stored', async () => {
       const [r] = await (await ch.query({ query: `SELECT count() AS n FROM ${stack.config.clickhouse.database}.probe_events WHERE deployment = '${deploymentId}' AND host = '${hostId}' AND seq >= ${seqAfterKill}`, format: 'JSONEachRow' })).json<{ n: string }>();
       return Number(r!.n) > 0 ? performance.now() : undefined;
@@ -132,10 +145,10 @@ async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick:
     const perWindow = preKillPerS / BATCH_EVENTS;
     const rateBack = await eventually('the publish rate back at its pre-kill level', () => {
       for (let start = killAt; start + 1000 <= performance.now(); start += 50)
-        if (acks.filter((t) => t > start && t <= start + 1000).length >= perWindow) return start + 1000;
+        if (times().filter((t) => t > start && t <= start + 1000).length >= perWindow) return start + 1000;
       return undefined;
     }, 120_000, 200);
-    const firstAck = acks.find((t) => t > killAt)!;
+    const firstAck = acks.find((a) => (firstSeqOf.get(a.msgId) ?? -1) >= seqAfterKill)!.at;
     clearInterval(timer);
     await publisher.idle(60_000);
     const restartAt = performance.now();
@@ -147,7 +160,7 @@ async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick:
     const c = await storedCount(ch, stack.config.clickhouse.database, deploymentId, hostId);
     if (c.rows !== c.distinct) progress(`run ${run} (${pick}): ${c.rows - c.distinct} rows stored twice`);
     return {
-      victim: victim.serverName, why: pick === 'publisher' ? "the publisher's node" : 'the events stream leader', preKillPerS,
+      victim: victim.serverName, why: pick === 'publisher' ? "the publisher's node" : 'the events stream leader', alsoOnIt: also, preKillPerS,
       firstAckMs: firstAck - killAt, storedMs: stored - killAt, rateBackMs: rateBack - killAt, rejoinMs,
     };
   } finally {
@@ -157,6 +170,20 @@ async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick:
     await nc.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What else the victim serves: ingest's connection, the leader of ingest's events consumer (either stalls storing). */
+async function alsoOn(stack: FleetStack, victim: NatsNode): Promise<string> {
+  const out: string[] = [];
+  if ((await nodeOf(stack.config, 'tapfleet-ingest'))?.service === victim.service) out.push('ingest connection');
+  const nc = await connectNats(stack.config, { name: 'bench-nats-info' });
+  try {
+    const info = await (await jetstreamManager(nc)).consumers.info(EVENTS_STREAM, INGEST_CONSUMERS.events.name);
+    if (info.cluster?.leader === victim.serverName) out.push('ingest consumer leader');
+  } finally {
+    await nc.close();
+  }
+  return out.join(', ') || '-';
 }
 
 /** The node leading the events stream's raft group. */
@@ -208,9 +235,9 @@ async function main(): Promise<void> {
     say();
     say(`Recovery after kill -9 of one node under a steady ${(BATCH_EVENTS * 1000 / BATCH_EVERY_MS).toLocaleString('en')} events/s stream (${BATCH_EVENTS}-event batches through the agent's BatchPublisher, ingest into ClickHouse); times from the kill:`);
     say();
-    say('| killed | node | pre-kill events/s | first ack | first post-kill event stored | rate back to pre-kill | node restarted -> streams R3 current |');
-    say('|---|---|---|---|---|---|---|');
-    for (const r of recoveries) say(`| ${r.why} | ${r.victim} | ${Math.round(r.preKillPerS).toLocaleString('en')} | ${r.firstAckMs.toFixed(0)} ms | ${r.storedMs.toFixed(0)} ms | ${r.rateBackMs.toFixed(0)} ms | ${r.rejoinMs.toFixed(0)} ms |`);
+    say('| killed | node | also on it | pre-kill events/s | first post-kill batch acked | first post-kill event stored | rate back to pre-kill | node restarted -> streams R3 current |');
+    say('|---|---|---|---|---|---|---|---|');
+    for (const r of recoveries) say(`| ${r.why} | ${r.victim} | ${r.alsoOnIt} | ${Math.round(r.preKillPerS).toLocaleString('en')} | ${r.firstAckMs.toFixed(0)} ms | ${r.storedMs.toFixed(0)} ms | ${r.rateBackMs.toFixed(0)} ms | ${r.rejoinMs.toFixed(0)} ms |`);
     const of = (pick: string, f: (r: Recovery) => number) => median(recoveries.filter((r) => r.why === pick).map(f));
     const pub = "the publisher's node";
     const lead = 'the events stream leader';
