@@ -17,6 +17,17 @@ export async function nodeOf(config: TapfleetConfig, connectionName: string): Pr
   return undefined;
 }
 
+/** The node leading a durable consumer's raft group (it delivers, and tracks what is acked). */
+export async function consumerLeader(config: TapfleetConfig, stream: string, consumer: string): Promise<NatsNode | undefined> {
+  const { nc, jsm } = await connectJetStream(config, { name: 'nats-cluster-test-info', timeoutMs: 3000 });
+  try {
+    const leader = (await jsm.consumers.info(stream, consumer)).cluster?.leader;
+    return natsClusterNodes(config).find((n) => n.serverName === leader);
+  } finally {
+    await nc.close();
+  }
+}
+
 /** kill -9 of one node's nats-server (the stack's pid file says which process); returns when it is gone. */
 export async function killNode(config: TapfleetConfig, node: NatsNode): Promise<void> {
   const rec = readPidFile(serviceDirs(config, node.service).pidFile);

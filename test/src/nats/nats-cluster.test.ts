@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connectJetStream, createClickHouse, natsClusterNodes, type ClickHouseClient, type NatsNode } from '@tapfleet/runtime';
-import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
+import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, INGEST_CONSUMERS, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
 import { storedCount } from '../ingest/ingest-harness.js';
-import { allThreeCurrent, killNode, metaCluster, nodeOf, rejoinedMeta, restartDeadNodes, streamReplicas } from './nats-cluster-harness.js';
+import { allThreeCurrent, consumerLeader, killNode, metaCluster, nodeOf, rejoinedMeta, restartDeadNodes, streamReplicas } from './nats-cluster-harness.js';
 
 /** Each call of tf_add carries its own counter (arg0): a stored value set with no gap and no repeat is the proof. */
 const SCRIPT = 'probe uprobe:$tracee:tf_add { emit added { i: arg0 }; }\n';
@@ -27,7 +27,7 @@ async function ingestCaughtUp(config: TapfleetConfig): Promise<boolean> {
   }
 }
 
-describe('a 3-node NATS JetStream cluster: a node killed -9 under a streaming agent and ingest loses and doubles nothing, and rejoins', () => {
+describe('a 3-node NATS JetStream cluster: nodes killed -9 under a streaming agent and ingest lose and double nothing, and rejoin', () => {
   const stack = new FleetStack(48200, 48217, { cluster: { nodes: 3, name: 'tapfleet', portBase: 48230 } });
   const db = stack.config.clickhouse.database;
   let ch: ClickHouseClient;
@@ -67,23 +67,28 @@ describe('a 3-node NATS JetStream cluster: a node killed -9 under a streaming ag
     for (const r of rs) assert.deepEqual([r.leader, ...r.replicas.map((p) => p.name)].sort(), ['tapfleet-1', 'tapfleet-2', 'tapfleet-3'], `${r.stream} on all three nodes`);
   });
 
-  test('kill -9 of the agent\'s node, then of ingest\'s node, mid-stream: clients fail over, every event in ClickHouse exactly once, the nodes rejoin', async () => {
+  test('kill -9 of the agent\'s node, of ingest\'s node, of the ingest consumer\'s leader, mid-stream: clients fail over, every event in ClickHouse exactly once, the nodes rejoin', async () => {
     const d = await stack.api().call('POST', '/v1/deployments', DeploymentView, { scriptName: 'counter.tap', script: SCRIPT, selector: { role: 'nats' }, ttl: '5m', canary: false });
     const host = async () => (await stack.api().call('GET', `/v1/deployments/${d.id}`, DeploymentView)).hosts[HOST];
     await eventually(`${HOST} running`, async () => (await host())?.state === 'running', 30_000);
     const stored = async () => (await storedCount(ch, db, d.id, HOST)).distinct;
 
-    /** Kills the node `connection` is on once events are flowing, checks the client moved and events kept coming, restarts the node. */
-    const killUnder = async (connection: string): Promise<NatsNode> => {
+    /**
+     * Kills a node once events are flowing (the one `connection` is on, or the leader of ingest's
+     * events consumer), checks the client moved and events kept coming, restarts the node.
+     */
+    const killUnder = async (connection: string, victim: 'its node' | 'consumer leader' = 'its node'): Promise<NatsNode> => {
       const before = await eventually('events flowing into ClickHouse', async () => {
         const n = await stored();
         return n > 0 ? n : undefined;
       }, 60_000, 250);
       await eventually('more events after the last phase', async () => (await stored()) > before + 1000, 60_000, 250);
-      const node = await eventually(`the node ${connection} is connected to`, () => nodeOf(stack.config, connection), 20_000, 250);
+      const node = victim === 'its node'
+        ? await eventually(`the node ${connection} is connected to`, () => nodeOf(stack.config, connection), 20_000, 250)
+        : await eventually('the leader of ingest\'s events consumer', () => consumerLeader(stack.config, EVENTS_STREAM, INGEST_CONSUMERS.events.name), 20_000, 250);
       await killNode(stack.config, node);
       const atKill = await stored();
-      const moved = await eventually(`${connection} reconnected to another node`, () => nodeOf(stack.config, connection), 30_000, 250);
+      const moved = await eventually(`${connection} connected to a live node`, () => nodeOf(stack.config, connection), 30_000, 250);
       assert.notEqual(moved.service, node.service);
       await eventually('events stored after the kill', async () => (await stored()) > atKill + 1000, 60_000, 250);
       await restartDeadNodes(stack.config);
@@ -99,6 +104,8 @@ describe('a 3-node NATS JetStream cluster: a node killed -9 under a streaming ag
 
     const agentNode = await killUnder(AGENT_CONN);
     const ingestNode = await killUnder(INGEST_CONN);
+    // The consumer leader holds what was delivered and not yet acked: its successor must not hand ingest a batch as new that was already stored.
+    const consumerNode = await killUnder(INGEST_CONN, 'consumer leader');
 
     await stack.api().call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
     await eventually(`${HOST} stopped`, async () => (await host())?.state === 'stopped', 30_000);
@@ -111,7 +118,7 @@ describe('a 3-node NATS JetStream cluster: a node killed -9 under a streaming ag
 
     const count = await storedCount(ch, db, d.id, HOST);
     const [values] = await (await ch.query({ query: `SELECT count() AS rows, uniqExact(n0) AS distinct, min(n0) AS lo, max(n0) AS hi FROM ${db}.probe_events WHERE deployment = '${d.id}' AND host = '${HOST}'`, format: 'JSONEachRow' })).json<{ rows: string; distinct: string; lo: string; hi: string }>();
-    const summary = JSON.stringify({ agentNode: agentNode.serverName, ingestNode: ingestNode.serverName, count, values, report: { ...report, outages: report.outages.map((o) => o.text) } });
+    const summary = JSON.stringify({ agentNode: agentNode.serverName, ingestNode: ingestNode.serverName, consumerNode: consumerNode.serverName, count, values, report: { ...report, outages: report.outages.map((o) => o.text) } });
     assert.ok(count.rows > 5000, `enough events to span both kills: ${summary}`);
     // Every batch the agent published once, stored once: no sequence missing, none twice.
     assert.deepEqual(count, { rows: count.distinct, distinct: count.distinct, minSeq: 0, maxSeq: count.distinct - 1 }, summary);
