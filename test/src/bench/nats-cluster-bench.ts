@@ -31,6 +31,11 @@ const BATCH_EVENTS = 200;
 const BATCH_EVERY_MS = 20;
 const PUBLISHER = 'bench-nats-publisher';
 const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const EXPLANATION = [
+  "A client whose node dies reconnects to another at once (it has every node's URL): killing the publisher's node costs one reconnect, and the batches spooled meanwhile are re-sent (de-duplicated by Nats-Msg-Id).",
+  "When the dead node led the events stream, the publishes in flight to it are lost: each waits out the agent's 5 s ack timeout (and the batches behind them wait in order) while the stream elects a new leader, so the first post-kill ack comes some 4-7 s later.",
+  "When it led ingest's events consumer, storing waits for that consumer's new leader, and for the fetch outstanding on the dead one to expire.",
+].join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const lines: string[] = [];
 const say = (l = '') => {
@@ -106,7 +111,8 @@ async function recoveryRun(stack: FleetStack, bundle: Bundle, run: number, pick:
       else if (s.type === 'reconnect') publisher.setConnected(true);
     }
   })();
-  const deploymentId = `d-natsbench${run}${pick === 'leader' ? 'l' : 'p'}`.slice(0, 12);
+  // One deployment per run: a shared one would share sequence numbers, and so Nats-Msg-Ids (de-duplicated away).
+  const deploymentId = `d-natsbench${run}${pick === 'leader' ? 'l' : 'p'}`;
   const hostId = 'bench-nats';
   const layout = bundle.manifest.events[0]!;
   const record = new Uint8Array(layout.size);
@@ -242,7 +248,7 @@ async function main(): Promise<void> {
     const pub = "the publisher's node";
     const lead = 'the events stream leader';
     say();
-    say('A client whose node dies reconnects to another at once (it has every node\'s URL); what it waits for is the stream\'s new leader when the dead node led it (a raft election) and the batches it spooled meanwhile being re-sent (de-duplicated by Nats-Msg-Id).');
+    say(EXPLANATION);
     figures.push(
       { what: 'JetStream publish, R3 stream (16 KiB messages, 64 in flight)', value: Math.round(median(r3)), unit: 'msgs/s', baseline: { what: 'R1 stream, same cluster, same run', value: Math.round(median(r1)) }, ratio: median(r3) / median(r1), ratioMeans: 'R3 / R1' },
       { what: "kill -9 of the publisher's node: first post-kill event stored in ClickHouse", value: Math.round(of(pub, (r) => r.storedMs)), unit: 'ms', note: `first ack ${of(pub, (r) => r.firstAckMs).toFixed(0)} ms; publish rate back ${of(pub, (r) => r.rateBackMs).toFixed(0)} ms; median of ${RUNS}` },
