@@ -1,9 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectJetStream, createClickHouse, natsClusterNodes, type ClickHouseClient, type NatsNode } from '@tapfleet/runtime';
 import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, INGEST_CONSUMERS, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
+import { readPidFile, serviceDirs, stackStatus } from '@tapfleet/stack';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
 import { storedCount } from '../ingest/ingest-harness.js';
 import { allThreeCurrent, consumerLeader, killNode, metaCluster, nodeOf, rejoinedMeta, restartDeadNodes, streamReplicas } from './nats-cluster-harness.js';
@@ -65,6 +67,19 @@ describe('a 3-node NATS JetStream cluster: nodes killed -9 under a streaming age
       return allThreeCurrent(r) ? r : undefined;
     }, 30_000, 250);
     for (const r of rs) assert.deepEqual([r.leader, ...r.replicas.map((p) => p.name)].sort(), ['tapfleet-1', 'tapfleet-2', 'tapfleet-3'], `${r.stream} on all three nodes`);
+    // `stack status` shows the three nodes, also when asked with a configuration that does not say "cluster" (as after `stack up --cluster`).
+    const single = { ...stack.config, nats: { ...stack.config.nats, cluster: { ...stack.config.nats.cluster, nodes: 1 } } };
+    for (const config of [stack.config, single]) {
+      const nats = (await stackStatus(config)).filter((r) => r.name.startsWith('nats'));
+      assert.deepEqual(nats.map((r) => [r.name, r.state]), [['nats-1', 'running'], ['nats-2', 'running'], ['nats-3', 'running']]);
+    }
+    // The route password is in 0600 files only, never on a command line.
+    const password = readFileSync(join(stack.config.dataDir, 'stack-auth', 'nats-route.password'), 'utf8').trim();
+    for (const node of nodes) {
+      const dirs = serviceDirs(stack.config, node.service);
+      assert.equal(statSync(join(dirs.root, 'nats-server.conf')).mode & 0o777, 0o600);
+      assert.ok(!readFileSync(`/proc/${readPidFile(dirs.pidFile)!.pid}/cmdline`, 'utf8').includes(password));
+    }
   });
 
   test('kill -9 of the agent\'s node, of ingest\'s node, of the ingest consumer\'s leader, mid-stream: clients fail over, every event in ClickHouse exactly once, the nodes rejoin', async () => {
