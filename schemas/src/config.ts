@@ -227,6 +227,8 @@ export const DemoConfig = z.object({
 });
 export type DemoConfig = z.infer<typeof DemoConfig>;
 
+const NatsUrl = z.string().regex(/^nats:\/\/[^\s]+:[0-9]+$/, 'expected nats://HOST:PORT');
+
 /**
  * The one configuration shape for every tapfleet process. Defaults point at the
  * local stack `tapfleet stack up` starts; env vars and an optional JSON file override them.
@@ -236,7 +238,7 @@ export const TapfleetConfig = z.object({
   dataDir: z.string().min(1),
   logLevel: LogLevel.default('info'),
   nats: z.object({
-    url: z.string().regex(/^nats:\/\/[^\s]+:[0-9]+$/, 'expected nats://HOST:PORT').default('nats://127.0.0.1:4222'),
+    url: NatsUrl.default('nats://127.0.0.1:4222'),
     /** HTTP monitoring port of the nats-server the stack starts. */
     monitorPort: z.number().int().min(1).max(65535).default(8222),
     /**
@@ -253,6 +255,29 @@ export const TapfleetConfig = z.object({
     authDir: z.string().startsWith('/', 'expected an absolute path').optional(),
     /** Connect over TLS, trusting this CA (and presenting a client certificate if the server requires one). */
     tls: TlsClientFiles.optional(),
+    /**
+     * Every server clients may connect to (an external cluster: all its nodes). Clients pick one
+     * and fail over to the others. Default: the stack's cluster nodes when `cluster.nodes` > 1,
+     * else `url` alone.
+     */
+    urls: z.array(NatsUrl).min(1).optional(),
+    /**
+     * Copies of each stream, KV bucket and object store (JetStream replicas). Default: 3 when the
+     * stack runs a cluster of 3 or more, the node count when fewer, 1 for one server. Set it for
+     * an external cluster (`urls`).
+     */
+    replicas: z.number().int().min(1).max(5).optional(),
+    /**
+     * The NATS cluster `tapfleet stack up` runs (`--cluster` = 3 nodes). One node (the default)
+     * is the single server at `url`/`monitorPort`; with more, node i (1-based) listens for
+     * clients on portBase + 3(i-1), for routes on the next port and for monitoring on the one
+     * after, each with its own data dir, under the name `name`.
+     */
+    cluster: z.object({
+      nodes: z.number().int().min(1).max(5).default(1),
+      name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a cluster name of letters, digits, - and _').default('tapfleet'),
+      portBase: z.number().int().min(1).max(65520).default(4230),
+    }).prefault({}),
   }).prefault({}),
   clickhouse: z.object({
     /** http:// or https:// (then `tls` says whom to trust). */

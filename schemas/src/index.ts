@@ -1,6 +1,7 @@
 export * from './validate.js';
 export * from './common.js';
 export * from './nats-names.js';
+export * from './nats-monitor.js';
 export * from './kernel-profile.js';
 export * from './binary-profile.js';
 export * from './event-layout.js';

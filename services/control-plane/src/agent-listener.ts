@@ -80,7 +80,10 @@ export class AgentListener {
         // Re-ensured on every re-open (start() made it the first time): it may have been deleted under us.
         if (!first) await ensureDurableConsumer(this.jsm, AGENT_STREAM, AGENT_CONSUMER_SPEC);
         const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
-        const messages = await consumer.consume({ max_messages: 500 });
+        // Pulls expire every 5 s (the default is 30 s): a pull request held by a consumer leader
+        // that died (a NATS cluster node killed) is only noticed by missed heartbeats, at
+        // expires/2 each, so the default would stall the agent stream for ~30 s after a failover.
+        const messages = await consumer.consume({ max_messages: 500, expires: 5000 });
         this.messages = messages;
         void (async () => {
           for await (const s of messages.status()) {

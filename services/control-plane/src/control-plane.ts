@@ -1,12 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Redis } from 'ioredis';
 import type { Subscription } from '@nats-io/transport-node';
 import { loadTapsets, TAPSETS_DIR, warmCompileWorkers } from '@tapfleet/compiler';
-import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, startServiceHttp, serverTlsMaterial, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { adminTokenPath, connectNats, createClickHouse, loadAccountSigner, createRedis, ensureFleetResources, ensureKvBucket, natsReplicas, startServiceHttp, serverTlsMaterial, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { ENROLLMENTS_BUCKET, sha256Hex, type TapfleetConfig } from '@tapfleet/schemas';
 import { AgentListener } from './agent-listener.js';
 import { apiHandler } from './api-routes.js';
@@ -70,8 +69,9 @@ export class ControlPlane {
     const nc = await connectNats(config, { name: 'tapfleet-control-plane', identity: 'control-plane', reconnectForever: true });
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
-    const stores = await ensureFleetResources(nc, jsm, { update: true });
-    const enrollments = await new Kvm(nc).create(ENROLLMENTS_BUCKET, { history: 1, storage: StorageType.File });
+    const replicas = natsReplicas(config);
+    const stores = await ensureFleetResources(nc, jsm, { update: true, replicas });
+    const enrollments = await ensureKvBucket(nc, jsm, ENROLLMENTS_BUCKET, { history: 1, replicas });
     const redis = createRedis(config);
     const ch = createClickHouse(config);
     // Stores report records they cannot read here (log and metric) and skip them; the metrics need the inventory first.

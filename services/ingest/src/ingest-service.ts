@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, natsReplicas, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
 import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
@@ -45,7 +45,7 @@ export class IngestService {
     metrics.clickhouseUp.set(1);
     // Ingest may start before the control plane (npm start starts them together): the
     // streams and stores it reads must exist either way.
-    const { bundles } = await ensureFleetResources(nc, jsm, { update: false });
+    const { bundles } = await ensureFleetResources(nc, jsm, { update: false, replicas: natsReplicas(config) });
     // Direct reads: ingest's credentials may not create consumers on the bundle store.
     const manifests = new BundleManifests(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE), { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
     const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);

@@ -10,6 +10,10 @@ export const CONFIG_ENV = {
   TAPFLEET_LOG_LEVEL: 'trace|debug|info|warn|error|fatal|silent',
   TAPFLEET_NATS_URL: 'nats://HOST:PORT',
   TAPFLEET_NATS_MONITOR_PORT: 'HTTP monitoring port of the stack nats-server',
+  TAPFLEET_NATS_URLS: 'every server of a NATS cluster, comma-separated nats://HOST:PORT (clients fail over between them)',
+  TAPFLEET_NATS_CLUSTER: 'nodes of the NATS cluster `stack up` runs (default 1: one server at TAPFLEET_NATS_URL)',
+  TAPFLEET_NATS_CLUSTER_PORT_BASE: 'first port of the stack NATS cluster (node i: client, route, monitor from base + 3(i-1))',
+  TAPFLEET_NATS_REPLICAS: 'JetStream replicas of streams and buckets (default: min(3, cluster nodes))',
   TAPFLEET_CLICKHOUSE_URL: 'http://HOST:PORT',
   TAPFLEET_CLICKHOUSE_TCP_PORT: 'native port of the stack clickhouse-server',
   TAPFLEET_CLICKHOUSE_DATABASE: 'database name',
@@ -62,6 +66,12 @@ function envOverrides(env: Env): Json {
   set(null, 'logLevel', env.TAPFLEET_LOG_LEVEL);
   set('nats', 'url', env.TAPFLEET_NATS_URL);
   set('nats', 'monitorPort', env.TAPFLEET_NATS_MONITOR_PORT, true);
+  if (env.TAPFLEET_NATS_URLS) (out.nats as Json).urls = env.TAPFLEET_NATS_URLS.split(',').map((u) => u.trim()).filter(Boolean);
+  set('nats', 'replicas', env.TAPFLEET_NATS_REPLICAS, true);
+  const cluster: Json = {};
+  if (env.TAPFLEET_NATS_CLUSTER) cluster.nodes = intOrText(env.TAPFLEET_NATS_CLUSTER);
+  if (env.TAPFLEET_NATS_CLUSTER_PORT_BASE) cluster.portBase = intOrText(env.TAPFLEET_NATS_CLUSTER_PORT_BASE);
+  if (Object.keys(cluster).length) (out.nats as Json).cluster = cluster;
   set('clickhouse', 'url', env.TAPFLEET_CLICKHOUSE_URL);
   set('clickhouse', 'tcpPort', env.TAPFLEET_CLICKHOUSE_TCP_PORT, true);
   set('clickhouse', 'database', env.TAPFLEET_CLICKHOUSE_DATABASE);

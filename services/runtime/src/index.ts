@@ -2,6 +2,8 @@ export * from './paths.js';
 export * from './config.js';
 export * from './logger.js';
 export * from './nats.js';
+export * from './nats-cluster.js';
+export * from './nats-monitor.js';
 export * from './nats-auth.js';
 export * from './nats-permissions.js';
 export * from './clickhouse.js';

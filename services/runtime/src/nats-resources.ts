@@ -48,6 +48,16 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   }
 }
 
+/**
+ * A bucket's or store's backing stream at `replicas` copies: the KV and object-store `create`
+ * leave an existing stream as it is, so an update (a single server's data turned into a
+ * cluster's, or `nats.replicas` changed) is done here. JetStream moves the data itself.
+ */
+async function ensureReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+  const info = await jsm.streams.info(stream);
+  if (info.config.num_replicas !== replicas) await jsm.streams.update(stream, { num_replicas: replicas });
+}
+
 export interface FleetStores {
   assignments: KV;
   bundles: ObjectStore;
@@ -59,9 +69,11 @@ export interface FleetStores {
  * and ingest, whichever starts first. Only the control plane (`update`) brings an existing
  * stream's configuration up to date: ingest's credentials may create a missing fleet stream but
  * not change one (an update can shrink a stream to one message as surely as a purge).
+ * `replicas` (natsReplicas(config): 3 on a cluster, 1 on one server) applies to every stream,
+ * bucket and object store: with R3 a node may die without losing or stopping anything.
  */
-export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager, o: { update: boolean }): Promise<FleetStores> {
-  for (const s of FLEET_STREAMS) await ensureStream(jsm, s, o.update);
+export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamManager, o: { update: boolean; replicas: number }): Promise<FleetStores> {
+  for (const s of FLEET_STREAMS) await ensureStream(jsm, { ...s, num_replicas: o.replicas }, o.update);
   const kvm = new (natsKv().Kvm)(nc);
   const objm = new (natsObj().Objm)(nc);
   const openOr = async <T>(open: () => Promise<T>, create: () => Promise<T>): Promise<T> => {
@@ -72,11 +84,20 @@ export async function ensureFleetResources(nc: NatsConnection, jsm: JetStreamMan
       return create();
     }
   };
-  return {
-    assignments: await openOr(() => kvm.open(ASSIGNMENTS_BUCKET), () => kvm.create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File })),
-    bundles: await openOr(() => objm.open(BUNDLES_OBJECT_STORE), () => objm.create(BUNDLES_OBJECT_STORE)),
-    profiles: await openOr(() => objm.open(PROFILES_OBJECT_STORE), () => objm.create(PROFILES_OBJECT_STORE)),
+  const stores = {
+    assignments: await openOr(() => kvm.open(ASSIGNMENTS_BUCKET), () => kvm.create(ASSIGNMENTS_BUCKET, { history: 5, storage: StorageType.File, replicas: o.replicas })),
+    bundles: await openOr(() => objm.open(BUNDLES_OBJECT_STORE), () => objm.create(BUNDLES_OBJECT_STORE, { replicas: o.replicas })),
+    profiles: await openOr(() => objm.open(PROFILES_OBJECT_STORE), () => objm.create(PROFILES_OBJECT_STORE, { replicas: o.replicas })),
   };
+  if (o.update) for (const stream of [`KV_${ASSIGNMENTS_BUCKET}`, `OBJ_${BUNDLES_OBJECT_STORE}`, `OBJ_${PROFILES_OBJECT_STORE}`]) await ensureReplicas(jsm, stream, o.replicas);
+  return stores;
+}
+
+/** A KV bucket of the fleet's at `replicas` copies (created, or brought up to them). */
+export async function ensureKvBucket(nc: NatsConnection, jsm: JetStreamManager, bucket: string, o: { history: number; replicas: number }): Promise<KV> {
+  const kv = await new (natsKv().Kvm)(nc).create(bucket, { history: o.history, storage: StorageType.File, replicas: o.replicas });
+  await ensureReplicas(jsm, `KV_${bucket}`, o.replicas);
+  return kv;
 }
 
 export interface DurableConsumerSpec {

@@ -5,6 +5,7 @@ import type { TapfleetConfig } from '@tapfleet/schemas';
 import { natsJetStream, natsTransport } from './client-modules.js';
 import { serviceCredsPath } from './nats-auth.js';
 import { clientTlsMaterial } from './tls-material.js';
+import { natsServerUrls } from './nats-cluster.js';
 import type { ServiceIdentity } from './nats-permissions.js';
 
 export type { NatsConnection, JetStreamClient, JetStreamManager };
@@ -46,14 +47,18 @@ function natsTls(config: TapfleetConfig): { ca?: string; cert?: string; key?: st
 /**
  * The one NATS connection helper. `noAsyncTraces` is on because both clients spend
  * most publish CPU building Error stack traces for async calls (1.5-2x, see FACTS.md).
+ * It is given every server of a cluster (natsServerUrls): the client connects to one at
+ * random and, when that one dies, reconnects to another (and to nodes the cluster
+ * gossips); `reconnectTimeWait` paces retries of the same server, not the failover.
  */
 export async function connectNats(config: TapfleetConfig, options: NatsConnectOptions): Promise<NatsConnection> {
   const { file, creds } = credentials(config, options);
   const tls = natsTls(config);
+  const servers = natsServerUrls(config);
   try {
     const { connect, credsAuthenticator } = natsTransport();
     return await connect({
-      servers: config.nats.url,
+      servers,
       name: options.name,
       timeout: options.timeoutMs ?? 5000,
       noAsyncTraces: true,
@@ -66,7 +71,7 @@ export async function connectNats(config: TapfleetConfig, options: NatsConnectOp
   } catch (e) {
     const msg = (e as Error).message;
     if (/authori[sz]ation|authentication/i.test(msg))
-      throw new Error(`NATS at ${config.nats.url} refused ${options.name}: ${msg} (${creds ? `credentials ${file}` : `no credentials: ${file} does not exist`})`);
+      throw new Error(`NATS at ${servers.join(',')} refused ${options.name}: ${msg} (${creds ? `credentials ${file}` : `no credentials: ${file} does not exist`})`);
     throw e;
   }
 }

@@ -60,6 +60,14 @@ function ensurePasswordFile(path: string): string {
   return password;
 }
 
+/**
+ * The password nats-server cluster routes authenticate with (operator mode covers clients,
+ * not routes): without it any local process could join the cluster as a node and read every
+ * stream. Only the stack's nodes use it; clients never do.
+ */
+export const natsRoutePasswordFile = (config: TapfleetConfig): string => join(stackAuthDir(config), 'nats-route.password');
+export const ensureNatsRoutePassword = (config: TapfleetConfig): string => ensurePasswordFile(natsRoutePasswordFile(config));
+
 /** What the stack starts redis-server with: the configured password, else the stack's file (created once). */
 export const ensureRedisPassword = (config: TapfleetConfig): string => config.redis.password ?? ensurePasswordFile(redisPasswordFile(config));
 /** What the stack starts clickhouse-server with: the configured password, else the stack's file (created once). */

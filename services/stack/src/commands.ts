@@ -1,6 +1,7 @@
 import { UsageError, type Command } from '@tapfleet/runtime';
 import { setupCommand } from './setup-command.js';
-import { ALL_SERVICES, DEMO_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
+import { withNatsCluster } from '@tapfleet/runtime';
+import { ALL_SERVICES, DEMO_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, serviceGroupName, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
 
 /**
  * `--with kafka,jaeger,product,demo`: extra services beyond the servers; `product` means control
@@ -35,10 +36,13 @@ export const stackCommands: Command[] = [
     details: 'State lives under <dataDir>/stack/. A healthy service already on a configured port is reused and never stopped by `down`.',
     options: {
       'no-install': { type: 'boolean', description: 'do not apt-get missing packages' },
+      cluster: { type: 'boolean', description: 'run NATS as a 3-node JetStream cluster (R3 streams; nats.cluster.nodes, TAPFLEET_NATS_CLUSTER); docs/scale-out.md' },
       with: { type: 'string', description: 'also start: kafka, jaeger, control-plane, ingest, assembler, query, agent, product (those five), demo (the demo pipeline and its three agents)', valueName: 'LIST' },
     },
     async run(values, _pos, { config, log, out }) {
-      const reports = await stackUp(config, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
+      // --cluster without a configured size means 3 nodes; product services started here get this config too.
+      const effective = values.cluster === true && config.nats.cluster.nodes === 1 ? withNatsCluster(config, 3) : config;
+      const reports = await stackUp(effective, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
       out(SERVICE_HEADER);
       table(reports).forEach((l) => out(l));
       return 0;
@@ -49,7 +53,7 @@ export const stackCommands: Command[] = [
     summary: "stop the services this stack started (by pid file; tapfleet's own first), leaving their data",
     async run(_v, _p, { config, log, out }) {
       const reports = await stackDown(config, log);
-      for (const r of reports) if (r.pid || SERVER_SERVICES.includes(r.name)) out(`${r.name.padEnd(NAME_WIDTH)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
+      for (const r of reports) if (r.pid || SERVER_SERVICES.includes(serviceGroupName(r.name))) out(`${r.name.padEnd(NAME_WIDTH)}${r.pid ? `stopped pid ${r.pid}` : 'not started by tapfleet'}`);
       return 0;
     },
   },

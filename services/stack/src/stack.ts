@@ -2,7 +2,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { stackTlsMismatches } from './stack-tls.js';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
-import { ensureNatsAuth, type Logger } from '@tapfleet/runtime';
+import { ensureNatsAuth, isNatsCluster, withNatsCluster, type Logger } from '@tapfleet/runtime';
 import { ensureDebianPackages, STACK_PACKAGES } from './debian-packages.js';
 import { isOwnedAlive, readPidFile, removePidFile, spawnDetached, stopOwned, type PidRecord } from './owned-process.js';
 import { healthReason, StackError, waitHealthy } from './health-wait.js';
@@ -10,7 +10,7 @@ import { isPortOpen } from './tcp-port.js';
 import { ensureTracefs } from './tracefs.js';
 import { ensureCgroup2 } from './cgroup2.js';
 import type { ServiceDirs, StackService } from './services/service.js';
-import { natsService } from './services/nats.js';
+import { natsServices } from './services/nats.js';
 import { clickhouseService } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
@@ -30,7 +30,10 @@ export interface ServiceReport {
   reason?: string;
 }
 
-export type ServiceName = StackService['name'];
+/** What `--with`, start groups and `only` name: a NATS cluster's nodes go by `nats`. */
+export type ServiceName = Exclude<StackService['name'], `nats-${number}`>;
+/** The name a service is started, stopped and grouped by (a cluster node's is `nats`). */
+export const serviceGroupName = (name: StackService['name']): ServiceName => (name.startsWith('nats-') ? 'nats' : (name as ServiceName));
 /** What `stack up` starts unless told otherwise: the servers the product needs. */
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
@@ -54,8 +57,8 @@ const START_GROUPS: readonly (readonly ServiceName[])[] = [[...SERVER_SERVICES, 
  * the OTLP receiver of the tests and of local span export.
  */
 export function stackServices(config: TapfleetConfig, only: readonly ServiceName[] = SERVER_SERVICES, log?: Logger): StackService[] {
-  const make: Record<ServiceName, () => StackService> = {
-    nats: () => natsService(config),
+  const make: Record<ServiceName, () => StackService | StackService[]> = {
+    nats: () => natsServices(config),
     clickhouse: () => clickhouseService(config),
     redis: () => redisService(config),
     kafka: () => kafkaService(config, log),
@@ -73,7 +76,7 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     'demo-agent-risk': () => demoAgentService(config, 'risk', serviceDirs(config, 'demo-risk')),
     'demo-agent-matcher': () => demoAgentService(config, 'matcher', serviceDirs(config, 'demo-matcher')),
   };
-  return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());
+  return ALL_SERVICES.filter((n) => only.includes(n)).flatMap((n) => make[n]());
 }
 
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
@@ -153,20 +156,32 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: Stac
   ensureCgroup2(log);
   const services = stackServices(config, options.only, log).map((svc) => ({ svc, dirs: serviceDirs(config, svc.name) }));
   // The operator, accounts and service credentials must exist before nats-server (or any client) starts.
-  if (services.some(({ svc }) => svc.name === 'nats')) await ensureNatsAuth(config);
+  if (services.some(({ svc }) => serviceGroupName(svc.name) === 'nats')) await ensureNatsAuth(config);
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   const reports: ServiceReport[] = [];
   for (const group of START_GROUPS) {
     if (options.signal?.aborted) break;
-    const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(svc.name) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
+    const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(serviceGroupName(svc.name)) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
     reports.push(...(await allOrExplain(starting)));
   }
   return services.flatMap(({ svc }) => reports.filter((r) => r.name === svc.name));
 }
 
+/**
+ * The configuration `down` and `status` go by: a NATS cluster `stack up --cluster` started
+ * (its nodes' pid files) is stopped and shown without the flag being given again.
+ */
+function withStartedCluster(config: TapfleetConfig): TapfleetConfig {
+  if (isNatsCluster(config)) return config;
+  let nodes = 0;
+  while (nodes < 5 && existsSync(serviceDirs(config, `nats-${nodes + 1}`).pidFile)) nodes++;
+  return nodes > 1 ? withNatsCluster(config, nodes) : config;
+}
+
 /** Stops exactly the processes this stack started (by pid file); leaves reused ones alone. */
-export async function stackDown(config: TapfleetConfig, log: Logger, only: readonly ServiceName[] = ALL_SERVICES): Promise<ServiceReport[]> {
+export async function stackDown(configured: TapfleetConfig, log: Logger, only: readonly ServiceName[] = ALL_SERVICES): Promise<ServiceReport[]> {
+  const config = withStartedCluster(configured);
   // Reverse start order (demo agents, stages, tapfleet's processes, then the servers). Reports
   // for the servers always, for the others only if this stack started them.
   const started = (n: ServiceName) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile);
@@ -191,7 +206,8 @@ async function stopEach(config: TapfleetConfig, log: Logger, only: readonly Serv
 }
 
 /** The servers, plus any other service this stack has a pid file for. */
-export async function stackStatus(config: TapfleetConfig): Promise<ServiceReport[]> {
+export async function stackStatus(configured: TapfleetConfig): Promise<ServiceReport[]> {
+  const config = withStartedCluster(configured);
   const names = ALL_SERVICES.filter((n) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile));
   return Promise.all(
     stackServices(config, names).map(async (svc): Promise<ServiceReport> => {

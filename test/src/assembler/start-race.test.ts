@@ -28,7 +28,7 @@ test('an assembler started between the events stream and the bundles store waits
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(assembler.exitCode, null, 'still running: it waits, it does not fail');
     assert.equal(await healthy(), false, 'not serving before it has the store');
-    await ensureFleetResources(nc, jsm, { update: true });
+    await ensureFleetResources(nc, jsm, { update: true, replicas: 1 });
     await eventually('the assembler healthy once the store exists', healthy, 30_000, 200);
     assert.equal(assembler.exitCode, null);
   } finally {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { compileBundle } from '@tapfleet/compiler';
-import { ensureFleetResources, connectJetStream, createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
+import { ensureFleetResources, natsReplicas, connectJetStream, createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
 import { hostKernelProfile } from '@tapfleet/runner';
 import { batchMsgId, BUNDLES_OBJECT_STORE, EventBatchBuilder, eventsSubject, serializeBundle, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
 import { TEST_SIGNING_KEY } from '../compiler/kernel-harness.js';
@@ -20,7 +20,7 @@ export async function orderBundle(): Promise<Bundle> {
 export async function storeBundle(config: TapfleetConfig, bundle: Bundle): Promise<void> {
   const { nc, jsm } = await connectJetStream(config, { name: 'ingest-test-setup' });
   try {
-    await ensureFleetResources(nc, jsm, { update: true });
+    await ensureFleetResources(nc, jsm, { update: true, replicas: natsReplicas(config) });
     const store = await new Objm(nc).open(BUNDLES_OBJECT_STORE);
     if (!(await store.info(bundle.manifest.bundleId))) await store.putBlob({ name: bundle.manifest.bundleId }, new TextEncoder().encode(serializeBundle(bundle)));
   } finally {

@@ -270,7 +270,7 @@ async function shutdown(config: TapfleetConfig, { log, out }: CommandContext, ru
   }
   const mine = MAIN_JOB.filter((n) => !run.alreadyRunning.has(n));
   // A process that died before the stop is not reported as stopped by it.
-  const exited = new Set(mine.filter((n) => {
+  const exited = new Set<string>(mine.filter((n) => {
     const rec = readPidFile(serviceDirs(config, n).pidFile);
     return rec !== undefined && !isOwnedAlive(rec);
   }));

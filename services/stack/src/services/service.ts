@@ -8,8 +8,9 @@ export interface ServiceDirs {
 
 /** One server the local stack runs: how to start it and how to tell it is healthy. */
 export interface StackService {
+  /** `nats-1`.. are the nodes of a NATS cluster, which the stack starts and stops as `nats`. */
   name:
-    | 'nats' | 'clickhouse' | 'redis' | 'kafka' | 'jaeger' | 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent'
+    | 'nats' | `nats-${number}` | 'clickhouse' | 'redis' | 'kafka' | 'jaeger' | 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent'
     | 'demo-gateway' | 'demo-risk' | 'demo-matcher' | 'demo-agent-gateway' | 'demo-agent-risk' | 'demo-agent-matcher';
   /** What `ps` would show; used in messages about a port taken by something else. */
   binary: string;
