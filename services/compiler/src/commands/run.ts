@@ -6,6 +6,7 @@ import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
 import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
 import { runSession } from '../run-session.js';
+import { liveJson, liveText, printfJson } from '../output/run-lines.js';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
@@ -60,6 +61,9 @@ export const runCommand: Command = {
       onAttach: (s, program) => {
         if (s.errno) process.stderr.write(`tapfleet run: ${program} not attached: ${s.message}\n`);
       },
+      onLive: (live) => (json ? out(liveJson(live)) : process.stderr.write(`${liveText(live)}\n`)),
+      // Text as formatted, no newline added (bpftrace's printf); --json: one object per call.
+      onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
       onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
       onPrint: (maps) => {
         for (const m of maps) (json ? [mapJson(m.layout, m.entries)] : mapText(m.layout, m.entries)).forEach((l) => out(l));

@@ -1,3 +1,4 @@
+import type { DecodedEvent, EventLayout, FieldValue } from '@tapfleet/schemas';
 import { parseFormat, type ConversionSpec, type FormatPiece } from '../printf-spec.js';
 
 /** One printf() argument as it arrives: an integer (64 bits, as the record carries it) or a string. */
@@ -84,3 +85,27 @@ function pad(s: ConversionSpec, prefix: Buffer, body: Buffer, zeroAllowed: boole
   if (s.flags.zero && zeroAllowed) return Buffer.concat([prefix, Buffer.alloc(fill, '0'), body]);
   return Buffer.concat([Buffer.alloc(fill, ' '), prefix, body]);
 }
+
+/** The formatters of one run: one per printf() call site, parsed on first use. */
+export class PrintfFormatters {
+  private readonly byFormat = new Map<string, PrintfFormatter>();
+
+  private formatter(format: string): PrintfFormatter {
+    let f = this.byFormat.get(format);
+    if (!f) this.byFormat.set(format, (f = new PrintfFormatter(format)));
+    return f;
+  }
+
+  /** A kernel printf() record: its arguments are the fields the layout's call names, in order. */
+  record(layout: EventLayout, fields: DecodedEvent): Buffer {
+    if (layout.call?.fn !== 'printf') throw new Error(`event ${layout.name} is not a printf() record`);
+    return this.formatter(layout.call.format).format(layout.call.args.map((name) => toArg(fields[name])));
+  }
+
+  /** A begin/end/interval printf(): constants from the manifest. */
+  constants(format: string, args: { type: 'int' | 'str'; value: string }[]): Buffer {
+    return this.formatter(format).format(args.map((a) => (a.type === 'int' ? BigInt(a.value) : a.value)));
+  }
+}
+
+const toArg = (v: FieldValue | undefined): PrintfArg => (typeof v === 'string' || typeof v === 'bigint' ? v : BigInt(v ?? 0));
