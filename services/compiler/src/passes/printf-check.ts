@@ -46,7 +46,7 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
     for (const s of flatten(probe.body)) {
       if (s.kind === 'exit') {
         if (options.purpose === 'deploy')
-          diags.error(s.span, 'exit() ends a tapfleet run; a deployment runs until it is stopped', 'stop a deployment with tapfleet undeploy, or run the script with tapfleet run');
+          diags.error(s.span, 'exit() ends a tapfleet run; a deployment runs until it is stopped', 'a deployment ends with tapfleet stop DEPLOYMENT (or its --ttl); run the script with tapfleet run to use exit()');
         else if (!userSide) points.forEach((p) => exitProbes.add(p));
         continue;
       }
