@@ -68,3 +68,12 @@ test('a fleet deployment refuses exit(): it has no run to end', () => {
     'script.tap:2:15: error: exit() ends a tapfleet run; a deployment runs until it is stopped',
   ]);
 });
+
+test('printf() call sites share the 65,536 record ids with the events', () => {
+  // 100 probes of 700 printf() calls: the 65,537th call (probe 94) is one too many.
+  const body = Array(700).fill(`printf("");`).join(' ');
+  const script = Array.from({ length: 100 }, () => `${SW} { ${body} }`).join('\n');
+  const errors = errorsOf(script);
+  assert.equal(errors.length, 1, errors.slice(0, 3).join('\n'));
+  assert.match(errors[0]!, /^94:\d+: this script sends more than 65536 kinds of record \(events and printf\(\) call sites\)$/);
+});

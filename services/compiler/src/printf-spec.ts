@@ -105,7 +105,7 @@ function conversionAt(format: string, start: number): ConversionSpec | FormatPro
   const seen = format.slice(start, i + 1);
   if (conversion === undefined)
     return { at: start, length: i - start, message: `the format ends inside the conversion '${seen}'`, hint: `a conversion ends with one of ${CONVERSIONS}; write %% for a percent sign` };
-  if (!'diuxXoscp'.includes(conversion) || conversion === '%')
+  if (!'diuxXoscp'.includes(conversion))
     return { at: start, length: i + 1 - start, message: `unknown conversion '${seen}'`, hint: `conversions are ${CONVERSIONS} (with flags -+ #0, a width, a .precision and hh h l ll j z t), and %% for a percent sign` };
   if (lengthModifier && (conversion === 's' || conversion === 'c'))
     return { at: start, length: i + 1 - start, message: `'${lengthModifier}' does not apply to %${conversion}`, hint: `write %${conversion}` };

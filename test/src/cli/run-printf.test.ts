@@ -72,6 +72,15 @@ test('exit() in a kernel probe stops the run as Ctrl-C does: maps printed, exit 
   assert.match(r.stderr, /^tapfleet run: 0 event\(s\); attached in [0-9.]+ ms, detached in [0-9.]+ ms$/m);
 });
 
+test('exit() in a USDT probe (a uprobe at the site) stops the run the same way', () => {
+  const tap = file('exit-usdt.tap', 'probe usdt:/usr/bin/python3.11:python:gc__start {\n    printf("gc of generation %d\\n", arg0);\n    exit();\n}\n');
+  const r = tapfleet('run', tap, '-c', '/usr/bin/python3.11 -c "import gc, time\ngc.collect(1)\ntime.sleep(600)"');
+  assert.equal(r.signal, null, 'the run did not stop');
+  assert.equal(r.code, 0, r.stderr);
+  // The first collection may be an automatic one, of any generation; only the first is printed.
+  assert.match(r.stdout, /^gc of generation [0-2]\n$/);
+});
+
 test('exit() in begin and in interval probes stops the run; end probes still run, in statement order', () => {
   const begin = tapfleet('run', file('exit-begin.tap', 'probe begin { printf("begin %s %d\\n", "ok", -1); exit(); }\nprobe tracepoint:syscalls:sys_enter_getppid { @n = count(); }\nprobe end { printf("end\\n"); print(@n); printf("after\\n"); }\n'));
   assert.equal(begin.signal, null);

@@ -53,6 +53,11 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
       if (s.kind !== 'printf') continue;
       const types = checkCall(s, a, diags, userSide);
       if (!types || userSide) continue;
+      if (nextId >= LIMITS.maxEvents) {
+        // Record ids are u16s shared with the emitted events (and exit()'s record).
+        diags.error(s.span, `this script sends more than ${LIMITS.maxEvents} kinds of record (events and printf() call sites)`, 'print the same line from fewer call sites');
+        return;
+      }
       const name = printfRecordName(sites++);
       if (a.events.has(name)) {
         diags.error(s.span, `this printf() record is named ${name}, which an emit of this script also uses`, 'printf() records are named printf_0, printf_1, ... in script order: rename the event');
