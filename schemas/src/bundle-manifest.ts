@@ -3,7 +3,16 @@ import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
 import { EventLayout } from './event-layout.js';
 
-export const UserAction = z.object({ op: z.enum(['print', 'clear']), map: z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/) });
+const MapName = z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/);
+/** What a begin/end/interval probe does, in order: print or clear a map, print a line of constants, or end the run. */
+export const UserAction = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('print'), map: MapName }),
+  z.object({ op: z.literal('clear'), map: MapName }),
+  /** printf() with constant arguments (integers as decimal text). */
+  z.object({ op: z.literal('printf'), format: z.string().max(1024), args: z.array(z.object({ type: z.enum(['int', 'str']), value: z.string() })) }),
+  /** exit(): `tapfleet run` stops as at Ctrl-C (the compiler refuses it in a fleet deployment). */
+  z.object({ op: z.literal('exit') }),
+]);
 export type UserAction = z.infer<typeof UserAction>;
 
 /** Where one BPF program attaches; the runner does exactly this and nothing else. */

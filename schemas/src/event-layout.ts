@@ -58,6 +58,16 @@ export const EventLayout = z
     txnField: z.string().optional(),
     /** The probe points (as written in the script) whose bodies emit this event. */
     probes: z.array(z.string()).optional(),
+    /**
+     * Set when the record comes from a call rather than an `emit`: a printf() call site (its
+     * format, and the fields holding its arguments in argument order) or exit().
+     */
+    call: z
+      .discriminatedUnion('fn', [
+        z.object({ fn: z.literal('printf'), format: z.string().max(1024), args: z.array(z.string()) }),
+        z.object({ fn: z.literal('exit') }),
+      ])
+      .optional(),
   })
   .superRefine((layout, ctx) => {
     if (layout.size % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['size'], message: 'record size must be a multiple of 8' });
@@ -72,6 +82,10 @@ export const EventLayout = z
     if (end > layout.size) ctx.addIssue({ code: 'custom', path: ['size'], message: `fields end at ${end}, past the record size` });
     if (layout.txnField !== undefined && !layout.fields.some((f) => f.name === layout.txnField))
       ctx.addIssue({ code: 'custom', path: ['txnField'], message: `no field named "${layout.txnField}"` });
+    if (layout.call?.fn === 'printf')
+      layout.call.args.forEach((name, i) => {
+        if (!layout.fields.some((f) => f.name === name)) ctx.addIssue({ code: 'custom', path: ['call', 'args', i], message: `no field named "${name}"` });
+      });
   });
 export type EventLayout = z.infer<typeof EventLayout>;
 

@@ -24,7 +24,10 @@ export type Stmt =
   | { kind: 'emit'; event: string; fields: { name: string; value: Expr; span: Span }[]; span: Span }
   | { kind: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; span: Span }
   | { kind: 'print' | 'clear'; map: string; span: Span }
-  | { kind: 'delete'; map: string; keys: Expr[]; span: Span };
+  | { kind: 'delete'; map: string; keys: Expr[]; span: Span }
+  /** `printf("fmt", args...)`; `record` is the name of its record layout, set by the printf-check pass. */
+  | { kind: 'printf'; format: string; formatSpan: Span; args: Expr[]; span: Span; record?: string }
+  | { kind: 'exit'; span: Span };
 
 export interface ProbePoint {
   text: string;

@@ -9,6 +9,7 @@ import { resolvePoints, type ResolvedProbe, type Target } from './passes/resolve
 import { typecheck, type Analysis } from './passes/typecheck.js';
 import { emitC, type ProgramInfo } from './passes/emit-c.js';
 import { checkLimits } from './passes/check-limits.js';
+import { checkPrintf } from './passes/printf-check.js';
 import { txnShape } from './passes/txn-shape.js';
 import { LIMITS } from './limits.js';
 import { AliasTable } from './alias-table.js';
@@ -30,6 +31,8 @@ export interface CompileInput {
    * Sites whose specs cannot be lowered use libbpf either way.
    */
   usdtArgs?: 'direct' | 'libbpf';
+  /** What the bundle is for: `tapfleet run` (default) or a fleet deployment, where exit() is refused. */
+  purpose?: 'run' | 'deploy';
 }
 
 export interface FrontEndResult {
@@ -60,6 +63,7 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   if (input.usdtArgs === 'libbpf') probes = probes.map((p) => ({ ...p, points: p.points.map((pt) => ({ ...pt, target: withoutDirect(pt.target), ...(pt.entries ? { entries: pt.entries.map(withoutDirect) } : {}) })) }));
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
+  checkPrintf(probes, analysis, diags, input.purpose ? { purpose: input.purpose } : {});
   checkLimits(probes, analysis, diags);
   const transaction = txnShape(script, analysis, diags);
   if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };

@@ -42,6 +42,8 @@ export interface CompileOptions {
   profiles?: HostProfiles;
   ringBufferBytes?: number;
   usdtArgs?: 'direct' | 'libbpf';
+  /** `deploy` for a fleet deployment (exit() is refused there); `tapfleet run` by default. */
+  purpose?: 'run' | 'deploy';
   /** clang binary and time allowance (config `compiler`). */
   build?: BuildOptions;
 }
@@ -49,7 +51,7 @@ export interface CompileOptions {
 /** Script -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
 export async function compileBundle(file: string, text: string, options: CompileOptions): Promise<Bundle> {
   const profiles = options.profiles ?? profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {});
-  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}) });
+  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}), ...(options.purpose ? { purpose: options.purpose } : {}) });
   if (!fe.c) throw new CompileError(fe.diagnostics);
   const source = fe.probes[0]!.span.source;
   let object: Buffer;

@@ -64,6 +64,10 @@ export const LIMITS = {
   maxJumpSpanInstructions: 32_767,
   /** Integers in a pair key (`key (a, b, ...)`): the start/end map's key is built on the BPF stack, 8 bytes each. */
   maxPairKeyExprs: 4,
+  /** A printf() format, in bytes after escapes: it travels in the manifest, once per call site. */
+  maxPrintfFormatBytes: 1024,
+  /** printf() arguments per call: each is a field of the call site's record. */
+  maxPrintfArgs: 32,
 } as const;
 
 /** clang's default bracket depth is 256; generated C nests about 4 brackets per expression level. */

@@ -319,6 +319,8 @@ export class Parser {
     }
     if (t.kind === 'map') return this.aggregation();
     if (this.is('emit')) return this.emit();
+    if (this.is('printf')) return this.printf();
+    if (this.is('exit')) return this.exit();
     if (this.is('if')) return this.ifStatement();
     if (this.is('print') || this.is('clear') || this.is('delete')) {
       const kw = this.advance();
@@ -385,6 +387,31 @@ export class Parser {
     const close = this.expect('}', 'to close the event');
     if (this.is(';')) this.advance();
     return { kind: 'emit', event: name, fields, span: span(kw.span, close.span) };
+  }
+
+  /** `printf("format", EXPR, ...)`: the format must be a literal, so it is checked at compile time. */
+  private printf(): Stmt {
+    const kw = this.advance();
+    this.expect('(', 'after printf');
+    const fmt = this.tok;
+    if (fmt.kind !== 'string') this.fail(fmt, `printf() takes a format string first, found ${this.describe(fmt)}`, 'write printf("pid %d opened %s\\n", pid, str(args.filename))');
+    this.advance();
+    const args: Expr[] = [];
+    while (this.is(',')) {
+      this.advance();
+      args.push(this.expr(0));
+    }
+    const close = this.expect(')', 'to close printf(');
+    this.endStatement();
+    return { kind: 'printf', format: fmt.value as string, formatSpan: fmt.span, args, span: span(kw.span, close.span) };
+  }
+
+  private exit(): Stmt {
+    const kw = this.advance();
+    this.expect('(', 'after exit');
+    const close = this.expect(')', 'exit() takes no arguments');
+    this.endStatement();
+    return { kind: 'exit', span: span(kw.span, close.span) };
   }
 
   private ifStatement(): Stmt {

@@ -6,6 +6,7 @@ import { mapObjectName, type DecodedEvent, type MapLayout, type UserAction } fro
 import { decodeSnapshot, RunnerProcess, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
 import type { Bundle } from './bundle/bundle.js';
 import { decodeEvent, layoutsById } from './output/format.js';
+import { PrintfFormatters } from './output/printf.js';
 import { setLongTimeout } from '@tapfleet/runtime';
 import { liveStartTime, watchPidExit } from './pid-watch.js';
 import { RunCgroup } from './run-cgroup.js';
@@ -28,6 +29,10 @@ export interface SessionOptions {
   /** Maps named by an interval/end print(), after each snapshot. */
   onPrint?: (maps: { layout: MapLayout; entries: AggEntry[] }[]) => void;
   onAttach?: (status: Extract<RunnerRecord, { type: 'attach' }>, program: string) => void;
+  /** Every probe is attached (or failed to): the moment to start a workload. Before any other output. */
+  onLive?: (live: { probes: number; failed: number; attachNs: bigint }) => void;
+  /** A printf() line (kernel record or begin/end/interval call), formatted, as bytes. */
+  onPrintf?: (text: Buffer) => void;
   /** Resolves to end the session early (Ctrl-C). */
   stopSignal?: Promise<void>;
 }
@@ -49,6 +54,8 @@ export interface SessionResult {
   pidExited?: boolean;
   /** Pid of the -c command, when there was one. */
   commandPid?: number;
+  /** Set when exit() ended the session. */
+  exited?: boolean;
 }
 
 /** Starts `argv` stopped before exec, so probes are attached before its first instruction. */
@@ -119,12 +126,22 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
   let printing: UserAction[] | undefined;
   let stderr = '';
+  let requestExit: () => void = () => {};
+  const exitSignal = new Promise<void>((resolve) => (requestExit = () => {
+    result.exited = true;
+    resolve();
+  }));
+  const formatters = new PrintfFormatters();
   runner.on('stderr', (s) => (stderr += s));
   runner.on('record', (r) => {
     switch (r.type) {
       case 'event': {
+        // After exit(), records still in the ring are not printed (as bpftrace stops reading at exit).
+        if (result.exited) break;
         const ev = decodeEvent(layouts, r.data);
         if (!ev) result.undecodable++;
+        else if (ev.layout.call?.fn === 'printf') o.onPrintf?.(formatters.record(ev.layout, ev.fields));
+        else if (ev.layout.call?.fn === 'exit') requestExit();
         else {
           result.events++;
           o.onEvent?.(ev.name, ev.fields);
@@ -152,25 +169,34 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         break;
     }
   });
-  const printMaps = (actions: UserAction[]) => {
-    const maps = actions.filter((a) => a.op === 'print').flatMap((a) => {
-      const layout = manifest.maps.find((m) => m.name === a.map);
-      return layout ? [{ layout, entries: result.maps.get(a.map) ?? [] }] : [];
-    });
-    if (maps.length) o.onPrint?.(maps);
-    for (const a of actions) if (a.op === 'clear') runner.clear(mapObjectName(a.map));
+  /** A begin/end/interval body, in statement order (maps as of the latest snapshot). */
+  const runActions = (actions: UserAction[]) => {
+    for (const a of actions) {
+      switch (a.op) {
+        case 'print': {
+          const layout = manifest.maps.find((m) => m.name === a.map);
+          if (layout) o.onPrint?.([{ layout, entries: result.maps.get(a.map) ?? [] }]);
+          break;
+        }
+        case 'clear': runner.clear(mapObjectName(a.map)); break;
+        case 'printf': o.onPrintf?.(formatters.constants(a.format, a.args)); break;
+        case 'exit': requestExit(); break;
+      }
+    }
   };
   runner.on('record', (r) => {
     // A snapshot is a run of map records ending with the last map: print once it is complete.
     if (r.type === 'map' && printing && r.name === mapObjectName(manifest.maps[manifest.maps.length - 1]!.name)) {
       const actions = printing;
       printing = undefined;
-      printMaps(actions);
+      runActions(actions);
     }
   });
   try {
     const ready = await whenReady(runner);
     result.attachNs = ready.attachNs;
+    const userSide = manifest.attach.filter((a) => a.kind === 'interval' || a.kind === 'begin' || a.kind === 'end').length;
+    o.onLive?.({ probes: ready.ok + userSide, failed: ready.failed, attachNs: ready.attachNs });
   } catch (e) {
     child?.kill('SIGKILL');
     await releaseCgroup(cgroup);
@@ -180,13 +206,15 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const timers = manifest.attach.flatMap((a) =>
     a.kind === 'interval'
       ? [setInterval(() => {
+          // Printing a map waits for a fresh snapshot; a body without print() runs at once.
+          if (!manifest.maps.length || !a.actions.some((x) => x.op === 'print')) return runActions(a.actions);
           printing = a.actions;
           runner.snapshot();
         }, Math.max(1, Math.round(a.periodNs / 1e6)))]
       : [],
   );
-  for (const a of manifest.attach) if (a.kind === 'begin') printMaps(a.actions);
-  const endings: Promise<unknown>[] = [runner.exited];
+  for (const a of manifest.attach) if (a.kind === 'begin') runActions(a.actions);
+  const endings: Promise<unknown>[] = [runner.exited, exitSignal];
   if (o.stopSignal) endings.push(o.stopSignal);
   let durationTimer: { clear(): void } | undefined;
   // Chained: a duration over ~24.8 days would overflow Node's timer and end the run at once.
@@ -211,7 +239,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   await releaseCgroup(cgroup);
   rmSync(dir, { recursive: true, force: true });
   const ends = manifest.attach.filter((a) => a.kind === 'end');
-  if (ends.length) ends.forEach((a) => a.kind === 'end' && printMaps(a.actions));
-  else if (manifest.maps.length && !manifest.attach.some((a) => a.kind === 'interval')) printMaps(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
+  if (ends.length) ends.forEach((a) => a.kind === 'end' && runActions(a.actions));
+  else if (manifest.maps.length && !manifest.attach.some((a) => a.kind === 'interval')) runActions(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
   return result;
 }

@@ -64,3 +64,13 @@ test('one worker thread serves compile after compile (starting one per compile c
   assert.equal(parallel.length, 2);
   assert.ok(compileWorkersStarted() <= started + 1, 'two at once need at most one more thread');
 });
+
+test('the control plane\'s builds are deployments: exit() is refused there, printf() compiles', async () => {
+  await assert.rejects(compileBundleInWorker('x.tap', `${TP} { exit(); }\n`, options), (e: unknown) => {
+    assert.ok(e instanceof CompileError);
+    assert.equal(formatDiagnostic(e.diagnostics[0]!).split('\n')[0], 'x.tap:1:39: error: exit() ends a tapfleet run; a deployment runs until it is stopped');
+    return true;
+  });
+  const bundle = await compileBundleInWorker('p.tap', `${TP} { printf("%s\\n", args.next_comm); }\n`, options);
+  assert.deepEqual(bundle.manifest.events.map((e) => [e.name, e.call?.fn]), [['printf_0', 'printf']]);
+});

@@ -70,6 +70,8 @@ describe('compile limits and the compile queue on a real control plane', () => {
     ['10,000 probes', Array.from({ length: 10_000 }, (_, i) => `${TP} { @a${i % 50} = count(); }`).join('\n'), /big\.tap:257:1: error: this script has more than 256 probes/],
     ['65 maps over two probes', `${TP} {\n${maps(0, 40)}\n}\n${TP} {\n${maps(40, 25)}\n}\n`, /big\.tap:68:3: error: this script has more than 64 maps/],
     ['an event name ClickHouse refuses', `${TP} { emit Big { a: 1 } }\n`, new RegExp(`big\\.tap:1:${TP.length + 4}: error: event name 'Big' must be a lower-case identifier`)],
+    // A deployment runs until it is stopped: exit() has no run to end (docs/language.md, printf() and exit()).
+    ['exit() in a deployment', `${TP} { exit(); }\n`, new RegExp(`big\\.tap:1:${TP.length + 4}: error: exit\\(\\) ends a tapfleet run; a deployment runs until it is stopped`)],
   ];
   for (const [what, script, diagnostic] of CASES)
     test(`${what}: 422 with file:line:col and a caret, never 500 or 201`, async () => {

@@ -6,11 +6,20 @@ import type { FrontEndResult } from '../compile.js';
 import { LIMITS } from '../limits.js';
 import { COMPILER_VERSION } from '../version.js';
 import { signBytes } from './signing.js';
+import { constantArg } from '../passes/printf-check.js';
 
 export type { Bundle } from '@tapfleet/schemas';
 
+/** A begin/end/interval body as the actions its owner carries out, in order (the compiler allowed only these). */
 function userActions(body: Stmt[]): UserAction[] {
-  return body.flatMap((s) => (s.kind === 'print' || s.kind === 'clear' ? [{ op: s.kind, map: s.map }] : []));
+  return body.flatMap((s): UserAction[] => {
+    switch (s.kind) {
+      case 'print': case 'clear': return [{ op: s.kind, map: s.map }];
+      case 'printf': return [{ op: 'printf', format: s.format, args: s.args.map((e) => constantArg(e)!) }];
+      case 'exit': return [{ op: 'exit' }];
+      default: return [];
+    }
+  });
 }
 
 /** Assembles the manifest from the front end's result and the built object, and signs it. */

@@ -33,6 +33,8 @@ async function run(job: WorkerJob): Promise<WorkerOutcome> {
       signingKey: createPrivateKey(job.signingKeyPem),
       profiles: { kernel, binaries: job.binaries },
       build: job.build,
+      // Workers build for the control plane, that is for deployments: exit() has no run to end there.
+      purpose: 'deploy',
     });
     return { ok: true, bundle: serializeBundle(bundle) };
   } catch (e) {

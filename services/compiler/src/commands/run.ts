@@ -26,7 +26,7 @@ export const runCommand: Command = {
     // Loaded now, not with the command table: only a run needs the runner and the cache (and, on a
     // miss, the compiler). Started before the checks below so the files load while they run.
     const loading = Promise.all([
-      import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'),
+      import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'), import('../output/run-lines.js'),
     ]);
     loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
     const { file, text } = readScript(positionals);
@@ -40,7 +40,7 @@ export const runCommand: Command = {
     const plan = command !== undefined ? planShellCommand(command) : undefined;
     const json = values.json === true;
     const key = localSigningKey(config);
-    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }] = await loading;
+    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }, { liveJson, liveText, printfJson }] = await loading;
     const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
       // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
       log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },
@@ -72,6 +72,9 @@ export const runCommand: Command = {
       onAttach: (s, program) => {
         if (s.errno) process.stderr.write(`tapfleet run: ${program} not attached: ${s.message}\n`);
       },
+      onLive: (live) => (json ? out(liveJson(live)) : process.stderr.write(`${liveText(live)}\n`)),
+      // Text as formatted, no newline added (bpftrace's printf); --json: one object per call.
+      onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
       onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
       onPrint: (maps) => {
         for (const m of maps) (json ? [mapJson(m.layout, m.entries)] : mapText(m.layout, m.entries)).forEach((l) => out(l));

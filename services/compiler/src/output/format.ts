@@ -7,11 +7,11 @@ export function layoutsById(manifest: BundleManifest): Map<number, EventLayout> 
 }
 
 /** Decodes a raw event with the manifest's layouts (never a hand-written layout). */
-export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array): { name: string; fields: DecodedEvent } | undefined {
+export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array): { name: string; fields: DecodedEvent; layout: EventLayout } | undefined {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const layout = layouts.get(recordEventId(view, 0));
   if (!layout || data.byteLength < layout.size) return undefined;
-  return { name: layout.name, fields: decodeRecord(view, 0, layout) };
+  return { name: layout.name, fields: decodeRecord(view, 0, layout), layout };
 }
 
 const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v);

@@ -7,6 +7,7 @@ import { LIMITS } from '../limits.js';
 import type { Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
+import { EXIT_RECORD } from './printf-check.js';
 
 /** One BPF program in the object, and where it attaches. */
 export interface ProgramInfo {
@@ -289,6 +290,7 @@ function collectExprs(probe: ResolvedProbe): Expr[] {
       case 'emit': list.push(...s.fields.map((f) => f.value)); break;
       case 'if': list.push(s.cond); s.then.forEach(walk); s.else.forEach(walk); break;
       case 'delete': list.push(...s.keys); break;
+      case 'printf': list.push(...s.args); break;
       default: break;
     }
   };
@@ -448,16 +450,11 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
       const m = a.maps.get(s.map)!;
       return [`${ind}{`, ...keyInit(m, s.keys, ctx, a, ind), `${ind}\tbpf_map_delete_elem(&${mapObjectName(m.name)}, &tf_k);`, `${ind}}`];
     }
-    case 'emit': {
-      const { layout, fieldTypes } = a.events.get(s.event)!;
-      const lines = [`${ind}{`, `${ind}\ttf_count(0);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(1);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->PREFIX, ${layout.id});`];
-      for (const f of s.fields) {
-        const t: Type = fieldTypes.get(f.name)!;
-        lines.push(t.kind === 'str' ? `${ind}\t\t${strInto(f.value, `tf_ev->${f.name}`, t.size, ctx, a)}` : `${ind}\t\ttf_ev->${f.name} = ${intExpr(f.value, ctx, a)};`);
-      }
-      lines.push(`${ind}\t\tbpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);`, `${ind}\t}`, `${ind}}`);
-      return lines;
-    }
+    case 'emit': return ringRecord(s.event, s.fields, ctx, a, ind);
+    // A printf() call site sends its arguments as a record of its own layout; user space formats them.
+    case 'printf': return ringRecord(s.record!, s.args.map((value, i) => ({ name: `arg${i}`, value })), ctx, a, ind);
+    // exit() sends its record, then ends this probe's run: the run stops when user space reads it.
+    case 'exit': return [...ringRecord(EXIT_RECORD, [], ctx, a, ind), `${ind}return 0;`];
     case 'if':
       return [
         `${ind}if (${intExpr(s.cond, ctx, a)}) {`,
@@ -469,6 +466,18 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
     case 'clear':
       return [];
   }
+}
+
+/** Reserves, fills and submits one ring-buffer record of the named layout. */
+function ringRecord(name: string, fields: { name: string; value: Expr }[], ctx: Ctx, a: Analysis, ind: string): string[] {
+  const { layout, fieldTypes } = a.events.get(name)!;
+  const lines = [`${ind}{`, `${ind}\ttf_count(0);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(1);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->PREFIX, ${layout.id});`];
+  for (const f of fields) {
+    const t: Type = fieldTypes.get(f.name)!;
+    lines.push(t.kind === 'str' ? `${ind}\t\t${strInto(f.value, `tf_ev->${f.name}`, t.size, ctx, a)}` : `${ind}\t\ttf_ev->${f.name} = ${intExpr(f.value, ctx, a)};`);
+  }
+  lines.push(`${ind}\t\tbpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);`, `${ind}\t}`, `${ind}}`);
+  return lines;
 }
 
 function keyInit(m: MapInfo, keys: Expr[], ctx: Ctx, a: Analysis, ind: string): string[] {

@@ -39,7 +39,9 @@ const BUILTINS: Record<string, Type> = {
 const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
 const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, hist: 1, lhist: 4 };
 
-const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
+const USER_SIDE_STATEMENTS = new Set<Stmt['kind']>(['print', 'clear', 'printf', 'exit']);
+
+export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
 
 /** Pass: type every expression, check each builtin is valid where it is used, derive event and map layouts. */
 export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis {
@@ -193,8 +195,8 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
       statements++;
       if (statements === LIMITS.maxStatementsPerProbe + 1)
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
-      if (userSide && s.kind !== 'print' && s.kind !== 'clear') {
-        diags.error(s.span, `${targets[0]!.kind} probes run in user space and may only print() or clear() maps`);
+      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind)) {
+        diags.error(s.span, `${targets[0]!.kind} probes run in user space and may only print() or clear() maps, printf() and exit()`);
         return;
       }
       switch (s.kind) {
@@ -217,6 +219,9 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           if (!userSide) diags.error(s.span, `${s.kind}() runs in user space: use it in interval, begin or end probes`);
           if (!a.maps.has(s.map)) pendingMapRefs.push({ name: s.map, span: s.span });
           break;
+        // Formats, argument types and records: passes/printf-check.ts, from the types given here.
+        case 'printf': s.args.forEach((e) => expr(e)); break;
+        case 'exit': break;
         case 'delete': {
           s.keys.forEach((k) => expr(k));
           pendingMapRefs.push({ name: s.map, span: s.span, keys: s.keys });

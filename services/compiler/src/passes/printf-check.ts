@@ -1,0 +1,136 @@
+import type { EventLayout } from '@tapfleet/schemas';
+import type { Expr, Stmt } from '../ast.js';
+import type { Diagnostics } from '../diagnostics.js';
+import { LIMITS } from '../limits.js';
+import { argKind, CONVERSIONS, parseFormat, type ConversionSpec } from '../printf-spec.js';
+import type { Source, Span } from '../source.js';
+import { typeName, type Type } from '../types.js';
+import type { ResolvedProbe } from './resolve-points.js';
+import { isUserSide, layoutOf, type Analysis } from './typecheck.js';
+
+/** Name of the record exit() sends from a kernel probe (one per bundle, no fields). */
+export const EXIT_RECORD = 'exit';
+/** Name of the record of printf() call site N, in script order. */
+export const printfRecordName = (n: number) => `printf_${n}`;
+
+export interface PrintfCheckOptions {
+  /** `deploy`: a fleet deployment, which runs until it is stopped, so exit() has nothing to end. */
+  purpose?: 'run' | 'deploy';
+}
+
+function flatten(body: Stmt[], out: Stmt[] = []): Stmt[] {
+  for (const s of body) {
+    out.push(s);
+    if (s.kind === 'if') {
+      flatten(s.then, out);
+      flatten(s.else, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Pass: check every printf() format against its arguments and give each kernel-side call site
+ * its own record layout (the arguments as fields arg0..argN, laid out by `layoutOf` like any
+ * event, the format carried in the layout), and exit() its record. User-side printf() (begin,
+ * end, interval) takes constants only: nothing the kernel sees is there to print.
+ */
+export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnostics, options: PrintfCheckOptions = {}): void {
+  let nextId = Math.max(-1, ...[...a.events.values()].map((e) => e.layout.id)) + 1;
+  let sites = 0;
+  const exitProbes = new Set<string>();
+  for (const probe of probes) {
+    if (probe.unresolved) continue;
+    const userSide = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target));
+    const points = probe.points.map((p) => p.span.source.text.slice(p.span.start, p.span.end));
+    for (const s of flatten(probe.body)) {
+      if (s.kind === 'exit') {
+        if (options.purpose === 'deploy')
+          diags.error(s.span, 'exit() ends a tapfleet run; a deployment runs until it is stopped', 'a deployment ends with tapfleet stop DEPLOYMENT (or its --ttl); run the script with tapfleet run to use exit()');
+        else if (!userSide) points.forEach((p) => exitProbes.add(p));
+        continue;
+      }
+      if (s.kind !== 'printf') continue;
+      const types = checkCall(s, a, diags, userSide);
+      if (!types || userSide) continue;
+      if (nextId >= LIMITS.maxEvents) {
+        // Record ids are u16s shared with the emitted events (and exit()'s record).
+        diags.error(s.span, `this script sends more than ${LIMITS.maxEvents} kinds of record (events and printf() call sites)`, 'print the same line from fewer call sites');
+        return;
+      }
+      const name = printfRecordName(sites++);
+      if (a.events.has(name)) {
+        diags.error(s.span, `this printf() record is named ${name}, which an emit of this script also uses`, 'printf() records are named printf_0, printf_1, ... in script order: rename the event');
+        continue;
+      }
+      const fields = types.map((type, i) => ({ name: `arg${i}`, type }));
+      const layout: EventLayout = { ...layoutOf(nextId++, name, fields), probes: points, call: { fn: 'printf', format: s.format, args: fields.map((f) => f.name) } };
+      if (layout.size > LIMITS.maxEventBytes)
+        diags.error(s.span, `this printf() record is ${layout.size} bytes, more than ${LIMITS.maxEventBytes}`, 'print fewer or shorter strings (str(p, n) bounds one)');
+      a.events.set(name, { layout, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
+      s.record = name;
+    }
+  }
+  if (!exitProbes.size) return;
+  if (a.events.has(EXIT_RECORD)) {
+    const first = probes.flatMap((p) => flatten(p.body)).find((s) => s.kind === 'exit')!;
+    diags.error(first.span, `exit() sends a record named ${EXIT_RECORD}, which an emit of this script also uses`, 'rename the event');
+    return;
+  }
+  a.events.set(EXIT_RECORD, { layout: { ...layoutOf(nextId, EXIT_RECORD, []), probes: [...exitProbes], call: { fn: 'exit' } }, fieldTypes: new Map() });
+}
+
+/** Checks one call's format and arguments; returns the arguments' types when all is well. */
+function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Diagnostics, userSide: boolean): Type[] | undefined {
+  const at = formatOffsets(s.formatSpan);
+  const specSpan = (from: number, length: number): Span => ({ source: s.formatSpan.source, start: at(from), end: at(from + length - 1) + 1 });
+  const before = diags.items.length;
+  if (Buffer.byteLength(s.format) > LIMITS.maxPrintfFormatBytes)
+    diags.error(s.formatSpan, `a printf() format holds at most ${LIMITS.maxPrintfFormatBytes} bytes`, 'split the line across several printf() calls');
+  if (s.args.length > LIMITS.maxPrintfArgs)
+    diags.error(s.args[LIMITS.maxPrintfArgs]!.span, `printf() takes at most ${LIMITS.maxPrintfArgs} arguments after the format`, 'split the line across several printf() calls');
+  const { pieces, problems } = parseFormat(s.format);
+  for (const p of problems) diags.error(specSpan(p.at, p.length), p.message, p.hint);
+  if (problems.length) return undefined;
+  const specs = pieces.filter((p): p is ConversionSpec => 'conversion' in p);
+  if (s.args.length < specs.length) {
+    const missing = specs[s.args.length]!;
+    diags.error(specSpan(missing.at, missing.length), `not enough arguments for this format: ${specs.length} conversion(s), ${s.args.length} argument(s)`, `give a value for '${s.format.slice(missing.at, missing.at + missing.length)}', or write %% for a percent sign`);
+  } else if (s.args.length > specs.length) {
+    diags.error(s.args[specs.length]!.span, `too many arguments for this format: ${specs.length} conversion(s), ${s.args.length} argument(s)`, `each argument needs a conversion in the format, e.g. %d for an integer, %s for a string (conversions: ${CONVERSIONS})`);
+  }
+  const types = s.args.map((e) => a.types.get(e) ?? { kind: 'int' as const, signed: true });
+  specs.forEach((spec, i) => {
+    const e = s.args[i];
+    const t = types[i];
+    if (!e || !t) return;
+    const want = argKind(spec);
+    const conv = s.format.slice(spec.at, spec.at + spec.length);
+    if (want === 'str' && t.kind !== 'str') diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
+    if (want === 'int' && t.kind !== 'int') diags.error(e.span, `${conv} prints an integer, this is ${typeName(t)}`, 'print a string with %s');
+  });
+  if (userSide)
+    for (const e of s.args)
+      if (constantArg(e) === undefined)
+        diags.error(e.span, 'printf() in begin, end and interval probes takes constants only: these probes run in user space', 'print what kernel probes see from a kernel probe, or keep it in a map and print(@map)');
+  return diags.items.length === before ? types : undefined;
+}
+
+/** A constant printf() argument (a literal, or a negated integer literal); undefined for anything else. */
+export function constantArg(e: Expr): { type: 'int' | 'str'; value: string } | undefined {
+  if (e.kind === 'int') return { type: 'int', value: BigInt.asIntN(64, e.value).toString() };
+  if (e.kind === 'string') return { type: 'str', value: e.value };
+  if (e.kind === 'unary' && e.op === '-' && e.expr.kind === 'int') return { type: 'int', value: BigInt.asIntN(64, -e.expr.value).toString() };
+  return undefined;
+}
+
+/** Maps an offset in a string literal's value to its offset in the source (escapes are two characters there). */
+function formatOffsets(literal: Span): (valueOffset: number) => number {
+  const src: Source = literal.source;
+  const offsets: number[] = [];
+  for (let r = literal.start + 1; r < literal.end - 1; r++) {
+    offsets.push(r);
+    if (src.text[r] === '\\') r++;
+  }
+  return (v) => offsets[Math.min(v, offsets.length - 1)] ?? literal.start;
+}

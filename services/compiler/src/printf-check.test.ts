@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileFixture, errorsOf, FIXTURE_PROFILES } from './test-profile.test-fixtures.js';
+import { frontEnd } from './compile.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { makeBundle } from './bundle/bundle.js';
+import { generateKeyPairSync } from 'node:crypto';
+
+const SW = 'probe tracepoint:sched:sched_switch';
+
+test('a bad format is diagnosed at the conversion inside the string, escapes counted', () => {
+  assert.deepEqual(errorsOf(`${SW} { printf("a\\tb %q\\n", pid); }`), ["1:52: unknown conversion '%q'"]);
+  assert.deepEqual(errorsOf(`${SW} { printf("100%"); }`), ["1:50: the format ends inside the conversion '%'"]);
+  assert.deepEqual(errorsOf(`${SW} { printf("%*d", 3, pid); }`), ["1:47: a width or precision given as '*' is not supported"]);
+  const d = compileFixture(`${SW} { printf("x %lls\\n", comm); }`).diagnostics[0]!;
+  assert.equal(formatDiagnostic(d), [
+    "script.tap:1:49: error: 'll' does not apply to %s",
+    `  ${SW} { printf("x %lls\\n", comm); }`,
+    `${' '.repeat(50)}^~~~`,
+    '  write %s',
+  ].join('\n'));
+});
+
+test('argument count and types are checked against the conversions', () => {
+  assert.deepEqual(errorsOf(`${SW} { printf("%d %s\\n", pid); }`), ['1:50: not enough arguments for this format: 2 conversion(s), 1 argument(s)']);
+  assert.deepEqual(errorsOf(`${SW} { printf("%d\\n", pid, tid); }`), ['1:59: too many arguments for this format: 1 conversion(s), 2 argument(s)']);
+  assert.deepEqual(errorsOf(`${SW} { printf("%s\\n", pid); }`), ['1:54: %s prints a string, this is unsigned int']);
+  assert.deepEqual(errorsOf(`${SW} { printf("%-5x\\n", args.prev_comm); }`), ['1:56: %-5x prints an integer, this is string[16]']);
+  assert.deepEqual(errorsOf(`${SW} { printf("%c%p%o%X%i%u %s %%\\n", 65, 0, 8, 255, -1, 7, comm); }`), []);
+  assert.deepEqual(errorsOf(`${SW} { printf(pid); }`), ["1:46: printf() takes a format string first, found 'pid'"]);
+});
+
+test('begin, end and interval probes may printf constants and exit(), nothing the kernel sees', () => {
+  assert.deepEqual(errorsOf('probe begin { printf("%s %d %d\\n", "go", 1, -2); exit(); }'), []);
+  assert.deepEqual(errorsOf('probe interval:1s { printf("%d\\n", pid); }'), ['1:36: printf() in begin, end and interval probes takes constants only: these probes run in user space']);
+});
+
+test('each kernel printf() call site gets its own record layout; exit() one shared record', () => {
+  const fe = compileFixture(`${SW} { printf("%s -> %s %d\\n", args.prev_comm, args.next_comm, args.next_pid); if (pid == 1) { exit(); } }
+probe tracepoint:syscalls:sys_enter_getpid { printf("getpid %d\\n", pid); emit woke { pid2: tid } exit(); }
+probe end { printf("bye\\n"); }`);
+  assert.deepEqual(fe.diagnostics, []);
+  const events = [...fe.analysis!.events.values()].map((e) => e.layout);
+  assert.deepEqual(events.map((e) => [e.id, e.name, e.call?.fn ?? 'emit']), [[0, 'woke', 'emit'], [1, 'printf_0', 'printf'], [2, 'printf_1', 'printf'], [3, 'exit', 'exit']]);
+  const p0 = events[1]!;
+  // layoutOf puts integers first: the call's args say which field is which argument.
+  assert.deepEqual(p0.fields.map((f) => [f.name, f.type, f.offset, f.size]), [['arg2', 'i64', 40, 8], ['arg0', 'str', 48, 16], ['arg1', 'str', 64, 16]]);
+  assert.deepEqual(p0.call, { fn: 'printf', format: '%s -> %s %d\n', args: ['arg0', 'arg1', 'arg2'] });
+  assert.equal(events[3]!.size, 40);
+  assert.match(fe.c!, /struct ev_printf_0 \{/);
+  assert.match(fe.c!, /tf_fill_prefix\(&tf_ev->PREFIX, 3\);\n\t*\t\tbpf_ringbuf_submit\(tf_ev, BPF_RB_NO_WAKEUP\);\n\t*\t\}\n\t*\}\n\t*return 0;/);
+  // The manifest carries the layouts and the end probe's printf as a user action.
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const bundle = makeBundle(fe, 'x', Buffer.from('obj'), FIXTURE_PROFILES.kernel, [], privateKey);
+  assert.deepEqual(bundle.manifest.events.map((e) => e.name), ['woke', 'printf_0', 'printf_1', 'exit']);
+  assert.deepEqual(bundle.manifest.attach.find((a) => a.kind === 'end'), { kind: 'end', actions: [{ op: 'printf', format: 'bye\n', args: [] }] });
+});
+
+test('an emitted event may not take a printf() or exit() record name', () => {
+  assert.deepEqual(errorsOf(`${SW} { emit printf_0 { a: 1 } printf("%d\\n", 1); }`), ['1:62: this printf() record is named printf_0, which an emit of this script also uses']);
+  assert.deepEqual(errorsOf(`${SW} { emit exit { a: 1 } exit(); }`), ['1:58: exit() sends a record named exit, which an emit of this script also uses']);
+});
+
+test('a fleet deployment refuses exit(): it has no run to end', () => {
+  const fe = frontEnd({ file: 'script.tap', text: `${SW} { exit(); }\nprobe begin { exit(); }`, kernel: FIXTURE_PROFILES.kernel, binaries: [], purpose: 'deploy' });
+  assert.deepEqual(fe.diagnostics.map((d) => formatDiagnostic(d).split('\n')[0]), [
+    'script.tap:1:39: error: exit() ends a tapfleet run; a deployment runs until it is stopped',
+    'script.tap:2:15: error: exit() ends a tapfleet run; a deployment runs until it is stopped',
+  ]);
+});
+
+test('printf() call sites share the 65,536 record ids with the events', () => {
+  // 100 probes of 700 printf() calls: the 65,537th call (probe 94) is one too many.
+  const body = Array(700).fill(`printf("");`).join(' ');
+  const script = Array.from({ length: 100 }, () => `${SW} { ${body} }`).join('\n');
+  const errors = errorsOf(script);
+  assert.equal(errors.length, 1, errors.slice(0, 3).join('\n'));
+  assert.match(errors[0]!, /^94:\d+: this script sends more than 65536 kinds of record \(events and printf\(\) call sites\)$/);
+});
