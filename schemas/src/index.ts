@@ -20,3 +20,4 @@ export * from './fleet-trust.js';
 export * from './transaction.js';
 export * from './query-api.js';
 export * from './demo-run.js';
+export * from './clickhouse-sharding.js';

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig } from '@tapfleet/schemas';
+import { clickhouseShardUrls, connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, localTable, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
@@ -8,16 +8,33 @@ import { JsonIngest } from './json-ingest.js';
 import { KafkaMirror } from './kafka-mirror.js';
 import { migrate } from './migrate.js';
 import { applyRetention } from './retention.js';
-import { clickHouseRunner } from './sql-runner.js';
+import { migrateShards } from './cluster-migrate.js';
+import { ShardRouting } from './shard-routing.js';
+import { clickHouseRunner, type SqlRunner } from './sql-runner.js';
 import { snapshotRows, statusRow } from './status-rows.js';
 
-async function ensureDatabase(config: TapfleetConfig): Promise<void> {
-  const admin = createClickHouse(config, { database: 'default' });
+/** Runs `work` with a client in the `default` database of every shard (one: clickhouse.url), then closes them. */
+async function onEachShard<T>(config: TapfleetConfig, work: (shards: SqlRunner[]) => Promise<T>): Promise<T> {
+  const admins = clickhouseShardUrls(config).map((url) => createClickHouse(config, { database: 'default', url }));
   try {
-    await migrate(clickHouseRunner(admin), config.clickhouse.database);
+    return await work(admins.map(clickHouseRunner));
   } finally {
-    await admin.close();
+    await Promise.all(admins.map((a) => a.close()));
   }
+}
+
+async function ensureDatabase(config: TapfleetConfig, log: Logger): Promise<void> {
+  const { database, shards, cluster } = config.clickhouse;
+  await onEachShard(config, async (runners) => void (shards.length ? await migrateShards(runners, database, cluster, log) : await migrate(runners[0]!, database)));
+}
+
+/** Retention drops partitions of the tables that hold them: on a cluster, each shard's local tables. */
+async function retainOnEveryShard(config: TapfleetConfig, log: Logger): Promise<void> {
+  const { database, shards } = config.clickhouse;
+  const days = shards.length ? Object.fromEntries(Object.entries(config.ingest.retentionDays).map(([t, d]) => [localTable(t), d])) : config.ingest.retentionDays;
+  await onEachShard(config, async (runners) => {
+    for (const sql of runners) await applyRetention(sql, database, days, log);
+  });
 }
 
 /** The ingest process: migrations on start, three consumers, retention, /metrics. Replicas share the consumers. */
@@ -35,7 +52,7 @@ export class IngestService {
   static async start(config: TapfleetConfig, log: Logger): Promise<IngestService> {
     const o = config.ingest;
     const db = config.clickhouse.database;
-    await ensureDatabase(config);
+    await ensureDatabase(config, log);
     const ch = createClickHouse(config, { maxOpenConnections: o.insertsInFlight + 2 });
     const sql = clickHouseRunner(ch);
     const nc = await connectNats(config, { name: 'tapfleet-ingest', identity: 'ingest', reconnectForever: true });
@@ -48,10 +65,11 @@ export class IngestService {
     const { bundles } = await ensureFleetResources(nc, jsm, { update: false });
     // Direct reads: ingest's credentials may not create consumers on the bundle store.
     const manifests = new BundleManifests(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE), { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
-    const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
+    const routing = ShardRouting.fromConfig(config, ch, o.insertsInFlight + 2);
+    const events = new EventIngest(js, jsm, routing, sql, db, manifests, metrics, o, log);
     const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: INGEST_CONSUMERS.status.name, filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
     const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: INGEST_CONSUMERS.aggs.name, filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
-    const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots];
+    const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots, { start: async () => {}, stop: () => routing.close() }];
     let redis: ReturnType<typeof createRedis> | undefined;
     if (o.kafka) {
       redis = createRedis(config);
@@ -67,7 +85,7 @@ export class IngestService {
       }
     };
     service.timers.push(setInterval(() => void lag(), 2000));
-    const retention = () => applyRetention(sql, db, o.retentionDays, log).catch((e: Error) => log.warn({ err: e.message }, 'retention job failed'));
+    const retention = () => retainOnEveryShard(config, log).catch((e: Error) => log.warn({ err: e.message }, 'retention job failed'));
     void retention();
     service.timers.push(setInterval(() => void retention(), o.retentionEveryMs));
     log.info({ metricsPort: http.port, database: db, kafkaMirror: o.kafka ? o.kafka.topic : 'off' }, 'ingest started');

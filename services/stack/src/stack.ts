@@ -1,4 +1,4 @@
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { ensureNatsAuth, type Logger } from '@tapfleet/runtime';
@@ -10,7 +10,7 @@ import { ensureTracefs } from './tracefs.js';
 import { ensureCgroup2 } from './cgroup2.js';
 import type { ServiceDirs, StackService } from './services/service.js';
 import { natsService } from './services/nats.js';
-import { clickhouseService } from './services/clickhouse.js';
+import { clickhouseService, clickhouseShardServices } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
 import { jaegerService } from './services/jaeger.js';
@@ -30,6 +30,8 @@ export interface ServiceReport {
 }
 
 export type ServiceName = StackService['name'];
+/** The services known by name before reading the configuration (a cluster's shards are not). */
+type FixedServiceName = Exclude<ServiceName, `clickhouse-shard${number}`>;
 /** What `stack up` starts unless told otherwise: the servers the product needs. */
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
@@ -53,7 +55,7 @@ const START_GROUPS: readonly (readonly ServiceName[])[] = [[...SERVER_SERVICES, 
  * the OTLP receiver of the tests and of local span export.
  */
 export function stackServices(config: TapfleetConfig, only: readonly ServiceName[] = SERVER_SERVICES, log?: Logger): StackService[] {
-  const make: Record<ServiceName, () => StackService> = {
+  const make: Record<FixedServiceName, () => StackService> = {
     nats: () => natsService(config),
     clickhouse: () => clickhouseService(config),
     redis: () => redisService(config),
@@ -72,8 +74,13 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     'demo-agent-risk': () => demoAgentService(config, 'risk', serviceDirs(config, 'demo-risk')),
     'demo-agent-matcher': () => demoAgentService(config, 'matcher', serviceDirs(config, 'demo-matcher')),
   };
-  return ALL_SERVICES.filter((n) => only.includes(n)).map((n) => make[n]());
+  // A cluster's further shards come and go with `clickhouse`.
+  const fixed = ALL_SERVICES.filter((n): n is FixedServiceName => only.includes(n) && !n.startsWith('clickhouse-shard'));
+  return fixed.flatMap((n) => (n === 'clickhouse' ? [make[n](), ...clickhouseShardServices(config)] : [make[n]()]));
 }
+
+/** The start group a service belongs to: a ClickHouse shard's is `clickhouse`'s. */
+const groupName = (name: ServiceName): ServiceName => (name.startsWith('clickhouse-shard') ? 'clickhouse' : name);
 
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
   const root = join(config.dataDir, 'stack', name);
@@ -156,7 +163,7 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: Stac
   const reports: ServiceReport[] = [];
   for (const group of START_GROUPS) {
     if (options.signal?.aborted) break;
-    const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(svc.name) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
+    const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(groupName(svc.name)) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
     reports.push(...(await allOrExplain(starting)));
   }
   return services.flatMap(({ svc }) => reports.filter((r) => r.name === svc.name));
@@ -169,7 +176,22 @@ export async function stackDown(config: TapfleetConfig, log: Logger, only: reado
   const started = (n: ServiceName) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile);
   const reports: ServiceReport[] = [];
   for (const group of [...START_GROUPS].reverse()) reports.unshift(...(await stopEach(config, log, only.filter((n) => group.includes(n) && started(n)))));
+  if (only.includes('clickhouse')) await stopLeftoverShards(config, log);
   return reports;
+}
+
+/** Shards a `stack up --shards N` started that this configuration does not name: still ours (pid file), so still stopped. */
+async function stopLeftoverShards(config: TapfleetConfig, log: Logger): Promise<void> {
+  const root = join(config.dataDir, 'stack');
+  const names = existsSync(root) ? readdirSync(root).filter((n) => /^clickhouse-shard[0-9]+$/.test(n)) : [];
+  for (const name of names) {
+    const dirs = serviceDirs(config, name);
+    const rec = readPidFile(dirs.pidFile);
+    if (!rec) continue;
+    const outcome = await stopOwned(rec);
+    removePidFile(dirs.pidFile);
+    if (outcome !== 'not-running') log.info({ service: name, childPid: rec.pid, outcome }, 'stopped');
+  }
 }
 
 async function stopEach(config: TapfleetConfig, log: Logger, only: readonly ServiceName[]): Promise<ServiceReport[]> {

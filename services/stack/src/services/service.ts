@@ -10,7 +10,9 @@ export interface ServiceDirs {
 export interface StackService {
   name:
     | 'nats' | 'clickhouse' | 'redis' | 'kafka' | 'jaeger' | 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent'
-    | 'demo-gateway' | 'demo-risk' | 'demo-matcher' | 'demo-agent-gateway' | 'demo-agent-risk' | 'demo-agent-matcher';
+    | 'demo-gateway' | 'demo-risk' | 'demo-matcher' | 'demo-agent-gateway' | 'demo-agent-risk' | 'demo-agent-matcher'
+    /** Shards 2.. of a ClickHouse cluster (clickhouse.shards); `clickhouse` is shard 1. */
+    | `clickhouse-shard${number}`;
   /** What `ps` would show; used in messages about a port taken by something else. */
   binary: string;
   host: string;
