@@ -74,9 +74,10 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     'demo-agent-risk': () => demoAgentService(config, 'risk', serviceDirs(config, 'demo-risk')),
     'demo-agent-matcher': () => demoAgentService(config, 'matcher', serviceDirs(config, 'demo-matcher')),
   };
-  // A cluster's further shards come and go with `clickhouse`.
+  // A cluster's further shards come and go with `clickhouse`, or one by one by their names.
+  const shards = clickhouseShardServices(config).filter((s) => only.includes('clickhouse') || only.includes(s.name));
   const fixed = ALL_SERVICES.filter((n): n is FixedServiceName => only.includes(n) && !n.startsWith('clickhouse-shard'));
-  return fixed.flatMap((n) => (n === 'clickhouse' ? [make[n](), ...clickhouseShardServices(config)] : [make[n]()]));
+  return [...fixed.map((n) => make[n]()), ...shards];
 }
 
 /** The start group a service belongs to: a ClickHouse shard's is `clickhouse`'s. */
@@ -175,7 +176,7 @@ export async function stackDown(config: TapfleetConfig, log: Logger, only: reado
   // for the servers always, for the others only if this stack started them.
   const started = (n: ServiceName) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile);
   const reports: ServiceReport[] = [];
-  for (const group of [...START_GROUPS].reverse()) reports.unshift(...(await stopEach(config, log, only.filter((n) => group.includes(n) && started(n)))));
+  for (const group of [...START_GROUPS].reverse()) reports.unshift(...(await stopEach(config, log, only.filter((n) => group.includes(groupName(n)) && started(n)))));
   if (only.includes('clickhouse')) await stopLeftoverShards(config, log);
   return reports;
 }
