@@ -1,7 +1,6 @@
-import { createClickHouse, untilSignal, type Command } from '@tapfleet/runtime';
+import { clickhouseShardUrls, untilSignal, type Command } from '@tapfleet/runtime';
+import { migrateConfigured } from './database-setup.js';
 import { IngestService } from './ingest-service.js';
-import { migrate } from './migrate.js';
-import { clickHouseRunner } from './sql-runner.js';
 
 export const ingestCommand: Command = {
   path: ['ingest'],
@@ -19,15 +18,14 @@ export const migrateCommand: Command = {
   path: ['db', 'migrate'],
   summary: 'apply the ClickHouse migrations not yet applied (idempotent; ingest also runs them on start)',
   async run(_v, _p, { config, out }) {
-    const admin = createClickHouse(config, { database: 'default' });
-    try {
-      const r = await migrate(clickHouseRunner(admin), config.clickhouse.database);
-      out(`ClickHouse ${r.serverVersion}, database ${config.clickhouse.database}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}`);
+    const reports = await migrateConfigured(config);
+    const urls = clickhouseShardUrls(config);
+    reports.forEach((r, i) => {
+      const where = urls.length > 1 ? ` (shard ${i + 1}, ${urls[i]})` : '';
+      out(`ClickHouse ${r.serverVersion}, database ${config.clickhouse.database}${where}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}`);
       for (const s of r.skipped) out(`  migration ${s.version}: optional statement skipped (server has no ${s.feature})`);
-      return 0;
-    } finally {
-      await admin.close();
-    }
+    });
+    return 0;
   },
 };
 

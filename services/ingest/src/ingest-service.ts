@@ -1,41 +1,15 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { clickhouseShardUrls, connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, localTable, type TapfleetConfig } from '@tapfleet/schemas';
+import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { JsonIngest } from './json-ingest.js';
 import { KafkaMirror } from './kafka-mirror.js';
-import { migrate } from './migrate.js';
-import { applyRetention } from './retention.js';
-import { migrateShards } from './cluster-migrate.js';
+import { migrateConfigured, retainOnEveryShard } from './database-setup.js';
 import { ShardRouting } from './shard-routing.js';
-import { clickHouseRunner, type SqlRunner } from './sql-runner.js';
+import { clickHouseRunner } from './sql-runner.js';
 import { snapshotRows, statusRow } from './status-rows.js';
-
-/** Runs `work` with a client in the `default` database of every shard (one: clickhouse.url), then closes them. */
-async function onEachShard<T>(config: TapfleetConfig, work: (shards: SqlRunner[]) => Promise<T>): Promise<T> {
-  const admins = clickhouseShardUrls(config).map((url) => createClickHouse(config, { database: 'default', url }));
-  try {
-    return await work(admins.map(clickHouseRunner));
-  } finally {
-    await Promise.all(admins.map((a) => a.close()));
-  }
-}
-
-async function ensureDatabase(config: TapfleetConfig, log: Logger): Promise<void> {
-  const { database, shards, cluster } = config.clickhouse;
-  await onEachShard(config, async (runners) => void (shards.length ? await migrateShards(runners, database, cluster, log) : await migrate(runners[0]!, database)));
-}
-
-/** Retention drops partitions of the tables that hold them: on a cluster, each shard's local tables. */
-async function retainOnEveryShard(config: TapfleetConfig, log: Logger): Promise<void> {
-  const { database, shards } = config.clickhouse;
-  const days = shards.length ? Object.fromEntries(Object.entries(config.ingest.retentionDays).map(([t, d]) => [localTable(t), d])) : config.ingest.retentionDays;
-  await onEachShard(config, async (runners) => {
-    for (const sql of runners) await applyRetention(sql, database, days, log);
-  });
-}
 
 /** The ingest process: migrations on start, three consumers, retention, /metrics. Replicas share the consumers. */
 export class IngestService {
@@ -52,7 +26,7 @@ export class IngestService {
   static async start(config: TapfleetConfig, log: Logger): Promise<IngestService> {
     const o = config.ingest;
     const db = config.clickhouse.database;
-    await ensureDatabase(config, log);
+    await migrateConfigured(config, log);
     const ch = createClickHouse(config, { maxOpenConnections: o.insertsInFlight + 2 });
     const sql = clickHouseRunner(ch);
     const nc = await connectNats(config, { name: 'tapfleet-ingest', identity: 'ingest', reconnectForever: true });
