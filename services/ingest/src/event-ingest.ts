@@ -115,7 +115,7 @@ export class EventIngest {
     }
   }
 
-  /** Decodes, dead-letters what is malformed, de-duplicates redeliveries, encodes one insert body. */
+  /** Decodes, dead-letters what is malformed, de-duplicates redeliveries, encodes one insert body per routing target. */
   private async prepare(msgs: JsMsg[]): Promise<Group | undefined> {
     const writers = this.routing.targets.map(() => new RowBinaryWriter());
     const keep: JsMsg[] = [];

@@ -2,7 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { jetstream } from '@nats-io/jetstream';
-import { clickHouseRunner, migrate, migrateShards } from '@tapfleet/ingest';
+import { clickHouseRunner, ClusterLayoutError, migrate, migrateShards } from '@tapfleet/ingest';
+import { loadStoredEvents } from '@tapfleet/assembler';
 import { QueryStore } from '@tapfleet/query';
 import { clickhouseShardUrls, connectNats, type ClickHouseClient, type NatsConnection } from '@tapfleet/runtime';
 import { AggsQuery, CompareQuery, EventsQuery, eventShardKey, HopsQuery, RankQuery, shardOfKey, SlowestQuery, TxnQuery, type Bundle, type TapfleetConfig } from '@tapfleet/schemas';
@@ -38,6 +39,7 @@ describe('ClickHouse shards: two clickhouse-servers behind Distributed tables, i
       await client.close();
     }
   };
+  const sqlRows = async <T,>(client: ClickHouseClient, sql: string): Promise<T[]> => (await client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
   const metric = async (name: string) => {
     const text = await (await fetch(`http://127.0.0.1:${INGEST_METRICS}/metrics`)).text();
     return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
@@ -153,9 +155,11 @@ describe('ClickHouse shards: two clickhouse-servers behind Distributed tables, i
   test('the query service\'s answers over the two shards equal one node\'s for the same data set', async () => {
     // The one-node reference: a plain database (the migrations as they are) on shard 1's server.
     const single: TapfleetConfig = { ...config, clickhouse: { ...config.clickhouse, database: 'tapfleet_one', shards: [] } };
-    const admin = onShard(url1!, 'default');
-    await migrate(clickHouseRunner(admin), 'tapfleet_one');
-    await admin.close();
+    const admins = [url1!, url2!].map((url) => onShard(url, 'default'));
+    await migrate(clickHouseRunner(admins[0]!), 'tapfleet_one');
+    // That database is one node's: sharding it as it is would leave its rows out of sight, so it is refused, untouched.
+    await assert.rejects(migrateShards(admins.map(clickHouseRunner), 'tapfleet_one', config.clickhouse.cluster), (e: Error) => e instanceof ClusterLayoutError && /tapfleet_one\.\w+ is a \w*MergeTree table, not Distributed/.test(e.message));
+    await Promise.all(admins.map((a) => a.close()));
     await insertFixture(single);
     await insertFixture(config);
     // The fixture went through the Distributed tables: its transactions are spread over both shards.
@@ -184,12 +188,16 @@ describe('ClickHouse shards: two clickhouse-servers behind Distributed tables, i
           page,
           nextPage: await store.events(EventsQuery.parse({ ...w, event: 'risk_in', where: ['order_id>=100'], limit: '50', cursor: page.nextCursor })),
           aggs: await store.aggregations(AggsQuery.parse({ ...w, stepS: '10' })),
+          // What the assembler reads back to re-assemble transactions (in no particular order).
+          assemblerHistory: (await loadStoredEvents({ rows: (sql) => sqlRows(client, sql), ingestAckFloor: async () => Number.MAX_SAFE_INTEGER }, c.clickhouse.database, ['o-7', 'o-50', 'p-3', HOSTILE_KEY].map((txn) => ({ deployment: DEP, txn, events: [{ wallNs: T0 }] })), 0, 1000))
+            .sort((a, b) => `${a.txn}/${a.host}/${a.seq}/${a.event}`.localeCompare(`${b.txn}/${b.host}/${b.seq}/${b.event}`)),
         };
       } finally {
         await client.close();
       }
     };
     const [one, sharded] = [await answers(single), await answers(config)];
+    assert.equal(one.assemblerHistory.length, 20, 'five events of each of the four transactions');
     assert.equal(one.txn.transactions[0]!.spans.find((s) => s.name === 'risk')!.durationNs, 7000, 'the reference answers as the query tests expect');
     assert.deepEqual(sharded, one);
   });
