@@ -2,12 +2,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { jetstream } from '@nats-io/jetstream';
-import { clickHouseRunner, ClusterLayoutError, migrate, migrateShards } from '@tapfleet/ingest';
+import { clickHouseRunner, ClusterLayoutError, migrate, migrateShards, retainOnEveryShard } from '@tapfleet/ingest';
 import { loadStoredEvents } from '@tapfleet/assembler';
 import { QueryStore } from '@tapfleet/query';
 import { clickhouseShardUrls, connectNats, type ClickHouseClient, type NatsConnection } from '@tapfleet/runtime';
 import { AggsQuery, CompareQuery, EventsQuery, eventShardKey, HopsQuery, RankQuery, shardOfKey, SlowestQuery, TxnQuery, type Bundle, type TapfleetConfig } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
+import { testLogger } from '../stack-harness.js';
 import { DEP, HOSTILE_KEY, insertFixture, MINUTE, T0 } from '../query/query-fixture.js';
 import { createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
 
@@ -91,6 +92,22 @@ describe('ClickHouse shards: two clickhouse-servers behind Distributed tables, i
       }
     } finally {
       await Promise.all(admins.map((a) => a.close()));
+    }
+  });
+
+  test('retention drops old days from every shard\'s local tables', async () => {
+    const client = ch();
+    try {
+      // Hosts chosen so the old rows land on both shards (placement by host: agent_status has no txn).
+      const hosts = Array.from({ length: 8 }, (_, i) => `h-retention-${i}`);
+      assert.equal(new Set(hosts.map((h) => shardOfKey(h, 2))).size, 2);
+      await client.insert({ table: 'agent_status', values: hosts.flatMap((host) => [{ date: '2020-01-01', at_ms: 1, deployment: 'd-retention1', host, boot_id: 'b', state: 'running' }, { date: new Date().toISOString().slice(0, 10), at_ms: 2, deployment: 'd-retention1', host, boot_id: 'b', state: 'running' }]), format: 'JSONEachRow' });
+      await retainOnEveryShard({ ...config, ingest: { ...config.ingest, retentionDays: { agent_status: 30 } } }, testLogger('shards'));
+      const days = async () => count(client, `SELECT uniqExact(date) AS n FROM ${db}.agent_status WHERE deployment = 'd-retention1' AND date < '2021-01-01'`);
+      assert.equal(await days(), 0, 'the old day is gone from both shards');
+      assert.equal(await count(client, `SELECT count() AS n FROM ${db}.agent_status WHERE deployment = 'd-retention1'`), hosts.length, 'today stays');
+    } finally {
+      await client.close();
     }
   });
 
