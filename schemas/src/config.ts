@@ -125,6 +125,12 @@ export const IngestConfig = z.object({
   fetchMessages: z.number().int().positive().default(50),
   fetchWaitMs: TimerMs.default(1000),
   insertsInFlight: z.number().int().positive().default(2),
+  /**
+   * With ClickHouse shards (clickhouse.shards): event rows go `direct` to each shard's local table,
+   * split by transaction key here, or `distributed`, one insert into the Distributed table that
+   * splits them (synchronously). Both place a row alike; docs/scale-out.md has the measured rates.
+   */
+  shardInserts: z.enum(['direct', 'distributed']).default('direct'),
   /** Days kept per table; older daily partitions are dropped by the retention job. */
   retentionDays: z.record(z.string(), z.number().int().positive()).default({
     probe_events: 7, aggregation_snapshots: 30, agent_status: 30, txn_index: 7, latency_rollup_1m: 90,
@@ -233,6 +239,13 @@ const NatsUrl = z.string().regex(/^nats:\/\/[^\s]+:[0-9]+$/, 'expected nats://HO
  * The one configuration shape for every tapfleet process. Defaults point at the
  * local stack `tapfleet stack up` starts; env vars and an optional JSON file override them.
  */
+/** One more ClickHouse shard: its HTTP URL (clients) and native port (Distributed tables reach shards by it). */
+export const ClickHouseShard = z.object({
+  url: z.string().url(),
+  tcpPort: z.number().int().min(1).max(65535),
+});
+export type ClickHouseShard = z.infer<typeof ClickHouseShard>;
+
 export const TapfleetConfig = z.object({
   /** Project-local state: stack data, logs, pid files, keys, spools. */
   dataDir: z.string().min(1),
@@ -297,6 +310,15 @@ export const TapfleetConfig = z.object({
      * A missing file means no password: a server someone else runs without one.
      */
     passwordFile: z.string().startsWith('/', 'expected an absolute path').optional(),
+    /**
+     * The cluster's other shards (same user and password), when one node is not enough: the node at
+     * `url` is shard 1 and these follow. Empty (the default): one node, tables as the migrations
+     * write them. Otherwise each table is a `<name>_local` table on every shard behind a
+     * `Distributed` table `<name>` (docs/scale-out.md); `stack up` starts these servers too.
+     */
+    shards: z.array(ClickHouseShard).default([]),
+    /** The `remote_servers` cluster the Distributed tables name (the stack writes it into every shard's config). */
+    cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('tapfleet'),
   }).prefault({}),
   /** The local Kafka broker (KRaft, one node) `tapfleet stack up --kafka` and the tests run for the mirror. */
   kafka: z.object({

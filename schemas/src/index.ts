@@ -23,3 +23,4 @@ export * from './query-api.js';
 export * from './demo-run.js';
 export * from './tls.js';
 export * from './compile-cache-entry.js';
+export * from './clickhouse-sharding.js';

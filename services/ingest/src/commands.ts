@@ -1,5 +1,5 @@
 // Command table only: each command loads its service code when it runs, so `tapfleet --help` stays light.
-import { createClickHouse, untilSignal, type Command } from '@tapfleet/runtime';
+import { clickhouseShardUrls, untilSignal, type Command } from '@tapfleet/runtime';
 
 export const ingestCommand: Command = {
   path: ['ingest'],
@@ -18,16 +18,15 @@ export const migrateCommand: Command = {
   path: ['db', 'migrate'],
   summary: 'apply the ClickHouse migrations not yet applied (idempotent; ingest also runs them on start)',
   async run(_v, _p, { config, out }) {
-    const [{ migrate }, { clickHouseRunner }] = await Promise.all([import('./migrate.js'), import('./sql-runner.js')]);
-    const admin = createClickHouse(config, { database: 'default' });
-    try {
-      const r = await migrate(clickHouseRunner(admin), config.clickhouse.database);
-      out(`ClickHouse ${r.serverVersion}, database ${config.clickhouse.database}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}`);
+    const { migrateConfigured } = await import('./database-setup.js');
+    const reports = await migrateConfigured(config);
+    const urls = clickhouseShardUrls(config);
+    reports.forEach((r, i) => {
+      const where = urls.length > 1 ? ` (shard ${i + 1}, ${urls[i]})` : '';
+      out(`ClickHouse ${r.serverVersion}, database ${config.clickhouse.database}${where}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}`);
       for (const s of r.skipped) out(`  migration ${s.version}: optional statement skipped (server has no ${s.feature})`);
-      return 0;
-    } finally {
-      await admin.close();
-    }
+    });
+    return 0;
   },
 };
 

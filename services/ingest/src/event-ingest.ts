@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
+import { ensureDurableConsumer, publishDeadLetter, type Logger } from '@tapfleet/runtime';
 import { BatchFormatError, decodeEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type DecodedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { BatchRejected, EventRowEncoder } from './event-rows.js';
 import { PROBE_EVENT_COLUMNS } from './event-slots.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import { RowBinaryWriter } from './row-binary.js';
+import type { ShardRouting } from './shard-routing.js';
 import { storedSeqsSql } from '@tapfleet/schemas';
 import type { SqlRunner } from './sql-runner.js';
 
@@ -25,7 +26,8 @@ export interface EventIngestOptions {
 interface Group {
   msgs: JsMsg[];
   rows: number;
-  body: Buffer;
+  /** One insert body per routing target (shard), in target order; empty ones are not sent. */
+  bodies: { rows: number; body: Buffer }[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +51,7 @@ export class EventIngest {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly ch: ClickHouseClient,
+    private readonly routing: ShardRouting,
     private readonly sql: SqlRunner,
     private readonly database: string,
     private readonly manifests: BundleManifests,
@@ -101,7 +103,7 @@ export class EventIngest {
 
   private async ping(): Promise<boolean> {
     try {
-      const ok = (await this.ch.ping()).success;
+      const ok = await this.routing.ping();
       if (ok) {
         this.clickhouseDown = false;
         this.metrics.clickhouseUp.set(1);
@@ -113,9 +115,9 @@ export class EventIngest {
     }
   }
 
-  /** Decodes, dead-letters what is malformed, de-duplicates redeliveries, encodes one insert body. */
+  /** Decodes, dead-letters what is malformed, de-duplicates redeliveries, encodes one insert body per routing target. */
   private async prepare(msgs: JsMsg[]): Promise<Group | undefined> {
-    const w = new RowBinaryWriter();
+    const writers = this.routing.targets.map(() => new RowBinaryWriter());
     const keep: JsMsg[] = [];
     for (const m of msgs) {
       let batch: DecodedBatch;
@@ -142,7 +144,8 @@ export class EventIngest {
       }
       try {
         const skip = m.info.deliveryCount > 1 ? await this.storedSeqs(batch) : undefined;
-        const n = this.encoder.encode(batch, manifest, w, skip);
+        const host = batch.header.hostId;
+        const n = this.encoder.encode(batch, manifest, (txn) => writers[this.routing.shardOf(txn, host)]!, skip);
         if (skip?.size) this.metrics.duplicatesSkipped.inc(skip.size);
         this.metrics.eventsDecoded.inc(n);
       } catch (e) {
@@ -157,7 +160,8 @@ export class EventIngest {
       keep.push(m);
     }
     if (!keep.length) return undefined;
-    return { msgs: keep, rows: w.rows, body: Buffer.from(w.bytes()) };
+    const bodies = writers.map((w) => ({ rows: w.rows, body: Buffer.from(w.bytes()) }));
+    return { msgs: keep, rows: bodies.reduce((sum, b) => sum + b.rows, 0), bodies };
   }
 
   /** Sequences of this batch already stored (the insert went through, the ack did not). */
@@ -174,20 +178,28 @@ export class EventIngest {
     m.ack();
   }
 
-  /** One insert; acks on success, naks on failure (the batch stays in the stream). */
+  /**
+   * One insert per shard with rows, in parallel; acks when all succeeded, else naks every message
+   * (the batches stay in the stream; what one shard did store is skipped on redelivery, storedSeqs).
+   */
   private async insert(g: Group): Promise<boolean> {
     const started = performance.now();
     // Tell JetStream these messages are still being worked on while the insert runs.
     const keepAlive = setInterval(() => g.msgs.forEach((m) => m.working()), ACK_WAIT_MS / 3);
     try {
-      if (g.rows > 0) {
-        const result = await this.ch.exec({
-          query: `INSERT INTO ${this.database}.probe_events (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary`,
-          values: Readable.from([g.body], { objectMode: false }),
+      const sent = g.bodies.map(async ({ rows, body }, i) => {
+        if (rows === 0) return;
+        const target = this.routing.targets[i]!;
+        const result = await target.client.exec({
+          query: `INSERT INTO ${target.table} (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary`,
+          values: Readable.from([body], { objectMode: false }),
         });
         // Drain the (empty) response so the socket goes back to the pool.
         for await (const _ of result.stream) void _;
-      }
+      });
+      // Every shard's insert settles before the verdict: a nak while one still runs could see its batch redelivered before its rows are visible.
+      const failed = (await Promise.allSettled(sent)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const m of g.msgs) m.ack();
       this.metrics.rowsInserted.inc(g.rows);
       this.metrics.insertSeconds.observe((performance.now() - started) / 1000);

@@ -84,8 +84,11 @@ export class EventRowEncoder {
     return p;
   }
 
-  /** Encodes the batch's rows (those whose sequence is not in `skip`); returns how many. */
-  encode(batch: DecodedBatch, manifest: BundleManifest, w: RowBinaryWriter, skip?: ReadonlySet<number>): number {
+  /**
+   * Encodes the batch's rows (those whose sequence is not in `skip`); returns how many. Each row
+   * goes to `writerFor(its transaction key)`: one writer, or one per shard (shard-routing.ts).
+   */
+  encode(batch: DecodedBatch, manifest: BundleManifest, writerFor: (txn: string) => RowBinaryWriter, skip?: ReadonlySet<number>): number {
     const { header, records } = batch;
     const plans = this.plansFor(manifest);
     const found: EventPlan[] = [];
@@ -112,6 +115,8 @@ export class EventRowEncoder {
       const p = found[i]!;
       const d = r.data;
       const view = views[i]!;
+      const txn = p.txn ? fieldText(view, d, p.txn) : '';
+      const w = writerFor(txn);
       w.date(Math.floor(Number(r.wallNs) / NS_PER_DAY));
       w.u64(r.wallNs);
       w.encoded(deployment);
@@ -125,7 +130,7 @@ export class EventRowEncoder {
       w.u32(view.getUint32(PREFIX_FIELD.tid.offset, true));
       w.u16(view.getUint32(PREFIX_FIELD.cpu.offset, true));
       w.cString(d, PREFIX_FIELD.comm.offset, PREFIX_FIELD.comm.size);
-      w.string(p.txn ? fieldText(view, d, p.txn) : '');
+      w.string(txn);
       if (p.latency) writeInt64(w, view, d, p.latency);
       else w.zeros(8);
       w.i64(offset);

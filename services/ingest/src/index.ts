@@ -2,6 +2,8 @@
 export { ingestCommands as commands } from './commands.js';
 export { IngestService } from './ingest-service.js';
 export { migrate, type MigrationReport } from './migrate.js';
+export { migrateShards, ensureDistributedTables, ClusterLayoutError } from './cluster-migrate.js';
+export { migrateConfigured, retainOnEveryShard } from './database-setup.js';
 export { applyRetention } from './retention.js';
 export { clickHouseRunner, type SqlRunner } from './sql-runner.js';
 export { EventRowEncoder } from './event-rows.js';

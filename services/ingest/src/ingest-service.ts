@@ -6,19 +6,10 @@ import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { JsonIngest } from './json-ingest.js';
 import { KafkaMirror } from './kafka-mirror.js';
-import { migrate } from './migrate.js';
-import { applyRetention } from './retention.js';
+import { migrateConfigured, retainOnEveryShard } from './database-setup.js';
+import { ShardRouting } from './shard-routing.js';
 import { clickHouseRunner } from './sql-runner.js';
 import { snapshotRows, statusRow } from './status-rows.js';
-
-async function ensureDatabase(config: TapfleetConfig): Promise<void> {
-  const admin = createClickHouse(config, { database: 'default' });
-  try {
-    await migrate(clickHouseRunner(admin), config.clickhouse.database);
-  } finally {
-    await admin.close();
-  }
-}
 
 /** The ingest process: migrations on start, three consumers, retention, /metrics. Replicas share the consumers. */
 export class IngestService {
@@ -35,7 +26,7 @@ export class IngestService {
   static async start(config: TapfleetConfig, log: Logger): Promise<IngestService> {
     const o = config.ingest;
     const db = config.clickhouse.database;
-    await ensureDatabase(config);
+    await migrateConfigured(config, log);
     const ch = createClickHouse(config, { maxOpenConnections: o.insertsInFlight + 2 });
     const sql = clickHouseRunner(ch);
     const nc = await connectNats(config, { name: 'tapfleet-ingest', identity: 'ingest', reconnectForever: true });
@@ -48,10 +39,11 @@ export class IngestService {
     const { bundles } = await ensureFleetResources(nc, jsm, { update: false, replicas: natsReplicas(config) });
     // Direct reads: ingest's credentials may not create consumers on the bundle store.
     const manifests = new BundleManifests(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE), { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
-    const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
+    const routing = ShardRouting.fromConfig(config, ch, o.insertsInFlight + 2);
+    const events = new EventIngest(js, jsm, routing, sql, db, manifests, metrics, o, log);
     const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: INGEST_CONSUMERS.status.name, filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
     const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: INGEST_CONSUMERS.aggs.name, filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
-    const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots];
+    const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots, { start: async () => {}, stop: () => routing.close() }];
     let redis: ReturnType<typeof createRedis> | undefined;
     if (o.kafka) {
       redis = createRedis(config);
@@ -67,7 +59,7 @@ export class IngestService {
       }
     };
     service.timers.push(setInterval(() => void lag(), 2000));
-    const retention = () => applyRetention(sql, db, o.retentionDays, log).catch((e: Error) => log.warn({ err: e.message }, 'retention job failed'));
+    const retention = () => retainOnEveryShard(config, log).catch((e: Error) => log.warn({ err: e.message }, 'retention job failed'));
     void retention();
     service.timers.push(setInterval(() => void retention(), o.retentionEveryMs));
     log.info({ metricsPort: http.port, database: db, kafkaMirror: o.kafka ? o.kafka.topic : 'off' }, 'ingest started');

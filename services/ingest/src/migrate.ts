@@ -12,9 +12,10 @@ export interface MigrationReport {
 /**
  * Applies every migration not yet recorded in tapfleet_migrations, in order. Each
  * statement is idempotent (IF NOT EXISTS, MODIFY COLUMN), so a run interrupted halfway
- * simply runs again; running twice is a no-op.
+ * simply runs again; running twice is a no-op. `rewrite` adapts each statement to where it runs
+ * (one shard of a cluster: cluster-migrate.ts).
  */
-export async function migrate(sql: SqlRunner, database: string, log?: Logger): Promise<MigrationReport> {
+export async function migrate(sql: SqlRunner, database: string, log?: Logger, rewrite: (statement: string) => string = (s) => s): Promise<MigrationReport> {
   const [{ version = '0' } = {}] = await sql.rows<{ version: string }>('SELECT version() AS version');
   const features = serverFeatures(version);
   const migrations = loadMigrations(database);
@@ -23,7 +24,7 @@ export async function migrate(sql: SqlRunner, database: string, log?: Logger): P
     for (const s of m.statements) {
       const missing = s.requires.find((f) => !features.has(f));
       if (missing) report.skipped.push({ version: m.version, feature: missing });
-      else await sql.command(s.sql);
+      else await sql.command(rewrite(s.sql));
     }
   };
   await run(migrations[0]!); // the ledger itself; idempotent

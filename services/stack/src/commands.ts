@@ -1,4 +1,6 @@
 import { UsageError, type Command } from '@tapfleet/runtime';
+import type { TapfleetConfig } from '@tapfleet/schemas';
+import { derivedShards } from './services/clickhouse.js';
 import { setupCommand } from './setup-command.js';
 import { withNatsCluster } from '@tapfleet/runtime';
 import { ALL_SERVICES, DEMO_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, serviceGroupName, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
@@ -12,6 +14,15 @@ export function withServices(text: string | undefined): ServiceName[] {
   const extra: string[] = (text ?? '').split(',').filter(Boolean).flatMap((w): readonly string[] => groups[w] ?? [w]);
   for (const w of extra) if (!ALL_SERVICES.includes(w as ServiceName)) throw new UsageError(`--with: unknown service '${w}' (kafka, jaeger, control-plane, ingest, assembler, query, agent, product, demo)`);
   return [...SERVER_SERVICES, ...(extra as ServiceName[])];
+}
+
+/** `--shards N`: N shards on consecutive ports, unless the configuration names its shards. */
+function withShards(config: TapfleetConfig, text: string | undefined): TapfleetConfig {
+  if (text === undefined) return config;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`--shards: expected a number of shards from 1 to 16, got '${text}'`);
+  if (config.clickhouse.shards.length) return config;
+  return { ...config, clickhouse: { ...config.clickhouse, shards: derivedShards(config, n) } };
 }
 
 /** Wide enough for `demo-agent-matcher`. */
@@ -38,11 +49,14 @@ export const stackCommands: Command[] = [
       'no-install': { type: 'boolean', description: 'do not apt-get missing packages' },
       cluster: { type: 'boolean', description: 'run NATS as a 3-node JetStream cluster (R3 streams; nats.cluster.nodes, TAPFLEET_NATS_CLUSTER); docs/scale-out.md' },
       with: { type: 'string', description: 'also start: kafka, jaeger, control-plane, ingest, assembler, query, agent, product (those five), demo (the demo pipeline and its three agents)', valueName: 'LIST' },
+      shards: { type: 'string', description: 'ClickHouse as a cluster of N shards on the ports after clickhouse.url\'s and tcpPort (unless clickhouse.shards is configured); tapfleet\'s processes started with it use them', valueName: 'N' },
     },
-    async run(values, _pos, { config, log, out }) {
-      // --cluster without a configured size means 3 nodes; product services started here get this config too.
-      const effective = values.cluster === true && config.nats.cluster.nodes === 1 ? withNatsCluster(config, 3) : config;
-      const reports = await stackUp(effective, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
+    async run(values, _pos, { config: configured, log, out }) {
+      // --cluster without a configured size means 3 nodes; --shards N adds ClickHouse shards. Product
+      // services started here get this effective config too.
+      const clustered = values.cluster === true && configured.nats.cluster.nodes === 1 ? withNatsCluster(configured, 3) : configured;
+      const config = withShards(clustered, values.shards as string | undefined);
+      const reports = await stackUp(config, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
       out(SERVICE_HEADER);
       table(reports).forEach((l) => out(l));
       return 0;

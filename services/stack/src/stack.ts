@@ -1,4 +1,4 @@
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { stackTlsMismatches } from './stack-tls.js';
 import { join } from 'node:path';
 import type { TapfleetConfig } from '@tapfleet/schemas';
@@ -11,7 +11,7 @@ import { ensureTracefs } from './tracefs.js';
 import { ensureCgroup2 } from './cgroup2.js';
 import type { ServiceDirs, StackService } from './services/service.js';
 import { natsServices } from './services/nats.js';
-import { clickhouseService } from './services/clickhouse.js';
+import { clickhouseService, clickhouseShardServices } from './services/clickhouse.js';
 import { redisService } from './services/redis.js';
 import { kafkaService } from './services/kafka.js';
 import { jaegerService } from './services/jaeger.js';
@@ -32,8 +32,11 @@ export interface ServiceReport {
 
 /** What `--with`, start groups and `only` name: a NATS cluster's nodes go by `nats`. */
 export type ServiceName = Exclude<StackService['name'], `nats-${number}`>;
-/** The name a service is started, stopped and grouped by (a cluster node's is `nats`). */
-export const serviceGroupName = (name: StackService['name']): ServiceName => (name.startsWith('nats-') ? 'nats' : (name as ServiceName));
+/** The services known by name before reading the configuration (a cluster's shards are not). */
+type FixedServiceName = Exclude<ServiceName, `clickhouse-shard${number}`>;
+/** The start group a service belongs to: a NATS cluster node's is `nats`, a ClickHouse shard's `clickhouse`. */
+export const serviceGroupName = (name: StackService['name']): ServiceName =>
+  name.startsWith('nats-') ? 'nats' : name.startsWith('clickhouse-shard') ? 'clickhouse' : (name as ServiceName);
 /** What `stack up` starts unless told otherwise: the servers the product needs. */
 export const SERVER_SERVICES: readonly ServiceName[] = ['nats', 'clickhouse', 'redis'];
 /** tapfleet's own processes, started after the servers and stopped before them. */
@@ -57,7 +60,7 @@ const START_GROUPS: readonly (readonly ServiceName[])[] = [[...SERVER_SERVICES, 
  * the OTLP receiver of the tests and of local span export.
  */
 export function stackServices(config: TapfleetConfig, only: readonly ServiceName[] = SERVER_SERVICES, log?: Logger): StackService[] {
-  const make: Record<ServiceName, () => StackService | StackService[]> = {
+  const make: Record<FixedServiceName, () => StackService | StackService[]> = {
     nats: () => natsServices(config),
     clickhouse: () => clickhouseService(config),
     redis: () => redisService(config),
@@ -76,8 +79,12 @@ export function stackServices(config: TapfleetConfig, only: readonly ServiceName
     'demo-agent-risk': () => demoAgentService(config, 'risk', serviceDirs(config, 'demo-risk')),
     'demo-agent-matcher': () => demoAgentService(config, 'matcher', serviceDirs(config, 'demo-matcher')),
   };
-  return ALL_SERVICES.filter((n) => only.includes(n)).flatMap((n) => make[n]());
+  // A cluster's further shards come and go with `clickhouse`, or one by one by their names.
+  const shards = clickhouseShardServices(config).filter((s) => only.includes('clickhouse') || only.includes(s.name as ServiceName));
+  const fixed = ALL_SERVICES.filter((n): n is FixedServiceName => only.includes(n) && !n.startsWith('clickhouse-shard'));
+  return [...fixed.flatMap((n) => make[n]()), ...shards];
 }
+
 
 export function serviceDirs(config: TapfleetConfig, name: string): ServiceDirs {
   const root = join(config.dataDir, 'stack', name);
@@ -186,8 +193,23 @@ export async function stackDown(configured: TapfleetConfig, log: Logger, only: r
   // for the servers always, for the others only if this stack started them.
   const started = (n: ServiceName) => SERVER_SERVICES.includes(n) || existsSync(serviceDirs(config, n).pidFile);
   const reports: ServiceReport[] = [];
-  for (const group of [...START_GROUPS].reverse()) reports.unshift(...(await stopEach(config, log, only.filter((n) => group.includes(n) && started(n)))));
+  for (const group of [...START_GROUPS].reverse()) reports.unshift(...(await stopEach(config, log, only.filter((n) => group.includes(serviceGroupName(n)) && started(n)))));
+  if (only.includes('clickhouse')) await stopLeftoverShards(config, log);
   return reports;
+}
+
+/** Shards a `stack up --shards N` started that this configuration does not name: still ours (pid file), so still stopped. */
+async function stopLeftoverShards(config: TapfleetConfig, log: Logger): Promise<void> {
+  const root = join(config.dataDir, 'stack');
+  const names = existsSync(root) ? readdirSync(root).filter((n) => /^clickhouse-shard[0-9]+$/.test(n)) : [];
+  for (const name of names) {
+    const dirs = serviceDirs(config, name);
+    const rec = readPidFile(dirs.pidFile);
+    if (!rec) continue;
+    const outcome = await stopOwned(rec);
+    removePidFile(dirs.pidFile);
+    if (outcome !== 'not-running') log.info({ service: name, childPid: rec.pid, outcome }, 'stopped');
+  }
 }
 
 async function stopEach(config: TapfleetConfig, log: Logger, only: readonly ServiceName[]): Promise<ServiceReport[]> {

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         builder.add(rec, first + i, 0x19000000);
       }
       const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId: 'd-benchfile1', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: perBatch, clock: { offsetNs: 0, uncertaintyNs: 1 } };
-      encoder.encode(decodeEventBatch(builder.finish(header)), bundle.manifest, w);
+      encoder.encode(decodeEventBatch(builder.finish(header)), bundle.manifest, () => w);
     }
     const file = join(work, 'rows.bin');
     writeFileSync(file, w.bytes());

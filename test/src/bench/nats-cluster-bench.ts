@@ -206,7 +206,7 @@ async function leaderNode(stack: FleetStack): Promise<NatsNode> {
 }
 
 async function main(): Promise<void> {
-  const stack = new FleetStack(48300, 48317, { cluster: { nodes: 3, name: 'tapfleet', portBase: 48330 } });
+  const stack = new FleetStack(48300, 48317, (c) => ({ ...c, nats: { ...c.nats, cluster: { nodes: 3, name: 'tapfleet', portBase: 48330 } } }));
   const load = [loadavg()[0]!];
   const figures: Figure[] = [];
   try {

@@ -35,10 +35,9 @@ export class FleetStack {
   private readonly children = new Set<ChildProcess>();
   private readonly configFile: string;
 
-  /** `nats`: e.g. a cluster (`{ cluster: { nodes: 3, portBase } }`), merged into the isolated config's. */
-  constructor(basePort: number, controlPlanePort: number, nats: Partial<TapfleetConfig['nats']> = {}) {
-    const isolated = isolatedStackConfig(basePort);
-    const base = { ...isolated, nats: { ...isolated.nats, ...nats } };
+  /** `configure` adjusts the isolated config before anything uses it (e.g. ClickHouse shards). */
+  constructor(basePort: number, controlPlanePort: number, configure: (c: TapfleetConfig) => TapfleetConfig = (c) => c) {
+    const base = configure(isolatedStackConfig(basePort));
     this.config = { ...base, controlPlane: { ...base.controlPlane, port: controlPlanePort, url: `http://127.0.0.1:${controlPlanePort}`, hostLivenessMs: 3000, canaryTimeoutMs: 15_000 } };
     this.configFile = join(this.config.dataDir, 'tapfleet.json');
     writeFileSync(this.configFile, JSON.stringify({ dataDir: this.config.dataDir, nats: this.config.nats, redis: this.config.redis, clickhouse: this.config.clickhouse, controlPlane: this.config.controlPlane }));

@@ -30,7 +30,7 @@ async function ingestCaughtUp(config: TapfleetConfig): Promise<boolean> {
 }
 
 describe('a 3-node NATS JetStream cluster: nodes killed -9 under a streaming agent and ingest lose and double nothing, and rejoin', () => {
-  const stack = new FleetStack(48200, 48217, { cluster: { nodes: 3, name: 'tapfleet', portBase: 48230 } });
+  const stack = new FleetStack(48200, 48217, (c) => ({ ...c, nats: { ...c.nats, cluster: { nodes: 3, name: 'tapfleet', portBase: 48230 } } }));
   const db = stack.config.clickhouse.database;
   let ch: ClickHouseClient;
   let tracee: ChildProcess;

@@ -11,7 +11,9 @@ export interface StackService {
   /** `nats-1`.. are the nodes of a NATS cluster, which the stack starts and stops as `nats`. */
   name:
     | 'nats' | `nats-${number}` | 'clickhouse' | 'redis' | 'kafka' | 'jaeger' | 'control-plane' | 'ingest' | 'assembler' | 'query' | 'agent'
-    | 'demo-gateway' | 'demo-risk' | 'demo-matcher' | 'demo-agent-gateway' | 'demo-agent-risk' | 'demo-agent-matcher';
+    | 'demo-gateway' | 'demo-risk' | 'demo-matcher' | 'demo-agent-gateway' | 'demo-agent-risk' | 'demo-agent-matcher'
+    /** Shards 2.. of a ClickHouse cluster (clickhouse.shards); `clickhouse` is shard 1. */
+    | `clickhouse-shard${number}`;
   /** What `ps` would show; used in messages about a port taken by something else. */
   binary: string;
   host: string;

@@ -1,0 +1,47 @@
+import { createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
+import { eventShardKey, localTable, shardOfKey, type TapfleetConfig } from '@tapfleet/schemas';
+
+/** Where one shard's share of an insert goes. */
+export interface InsertTarget {
+  client: ClickHouseClient;
+  /** database.table */
+  table: string;
+}
+
+/**
+ * Which server and table a probe_events row is inserted into: the one seam between the event path
+ * and the cluster layout (schemas/src/clickhouse-sharding.ts). One node: `probe_events` on the one
+ * client. Shards, `direct`: the row's shard (by transaction key, else host), straight into its
+ * `probe_events_local`. Shards, `distributed`: the Distributed `probe_events` on the first node,
+ * which places each row by the same key and returns once every shard stored it.
+ */
+export class ShardRouting {
+  private constructor(
+    readonly targets: readonly InsertTarget[],
+    private readonly owned: readonly ClickHouseClient[],
+  ) {}
+
+  /** `main` is the client of clickhouse.url (ingest's own); other shards get their own clients. */
+  static fromConfig(config: TapfleetConfig, main: ClickHouseClient, maxOpenConnections: number): ShardRouting {
+    const db = config.clickhouse.database;
+    if (!config.clickhouse.shards.length || config.ingest.shardInserts === 'distributed') return new ShardRouting([{ client: main, table: `${db}.probe_events` }], []);
+    const others = config.clickhouse.shards.map((s) => createClickHouse(config, { url: s.url, maxOpenConnections }));
+    const clients = [main, ...others];
+    return new ShardRouting(clients.map((client) => ({ client, table: `${db}.${localTable('probe_events')}` })), others);
+  }
+
+  /** The index in `targets` of a row of this host with this transaction key ('' for none). */
+  shardOf(txn: string, host: string): number {
+    return this.targets.length === 1 ? 0 : shardOfKey(eventShardKey(txn, host), this.targets.length);
+  }
+
+  /** True when every target server answers (ingest resumes after an outage only then). */
+  async ping(): Promise<boolean> {
+    const answers = await Promise.all(this.targets.map((t) => t.client.ping().then((r) => r.success, () => false)));
+    return answers.every(Boolean);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.owned.map((c) => c.close()));
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * ClickHouse shards benchmark: `tapfleet ingest` rows/s into one node, into two shards straight to
+ * their local tables (`ingest.shardInserts: direct`), and into two shards through the Distributed
+ * table (`distributed`); each beside clickhouse-client inserting the same rows into the same tables
+ * (RowBinary, from files) in the same run. Both shards run on this machine, sharing its cores.
+ * Prints and writes bench/results/shards.md. Not a test: nothing here asserts.
+ *
+ *   node test/dist/bench/shards-bench.js [--events N] [--rounds R]
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
+import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
+import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
+import { decodeEventBatch, EventBatchBuilder, eventShardKey, shardOfKey, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
+import { writeFigures, type Figure } from './figures.js';
+import { eventually, FleetStack } from '../fleet/fleet-harness.js';
+import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '2' } } });
+const N = Number(values.events);
+/** Rounds of every setup, interleaved: on a busy machine the best round of each says most about it. */
+const ROUNDS = Number(values.rounds);
+const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const lines: string[] = [];
+const say = (l = '') => {
+  lines.push(l);
+  process.stdout.write(`${l}\n`);
+};
+const run = promisify(execFile);
+
+/** Ports 48440-48460 (shard 2 at 48457/48458, ingest's metrics at 48459). */
+const SHARD2 = { url: 'http://127.0.0.1:48457', tcpPort: 48458 };
+const METRICS = 48459;
+
+interface Setup {
+  name: string;
+  config: TapfleetConfig;
+  /** What the ingest process is started with on top of the stack's config. */
+  ingest: Record<string, unknown>;
+}
+
+/** `tapfleet ingest` with this setup: N events of two hosts published as fast as possible, seconds until all are stored. */
+async function timeIngest(stack: FleetStack, bundle: Bundle, setup: Setup, deploymentId: string): Promise<number> {
+  const child = stack.spawnTapfleet(['ingest'], { clickhouse: setup.config.clickhouse, ingest: { metricsPort: METRICS, ...setup.ingest } }, `ingest-${deploymentId}`);
+  const ch = createClickHouse(setup.config);
+  const nc = await connectNats(stack.config, { name: 'bench-shards' });
+  try {
+    await eventually('ingest healthy', async () => (await fetch(`http://127.0.0.1:${METRICS}/healthz`)).ok, 60_000);
+    const js = jetstream(nc);
+    const t0 = performance.now();
+    await Promise.all([0, 1].map((h) => publishSynthetic(js, bundle, { deploymentId, hostId: `bench-${h}`, events: N / 2 })));
+    const db = setup.config.clickhouse.database;
+    await eventually(`${setup.name}: all stored`, async () => {
+      const [a, b] = await Promise.all([0, 1].map((h) => storedCount(ch, db, deploymentId, `bench-${h}`)));
+      return a!.distinct + b!.distinct >= N;
+    }, 900_000, 100);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await ch.close();
+    await nc.close();
+    await stack.stopChild(child);
+  }
+}
+
+/** The bench's rows as ingest would write them, as one RowBinary file and as one file per shard. */
+function encodeRows(bundle: Bundle, deploymentId: string, work: string): { all: string; perShard: string[] } {
+  const layout = bundle.manifest.events[0]!;
+  const builder = new EventBatchBuilder(1 << 22);
+  const all = new RowBinaryWriter();
+  const shards = [new RowBinaryWriter(), new RowBinaryWriter()];
+  const encoder = new EventRowEncoder();
+  const rec = new Uint8Array(layout.size);
+  const view = new DataView(rec.buffer);
+  const perBatch = 2000;
+  for (let first = 0; first < N; first += perBatch) {
+    for (let i = 0; i < perBatch; i++) {
+      view.setUint32(0, layout.id, true);
+      for (const f of layout.fields) if (f.type !== 'str') view.setBigInt64(f.offset, BigInt(first + i), true);
+      builder.add(rec, first + i, 0x19000000);
+    }
+    const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: perBatch, clock: { offsetNs: 0, uncertaintyNs: 1 } };
+    const batch = decodeEventBatch(builder.finish(header));
+    encoder.encode(batch, bundle.manifest, () => all);
+    encoder.encode(batch, bundle.manifest, (txn) => shards[shardOfKey(eventShardKey(txn, header.hostId), 2)]!);
+  }
+  mkdirSync(work, { recursive: true });
+  const write = (name: string, w: RowBinaryWriter) => {
+    const file = join(work, name);
+    writeFileSync(file, w.bytes());
+    return file;
+  };
+  return { all: write('all.bin', all), perShard: shards.map((w, i) => write(`shard${i + 1}.bin`, w)) };
+}
+
+/** clickhouse-client < file into one table of one server; the password through a 0600 config file. */
+function clientInsert(config: TapfleetConfig, tcpPort: number, table: string, file: string, settings = ''): Promise<unknown> {
+  const conf = clickhouseClientConfigFile(config);
+  return run('bash', ['-c', `clickhouse-client --config-file ${conf} --host 127.0.0.1 --port ${tcpPort} ${settings} --query "INSERT INTO ${table} (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary" < ${file}`], { maxBuffer: 1 << 20 });
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await work();
+  return (performance.now() - t0) / 1000;
+}
+
+async function main(): Promise<void> {
+  const stack = new FleetStack(48440, 48460, (c) => ({ ...c, clickhouse: { ...c.clickhouse, shards: [SHARD2] } }));
+  const cluster = stack.config;
+  const one: TapfleetConfig = { ...cluster, clickhouse: { ...cluster.clickhouse, database: 'tapfleet_one', shards: [] } };
+  const work = mkdtempSync(join(tmpdir(), 'tapfleet-shards-bench-'));
+  const loadBefore = loadavg()[0]!;
+  try {
+    await stack.up(['nats', 'clickhouse', 'redis']);
+    const bundle = await orderBundle();
+    await storeBundle(cluster, bundle);
+    const setups: Setup[] = [
+      { name: '1 node', config: one, ingest: {} },
+      { name: '2 shards, direct to the local tables', config: cluster, ingest: { shardInserts: 'direct' } },
+      { name: '2 shards, through the Distributed table', config: cluster, ingest: { shardInserts: 'distributed' } },
+    ];
+    const db = cluster.clickhouse.database;
+    const rows = setups.map((_, i) => encodeRows(bundle, `d-benchfile${i}`, join(work, String(i))));
+    const port1 = cluster.clickhouse.tcpPort;
+    const clientInserts = [
+      () => clientInsert(one, port1, 'tapfleet_one.probe_events', rows[0]!.all),
+      () => Promise.all([clientInsert(cluster, port1, `${db}.probe_events_local`, rows[1]!.perShard[0]!), clientInsert(cluster, SHARD2.tcpPort, `${db}.probe_events_local`, rows[1]!.perShard[1]!)]),
+      () => clientInsert(cluster, port1, `${db}.probe_events`, rows[2]!.all, '--insert_distributed_sync=1'),
+    ];
+    const ingestRuns: number[][] = setups.map(() => []);
+    const clientRuns: number[][] = setups.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, s] of setups.entries()) {
+        const ingestS = await timeIngest(stack, bundle, s, `d-bench${round}s${i}`);
+        const clientS = await timed(clientInserts[i]!);
+        ingestRuns[i]!.push(ingestS);
+        clientRuns[i]!.push(clientS);
+        progress(`round ${round + 1}/${ROUNDS}, ${s.name}: ingest ${N} events in ${ingestS.toFixed(2)} s, clickhouse-client the same rows in ${clientS.toFixed(2)} s (load ${loadavg()[0]!.toFixed(1)})`);
+      }
+    }
+    const ingestS = ingestRuns.map((r) => Math.min(...r));
+    const clientS = clientRuns.map((r) => Math.min(...r));
+    const loadAfter = loadavg()[0]!;
+
+    const rate = (s: number) => Math.round(N / s);
+    say('# ClickHouse shards benchmark');
+    say();
+    say(`Run ${new Date().toISOString()}: two clickhouse-server 18.16 processes on this one machine (they share its cores), probe_events with both materialized views on each shard. Load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`);
+    say();
+    say(`Best of ${ROUNDS} rounds, the setups interleaved in each round (every round's seconds in brackets).`);
+    say();
+    say('| setup | tapfleet ingest: s | rows/s | clickhouse-client, same rows, same tables: s | rows/s | ingest / client |');
+    say('|---|---|---|---|---|---|');
+    const rounds = (r: number[]) => `[${r.map((x) => x.toFixed(2)).join(', ')}]`;
+    setups.forEach((s, i) => say(`| ${s.name} | ${ingestS[i]!.toFixed(2)} ${rounds(ingestRuns[i]!)} | ${rate(ingestS[i]!).toLocaleString('en')} | ${clientS[i]!.toFixed(2)} ${rounds(clientRuns[i]!)} | ${rate(clientS[i]!).toLocaleString('en')} | ${(clientS[i]! / ingestS[i]!).toFixed(2)} |`));
+    say();
+    say(`${N} events per setup, from two hosts, each event its own transaction key (so rows spread over both shards). The clickhouse-client rows for two shards direct are split by the same key into one file per shard, inserted by two clients at once; through the Distributed table with insert_distributed_sync=1, as ingest does.`);
+    const figures: Figure[] = setups.map((s, i) => ({
+      what: `ingest, ${s.name}`, value: rate(ingestS[i]!), unit: 'rows/s',
+      baseline: { what: `clickhouse-client, same rows, same tables (${s.name})`, value: rate(clientS[i]!) },
+      ratio: clientS[i]! / ingestS[i]!, ratioMeans: 'ingest / clickhouse-client',
+    }));
+    // Round by round the two write paths ran minutes apart at most: their pairing says more than bests taken at different moments.
+    const directWins = ingestRuns[1]!.filter((d, r) => d < ingestRuns[2]![r]!).length;
+    const sum = (r: number[]) => r.reduce((a, b) => a + b, 0);
+    const pathRatio = sum(ingestRuns[2]!) / sum(ingestRuns[1]!);
+    say();
+    say(`Direct vs through the Distributed table, round by round: direct faster in ${directWins} of ${ROUNDS} rounds; all rounds together, the Distributed path took ${pathRatio.toFixed(2)}x the direct one's time.`);
+    figures.push({ what: 'ingest into 2 shards: time through the Distributed table / time direct, all rounds', value: Number(pathRatio.toFixed(2)), unit: 'x', note: `direct faster in ${directWins} of ${ROUNDS} rounds` });
+    figures.push({ what: 'ingest, 2 shards direct vs 1 node (same machine)', value: Number((ingestS[0]! / ingestS[1]!).toFixed(2)), unit: 'x', note: `through the Distributed table: ${(ingestS[0]! / ingestS[2]!).toFixed(2)}x` });
+    writeFigures({ bench: 'shards', title: 'ClickHouse shards benchmark', ranAt: new Date().toISOString(), command: `bash bench/shards.sh ${process.argv.slice(2).join(' ')}`.trim(), figures });
+  } finally {
+    await stack.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  }
+  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'shards.md'), `${lines.join('\n')}\n`);
+  progress('wrote bench/results/shards.md');
+}
+
+await main();
