@@ -94,8 +94,10 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
       return { kind: 'usdt', binary: bin.path, provider: note.provider, name: note.name, note, sites, ...(direct ? { direct } : {}) };
     }
     case 'interval': {
-      const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(rest.join(':'));
-      if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s or interval:100ms');
+      // interval:1s (tapfleet) or bpftrace's interval:s:1 / interval:ms:100.
+      const spec = rest.length === 2 ? `${rest[1]}${rest[0]}` : rest.join(':');
+      const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(spec);
+      if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s, interval:100ms, or bpftrace\'s interval:s:1, interval:ms:100');
       return { kind: 'interval', periodNs: Number(m[1]) * UNITS[m[2]!]! };
     }
     case 'kprobe':
@@ -120,21 +122,30 @@ function binaryFor(path: string, point: ProbePoint, profiles: ProfileSet, diags:
 export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diags: Diagnostics): ResolvedProbe[] {
   return probes.map((probe, index) => {
     const points: ResolvedPoint[] = [];
+    // A point that does not resolve is reported once; its body is not checked (it would be
+    // checked against the wrong kind of probe and give false second errors).
+    let unresolved = probe.unresolved ?? false;
     for (const p of probe.points) {
       const target = parsePoint(p, profiles, diags);
-      if (!target) continue;
+      if (!target) {
+        unresolved = true;
+        continue;
+      }
       let entries: Target[] | undefined;
       if (target.kind === 'uretprobe') entries = [{ ...target, kind: 'uprobe' }];
       if (p.pairs) {
         const starts = p.pairs.map((s) => parsePoint(s, profiles, diags));
-        if (starts.some((s) => !s)) continue; // reported
+        if (starts.some((s) => !s)) {
+          unresolved = true; // reported
+          continue;
+        }
         entries = starts as Target[];
       }
       points.push({ target, ...(entries ? { entries } : {}), ...(p.pairKey ? { pairKey: p.pairKey } : {}), span: p.span });
     }
     const kinds = new Set(points.map((p) => (p.target.kind === 'interval' || p.target.kind === 'begin' || p.target.kind === 'end' ? 'user' : 'kernel')));
     if (kinds.size > 1) diags.error(probe.span, 'a probe cannot mix kernel probe points with interval/begin/end', 'split it into two probes');
-    return { ...probe, points, index };
+    return { ...probe, points, index, ...(unresolved ? { unresolved } : {}) };
   });
 }
 
