@@ -341,6 +341,8 @@ export class Parser {
       const s = span(kw.span, close.span);
       return kw.text === 'delete' ? { kind: 'delete', map, keys, span: s } : { kind: kw.text as 'print' | 'clear', map, span: s };
     }
+    if (t.kind === 'ident' && t.text in AGGREGATION_NAMES)
+      this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${t.text}(...); or @name[key] = ${t.text}(...); (bpftrace's @ alone works too: @[comm] = count();)`);
     this.fail(t, `expected a statement, found ${this.describe(t)}`, 'statements are $x = expr; @map[keys] = count(); emit name { f: expr }; if (...) { } print(@m);');
   }
 
@@ -398,6 +400,8 @@ export class Parser {
     this.expect('(', `after ${fn.text}`);
     const args = this.is(')') ? [] : this.exprList();
     const close = this.expect(')');
+    if (!this.is(';') && !this.is('}'))
+      this.fail(this.tok, `an aggregation is a whole statement: ${m.text} = ${fn.text}(...) cannot be combined with ${this.describe(this.tok)}`, `aggregate the expression instead, e.g. ${m.text} = sum(EXPR); or keep a value: ${m.text}_v = EXPR;`);
     this.endStatement();
     const call: AggCall = { fn: fn.text, args, span: span(fn.span, close.span) };
     return { kind: 'agg', map: m.text, keys, call, span: span(m.span, close.span) };

@@ -92,7 +92,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         }
         case 'var': {
           const t = info.locals.get(e.name);
-          if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`);
+          if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`, `assign it earlier in this probe ($${e.name} = ...;): a $local lives for one firing of one probe; to carry a value between probes use a map, e.g. @${e.name}[tid] = ...`);
           return t ?? INT;
         }
         case 'builtin': {
@@ -187,8 +187,9 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             const n = e.args[1];
             if (n) {
               if (n.kind !== 'int') diags.error(n.span, 'the length given to str() must be a constant');
-              else if (n.value < 1n || n.value > BigInt(LIMITS.maxStringBytes)) diags.error(n.span, `string length must be 1..${LIMITS.maxStringBytes}`);
-              else size = Number(n.value) + 1;
+              else if (n.value < 1n || n.value > BigInt(LIMITS.maxStringBytes)) diags.error(n.span, `string length must be 1..${LIMITS.maxStringBytes}`, `as in bpftrace, N is the buffer size with its NUL: str(p, N) holds at most N - 1 characters (str(p) is str(p, ${LIMITS.defaultStringBytes}))`);
+              // bpftrace's meaning: N bytes of buffer, the terminating NUL included; the default is the same 64.
+              else size = Number(n.value);
             }
             return str(Math.min(size, LIMITS.maxStringBytes));
           }
@@ -198,8 +199,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             else needInt(e.args[0]!, `the pointer given to ${e.name}()`, inEntry);
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
-          if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`);
-          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr)');
+          if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`, `an aggregation is a statement of its own: @name[key] = ${e.name}(...);`);
+          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
           return INT;
         }
       }
