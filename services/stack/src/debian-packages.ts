@@ -7,9 +7,10 @@ export const STACK_PACKAGES = ['nats-server', 'redis-server', 'clickhouse-server
 export const BROWSER_PACKAGES = ['chromium'];
 /**
  * The tapsets' kernel tests: the PostgreSQL tapset against a throwaway cluster of Debian's server
- * (its build has the USDT probes); the syscall/sched/TCP/block and Python tapsets' workloads run python3.
+ * (its build has the USDT probes); the syscall/sched/TCP/block and Python tapsets' workloads run python3;
+ * the run-queue latency test runs bpftrace next to tapfleet and compares their histograms.
  */
-export const TAPSET_TEST_PACKAGES = ['postgresql', 'python3'];
+export const TAPSET_TEST_PACKAGES = ['postgresql', 'python3', 'bpftrace'];
 export const BUILD_PACKAGES = ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'systemtap-sdt-dev', 'pkg-config', 'gcc', 'make'];
 
 export function missingPackages(packages: readonly string[]): string[] {
