@@ -342,7 +342,10 @@ export class Parser {
       return kw.text === 'delete' ? { kind: 'delete', map, keys, span: s } : { kind: kw.text as 'print' | 'clear', map, span: s };
     }
     if (t.kind === 'ident' && t.text in AGGREGATION_NAMES)
-      this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${t.text}(...); or @name[key] = ${t.text}(...); (bpftrace's @ alone works too: @[comm] = count();)`);
+    {
+      const call = `${t.text}(${t.text === 'count' ? '' : '...'})`;
+      this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${call}; or @name[key] = ${call}; (bpftrace's @ alone works too: @[comm] = ${call};)`);
+    }
     this.fail(t, `expected a statement, found ${this.describe(t)}`, 'statements are $x = expr; @map[keys] = count(); emit name { f: expr }; if (...) { } print(@m);');
   }
 

@@ -55,6 +55,7 @@ describe('fleet: value maps stay per host, aggregations merge', () => {
 
     const cli = stack.cli(['aggs', d.id]);
     assert.equal(cli.code, 0, cli.stderr);
+    console.log(`$ tapfleet aggs ${d.id}\n${cli.stdout}`);
     assert.match(cli.stdout, new RegExp(`^@last\\[host-a, ${tracees.get('host-a')!.pid}\\]: [1-9][0-9]*$`, 'm'));
     assert.match(cli.stdout, new RegExp(`^@last\\[host-b, ${tracees.get('host-b')!.pid}\\]: [1-9][0-9]*$`, 'm'));
     assert.match(cli.stdout, /^@who\[host-a\]: tracee$/m);
