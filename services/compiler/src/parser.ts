@@ -341,12 +341,14 @@ export class Parser {
       const s = span(kw.span, close.span);
       return kw.text === 'delete' ? { kind: 'delete', map, keys, span: s } : { kind: kw.text as 'print' | 'clear', map, span: s };
     }
-    if (t.kind === 'ident' && t.text in AGGREGATION_NAMES)
-    {
-      const call = `${t.text}(${t.text === 'count' ? '' : '...'})`;
-      this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${call}; or @name[key] = ${call}; (bpftrace's @ alone works too: @[comm] = ${call};)`);
-    }
+    if (t.kind === 'ident' && t.text in AGGREGATION_NAMES) this.bareAggregation(t);
     this.fail(t, `expected a statement, found ${this.describe(t)}`, 'statements are $x = expr; @map[keys] = count(); emit name { f: expr }; if (...) { } print(@m);');
+  }
+
+  /** `count();` as a statement (bpftrace needs a map too): say where it goes. */
+  private bareAggregation(t: Token): never {
+    const call = `${t.text}(${t.text === 'count' ? '' : '...'})`;
+    this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${call}; or @name[key] = ${call}; (bpftrace's @ alone works too: @[comm] = ${call};)`);
   }
 
   private mapKeys(): Expr[] {
