@@ -135,6 +135,8 @@ export const AggregationEntry = z.object({
   value: BigIntText,
   count: BigIntText.optional(),
   buckets: z.array(BigIntText).optional(),
+  /** A string value map's value (then `value` is 0). */
+  text: z.string().max(256).optional(),
 });
 export type AggregationEntry = z.infer<typeof AggregationEntry>;
 
@@ -143,7 +145,7 @@ export const AggregationSnapshot = z.object({
   ...AgentIdentity,
   deploymentId: DeploymentId,
   bundleId: Sha256Hex,
-  maps: z.array(z.object({ name: z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/), entries: z.array(AggregationEntry) })),
+  maps: z.array(z.object({ name: z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/), entries: z.array(AggregationEntry) })),
 });
 export type AggregationSnapshot = z.infer<typeof AggregationSnapshot>;
 

@@ -72,7 +72,7 @@ export const AggregationsView = z.object({
   hosts: z.array(z.string()),
   maps: z.array(z.object({
     name: z.string(),
-    kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist']),
+    kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist', 'value']),
     lhist: z.object({ lo: z.number(), hi: z.number(), step: z.number() }).optional(),
     entries: z.array(AggregationEntry),
   })),

@@ -3,7 +3,8 @@ import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
 import { EventLayout } from './event-layout.js';
 
-const MapName = z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/);
+/** `@name`, or `@` alone (the anonymous map). */
+const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
 /** What a begin/end/interval probe does, in order: print or clear a map, print a line of constants, or end the run. */
 export const UserAction = z.discriminatedUnion('op', [
   z.object({ op: z.literal('print'), map: MapName }),
@@ -44,11 +45,18 @@ export const AttachPoint = z.discriminatedUnion('kind', [
 export type AttachPoint = z.infer<typeof AttachPoint>;
 
 export const AggregationKind = z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist']);
+/** What a map holds: an aggregation (per-CPU, merged when read) or a value (`@m[k] = expr`: state shared by every CPU). */
+export const MapKind = z.enum([...AggregationKind.options, 'value']);
+export type MapKind = z.infer<typeof MapKind>;
+/** A map name: `@name`, or `@` alone (bpftrace's anonymous map). */
+export const MAP_NAME = /^@([A-Za-z_][A-Za-z0-9_]*)?$/;
 
-/** A kernel map holding an aggregation, so snapshots can be decoded and merged fleet-wide. */
+/** A kernel map holding an aggregation or values, so snapshots can be decoded and merged fleet-wide. */
 export const MapLayout = z.object({
-  name: z.string().regex(/^@[A-Za-z_][A-Za-z0-9_]*$/, 'expected @name'),
-  kind: AggregationKind,
+  name: z.string().regex(MAP_NAME, 'expected @name'),
+  kind: MapKind,
+  /** A value map's value: a signed integer (8 bytes) or a NUL-terminated string of valueSize bytes. */
+  valueType: z.enum(['i64', 'str']).optional(),
   /** Key fields (may be empty for a scalar aggregation). */
   keySize: z.number().int().nonnegative(),
   keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str']), offset: z.number().int().nonnegative(), size: z.number().int().positive() })),
@@ -89,7 +97,7 @@ export const mapObjectName = (mapName: string) => `m_${mapName.slice(1)}`;
 
 /** Value bytes per CPU of each aggregation kind; hist has 66 log2 buckets (<0, 0, then 2^0..2^63). */
 export const HIST_BUCKETS = 66;
-export function aggregationValueSize(kind: MapLayout['kind'], lhist?: { lo: number; hi: number; step: number }): number {
+export function aggregationValueSize(kind: z.infer<typeof AggregationKind>, lhist?: { lo: number; hi: number; step: number }): number {
   switch (kind) {
     case 'count': case 'sum': return 8;
     case 'min': case 'max': case 'avg': return 16;

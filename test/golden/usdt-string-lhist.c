@@ -129,9 +129,9 @@ _Static_assert(__builtin_offsetof(struct ev_order_start, qty) == 48, "offset of 
 struct ev_open {
 	struct tf_prefix PREFIX;
 	__u64 flags;
-	char file[129];
+	char file[128];
 };
-_Static_assert(sizeof(struct ev_open) == 184, "layout of event open");
+_Static_assert(sizeof(struct ev_open) == 176, "layout of event open");
 _Static_assert(__builtin_offsetof(struct ev_open, flags) == 40, "offset of open.flags");
 _Static_assert(__builtin_offsetof(struct ev_open, file) == 48, "offset of open.file");
 struct tf_k_big {
@@ -227,7 +227,7 @@ int p1_0(struct bpf_raw_tracepoint_args *ctx)
 			tf_count(1);
 		} else {
 			tf_fill_prefix(&tf_ev->PREFIX, 1);
-			bpf_probe_read_user_str(tf_ev->file, 129, (const void *)(unsigned long)({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rsi); (__s64)(__u64)tf_a; }));
+			bpf_probe_read_user_str(tf_ev->file, 128, (const void *)(unsigned long)({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rsi); (__s64)(__u64)tf_a; }));
 			tf_ev->flags = ({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rdx); (__s64)(__u64)tf_a; });
 			bpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);
 		}

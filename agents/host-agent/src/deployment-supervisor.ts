@@ -216,6 +216,7 @@ export class DeploymentSupervisor {
       value: String(e.value),
       ...(e.count !== undefined ? { count: String(e.count) } : {}),
       ...(e.buckets ? { buckets: e.buckets.map(String) } : {}),
+      ...(e.text !== undefined ? { text: e.text } : {}),
     }));
     this.pendingMaps.set(layout.name, { name: layout.name, entries });
     // The runner writes every map of a snapshot back to back: publish once all are in.

@@ -3,22 +3,26 @@ import { HIST_BUCKETS, type MapLayout } from '@tapfleet/schemas';
 /** One aggregation entry, merged across CPUs (and, in the fleet, across hosts). */
 export interface AggEntry {
   key: (bigint | string)[];
-  /** count/sum/min/max: value; avg: sum and count; hist/lhist: buckets. */
+  /** count/sum/min/max: value; avg: sum and count; hist/lhist: buckets; a value map: its integer (0 for a string). */
   value: bigint;
+  /** A string value map's value. */
+  text?: string;
   count?: bigint;
   buckets?: bigint[];
 }
 
 const utf8 = new TextDecoder();
 
+/** Text of a NUL-terminated string in a bounded buffer. */
+function cString(bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+}
+
 function decodeKey(layout: MapLayout, key: Uint8Array): (bigint | string)[] {
   const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
   return layout.keyFields.map((f) => {
-    if (f.type === 'str') {
-      const bytes = key.subarray(f.offset, f.offset + f.size);
-      const nul = bytes.indexOf(0);
-      return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
-    }
+    if (f.type === 'str') return cString(key.subarray(f.offset, f.offset + f.size));
     return f.type === 'i64' ? v.getBigInt64(f.offset, true) : v.getBigUint64(f.offset, true);
   });
 }
@@ -29,6 +33,9 @@ export function mergePerCpu(layout: MapLayout, value: Uint8Array): Omit<AggEntry
   const cpus = Math.floor(value.byteLength / layout.valueSize);
   const at = (cpu: number, word: number) => cpu * layout.valueSize + word * 8;
   switch (layout.kind) {
+    case 'value':
+      // One copy shared by every CPU (a plain hash): nothing to merge.
+      return layout.valueType === 'str' ? { value: 0n, text: cString(value.subarray(0, layout.valueSize)) } : { value: v.getBigInt64(0, true) };
     case 'count':
     case 'sum': {
       let sum = 0n;

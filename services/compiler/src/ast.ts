@@ -9,6 +9,8 @@ export type Expr =
   | { kind: 'var'; name: string; span: Span }
   | { kind: 'call'; name: string; args: Expr[]; span: Span }
   | { kind: 'entry'; expr: Expr; span: Span; slot?: number }
+  /** `@m[KEYS]` or `@m` read as a value (a value map: 0 or "" when absent, as in bpftrace). */
+  | { kind: 'mapread'; map: string; keys: Expr[]; span: Span }
   | { kind: 'unary'; op: string; expr: Expr; span: Span }
   | { kind: 'binary'; op: string; left: Expr; right: Expr; span: Span };
 
@@ -21,6 +23,8 @@ export interface AggCall {
 export type Stmt =
   | { kind: 'let'; name: string; value: Expr; span: Span }
   | { kind: 'agg'; map: string; keys: Expr[]; call: AggCall; span: Span }
+  /** `@m[KEYS] = EXPR;` (also `@m++`, `@m += EXPR`, desugared to a read and a store): a value map. */
+  | { kind: 'assign'; map: string; keys: Expr[]; value: Expr; span: Span }
   | { kind: 'emit'; event: string; fields: { name: string; value: Expr; span: Span }[]; span: Span }
   | { kind: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; span: Span }
   | { kind: 'print' | 'clear'; map: string; span: Span }

@@ -13,8 +13,7 @@ export interface Token {
 }
 
 const PUNCT2 = new Set(['<<', '>>', '<=', '>=', '==', '!=', '&&', '||']);
-const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.', '@']);
-// '@' alone (not starting a map name) is the version mark in `alias NAME@2 = ...`.
+const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.']);
 const NUMBER = /(0x[0-9a-fA-F]+|[0-9]+)([A-Za-z_]*)/y;
 
 // Character classes by code: the lexer runs over up to a megabyte, a regex per character is too slow.
@@ -90,6 +89,11 @@ export class Lexer {
       this.pos++;
       while (isIdent(t.charCodeAt(this.pos))) this.pos++;
       return this.name({ kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) });
+    }
+    // A bare `@` is bpftrace's anonymous map (`@[comm] = count()`), or the version mark in `alias NAME@2`.
+    if (c === '@') {
+      this.pos++;
+      return { kind: 'map', text: '@', span: this.span(start) };
     }
     if (isDigit(code)) return this.number(start);
     if (c === '"') return this.string(start);

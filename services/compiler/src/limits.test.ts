@@ -111,11 +111,11 @@ describe('what the runner and the kernel would refuse is a diagnostic at the con
   });
   test('a map key over 256 bytes', () => {
     const text = `probe tracepoint:syscalls:sys_enter_openat { @k[str(args.filename, 200), str(args.filename, 100)] = count(); }`;
-    expectErrors(text, `1:46: the key of @k is 312 bytes, more than ${LIMITS.maxMapKeyBytes}`);
+    expectErrors(text, `1:46: the key of @k is 304 bytes, more than ${LIMITS.maxMapKeyBytes}`);
   });
   test('an event over 8 KiB', () => {
     const text = `probe tracepoint:syscalls:sys_enter_openat {\n  emit big { ${Array.from({ length: 33 }, (_, i) => `f${i}: str(args.filename, 255)`).join(', ')} }\n}`;
-    expectErrors(text, `2:3: event big is ${40 + 33 * 256} bytes, more than ${LIMITS.maxEventBytes}`);
+    expectErrors(text, `2:3: event big is ${40 + 33 * 255 + 1} bytes, more than ${LIMITS.maxEventBytes}`);
   });
   test('event and field names the bundle schema and ClickHouse refuse', () => {
     const text = `${TP} { emit Order { Price: 1, ok: 2 } }`;

@@ -48,6 +48,11 @@ export const LIMITS = {
   defaultStringBytes: 64,
   maxStringBytes: 256,
   maxMapEntries: 10240,
+  /**
+   * Keys of one value map (`@m[k] = v`): a plain hash shared by all CPUs. When it is full the
+   * kernel refuses new keys (existing ones still update); `tapfleet run` says so when it prints the map.
+   */
+  maxValueMapEntries: 10240,
   maxLhistBuckets: 1000,
   ringBufferBytes: 4 << 20,
   /** Processes one agent may be scoped to by pid (runner.c MAX_SCOPE_PIDS; cgroup scope has no limit). */

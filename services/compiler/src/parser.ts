@@ -4,6 +4,9 @@ import { Lexer, type Token } from './lexer.js';
 import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
+/** Aggregation functions: `@m = NAME(...)` with one of these is an aggregation, anything else a value. */
+const AGGREGATION_NAMES: Record<string, true> = { count: true, sum: true, min: true, max: true, avg: true, hist: true, lhist: true };
+
 const BINARY_PRECEDENCE: Record<string, number> = {
   '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6,
   '<': 7, '<=': 7, '>': 7, '>=': 7, '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10,
@@ -14,6 +17,7 @@ class Bail extends Error {}
 
 export class Parser {
   private readonly lex: Lexer;
+  private readonly source: Source;
   private tok: Token;
   private pendingDoc: string | undefined;
   /** Tree depth, as written, of the expression the last expression rule returned (LIMITS.maxExpressionDepth). */
@@ -28,6 +32,7 @@ export class Parser {
     private readonly diags: Diagnostics,
   ) {
     this.lex = new Lexer(source, diags);
+    this.source = source;
     this.tok = this.advanceRaw();
   }
 
@@ -38,8 +43,12 @@ export class Parser {
     return this.lex.next();
   }
 
+  /** End offset of the last token consumed, for spans of constructs that end in a token. */
+  private consumedEnd = 0;
+
   private advance(): Token {
     const t = this.tok;
+    this.consumedEnd = t.span.end;
     this.tok = this.advanceRaw();
     return t;
   }
@@ -52,9 +61,9 @@ export class Parser {
     return (this.tok.kind === 'punct' || this.tok.kind === 'ident') && this.tok.text === text;
   }
 
-  private expect(text: string, what?: string): Token {
+  private expect(text: string, what?: string, hint?: string): Token {
     if (this.is(text)) return this.advance();
-    this.fail(this.tok, `expected '${text}'${what ? ` ${what}` : ''}, found ${this.describe(this.tok)}`);
+    this.fail(this.tok, `expected '${text}'${what ? ` ${what}` : ''}, found ${this.describe(this.tok)}`, hint);
   }
 
   private describe(t: Token): string {
@@ -157,7 +166,7 @@ export class Parser {
     }
     const name = nameParts.join('.');
     let version: number | undefined;
-    if (this.is('@')) {
+    if (this.tok.kind === 'map' && this.tok.text === '@') {
       this.advance();
       version = this.aliasVersion(name);
     } else if (this.tok.kind === 'map') {
@@ -317,7 +326,7 @@ export class Parser {
       this.endStatement();
       return { kind: 'let', name: t.text.slice(1), value, span: span(t.span, value.span) };
     }
-    if (t.kind === 'map') return this.aggregation();
+    if (t.kind === 'map') return this.mapStatement();
     if (this.is('emit')) return this.emit();
     if (this.is('printf')) return this.printf();
     if (this.is('exit')) return this.exit();
@@ -327,14 +336,21 @@ export class Parser {
       this.expect('(');
       if (this.tok.kind !== 'map') this.fail(this.tok, `${kw.text}() takes a map like @name, found ${this.describe(this.tok)}`);
       const map = this.advance().text;
+      // delete(@x) of a scalar map has no key; typecheck matches the key count with the map's.
       const keys = kw.text === 'delete' ? this.mapKeys() : [];
-      if (kw.text === 'delete' && keys.length === 0) this.fail(this.tok, 'delete() takes a map element like @name[key]');
       const close = this.expect(')');
       this.endStatement();
       const s = span(kw.span, close.span);
       return kw.text === 'delete' ? { kind: 'delete', map, keys, span: s } : { kind: kw.text as 'print' | 'clear', map, span: s };
     }
+    if (t.kind === 'ident' && t.text in AGGREGATION_NAMES) this.bareAggregation(t);
     this.fail(t, `expected a statement, found ${this.describe(t)}`, 'statements are $x = expr; @map[keys] = count(); emit name { f: expr }; if (...) { } print(@m);');
+  }
+
+  /** `count();` as a statement (bpftrace needs a map too): say where it goes. */
+  private bareAggregation(t: Token): never {
+    const call = `${t.text}(${t.text === 'count' ? '' : '...'})`;
+    this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${call}; or @name[key] = ${call}; (bpftrace's @ alone works too: @[comm] = ${call};)`);
   }
 
   private mapKeys(): Expr[] {
@@ -350,15 +366,49 @@ export class Parser {
     return keys;
   }
 
-  private aggregation(): Stmt {
+  /** True when the current token and the next source character touch, as `+` `+` in `@x++`. */
+  private touching(c: string): boolean {
+    return this.tok.kind === 'punct' && this.source.text[this.tok.span.end] === c;
+  }
+
+  /**
+   * `@m[KEYS] = AGG(...)` (an aggregation), `@m[KEYS] = EXPR` (a value), `@m[KEYS]++` / `--`
+   * and `@m[KEYS] += EXPR` / `-=` (a read and a store of the value, as in bpftrace).
+   */
+  private mapStatement(): Stmt {
     const m = this.advance();
     const keys = this.mapKeys();
-    this.expect('=', `after ${m.text}`);
-    if (this.tok.kind !== 'ident') this.fail(this.tok, `expected an aggregation like count(), found ${this.describe(this.tok)}`, 'maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step)');
+    const target: Expr = { kind: 'mapread', map: m.text, keys, span: span(m.span, this.prevTokEnd()) };
+    const op = this.tok.text;
+    if ((this.is('+') || this.is('-')) && (this.touching(op) || this.touching('='))) {
+      this.advance();
+      const second = this.advance();
+      let value: Expr;
+      if (second.text === '=') value = this.expr(0);
+      else if (second.text === op) value = { kind: 'int', value: 1n, span: second.span };
+      else this.fail(second, `expected '${op}${op}' or '${op}=' after ${m.text}`);
+      this.endStatement();
+      const whole = span(m.span, value.span);
+      return { kind: 'assign', map: m.text, keys, value: { kind: 'binary', op, left: target, right: value, span: whole }, span: whole };
+    }
+    this.expect('=', `after ${m.text}`, `write ${m.text}${keys.length ? '[...]' : ''} = count(); (an aggregation) or ${m.text}${keys.length ? '[...]' : ''} = EXPR; (a value)`);
+    if (this.tok.kind === 'ident' && this.tok.text in AGGREGATION_NAMES && /^\s*\(/.test(this.source.text.slice(this.tok.span.end, this.tok.span.end + 64))) return this.aggregation(m, keys);
+    const value = this.expr(0);
+    this.endStatement();
+    return { kind: 'assign', map: m.text, keys, value, span: span(m.span, value.span) };
+  }
+
+  private prevTokEnd(): Span {
+    return { source: this.tok.span.source, start: this.consumedEnd, end: this.consumedEnd };
+  }
+
+  private aggregation(m: Token, keys: Expr[]): Stmt {
     const fn = this.advance();
     this.expect('(', `after ${fn.text}`);
     const args = this.is(')') ? [] : this.exprList();
     const close = this.expect(')');
+    if (!this.is(';') && !this.is('}'))
+      this.fail(this.tok, `an aggregation is a whole statement: ${m.text} = ${fn.text}(...) cannot be combined with ${this.describe(this.tok)}`, `aggregate the expression instead, e.g. ${m.text} = sum(EXPR); or keep a value: ${m.text}_v = EXPR;`);
     this.endStatement();
     const call: AggCall = { fn: fn.text, args, span: span(fn.span, close.span) };
     return { kind: 'agg', map: m.text, keys, call, span: span(m.span, close.span) };
@@ -517,6 +567,12 @@ export class Parser {
       this.advance();
       return { kind: 'var', name: t.text.slice(1), span: t.span };
     }
+    if (t.kind === 'map' && t.text !== '@entry') {
+      this.advance();
+      const keys = this.mapKeys();
+      const argsDepth = keys.length ? this.depth : 0;
+      return this.nested({ kind: 'mapread', map: t.text, keys, span: span(t.span, this.prevTokEnd()) }, t, argsDepth);
+    }
     if (t.kind === 'map' && t.text === '@entry') {
       this.advance();
       this.expect('(', 'after @entry');
@@ -533,7 +589,10 @@ export class Parser {
     }
     if (t.kind === 'ident') {
       this.advance();
-      if (t.text === 'args' && this.is('.')) {
+      // `args->x` is bpftrace's spelling of `args.x`.
+      const arrow = t.text === 'args' && this.is('-') && this.touching('>');
+      if (arrow) this.advance();
+      if (t.text === 'args' && (this.is('.') || arrow)) {
         this.advance();
         const f = this.tok;
         const name = this.identText('a tracepoint field after args.');

@@ -39,3 +39,12 @@ test('merge: big counters stay exact (beyond 2^53)', () => {
   const v = mergeSnapshots('d-aaaaaaaa', [layout('@n', 'sum')], [snap('a', [{ name: '@n', entries: [{ key: ['x'], value: big }] }]), snap('b', [{ name: '@n', entries: [{ key: ['x'], value: '1' }] }])]);
   assert.equal(v.maps[0]!.entries[0]!.value, '18000000000000000001');
 });
+
+test('merge: a value map is host-local state, kept as rows per host (host id first in the key), never added', () => {
+  const layouts = [{ ...layout('@start', 'value'), valueType: 'i64' as const }, { ...layout('@who', 'value'), valueType: 'str' as const }];
+  const a = snap('a', [{ name: '@start', entries: [{ key: ['x'], value: '100' }] }, { name: '@who', entries: [{ key: ['x'], value: '0', text: 'bash' }] }]);
+  const b = snap('b', [{ name: '@start', entries: [{ key: ['x'], value: '7' }] }, { name: '@who', entries: [{ key: ['x'], value: '0', text: 'node' }] }]);
+  const v = mergeSnapshots('d-aaaaaaaa', layouts, [b, a]);
+  assert.deepEqual(v.maps[0], { name: '@start', kind: 'value', entries: [{ key: ['a', 'x'], value: '100' }, { key: ['b', 'x'], value: '7' }] });
+  assert.deepEqual(v.maps[1]!.entries, [{ key: ['a', 'x'], value: '0', text: 'bash' }, { key: ['b', 'x'], value: '0', text: 'node' }]);
+});

@@ -8,7 +8,7 @@ interface Acc {
   seen: boolean;
 }
 
-function fold(kind: MapLayout['kind'], acc: Acc, e: AggregationEntry): void {
+function fold(kind: Exclude<MapLayout['kind'], 'value'>, acc: Acc, e: AggregationEntry): void {
   const value = BigInt(e.value);
   const count = BigInt(e.count ?? '0');
   switch (kind) {
@@ -39,16 +39,30 @@ function fold(kind: MapLayout['kind'], acc: Acc, e: AggregationEntry): void {
   }
 }
 
-/** Merges the latest snapshot of every host into one view per map: sums add, extremes compete, histograms add bucket-wise. */
+/**
+ * A value map's entries are host-local state (a thread's start time, a pid's last command):
+ * adding them across hosts means nothing, so each host keeps its rows, its host id first in the key.
+ */
+function perHostRows(layout: MapLayout, snapshots: AggregationSnapshot[]): AggregationEntry[] {
+  return [...snapshots]
+    .sort((a, b) => a.hostId.localeCompare(b.hostId))
+    .flatMap((s) => (s.maps.find((m) => m.name === layout.name)?.entries ?? []).map((e) => ({ ...e, key: [s.hostId, ...e.key] })));
+}
+
+/**
+ * Merges the latest snapshot of every host into one view per map: sums add, extremes compete,
+ * histograms add bucket-wise, value maps stay per host.
+ */
 export function mergeSnapshots(deploymentId: string, layouts: MapLayout[], snapshots: AggregationSnapshot[]): AggregationsView {
   const maps = layouts.map((layout) => {
+    if (layout.kind === 'value') return { name: layout.name, kind: layout.kind, entries: perHostRows(layout, snapshots) };
     const byKey = new Map<string, Acc>();
     for (const s of snapshots)
       for (const e of s.maps.find((m) => m.name === layout.name)?.entries ?? []) {
         const k = e.key.join('\u0000');
         let acc = byKey.get(k);
         if (!acc) byKey.set(k, (acc = { key: e.key, value: 0n, count: 0n, seen: false }));
-        fold(layout.kind, acc, e);
+        fold(layout.kind as Exclude<MapLayout['kind'], 'value'>, acc, e);
       }
     const entries: AggregationEntry[] = [...byKey.values()].map((a) => ({
       key: a.key,

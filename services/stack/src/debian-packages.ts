@@ -8,7 +8,8 @@ export const BROWSER_PACKAGES = ['chromium'];
 /**
  * The tapsets' kernel tests: the PostgreSQL tapset against a throwaway cluster of Debian's server
  * (its build has the USDT probes); the syscall/sched/TCP/block and Python tapsets' workloads run python3;
- * printf() output is compared with bpftrace's on the same workload.
+ * printf() output is compared with bpftrace's on the same workload, and the run-queue latency test
+ * runs bpftrace next to tapfleet and compares their histograms.
  */
 export const TAPSET_TEST_PACKAGES = ['postgresql', 'python3', 'bpftrace'];
 /** The TLS tests make their own CA and certificates with the openssl command. */

@@ -7,6 +7,7 @@ import { LIMITS } from '../limits.js';
 import { COMPILER_VERSION } from '../version.js';
 import { signBytes } from './signing.js';
 import { constantArg } from '../passes/printf-check.js';
+import { valueMapValueSize } from '../passes/emit-value-maps.js';
 
 export type { Bundle } from '@tapfleet/schemas';
 
@@ -51,6 +52,8 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
       at += size;
       return f;
     });
+    if (m.kind === 'value')
+      return { name: m.name, kind: m.kind, valueType: m.valueType!.kind === 'int' ? 'i64' : 'str', keySize: keyFields.length ? at : 4, keyFields, valueSize: valueMapValueSize(m), maxEntries: keyFields.length ? LIMITS.maxValueMapEntries : 1 };
     return { name: m.name, kind: m.kind, keySize: keyFields.length ? at : 4, keyFields, valueSize: aggregationValueSize(m.kind, m.lhist), maxEntries: keyFields.length ? LIMITS.maxMapEntries : 1, ...(m.lhist ? { lhist: m.lhist } : {}) };
   });
   const used = new Set(attach.flatMap((a) => ('binary' in a ? [a.binary] : [])));

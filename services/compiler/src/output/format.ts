@@ -65,12 +65,20 @@ function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number })
   return bars(rows);
 }
 
-/** Text for one map, sorted by value like bpftrace prints it. */
-export function mapText(layout: Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'>, entries: AggEntry[]): string[] {
+type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>>;
+
+/** Text for one map, sorted by value like bpftrace prints it (string values by key). */
+export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   const out: string[] = [];
-  const sorted = [...entries].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  const byValue = (a: AggEntry, b: AggEntry) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+  const byText = (a: AggEntry, b: AggEntry) => keyText(a.key).localeCompare(keyText(b.key));
+  const sorted = [...entries].sort(entries.some((e) => e.text !== undefined) ? byText : byValue);
+  // A full value map refused every new key since it filled (bpf_map_update_elem: E2BIG): say so.
+  if (layout.kind === 'value' && layout.maxEntries !== undefined && layout.maxEntries > 1 && entries.length >= layout.maxEntries)
+    out.push(`warning: ${layout.name} is full (${layout.maxEntries} keys): new keys were not stored; delete() keys once used`);
   for (const e of sorted) {
-    if (layout.kind === 'hist' || layout.kind === 'lhist') {
+    if (e.text !== undefined) out.push(`${layout.name}${keyText(e.key)}: ${e.text}`);
+    else if (layout.kind === 'hist' || layout.kind === 'lhist') {
       out.push(`${layout.name}${keyText(e.key)}:`, ...histRows(e, layout.lhist), '');
     } else if (layout.kind === 'avg') {
       out.push(`${layout.name}${keyText(e.key)}: ${e.count ? e.value / e.count : 0n}`);
@@ -80,5 +88,5 @@ export function mapText(layout: Pick<BundleManifest['maps'][number], 'name' | 'k
 }
 
 export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntry[]): string {
-  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map((e) => ({ key: e.key, value: e.value, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.buckets ? { buckets: e.buckets } : {}) })) }, (_k, v) => jsonSafe(v));
+  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map((e) => ({ key: e.key, value: e.text ?? e.value, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.buckets ? { buckets: e.buckets } : {}) })) }, (_k, v) => jsonSafe(v));
 }

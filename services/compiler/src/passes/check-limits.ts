@@ -60,7 +60,7 @@ export function checkLimits(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
 function checkProbe(probe: ResolvedProbe, a: Analysis, diags: Diagnostics): void {
   const used = new Set<string>();
   for (const s of flatten(probe.body)) {
-    if (s.kind !== 'agg' && s.kind !== 'delete') continue;
+    if (s.kind !== 'agg' && s.kind !== 'delete' && s.kind !== 'assign') continue;
     if (used.has(s.map)) continue;
     used.add(s.map);
     if (used.size === LIMITS.maxMapsPerProbe + 1)

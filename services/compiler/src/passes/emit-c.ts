@@ -8,6 +8,9 @@ import type { Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
 import { EXIT_RECORD } from './printf-check.js';
+import { resetValueMapTemps, valueMapDefinition, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
+
+type AggKind = Exclude<MapInfo['kind'], 'value'>;
 
 /** One BPF program in the object, and where it attaches. */
 export interface ProgramInfo {
@@ -37,6 +40,7 @@ interface Ctx {
 /** Pass: lower the checked probes to one BPF C translation unit. */
 export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: number = LIMITS.ringBufferBytes): EmittedC {
   strTemp = 0; // temporaries are numbered per unit: the same script always yields the same C
+  resetValueMapTemps();
   const out: string[] = [];
   const programs: ProgramInfo[] = [];
   const viaLibbpf = (t?: Target) => t?.kind === 'usdt' && !t.direct;
@@ -71,7 +75,7 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
     out.push(`_Static_assert(sizeof(struct ev_${layout.name}) == ${layout.size}, "layout of event ${layout.name}");`);
     for (const f of layout.fields) out.push(`_Static_assert(__builtin_offsetof(struct ev_${layout.name}, ${f.name}) == ${f.offset}, "offset of ${layout.name}.${f.name}");`);
   }
-  for (const m of a.maps.values()) out.push(mapDefinition(m));
+  for (const m of a.maps.values()) out.push(m.kind === 'value' ? valueMapDefinition(m) : mapDefinition(m as MapInfo & { kind: AggKind }));
   for (const probe of probes) {
     const pa = a.probes.get(probe.index)!;
     if (probe.points.every((p) => ['interval', 'begin', 'end'].includes(p.target.kind))) continue;
@@ -254,7 +258,7 @@ static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
 #define TF_READ_USER(T, p) ({ T tf_tmp = 0; bpf_probe_read_user(&tf_tmp, sizeof(tf_tmp), (const void *)(unsigned long)(p)); (__s64)tf_tmp; })
 `;
 
-function mapDefinition(m: MapInfo): string {
+function mapDefinition(m: MapInfo & { kind: AggKind }): string {
   const id = mapId(m.name);
   const scalar = m.keyTypes.length === 0;
   const keyFields = scalar
@@ -266,7 +270,7 @@ function mapDefinition(m: MapInfo): string {
     ? '\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);'
     : `\t__uint(type, BPF_MAP_TYPE_PERCPU_HASH);\n\t__uint(map_flags, BPF_F_NO_PREALLOC);\n\t__uint(max_entries, ${LIMITS.maxMapEntries});`;
   const valueBytes = aggregationValueSize(m.kind, m.lhist);
-  const value: Record<MapInfo['kind'], string> = {
+  const value: Record<AggKind, string> = {
     count: '\t__s64 v;', sum: '\t__s64 v;', min: '\t__s64 v;\n\t__u64 set;', max: '\t__s64 v;\n\t__u64 set;', avg: '\t__s64 sum;\n\t__u64 count;',
     hist: `\t__u64 b[${HIST_BUCKETS}];`, lhist: `\t__u64 b[${valueBytes / 8}];`,
   };
@@ -287,6 +291,7 @@ function collectExprs(probe: ResolvedProbe): Expr[] {
     switch (s.kind) {
       case 'let': list.push(s.value); break;
       case 'agg': list.push(...s.keys, ...s.call.args); break;
+      case 'assign': list.push(...s.keys, s.value); break;
       case 'emit': list.push(...s.fields.map((f) => f.value)); break;
       case 'if': list.push(s.cond); s.then.forEach(walk); s.else.forEach(walk); break;
       case 'delete': list.push(...s.keys); break;
@@ -307,6 +312,7 @@ function argsUsed(exprs: Expr[], inEntry: boolean): Set<number> {
       case 'unary': walk(e.expr, entry); break;
       case 'binary': walk(e.left, entry); walk(e.right, entry); break;
       case 'call': e.args.forEach((x) => walk(x, entry)); break;
+      case 'mapread': e.keys.forEach((x) => walk(x, entry)); break;
       default: break;
     }
   };
@@ -362,6 +368,10 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     }
     case 'var': return `v_${e.name}`;
     case 'entry': return `tf_e.s${e.slot}`;
+    case 'mapread': {
+      const m = a.maps.get(e.map)!;
+      return valueReadInt(m, (key) => keyFill(m, e.keys, key, ctx, a));
+    }
     case 'unary': return `(${e.op}${intExpr(e.expr, ctx, a)})`;
     case 'binary': {
       if (a.types.get(e.left)?.kind === 'str') return strEquality(e, ctx, a);
@@ -434,6 +444,10 @@ function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): st
     }
     case 'var': return `__builtin_memcpy(${dest}, v_${e.name}, ${n});`;
     case 'entry': return `__builtin_memcpy(${dest}, tf_e.s${e.slot}, ${n});`;
+    case 'mapread': {
+      const m = a.maps.get(e.map)!;
+      return valueReadStr(m, (key) => keyFill(m, e.keys, key, ctx, a), dest, n);
+    }
     default: return ';';
   }
 }
@@ -446,6 +460,11 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
       return [t.kind === 'str' ? `${ind}${strInto(s.value, `v_${s.name}`, t.size, ctx, a)}` : `${ind}v_${s.name} = ${intExpr(s.value, ctx, a)};`];
     }
     case 'agg': return aggregate(s, ctx, a, ind);
+    case 'assign': {
+      const m = a.maps.get(s.map)!;
+      const t = m.valueType!;
+      return valueStore(m, keyInit(m, s.keys, ctx, a, ind), (dest) => (t.kind === 'int' ? `${dest} = ${intExpr(s.value, ctx, a)};` : strInto(s.value, dest, t.size, ctx, a)), ind);
+    }
     case 'delete': {
       const m = a.maps.get(s.map)!;
       return [`${ind}{`, ...keyInit(m, s.keys, ctx, a, ind), `${ind}\tbpf_map_delete_elem(&${mapObjectName(m.name)}, &tf_k);`, `${ind}}`];
@@ -481,19 +500,22 @@ function ringRecord(name: string, fields: { name: string; value: Expr }[], ctx: 
 }
 
 function keyInit(m: MapInfo, keys: Expr[], ctx: Ctx, a: Analysis, ind: string): string[] {
-  const lines = [`${ind}\tstruct tf_k_${mapId(m.name)} tf_k = {};`];
-  keys.forEach((k, i) => {
+  return [`${ind}\tstruct tf_k_${mapId(m.name)} tf_k = {};`, ...keyFill(m, keys, 'tf_k', ctx, a).map((l) => `${ind}\t${l}`)];
+}
+
+/** Statements filling the fields of key struct `key` of map `m` from `keys`. */
+function keyFill(m: MapInfo, keys: Expr[], key: string, ctx: Ctx, a: Analysis): string[] {
+  return keys.map((k, i) => {
     const t = m.keyTypes[i]!;
-    lines.push(t.kind === 'str' ? `${ind}\t${strInto(k, `tf_k.k${i}`, t.size, ctx, a)}` : `${ind}\ttf_k.k${i} = ${intExpr(k, ctx, a)};`);
+    return t.kind === 'str' ? strInto(k, `${key}.k${i}`, t.size, ctx, a) : `${key}.k${i} = ${intExpr(k, ctx, a)};`;
   });
-  return lines;
 }
 
 function aggregate(s: Extract<Stmt, { kind: 'agg' }>, ctx: Ctx, a: Analysis, ind: string): string[] {
-  const m = a.maps.get(s.map)!;
+  const m = a.maps.get(s.map)! as MapInfo & { kind: AggKind };
   const id = mapId(m.name);
   const arg = s.call.args[0] ? intExpr(s.call.args[0], ctx, a) : '0';
-  const update: Record<MapInfo['kind'], string[]> = {
+  const update: Record<AggKind, string[]> = {
     count: ['tf_v->v += 1;'],
     sum: [`tf_v->v += ${arg};`],
     min: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x < tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],

@@ -42,12 +42,28 @@ export function substituteBinaries(text: string, binaries: Record<string, string
   });
 }
 
-function substitute(point: ProbePoint, binaries: Record<string, string>, diags: Diagnostics): ProbePoint {
-  const text = substituteBinaries(point.text, binaries, (name) =>
-    diags.error(point.span, `no path configured for binary $${name}`, `give it with --binary ${name}=/path/to/${name}`),
-  );
-  return { text, span: point.span };
+/** `$name` placeholders in the points that have no path, each named once, in order. */
+function missingBinaries(points: ProbePoint[], binaries: Record<string, string>): string[] {
+  const missing = new Set<string>();
+  for (const p of points) substituteBinaries(p.text, binaries, (name) => missing.add(name));
+  return [...missing];
 }
+
+/**
+ * One diagnostic, at the probe point the user wrote, for every binary path its points lack:
+ * without the path nothing else about the probe can be checked (its body would give false errors).
+ */
+function reportMissingBinaries(at: ProbePoint, missing: string[], diags: Diagnostics): void {
+  const names = missing.map((n) => `$${n}`).join(', ');
+  diags.error(at.span, `${at.text} needs the path of binary ${names}`, `give it with ${missing.map((n) => `--binary ${n}=/path/to/${n}`).join(' ')}`);
+}
+
+function substitute(point: ProbePoint, binaries: Record<string, string>): ProbePoint {
+  return { text: substituteBinaries(point.text, binaries), span: point.span };
+}
+
+/** bpftrace spells begin and end in capitals; here they are lower case. */
+const UPPER_SPECIAL: Record<string, string> = { BEGIN: 'begin', END: 'end' };
 
 /**
  * The variant of `alias` this kernel supports, or the reason none is: the first variant that
@@ -84,9 +100,24 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
         continue;
       }
       if (found.kind === 'not-an-alias') {
-        if (!point.text.includes(':') && !['begin', 'end'].includes(point.text))
-          diags.error(point.span, `unknown probe point or alias '${point.text}'`, 'expected a probe point like tracepoint:sched:sched_switch, or an alias from tapsets/');
-        points.push(substitute(point, binaries, diags));
+        const lower = UPPER_SPECIAL[point.text];
+        if (lower) {
+          diags.error(point.span, `'${point.text}' is written '${lower}' here`, `probe ${lower} { ... } runs once at ${lower === 'begin' ? 'start' : 'stop'}, in user space (print() and clear() only)`);
+          unresolved = true;
+          continue;
+        }
+        if (!point.text.includes(':') && !['begin', 'end'].includes(point.text)) {
+          diags.error(point.span, `unknown probe point or alias '${point.text}'`, 'expected a probe point like tracepoint:sched:sched_switch, or an alias from tapsets/ (tapfleet tapsets lists them)');
+          unresolved = true;
+          continue;
+        }
+        const missing = missingBinaries([point], binaries);
+        if (missing.length) {
+          reportMissingBinaries(point, missing, diags);
+          unresolved = true;
+          continue;
+        }
+        points.push(substitute(point, binaries));
         continue;
       }
       const alias = found.alias;
@@ -97,8 +128,14 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
         unresolved = true;
         continue;
       }
-      const resolved: ResolvedProbePoint = { ...substitute(choice.variant, binaries, diags), span: point.span };
-      if (alias.pairs) resolved.pairs = alias.pairs.map((p) => ({ ...substitute(p, binaries, diags), span: point.span }));
+      const missing = missingBinaries([choice.variant, ...(alias.pairs ?? [])], binaries);
+      if (missing.length) {
+        reportMissingBinaries(point, missing, diags);
+        unresolved = true;
+        continue;
+      }
+      const resolved: ResolvedProbePoint = { ...substitute(choice.variant, binaries), span: point.span };
+      if (alias.pairs) resolved.pairs = alias.pairs.map((p) => ({ ...substitute(p, binaries), span: point.span }));
       if (alias.startKey && alias.endKey) resolved.pairKey = { start: alias.startKey.exprs, end: alias.endKey.exprs };
       points.push(resolved);
       if (prelude.length === 0) prelude.push(...alias.assigns);

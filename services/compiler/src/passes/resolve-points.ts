@@ -48,6 +48,18 @@ export interface ProfileSet {
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9 };
 
+const SHORT_KINDS: Record<string, string> = { t: 'tracepoint', u: 'uprobe', ur: 'uretprobe', U: 'usdt', k: 'kprobe', kr: 'kretprobe', i: 'interval', f: 'fentry', fr: 'fexit' };
+
+/** What a bpftrace user probably meant by a probe kind that does not exist here. */
+const KIND_HINTS: Record<string, string> = {
+  kfunc: 'kfunc is fentry here (kretfunc is fexit); on this kernel a tracepoint is usually the way: ls /sys/kernel/tracing/events',
+  kretfunc: 'kretfunc is fexit here; on this kernel a tracepoint is usually the way: ls /sys/kernel/tracing/events',
+  rawtracepoint: 'use tracepoint:SUBSYSTEM:EVENT: syscall-entry tracepoints are already compiled to the raw sys_enter tracepoint',
+  software: 'software events are not supported; interval:1s runs in user space, tracepoints in the kernel',
+  hardware: 'hardware (PMU) events are not supported',
+  watchpoint: 'watchpoints are not supported',
+};
+
 function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): Target | undefined {
   const text = point.text;
   const err = (msg: string, hint?: string) => {
@@ -55,10 +67,11 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
     return undefined;
   };
   if (text === 'begin' || text === 'end') return { kind: text };
-  const [kind, ...rest] = text.split(':');
+  const [written, ...rest] = text.split(':');
+  // bpftrace's short forms (u:, ur:, U:, k:, kr:, i:) name the same kinds.
+  const kind = SHORT_KINDS[written!] ?? written;
   switch (kind) {
-    case 'tracepoint':
-    case 't': {
+    case 'tracepoint': {
       if (rest.length !== 2) return err(`'${text}' is not a tracepoint`, 'expected tracepoint:SUBSYSTEM:EVENT, e.g. tracepoint:sched:sched_switch');
       const name = `${rest[0]}:${rest[1]}`;
       const format = profiles.kernel.tracepoints[name];
@@ -94,8 +107,10 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
       return { kind: 'usdt', binary: bin.path, provider: note.provider, name: note.name, note, sites, ...(direct ? { direct } : {}) };
     }
     case 'interval': {
-      const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(rest.join(':'));
-      if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s or interval:100ms');
+      // interval:1s (tapfleet) or bpftrace's interval:s:1 / interval:ms:100.
+      const spec = rest.length === 2 ? `${rest[1]}${rest[0]}` : rest.join(':');
+      const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(spec);
+      if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s, interval:100ms, or bpftrace\'s interval:s:1, interval:ms:100');
       return { kind: 'interval', periodNs: Number(m[1]) * UNITS[m[2]!]! };
     }
     case 'kprobe':
@@ -106,7 +121,7 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
         return err(`${kind} probes are not supported by kernel ${profiles.kernel.release} (no ${kind === 'fentry' || kind === 'fexit' ? 'fentry support' : 'kprobes'})`, 'use a tracepoint instead; list them under /sys/kernel/tracing/events');
       return err(`${kind} probes are not implemented yet by this compiler`);
     default:
-      return err(`unknown probe kind '${kind}'`, 'expected tracepoint:, uprobe:, uretprobe:, usdt:, interval:, begin or end');
+      return err(`unknown probe kind '${kind}'`, KIND_HINTS[kind!] ?? 'expected tracepoint:, uprobe:, uretprobe:, usdt:, interval:, begin or end');
   }
 }
 
@@ -120,21 +135,30 @@ function binaryFor(path: string, point: ProbePoint, profiles: ProfileSet, diags:
 export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diags: Diagnostics): ResolvedProbe[] {
   return probes.map((probe, index) => {
     const points: ResolvedPoint[] = [];
+    // A point that does not resolve is reported once; its body is not checked (it would be
+    // checked against the wrong kind of probe and give false second errors).
+    let unresolved = probe.unresolved ?? false;
     for (const p of probe.points) {
       const target = parsePoint(p, profiles, diags);
-      if (!target) continue;
+      if (!target) {
+        unresolved = true;
+        continue;
+      }
       let entries: Target[] | undefined;
       if (target.kind === 'uretprobe') entries = [{ ...target, kind: 'uprobe' }];
       if (p.pairs) {
         const starts = p.pairs.map((s) => parsePoint(s, profiles, diags));
-        if (starts.some((s) => !s)) continue; // reported
+        if (starts.some((s) => !s)) {
+          unresolved = true; // reported
+          continue;
+        }
         entries = starts as Target[];
       }
       points.push({ target, ...(entries ? { entries } : {}), ...(p.pairKey ? { pairKey: p.pairKey } : {}), span: p.span });
     }
     const kinds = new Set(points.map((p) => (p.target.kind === 'interval' || p.target.kind === 'begin' || p.target.kind === 'end' ? 'user' : 'kernel')));
     if (kinds.size > 1) diags.error(probe.span, 'a probe cannot mix kernel probe points with interval/begin/end', 'split it into two probes');
-    return { ...probe, points, index };
+    return { ...probe, points, index, ...(unresolved ? { unresolved } : {}) };
   });
 }
 
@@ -143,9 +167,10 @@ export function referencedTargets(pointTexts: string[]): { binaries: string[]; t
   const binaries = new Set<string>();
   const tracepoints = new Set<string>();
   for (const text of pointTexts) {
-    const [kind, ...rest] = text.split(':');
+    const [written, ...rest] = text.split(':');
+    const kind = SHORT_KINDS[written!] ?? written;
     if ((kind === 'uprobe' || kind === 'uretprobe' || kind === 'usdt') && rest[0]) binaries.add(rest[0]);
-    if ((kind === 'tracepoint' || kind === 't') && rest.length === 2) tracepoints.add(`${rest[0]}:${rest[1]}`);
+    if (kind === 'tracepoint' && rest.length === 2) tracepoints.add(`${rest[0]}:${rest[1]}`);
   }
   return { binaries: [...binaries], tracepoints: [...tracepoints] };
 }

@@ -1,15 +1,18 @@
-import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField, type MapLayout } from '@tapfleet/schemas';
+import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField, type MapKind } from '@tapfleet/schemas';
 import type { Expr, Stmt } from '../ast.js';
-import type { Diagnostics } from '../diagnostics.js';
+import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { INT, str, typeName, UINT, type Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
+import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 
 export interface MapInfo {
   name: string;
-  kind: MapLayout['kind'];
+  kind: MapKind;
   keyTypes: Type[];
+  /** A value map's value (kind 'value'). */
+  valueType?: Type;
   lhist?: { lo: number; hi: number; step: number };
   span: Span;
 }
@@ -45,9 +48,17 @@ export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'be
 
 /** Pass: type every expression, check each builtin is valid where it is used, derive event and map layouts. */
 export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis {
+  // A value map read before its first assignment (sched_switch above sched_wakeup) takes its
+  // type from a silent first pass; its diagnostics are those of the real pass.
+  const seed = hasForwardReads(probes) ? typecheckOnce(probes, new Diagnostics()).maps : undefined;
+  return typecheckOnce(probes, diags, seed);
+}
+
+function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<string, MapInfo>): Analysis {
   const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map() };
+  const mapReads: { name: string; span: Span }[] = [];
   const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span; probes: Set<string> }>();
-  const deferredRefs: { name: string; span: Span }[] = [];
+  const deferredRefs: { name: string; span: Span; keyTypes?: Type[] }[] = [];
 
   for (const probe of probes) {
     const info: ProbeAnalysis = { locals: new Map(), entries: [], usesLatency: false };
@@ -83,7 +94,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         }
         case 'var': {
           const t = info.locals.get(e.name);
-          if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`);
+          if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`, `assign it earlier in this probe ($${e.name} = ...;): a $local lives for one firing of one probe; to carry a value between probes use a map, e.g. @${e.name}[tid] = ...`);
           return t ?? INT;
         }
         case 'builtin': {
@@ -144,6 +155,11 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           }
           return t ?? INT;
         }
+        case 'mapread': {
+          const keyTypes = e.keys.map((k) => expr(k, inEntry));
+          mapReads.push({ name: e.map, span: e.span });
+          return readValue(a.maps.get(e.map) ?? seed?.get(e.map), e, keyTypes, diags);
+        }
         case 'entry':
           if (!hasEntry) diags.error(e.span, '@entry() needs a uretprobe or a paired start/end alias', 'in a plain probe, just use the expression');
           else if (inEntry) diags.error(e.span, '@entry() cannot be nested');
@@ -173,8 +189,9 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
             const n = e.args[1];
             if (n) {
               if (n.kind !== 'int') diags.error(n.span, 'the length given to str() must be a constant');
-              else if (n.value < 1n || n.value > BigInt(LIMITS.maxStringBytes)) diags.error(n.span, `string length must be 1..${LIMITS.maxStringBytes}`);
-              else size = Number(n.value) + 1;
+              else if (n.value < 1n || n.value > BigInt(LIMITS.maxStringBytes)) diags.error(n.span, `string length must be 1..${LIMITS.maxStringBytes}`, `as in bpftrace, N is the buffer size with its NUL: str(p, N) holds at most N - 1 characters (str(p) is str(p, ${LIMITS.defaultStringBytes}))`);
+              // bpftrace's meaning: N bytes of buffer, the terminating NUL included; the default is the same 64.
+              else size = Number(n.value);
             }
             return str(Math.min(size, LIMITS.maxStringBytes));
           }
@@ -184,8 +201,8 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
             else needInt(e.args[0]!, `the pointer given to ${e.name}()`, inEntry);
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
-          if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`);
-          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr)');
+          if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`, `an aggregation is a statement of its own: @name[key] = ${e.name}(...);`);
+          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
           return INT;
         }
       }
@@ -208,6 +225,11 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           break;
         }
         case 'agg': aggregation(s); break;
+        case 'assign': {
+          const keyTypes = s.keys.map((k) => expr(k));
+          assignValue(a.maps, s, keyTypes, expr(s.value), diags);
+          break;
+        }
         case 'emit': emit(s); break;
         case 'if':
           needInt(s.cond, 'an if condition');
@@ -223,8 +245,8 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         case 'printf': s.args.forEach((e) => expr(e)); break;
         case 'exit': break;
         case 'delete': {
-          s.keys.forEach((k) => expr(k));
-          pendingMapRefs.push({ name: s.map, span: s.span, keys: s.keys });
+          const keyTypes = s.keys.map((k) => expr(k));
+          pendingMapRefs.push({ name: s.map, span: s.span, keyTypes });
           break;
         }
       }
@@ -250,12 +272,17 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
       const keyTypes = s.keys.map((k) => expr(k));
       const prev = a.maps.get(s.map);
       if (prev) {
+        if (prev.kind === 'value') {
+          const { line, col } = prev.span.source.position(prev.span.start);
+          diags.error(s.span, `${s.map} holds values (assigned at ${line}:${col}), so it cannot also hold ${s.call.fn}()`, `a value map is shared state read in probes; count in another map, e.g. ${s.map}_${s.call.fn}${s.keys.length ? '[...]' : ''} = ${s.call.fn}(...)`);
+          return;
+        }
         if (prev.kind !== s.call.fn) diags.error(s.span, `${s.map} holds ${prev.kind}(), it cannot also hold ${s.call.fn}()`);
         if (prev.keyTypes.length !== keyTypes.length || prev.keyTypes.some((t, i) => t.kind !== keyTypes[i]!.kind))
           diags.error(s.span, `${s.map} is keyed by [${prev.keyTypes.map(typeName).join(', ')}] elsewhere`);
         return;
       }
-      a.maps.set(s.map, { name: s.map, kind: s.call.fn as MapLayout['kind'], keyTypes, ...(lhist ? { lhist } : {}), span: s.span });
+      a.maps.set(s.map, { name: s.map, kind: s.call.fn as MapKind, keyTypes, ...(lhist ? { lhist } : {}), span: s.span });
     };
 
     /**
@@ -302,11 +329,16 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
       if (userSide) diags.error(probe.predicate.span, 'interval, begin and end probes take no predicate');
       else needInt(probe.predicate, 'a predicate');
     }
-    const pendingMapRefs: { name: string; span: Span; keys?: Expr[] }[] = [];
+    const pendingMapRefs: { name: string; span: Span; keyTypes?: Type[] }[] = [];
     probe.body.forEach(stmt);
     deferredRefs.push(...pendingMapRefs);
   }
-  for (const ref of deferredRefs) if (!a.maps.has(ref.name)) diags.error(ref.span, `no map ${ref.name} is assigned anywhere in this script`);
+  for (const ref of deferredRefs) {
+    const m = a.maps.get(ref.name);
+    if (!m) diags.error(ref.span, `no map ${ref.name} is assigned anywhere in this script`, `assign it in a probe first, e.g. ${ref.name}[comm] = count(); or ${ref.name}[tid] = nsecs;`);
+    else if (ref.keyTypes) checkKeys(m, ref.keyTypes, ref.span, diags);
+  }
+  unassignedReads(mapReads, a.maps, diags);
 
   let id = 0;
   for (const [name, { fields, probes }] of eventFields) a.events.set(name, { layout: { ...layoutOf(id++, name, fields), probes: [...probes] }, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
@@ -320,6 +352,7 @@ function keyMisuse(e: Expr): { span: Span; message: string } | undefined {
     case 'entry': return { span: e.span, message: 'a pair key cannot use @entry(): the start key is already evaluated at the start' };
     case 'builtin': return e.name === 'latency' ? { span: e.span, message: 'a pair key cannot use latency: latency is what the key finds' } : undefined;
     case 'string': return { span: e.span, message: 'a pair key must be integers, not a string' };
+    case 'mapread': return { span: e.span, message: `a pair key cannot read ${e.map}: the key is computed before the probe's statements run` };
     case 'unary': return keyMisuse(e.expr);
     case 'binary': return keyMisuse(e.left) ?? keyMisuse(e.right);
     case 'call': return e.args.map(keyMisuse).find((x) => x !== undefined);

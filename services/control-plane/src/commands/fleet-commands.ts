@@ -163,7 +163,7 @@ export const aggsCommand: Command = {
     out(`${view.deploymentId}: ${view.hosts.length} host(s) reporting (${view.hosts.join(', ')})`);
     const { mapText } = await import('@tapfleet/compiler');
     for (const m of view.maps) {
-      const entries = m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}), ...(e.buckets ? { buckets: e.buckets.map(BigInt) } : {}) }));
+      const entries = m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}), ...(e.buckets ? { buckets: e.buckets.map(BigInt) } : {}), ...(e.text !== undefined ? { text: e.text } : {}) }));
       for (const l of mapText(m, entries)) out(l);
     }
     return 0;
