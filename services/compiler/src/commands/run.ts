@@ -5,6 +5,10 @@ import { verifyBundle } from '@tapfleet/schemas';
 import { CompileError } from '../diagnostics.js';
 import { loadTapsets } from '../tapsets.js';
 import { eventJson, eventText, mapJson, mapText } from '../output/format.js';
+import { foldedLines } from '../output/folded.js';
+import { lostStackSamples } from '../output/stack-loss.js';
+import { LOST_STACK_PREFIX } from '@tapfleet/runner';
+import { stackKeysOf } from '@tapfleet/schemas';
 import { runSession } from '../run-session.js';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
@@ -22,6 +26,7 @@ export const runCommand: Command = {
     },
     duration: { type: 'string', short: 'd', description: 'stop after this long, e.g. 10s', valueName: 'D' },
     json: { type: 'boolean', description: 'print JSON lines instead of text' },
+    folded: { type: 'boolean', description: 'print maps keyed by kstack/ustack as folded stacks (frame;frame N, root first: flamegraph.pl, speedscope)' },
     binary: BINARY_OPTION,
   },
   async run(values, positionals, { config, out }) {
@@ -35,6 +40,8 @@ export const runCommand: Command = {
     if (duration !== undefined && !DurationText.safeParse(duration).success) throw new UsageError(`--duration takes a duration like 30s, 10m or 2h, got '${duration}'`);
     const plan = command !== undefined ? planShellCommand(command) : undefined;
     const json = values.json === true;
+    const folded = values.folded === true;
+    if (json && folded) throw new UsageError('give --json or --folded, not both');
     const key = localSigningKey(config);
     let bundle;
     try {
@@ -62,7 +69,12 @@ export const runCommand: Command = {
       },
       onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
       onPrint: (maps) => {
-        for (const m of maps) (json ? [mapJson(m.layout, m.entries)] : mapText(m.layout, m.entries)).forEach((l) => out(l));
+        for (const m of maps) {
+          const layout = { ...m.layout, stackKeys: stackKeysOf(m.layout) };
+          // --folded prints only stack-keyed maps: the lines must be all flame-graph input.
+          if (folded) (layout.stackKeys.length ? foldedLines(layout, m.entries) : []).forEach((l) => out(l));
+          else (json ? [mapJson(m.layout, m.entries)] : mapText(layout, m.entries)).forEach((l) => out(l));
+        }
       },
     });
     process.off('SIGINT', onSigint);
@@ -72,6 +84,8 @@ export const runCommand: Command = {
     const commandFailed = typeof result.commandExit === 'number' && result.commandExit !== 0 ? result.commandExit : 0;
     if (commandFailed) process.stderr.write(`tapfleet run: the command exited with status ${commandFailed}\n`);
     const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
+    const lostStacks = lostStackSamples(result.maps);
+    if (lostStacks > 0n) process.stderr.write(`tapfleet run: ${lostStacks} sample(s) lost their stack (the stack map had no room): they print as ${LOST_STACK_PREFIX}...]\n`);
     process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
     if (result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length) return 1;
     return commandFailed;

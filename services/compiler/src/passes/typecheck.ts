@@ -5,6 +5,7 @@ import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { INT, str, typeName, UINT, type Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
+import { isStackName, stackType } from './stack-keys.js';
 
 export interface MapInfo {
   name: string;
@@ -31,6 +32,8 @@ export interface Analysis {
   events: Map<string, EventInfo>;
   maps: Map<string, MapInfo>;
   probes: Map<number, ProbeAnalysis>;
+  /** Every kstack/ustack type used, one per (kind, depth): each needs a stack-trace map. */
+  stacks: Map<string, Extract<Type, { kind: 'stack' }>>;
 }
 
 const BUILTINS: Record<string, Type> = {
@@ -43,7 +46,7 @@ const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' ||
 
 /** Pass: type every expression, check each builtin is valid where it is used, derive event and map layouts. */
 export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis {
-  const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map() };
+  const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map(), stacks: new Map() };
   const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span; probes: Set<string> }>();
   const deferredRefs: { name: string; span: Span }[] = [];
 
@@ -85,9 +88,10 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           return t ?? INT;
         }
         case 'builtin': {
+          if (isStackName(e.name)) return stack(e);
           const t = BUILTINS[e.name];
           if (!t) {
-            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} arg0..arg9 args.FIELD`);
+            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} kstack ustack arg0..arg9 args.FIELD`);
             return INT;
           }
           if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))
@@ -106,7 +110,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
             else if (t.kind === 'usdt') {
               const n = t.note.args.trim() === '' ? 0 : t.note.args.trim().split(/\s+/).length;
               if (e.index >= n) diags.error(e.span, `USDT probe ${t.provider}:${t.name} has ${n} argument(s), so no arg${e.index}`);
-            } else if (isUserSide(t)) diags.error(e.span, `${t.kind} probes have no arguments`);
+            } else if (isUserSide(t) || t.kind === 'profile') diags.error(e.span, `${t.kind} probes have no arguments`);
             else if (e.index > 5 && (t.kind === 'uprobe' || t.kind === 'uretprobe')) diags.error(e.span, `only arg0..arg5 are passed in registers`);
           }
           // A directly read USDT site may carry an argument no BPF read can reach (a RIP-relative global).
@@ -155,6 +159,10 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
         case 'binary': {
           const l = expr(e.left, inEntry);
           const r = expr(e.right, inEntry);
+          if (l.kind === 'stack' || r.kind === 'stack') {
+            diags.error(e.span, `a stack is not a value to compute with (${e.op})`, 'use kstack and ustack as map keys: @[kstack] = count();');
+            return INT;
+          }
           if (l.kind === 'str' || r.kind === 'str') {
             // Strings compare for equality only: bounded, NUL-terminated, byte by byte in the kernel.
             if (e.op !== '==' && e.op !== '!=') diags.error(e.span, `strings can be compared with == and != only, not ${e.op}`);
@@ -164,6 +172,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           return INT;
         }
         case 'call': {
+          if (isStackName(e.name)) return stack(e);
           if (e.name === 'str') {
             if (e.args.length < 1 || e.args.length > 2) diags.error(e.span, 'str() takes a pointer and an optional length: str(ptr[, n])');
             if (e.args[0]) needInt(e.args[0], 'the pointer given to str()', inEntry);
@@ -187,6 +196,13 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
           return INT;
         }
       }
+    };
+
+    /** A stack is read where the probe fires: @entry() would need a second stack map per pair. */
+    const stack = (e: Extract<Expr, { kind: 'builtin' | 'call' }>): Type => {
+      const t = stackType(e, diags);
+      if (t.kind === 'stack') a.stacks.set(`${t.user}:${t.depth}`, t);
+      return t;
     };
 
     const stmt = (s: Stmt) => {
@@ -275,6 +291,8 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
 
     const emit = (s: Extract<Stmt, { kind: 'emit' }>) => {
       const fields = s.fields.map((f) => ({ name: f.name, type: expr(f.value) }));
+      for (const [i, f] of fields.entries())
+        if (f.type.kind === 'stack') diags.error(s.fields[i]!.span, `event field ${f.name} is a stack: stacks are map keys, not event fields yet`, 'count them per stack instead: @[kstack] = count();');
       const seen = new Set<string>();
       for (const f of s.fields) {
         if (seen.has(f.name)) diags.error(f.span, `field ${f.name} given twice`);
