@@ -26,6 +26,7 @@ test('kstack/ustack are map keys only: depth bounds, no arithmetic, no event fie
   assert.deepEqual(errorsOf('probe profile:hz:99 { @s[kstack + 1] = count(); }'), ['1:26: a stack is not a value to compute with (+)']);
   assert.deepEqual(errorsOf('probe profile:hz:99 { emit e { st: kstack }; }'), ['1:32: event field st is a stack: stacks are map keys, not event fields yet']);
   assert.deepEqual(errorsOf('probe profile:hz:99 { @s = sum(kstack); }'), ['1:32: the value of sum() must be an integer, not kstack(127)']);
+  assert.deepEqual(errorsOf('probe profile:hz:99 { @s[kstack(1), kstack(2), ustack(3), ustack(4), kstack(5)] = count(); }'), ['1:70: a script keeps at most 4 kinds of stack (kstack, ustack, each depth one)']);
 });
 
 test('a stack key in the manifest names its stack map; the bundle lists each (kind, depth) map once', () => {

@@ -12,6 +12,9 @@ export const MAX_STACK_DEPTH = 127;
  */
 export const STACK_MAP_ENTRIES = 4096;
 
+/** Stack maps per bundle: each kind and depth preallocates up to 4 MiB of kernel memory. */
+export const MAX_STACK_MAPS = 4;
+
 export const isStackName = (name: string) => name === 'kstack' || name === 'ustack';
 
 /** The BPF object's stack-trace map for one kind and depth: scripts using kstack(5) and kstack share nothing. */

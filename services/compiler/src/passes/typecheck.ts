@@ -5,7 +5,7 @@ import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { INT, str, typeName, UINT, type Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
-import { isStackName, stackType } from './stack-keys.js';
+import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
 
 export interface MapInfo {
   name: string;
@@ -201,7 +201,11 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
     /** A stack is read where the probe fires: @entry() would need a second stack map per pair. */
     const stack = (e: Extract<Expr, { kind: 'builtin' | 'call' }>): Type => {
       const t = stackType(e, diags);
-      if (t.kind === 'stack') a.stacks.set(`${t.user}:${t.depth}`, t);
+      if (t.kind !== 'stack') return t;
+      const id = `${t.user}:${t.depth}`;
+      if (!a.stacks.has(id) && a.stacks.size === MAX_STACK_MAPS)
+        diags.error(e.span, `a script keeps at most ${MAX_STACK_MAPS} kinds of stack (kstack, ustack, each depth one)`, 'each kind and depth is a stack map the kernel preallocates: use one depth for each kind');
+      else a.stacks.set(id, t);
       return t;
     };
 
