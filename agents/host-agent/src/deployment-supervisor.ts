@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
+import { boundStackEntries } from './stack-snapshot-bound.js';
 import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
 import { FINAL_STATES, mapObjectName, parseBundle, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
@@ -218,7 +219,8 @@ export class DeploymentSupervisor {
     const layout = maps.find((m) => mapObjectName(m.name) === r.name);
     if (!layout) return;
     const decoded = decodeSnapshot(layout, r.entries, this.stacks);
-    const entries = (stackKeysOf(layout).length ? mergeEqualKeys(layout.kind, decoded) : decoded).map((e) => ({
+    const stackKeys = stackKeysOf(layout);
+    const entries = (stackKeys.length ? boundStackEntries(layout.kind, stackKeys, mergeEqualKeys(layout.kind, decoded)) : decoded).map((e) => ({
       key: e.key.map(String),
       value: String(e.value),
       ...(e.count !== undefined ? { count: String(e.count) } : {}),
