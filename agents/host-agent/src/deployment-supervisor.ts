@@ -212,10 +212,10 @@ export class DeploymentSupervisor {
   }
 
   private onMap(r: Extract<RunnerRecord, { type: 'map' }>): void {
-    const { maps, stacks } = this.bundle!.manifest;
+    const maps = this.bundle!.manifest.maps;
     // Stacks are symbolised here, before publishing: host addresses never leave the host, and
     // the same stack on two hosts is one key in the fleet's merge.
-    if (stacks?.length && this.stacks?.owns(r.name)) return this.stacks.update(r.name, r.entries);
+    if (this.stacks?.owns(r.name)) return this.stacks.update(r.name, r.entries);
     const layout = maps.find((m) => mapObjectName(m.name) === r.name);
     if (!layout) return;
     const decoded = decodeSnapshot(layout, r.entries, this.stacks);
