@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Selector } from './deployment.js';
 import { AggregationEntry, Outage } from './agent.js';
+import { StackKey } from './bundle-manifest.js';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 /** At most 16 digits: with any unit the product stays far inside a safe integer, so no text overflows. */
@@ -74,6 +75,8 @@ export const AggregationsView = z.object({
     name: z.string(),
     kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist', 'value']),
     lhist: z.object({ lo: z.number(), hi: z.number(), step: z.number() }).optional(),
+    /** Key positions holding a symbolised stack (frames joined by newlines, leaf first). */
+    stackKeys: z.array(StackKey).optional(),
     entries: z.array(AggregationEntry),
   })),
 });

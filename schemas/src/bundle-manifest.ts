@@ -38,6 +38,15 @@ export const AttachPoint = z.discriminatedUnion('kind', [
     provider: z.string(),
     name: z.string(),
   }),
+  /**
+   * A sampling probe (`profile:hz:N`, `profile:us:N`): one software cpu-clock perf event per
+   * online CPU, each running the program when it fires (no hardware PMU is needed).
+   */
+  z.object({
+    kind: z.literal('perf_event'),
+    program: z.string(),
+    sample: z.union([z.object({ hz: z.number().int().positive().max(100_000) }), z.object({ periodNs: z.number().int().positive() })]),
+  }),
   /** User-side probes: the runner's owner carries out their actions on a timer, at start, or at stop. */
   z.object({ kind: z.literal('interval'), periodNs: z.number().int().positive(), actions: z.array(UserAction) }),
   z.object({ kind: z.enum(['begin', 'end']), actions: z.array(UserAction) }),
@@ -59,12 +68,44 @@ export const MapLayout = z.object({
   valueType: z.enum(['i64', 'str']).optional(),
   /** Key fields (may be empty for a scalar aggregation). */
   keySize: z.number().int().nonnegative(),
-  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str']), offset: z.number().int().nonnegative(), size: z.number().int().positive() })),
+  /** kstack/ustack: 8 bytes, a stack id of one of the bundle's `stacks` maps (and, for ustack, the tgid: see StackMap). */
+  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str', 'kstack', 'ustack']), offset: z.number().int().nonnegative(), size: z.number().int().positive(),
+    /** kstack/ustack: the bundle's stack map (`stacks`) the id is from. */
+    stackMap: z.string().optional() })),
   valueSize: z.number().int().positive(),
   maxEntries: z.number().int().positive(),
   lhist: z.object({ lo: z.number().int(), hi: z.number().int(), step: z.number().int().positive() }).optional(),
 });
 export type MapLayout = z.infer<typeof MapLayout>;
+
+/**
+ * A BPF stack-trace map the programs store `kstack`/`ustack` into. A stack key field holds
+ * (tgid << 32) | (u32)stack id, tgid 0 for a kernel stack; a negative 32-bit id is the
+ * kernel's error (-EFAULT: no stack of that kind, -EEXIST/-ENOMEM: the map had no room).
+ * Owners snapshot these maps first and symbolise on the host: addresses never leave it.
+ */
+export const StackMap = z.object({
+  name: z.string().regex(/^tf_stack_[ku][0-9]+$/),
+  user: z.boolean(),
+  /** Frames kept (kstack(N)); the kernel's perf_event_max_stack (127) bounds it. */
+  depth: z.number().int().min(1).max(127),
+  maxEntries: z.number().int().positive(),
+});
+export type StackMap = z.infer<typeof StackMap>;
+
+/** A stack key field's value split: the stack id (negative: the kernel's -errno) and, for ustack, the tgid. */
+export function unpackStackKey(v: bigint): { tgid: number; stackId: number } {
+  const u = BigInt.asUintN(64, v);
+  return { tgid: Number(u >> 32n), stackId: Number(BigInt.asIntN(32, u & 0xffffffffn)) };
+}
+
+/** Key positions holding a symbolised stack (frames joined by newlines, leaf first), and whose. */
+export const StackKey = z.object({ index: z.number().int().nonnegative(), user: z.boolean() });
+export type StackKey = z.infer<typeof StackKey>;
+
+/** The key fields of a map that hold stacks. */
+export const stackKeysOf = (layout: Pick<MapLayout, 'keyFields'>): StackKey[] =>
+  layout.keyFields.flatMap((f, index) => (f.type === 'kstack' || f.type === 'ustack' ? [{ index, user: f.type === 'ustack' }] : []));
 
 export const BundleLimits = z.object({
   maxStringBytes: z.number().int().positive().max(256),
@@ -85,6 +126,8 @@ export const BundleManifest = z.object({
   attach: z.array(AttachPoint),
   events: z.array(EventLayout),
   maps: z.array(MapLayout),
+  /** Stack-trace maps behind kstack/ustack keys; absent when the script uses none. */
+  stacks: z.array(StackMap).optional(),
   /** How events that share a transaction key form spans (`hop`/`final` declarations); absent when the script declares none. */
   transaction: TxnShape.optional(),
   limits: BundleLimits,

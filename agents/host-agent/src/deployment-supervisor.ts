@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
-import { decodeSnapshot, RunnerProcess, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { FINAL_STATES, mapObjectName, parseBundle, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
+import { boundStackEntries } from './stack-snapshot-bound.js';
+import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
+import { FINAL_STATES, mapObjectName, parseBundle, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
@@ -52,6 +53,8 @@ export class DeploymentSupervisor {
   private status: SupervisorStatus = { state: 'pending', probes: [], runnerRestarts: 0 };
   private runner?: RunnerProcess;
   private bundle?: Bundle;
+  /** Symbolises the bundle's kstack/ustack keys; new per runner: a new runner's stack ids are new. */
+  private stacks?: StackSymbolizer;
   private batcher?: EventBatcher;
   private governor: Governor;
   private ttlTimer?: LongTimer;
@@ -134,6 +137,7 @@ export class DeploymentSupervisor {
   private async launch(): Promise<void> {
     const { d } = this;
     const manifest = this.bundle!.manifest;
+    this.stacks = manifest.stacks?.length ? new StackSymbolizer(manifest.stacks) : undefined;
     const scope = this.scope();
     const runner = new RunnerProcess({
       objectPath: join(d.workDir, `${manifest.bundleId}.bpf.o`),
@@ -209,9 +213,14 @@ export class DeploymentSupervisor {
 
   private onMap(r: Extract<RunnerRecord, { type: 'map' }>): void {
     const maps = this.bundle!.manifest.maps;
+    // Stacks are symbolised here, before publishing: host addresses never leave the host, and
+    // the same stack on two hosts is one key in the fleet's merge.
+    if (this.stacks?.owns(r.name)) return this.stacks.update(r.name, r.entries);
     const layout = maps.find((m) => mapObjectName(m.name) === r.name);
     if (!layout) return;
-    const entries = decodeSnapshot(layout, r.entries).map((e) => ({
+    const decoded = decodeSnapshot(layout, r.entries, this.stacks);
+    const stackKeys = stackKeysOf(layout);
+    const entries = (stackKeys.length ? boundStackEntries(layout.kind, stackKeys, mergeEqualKeys(layout.kind, decoded)) : decoded).map((e) => ({
       key: e.key.map(String),
       value: String(e.value),
       ...(e.count !== undefined ? { count: String(e.count) } : {}),

@@ -17,17 +17,20 @@
 #include <bpf/btf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "perf-events.h"
 #include "records.h"
 
 #define MAX_ATTACH 256
 #define MAX_MAPS 64
 
-enum attach_kind { AK_TRACEPOINT, AK_RAW_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT };
+enum attach_kind { AK_TRACEPOINT, AK_RAW_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT, AK_PERF_EVENT };
 
 struct attach_req {
 	enum attach_kind kind;
-	const char *prog, *a, *b, *c; /* tracepoint: cat,event; uprobe: path,offset[,ref_ctr_offset]; usdt: path,provider,name */
+	const char *prog, *a, *b, *c; /* tracepoint: cat,event; uprobe: path,offset[,ref_ctr_offset]; usdt: path,provider,name; perf event: hz|ns,value */
 	struct bpf_link *link;
+	struct bpf_link **cpu_links; /* a perf event: one link per online CPU (link stays NULL) */
+	int n_cpu_links;
 };
 
 static struct attach_req attaches[MAX_ATTACH];
@@ -184,6 +187,8 @@ static int attach_one(int idx)
 	case AK_USDT:
 		r->link = bpf_program__attach_usdt(prog, target_pid, r->a, r->b, r->c, NULL);
 		break;
+	case AK_PERF_EVENT:
+		return tf_attach_perf_events(prog, !strcmp(r->a, "hz"), strtoull(r->b, NULL, 0), &r->cpu_links, &r->n_cpu_links);
 	}
 	return r->link ? 0 : -errno;
 }
@@ -230,6 +235,13 @@ static void detach_all(void)
 	uint32_t links = 0;
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < n_attach; i++) {
+		if (attaches[i].cpu_links) {
+			/* Perf-event links go without a grace period: no thread needed. */
+			links += attaches[i].n_cpu_links;
+			tf_detach_perf_events(attaches[i].cpu_links, attaches[i].n_cpu_links);
+			attaches[i].cpu_links = NULL;
+			attaches[i].n_cpu_links = 0;
+		}
 		if (!attaches[i].link)
 			continue;
 		links++;
@@ -421,6 +433,7 @@ static void usage(void)
 		"  --uprobe PROG PATH OFFSET | --uretprobe PROG PATH OFFSET\n"
 		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
+		"  --perf-event PROG hz|ns N      sample every online CPU N times a second, or every N ns\n"
 		"stdin commands: snapshot, stats, clear MAP, detach, exit (EOF = exit)\n");
 	exit(2);
 }
@@ -455,6 +468,13 @@ static void parse_args(int argc, char **argv)
 			NEED(4);
 			attaches[n_attach++] = (struct attach_req){ o[3] == 'r' ? AK_URETPROBE : AK_UPROBE, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4] };
 			i += 4;
+		}
+		else if (!strcmp(o, "--perf-event")) {
+			NEED(3);
+			if (strcmp(argv[i + 2], "hz") && strcmp(argv[i + 2], "ns"))
+				usage();
+			attaches[n_attach++] = (struct attach_req){ AK_PERF_EVENT, argv[i + 1], argv[i + 2], argv[i + 3] };
+			i += 3;
 		}
 		else if (!strcmp(o, "--usdt")) { NEED(4); attaches[n_attach++] = (struct attach_req){ AK_USDT, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4] }; i += 4; }
 		else usage();

@@ -19,9 +19,15 @@ function cString(bytes: Uint8Array): string {
   return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
 }
 
-function decodeKey(layout: MapLayout, key: Uint8Array): (bigint | string)[] {
+/** Symbolises stack key fields (StackSymbolizer); without one they stay packed ids. */
+export interface StackResolver {
+  resolve(field: MapLayout['keyFields'][number], packed: bigint): string;
+}
+
+function decodeKey(layout: MapLayout, key: Uint8Array, stacks?: StackResolver): (bigint | string)[] {
   const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
   return layout.keyFields.map((f) => {
+    if ((f.type === 'kstack' || f.type === 'ustack') && stacks) return stacks.resolve(f, v.getBigInt64(f.offset, true));
     if (f.type === 'str') return cString(key.subarray(f.offset, f.offset + f.size));
     return f.type === 'i64' ? v.getBigInt64(f.offset, true) : v.getBigUint64(f.offset, true);
   });
@@ -71,8 +77,9 @@ export function mergePerCpu(layout: MapLayout, value: Uint8Array): Omit<AggEntry
   }
 }
 
-export function decodeSnapshot(layout: MapLayout, entries: { key: Uint8Array; value: Uint8Array }[]): AggEntry[] {
-  return entries.map((e) => ({ key: decodeKey(layout, e.key), ...mergePerCpu(layout, e.value) }));
+/** Decodes one map's snapshot; with `stacks`, stack key fields become symbol text (see mergeEqualKeys). */
+export function decodeSnapshot(layout: MapLayout, entries: { key: Uint8Array; value: Uint8Array }[], stacks?: StackResolver): AggEntry[] {
+  return entries.map((e) => ({ key: decodeKey(layout, e.key, stacks), ...mergePerCpu(layout, e.value) }));
 }
 
 /** Lower bound of hist bucket i: [0] negative, [1] zero, [2+k] from 2^k. */
@@ -89,4 +96,35 @@ export function histPercentile(buckets: bigint[], p: number): bigint {
     if (seen >= rank) return i < 2 ? histBucketLow(i) : (1n << BigInt(i - 1)) - 1n;
   }
   return 0n;
+}
+
+/**
+ * Merges entries whose decoded keys are equal: symbolised user stacks of two processes of one
+ * binary (their keys differ by tgid, their frames do not), merged as the fleet merges hosts.
+ */
+export function mergeEqualKeys(kind: MapLayout['kind'], entries: AggEntry[]): AggEntry[] {
+  const byKey = new Map<string, AggEntry>();
+  for (const e of entries) {
+    const k = e.key.map(String).join('\u0000');
+    const acc = byKey.get(k);
+    if (!acc) {
+      byKey.set(k, { ...e, ...(e.buckets ? { buckets: [...e.buckets] } : {}) });
+      continue;
+    }
+    switch (kind) {
+      case 'count': case 'sum': acc.value += e.value; break;
+      case 'avg': acc.value += e.value; acc.count = (acc.count ?? 0n) + (e.count ?? 0n); break;
+      case 'min': case 'max':
+        // count 0: that copy saw no value, its zero must not win.
+        if (!e.count) break;
+        if (!acc.count || (kind === 'min' ? e.value < acc.value : e.value > acc.value)) acc.value = e.value;
+        acc.count = 1n;
+        break;
+      case 'hist': case 'lhist':
+        acc.value += e.value;
+        e.buckets?.forEach((b, i) => (acc.buckets![i] = (acc.buckets![i] ?? 0n) + b));
+        break;
+    }
+  }
+  return [...byKey.values()];
 }

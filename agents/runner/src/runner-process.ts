@@ -30,6 +30,8 @@ export function runnerArgs(o: RunnerOptions): string[] {
   if (o.pid !== undefined) args.push('--pid', String(o.pid));
   if (o.scope && 'cgroup' in o.scope) args.push('--scope-cgroup', o.scope.cgroup);
   else if (o.scope) for (const p of o.scope.pids) args.push('--scope-pid', String(p));
+  // Stack maps first: a snapshot's stacks are in hand before the aggregations keyed by them.
+  for (const m of o.manifest.stacks ?? []) args.push('--map', m.name);
   for (const m of o.manifest.maps) args.push('--map', mapObjectName(m.name));
   if (o.snapshotMs) args.push('--snapshot-ms', String(o.snapshotMs));
   if (o.statsMs) args.push('--stats-ms', String(o.statsMs));
@@ -43,6 +45,7 @@ export function runnerArgs(o: RunnerOptions): string[] {
         else args.push(`--${a.kind}`, a.program, a.binary, String(a.offset));
         break;
       case 'usdt': args.push('--usdt', a.program, a.binary, a.provider, a.name); break;
+      case 'perf_event': args.push('--perf-event', a.program, ...('hz' in a.sample ? ['hz', String(a.sample.hz)] : ['ns', String(a.sample.periodNs)])); break;
       default: break; // interval/begin/end run in the owner, not the kernel
     }
   }

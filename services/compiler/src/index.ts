@@ -16,6 +16,7 @@ export { LIMITS } from './limits.js';
 export { hostKernelProfile, readBinaryProfile, ProfileError, ElfError } from '@tapfleet/runner';
 export { COMPILER_VERSION } from './version.js';
 export { mapText } from './output/format.js';
+export { foldedLines } from './output/folded.js';
 export { readKernelImage, parseKernelImage, KernelImageError, type KernelImage } from './kernel-image/kernel-image.js';
 export { deriveKernelProfile, subsystemsOf, type DerivedProfile } from './kernel-image/derive-profile.js';
 export { Btf, BtfError, BtfKind } from './kernel-image/btf.js';

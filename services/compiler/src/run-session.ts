@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapObjectName, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
-import { decodeSnapshot, RunnerProcess, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
+import { mapObjectName, stackKeysOf, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type AggEntry, type RunnerRecord } from '@tapfleet/runner';
 import type { Bundle } from './bundle/bundle.js';
 import { decodeEvent, layoutsById } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
@@ -124,6 +124,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
   const layouts = layoutsById(manifest);
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
+  const stacks = manifest.stacks?.length ? new StackSymbolizer(manifest.stacks) : undefined;
   let printing: UserAction[] | undefined;
   let stderr = '';
   let requestExit: () => void = () => {};
@@ -153,8 +154,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         o.onAttach?.(r, programs[r.index] ?? `#${r.index}`);
         break;
       case 'map': {
+        if (stacks?.owns(r.name)) {
+          stacks.update(r.name, r.entries);
+          break;
+        }
         const layout = manifest.maps.find((m) => mapObjectName(m.name) === r.name);
-        if (layout) result.maps.set(layout.name, decodeSnapshot(layout, r.entries));
+        if (!layout) break;
+        const entries = decodeSnapshot(layout, r.entries, stacks);
+        result.maps.set(layout.name, stackKeysOf(layout).length ? mergeEqualKeys(layout.kind, entries) : entries);
         break;
       }
       case 'stats':
@@ -213,6 +220,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         }, Math.max(1, Math.round(a.periodNs / 1e6)))]
       : [],
   );
+  // User stacks are symbolised through their process's mappings, which go when it exits:
+  // snapshot every second so a process's stacks are read while it lives.
+  if (manifest.stacks?.some((m) => m.user)) timers.push(setInterval(() => runner.snapshot(), 1000));
   for (const a of manifest.attach) if (a.kind === 'begin') runActions(a.actions);
   const endings: Promise<unknown>[] = [runner.exited, exitSignal];
   if (o.stopSignal) endings.push(o.stopSignal);

@@ -1,9 +1,16 @@
-/** Types of the probe language: 64-bit integers and bounded strings. */
-export type Type = { kind: 'int'; signed: boolean } | { kind: 'str'; size: number };
+/** Types of the probe language: 64-bit integers, bounded strings and stacks (kstack/ustack). */
+export type Type =
+  | { kind: 'int'; signed: boolean }
+  | { kind: 'str'; size: number }
+  /** A stack sampled where the probe fires, kept by id in a stack-trace map; usable as a map key. */
+  | { kind: 'stack'; user: boolean; depth: number };
 
-export const INT: Type = { kind: 'int', signed: true };
-export const UINT: Type = { kind: 'int', signed: false };
-export const str = (size: number): Type => ({ kind: 'str', size });
+/** What a value map stores: an integer or a string (stacks are keys only). */
+export type ValueType = Extract<Type, { kind: 'int' | 'str' }>;
 
-export const typeName = (t: Type) => (t.kind === 'int' ? (t.signed ? 'int' : 'unsigned int') : `string[${t.size}]`);
+export const INT = { kind: 'int', signed: true } as const satisfies Type;
+export const UINT = { kind: 'int', signed: false } as const satisfies Type;
+export const str = (size: number): Extract<Type, { kind: 'str' }> => ({ kind: 'str', size });
 
+export const typeName = (t: Type) =>
+  t.kind === 'int' ? (t.signed ? 'int' : 'unsigned int') : t.kind === 'str' ? `string[${t.size}]` : `${t.user ? 'ustack' : 'kstack'}(${t.depth})`;

@@ -1,4 +1,4 @@
-import type { AggregationEntry, AggregationSnapshot, AggregationsView, MapLayout } from '@tapfleet/schemas';
+import { stackKeysOf, type AggregationEntry, type AggregationSnapshot, type AggregationsView, type MapLayout } from '@tapfleet/schemas';
 
 interface Acc {
   key: string[];
@@ -70,7 +70,9 @@ export function mergeSnapshots(deploymentId: string, layouts: MapLayout[], snaps
       ...(layout.kind === 'avg' || layout.kind === 'min' || layout.kind === 'max' ? { count: String(a.count) } : {}),
       ...(a.buckets ? { buckets: a.buckets.map(String) } : {}),
     }));
-    return { name: layout.name, kind: layout.kind, ...(layout.lhist ? { lhist: layout.lhist } : {}), entries };
+    // Agents symbolised stack keys before publishing: the same stack on two hosts is one key here.
+    const stackKeys = stackKeysOf(layout);
+    return { name: layout.name, kind: layout.kind, ...(layout.lhist ? { lhist: layout.lhist } : {}), ...(stackKeys.length ? { stackKeys } : {}), entries };
   });
   return { deploymentId, hosts: snapshots.map((s) => s.hostId).sort(), maps };
 }

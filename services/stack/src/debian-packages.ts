@@ -14,6 +14,11 @@ export const BROWSER_PACKAGES = ['chromium'];
 export const TAPSET_TEST_PACKAGES = ['postgresql', 'python3', 'bpftrace'];
 /** The TLS tests make their own CA and certificates with the openssl command. */
 export const TLS_TEST_PACKAGES = ['openssl'];
+/**
+ * kstack/ustack are checked side by side with bpftrace on the same workload (and the bench's
+ * probe costs run it); libc's detached symbols let both name libc's local functions.
+ */
+export const STACK_TEST_PACKAGES = ['bpftrace', 'libc6-dbg'];
 export const BUILD_PACKAGES = ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'systemtap-sdt-dev', 'pkg-config', 'gcc', 'make'];
 
 export function missingPackages(packages: readonly string[]): string[] {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { createRedis, DEFAULT_DATA_DIR, loadConfig } from '@tapfleet/runtime';
 
 /**
@@ -56,6 +57,18 @@ test('redis.sentinel: the client finds the master through Sentinel and follows a
     assert.match(await redis.info('server'), new RegExp(`tcp_port:${MASTER}\\b`), 'the master the sentinel named, not the url\'s port');
     // The replica must hold the key before the master dies, or the failover would lose it.
     await eventually('the replica to catch up', async () => ((await redis.wait(1, 1000)) >= 1 ? true : undefined));
+    // Sentinel learns of replicas from the master's INFO, every 10 s: a failover before that has
+    // no replica to promote. Asked directly (the sentinel, not the product's client).
+    const sentinel = new Redis({ host: '127.0.0.1', port: SENTINEL, lazyConnect: true });
+    try {
+      await sentinel.connect();
+      await eventually('the sentinel to know the replica', async () => {
+        const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', 'tfmaster')) as string[][];
+        return replicas.some((r) => r.includes(String(REPLICA))) ? true : undefined;
+      });
+    } finally {
+      sentinel.disconnect();
+    }
     master.kill('SIGKILL');
     const after = await eventually('a write after the failover', async () => ((await redis.set('tf:after', 'written')) === 'OK' ? true : undefined), 60_000);
     assert.equal(after, true);

@@ -34,8 +34,16 @@ function cString(buf: Buffer, at: number): string {
   return buf.toString('utf8', at, end === -1 ? buf.length : end);
 }
 
-/** Reads what the compiler needs of a 64-bit little-endian ELF: build-id, functions, USDT notes. */
-export function readBinaryProfile(path: string): BinaryProfile {
+interface OpenElf {
+  abs: string;
+  buf: Buffer;
+  sections: Section[];
+  bytesOf: (s: Section) => Buffer;
+  toFileOffset: (vaddr: bigint) => number | undefined;
+}
+
+/** Reads a 64-bit little-endian ELF's headers: sections and a virtual-address to file-offset map. */
+function openElf(path: string): OpenElf {
   const abs = resolve(path);
   let buf: Buffer;
   try {
@@ -73,16 +81,15 @@ export function readBinaryProfile(path: string): BinaryProfile {
   const shstr = raw[shstrndx];
   const sections: Section[] = raw.map((s) => ({ ...s, name: shstr ? cString(buf, shstr.offset + s.nameOff) : '' }));
   const bytesOf = (s: Section) => buf.subarray(s.offset, s.offset + s.size);
-
-  const buildIdSection = sections.find((s) => s.name === '.note.gnu.build-id');
-  const buildId = buildIdSection ? gnuBuildId(parseNotes(bytesOf(buildIdSection))) : undefined;
-  if (!buildId) throw new ElfError(`${abs} has no GNU build-id note; link it with --build-id so bundles can be matched to it`);
-
   const toFileOffset = (vaddr: bigint): number | undefined => {
     const seg = segments.find((p) => p.type === PT_LOAD && vaddr >= p.vaddr && vaddr < p.vaddr + p.filesz);
     return seg ? Number(vaddr - seg.vaddr + seg.offset) : undefined;
   };
+  return { abs, buf, sections, bytesOf, toFileOffset };
+}
 
+/** Function symbols of .symtab and .dynsym (the first of a name wins), with their file offsets. */
+function functionSymbols({ buf, sections, toFileOffset }: OpenElf): ElfSymbol[] {
   const symbols = new Map<string, ElfSymbol>();
   for (const s of sections.filter((x) => x.type === SHT_SYMTAB || x.type === SHT_DYNSYM)) {
     const strtab = sections[s.link];
@@ -98,6 +105,45 @@ export function readBinaryProfile(path: string): BinaryProfile {
       symbols.set(name, { name, address: Number(value), size: Number(buf.readBigUInt64LE(at + 16)), fileOffset });
     }
   }
+  return [...symbols.values()];
+}
+
+/**
+ * The functions of any ELF file, build-id or not: what a stack symboliser needs of a mapped
+ * file. Throws ElfError when the file cannot be read or is not a 64-bit little-endian ELF.
+ */
+export function readElfFunctions(path: string, debugRoot = '/usr/lib/debug'): { buildId?: string; symbols: ElfSymbol[] } {
+  const elf = openElf(path);
+  const note = elf.sections.find((s) => s.name === '.note.gnu.build-id');
+  const buildId = note ? gnuBuildId(parseNotes(elf.bytesOf(note))) : undefined;
+  return { ...(buildId ? { buildId } : {}), symbols: [...functionSymbols(elf), ...debugFileFunctions(elf, buildId, debugRoot)] };
+}
+
+/**
+ * A stripped library's local functions (libc's __libc_start_call_main) from its separate debug
+ * file, where Debian's -dbg packages put it (DEBUG_ROOT/.build-id/NN/REST.debug). The debug
+ * file's segments carry no file data, so its addresses map to offsets through the library's own.
+ */
+function debugFileFunctions(elf: OpenElf, buildId: string | undefined, debugRoot: string): ElfSymbol[] {
+  if (!buildId) return [];
+  let debug: OpenElf;
+  try {
+    debug = openElf(`${debugRoot}/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`);
+  } catch {
+    return [];
+  }
+  return functionSymbols({ ...debug, toFileOffset: elf.toFileOffset });
+}
+
+/** Reads what the compiler needs of a 64-bit little-endian ELF: build-id, functions, USDT notes. */
+export function readBinaryProfile(path: string): BinaryProfile {
+  const elf = openElf(path);
+  const { abs, sections, bytesOf, toFileOffset } = elf;
+  const buildIdSection = sections.find((s) => s.name === '.note.gnu.build-id');
+  const buildId = buildIdSection ? gnuBuildId(parseNotes(bytesOf(buildIdSection))) : undefined;
+  if (!buildId) throw new ElfError(`${abs} has no GNU build-id note; link it with --build-id so bundles can be matched to it`);
+
+  const symbols = functionSymbols(elf);
 
   const usdt: UsdtNote[] = [];
   const sdt = sections.find((s) => s.name === '.note.stapsdt');
@@ -128,5 +174,5 @@ export function readBinaryProfile(path: string): BinaryProfile {
       });
     }
   }
-  return { path: abs, buildId, symbols: [...symbols.values()], usdt };
+  return { path: abs, buildId, symbols, usdt };
 }

@@ -8,6 +8,7 @@ import { COMPILER_VERSION } from '../version.js';
 import { signBytes } from './signing.js';
 import { constantArg } from '../passes/printf-check.js';
 import { valueMapValueSize } from '../passes/emit-value-maps.js';
+import { stackMapName, stackMapsFor } from '../passes/stack-keys.js';
 
 export type { Bundle } from '@tapfleet/schemas';
 
@@ -36,6 +37,7 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
         if (t.direct)
           return t.sites.map((site) => ({ kind: 'uprobe', program: name, binary: t.binary, symbol: `usdt:${t.provider}:${t.name}`, offset: site.fileOffset!, ...(site.semaphoreFileOffset ? { refCtrOffset: site.semaphoreFileOffset } : {}) }));
         return [{ kind: 'usdt', program: name, binary: t.binary, provider: t.provider, name: t.name }];
+      case 'profile': return [{ kind: 'perf_event', program: name, sample: t.hz !== undefined ? { hz: t.hz } : { periodNs: t.periodNs! } }];
       default: throw new Error(`no program for a ${t.kind} probe`);
     }
   });
@@ -48,7 +50,8 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
     let at = 0;
     const keyFields = m.keyTypes.map((t, i) => {
       const size = t.kind === 'str' ? Math.ceil(t.size / 8) * 8 : 8;
-      const f = { name: `k${i}`, type: t.kind === 'str' ? ('str' as const) : t.signed ? ('i64' as const) : ('u64' as const), offset: at, size };
+      const type = t.kind === 'str' ? ('str' as const) : t.kind === 'stack' ? (t.user ? ('ustack' as const) : ('kstack' as const)) : t.signed ? ('i64' as const) : ('u64' as const);
+      const f = { name: `k${i}`, type, offset: at, size, ...(t.kind === 'stack' ? { stackMap: stackMapName(t) } : {}) };
       at += size;
       return f;
     });
@@ -66,6 +69,7 @@ export function makeBundle(fe: FrontEndResult, script: string, object: Buffer, k
     attach,
     events: [...fe.analysis!.events.values()].map((e) => e.layout),
     maps,
+    ...(fe.analysis!.stacks.size ? { stacks: stackMapsFor(fe.analysis!.stacks.values()) } : {}),
     ...(fe.transaction ? { transaction: fe.transaction } : {}),
     limits: { maxStringBytes: LIMITS.maxStringBytes, maxMapEntries: LIMITS.maxMapEntries, maxStatementsPerProbe: LIMITS.maxStatementsPerProbe, ringBufferBytes },
     objectSha256: sha256Hex(object),

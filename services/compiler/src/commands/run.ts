@@ -1,4 +1,4 @@
-import { durationMs, DurationText, verifyBundle } from '@tapfleet/schemas';
+import { durationMs, DurationText, stackKeysOf, verifyBundle } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
 import { CompileError } from '../diagnostics.js';
 import { liveStartTime } from '../pid-watch.js';
@@ -17,6 +17,7 @@ export const runCommand: Command = {
     },
     duration: { type: 'string', short: 'd', description: 'stop after this long, e.g. 10s', valueName: 'D' },
     json: { type: 'boolean', description: 'print JSON lines instead of text' },
+    folded: { type: 'boolean', description: 'print maps keyed by kstack/ustack as folded stacks (frame;frame N, root first: flamegraph.pl, speedscope)' },
     binary: BINARY_OPTION,
     'no-cache': { type: 'boolean', description: 'compile even when the compile cache holds this script\'s bundle, and store nothing' },
   },
@@ -27,6 +28,7 @@ export const runCommand: Command = {
     // miss, the compiler). Started before the checks below so the files load while they run.
     const loading = Promise.all([
       import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'), import('../output/run-lines.js'),
+      import('../output/folded.js'), import('../output/stack-loss.js'),
     ]);
     loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
     const { file, text } = readScript(positionals);
@@ -39,8 +41,10 @@ export const runCommand: Command = {
     if (duration !== undefined && !DurationText.safeParse(duration).success) throw new UsageError(`--duration takes a duration like 30s, 10m or 2h, got '${duration}'`);
     const plan = command !== undefined ? planShellCommand(command) : undefined;
     const json = values.json === true;
+    const folded = values.folded === true;
+    if (json && folded) throw new UsageError('give --json or --folded, not both');
     const key = localSigningKey(config);
-    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }, { liveJson, liveText, printfJson }] = await loading;
+    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }, { liveJson, liveText, printfJson }, { foldedLines }, { lostStackSamples, LOST_STACK_PREFIX }] = await loading;
     const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
       // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
       log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },
@@ -77,7 +81,12 @@ export const runCommand: Command = {
       onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
       onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
       onPrint: (maps) => {
-        for (const m of maps) (json ? [mapJson(m.layout, m.entries)] : mapText(m.layout, m.entries)).forEach((l) => out(l));
+        for (const m of maps) {
+          const layout = { ...m.layout, stackKeys: stackKeysOf(m.layout) };
+          // --folded prints only stack-keyed maps: the lines must be all flame-graph input.
+          if (folded) (layout.stackKeys.length ? foldedLines(layout, m.entries) : []).forEach((l) => out(l));
+          else (json ? [mapJson(m.layout, m.entries)] : mapText(layout, m.entries)).forEach((l) => out(l));
+        }
       },
     });
     process.off('SIGINT', onSigint);
@@ -87,6 +96,8 @@ export const runCommand: Command = {
     const commandFailed = typeof result.commandExit === 'number' && result.commandExit !== 0 ? result.commandExit : 0;
     if (commandFailed) process.stderr.write(`tapfleet run: the command exited with status ${commandFailed}\n`);
     const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
+    const lostStacks = lostStackSamples(result.maps);
+    if (lostStacks > 0n) process.stderr.write(`tapfleet run: ${lostStacks} sample(s) lost their stack (the stack map had no room): they print as ${LOST_STACK_PREFIX}...]\n`);
     process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
     if (result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length) return 1;
     return commandFailed;

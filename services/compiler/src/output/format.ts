@@ -1,4 +1,4 @@
-import { decodeRecord, recordEventId, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
+import { decodeRecord, recordEventId, type StackKey, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
 import { histBucketLow, type AggEntry } from '@tapfleet/runner';
 
 /** Event layouts of a bundle by event id, built once per run rather than searched per event. */
@@ -25,7 +25,11 @@ export function eventText(name: string, fields: DecodedEvent): string {
   return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
 }
 
-const keyText = (key: (bigint | string)[]) => (key.length ? `[${key.map((k) => (typeof k === 'string' ? k : k.toString())).join(', ')}]` : '');
+/** A symbolised stack prints as bpftrace prints it: a newline, then each frame indented on its own line; an empty stack as nothing. */
+const stackText = (frames: string) => (frames ? `\n${frames.split('\n').map((f) => `    ${f}\n`).join('')}` : '');
+
+const keyText = (key: (bigint | string)[], stackKeys: StackKey[] = []) =>
+  key.length ? `[${key.map((k, i) => (stackKeys.some((s) => s.index === i) ? stackText(String(k)) : typeof k === 'string' ? k : k.toString())).join(', ')}]` : '';
 
 function humanBound(v: bigint): string {
   const units: [bigint, string][] = [[1n << 40n, 'T'], [1n << 30n, 'G'], [1n << 20n, 'M'], [1n << 10n, 'K']];
@@ -65,10 +69,11 @@ function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number })
   return bars(rows);
 }
 
-type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>>;
+type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>> & { stackKeys?: StackKey[] };
 
 /** Text for one map, sorted by value like bpftrace prints it (string values by key). */
 export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
+  const keyOf = (key: (bigint | string)[]) => keyText(key, layout.stackKeys);
   const out: string[] = [];
   const byValue = (a: AggEntry, b: AggEntry) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
   const byText = (a: AggEntry, b: AggEntry) => keyText(a.key).localeCompare(keyText(b.key));
@@ -77,12 +82,12 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   if (layout.kind === 'value' && layout.maxEntries !== undefined && layout.maxEntries > 1 && entries.length >= layout.maxEntries)
     out.push(`warning: ${layout.name} is full (${layout.maxEntries} keys): new keys were not stored; delete() keys once used`);
   for (const e of sorted) {
-    if (e.text !== undefined) out.push(`${layout.name}${keyText(e.key)}: ${e.text}`);
+    if (e.text !== undefined) out.push(`${layout.name}${keyOf(e.key)}: ${e.text}`);
     else if (layout.kind === 'hist' || layout.kind === 'lhist') {
-      out.push(`${layout.name}${keyText(e.key)}:`, ...histRows(e, layout.lhist), '');
+      out.push(`${layout.name}${keyOf(e.key)}:`, ...histRows(e, layout.lhist), '');
     } else if (layout.kind === 'avg') {
-      out.push(`${layout.name}${keyText(e.key)}: ${e.count ? e.value / e.count : 0n}`);
-    } else out.push(`${layout.name}${keyText(e.key)}: ${e.value}`);
+      out.push(`${layout.name}${keyOf(e.key)}: ${e.count ? e.value / e.count : 0n}`);
+    } else out.push(`${layout.name}${keyOf(e.key)}: ${e.value}`);
   }
   return out;
 }

@@ -48,6 +48,8 @@ export function checkLimits(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
   const maps = [...a.maps.values()];
   if (maps.length > LIMITS.maxMaps)
     diags.error(maps[LIMITS.maxMaps]!.span, `this script has more than ${LIMITS.maxMaps} maps`, `the runner snapshots at most ${LIMITS.maxMaps} aggregation maps per bundle: key one map by more fields instead of many maps`);
+  else if (maps.length + a.stacks.size > LIMITS.maxMaps)
+    diags.error(maps[LIMITS.maxMaps - a.stacks.size]!.span, `this script has more than ${LIMITS.maxMaps} maps, counting its ${a.stacks.size} stack map(s)`, `the runner snapshots at most ${LIMITS.maxMaps} maps per bundle, each kstack/ustack depth one of them`);
   for (const m of maps) {
     const keyBytes = m.keyTypes.reduce((n, t) => n + (t.kind === 'str' ? Math.ceil(t.size / 8) * 8 : 8), 0);
     if (keyBytes > LIMITS.maxMapKeyBytes)

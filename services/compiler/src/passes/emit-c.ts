@@ -11,6 +11,8 @@ import { EXIT_RECORD } from './printf-check.js';
 import { resetValueMapTemps, valueMapDefinition, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
 
 type AggKind = Exclude<MapInfo['kind'], 'value'>;
+import { profileProgram, stackKeyC, stackMapsC } from './emit-stacks.js';
+import { isStackName } from './stack-keys.js';
 
 /** One BPF program in the object, and where it attaches. */
 export interface ProgramInfo {
@@ -51,6 +53,7 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
     '#include <linux/types.h>',
     '#include <linux/bpf.h>',
     '#include <linux/ptrace.h>',
+    ...(probes.some((p) => p.points.some((pt) => pt.target.kind === 'profile')) ? ['#include <linux/bpf_perf_event.h>'] : []),
     '#include <bpf/bpf_helpers.h>',
     '#include <bpf/bpf_tracing.h>',
     ...(usesUsdt ? ['#include <bpf/usdt.bpf.h>'] : []),
@@ -75,6 +78,7 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
     out.push(`_Static_assert(sizeof(struct ev_${layout.name}) == ${layout.size}, "layout of event ${layout.name}");`);
     for (const f of layout.fields) out.push(`_Static_assert(__builtin_offsetof(struct ev_${layout.name}, ${f.name}) == ${f.offset}, "offset of ${layout.name}.${f.name}");`);
   }
+  out.push(...stackMapsC(a));
   for (const m of a.maps.values()) out.push(m.kind === 'value' ? valueMapDefinition(m) : mapDefinition(m as MapInfo & { kind: AggKind }));
   for (const probe of probes) {
     const pa = a.probes.get(probe.index)!;
@@ -158,6 +162,7 @@ function pairKeyC(keyCount: number, exprs: Expr[] | undefined, ctx: Ctx, a: Anal
 const SECTION: Record<string, string> = { tracepoint: 'tracepoint', uprobe: 'uprobe', uretprobe: 'uretprobe', usdt: 'usdt' };
 
 function program(name: string, target: Target, body: string[]): string {
+  if (target.kind === 'profile') return profileProgram(name, body);
   if (target.kind === 'tracepoint' && target.syscallNr !== undefined)
     // args[0] is the task's saved pt_regs, args[1] the syscall number: one compare skips every other syscall.
     return `SEC("raw_tracepoint/sys_enter")\nint ${name}(struct bpf_raw_tracepoint_args *ctx)\n{\n\tif (ctx->args[1] != ${target.syscallNr})\n\t\treturn 0;\n\tif (!tf_in_scope())\n\t\treturn 0;\n${body.join('\n')}\n\treturn 0;\n}\n`;
@@ -342,6 +347,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
   switch (e.kind) {
     case 'int': return intLiteral(e.value);
     case 'builtin':
+      if (isStackName(e.name)) return stackKeyC(a.types.get(e));
       switch (e.name) {
         case 'pid': return '((__s64)(bpf_get_current_pid_tgid() >> 32))';
         case 'tid': return '((__s64)(__u32)bpf_get_current_pid_tgid())';
@@ -382,6 +388,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
       return `((__s64)(${l} ${e.op} ${r}))`;
     }
     case 'call': {
+      if (isStackName(e.name)) return stackKeyC(a.types.get(e));
       const m = /^(u|s)(8|16|32|64)$/.exec(e.name);
       if (m) return `TF_READ_USER(${m[1] === 'u' ? '__u' : '__s'}${m[2]}, ${intExpr(e.args[0]!, ctx, a)})`;
       return '0';

@@ -1,5 +1,6 @@
 import { parseUsdtArgs, type UsdtArgSpec } from './usdt-args.js';
 import { syscallNumber } from './syscall-numbers.js';
+import { parseProfilePoint } from './profile-point.js';
 import type { BinaryProfile, KernelProfile, TracepointFormat, UsdtNote } from '@tapfleet/schemas';
 import type { Expr, ProbePoint } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
@@ -21,6 +22,8 @@ export type Target =
       direct?: UsdtArgSpec[];
     }
   | { kind: 'interval'; periodNs: number }
+  /** Sampling on every CPU: `hz` samples a second, or one every `periodNs`. */
+  | { kind: 'profile'; hz?: number; periodNs?: number }
   | { kind: 'begin' | 'end' };
 
 export interface ResolvedPoint {
@@ -113,6 +116,10 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
       if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s, interval:100ms, or bpftrace\'s interval:s:1, interval:ms:100');
       return { kind: 'interval', periodNs: Number(m[1]) * UNITS[m[2]!]! };
     }
+    case 'profile': {
+      const p = parseProfilePoint(rest);
+      return 'error' in p ? err(p.error, p.hint) : p;
+    }
     case 'kprobe':
     case 'kretprobe':
     case 'fentry':
@@ -121,7 +128,7 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
         return err(`${kind} probes are not supported by kernel ${profiles.kernel.release} (no ${kind === 'fentry' || kind === 'fexit' ? 'fentry support' : 'kprobes'})`, 'use a tracepoint instead; list them under /sys/kernel/tracing/events');
       return err(`${kind} probes are not implemented yet by this compiler`);
     default:
-      return err(`unknown probe kind '${kind}'`, KIND_HINTS[kind!] ?? 'expected tracepoint:, uprobe:, uretprobe:, usdt:, interval:, begin or end');
+      return err(`unknown probe kind '${kind}'`, KIND_HINTS[kind!] ?? 'expected tracepoint:, uprobe:, uretprobe:, usdt:, profile:, interval:, begin or end');
   }
 }
 

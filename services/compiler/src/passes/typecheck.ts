@@ -3,16 +3,18 @@ import type { Expr, Stmt } from '../ast.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
-import { INT, str, typeName, UINT, type Type } from '../types.js';
+import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
+import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
 
 export interface MapInfo {
   name: string;
   kind: MapKind;
   keyTypes: Type[];
   /** A value map's value (kind 'value'). */
-  valueType?: Type;
+  /** A value map's value: an integer or a string (a stack is a key only). */
+  valueType?: ValueType;
   lhist?: { lo: number; hi: number; step: number };
   span: Span;
 }
@@ -34,6 +36,8 @@ export interface Analysis {
   events: Map<string, EventInfo>;
   maps: Map<string, MapInfo>;
   probes: Map<number, ProbeAnalysis>;
+  /** Every kstack/ustack type used, one per (kind, depth): each needs a stack-trace map. */
+  stacks: Map<string, Extract<Type, { kind: 'stack' }>>;
 }
 
 const BUILTINS: Record<string, Type> = {
@@ -55,7 +59,7 @@ export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis
 }
 
 function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<string, MapInfo>): Analysis {
-  const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map() };
+  const a: Analysis = { types: new WeakMap(), events: new Map(), maps: new Map(), probes: new Map(), stacks: new Map() };
   const mapReads: { name: string; span: Span }[] = [];
   const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span; probes: Set<string> }>();
   const deferredRefs: { name: string; span: Span; keyTypes?: Type[] }[] = [];
@@ -98,9 +102,10 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           return t ?? INT;
         }
         case 'builtin': {
+          if (isStackName(e.name)) return stack(e);
           const t = BUILTINS[e.name];
           if (!t) {
-            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} arg0..arg9 args.FIELD`);
+            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} kstack ustack arg0..arg9 args.FIELD`);
             return INT;
           }
           if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))
@@ -119,7 +124,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             else if (t.kind === 'usdt') {
               const n = t.note.args.trim() === '' ? 0 : t.note.args.trim().split(/\s+/).length;
               if (e.index >= n) diags.error(e.span, `USDT probe ${t.provider}:${t.name} has ${n} argument(s), so no arg${e.index}`);
-            } else if (isUserSide(t)) diags.error(e.span, `${t.kind} probes have no arguments`);
+            } else if (isUserSide(t) || t.kind === 'profile') diags.error(e.span, `${t.kind} probes have no arguments`);
             else if (e.index > 5 && (t.kind === 'uprobe' || t.kind === 'uretprobe')) diags.error(e.span, `only arg0..arg5 are passed in registers`);
           }
           // A directly read USDT site may carry an argument no BPF read can reach (a RIP-relative global).
@@ -173,6 +178,10 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         case 'binary': {
           const l = expr(e.left, inEntry);
           const r = expr(e.right, inEntry);
+          if (l.kind === 'stack' || r.kind === 'stack') {
+            diags.error(e.span, `a stack is not a value to compute with (${e.op})`, 'use kstack and ustack as map keys: @[kstack] = count();');
+            return INT;
+          }
           if (l.kind === 'str' || r.kind === 'str') {
             // Strings compare for equality only: bounded, NUL-terminated, byte by byte in the kernel.
             if (e.op !== '==' && e.op !== '!=') diags.error(e.span, `strings can be compared with == and != only, not ${e.op}`);
@@ -182,6 +191,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           return INT;
         }
         case 'call': {
+          if (isStackName(e.name)) return stack(e);
           if (e.name === 'str') {
             if (e.args.length < 1 || e.args.length > 2) diags.error(e.span, 'str() takes a pointer and an optional length: str(ptr[, n])');
             if (e.args[0]) needInt(e.args[0], 'the pointer given to str()', inEntry);
@@ -206,6 +216,17 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           return INT;
         }
       }
+    };
+
+    /** A stack is read where the probe fires: @entry() would need a second stack map per pair. */
+    const stack = (e: Extract<Expr, { kind: 'builtin' | 'call' }>): Type => {
+      const t = stackType(e, diags);
+      if (t.kind !== 'stack') return t;
+      const id = `${t.user}:${t.depth}`;
+      if (!a.stacks.has(id) && a.stacks.size === MAX_STACK_MAPS)
+        diags.error(e.span, `a script keeps at most ${MAX_STACK_MAPS} kinds of stack (kstack, ustack, each depth one)`, 'each kind and depth is a stack map the kernel preallocates: use one depth for each kind');
+      else a.stacks.set(id, t);
+      return t;
     };
 
     const stmt = (s: Stmt) => {
@@ -307,6 +328,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
 
     const emit = (s: Extract<Stmt, { kind: 'emit' }>) => {
       const fields = s.fields.map((f) => ({ name: f.name, type: expr(f.value) }));
+      for (const [i, f] of fields.entries())
+        if (f.type.kind === 'stack') diags.error(s.fields[i]!.span, `event field ${f.name} is a stack: stacks are map keys, not event fields yet`, 'count them per stack instead: @[kstack] = count();');
       const seen = new Set<string>();
       for (const f of s.fields) {
         if (seen.has(f.name)) diags.error(f.span, `field ${f.name} given twice`);

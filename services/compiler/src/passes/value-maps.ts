@@ -2,7 +2,7 @@ import type { Expr, Probe, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
 import type { Span } from '../source.js';
-import { INT, str, typeName, type Type } from '../types.js';
+import { INT, str, typeName, type Type, type ValueType } from '../types.js';
 import type { MapInfo } from './typecheck.js';
 
 /**
@@ -17,7 +17,7 @@ const where = (s: Span) => {
 };
 
 /** The value type a map stores for an assigned expression of type `t`: integers widen to signed 64 bits. */
-const stored = (t: Type): Type => (t.kind === 'int' ? INT : str(Math.min(t.size, LIMITS.maxStringBytes)));
+const stored = (t: Extract<Type, { kind: 'int' | 'str' }>): ValueType => (t.kind === 'int' ? INT : str(Math.min(t.size, LIMITS.maxStringBytes)));
 
 /** Keys given to `map` (assigned, read or deleted) must match the key types it was first used with. */
 export function checkKeys(m: MapInfo, keyTypes: Type[], span: Span, diags: Diagnostics): boolean {
@@ -29,6 +29,10 @@ export function checkKeys(m: MapInfo, keyTypes: Type[], span: Span, diags: Diagn
 
 /** `@m[KEYS] = VALUE`: declares the value map on first assignment, widens a string value to the longest assigned. */
 export function assignValue(maps: Map<string, MapInfo>, s: Extract<Stmt, { kind: 'assign' }>, keyTypes: Type[], value: Type, diags: Diagnostics): void {
+  if (value.kind === 'stack') {
+    diags.error(s.value.span, `a stack is a map key, not a value: ${s.map} cannot hold ${typeName(value)}`, `count it instead: ${s.map.length > 1 ? s.map : '@'}[${value.user ? 'ustack' : 'kstack'}] = count();`);
+    return;
+  }
   const prev = maps.get(s.map);
   if (!prev) {
     maps.set(s.map, { name: s.map, kind: 'value', keyTypes, valueType: stored(value), span: s.span });

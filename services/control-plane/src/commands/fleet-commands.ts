@@ -156,12 +156,18 @@ export const aggsCommand: Command = {
   path: ['aggs'],
   summary: "a deployment's maps merged across hosts (one histogram for the fleet)",
   args: 'DEPLOYMENT',
-  options: { json },
+  options: { json, folded: { type: 'boolean', description: 'print maps keyed by kstack/ustack as folded stacks (frame;frame N, root first), merged across hosts' } },
   async run(values, positionals, { config, out }) {
+    if (values.json && values.folded) throw new UsageError('give --json or --folded, not both');
     const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}/aggs`, AggregationsView);
     if (values.json) return out(JSON.stringify(view)), 0;
+    const { foldedLines, mapText } = await import('@tapfleet/compiler');
+    if (values.folded) {
+      const toEntries = (m: AggregationsView['maps'][number]) => m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}) }));
+      for (const m of view.maps) if (m.stackKeys?.length) foldedLines(m, toEntries(m)).forEach((l) => out(l));
+      return 0;
+    }
     out(`${view.deploymentId}: ${view.hosts.length} host(s) reporting (${view.hosts.join(', ')})`);
-    const { mapText } = await import('@tapfleet/compiler');
     for (const m of view.maps) {
       const entries = m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}), ...(e.buckets ? { buckets: e.buckets.map(BigInt) } : {}), ...(e.text !== undefined ? { text: e.text } : {}) }));
       for (const l of mapText(m, entries)) out(l);

@@ -1,0 +1,92 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRedis, PROJECT_ROOT } from '@tapfleet/runtime';
+import { AggregationSnapshot, AggregationsView, DeploymentView } from '@tapfleet/schemas';
+import { AgentProcess, eventually, FleetStack, fleetBinDir } from './fleet-harness.js';
+
+/**
+ * Two agents, each scoped to its own copy of one CPU-bound program, profile it with ustack keys.
+ * Each agent symbolises before publishing, so the control plane merges the same stack from both
+ * hosts into one key, and no host address leaves a host.
+ */
+const stack = new FleetStack(39200, 39210);
+const spinners: ChildProcess[] = [];
+const HOSTS = ['spin-a', 'spin-b'];
+const HOT = /^tf_inner_spin\+\d+\ntf_middle\+\d+\ntf_outer\+\d+\nmain\+\d+\n/;
+
+before(async () => {
+  await stack.up();
+  await stack.startControlPlane();
+  const bin = join(fleetBinDir(), 'stacks', 'stack-spin');
+  execFileSync('mkdir', ['-p', join(bin, '..')]);
+  execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-Wl,--build-id', '-o', bin, join(PROJECT_ROOT, 'test', 'fixtures', 'stack-spin.c')]);
+  const agents = HOSTS.map((hostId, i) => {
+    const spinner = spawn(bin, ['user', '120'], { stdio: 'ignore' });
+    spinners.push(spinner);
+    return new AgentProcess(stack, { hostId, labels: { role: 'spin' }, scopePid: spinner.pid! }, 39211 + i);
+  });
+  await Promise.all(agents.map((a) => a.start()));
+});
+
+after(async () => {
+  spinners.forEach((s) => s.kill('SIGKILL'));
+  await stack.cleanup();
+});
+
+test('fleet profile: agents publish symbolised ustack keys; aggs merges the same stack from two hosts into one key; --folded prints it root first', async () => {
+  const script = join(stack.config.dataDir, 'profile.tap');
+  writeFileSync(script, 'probe profile:hz:99 { @u[ustack] = count(); }\n');
+  const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
+  assert.ok(id, deployed.stdout);
+  const api = stack.api();
+  try {
+    // Both hosts' snapshots hold the busy chain.
+    await eventually('the busy stack from both hosts', async () => {
+      const v = await api.call('GET', `/v1/deployments/${id}/aggs`, AggregationsView);
+      return v.hosts.length === 2 && v.maps[0]!.entries.some((e) => HOT.test(e.key[0]!) && BigInt(e.value) > 20n);
+    }, 30_000);
+  } finally {
+    await api.call('POST', `/v1/deployments/${id}/stop`, DeploymentView);
+  }
+  // Stopped: every host's last snapshot is in; the merged view must now be their sum, key by key.
+  await eventually('both hosts stopped', async () => {
+    const v = await api.call('GET', `/v1/deployments/${id}`, DeploymentView);
+    return HOSTS.every((h) => v.hosts[h]?.state === 'stopped');
+  });
+  const view = await api.call('GET', `/v1/deployments/${id}/aggs`, AggregationsView);
+  const redis = createRedis(stack.config);
+  let perHost: AggregationSnapshot[];
+  try {
+    await redis.connect();
+    perHost = Object.values(await redis.hgetall(`tf:deployment:${id}:aggs`)).map((j) => AggregationSnapshot.parse(JSON.parse(j)));
+  } finally {
+    redis.disconnect();
+  }
+  const u = view.maps.find((m) => m.name === '@u')!;
+  assert.deepEqual(u.stackKeys, [{ index: 0, user: true }]);
+  const hot = u.entries.filter((e) => HOT.test(e.key[0]!));
+  assert.ok(hot.length > 0);
+  const keys = new Set(u.entries.map((e) => e.key[0]));
+  assert.equal(keys.size, u.entries.length, 'one entry per stack in the merged view');
+  for (const e of hot) {
+    const sum = perHost.reduce((n, s) => n + BigInt(s.maps[0]!.entries.find((x) => x.key[0] === e.key[0])?.value ?? '0'), 0n);
+    assert.equal(BigInt(e.value), sum, `merged count of\n${e.key[0]}\nis the sum of the hosts'`);
+  }
+  const both = hot.filter((e) => perHost.every((s) => s.maps[0]!.entries.some((x) => x.key[0] === e.key[0])));
+  assert.ok(both.length > 0, 'a busy stack symbolised identically on both hosts (ASLR placed their code apart)');
+  // Host addresses stay on the host: the program's own frames are all names.
+  for (const s of perHost) for (const e of s.maps[0]!.entries) assert.ok(!/^0x[0-9a-f]+\n(tf_|main)/m.test(e.key[0]!) , `unsymbolised frame of the program in ${JSON.stringify(e.key[0])}`);
+
+  const folded = stack.cli(['aggs', id, '--folded']);
+  assert.equal(folded.code, 0, folded.stderr);
+  const lines = folded.stdout.trim().split('\n');
+  const busy = lines.find((l) => /;main;tf_outer;tf_middle;tf_inner_spin \d+$/.test(l));
+  assert.ok(busy, folded.stdout);
+  const text = stack.cli(['aggs', id]);
+  assert.match(text.stdout, /@u\[\n {4}tf_inner_spin\+\d+\n {4}tf_middle\+\d+\n {4}tf_outer\+\d+\n {4}main\+\d+\n/);
+});
