@@ -48,7 +48,7 @@ export class IngestService {
     const { bundles } = await ensureFleetResources(nc, jsm, { update: false });
     // Direct reads: ingest's credentials may not create consumers on the bundle store.
     const manifests = new BundleManifests(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE), { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
-    const events = new EventIngest(js, jsm, ch, sql, db, manifests, metrics, o, log);
+    const events = new EventIngest(js, jsm, { ch, database: db, table: 'probe_events' }, sql, manifests, metrics, o, log);
     const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: INGEST_CONSUMERS.status.name, filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
     const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: INGEST_CONSUMERS.aggs.name, filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
     const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots];
