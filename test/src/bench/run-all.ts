@@ -30,6 +30,7 @@ const BENCHES: Bench[] = [
   { name: 'assembler', about: 'assembler engine events/s per core vs decoding alone', full: [], quick: ['--events', '200000', '--runs', '1'], timeoutMin: 10 },
   { name: 'fleet', about: 'agent publish throughput vs raw JetStream, deploy -> running, agent footprint', full: [], quick: ['--events', '500000', '--sim-agents', '100', '--runs', '1'], timeoutMin: 15 },
   { name: 'ingest', about: 'JetStream -> ClickHouse vs clickhouse-client, publish -> queryable', full: [], quick: ['--events', '500000'], timeoutMin: 15 },
+  { name: 'ingest-breakdown', about: 'what each materialized view of probe_events costs an insert (clickhouse-client)', full: [], quick: ['--rows', '200000', '--rounds', '1'], timeoutMin: 10 },
   { name: 'probe-costs', about: 'probe cost, start-up and stop vs bpftrace (same sink, interleaved)', full: [], quick: ['--iterations', '200000', '--rounds', '3'], timeoutMin: 20 },
   { name: 'demo-overhead', about: 'the demo pipeline untraced vs traced (probes alone, tapfleet run, 3 agents), interleaved', full: [], quick: ['--rounds', '2', '--fixed-orders', '3000', '--max-orders', '10000'], timeoutMin: 30 },
   { name: 'transactions', about: 'probe hit -> trace visible in Jaeger and ClickHouse', full: [], quick: ['--orders', '500'], timeoutMin: 15 },
