@@ -7,7 +7,7 @@
  *   high rate (the same batches while the N events are published and stored).
  * Prints and writes bench/results/ingest.md and ingest.json. Not a test: nothing here asserts.
  *
- *   node test/dist/bench/ingest-bench.js [--events N] [--port-base P] [--cpu-prof DIR]
+ *   node test/dist/bench/ingest-bench.js [--events N] [--port-base P] [--cpu-prof DIR] [--fetch-messages M]
  *
  * --cpu-prof DIR runs the ingest process under `node --cpu-prof` (its profile lands in DIR).
  */
@@ -17,6 +17,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFigures } from './figures.js';
+import { cpuByLabel, cpuDelta, machineBusySeconds } from './process-cpu.js';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT, type ClickHouseClient } from '@tapfleet/runtime';
@@ -24,7 +25,9 @@ import { scanEventBatch, EventBatchBuilder, batchMsgId, eventsSubject, type Bund
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, 'port-base': { type: 'string', default: '28000' }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, 'port-base': { type: 'string', default: '28000' }, 'cpu-prof': { type: 'string' }, 'fetch-messages': { type: 'string' } } });
+/** ingest.fetchMessages for the run (batches per insert at most), when given; the config's default otherwise. */
+const INGEST_EXTRA = values['fetch-messages'] ? { fetchMessages: Number(values['fetch-messages']) } : {};
 const N = Number(values.events);
 /** Its stack's ports: BASE..BASE+20 (another port base lets it run beside a test stack). */
 const BASE = Number(values['port-base']);
@@ -37,16 +40,27 @@ const say = (l = '') => {
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const rate = (x: number) => Math.round(x).toLocaleString('en');
 
-/** Rows stored for the bench's throughput deployment (both hosts). */
+/** Rows stored for the bench's throughput deployment (both hosts), distinct (host, seq) pairs: the exact check. */
 async function storedRows(ch: ClickHouseClient, db: string, deployment: string): Promise<number> {
   const [a, b] = await Promise.all([0, 1].map((h) => storedCount(ch, db, deployment, `bench-${h}`)));
   return a!.distinct + b!.distinct;
 }
 
-/** Waits until N rows of `deployment` are stored; returns the seconds since `t0` (performance.now()). */
+/**
+ * Waits until N rows of `deployment` are stored; returns the seconds since `t0` (performance.now()).
+ * Progress is polled with a plain count (the sort key's prefix: a few granules), not storedRows'
+ * uniqExact, which at 20 polls a second took more of ClickHouse's CPU than a share of the inserts.
+ */
 async function untilStored(ch: ClickHouseClient, db: string, deployment: string, t0: number): Promise<number> {
-  await eventually(`all ${deployment} rows stored`, async () => (await storedRows(ch, db, deployment)) >= N, 900_000, 50);
-  return (performance.now() - t0) / 1000;
+  await eventually(`all ${deployment} rows stored`, async () => {
+    const rs = await ch.query({ query: `SELECT count() AS c FROM ${db}.probe_events WHERE deployment = '${deployment}'`, format: 'JSONEachRow' });
+    const [{ c }] = (await rs.json<{ c: string }>()) as [{ c: string }];
+    return Number(c) >= N;
+  }, 900_000, 50);
+  const seconds = (performance.now() - t0) / 1000;
+  const distinct = await storedRows(ch, db, deployment);
+  if (distinct !== N) throw new Error(`${deployment}: ${distinct} distinct rows stored, expected ${N}`);
+  return seconds;
 }
 
 /**
@@ -101,7 +115,7 @@ async function insertStats(port: number): Promise<{ count: number; rows: number;
 function spawnProfiled(stack: FleetStack, dir: string, metricsPort: number): ChildProcess {
   const c = stack.config;
   const file = join(c.dataDir, 'ingest-profiled.json');
-  writeFileSync(file, JSON.stringify({ dataDir: c.dataDir, nats: c.nats, redis: c.redis, clickhouse: c.clickhouse, controlPlane: c.controlPlane, ingest: { metricsPort } }));
+  writeFileSync(file, JSON.stringify({ dataDir: c.dataDir, nats: c.nats, redis: c.redis, clickhouse: c.clickhouse, controlPlane: c.controlPlane, ingest: { metricsPort, ...INGEST_EXTRA } }));
   const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'ingest', '--config', file], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TAPFLEET_LOG_LEVEL: 'warn' } });
   process.on('exit', () => child.kill());
   return child;
@@ -144,12 +158,16 @@ async function main(): Promise<void> {
 
     progress(`drain: ${N} events (2 hosts) published first, then ingest started`);
     await Promise.all([0, 1].map((h) => publishSynthetic(js, bundle, { deploymentId: 'd-benchdrain', hostId: `bench-${h}`, events: N / 2 })));
-    const ingest = values['cpu-prof'] ? spawnProfiled(stack, values['cpu-prof'], metricsPort) : stack.spawnTapfleet(['ingest'], { ingest: { metricsPort } }, 'ingest');
+    const ingest = values['cpu-prof'] ? spawnProfiled(stack, values['cpu-prof'], metricsPort) : stack.spawnTapfleet(['ingest'], { ingest: { metricsPort, ...INGEST_EXTRA } }, 'ingest');
     await eventually('ingest healthy', async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 60_000, 20);
     const drainT0 = performance.now();
+    const cpu0 = cpuByLabel(stack.config.dataDir, [ingest.pid!, process.pid]);
+    const busy0 = machineBusySeconds();
     const drainRows0 = await storedRows(ch, db, 'd-benchdrain');
     const drainS = await untilStored(ch, db, 'd-benchdrain', drainT0);
     const drainRate = (N - drainRows0) / drainS;
+    const drainCpu = cpuDelta(cpu0, cpuByLabel(stack.config.dataDir, [ingest.pid!, process.pid]));
+    const drainBusy = machineBusySeconds() - busy0;
     const drainInserts = await insertStats(metricsPort);
 
     progress('publish-to-queryable at a low rate: 100-event batches, 20 a second, 15 s, nothing else');
@@ -175,9 +193,12 @@ async function main(): Promise<void> {
     // The stack's password reaches clickhouse-client in a 0600 config file, never on the command line.
     const chClient = clickhouseClientConfigFile(stack.config);
     const client = `clickhouse-client --config-file ${chClient} --host 127.0.0.1 --port ${stack.config.clickhouse.tcpPort}`;
+    const cpu1 = cpuByLabel(stack.config.dataDir);
     const t1 = performance.now();
     execFileSync('bash', ['-c', `${client} --query "INSERT INTO ${db}.probe_events (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary" < ${file}`]);
-    const fileRate = N / ((performance.now() - t1) / 1000);
+    const fileS = (performance.now() - t1) / 1000;
+    const fileRate = N / fileS;
+    const fileCpu = cpuDelta(cpu1, cpuByLabel(stack.config.dataDir));
     const version = execFileSync('bash', ['-c', `${client} --query "SELECT version()"`]).toString().trim();
 
     say('# Ingest benchmark');
@@ -186,13 +207,16 @@ async function main(): Promise<void> {
     say();
     say('| path | rows | rows/s | vs clickhouse-client |');
     say('|---|---|---|---|');
-    say(`| \`tapfleet ingest\` draining a backlog (JetStream -> RowBinary inserts of up to ~100k rows, 2 in flight, ack after insert) | ${N - drainRows0} | ${rate(drainRate)} | ${(drainRate / fileRate).toFixed(2)} |`);
+    say(`| \`tapfleet ingest\` draining a backlog (JetStream -> RowBinary inserts of up to ${values['fetch-messages'] ?? 100} batches (~2,000 rows each), 2 in flight, ack after insert) | ${N - drainRows0} | ${rate(drainRate)} | ${(drainRate / fileRate).toFixed(2)} |`);
     say(`| \`tapfleet ingest\` while the same number is published at full speed on the same machine (publishing took ${publishedS.toFixed(1)} s) | ${N} | ${rate(concurrentRate)} | ${(concurrentRate / fileRate).toFixed(2)} |`);
     say(`| baseline: \`clickhouse-client < file\`, same rows, RowBinary, same table | ${N} | ${rate(fileRate)} | 1.00 |`);
     say();
     say(`Draining, ingest made ${drainInserts.count} inserts of ${rate(drainInserts.rows / Math.max(1, drainInserts.count))} rows on average, ${(drainInserts.seconds / Math.max(1, drainInserts.count) * 1000).toFixed(0)} ms each: ClickHouse was busy with an insert of ingest's ${(drainInserts.seconds / drainS * 100).toFixed(0)}% of the drain's ${drainS.toFixed(1)} s (2 in flight at most, so up to 200%).`);
     say();
-    say('Publish-to-queryable (100-event batches, one every 50 ms, polled every 5 ms; ingest inserts when ~100k rows are waiting or the oldest has waited `ingest.fetchWaitMs`, 50 ms):');
+    const cpuLine = (cpu: Map<string, number>, seconds: number) => [...cpu].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)} s (${(v / seconds * 100).toFixed(0)}% of a core)`).join(', ');
+    say(`CPU while draining (${drainS.toFixed(1)} s): ${cpuLine(drainCpu, drainS)}; the whole machine was busy ${(drainBusy / drainS).toFixed(2)} cores of 2 (everyone's processes). CPU during clickhouse-client's insert (the server; the client exited before it was read) (${fileS.toFixed(1)} s): ${cpuLine(fileCpu, fileS)}.`);
+    say();
+    say('Publish-to-queryable (100-event batches, one every 50 ms, polled every 5 ms; ingest inserts when `ingest.fetchMessages` batches are waiting or the oldest has waited `ingest.fetchWaitMs`, 50 ms):');
     say();
     say('| rate | batches | p50 ms | p99 ms | max ms |');
     say('|---|---|---|---|---|');
