@@ -9,3 +9,4 @@ export { clickHouseRunner, type SqlRunner } from './sql-runner.js';
 export { EventRowEncoder } from './event-rows.js';
 export { RowBinaryWriter } from './row-binary.js';
 export { PROBE_EVENT_COLUMNS, slotFields } from './event-slots.js';
+export { insertEventRows, type EventRowsTarget } from './event-insert.js';

@@ -30,11 +30,13 @@ export class RowBinaryWriter {
     this.buf.writeUInt32LE(v >>> 0, this.at);
     this.at += 4;
   }
-  /** A 64-bit value given as its little-endian bytes (no BigInt on the hot path). */
-  raw8(src: Uint8Array, offset: number): void {
-    this.ensure(8);
-    this.buf.set(src.subarray(offset, offset + 8), this.at);
-    this.at += 8;
+  /** `n` bytes as they are (a 64-bit value as its little-endian bytes: no BigInt, no subarray per call). */
+  copy(src: Uint8Array, offset: number, n: number): void {
+    this.ensure(n);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) buf[at++] = src[offset + i]!;
+    this.at = at;
   }
   u64(v: bigint): void {
     this.ensure(8);
@@ -58,8 +60,8 @@ export class RowBinaryWriter {
   }
   zeros(n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.at, this.at + n);
-    this.at += n;
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) buf[this.at++] = 0;
   }
   private leb128(n: number): void {
     this.ensure(5);
@@ -83,9 +85,7 @@ export class RowBinaryWriter {
     const max = offset + size;
     while (end < max && src[end] !== 0) end++;
     this.leb128(end - offset);
-    this.ensure(end - offset);
-    this.buf.set(src.subarray(offset, end), this.at);
-    this.at += end - offset;
+    this.copy(src, offset, end - offset);
   }
   /** Bytes already in RowBinary form (a pre-encoded string repeated on every row of a batch). */
   encoded(b: Uint8Array): void {

@@ -1,12 +1,7 @@
 import { createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
 import { eventShardKey, localTable, shardOfKey, type TapfleetConfig } from '@tapfleet/schemas';
 
-/** Where one shard's share of an insert goes. */
-export interface InsertTarget {
-  client: ClickHouseClient;
-  /** database.table */
-  table: string;
-}
+import type { EventRowsTarget } from './event-insert.js';
 
 /**
  * Which server and table a probe_events row is inserted into: the one seam between the event path
@@ -17,17 +12,17 @@ export interface InsertTarget {
  */
 export class ShardRouting {
   private constructor(
-    readonly targets: readonly InsertTarget[],
+    readonly targets: readonly EventRowsTarget[],
     private readonly owned: readonly ClickHouseClient[],
   ) {}
 
   /** `main` is the client of clickhouse.url (ingest's own); other shards get their own clients. */
   static fromConfig(config: TapfleetConfig, main: ClickHouseClient, maxOpenConnections: number): ShardRouting {
     const db = config.clickhouse.database;
-    if (!config.clickhouse.shards.length || config.ingest.shardInserts === 'distributed') return new ShardRouting([{ client: main, table: `${db}.probe_events` }], []);
+    if (!config.clickhouse.shards.length || config.ingest.shardInserts === 'distributed') return new ShardRouting([{ ch: main, database: db, table: 'probe_events' }], []);
     const others = config.clickhouse.shards.map((s) => createClickHouse(config, { url: s.url, maxOpenConnections }));
     const clients = [main, ...others];
-    return new ShardRouting(clients.map((client) => ({ client, table: `${db}.${localTable('probe_events')}` })), others);
+    return new ShardRouting(clients.map((ch) => ({ ch, database: db, table: localTable('probe_events') })), others);
   }
 
   /** The index in `targets` of a row of this host with this transaction key ('' for none). */
@@ -37,7 +32,7 @@ export class ShardRouting {
 
   /** True when every target server answers (ingest resumes after an outage only then). */
   async ping(): Promise<boolean> {
-    const answers = await Promise.all(this.targets.map((t) => t.client.ping().then((r) => r.success, () => false)));
+    const answers = await Promise.all(this.targets.map((t) => t.ch.ping().then((r) => r.success, () => false)));
     return answers.every(Boolean);
   }
 

@@ -1,26 +1,36 @@
 /**
- * Ingest benchmark: sustained events/s from JetStream into ClickHouse through
- * `tapfleet ingest`, side by side with clickhouse-client inserting the same rows
- * (RowBinary, from a file) in the same run; and publish-to-queryable latency.
- * Prints and writes bench/results/ingest.md. Not a test: nothing here asserts.
+ * Ingest benchmark, in one run on one stack:
+ * - rows/s: a backlog of N events drained by `tapfleet ingest` alone (nothing else running), the
+ *   same while N more are published at full speed, and clickhouse-client inserting the same rows
+ *   (RowBinary, from a file) into the same table;
+ * - publish-to-queryable latency of 100-event batches at a low rate (20/s, nothing else), and at a
+ *   high rate (the same batches while the N events are published and stored).
+ * Prints and writes bench/results/ingest.md and ingest.json. Not a test: nothing here asserts.
  *
- *   node test/dist/bench/ingest-bench.js [--events N]
+ *   node test/dist/bench/ingest-bench.js [--events N] [--port-base P] [--cpu-prof DIR] [--fetch-messages M]
+ *
+ * --cpu-prof DIR runs the ingest process under `node --cpu-prof` (its profile lands in DIR).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFigures } from './figures.js';
-import { jetstream } from '@nats-io/jetstream';
+import { cpuByLabel, cpuDelta, machineBusySeconds } from './process-cpu.js';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
-import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
-import { decodeEventBatch, EventBatchBuilder, batchMsgId, eventsSubject, type EventBatchHeader } from '@tapfleet/schemas';
+import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT, type ClickHouseClient } from '@tapfleet/runtime';
+import { scanEventBatch, EventBatchBuilder, batchMsgId, eventsSubject, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, 'port-base': { type: 'string', default: '28000' }, 'cpu-prof': { type: 'string' }, 'fetch-messages': { type: 'string' } } });
+/** ingest.fetchMessages for the run (batches per insert at most), when given; the config's default otherwise. */
+const INGEST_EXTRA = values['fetch-messages'] ? { fetchMessages: Number(values['fetch-messages']) } : {};
 const N = Number(values.events);
+/** Its stack's ports: BASE..BASE+20 (another port base lets it run beside a test stack). */
+const BASE = Number(values['port-base']);
 const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const lines: string[] = [];
 const say = (l = '') => {
@@ -28,114 +38,210 @@ const say = (l = '') => {
   process.stdout.write(`${l}\n`);
 };
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const rate = (x: number) => Math.round(x).toLocaleString('en');
+
+/** Rows stored for the bench's throughput deployment (both hosts), distinct (host, seq) pairs: the exact check. */
+async function storedRows(ch: ClickHouseClient, db: string, deployment: string): Promise<number> {
+  const [a, b] = await Promise.all([0, 1].map((h) => storedCount(ch, db, deployment, `bench-${h}`)));
+  return a!.distinct + b!.distinct;
+}
+
+/**
+ * Waits until N rows of `deployment` are stored; returns the seconds since `t0` (performance.now()).
+ * Progress is polled with a plain count (the sort key's prefix: a few granules), not storedRows'
+ * uniqExact, which at 20 polls a second took more of ClickHouse's CPU than a share of the inserts.
+ */
+async function untilStored(ch: ClickHouseClient, db: string, deployment: string, t0: number): Promise<number> {
+  await eventually(`all ${deployment} rows stored`, async () => {
+    const rs = await ch.query({ query: `SELECT count() AS c FROM ${db}.probe_events WHERE deployment = '${deployment}'`, format: 'JSONEachRow' });
+    const [{ c }] = (await rs.json<{ c: string }>()) as [{ c: string }];
+    return Number(c) >= N;
+  }, 900_000, 50);
+  const seconds = (performance.now() - t0) / 1000;
+  const distinct = await storedRows(ch, db, deployment);
+  if (distinct !== N) throw new Error(`${deployment}: ${distinct} distinct rows stored, expected ${N}`);
+  return seconds;
+}
+
+/**
+ * Publishes 100-event batches every 50 ms until `until` resolves (or `batches` were sent) and
+ * returns each batch's publish-to-queryable ms: the first poll (every 5 ms) that sees its last
+ * sequence stored.
+ */
+async function latencyProbe(js: JetStreamClient, ch: ClickHouseClient, db: string, bundle: Bundle, hostId: string, o: { batches?: number; until?: Promise<unknown> }): Promise<number[]> {
+  const layout = bundle.manifest.events[0]!;
+  const rec = new Uint8Array(layout.size);
+  new DataView(rec.buffer).setUint32(0, layout.id, true);
+  const sent: { lastSeq: number; at: number }[] = [];
+  const queryable: number[] = [];
+  let publishing = true;
+  const poller = (async () => {
+    let next = 0;
+    const deadline = () => Date.now() + 60_000;
+    let giveUp = Infinity;
+    while (publishing || next < sent.length) {
+      const rs = await ch.query({ query: `SELECT max(seq) AS m, count() AS c FROM ${db}.probe_events WHERE deployment = 'd-benchlaten' AND host = '${hostId}'`, format: 'JSONEachRow' });
+      const [{ m, c }] = (await rs.json<{ m: string; c: string }>()) as [{ m: string; c: string }];
+      const now = performance.now();
+      while (next < sent.length && Number(c) > 0 && Number(m) >= sent[next]!.lastSeq) queryable.push(now - sent[next++]!.at);
+      if (!publishing && giveUp === Infinity) giveUp = deadline();
+      if (Date.now() > giveUp) break;
+      await sleep(5);
+    }
+  })();
+  let done = false;
+  void o.until?.then(() => (done = true));
+  const lb = new EventBatchBuilder();
+  for (let b = 0; !done && b < (o.batches ?? Infinity); b++) {
+    for (let i = 0; i < 100; i++) lb.add(rec, i, 0x19000000);
+    const header: EventBatchHeader = { v: 1, hostId, bootId: BOOT, deploymentId: 'd-benchlaten', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: b * 100, count: 100, clock: { offsetNs: 0, uncertaintyNs: 1 } };
+    sent.push({ lastSeq: b * 100 + 99, at: performance.now() });
+    await js.publish(eventsSubject(header.deploymentId, header.hostId), lb.finish(header), { msgID: batchMsgId(header) });
+    await sleep(50);
+  }
+  publishing = false;
+  await poller;
+  return queryable;
+}
+
+/** Inserts, rows and insert seconds so far, from the ingest process's /metrics. */
+async function insertStats(port: number): Promise<{ count: number; rows: number; seconds: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { count: value('tapfleet_ingest_insert_seconds_count'), rows: value('tapfleet_ingest_event_rows_inserted_total'), seconds: value('tapfleet_ingest_insert_seconds_sum') };
+}
+
+/** `tapfleet ingest` under `node --cpu-prof`, with the stack's config (as spawnTapfleet writes it). */
+function spawnProfiled(stack: FleetStack, dir: string, metricsPort: number): ChildProcess {
+  const c = stack.config;
+  const file = join(c.dataDir, 'ingest-profiled.json');
+  writeFileSync(file, JSON.stringify({ dataDir: c.dataDir, nats: c.nats, redis: c.redis, clickhouse: c.clickhouse, controlPlane: c.controlPlane, ingest: { metricsPort, ...INGEST_EXTRA } }));
+  const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'ingest', '--config', file], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TAPFLEET_LOG_LEVEL: 'warn' } });
+  process.on('exit', () => child.kill());
+  return child;
+}
+
+/** The same rows as a RowBinary file, for clickhouse-client. */
+function rowsFile(bundle: Bundle, file: string): void {
+  const layout = bundle.manifest.events[0]!;
+  const builder = new EventBatchBuilder(1 << 22);
+  const w = new RowBinaryWriter();
+  const encoder = new EventRowEncoder();
+  const rec = new Uint8Array(layout.size);
+  const view = new DataView(rec.buffer);
+  for (let first = 0; first < N; first += 2000) {
+    for (let i = 0; i < 2000; i++) {
+      view.setUint32(0, layout.id, true);
+      for (const f of layout.fields) if (f.type !== 'str') view.setBigInt64(f.offset, BigInt(first + i), true);
+      builder.add(rec, first + i, 0x19000000);
+    }
+    const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId: 'd-benchfile1', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: 2000, clock: { offsetNs: 0, uncertaintyNs: 1 } };
+    encoder.encode(scanEventBatch(builder.finish(header)), bundle.manifest, () => w);
+  }
+  writeFileSync(file, w.bytes());
+}
 
 async function main(): Promise<void> {
-  const stack = new FleetStack(28000, 28010);
+  const stack = new FleetStack(BASE, BASE + 10);
   const db = stack.config.clickhouse.database;
   const work = mkdtempSync(join(tmpdir(), 'tapfleet-ingest-bench-'));
+  const metricsPort = BASE + 20;
   try {
     await stack.up(['nats', 'clickhouse', 'redis']);
     const bundle = await orderBundle();
     await storeBundle(stack.config, bundle);
     const nc = await connectNats(stack.config, { name: 'bench-ingest' });
     const js = jetstream(nc);
-    const ingest = stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 28020 } }, 'ingest');
-    await eventually('ingest healthy', async () => (await fetch('http://127.0.0.1:28020/healthz')).ok, 60_000);
+    const migrated = stack.cli(['db', 'migrate']);
+    if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.stderr}`);
     const ch = createClickHouse(stack.config);
 
-    progress(`ingest: ${N} events (2 hosts), published as fast as possible`);
+    progress(`drain: ${N} events (2 hosts) published first, then ingest started`);
+    await Promise.all([0, 1].map((h) => publishSynthetic(js, bundle, { deploymentId: 'd-benchdrain', hostId: `bench-${h}`, events: N / 2 })));
+    const ingest = values['cpu-prof'] ? spawnProfiled(stack, values['cpu-prof'], metricsPort) : stack.spawnTapfleet(['ingest'], { ingest: { metricsPort, ...INGEST_EXTRA } }, 'ingest');
+    await eventually('ingest healthy', async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok, 60_000, 20);
+    const drainT0 = performance.now();
+    const cpu0 = cpuByLabel(stack.config.dataDir, [ingest.pid!, process.pid]);
+    const busy0 = machineBusySeconds();
+    const drainRows0 = await storedRows(ch, db, 'd-benchdrain');
+    const drainS = await untilStored(ch, db, 'd-benchdrain', drainT0);
+    const drainRate = (N - drainRows0) / drainS;
+    const drainCpu = cpuDelta(cpu0, cpuByLabel(stack.config.dataDir, [ingest.pid!, process.pid]));
+    const drainBusy = machineBusySeconds() - busy0;
+    const drainInserts = await insertStats(metricsPort);
+
+    progress('publish-to-queryable at a low rate: 100-event batches, 20 a second, 15 s, nothing else');
+    const beforeLow = await insertStats(metricsPort);
+    const low = await latencyProbe(js, ch, db, bundle, 'lat-low', { batches: 300 });
+    const afterLow = await insertStats(metricsPort);
+    const lowInserts = { count: afterLow.count - beforeLow.count, rows: afterLow.rows - beforeLow.rows, seconds: afterLow.seconds - beforeLow.seconds };
+
+    progress(`concurrent: ${N} events published at full speed while ingest stores them, and the latency batches beside them`);
     const t0 = performance.now();
-    await Promise.all([0, 1].map((h) => publishSynthetic(js, bundle, { deploymentId: 'd-benchingst', hostId: `bench-${h}`, events: N / 2 })));
+    const publishing = Promise.all([0, 1].map((h) => publishSynthetic(js, bundle, { deploymentId: 'd-benchingst', hostId: `bench-${h}`, events: N / 2 })));
+    const stored = publishing.then(() => untilStored(ch, db, 'd-benchingst', t0));
+    const high = await latencyProbe(js, ch, db, bundle, 'lat-high', { until: stored });
+    await publishing;
     const publishedS = (performance.now() - t0) / 1000;
-    await eventually('all stored', async () => {
-      const [a, b] = await Promise.all([0, 1].map((h) => storedCount(ch, db, 'd-benchingst', `bench-${h}`)));
-      return a!.distinct + b!.distinct >= N;
-    }, 600_000, 100);
-    const ingestS = (performance.now() - t0) / 1000;
+    const ingestS = await stored;
+    const concurrentRate = N / ingestS;
+    await stack.stopChild(ingest);
 
     progress('baseline: the same rows through clickhouse-client from a RowBinary file');
-    const layout = bundle.manifest.events[0]!;
-    const builder = new EventBatchBuilder(1 << 22);
-    const w = new RowBinaryWriter();
-    const encoder = new EventRowEncoder();
-    const rec = new Uint8Array(layout.size);
-    const view = new DataView(rec.buffer);
-    const perBatch = 2000;
-    for (let first = 0; first < N; first += perBatch) {
-      for (let i = 0; i < perBatch; i++) {
-        view.setUint32(0, layout.id, true);
-        for (const f of layout.fields) if (f.type !== 'str') view.setBigInt64(f.offset, BigInt(first + i), true);
-        builder.add(rec, first + i, 0x19000000);
-      }
-      const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId: 'd-benchfile1', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: perBatch, clock: { offsetNs: 0, uncertaintyNs: 1 } };
-      encoder.encode(decodeEventBatch(builder.finish(header)), bundle.manifest, () => w);
-    }
     const file = join(work, 'rows.bin');
-    writeFileSync(file, w.bytes());
-    const t1 = performance.now();
+    rowsFile(bundle, file);
     // The stack's password reaches clickhouse-client in a 0600 config file, never on the command line.
     const chClient = clickhouseClientConfigFile(stack.config);
-    execFileSync('bash', ['-c', `clickhouse-client --config-file ${chClient} --host 127.0.0.1 --port ${stack.config.clickhouse.tcpPort} --query "INSERT INTO ${db}.probe_events (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary" < ${file}`]);
+    const client = `clickhouse-client --config-file ${chClient} --host 127.0.0.1 --port ${stack.config.clickhouse.tcpPort}`;
+    const cpu1 = cpuByLabel(stack.config.dataDir);
+    const t1 = performance.now();
+    execFileSync('bash', ['-c', `${client} --query "INSERT INTO ${db}.probe_events (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary" < ${file}`]);
     const fileS = (performance.now() - t1) / 1000;
-
-    progress('publish-to-queryable latency: 100-event batches, 20 a second, 15 s');
-    const sent: { lastSeq: number; at: number }[] = [];
-    const queryable: number[] = [];
-    let polling = true;
-    const deadline = Date.now() + 60_000;
-    const poller = (async () => {
-      let next = 0;
-      while (polling || next < sent.length) {
-        const rs = await ch.query({ query: `SELECT max(seq) AS m, count() AS c FROM ${db}.probe_events WHERE deployment = 'd-benchlaten' AND host = 'lat'`, format: 'JSONEachRow' });
-        const [{ m, c }] = (await rs.json<{ m: string; c: string }>()) as [{ m: string; c: string }];
-        const now = performance.now();
-        while (next < sent.length && Number(c) > 0 && Number(m) >= sent[next]!.lastSeq) queryable.push(now - sent[next++]!.at);
-        if (!polling && Date.now() > deadline) break;
-        await sleep(5);
-      }
-    })();
-    const lb = new EventBatchBuilder();
-    for (let b = 0; b < 300; b++) {
-      for (let i = 0; i < 100; i++) {
-        view.setUint32(0, layout.id, true);
-        lb.add(rec, i, 0x19000000);
-      }
-      const header: EventBatchHeader = { v: 1, hostId: 'lat', bootId: BOOT, deploymentId: 'd-benchlaten', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: b * 100, count: 100, clock: { offsetNs: 0, uncertaintyNs: 1 } };
-      sent.push({ lastSeq: b * 100 + 99, at: performance.now() });
-      await js.publish(eventsSubject(header.deploymentId, header.hostId), lb.finish(header), { msgID: batchMsgId(header) });
-      await sleep(50);
-    }
-    polling = false;
-    await poller;
-
-    const ingestRate = N / ingestS;
     const fileRate = N / fileS;
+    const fileCpu = cpuDelta(cpu1, cpuByLabel(stack.config.dataDir));
+    const version = execFileSync('bash', ['-c', `${client} --query "SELECT version()"`]).toString().trim();
+
     say('# Ingest benchmark');
     say();
-    say(`Run ${new Date().toISOString()}: ClickHouse ${execFileSync('clickhouse-client', ['--config-file', chClient, '--host', '127.0.0.1', '--port', String(stack.config.clickhouse.tcpPort), '--query', 'SELECT version()']).toString().trim()}, nats-server 2.9, 2 vCPU; probe_events with both materialized views attached.`);
+    say(`Run ${new Date().toISOString()}: ClickHouse ${version}, nats-server 2.9, 2 vCPU, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end; probe_events with its materialized views attached (txn_events, latency_rollup_1m); every event carries a transaction key and a latency, so every row goes through both.`);
     say();
-    say('| path | rows | seconds | rows/s |');
+    say('| path | rows | rows/s | vs clickhouse-client |');
     say('|---|---|---|---|');
-    say(`| tapfleet: JetStream -> \`tapfleet ingest\` -> ClickHouse (RowBinary, ~100k-row inserts, 2 in flight, ack after insert) | ${N} | ${ingestS.toFixed(2)} | ${Math.round(ingestRate).toLocaleString('en')} |`);
-    say(`| baseline: \`clickhouse-client < file\`, same rows, RowBinary, same table | ${N} | ${fileS.toFixed(2)} | ${Math.round(fileRate).toLocaleString('en')} |`);
+    say(`| \`tapfleet ingest\` draining a backlog (JetStream -> RowBinary inserts of up to ${values['fetch-messages'] ?? 100} batches (~2,000 rows each), 2 in flight, ack after insert) | ${N - drainRows0} | ${rate(drainRate)} | ${(drainRate / fileRate).toFixed(2)} |`);
+    say(`| \`tapfleet ingest\` while the same number is published at full speed on the same machine (publishing took ${publishedS.toFixed(1)} s) | ${N} | ${rate(concurrentRate)} | ${(concurrentRate / fileRate).toFixed(2)} |`);
+    say(`| baseline: \`clickhouse-client < file\`, same rows, RowBinary, same table | ${N} | ${rate(fileRate)} | 1.00 |`);
     say();
-    say(`Ratio ingest/raw: ${(ingestRate / fileRate).toFixed(2)} (goal: within 2x, i.e. >= 0.50). Publishing the ${N} events took ${publishedS.toFixed(2)} s of that.`);
+    say(`Draining, ingest made ${drainInserts.count} inserts of ${rate(drainInserts.rows / Math.max(1, drainInserts.count))} rows on average, ${(drainInserts.seconds / Math.max(1, drainInserts.count) * 1000).toFixed(0)} ms each: ClickHouse was busy with an insert of ingest's ${(drainInserts.seconds / drainS * 100).toFixed(0)}% of the drain's ${drainS.toFixed(1)} s (2 in flight at most, so up to 200%).`);
     say();
-    say(`Publish-to-queryable latency (${queryable.length} batches of 100 events, one every 50 ms, polled every 5 ms): p50 ${pct(queryable, 50).toFixed(0)} ms, p99 ${pct(queryable, 99).toFixed(0)} ms, max ${Math.max(...queryable).toFixed(0)} ms. Ingest's fetch waits up to \`ingest.fetchWaitMs\` (1000 ms) to fill an insert, which bounds the latency at low rates.`);
+    const cpuLine = (cpu: Map<string, number>, seconds: number) => [...cpu].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)} s (${(v / seconds * 100).toFixed(0)}% of a core)`).join(', ');
+    say(`CPU while draining (${drainS.toFixed(1)} s): ${cpuLine(drainCpu, drainS)}; the whole machine was busy ${(drainBusy / drainS).toFixed(2)} cores of 2 (everyone's processes). CPU during clickhouse-client's insert (the server; the client exited before it was read) (${fileS.toFixed(1)} s): ${cpuLine(fileCpu, fileS)}.`);
+    say();
+    say('Publish-to-queryable (100-event batches, one every 50 ms, polled every 5 ms; ingest inserts when `ingest.fetchMessages` batches are waiting or the oldest has waited `ingest.fetchWaitMs`, 50 ms):');
+    say();
+    say('| rate | batches | p50 ms | p99 ms | max ms |');
+    say('|---|---|---|---|---|');
+    say(`| low: these batches only | ${low.length} | ${pct(low, 50).toFixed(0)} | ${pct(low, 99).toFixed(0)} | ${Math.max(...low).toFixed(0)} |`);
+    say(`| high: beside the ${N} events published and stored at full speed | ${high.length} | ${pct(high, 50).toFixed(0)} | ${pct(high, 99).toFixed(0)} | ${Math.max(...high).toFixed(0)} |`);
+    say();
+    say(`At the low rate ingest made ${lowInserts.count} inserts of ${(lowInserts.rows / Math.max(1, lowInserts.count)).toFixed(0)} rows on average, each taking ${(lowInserts.seconds / Math.max(1, lowInserts.count) * 1000).toFixed(0)} ms in ClickHouse (of the latency above; the rest is the wait for an insert to be due, at most 50 ms, and the poll).`);
     writeFigures({
       bench: 'ingest', title: 'Ingest benchmark', ranAt: new Date().toISOString(), command: `bash bench/ingest.sh ${process.argv.slice(2).join(' ')}`.trim(),
       figures: [
         {
-          what: 'ingest: JetStream -> `tapfleet ingest` -> ClickHouse', value: Math.round(ingestRate), unit: 'rows/s',
-          baseline: { what: '`clickhouse-client < file`, same rows, same table', value: Math.round(fileRate) }, ratio: ingestRate / fileRate, ratioMeans: 'ingest / clickhouse-client',
-          goal: 'within 2x of clickhouse-client (ratio >= 0.50)', met: ingestRate / fileRate >= 0.5,
+          what: 'ingest: a JetStream backlog -> `tapfleet ingest` -> ClickHouse', value: Math.round(drainRate), unit: 'rows/s',
+          baseline: { what: '`clickhouse-client < file`, same rows, same table', value: Math.round(fileRate) }, ratio: drainRate / fileRate, ratioMeans: 'ingest / clickhouse-client',
+          goal: '>= 300k rows/s on one ClickHouse 18.16 node', met: drainRate >= 300_000,
         },
-        { what: 'publish -> queryable in ClickHouse, p99 (100-event batches, 20/s)', value: Math.round(pct(queryable, 99)), unit: 'ms', note: `p50 ${pct(queryable, 50).toFixed(0)} ms` },
+        {
+          what: 'ingest while the events are published on the same machine', value: Math.round(concurrentRate), unit: 'rows/s',
+          baseline: { what: '`clickhouse-client < file`, same rows, same table', value: Math.round(fileRate) }, ratio: concurrentRate / fileRate, ratioMeans: 'ingest / clickhouse-client',
+        },
+        { what: 'publish -> queryable in ClickHouse, p99, low rate (100-event batches, 20/s)', value: Math.round(pct(low, 99)), unit: 'ms', goal: '<= 250 ms', met: pct(low, 99) <= 250, note: `p50 ${pct(low, 50).toFixed(0)} ms` },
+        { what: 'publish -> queryable in ClickHouse, p99, high rate (the same batches beside a full-speed stream)', value: Math.round(pct(high, 99)), unit: 'ms', note: `p50 ${pct(high, 50).toFixed(0)} ms` },
       ],
     });
     await ch.close();
     await nc.close();
-    await stack.stopChild(ingest);
   } finally {
     await stack.cleanup();
     rmSync(work, { recursive: true, force: true });

@@ -33,6 +33,7 @@ const BENCHES: Bench[] = [
   { name: 'start', about: 'command start -> first event, tapfleet run (cached, cold) vs bpftrace -e, interleaved; tapfleet --help vs node -e 0', full: [], quick: ['--rounds', '3'], timeoutMin: 10 },
   { name: 'nats-cluster', about: '3-node NATS cluster: publish R1 vs R3, recovery after kill -9 of a node', full: [], quick: ['--messages', '1000', '--runs', '1'], timeoutMin: 15 },
   { name: 'shards', about: 'ingest into 1 ClickHouse node vs 2 shards (direct, through Distributed), each vs clickhouse-client', full: [], quick: ['--events', '300000'], timeoutMin: 20 },
+  { name: 'ingest-breakdown', about: 'what each materialized view of probe_events costs an insert (clickhouse-client)', full: [], quick: ['--rows', '200000', '--rounds', '1'], timeoutMin: 10 },
   { name: 'probe-costs', about: 'probe cost, start-up and stop vs bpftrace (same sink, interleaved)', full: [], quick: ['--iterations', '200000', '--rounds', '3'], timeoutMin: 20 },
   { name: 'demo-overhead', about: 'the demo pipeline untraced vs traced (probes alone, tapfleet run, 3 agents), interleaved', full: [], quick: ['--rounds', '2', '--fixed-orders', '3000', '--max-orders', '10000'], timeoutMin: 30 },
   { name: 'transactions', about: 'probe hit -> trace visible in Jaeger and ClickHouse', full: [], quick: ['--orders', '500'], timeoutMin: 15 },

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
-import { decodeEventBatch, EventBatchBuilder, eventShardKey, shardOfKey, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
+import { scanEventBatch, EventBatchBuilder, eventShardKey, shardOfKey, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
 import { writeFigures, type Figure } from './figures.js';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
@@ -84,7 +84,7 @@ function encodeRows(bundle: Bundle, deploymentId: string, work: string): { all: 
       builder.add(rec, first + i, 0x19000000);
     }
     const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: perBatch, clock: { offsetNs: 0, uncertaintyNs: 1 } };
-    const batch = decodeEventBatch(builder.finish(header));
+    const batch = scanEventBatch(builder.finish(header));
     encoder.encode(batch, bundle.manifest, () => all);
     encoder.encode(batch, bundle.manifest, (txn) => shards[shardOfKey(eventShardKey(txn, header.hostId), 2)]!);
   }
