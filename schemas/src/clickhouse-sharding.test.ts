@@ -26,7 +26,7 @@ test('on a shard, every table and view a migration names becomes its _local twin
 
 test('every shipped migration names its tables with the database (what lets the shard transform find them)', () => {
   const db = 'tf_test';
-  const reference = /\b(FROM|INTO|JOIN|TO|TABLE(?: IF NOT EXISTS)?|VIEW(?: IF NOT EXISTS)?)\s+([A-Za-z_`][A-Za-z0-9_.`]*)/g;
+  const reference = /\b(FROM|INTO|JOIN|TO|TABLE(?: IF (?:NOT )?EXISTS)?|VIEW(?: IF (?:NOT )?EXISTS)?)\s+([A-Za-z_`][A-Za-z0-9_.`]*)/g;
   for (const m of loadMigrations(db)) for (const s of m.statements) {
     for (const [, keyword, name] of s.sql.matchAll(reference)) assert.ok(name!.startsWith(`${db}.`), `migration ${m.version}: ${keyword} ${name} is not qualified with {db}`);
   }

@@ -37,7 +37,7 @@ interface TableRow {
 }
 
 /**
- * A Distributed table for every local MergeTree-family table, with its columns: created when
+ * A Distributed table for every local MergeTree-family table and plain view, with its columns: created when
  * missing, re-created when a migration changed the local table's columns. Dropping one loses
  * nothing: tapfleet inserts through them synchronously (runtime/clickhouse.ts), so none holds
  * rows waiting to be sent.
@@ -48,8 +48,9 @@ export async function ensureDistributedTables(sql: SqlRunner, database: string, 
   const shape = (table: string) => columns.filter((c) => c.table === table).map((c) => `${c.name} ${c.type}`).join(', ');
   const byName = new Map(tables.map((t) => [t.name, t]));
   for (const local of tables) {
-    // `.inner.` tables of views without TO end in _local too; they are the view's business.
-    if (!local.name.endsWith(LOCAL_SUFFIX) || local.name.startsWith('.') || !local.engine.endsWith('MergeTree')) continue;
+    // `.inner.` tables of views without TO end in _local too; they are the view's business. A plain
+    // View (txn_index, computed on read from txn_events) gets one too: each shard answers for its rows.
+    if (!local.name.endsWith(LOCAL_SUFFIX) || local.name.startsWith('.') || !(local.engine.endsWith('MergeTree') || local.engine === 'View')) continue;
     const name = local.name.slice(0, -LOCAL_SUFFIX.length);
     const existing = byName.get(name);
     if (existing && shape(name) === shape(local.name)) continue;

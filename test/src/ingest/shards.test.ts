@@ -82,13 +82,16 @@ describe('ClickHouse shards: two clickhouse-servers behind Distributed tables, i
       const again = await migrateShards(admins.map(clickHouseRunner), db, config.clickhouse.cluster);
       assert.deepEqual(again.map((r) => r.applied), [[], []]);
       for (const admin of admins) {
-        const rs = await admin.query({ query: `SELECT name, engine, engine_full FROM system.tables WHERE database = '${db}' AND name IN ('probe_events', 'probe_events_local', 'txn_events_mv_local', 'txn_spans', 'tapfleet_migrations')`, format: 'JSONEachRow' });
+        const rs = await admin.query({ query: `SELECT name, engine, engine_full FROM system.tables WHERE database = '${db}' AND name IN ('probe_events', 'probe_events_local', 'txn_events_mv_local', 'txn_spans', 'tapfleet_migrations', 'txn_index', 'txn_index_local')`, format: 'JSONEachRow' });
         const tables = new Map((await rs.json<{ name: string; engine: string; engine_full: string }>()).map((t) => [t.name, t]));
         assert.equal(tables.get('probe_events_local')?.engine, 'ReplacingMergeTree');
         assert.equal(tables.get('txn_events_mv_local')?.engine, 'MaterializedView');
         assert.equal(tables.get('tapfleet_migrations')?.engine, 'MergeTree', 'each shard keeps its own ledger');
         assert.match(tables.get('probe_events')?.engine_full ?? '', /^Distributed\(tapfleet, tapfleet_smoke, probe_events_local, murmurHash2_32\(if\(txn != '', txn, host\)\)\)$/);
         assert.equal(tables.get('txn_spans')?.engine, 'Distributed');
+        // txn_index is computed on read (0011): a view on each shard, read through a Distributed table.
+        assert.equal(tables.get('txn_index_local')?.engine, 'View');
+        assert.equal(tables.get('txn_index')?.engine, 'Distributed');
       }
     } finally {
       await Promise.all(admins.map((a) => a.close()));

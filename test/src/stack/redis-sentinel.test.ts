@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createRedis, DEFAULT_DATA_DIR, loadConfig } from '@tapfleet/runtime';
+import { eventually } from '../fleet/fleet-harness.js';
 
 /**
  * `redis.sentinel`: a master, a replica and a sentinel (Debian's redis-server in its three roles)
@@ -31,15 +32,6 @@ function redisServer(name: string, conf: string, extra: string[] = []): ChildPro
   return child;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('redis.sentinel: the client finds the master through Sentinel and follows a failover after kill -9 of the master', async () => {
   const master = redisServer('master', `port ${MASTER}\nrequirepass ${PASSWORD}\nmasterauth ${PASSWORD}\n`);
@@ -53,7 +45,7 @@ test('redis.sentinel: the client finds the master through Sentinel and follows a
     await eventually('the client to reach the master through the sentinel', async () => {
       if (redis.status === 'wait') await redis.connect();
       return (await redis.set('tf:before', 'kept')) === 'OK' ? true : undefined;
-    });
+    }, 30_000);
     assert.match(await redis.info('server'), new RegExp(`tcp_port:${MASTER}\\b`), 'the master the sentinel named, not the url\'s port');
     // The replica must hold the key before the master dies, or the failover would lose it.
     await eventually('the replica to catch up', async () => ((await redis.wait(1, 1000)) >= 1 ? true : undefined));
@@ -65,7 +57,7 @@ test('redis.sentinel: the client finds the master through Sentinel and follows a
       await eventually('the sentinel to know the replica', async () => {
         const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', 'tfmaster')) as string[][];
         return replicas.some((r) => r.includes(String(REPLICA))) ? true : undefined;
-      });
+      }, 30_000);
     } finally {
       sentinel.disconnect();
     }

@@ -10,6 +10,7 @@ import { stackDown, stackUp, PRODUCT_SERVICES, SERVER_SERVICES } from '@tapfleet
 import { HostView, EventsResponse, type TapfleetConfig } from '@tapfleet/schemas';
 import { adminTokenPath, connectNats, createClickHouse, createRedis, DEFAULT_DATA_DIR, PROJECT_ROOT, serviceTrust } from '@tapfleet/runtime';
 import { isolatedStackConfig, testLogger } from '../stack-harness.js';
+import { eventually } from '../fleet/fleet-harness.js';
 import { makeTestPki } from './test-ca.js';
 
 /**
@@ -52,22 +53,13 @@ after(async () => {
   }
 });
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('over TLS only: an event traced here travels agent -> NATS -> ingest -> ClickHouse, deployed by the CLI and read back through the query API', async () => {
   const api = ApiClient.fromConfig({ ...config, controlPlane: { ...config.controlPlane, token: adminToken() } });
   await eventually('the local agent to enroll over HTTPS and say hello over TLS', async () => {
     const hosts = await api.call('GET', '/v1/hosts', z.array(HostView));
     return hosts.some((h) => h.live) ? hosts : undefined;
-  });
+  }, 60_000);
   const script = join(config.dataDir, 'tls.tap');
   writeFileSync(script, 'probe tracepoint:syscalls:sys_enter_lseek /args.offset >= 7700000 && args.offset < 7700300/ { emit tls_seek { off: args.offset } }\n');
   const cli = (args: string[]) => spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args, '--config', configFile], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TAPFLEET_LOG_LEVEL: 'warn' }, timeout: 120_000 });
@@ -85,7 +77,7 @@ test('over TLS only: an event traced here travels agent -> NATS -> ingest -> Cli
         // ClickHouse 18.16 has no query parameters: the id matched /d-[0-9a-f]+/ and pid is a number.
         const rows = await (await ch.query({ query: `SELECT count() AS n, uniqExact(n0) AS offsets FROM ${config.clickhouse.database}.probe_events WHERE deployment = '${id}' AND pid = ${pid}`, format: 'JSONEachRow' })).json<{ n: string; offsets: string }>();
         return Number(rows[0]?.n) >= 300 ? rows[0] : undefined;
-      });
+      }, 60_000);
       assert.deepEqual([Number(n.n), Number(n.offsets)], [300, 300], 'each lseek() of the workload exactly once, with its offset');
     } finally {
       await ch.close();

@@ -16,7 +16,7 @@ export function attachPointsOf(t: Target): number {
 }
 
 /** Statements of a body in source order, nested ones included (depth is bounded by the parser). */
-function flatten(body: Stmt[], out: Stmt[] = []): Stmt[] {
+export function flatten(body: Stmt[], out: Stmt[] = []): Stmt[] {
   for (const s of body) {
     out.push(s);
     if (s.kind === 'if') {

@@ -7,6 +7,7 @@ import type { Source, Span } from '../source.js';
 import { typeName, type Type } from '../types.js';
 import type { ResolvedProbe } from './resolve-points.js';
 import { isUserSide, layoutOf, type Analysis } from './typecheck.js';
+import { flatten } from './check-limits.js';
 
 /** Name of the record exit() sends from a kernel probe (one per bundle, no fields). */
 export const EXIT_RECORD = 'exit';
@@ -16,17 +17,6 @@ export const printfRecordName = (n: number) => `printf_${n}`;
 export interface PrintfCheckOptions {
   /** `deploy`: a fleet deployment, which runs until it is stopped, so exit() has nothing to end. */
   purpose?: 'run' | 'deploy';
-}
-
-function flatten(body: Stmt[], out: Stmt[] = []): Stmt[] {
-  for (const s of body) {
-    out.push(s);
-    if (s.kind === 'if') {
-      flatten(s.then, out);
-      flatten(s.else, out);
-    }
-  }
-  return out;
 }
 
 /**
