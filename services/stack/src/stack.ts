@@ -168,6 +168,9 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: Stac
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   const reports: ServiceReport[] = [];
   for (const group of START_GROUPS) {
+    // A Ctrl-C that arrived with the last health answer (one poll of the event loop) is handled
+    // in that poll's callbacks: let them run before deciding whether to start the next group.
+    await new Promise((r) => setImmediate(r));
     if (options.signal?.aborted) break;
     const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(serviceGroupName(svc.name)) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
     reports.push(...(await allOrExplain(starting)));

@@ -52,6 +52,21 @@ const total = (b: number[]) => b.reduce((a, x) => a + x, 0);
 const mode = (b: number[]) => b.indexOf(Math.max(...b));
 
 /** Total-variation distance of two histograms as distributions: 0 same shape, 1 disjoint. */
+/**
+ * Half the summed standard deviation of each bucket's share between two independent samples of
+ * one distribution (the pooled shares): the total-variation distance that sampling alone
+ * produces, about 0.015 for 16,000 samples each and 0.06 for 900.
+ */
+function samplingNoise(a: number[], b: number[]): number {
+  const na = total(a), nb = total(b);
+  let sum = 0;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const p = ((a[i] ?? 0) + (b[i] ?? 0)) / (na + nb);
+    sum += Math.sqrt(p * (1 - p) * (1 / na + 1 / nb));
+  }
+  return sum / 2;
+}
+
 function tvDistance(a: number[], b: number[]): number {
   const [ta, tb] = [total(a), total(b)];
   return a.reduce((d, x, i) => d + Math.abs(x / ta - b[i]! / tb), 0) / 2;
@@ -99,14 +114,16 @@ describe('run-queue latency next to bpftrace', () => {
       const report = `tapfleet ${total(ours)} samples, mode bucket ${mode(ours)}; bpftrace ${total(theirs)}, mode ${mode(theirs)}; TV distance ${tvDistance(ours, theirs).toFixed(3)}\n` +
         `tapfleet: ${ours.join(',')}\nbpftrace: ${theirs.join(',')}`;
       console.log(report);
-      // Enough samples that a shape is a shape (thousands of switches in 5 s on any machine under this load).
-      assert.ok(total(ours) >= 1000 && total(theirs) >= 1000, report);
+      // Enough samples that a shape is a shape (hundreds of switches in 5 s even on a machine
+      // whose other load leaves the busy loops little CPU; thousands on a quiet one).
+      assert.ok(total(ours) >= 200 && total(theirs) >= 200, report);
       // Same events: the counts differ only by what falls in the few ms at the window's edges.
       assert.ok(Math.abs(total(ours) - total(theirs)) / total(theirs) < 0.1, report);
       // Same shape: the dominant bucket is the same or a neighbour (a tie between two buckets can tip
-      // either way by edge events), and the distributions differ by under 5% of their mass.
+      // either way by edge events), and the distributions differ by under 5% of their mass beyond
+      // what sampling alone moves between two draws of one distribution of these sizes.
       assert.ok(Math.abs(mode(ours) - mode(theirs)) <= 1, report);
-      assert.ok(tvDistance(ours, theirs) < 0.05, report);
+      assert.ok(tvDistance(ours, theirs) < 0.05 + samplingNoise(ours, theirs), `${report}\nallowed ${(0.05 + samplingNoise(ours, theirs)).toFixed(3)}`);
     } finally {
       for (const p of load) p.kill('SIGKILL');
     }
