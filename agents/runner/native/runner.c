@@ -311,6 +311,18 @@ static void clear_map(const char *name)
 	if (!map)
 		return;
 	int fd = bpf_map__fd(map);
+	enum bpf_map_type type = bpf_map__type(map);
+	if (type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY) {
+		/* Array slots cannot be deleted (a keyless map is a one-slot array): zero every slot,
+		 * each CPU's copy of a per-CPU one. */
+		size_t vsz = (bpf_map__value_size(map) + 7) & ~(size_t)7;
+		size_t n = type == BPF_MAP_TYPE_PERCPU_ARRAY ? (size_t)libbpf_num_possible_cpus() : 1;
+		void *zeros = calloc(n, vsz);
+		for (uint32_t k = 0; zeros && k < bpf_map__max_entries(map); k++)
+			bpf_map_update_elem(fd, &k, zeros, BPF_ANY);
+		free(zeros);
+		return;
+	}
 	uint32_t ksz = bpf_map__key_size(map);
 	char *key = calloc(1, ksz);
 	/* Always restart from the first key: deleting while iterating skips entries otherwise. */
