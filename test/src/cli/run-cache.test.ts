@@ -153,3 +153,17 @@ test('the compile cache keeps within its size bound, least recently used out', (
   assert.equal(cache.get(key(2), publicKeyPem()), undefined);
   assert.deepEqual({ hits: cache.stats.hits, misses: cache.stats.misses, rejected: cache.stats.rejected }, { hits: 1, misses: 1, rejected: 0 });
 });
+
+test('a cache that cannot be written (its directory a file here) is logged; the run goes on with the compiled bundle', () => {
+  const blocked = join(work, 'blocked');
+  // compile-cache is a plain file: the store's mkdir fails as on a full or read-only disk.
+  execFileSync('mkdir', ['-p', blocked]);
+  writeFileSync(compileCacheDir(blocked), 'not a directory');
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'run', SCRIPT, ...GETPIDS, '--config', configFile], {
+    encoding: 'utf8', cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: blocked, TAPFLEET_LOG_LEVEL: 'warn' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^@calls\[python3\.11\]: 20$/m);
+  assert.match(r.stderr, /could not store the compiled bundle in the compile cache; running without it/);
+  assert.deepEqual(readdirSync(blocked).filter((f) => f.includes('.tmp-')), [], 'no partial file left');
+});

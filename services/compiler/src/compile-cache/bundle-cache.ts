@@ -27,6 +27,8 @@ export interface CacheStats {
   /** Entries whose binaries were rebuilt since: deleted. */
   stale: number;
   stored: number;
+  /** Stores that failed (disk full, directory not writable): the run went on without caching. */
+  storeFailures: number;
   evicted: number;
 }
 
@@ -42,7 +44,7 @@ export interface BundleCacheOptions {
 }
 
 export class BundleCache {
-  readonly stats: CacheStats = { hits: 0, misses: 0, rejected: 0, stale: 0, stored: 0, evicted: 0 };
+  readonly stats: CacheStats = { hits: 0, misses: 0, rejected: 0, stale: 0, stored: 0, storeFailures: 0, evicted: 0 };
   private readonly maxBytes: number;
 
   constructor(readonly dir: string, private readonly o: BundleCacheOptions = {}) {
@@ -86,8 +88,21 @@ export class BundleCache {
     return bundle;
   }
 
-  /** Stores `bundle` under `key`, then evicts least recently used entries beyond the size bound. */
+  /**
+   * Stores `bundle` under `key`, then evicts least recently used entries beyond the size bound.
+   * A cache is an optimisation: a store that fails (disk full, the directory not writable) is
+   * logged and leaves nothing behind, and the run goes on with the bundle it has.
+   */
   put(key: string, bundle: Bundle): void {
+    try {
+      this.store(key, bundle);
+    } catch (e) {
+      this.stats.storeFailures++;
+      this.o.log?.warn({ dir: this.dir, reason: (e as Error).message }, 'could not store the compiled bundle in the compile cache; running without it');
+    }
+  }
+
+  private store(key: string, bundle: Bundle): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const entry: CompileCacheEntry = {
       format: CACHE_FORMAT, key,
@@ -99,8 +114,13 @@ export class BundleCache {
     };
     const path = this.path(key);
     const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
-    renameSync(temp, path);
+    try {
+      writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
+      renameSync(temp, path);
+    } catch (e) {
+      rmSync(temp, { force: true });
+      throw e;
+    }
     this.stats.stored++;
     this.evict(path);
   }
