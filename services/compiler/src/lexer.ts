@@ -126,16 +126,42 @@ export class Lexer {
     return { kind: 'int', text: m![0], span: this.span(start), value };
   }
 
+  /**
+   * One escape at `pos` (a backslash), as C and bpftrace read them: \n \t \r \\ \" \' \a \b \f \v,
+   * \xHH (one or two hex digits) and \NNN (one to three octal digits). Anything else is a
+   * diagnostic, not a silently dropped backslash.
+   */
+  private escape(): string {
+    const t = this.source.text;
+    const at = this.pos;
+    const e = t[at + 1] ?? '';
+    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', v: '\v' };
+    if (e in simple) {
+      this.pos += 2;
+      return simple[e]!;
+    }
+    const hex = /^x([0-9a-fA-F]{1,2})/.exec(t.slice(at + 1, at + 4));
+    if (hex) {
+      this.pos = at + 1 + hex[0].length;
+      return String.fromCharCode(parseInt(hex[1]!, 16));
+    }
+    const oct = /^[0-7]{1,3}/.exec(t.slice(at + 1, at + 4));
+    if (oct) {
+      this.pos = at + 1 + oct[0].length;
+      return String.fromCharCode(parseInt(oct[0], 8) & 0xff);
+    }
+    this.pos = at + (e && e !== '\n' ? 2 : 1);
+    this.diags.error(this.span(at), `invalid escape '\\${e === '\n' ? '' : e}' in a string`, 'escapes are \\n \\t \\r \\\\ \\" \\xHH and \\NNN (octal); write \\\\ for a backslash');
+    return '';
+  }
+
   private string(start: number): Token {
     const t = this.source.text;
     let out = '';
     this.pos++;
     while (this.pos < t.length && t[this.pos] !== '"' && t[this.pos] !== '\n') {
-      if (t[this.pos] === '\\') {
-        const e = t[this.pos + 1];
-        out += e === 'n' ? '\n' : e === 't' ? '\t' : (e ?? '');
-        this.pos += 2;
-      } else out += t[this.pos++];
+      if (t[this.pos] === '\\') out += this.escape();
+      else out += t[this.pos++];
     }
     if (t[this.pos] !== '"') {
       this.diags.error(this.span(start), 'unterminated string', 'close it with " on the same line');
