@@ -92,6 +92,15 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   return out;
 }
 
+/**
+ * One map as a JSON line. `value` is what text mode prints: the average for avg() (with its `sum`
+ * and `count`), the string for a string value; `count` only where it means something (avg, hist).
+ */
 export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntry[]): string {
-  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map((e) => ({ key: e.key, value: e.text ?? e.value, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.buckets ? { buckets: e.buckets } : {}) })) }, (_k, v) => jsonSafe(v));
+  const entry = (e: AggEntry) => {
+    if (e.text !== undefined) return { key: e.key, value: e.text };
+    if (layout.kind === 'avg') return { key: e.key, value: e.count ? e.value / e.count : 0n, sum: e.value, count: e.count ?? 0n };
+    return { key: e.key, value: e.value, ...(e.buckets ? { buckets: e.buckets, ...(e.count !== undefined ? { count: e.count } : {}) } : {}) };
+  };
+  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map(entry) }, (_k, v) => jsonSafe(v));
 }
