@@ -51,6 +51,17 @@ function parseBpftraceHist(output: string): number[] {
 const total = (b: number[]) => b.reduce((a, x) => a + x, 0);
 const mode = (b: number[]) => b.indexOf(Math.max(...b));
 
+/** The bucket holding the q-quantile of the samples. */
+function quantileBucket(b: number[], q: number): number {
+  const target = q * total(b);
+  let seen = 0;
+  for (let i = 0; i < b.length; i++) {
+    seen += b[i]!;
+    if (seen >= target) return i;
+  }
+  return b.length - 1;
+}
+
 /** Total-variation distance of two histograms as distributions: 0 same shape, 1 disjoint. */
 /**
  * Half the summed standard deviation of each bucket's share between two independent samples of
@@ -119,11 +130,17 @@ describe('run-queue latency next to bpftrace', () => {
       assert.ok(total(ours) >= 200 && total(theirs) >= 200, report);
       // Same events: the counts differ only by what falls in the few ms at the window's edges.
       assert.ok(Math.abs(total(ours) - total(theirs)) / total(theirs) < 0.1, report);
-      // Same shape: the dominant bucket is the same or a neighbour (a tie between two buckets can tip
-      // either way by edge events), and the distributions differ by under 5% of their mass beyond
-      // what sampling alone moves between two draws of one distribution of these sizes.
+      // Same shape: the dominant bucket, the median's and the 90th percentile's are the same or a
+      // neighbour. Not bucket for bucket: on each event the two tools' programs run one after the
+      // other, so each reads the clock after the other's program ran (about a microsecond, more on a
+      // loaded machine), and with latencies near a bucket edge (8 us here) that moves samples
+      // across it: on a loaded CI run 0.19 of the mass moved between [4, 8) and [8, 16), while the
+      // mode, median and p90 buckets agreed. A wrong unit or a wrong pairing moves them by several.
       assert.ok(Math.abs(mode(ours) - mode(theirs)) <= 1, report);
-      assert.ok(tvDistance(ours, theirs) < 0.05 + samplingNoise(ours, theirs), `${report}\nallowed ${(0.05 + samplingNoise(ours, theirs)).toFixed(3)}`);
+      assert.ok(Math.abs(quantileBucket(ours, 0.5) - quantileBucket(theirs, 0.5)) <= 1, `${report}\nmedian buckets ${quantileBucket(ours, 0.5)} vs ${quantileBucket(theirs, 0.5)}`);
+      assert.ok(Math.abs(quantileBucket(ours, 0.9) - quantileBucket(theirs, 0.9)) <= 1, `${report}\np90 buckets ${quantileBucket(ours, 0.9)} vs ${quantileBucket(theirs, 0.9)}`);
+      // And no gross difference: under a third of the mass placed differently beyond sampling noise.
+      assert.ok(tvDistance(ours, theirs) < 0.3 + samplingNoise(ours, theirs), report);
     } finally {
       for (const p of load) p.kill('SIGKILL');
     }
