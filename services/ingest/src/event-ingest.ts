@@ -88,7 +88,11 @@ export class EventIngest {
       try {
         // The client pulls the next messages only as these are taken from the iterator, so
         // at most about fetchMessages wait here while inserts are in flight.
-        this.messages = await consumer.consume({ max_messages: this.o.fetchMessages });
+        // A pull held by a consumer leader that died is noticed by missed idle heartbeats, every
+        // expires/2: nats.js's default 30 s expiry left ingest storing nothing for 27-30 s after
+        // kill -9 of that leader's node (bench/results/nats-cluster.md), 5 s bounds it like the
+        // control plane's agent-stream pull.
+        this.messages = await consumer.consume({ max_messages: this.o.fetchMessages, expires: 5000 });
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'consume failed; retrying');
         await sleep(500);
