@@ -29,6 +29,18 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
+/** Ingest's durable consumers (events, agent status, snapshots) have nothing pending or unacked. */
+export async function ingestCaughtUp(config: TapfleetConfig): Promise<boolean> {
+  const { nc, jsm } = await connectJetStream(config, { name: 'test-ingest-caught-up' });
+  try {
+    for (const stream of [EVENTS_STREAM, AGENT_STREAM])
+      for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name && (c.num_pending > 0 || c.num_ack_pending > 0)) return false;
+    return true;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** A private NATS + Redis (no ClickHouse: the fleet does not need it) on their own ports and data dir. */
 export class FleetStack {
   readonly config: TapfleetConfig;

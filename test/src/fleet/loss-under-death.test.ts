@@ -3,25 +3,15 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connectJetStream, createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
-import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
+import { createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
+import { DeploymentView, LossReport } from '@tapfleet/schemas';
 import { readPidFile, serviceDirs } from '@tapfleet/stack';
-import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from './fleet-harness.js';
+import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, ingestCaughtUp, sleep } from './fleet-harness.js';
 
 /** Each call of tf_add carries its own counter (arg0); the tracee logs when it made each call. */
 const SCRIPT = 'probe uprobe:$tracee:tf_add { emit added { i: arg0 }; }\n';
 
 /** Every durable consumer of the event and agent streams (ingest's) has nothing pending or unacked (nak'ed batches come back later). */
-async function ingestCaughtUp(config: TapfleetConfig): Promise<boolean> {
-  const { nc, jsm } = await connectJetStream(config, { name: 'loss-test-consumers' });
-  try {
-    for (const stream of [EVENTS_STREAM, AGENT_STREAM])
-      for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name && (c.num_pending > 0 || c.num_ack_pending > 0)) return false;
-    return true;
-  } finally {
-    await nc.close();
-  }
-}
 
 interface Status { at_ms: string; state: string; produced_by_kernel: string; ring_buffer_drops: string; received: string; malformed: string; published: string; spooled: string }
 const COUNTERS = ['produced_by_kernel', 'ring_buffer_drops', 'received', 'malformed', 'published', 'spooled'] as const;

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectJetStream, createClickHouse, natsClusterNodes, type ClickHouseClient, type NatsNode } from '@tapfleet/runtime';
-import { AGENT_STREAM, DeploymentView, EVENTS_STREAM, INGEST_CONSUMERS, LossReport, type TapfleetConfig } from '@tapfleet/schemas';
+import { createClickHouse, natsClusterNodes, type ClickHouseClient, type NatsNode } from '@tapfleet/runtime';
+import { DeploymentView, EVENTS_STREAM, INGEST_CONSUMERS, LossReport } from '@tapfleet/schemas';
 import { readPidFile, serviceDirs, stackStatus } from '@tapfleet/stack';
-import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
+import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, ingestCaughtUp, sleep } from '../fleet/fleet-harness.js';
 import { storedCount } from '../ingest/ingest-harness.js';
 import { allThreeCurrent, consumerLeader, killNode, metaCluster, nodeOf, rejoinedMeta, restartDeadNodes, streamReplicas } from './nats-cluster-harness.js';
 
@@ -17,17 +17,6 @@ const AGENT_CONN = `tapfleet-agent-${HOST}`;
 const INGEST_CONN = 'tapfleet-ingest';
 const INGEST_METRICS = 48218;
 
-/** Ingest's durable consumers have nothing pending or unacked. */
-async function ingestCaughtUp(config: TapfleetConfig): Promise<boolean> {
-  const { nc, jsm } = await connectJetStream(config, { name: 'nats-cluster-test-consumers' });
-  try {
-    for (const stream of [EVENTS_STREAM, AGENT_STREAM])
-      for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name && (c.num_pending > 0 || c.num_ack_pending > 0)) return false;
-    return true;
-  } finally {
-    await nc.close();
-  }
-}
 
 describe('a 3-node NATS JetStream cluster: nodes killed -9 under a streaming agent and ingest lose and double nothing, and rejoin', () => {
   const stack = new FleetStack(48200, 48217, (c) => ({ ...c, nats: { ...c.nats, cluster: { nodes: 3, name: 'tapfleet', portBase: 48230 } } }));
