@@ -112,29 +112,34 @@ async function planOne(svc: StackService, dirs: ServiceDirs): Promise<StartPlan>
   return { action: 'start' };
 }
 
-async function carryOut(svc: StackService, dirs: ServiceDirs, plan: StartPlan, log: Logger): Promise<ServiceReport> {
+/**
+ * Starts one service in two steps: launching (its process spawned and its pid file written, or
+ * nothing to spawn) and then the returned wait for health. Split so a Ctrl-C can stop waiting
+ * without a process appearing after the stop that should have ended it.
+ */
+async function launch(svc: StackService, dirs: ServiceDirs, plan: StartPlan, log: Logger): Promise<() => Promise<ServiceReport>> {
   const address = `${svc.host}:${svc.port}`;
   const base = { name: svc.name, address, logFile: dirs.logFile };
   switch (plan.action) {
     case 'wait':
-      await waitHealthy(svc, plan.rec, dirs);
-      return { ...base, state: 'running', pid: plan.rec.pid };
+      return async () => (await waitHealthy(svc, plan.rec, dirs), { ...base, state: 'running', pid: plan.rec.pid });
     case 'reuse':
-      log.info({ service: svc.name, address }, 'reusing a healthy service already listening');
-      return { ...base, state: 'reused' };
+      return async () => {
+        log.info({ service: svc.name, address }, 'reusing a healthy service already listening');
+        return { ...base, state: 'reused' };
+      };
     case 'start': {
       mkdirSync(dirs.data, { recursive: true });
       const rec = spawnDetached(svc.binary, await svc.prepare(dirs), dirs.logFile, dirs.pidFile, dirs.root, svc.env);
       log.info({ service: svc.name, childPid: rec.pid, address }, 'started');
-      await waitHealthy(svc, rec, dirs);
-      return { ...base, state: 'started', pid: rec.pid };
+      return async () => (await waitHealthy(svc, rec, dirs), { ...base, state: 'started', pid: rec.pid });
     }
   }
 }
 
 /** Starts (or waits for, or reuses) one service the way `up` does: exported for tests of the start-up wait. */
 export async function startService(svc: StackService, dirs: ServiceDirs, log: Logger): Promise<ServiceReport> {
-  return carryOut(svc, dirs, await planOne(svc, dirs), log);
+  return (await launch(svc, dirs, await planOne(svc, dirs), log))();
 }
 
 /** Settles every promise; throws one StackError listing every failure. */
@@ -150,7 +155,11 @@ export interface StackUpOptions {
   only?: readonly ServiceName[];
   /** Called as each service is up (healthy, or found running or reused), for progress. */
   onReady?: (report: ServiceReport) => void;
-  /** Checked before each start group: once aborted (Ctrl-C), no further group starts; the reports cover what did. */
+  /**
+   * Ctrl-C: once aborted, no further group starts and the group starting stops being waited for
+   * (its processes are spawned, with pid files, so the caller's stop ends them); the returned
+   * reports and `onReady` cover only what was up before.
+   */
   signal?: AbortSignal;
 }
 
@@ -167,15 +176,38 @@ export async function stackUp(config: TapfleetConfig, log: Logger, options: Stac
   // Plan everything first so a taken port fails the whole command before anything starts.
   const plans = await allOrExplain(services.map(({ svc, dirs }) => planOne(svc, dirs)));
   const reports: ServiceReport[] = [];
+  const aborted = abortPromise(options.signal);
   for (const group of START_GROUPS) {
     // A Ctrl-C that arrived with the last health answer (one poll of the event loop) is handled
     // in that poll's callbacks: let them run before deciding whether to start the next group.
     await new Promise((r) => setImmediate(r));
     if (options.signal?.aborted) break;
-    const starting = services.flatMap(({ svc, dirs }, i) => (group.includes(serviceGroupName(svc.name)) ? [carryOut(svc, dirs, plans[i]!, log).then((r) => (options.onReady?.(r), r))] : []));
-    reports.push(...(await allOrExplain(starting)));
+    const members = services.flatMap(({ svc, dirs }, i) => (group.includes(serviceGroupName(svc.name)) ? [{ svc, dirs, plan: plans[i]! }] : []));
+    const waits = await allOrExplain(members.map(({ svc, dirs, plan }) => launch(svc, dirs, plan, log)));
+    const starting = allOrExplain(
+      waits.map((wait) =>
+        wait().then((r) => {
+          if (!options.signal?.aborted) options.onReady?.(r);
+          return r;
+        }),
+      ),
+    );
+    // Once aborted nobody awaits this group: its failures (the stop kills what it waits for) are expected.
+    starting.catch(() => undefined);
+    const done = await Promise.race([starting, aborted]);
+    if (done === 'aborted') break;
+    reports.push(...done);
   }
   return services.flatMap(({ svc }) => reports.filter((r) => r.name === svc.name));
+}
+
+/** Resolves 'aborted' when the signal fires; never, without a signal. */
+function abortPromise(signal: AbortSignal | undefined): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
 }
 
 /**
