@@ -16,7 +16,8 @@ const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
 const CLIENTS = /node_modules\/(@nats-io|@clickhouse|ioredis|kafkajs|@opentelemetry|prom-client)\//;
 /** The logger: made on first use, so a command that logs nothing loads none of it. */
 const LOGGER = /node_modules\/pino\//;
-const FRONT_END = /services\/compiler\/dist\/(parser|compile|host-compile|passes\/[^/]+)\.js$/;
+/** The compiler's front end, and the host discovery that runs it to find a script's targets. */
+const FRONT_END = /services\/compiler\/dist\/(parser|compile|compile-bundle|passes\/[^/]+)\.js$|services\/local\/dist\/host-compile\.js$/;
 
 /** Runs `tapfleet ARGS` in a fresh process; its exit code, output and every module it loaded. */
 function traced(args: string[], env: Record<string, string> = {}) {
