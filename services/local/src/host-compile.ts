@@ -17,10 +17,7 @@ export function profilesForScript(file: string, text: string, tapsets: Alias[], 
   };
 }
 
-export type HostCompileOptions = Omit<CompileOptions, 'profiles'> & { profiles?: HostProfiles };
-
-/** Script -> signed bundle for this host (or for `profiles` when given, as `tapfleet compile --profile` does). */
-export function compileForThisHost(file: string, text: string, options: HostCompileOptions): Promise<Bundle> {
-  const profiles = options.profiles ?? profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {});
-  return compileBundle(file, text, { ...options, profiles });
+/** Script -> signed bundle for this host: compileBundle with the profiles read here. */
+export function compileForThisHost(file: string, text: string, options: Omit<CompileOptions, 'profiles'>): Promise<Bundle> {
+  return compileBundle(file, text, { ...options, profiles: profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {}) });
 }

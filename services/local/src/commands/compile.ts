@@ -1,7 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseOrThrow, ProfileFile } from '@tapfleet/schemas';
+import { parseOrThrow, ProfileFile, serializeBundle } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
-import { serializeBundle } from '@tapfleet/schemas';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
 
 export const compileCommand: Command = {
@@ -19,10 +18,12 @@ export const compileCommand: Command = {
     if (!output) throw new UsageError('give the bundle file with -o OUT');
     const profilePath = stringOption(values, 'profile');
     const profiles = profilePath ? parseOrThrow(ProfileFile, JSON.parse(readFileSync(profilePath, 'utf8')), `profile ${profilePath}`) : undefined;
-    const [{ compileForThisHost }, { CompileError, loadTapsets }] = await Promise.all([import('../host-compile.js'), import('@tapfleet/compiler')]);
+    const [{ compileForThisHost }, { compileBundle, CompileError, loadTapsets }] = await Promise.all([import('../host-compile.js'), import('@tapfleet/compiler')]);
     const started = performance.now();
     try {
-      const bundle = await compileForThisHost(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, ...(profiles ? { profiles } : {}), build: buildOptions(config) });
+      const options = { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, build: buildOptions(config) };
+      // A saved profile is another host's: compile for it as the control plane would; else for this one.
+      const bundle = profiles ? await compileBundle(file, text, { ...options, profiles }) : await compileForThisHost(file, text, options);
       writeFileSync(output, serializeBundle(bundle));
       out(`${output}: bundle ${bundle.manifest.bundleId.slice(0, 16)} for kernel ${bundle.manifest.kernel.release} (${bundle.manifest.kernel.buildId.slice(0, 12)}), ${bundle.object.length} byte object, ${(performance.now() - started).toFixed(0)} ms`);
       return 0;
