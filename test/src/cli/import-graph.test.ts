@@ -48,6 +48,8 @@ test('tapfleet --help and tapfleet run --help load no client library, no compile
     assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
+    // The single-host package's command table only: no session, host discovery, cache, output or runner.
+    assert.deepEqual(matching(r.modules, /services\/local\/dist\/(run-session|host-compile|compile-cache\/|output\/)|agents\/runner\/dist\//), [], `tapfleet ${args.join(' ')}`);
   }
   // A command loads the command tables only up to its own: `run` needs none of the others.
   const run = traced(['run', '--help']);
