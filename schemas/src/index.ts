@@ -24,3 +24,8 @@ export * from './demo-run.js';
 export * from './tls.js';
 export * from './compile-cache-entry.js';
 export * from './clickhouse-sharding.js';
+export * from './aggregation-entry.js';
+export * from './map-text.js';
+export * from './folded-stacks.js';
+export * from './elf-notes.js';
+export * from './profile-file.js';

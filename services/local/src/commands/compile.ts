@@ -1,12 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
-import { BinaryProfile, KernelProfile, parseOrThrow } from '@tapfleet/schemas';
+import { parseOrThrow, ProfileFile, serializeBundle } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
-import { serializeBundle } from '@tapfleet/schemas';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
-
-/** A profile file for compiling for another host: what `tapfleet profile` prints. */
-export const ProfileFile = z.object({ kernel: KernelProfile, binaries: z.array(BinaryProfile).default([]) });
 
 export const compileCommand: Command = {
   path: ['compile'],
@@ -23,10 +18,12 @@ export const compileCommand: Command = {
     if (!output) throw new UsageError('give the bundle file with -o OUT');
     const profilePath = stringOption(values, 'profile');
     const profiles = profilePath ? parseOrThrow(ProfileFile, JSON.parse(readFileSync(profilePath, 'utf8')), `profile ${profilePath}`) : undefined;
-    const [{ compileBundle }, { CompileError }, { loadTapsets }] = await Promise.all([import('../host-compile.js'), import('../diagnostics.js'), import('../tapsets.js')]);
+    const [{ compileForThisHost }, { compileBundle, CompileError, loadTapsets }] = await Promise.all([import('../host-compile.js'), import('@tapfleet/compiler')]);
     const started = performance.now();
     try {
-      const bundle = await compileBundle(file, text, { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, ...(profiles ? { profiles } : {}), build: buildOptions(config) });
+      const options = { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, build: buildOptions(config) };
+      // A saved profile is another host's: compile for it as the control plane would; else for this one.
+      const bundle = profiles ? await compileBundle(file, text, { ...options, profiles }) : await compileForThisHost(file, text, options);
       writeFileSync(output, serializeBundle(bundle));
       out(`${output}: bundle ${bundle.manifest.bundleId.slice(0, 16)} for kernel ${bundle.manifest.kernel.release} (${bundle.manifest.kernel.buildId.slice(0, 12)}), ${bundle.object.length} byte object, ${(performance.now() - started).toFixed(0)} ms`);
       return 0;

@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
-import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
-import { loadOrCreateSigningKey } from '../bundle/signing.js';
-import type { BuildOptions } from '../bundle/clang.js';
+import { formatDiagnostic, loadOrCreateSigningKey, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
 

@@ -1,13 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { BinaryProfile, KernelProfile } from '@tapfleet/schemas';
 import type { Alias } from './ast.js';
 import { CompileError } from './diagnostics.js';
 import { frontEnd, pointTexts } from './compile.js';
 import { referencedTargets } from './passes/resolve-points.js';
 import { substituteBinaries } from './passes/resolve-aliases.js';
-import { hostKernelProfile } from '@tapfleet/runner';
-import { readBinaryProfile } from '@tapfleet/runner';
 import { BuildError, buildBpfObject, type BuildOptions } from './bundle/clang.js';
 import { buildFailureDiagnostics } from './bundle/build-failure.js';
 import { checkObjectLimits } from './bundle/object-limits.js';
@@ -24,22 +21,12 @@ export function scriptTargets(file: string, text: string, tapsets: Alias[], bina
   return referencedTargets(pointTexts(file, text, tapsets).map((t) => substituteBinaries(t, binaryPaths)));
 }
 
-/** Reads the profiles a script needs from this host: its tracepoints' formats and its binaries' ELF. */
-export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): HostProfiles {
-  const { binaries, tracepoints } = scriptTargets(file, text, tapsets, binaryPaths);
-  return {
-    kernel: hostKernelProfile(tracepoints, { btfDigest: false }),
-    // Missing binaries are left to the compiler, which reports them at the probe point.
-    binaries: binaries.filter((p) => p.startsWith('/') && existsSync(p)).map(readBinaryProfile),
-  };
-}
-
 export interface CompileOptions {
   tapsets?: Alias[];
   binaryPaths?: Record<string, string>;
   signingKey: KeyObject;
-  /** Compile against these profiles instead of this host's (the control plane's case). */
-  profiles?: HostProfiles;
+  /** The target host's kernel and binaries: from its agent (the control plane) or read on this host (@tapfleet/local). */
+  profiles: HostProfiles;
   ringBufferBytes?: number;
   usdtArgs?: 'direct' | 'libbpf';
   /** `deploy` for a fleet deployment (exit() is refused there); `tapfleet run` by default. */
@@ -48,9 +35,9 @@ export interface CompileOptions {
   build?: BuildOptions;
 }
 
-/** Script -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
+/** Script + profiles -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
 export async function compileBundle(file: string, text: string, options: CompileOptions): Promise<Bundle> {
-  const profiles = options.profiles ?? profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {});
+  const { profiles } = options;
   const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}), ...(options.purpose ? { purpose: options.purpose } : {}) });
   if (!fe.c) throw new CompileError(fe.diagnostics);
   const source = fe.probes[0]!.span.source;

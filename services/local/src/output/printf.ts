@@ -1,5 +1,5 @@
 import type { DecodedEvent, EventLayout, FieldValue } from '@tapfleet/schemas';
-import { parseFormat, type ConversionSpec, type FormatPiece } from '../printf-spec.js';
+import { parseFormat, type ConversionSpec, type FormatPiece } from '@tapfleet/compiler/light';
 
 /** One printf() argument as it arrives: an integer (64 bits, as the record carries it) or a string. */
 export type PrintfArg = bigint | string;

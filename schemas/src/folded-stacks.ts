@@ -1,5 +1,5 @@
-import type { StackKey } from '@tapfleet/schemas';
-import type { AggEntry } from '@tapfleet/runner';
+import type { StackKey } from './bundle-manifest.js';
+import type { AggEntry } from './aggregation-entry.js';
 
 /**
  * Folded stacks, the input of flamegraph.pl and speedscope: one line per stack,

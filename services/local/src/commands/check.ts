@@ -8,7 +8,7 @@ export const checkCommand: Command = {
   options: { binary: BINARY_OPTION },
   async run(values, positionals, { out }) {
     const { file, text } = readScript(positionals);
-    const [{ frontEnd }, { profilesForScript }, { loadTapsets }] = await Promise.all([import('../compile.js'), import('../host-compile.js'), import('../tapsets.js')]);
+    const [{ frontEnd, loadTapsets }, { profilesForScript }] = await Promise.all([import('@tapfleet/compiler'), import('../host-compile.js')]);
     const tapsets = loadTapsets();
     const paths = binaryPaths(values);
     const profiles = profilesForScript(file, text, tapsets.aliases, paths);

@@ -1,6 +1,6 @@
-import { durationMs, DurationText, stackKeysOf, verifyBundle } from '@tapfleet/schemas';
+import { durationMs, DurationText, foldedLines, mapText, stackKeysOf, verifyBundle } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
-import { CompileError } from '../diagnostics.js';
+import { CompileError } from '@tapfleet/compiler/light';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
@@ -28,7 +28,7 @@ export const runCommand: Command = {
     // miss, the compiler). Started before the checks below so the files load while they run.
     const loading = Promise.all([
       import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'), import('../output/run-lines.js'),
-      import('../output/folded.js'), import('../output/stack-loss.js'),
+      import('../output/stack-loss.js'),
     ]);
     loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
     const { file, text } = readScript(positionals);
@@ -44,7 +44,7 @@ export const runCommand: Command = {
     const folded = values.folded === true;
     if (json && folded) throw new UsageError('give --json or --folded, not both');
     const key = localSigningKey(config);
-    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson, mapText }, { liveJson, liveText, printfJson }, { foldedLines }, { lostStackSamples, LOST_STACK_PREFIX }] = await loading;
+    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson }, { liveJson, liveText, printfJson }, { lostStackSamples, LOST_STACK_PREFIX }] = await loading;
     const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
       // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
       log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },

@@ -1,3 +1,4 @@
+/** ELF notes: read by the runner (binaries' build-ids, USDT notes) and by the compiler (a kernel image's build-id), so below both. */
 /** One ELF note (as in /sys/kernel/notes, .note.gnu.build-id, .note.stapsdt). */
 export interface ElfNote {
   name: string;

@@ -1,4 +1,5 @@
-import { LOST_STACK_PREFIX, type AggEntry } from '@tapfleet/runner';
+import type { AggEntry } from '@tapfleet/schemas';
+import { LOST_STACK_PREFIX } from '@tapfleet/runner';
 
 export { LOST_STACK_PREFIX };
 

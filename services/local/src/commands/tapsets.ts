@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, type Command } from '@tapfleet/runtime';
-import { TAPSET_DOC_PATH, tapsetMarkdown } from '../tapset-doc.js';
+import { TAPSET_DOC_PATH } from '@tapfleet/compiler/light';
 import { printDiagnostics } from './common.js';
 
 export const tapsetsDocCommand: Command = {
@@ -12,7 +12,7 @@ export const tapsetsDocCommand: Command = {
     stdout: { type: 'boolean', description: 'print the markdown instead of writing the file' },
   },
   async run(values, _p, { out }) {
-    const { loadTapsetFiles } = await import('../tapsets.js');
+    const { loadTapsetFiles, tapsetMarkdown } = await import('@tapfleet/compiler');
     const { files, diagnostics } = loadTapsetFiles();
     printDiagnostics(diagnostics);
     if (diagnostics.some((d) => d.severity === 'error')) return 1;

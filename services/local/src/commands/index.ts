@@ -5,4 +5,5 @@ import { profileCommand } from './profile.js';
 import { runCommand } from './run.js';
 import { tapsetsDocCommand } from './tapsets.js';
 
-export const compilerCommands: Command[] = [checkCommand, compileCommand, profileCommand, runCommand, tapsetsDocCommand];
+/** Every command that works on this host alone, in the order `tapfleet --help` lists them. */
+export const localCommands: Command[] = [checkCommand, compileCommand, profileCommand, runCommand, tapsetsDocCommand];

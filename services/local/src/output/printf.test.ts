@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPrintf } from './printf.js';
-import { parseFormat } from '../printf-spec.js';
+import { parseFormat } from '@tapfleet/compiler/light';
 
 const ORACLE_C = fileURLToPath(new URL('../../fixtures/printf-oracle.c', import.meta.url));
 

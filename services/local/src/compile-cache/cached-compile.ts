@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Bundle } from '@tapfleet/schemas';
-import type { BuildOptions } from '../bundle/clang.js';
-import { TAPSETS_DIR } from '../tapsets-dir.js';
+import { TAPSETS_DIR, type BuildOptions } from '@tapfleet/compiler/light';
 import type { BundleCache } from './bundle-cache.js';
 import { compileCacheKey } from './cache-key.js';
 
@@ -24,8 +23,8 @@ export async function cachedCompile(o: CachedCompileOptions): Promise<{ bundle: 
   const key = o.cache ? compileCacheKey({ file: o.file, text: o.text, tapsetsDir: TAPSETS_DIR, binaryPaths: o.binaryPaths, ...(o.build.clang ? { clang: o.build.clang } : {}) }).key : undefined;
   const hit = key ? o.cache!.get(key, o.signingKey.publicKeyPem) : undefined;
   if (hit) return { bundle: hit, cached: true };
-  const [{ compileBundle }, { loadTapsets }] = await Promise.all([import('../host-compile.js'), import('../tapsets.js')]);
-  const bundle = await compileBundle(o.file, o.text, { tapsets: loadTapsets().aliases, binaryPaths: o.binaryPaths, signingKey: o.signingKey.privateKey, build: o.build });
+  const [{ compileForThisHost }, { loadTapsets }] = await Promise.all([import('../host-compile.js'), import('@tapfleet/compiler')]);
+  const bundle = await compileForThisHost(o.file, o.text, { tapsets: loadTapsets().aliases, binaryPaths: o.binaryPaths, signingKey: o.signingKey.privateKey, build: o.build });
   if (key) o.cache!.put(key, bundle);
   return { bundle, cached: false };
 }

@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { parseOrThrow } from '@tapfleet/schemas';
+import { parseOrThrow, ProfileFile } from '@tapfleet/schemas';
 import { stringOption, type Command } from '@tapfleet/runtime';
-import { ProfileFile } from './compile.js';
 
 export const profileCommand: Command = {
   path: ['profile'],
@@ -28,7 +27,7 @@ export const profileCommand: Command = {
     let text: string;
     const { hostKernelProfile, readBinaryProfile, tracepointNames } = await import('@tapfleet/runner');
     if (image) {
-      const [{ readKernelImage }, { deriveKernelProfile }] = await Promise.all([import('../kernel-image/kernel-image.js'), import('../kernel-image/derive-profile.js')]);
+      const { readKernelImage, deriveKernelProfile } = await import('@tapfleet/compiler');
       const namesFrom = stringOption(values, 'names-from');
       const reference = namesFrom ? (parseOrThrow(ProfileFile, JSON.parse(readProfileText(namesFrom)), namesFrom).kernel.tracepointNames ?? []) : tracepointNames();
       const derived = deriveKernelProfile(readKernelImage(image), reference);

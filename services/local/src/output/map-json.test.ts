@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BundleManifest } from '@tapfleet/schemas';
-import { mapJson, mapText } from './format.js';
+import { mapText, type BundleManifest } from '@tapfleet/schemas';
+import { mapJson } from './format.js';
 
 const layout = (kind: string) => ({ name: '@m', kind, keyFields: [], keySize: 0, valueSize: 8 }) as unknown as BundleManifest['maps'][number];
 

@@ -1,29 +1,9 @@
-import { decodeRecord, recordEventId, type StackKey, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
-import { histBucketLow, type AggEntry } from '@tapfleet/runner';
-
-/** Event layouts of a bundle by event id, built once per run rather than searched per event. */
-export function layoutsById(manifest: BundleManifest): Map<number, EventLayout> {
-  return new Map(manifest.events.map((e) => [e.id, e]));
-}
-
-/** Decodes a raw event with the manifest's layouts (never a hand-written layout). */
-export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array): { name: string; fields: DecodedEvent; layout: EventLayout } | undefined {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const layout = layouts.get(recordEventId(view, 0));
-  if (!layout || data.byteLength < layout.size) return undefined;
-  return { name: layout.name, fields: decodeRecord(view, 0, layout), layout };
-}
-
-const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v);
-
-export function eventJson(name: string, fields: DecodedEvent): string {
-  return JSON.stringify({ event: name, ...fields }, (_k, v) => jsonSafe(v));
-}
-
-export function eventText(name: string, fields: DecodedEvent): string {
-  const { event_id: _id, cpu: _cpu, ktime_ns: _t, ...rest } = fields;
-  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
-}
+/**
+ * A map as text, the way bpftrace prints it (histograms as bars): `tapfleet run` prints one host's
+ * maps with it and `tapfleet aggs` the fleet's merged maps, so both read the same.
+ */
+import { histBucketLow, type AggEntry } from './aggregation-entry.js';
+import type { BundleManifest, StackKey } from './bundle-manifest.js';
 
 /** A symbolised stack prints as bpftrace prints it: a newline, then each frame indented on its own line; an empty stack as nothing. */
 const stackText = (frames: string) => (frames ? `\n${frames.split('\n').map((f) => `    ${f}\n`).join('')}` : '');
@@ -90,17 +70,4 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
     } else out.push(`${layout.name}${keyOf(e.key)}: ${e.value}`);
   }
   return out;
-}
-
-/**
- * One map as a JSON line. `value` is what text mode prints: the average for avg() (with its `sum`
- * and `count`), the string for a string value; `count` only where it means something (avg, hist).
- */
-export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntry[]): string {
-  const entry = (e: AggEntry) => {
-    if (e.text !== undefined) return { key: e.key, value: e.text };
-    if (layout.kind === 'avg') return { key: e.key, value: e.count ? e.value / e.count : 0n, sum: e.value, count: e.count ?? 0n };
-    return { key: e.key, value: e.value, ...(e.buckets ? { buckets: e.buckets, ...(e.count !== undefined ? { count: e.count } : {}) } : {}) };
-  };
-  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map(entry) }, (_k, v) => jsonSafe(v));
 }

@@ -8,7 +8,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, CompileCacheEntry } from '@tapfleet/schemas';
 import { kernelBuildId } from '@tapfleet/runner';
-import { COMPILER_VERSION } from '../version.js';
+import { COMPILER_VERSION } from '@tapfleet/compiler/light';
 
 /** Bump when the entry layout or what the key covers changes. */
 export const CACHE_FORMAT = CompileCacheEntry.shape.format.value;
@@ -58,11 +58,12 @@ function codeIdentity(dir: string): string {
   return sha256(lines.sort().join('\n'));
 }
 
-/** The packages whose code decides a bundle's bytes: this compiler, the runner's profile readers, the schemas' bundle format. */
+/** The packages whose code decides a bundle's bytes: the compiler, this package's host discovery, the runner's profile readers, the schemas' bundle format. */
 function codeDirs(): string[] {
-  const compilerDist = dirname(dirname(fileURLToPath(import.meta.url)));
+  const localDist = dirname(dirname(fileURLToPath(import.meta.url)));
+  // Resolved, not imported: loading the compiler here would cost a cache hit what it saves.
   const pkgDist = (name: string) => dirname(fileURLToPath(import.meta.resolve(name)));
-  return [compilerDist, pkgDist('@tapfleet/runner'), pkgDist('@tapfleet/schemas')];
+  return [pkgDist('@tapfleet/compiler'), localDist, pkgDist('@tapfleet/runner'), pkgDist('@tapfleet/schemas')];
 }
 
 /** Every tapset file by name and content: an edited tapset is a new key (the script may use it, and finding out needs the parser). */
