@@ -16,9 +16,21 @@ export interface HostProfiles {
   binaries: BinaryProfile[];
 }
 
-/** The binaries and tracepoints a script's probe points (aliases expanded, `$name` substituted) name. */
-export function scriptTargets(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): { binaries: string[]; tracepoints: string[] } {
-  return referencedTargets(pointTexts(file, text, tapsets).map((t) => substituteBinaries(t, binaryPaths)));
+export type ScriptTargets = { binaries: string[]; tracepoints: string[] };
+
+/**
+ * Parses the script once and answers, for each host's `$name` -> path table, the binaries and
+ * tracepoints its probe points (aliases expanded, `$name` substituted) name: a deployment asks
+ * this for every selected host, which must not mean a parse per host.
+ */
+export function targetsByHostPaths(file: string, text: string, tapsets: Alias[]): (binaryPaths: Record<string, string>) => ScriptTargets {
+  const points = pointTexts(file, text, tapsets);
+  return (binaryPaths) => referencedTargets(points.map((t) => substituteBinaries(t, binaryPaths)));
+}
+
+/** The targets of a script for one host's `$name` paths. */
+export function scriptTargets(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): ScriptTargets {
+  return targetsByHostPaths(file, text, tapsets)(binaryPaths);
 }
 
 export interface CompileOptions {
