@@ -12,6 +12,8 @@ export * from './run-session.js';
 export * from './bundle/bundle.js';
 export * from './bundle/signing.js';
 export { BuildError, BuildTimeoutError, DEFAULT_CLANG_TIMEOUT_MS, type BuildOptions } from './bundle/clang.js';
+export { BPF_INCLUDE_DIRS, bpfHeadersDigest } from './bundle/bpf-headers.js';
+export type { Lowered, ProgramInfo } from './passes/lower.js';
 export { LIMITS } from './limits.js';
 export { hostKernelProfile, readBinaryProfile, ProfileError, ElfError } from '@tapfleet/runner';
 export { COMPILER_VERSION } from './version.js';
