@@ -15,6 +15,7 @@ RUN apt-get update \
 WORKDIR /src/agents/runner
 COPY agents/runner/Makefile ./
 COPY agents/runner/native native
+COPY schemas/include /src/schemas/include
 RUN make -s
 
 # --- TypeScript: every workspace the `tapfleet` command composes (not test/) ---
@@ -46,7 +47,9 @@ RUN npx tsc -b services/cli \
  && for ws in schemas services/runtime services/stack services/cli services/compiler services/local services/control-plane \
       services/ingest services/assembler services/query agents/host-agent agents/runner; do \
       mkdir -p "/out/$ws" && cp -r "$ws/dist" "/out/$ws/"; \
-    done
+    done \
+ && cp -r schemas/include /out/schemas/ \
+ && cp -r services/compiler/bpf /out/services/compiler/
 
 # --- Production node_modules: no dev dependencies, and not the test workspace's tools ---
 FROM ${NODE_IMAGE} AS prod-deps

@@ -5,6 +5,7 @@ export * from './nats-monitor.js';
 export * from './kernel-profile.js';
 export * from './binary-profile.js';
 export * from './event-layout.js';
+export * from './c-abi.js';
 export * from './bundle-manifest.js';
 export * from './clock.js';
 export * from './event-batch.js';

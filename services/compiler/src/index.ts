@@ -10,6 +10,8 @@ export * from './tapset-doc.js';
 export * from './bundle/bundle.js';
 export * from './bundle/signing.js';
 export { BuildError, BuildTimeoutError, DEFAULT_CLANG_TIMEOUT_MS, type BuildOptions } from './bundle/clang.js';
+export { BPF_INCLUDE_DIRS, bpfHeadersDigest } from './bundle/bpf-headers.js';
+export type { Lowered, ProgramInfo } from './passes/lower.js';
 export { LIMITS } from './limits.js';
 export { COMPILER_VERSION } from './version.js';
 export { readKernelImage, parseKernelImage, KernelImageError, type KernelImage } from './kernel-image/kernel-image.js';

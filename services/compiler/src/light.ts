@@ -6,6 +6,7 @@
  */
 export { CompileError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { COMPILER_VERSION } from './version.js';
+export { bpfHeadersDigest } from './bundle/bpf-headers.js';
 export { TAPSETS_DIR } from './tapsets-dir.js';
 export { TAPSET_DOC_PATH } from './tapset-doc.js';
 export { loadOrCreateSigningKey } from './bundle/signing.js';

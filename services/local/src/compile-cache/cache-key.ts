@@ -8,7 +8,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, CompileCacheEntry } from '@tapfleet/schemas';
 import { kernelBuildId } from '@tapfleet/runner';
-import { COMPILER_VERSION } from '@tapfleet/compiler/light';
+import { bpfHeadersDigest, COMPILER_VERSION } from '@tapfleet/compiler/light';
 
 /** Bump when the entry layout or what the key covers changes. */
 export const CACHE_FORMAT = CompileCacheEntry.shape.format.value;
@@ -83,6 +83,8 @@ export function compileCacheKey(i: CacheKeyInputs): { key: string; parts: Record
   const parts: Record<string, string> = {
     format: CACHE_FORMAT,
     compiler: `${COMPILER_VERSION} ${codeDirs().map(codeIdentity).join(' ')}`,
+    // The generated C includes these: an edited header builds a different object.
+    bpfHeaders: bpfHeadersDigest(),
     kernel: `${kernelBuildId()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
     script: `${resolve(i.file)} ${sha256(i.text)}`,
     tapsets: tapsetsIdentity(i.tapsetsDir),
