@@ -15,7 +15,7 @@ export function resetValueMapTemps(): void {
 /**
  * A store: the key (built by `keyLines`, which declare `tf_k`), then the value into a zeroed
  * struct (`valueLine` writes `tf_nv.v` or fills `tf_nv.s`), then one update. A full map refuses
- * the update of a new key; the snapshot reports the map full (see output/format.ts).
+ * the update of a new key; the snapshot reports the map full (see schemas/src/map-text.ts).
  */
 export function valueStore(m: MapLayout, keyLines: string[], valueLine: (dest: string) => string, ind: string): string[] {
   const id = mapId(m.name);
