@@ -36,7 +36,9 @@ RUN npx tsc -b services/cli \
       mkdir -p "/out/$ws" && cp -r "$ws/dist" "/out/$ws/"; \
     done \
  && cp -r schemas/include /out/schemas/ \
- && cp -r services/compiler/bpf /out/services/compiler/
+ && cp -r schemas/clickhouse /out/schemas/ \
+ && cp -r services/compiler/bpf /out/services/compiler/ \
+ && cp -r services/query/web /out/services/query/
 
 # --- Production node_modules: no dev dependencies, and not the test workspace's tools ---
 FROM ${NODE_IMAGE} AS prod-deps

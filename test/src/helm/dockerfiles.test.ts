@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
@@ -63,4 +63,34 @@ test('the images build every workspace the tapfleet command composes: its packag
   const distLoop = /for ws in ([^;]+); do/.exec(services.replace(/\\\n\s*/g, ''))?.[1]?.trim().split(/\s+/) ?? [];
   assert.deepEqual([...distLoop].sort(), [...workspaces].sort(), 'the workspaces whose dist the images copy');
   for (const ws of workspaces) assert.ok(services.includes(`COPY ${ws}/package.json ${ws}/\n`), `${ws}/package.json is copied before npm ci`);
+});
+
+/**
+ * Directories a package reads beside its dist at run time (`new URL('../clickhouse/', ...)`,
+ * `join(here, '..', 'web')`): found in the sources, so a new one cannot be forgotten by the images.
+ */
+function runtimeAssetDirs(): string[] {
+  const workspaces = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.filter((w) => w !== 'test');
+  const found = new Set<string>();
+  for (const ws of workspaces) {
+    const src = join(PROJECT_ROOT, ws, 'src');
+    for (const f of readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
+      const text = readFileSync(join(src, f), 'utf8');
+      for (const m of text.matchAll(/new URL\('(?:\.\.\/)+([a-z][\w-]*)\/?'|'\.\.', '([a-z][\w-]*)'/g)) {
+        const name = m[1] ?? m[2]!;
+        if (!['dist', 'build', 'node_modules'].includes(name) && existsSync(join(PROJECT_ROOT, ws, name))) found.add(`${ws}/${name}`);
+      }
+    }
+  }
+  return [...found].sort();
+}
+
+test('the images hold every directory a package reads at run time beside its dist (migrations, web page, C headers)', () => {
+  const assets = runtimeAssetDirs();
+  for (const must of ['schemas/clickhouse', 'services/query/web', 'services/compiler/bpf', 'schemas/include']) assert.ok(assets.includes(must), `${must} found in the sources`);
+  for (const file of [SERVICES_DOCKERFILE, AGENT_DOCKERFILE]) {
+    const text = readFileSync(file, 'utf8');
+    const missing = assets.filter((dir) => !text.includes(`cp -r ${dir} `));
+    assert.deepEqual(missing, [], `${file} copies into /out`);
+  }
 });
