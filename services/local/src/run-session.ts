@@ -131,6 +131,25 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     result.exited = true;
     resolve();
   }));
+  let frozen = false;
+  let runnerGone = false;
+  void runner.exited.then(() => (runnerGone = true));
+  /** Resolves once a snapshot asked for now has fully arrived (its last map), or after 2 s. */
+  const freshSnapshot = () =>
+    new Promise<void>((resolve) => {
+      const last = mapObjectName(manifest.maps[manifest.maps.length - 1]!.name);
+      const onRecord = (r: RunnerRecord) => {
+        if (r.type === 'map' && r.name === last) done();
+      };
+      const timer = setTimeout(() => done(), 2000);
+      const done = () => {
+        clearTimeout(timer);
+        runner.off('record', onRecord);
+        resolve();
+      };
+      runner.on('record', onRecord);
+      runner.snapshot();
+    });
   const formatters = new PrintfFormatters();
   runner.on('stderr', (s) => (stderr += s));
   runner.on('record', (r) => {
@@ -153,6 +172,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         o.onAttach?.(r, programs[r.index] ?? `#${r.index}`);
         break;
       case 'map': {
+        // The run's final values were read when it ended: later snapshots (the runner's own, taken
+        // after detaching) would add what the probes counted while being detached.
+        if (frozen) break;
         if (stacks?.owns(r.name)) {
           stacks.update(r.name, r.entries);
           break;
@@ -243,12 +265,16 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   durationTimer?.clear();
   target?.stop();
   printing = undefined;
+  // The maps as they are at the moment the run ends (exit(), Ctrl-C, -d, the command's exit), read
+  // while the probes are still attached, as bpftrace prints them: detaching takes 50-130 ms a probe.
+  if (manifest.maps.length && !runnerGone) await freshSnapshot();
+  frozen = true;
   await runner.stop();
   if (child && child.exitCode === null) child.kill('SIGTERM');
   await releaseCgroup(cgroup);
   rmSync(dir, { recursive: true, force: true });
-  const ends = manifest.attach.filter((a) => a.kind === 'end');
-  if (ends.length) ends.forEach((a) => a.kind === 'end' && runActions(a.actions));
-  else if (manifest.maps.length && !manifest.attach.some((a) => a.kind === 'interval')) runActions(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
+  for (const a of manifest.attach) if (a.kind === 'end') runActions(a.actions);
+  // Then every map, as bpftrace prints its maps at exit after END (an empty map prints nothing).
+  runActions(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
   return result;
 }
