@@ -7,7 +7,8 @@ import { EventLayout } from './event-layout.js';
 const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
 /** What a begin/end/interval probe does, in order: print or clear a map, print a line of constants, or end the run. */
 export const UserAction = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('print'), map: MapName }),
+  /** print(@m[, top[, div]]): `top` the largest entries only, values divided by `div` (bpftrace's arguments). */
+  z.object({ op: z.literal('print'), map: MapName, top: z.number().int().min(1).max(100_000).optional(), div: z.number().int().min(2).max(Number.MAX_SAFE_INTEGER).optional() }),
   z.object({ op: z.literal('clear'), map: MapName }),
   /** printf() with constant arguments (integers as decimal text). */
   z.object({ op: z.literal('printf'), format: z.string().max(1024), args: z.array(z.object({ type: z.enum(['int', 'str']), value: z.string() })) }),

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { foldedLines } from './folded-stacks.js';
-import { mapText } from './map-text.js';
+import { mapText, printedEntries } from './map-text.js';
+import type { AggEntry } from './aggregation-entry.js';
 
 const KSTACK = [{ index: 0, user: false }];
 
@@ -25,4 +26,21 @@ test('folded: root first, other keys as root frames, user below kernel, offsets 
   ]);
   assert.deepEqual(foldedLines({ kind: 'count', stackKeys: KSTACK }, [{ key: [''], value: 4n }]), ['[no stack] 4']);
   assert.deepEqual(foldedLines({ kind: 'avg', stackKeys: KSTACK }, [{ key: ['f+1'], value: 100n, count: 4n }]), ['f 4']);
+});
+
+test('printedEntries: the top N by printed value (averages as sum/count, histograms by samples), values divided, buckets and strings untouched', () => {
+  const e = (k: bigint, value: bigint, extra: Partial<AggEntry> = {}): AggEntry => ({ key: [k], value, ...extra });
+  const counts = [e(1n, 5n), e(2n, 9n), e(3n, 1n)];
+  assert.deepEqual(printedEntries({ kind: 'count' }, counts, { top: 2 }).map((x) => x.key[0]), [1n, 2n]);
+  assert.deepEqual(printedEntries({ kind: 'count' }, counts, { top: 5 }), counts, 'fewer entries than top: all');
+  assert.deepEqual(printedEntries({ kind: 'count' }, counts, {}), counts);
+  assert.deepEqual(printedEntries({ kind: 'sum' }, counts, { div: 2 }).map((x) => x.value), [2n, 4n, 0n]);
+  // Ordered by the average (100/10 = 10 < 30/2 = 15), not by the sum (100 > 30).
+  const avgs = [e(1n, 100n, { count: 10n }), e(2n, 30n, { count: 2n })];
+  assert.deepEqual(printedEntries({ kind: 'avg' }, avgs, { top: 1 }).map((x) => x.key[0]), [2n]);
+  assert.deepEqual(printedEntries({ kind: 'avg' }, avgs, { div: 5 }).map((x) => mapText({ name: '@a', kind: 'avg' }, [x])[0]), ['@a[1]: 2', '@a[2]: 3']);
+  const hists = [e(1n, 3n, { buckets: [0n, 3n] }), e(2n, 7n, { buckets: [0n, 7n] })];
+  assert.deepEqual(printedEntries({ kind: 'hist' }, hists, { top: 1, div: 1000 }), [hists[1]], 'the histogram with the most samples, buckets as counted');
+  const texts = [e(1n, 0n, { text: 'abc' })];
+  assert.deepEqual(printedEntries({ kind: 'value' }, texts, { div: 10 }), texts);
 });

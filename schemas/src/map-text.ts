@@ -71,3 +71,28 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   }
   return out;
 }
+
+/** The value an entry prints as (an average as sum / count), which orders a print. */
+const shownValue = (kind: MapHead['kind'], e: AggEntry) => (kind === 'avg' ? (e.count ? e.value / e.count : 0n) : e.value);
+
+/**
+ * What `print(@m, top, div)` shows, as bpftrace's print() does: only the `top` entries with the
+ * largest values (histograms: the most samples), and integer values divided by `div` (not
+ * histogram buckets, not string values). Without either it is the map as it is.
+ */
+export function printedEntries(layout: Pick<MapHead, 'kind'>, entries: AggEntry[], o: { top?: number; div?: number } = {}): AggEntry[] {
+  let out = entries;
+  if (o.top !== undefined && o.top > 0 && out.length > o.top) {
+    const byShown = [...out].sort((a, b) => {
+      const x = shownValue(layout.kind, a), y = shownValue(layout.kind, b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    out = byShown.slice(-o.top);
+  }
+  const div = o.div;
+  if (div !== undefined && div > 1 && layout.kind !== 'hist' && layout.kind !== 'lhist') {
+    const d = BigInt(div);
+    out = out.map((e) => (e.text !== undefined ? e : layout.kind === 'avg' ? { ...e, value: shownValue('avg', e) / d, count: 1n } : { ...e, value: e.value / d }));
+  }
+  return out;
+}

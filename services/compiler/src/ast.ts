@@ -27,7 +27,9 @@ export type Stmt =
   | { kind: 'assign'; map: string; keys: Expr[]; value: Expr; span: Span }
   | { kind: 'emit'; event: string; fields: { name: string; value: Expr; span: Span }[]; span: Span }
   | { kind: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; span: Span }
-  | { kind: 'print' | 'clear'; map: string; span: Span }
+  | { kind: 'clear'; map: string; span: Span }
+  /** print(@m[, top[, div]]): bpftrace's optional arguments, the N largest entries and a divisor of the values. */
+  | { kind: 'print'; map: string; top?: { value: bigint; span: Span }; div?: { value: bigint; span: Span }; span: Span }
   | { kind: 'delete'; map: string; keys: Expr[]; span: Span }
   /** `printf("fmt", args...)`; `record` is the name of its record layout, set by the printf-check pass. */
   | { kind: 'printf'; format: string; formatSpan: Span; args: Expr[]; span: Span; record?: string }

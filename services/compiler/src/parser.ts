@@ -338,10 +338,12 @@ export class Parser {
       const map = this.advance().text;
       // delete(@x) of a scalar map has no key; typecheck matches the key count with the map's.
       const keys = kw.text === 'delete' ? this.mapKeys() : [];
+      const extra = kw.text === 'print' ? this.printArguments() : {};
       const close = this.expect(')');
       this.endStatement();
       const s = span(kw.span, close.span);
-      return kw.text === 'delete' ? { kind: 'delete', map, keys, span: s } : { kind: kw.text as 'print' | 'clear', map, span: s };
+      if (kw.text === 'delete') return { kind: 'delete', map, keys, span: s };
+      return kw.text === 'print' ? { kind: 'print', map, ...extra, span: s } : { kind: 'clear', map, span: s };
     }
     if (t.kind === 'ident' && t.text in AGGREGATION_NAMES) this.bareAggregation(t);
     this.fail(t, `expected a statement, found ${this.describe(t)}`, 'statements are $x = expr; @map[keys] = count(); emit name { f: expr }; if (...) { } print(@m);');
@@ -351,6 +353,22 @@ export class Parser {
   private bareAggregation(t: Token): never {
     const call = `${t.text}(${t.text === 'count' ? '' : '...'})`;
     this.fail(t, `${t.text}() must be assigned to a map`, `write @name = ${call}; or @name[key] = ${call}; (bpftrace's @ alone works too: @[comm] = ${call};)`);
+  }
+
+  /** `, top[, div]` after print()'s map: integer constants (typecheck bounds them). */
+  private printArguments(): { top?: { value: bigint; span: Span }; div?: { value: bigint; span: Span } } {
+    const constant = (what: string) => {
+      const t = this.tok;
+      if (t.kind !== 'int') this.fail(t, `print()'s ${what} must be an integer constant, found ${this.describe(t)}`, 'print(@map), print(@map, 10) for the 10 largest entries, print(@map, 10, 1000) dividing values by 1000');
+      this.advance();
+      return { value: t.value as bigint, span: t.span };
+    };
+    if (!this.is(',')) return {};
+    this.advance();
+    const top = constant('second argument (how many of the largest entries)');
+    if (!this.is(',')) return { top };
+    this.advance();
+    return { top, div: constant('third argument (the divisor of the values)') };
   }
 
   private mapKeys(): Expr[] {

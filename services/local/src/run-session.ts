@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapObjectName, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
 import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
 import { decodeEvent, layoutsById } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
@@ -203,7 +203,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       switch (a.op) {
         case 'print': {
           const layout = manifest.maps.find((m) => m.name === a.map);
-          if (layout) o.onPrint?.([{ layout, entries: result.maps.get(a.map) ?? [] }]);
+          if (layout) o.onPrint?.([{ layout, entries: printedEntries(layout, result.maps.get(a.map) ?? [], a) }]);
           break;
         }
         case 'clear': runner.clear(mapObjectName(a.map)); break;
@@ -274,7 +274,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   await releaseCgroup(cgroup);
   rmSync(dir, { recursive: true, force: true });
   for (const a of manifest.attach) if (a.kind === 'end') runActions(a.actions);
-  // Then every map, as bpftrace prints its maps at exit after END (an empty map prints nothing).
-  runActions(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
+  // Then every map, as bpftrace prints its maps at exit after END: by name, an empty one not at all.
+  runActions([...manifest.maps].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => ({ op: 'print', map: m.name })));
   return result;
 }

@@ -24,7 +24,8 @@ export interface ProgramInfo {
 function userActions(body: Stmt[]): UserAction[] {
   return body.flatMap((s): UserAction[] => {
     switch (s.kind) {
-      case 'print': case 'clear': return [{ op: s.kind, map: s.map }];
+      case 'print': return [{ op: 'print', map: s.map, ...(s.top && s.top.value > 0n ? { top: Number(s.top.value) } : {}), ...(s.div && s.div.value > 1n ? { div: Number(s.div.value) } : {}) }];
+      case 'clear': return [{ op: 'clear', map: s.map }];
       case 'printf': return [{ op: 'printf', format: s.format, args: s.args.map((e) => constantArg(e)!) }];
       case 'exit': return [{ op: 'exit' }];
       default: return [];

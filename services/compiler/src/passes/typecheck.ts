@@ -52,6 +52,9 @@ const BUILTINS: Record<string, Type> = {
 const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
 const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, hist: 1, lhist: 4 };
 
+/** print(@m, N): the most entries N may ask for (what a terminal can show, and the manifest bounds). */
+const PRINT_TOP_MAX = 100_000;
+
 const USER_SIDE_STATEMENTS = new Set<Stmt['kind']>(['print', 'clear', 'printf', 'exit']);
 
 export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
@@ -235,6 +238,12 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       return t;
     };
 
+    /** print() and clear() act on a map from user space, so only begin, end and interval may use them. */
+    const userSideMapStatement = (s: Extract<Stmt, { kind: 'print' | 'clear' }>) => {
+      if (!userSide) diags.error(s.span, `${s.kind}() runs in user space: use it in interval, begin or end probes`);
+      if (!a.maps.has(s.map)) pendingMapRefs.push({ name: s.map, span: s.span });
+    };
+
     const stmt = (s: Stmt) => {
       statements++;
       if (statements === LIMITS.maxStatementsPerProbe + 1)
@@ -264,9 +273,13 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           s.else.forEach(stmt);
           break;
         case 'print':
+          if (s.top && s.top.value > BigInt(PRINT_TOP_MAX)) diags.error(s.top.span, `print() shows at most the ${PRINT_TOP_MAX} largest entries, not ${s.top.value}`, 'print(@map, 0) or print(@map) prints every entry');
+          if (s.div && s.div.value < 1n) diags.error(s.div.span, 'print()\'s divisor must be at least 1');
+          if (s.div && s.div.value > BigInt(Number.MAX_SAFE_INTEGER)) diags.error(s.div.span, `print()'s divisor must be at most ${Number.MAX_SAFE_INTEGER}`);
+          userSideMapStatement(s);
+          break;
         case 'clear':
-          if (!userSide) diags.error(s.span, `${s.kind}() runs in user space: use it in interval, begin or end probes`);
-          if (!a.maps.has(s.map)) pendingMapRefs.push({ name: s.map, span: s.span });
+          userSideMapStatement(s);
           break;
         // Formats, argument types and records: passes/printf-check.ts, from the types given here.
         case 'printf': s.args.forEach((e) => expr(e)); break;
