@@ -75,7 +75,7 @@ function tapfleet(script: string, mode: string, n: number): Sample {
     if (r.status !== 0) throw new Error(`tapfleet run failed (${r.status}): ${r.stderr}`);
     const m = /tapfleet run: (\d+) event\(s\)(?:, (\d+) dropped)?/.exec(r.stderr);
     if (!m) throw new Error(`tapfleet run printed no summary: ${r.stderr}`);
-    const lines = readFileSync(sink, 'utf8').split('\n').filter((l) => l.startsWith('{"event"')).length;
+    const lines = readFileSync(sink, 'utf8').split('\n').filter((l) => l.startsWith('{"type":"event"')).length;
     return { ns: perOp(f), lost: Number(m[2] ?? 0), lines };
   } finally {
     closeSync(fd);

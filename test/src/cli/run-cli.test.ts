@@ -25,7 +25,7 @@ test('tapfleet run -c traces a command from its start and prints aggregations at
 test('tapfleet run --json prints one JSON event per line, decoded with the manifest layout', () => {
   const r = tapfleet('run', 'docs/examples/python-gc.tap', '--json', '--binary', 'python=/usr/bin/python3.11', '-c', '/usr/bin/python3.11 -c "import gc\nfor i in range(3): gc.collect()"');
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; comm: string; took_ns: number });
+  const events = r.stdout.split('\n').filter((l) => l.startsWith('{"type":"event"')).map((l) => JSON.parse(l) as { event: string; comm: string; took_ns: number });
   assert.ok(events.length >= 3, r.stdout);
   for (const e of events) {
     assert.equal(e.event, 'gc');

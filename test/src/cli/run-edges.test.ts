@@ -71,7 +71,7 @@ test("tapfleet run -c 'a; b | c' runs every command as a shell would, and the pr
 test('tapfleet run -c with shell syntax keeps USDT probes meaningful: they fire in the shell\'s child processes', () => {
   const r = tapfleet('run', 'docs/examples/python-gc.tap', '--json', '--binary', `python=${PYTHON}`, '-c', `true; ${PYTHON} -c "import gc\nfor i in range(3): gc.collect()"`);
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; comm: string });
+  const events = r.stdout.split('\n').filter((l) => l.startsWith('{"type":"event"')).map((l) => JSON.parse(l) as { event: string; comm: string });
   assert.ok(events.length >= 3, `gc events from the second command: ${r.stdout}${r.stderr}`);
   for (const e of events) assert.equal(e.comm, 'python3.11');
 });

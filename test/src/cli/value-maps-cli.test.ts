@@ -31,7 +31,7 @@ test('tapfleet run: string values, the anonymous map, and --json carries a strin
   assert.match(r.stdout, /^@\[cat\]: [1-9][0-9]*$/m);
   const json = tapfleet('run', script, '--json', '-c', 'cat /etc/os-release');
   assert.equal(json.code, 0, json.stderr);
-  const file = json.stdout.split('\n').filter((l) => l.startsWith('{"map":"@file"')).map((l) => JSON.parse(l) as { kind: string; entries: { key: string[]; value: string }[] })[0]!;
+  const file = json.stdout.split('\n').filter((l) => l.startsWith('{"type":"map","map":"@file"')).map((l) => JSON.parse(l) as { kind: string; entries: { key: string[]; value: string }[] })[0]!;
   assert.equal(file.kind, 'value');
   assert.ok(file.entries.some((e) => e.key[0] === 'cat' && e.value === '/etc/os-r'), JSON.stringify(file));
 });

@@ -29,8 +29,8 @@ export function tapfleetRun(args: string[]): { pid: number; done: Promise<RunOut
       const lines = stdout.split('\n').filter((l) => l.startsWith('{'));
       resolve({
         code, stdout, stderr,
-        events: lines.filter((l) => l.startsWith('{"event"')).map((l) => EventLine.parse(JSON.parse(l))),
-        maps: lines.filter((l) => l.startsWith('{"map"')).map((l) => MapLine.parse(JSON.parse(l))),
+        events: lines.filter((l) => l.startsWith('{"type":"event"')).map((l) => EventLine.parse(JSON.parse(l))),
+        maps: lines.filter((l) => l.startsWith('{"type":"map"')).map((l) => MapLine.parse(JSON.parse(l))),
       });
     }),
   );

@@ -353,6 +353,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       for (const f of s.fields) {
         if (seen.has(f.name)) diags.error(f.span, `field ${f.name} given twice`);
         if (['event_id', 'cpu', 'pid', 'tid', 'ktime_ns', 'comm'].includes(f.name)) diags.error(f.span, `field name ${f.name} is reserved: every event carries it already`);
+        // An event's --json line is {"type":"event","event":NAME,...fields}: a field may not take those keys.
+        if (f.name === 'type' || f.name === 'event') diags.error(f.span, `field name ${f.name} is reserved: an event's JSON line uses it (\"type\":\"event\", \"event\": its name)`, `rename the field, e.g. ${f.name}_`);
         seen.add(f.name);
       }
       const prev = eventFields.get(s.event);

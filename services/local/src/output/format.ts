@@ -16,7 +16,8 @@ export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array)
 const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v);
 
 export function eventJson(name: string, fields: DecodedEvent): string {
-  return JSON.stringify({ event: name, ...fields }, (_k, v) => jsonSafe(v));
+  // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
+  return JSON.stringify({ type: 'event', event: name, ...fields }, (_k, v) => jsonSafe(v));
 }
 
 export function eventText(name: string, fields: DecodedEvent): string {
@@ -34,5 +35,5 @@ export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntr
     if (layout.kind === 'avg') return { key: e.key, value: e.count ? e.value / e.count : 0n, sum: e.value, count: e.count ?? 0n };
     return { key: e.key, value: e.value, ...(e.buckets ? { buckets: e.buckets, ...(e.count !== undefined ? { count: e.count } : {}) } : {}) };
   };
-  return JSON.stringify({ map: layout.name, kind: layout.kind, entries: entries.map(entry) }, (_k, v) => jsonSafe(v));
+  return JSON.stringify({ type: 'map', map: layout.name, kind: layout.kind, entries: entries.map(entry) }, (_k, v) => jsonSafe(v));
 }
