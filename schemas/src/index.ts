@@ -24,3 +24,5 @@ export * from './demo-run.js';
 export * from './tls.js';
 export * from './compile-cache-entry.js';
 export * from './clickhouse-sharding.js';
+export * from './layout-fit.js';
+export * from './json-safe.js';

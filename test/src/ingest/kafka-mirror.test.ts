@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
 import { Kafka, logLevel } from 'kafkajs';
 import { connectNats, type NatsConnection } from '@tapfleet/runtime';
-import { TxnSpanRow, type Bundle } from '@tapfleet/schemas';
+import { decodeEventBatch, eventsSubject, TxnSpanRow, type Bundle } from '@tapfleet/schemas';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
-import { orderBundle, publishSynthetic, storeBundle } from './ingest-harness.js';
+import { eventDeadLetters, orderBundle, publishSynthetic, storeBundle } from './ingest-harness.js';
 import { orderPathBundle, publishEvents, truthOf } from '../assembler/txn-harness.js';
 
 interface Mirrored { event: string; host: string; seq: number; txn: string; fields: Record<string, string | number> }
@@ -64,6 +64,38 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
     assert.ok([...partitionsByKey.values()].every((p) => p.size === 1), 'one key, one partition');
     const metrics = await (await fetch('http://127.0.0.1:30020/metrics')).text();
     assert.match(metrics, /tapfleet_ingest_kafka_mirrored_total 20000/);
+  });
+
+  test('a batch with a record that fits no layout: the rest are mirrored, the misfit counted and dead-lettered once (ingest finds it too)', async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch('http://127.0.0.1:30020/metrics')).text();
+      return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
+    };
+    const mirroredBefore = await metric('tapfleet_ingest_kafka_mirrored_total');
+    const subject = eventsSubject('d-mirrormis1', 'mir-f');
+    await publishSynthetic(jetstream(nc), bundle, { deploymentId: 'd-mirrormis1', hostId: 'mir-f', events: 10, misfits: [4] });
+    const consumer = new Kafka({ clientId: 'mirror-misfit-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `mirror-misfit-test-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seqs: number[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const m = JSON.parse(message.value!.toString()) as Mirrored & { deployment: string };
+        if (m.deployment === 'd-mirrormis1') seqs.push(m.seq);
+      },
+    });
+    await eventually('9 mirrored events', () => seqs.length >= 9, 60_000, 200);
+    await eventually('the mirror counted the misfit', async () => (await metric('tapfleet_ingest_misfit_records_total{consumer="kafka-mirror"}')) === 1, 20_000);
+    await new Promise((r) => setTimeout(r, 1500)); // a duplicate or a garbled misfit would show up by now
+    await consumer.disconnect();
+    assert.deepEqual(seqs.sort((a, b) => a - b), [0, 1, 2, 3, 5, 6, 7, 8, 9], 'every record but the misfit, once');
+    assert.equal(await metric('tapfleet_ingest_kafka_mirrored_total'), mirroredBefore + 9);
+    assert.equal(await metric('tapfleet_ingest_misfit_records_total{consumer="ingest-events"}'), 1);
+    const letters = await eventDeadLetters(nc, subject);
+    assert.equal(letters.length, 1, 'one dead letter, though two readers found the misfit');
+    assert.match(letters[0]!.reason, /record 4 \(seq 4\) is 12 bytes; event order is \d+$/);
+    const dead = decodeEventBatch(letters[0]!.data);
+    assert.deepEqual([dead.header.firstSeq, dead.header.count, dead.records[0]!.data.length], [4, 1, 12]);
   });
 
   test('the assembler mirrors every span to Kafka when its mirror is on: one record per span, keyed by trace id', async () => {
