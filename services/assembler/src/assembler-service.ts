@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { connectNats, createClickHouse, deadLetterMisfits, DirectObjectReader, JetStreamPull, ManifestCache, publishDeadLetter, sleep, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { BatchFormatError, BUNDLES_OBJECT_STORE, scanEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
+import { connectNats, createClickHouse, deadLetterMisfits, DirectObjectReader, JetStreamPull, ManifestCache, publishDeadLetter, readBatchMessage, sleep, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
 import { AssemblerCore } from './assembler-core.js';
 import { createAssemblerMetrics, type AssemblerMetrics } from './assembler-metrics.js';
 import { loadStoredEvents, type StoredEventRow } from './history-loader.js';
@@ -146,18 +146,10 @@ export class AssemblerService {
   }
 
   private async take(m: JsMsg, catchUpTo: number, manifests: ManifestCache): Promise<void> {
-    let batch;
-    try {
-      batch = scanEventBatch(m.data);
-    } catch (e) {
-      if (!(e instanceof BatchFormatError)) throw e;
-      return this.deadLetter(m, e.message);
-    }
-    const forged = identityMismatch(m.subject, batch.header);
-    if (forged) return this.deadLetter(m, forged);
-    const manifest = await manifests.get(batch.header.bundleId).catch(() => null);
-    if (manifest === null) return void m.nak(2000);
-    if (!manifest) return this.deadLetter(m, `bundle ${batch.header.bundleId} is not in the object store`);
+    const read = await readBatchMessage(m.subject, m.data, manifests);
+    if (read.kind === 'retry') return void m.nak(2000);
+    if (read.kind === 'malformed') return this.deadLetter(m, read.reason);
+    const { batch, manifest } = read;
     if (this.core.ignores(manifest)) return void m.ack();
     const fit = this.core.fit(batch, manifest);
     if (fit.misfits.length) {

@@ -1,6 +1,6 @@
 import { type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { deadLetterMisfits, ensureDurableConsumer, JetStreamPull, publishDeadLetter, sleep, type Logger } from '@tapfleet/runtime';
-import { BatchFormatError, scanEventBatch, EVENTS_DEAD_LETTER_ORIGIN, EVENTS_FILTER, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, storedSeqsSql, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
+import { deadLetterMisfits, ensureDurableConsumer, JetStreamPull, publishDeadLetter, readBatchMessage, sleep, type Logger } from '@tapfleet/runtime';
+import { EVENTS_DEAD_LETTER_ORIGIN, EVENTS_FILTER, EVENTS_STREAM, INGEST_CONSUMERS, storedSeqsSql, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { insertEventRows } from './event-insert.js';
 import { EventRowEncoder } from './event-rows.js';
@@ -165,21 +165,10 @@ export class EventIngest {
   /** Decodes one message into the open insert; dead-letters what is malformed, skips what is stored already. */
   private async add(m: JsMsg): Promise<void> {
     if (this.held.has(m.seq)) return; // redelivered while its first delivery is still ours
-    let batch: ScannedBatch;
-    try {
-      batch = scanEventBatch(m.data);
-    } catch (e) {
-      if (!(e instanceof BatchFormatError)) throw e;
-      return this.deadLetter(m, e.message);
-    }
-    const forged = identityMismatch(m.subject, batch.header);
-    if (forged) return this.deadLetter(m, forged);
-    const manifest = await this.manifests.get(batch.header.bundleId).catch(() => null);
-    if (manifest === null) {
-      m.nak(2000); // the object store did not answer: try again later
-      return;
-    }
-    if (!manifest) return this.deadLetter(m, `bundle ${batch.header.bundleId} is not in the object store`);
+    const read = await readBatchMessage(m.subject, m.data, this.manifests);
+    if (read.kind === 'retry') return void m.nak(2000); // the object store did not answer: try again later
+    if (read.kind === 'malformed') return this.deadLetter(m, read.reason);
+    const { batch, manifest } = read;
     let skip: Set<number> | undefined;
     try {
       skip = m.info.deliveryCount > 1 ? await this.storedSeqs(batch) : undefined;

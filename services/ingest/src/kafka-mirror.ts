@@ -1,8 +1,8 @@
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { ackAfterWork, deadLetterMisfits, ensureDurableConsumer, JetStreamPull, type Logger } from '@tapfleet/runtime';
-import { batchMsgId, BatchFormatError, decodeRecord, EventLayouts, EVENTS_FILTER, EVENTS_STREAM, fitBatch, INGEST_CONSUMERS, jsonSafe, scanEventBatch, scannedWallNs, type IngestConfig } from '@tapfleet/schemas';
+import { ackAfterWork, deadLetterMisfits, ensureDurableConsumer, JetStreamPull, readBatchMessage, type Logger } from '@tapfleet/runtime';
+import { batchMsgId, decodeRecord, EventLayouts, EVENTS_FILTER, EVENTS_STREAM, fitBatch, INGEST_CONSUMERS, jsonSafe, scannedWallNs, type IngestConfig } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 
@@ -15,7 +15,8 @@ const MIRRORED_TTL_S = 86_400;
  * Its own durable consumer, so Kafka being slow or down never holds ClickHouse back.
  * The producer is idempotent (no duplicates from its retries); a batch redelivered
  * after its send succeeded is recognised by its id in Redis and skipped. A NATS
- * message is acked only after Kafka acknowledged all its records. Records that fit no
+ * message is acked only after Kafka acknowledged all its records. A batch ingest
+ * dead-letters (malformed, forged, of an unknown bundle) is not mirrored. Records that fit no
  * layout of their bundle are counted and dead-lettered (as ingest does, under the same
  * message ids: one copy), and the batch's other records mirrored.
  */
@@ -56,17 +57,12 @@ export class KafkaMirror {
   }
 
   private async mirror(m: JsMsg): Promise<void> {
-    let batch;
-    try {
-      batch = scanEventBatch(m.data);
-    } catch (e) {
-      if (e instanceof BatchFormatError) return; // ingest dead-letters it; nothing to mirror
-      throw e;
-    }
+    const read = await readBatchMessage(m.subject, m.data, this.manifests);
+    if (read.kind === 'retry') throw new Error('the bundles store did not answer');
+    if (read.kind === 'malformed') return; // ingest dead-letters it; nothing to mirror
+    const { batch, manifest } = read;
     const id = `tf:mirrored:${batchMsgId(batch.header)}`;
     if (m.info.deliveryCount > 1 && (await this.redis.exists(id))) return;
-    const manifest = await this.manifests.get(batch.header.bundleId);
-    if (!manifest) return;
     const layouts = this.layouts.get(manifest.bundleId) ?? this.layouts.set(manifest.bundleId, EventLayouts.of(manifest)).get(manifest.bundleId)!;
     const fit = fitBatch(batch, layouts);
     if (fit.misfits.length) {

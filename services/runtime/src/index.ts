@@ -23,3 +23,4 @@ export * from './json-call.js';
 export * from './tls-material.js';
 export * from './http-call.js';
 export * from './jetstream-pull.js';
+export * from './batch-message.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { ApiClient, adminTokenPath } from '@tapfleet/control-plane';
-import { connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
+import { connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT, sleep } from '@tapfleet/runtime';
 import { stackDown, stackUp, type ServiceName } from '@tapfleet/stack';
 import { z } from 'zod';
 import { AgentDeploymentStatus, HostView, PREFIX_FIELD, decodeEventBatch, deploymentEventsFilter, EVENTS_STREAM, AGENT_STREAM, statusSubject, type TapfleetConfig } from '@tapfleet/schemas';
@@ -11,7 +11,8 @@ import { isolatedStackConfig, testLogger } from '../stack-harness.js';
 
 const log = testLogger('fleet');
 const TAPFLEET = join(PROJECT_ROOT, 'bin', 'tapfleet.js');
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The one sleep (runtime's), for the tests that import it from here. */
+export { sleep };
 
 /** Waits for `check` to return a value (not undefined/false), polling; fails with `what` after timeoutMs. */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
