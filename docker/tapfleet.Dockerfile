@@ -14,6 +14,7 @@ COPY services/runtime/package.json services/runtime/
 COPY services/stack/package.json services/stack/
 COPY services/cli/package.json services/cli/
 COPY services/compiler/package.json services/compiler/
+COPY services/local/package.json services/local/
 COPY services/control-plane/package.json services/control-plane/
 COPY services/ingest/package.json services/ingest/
 COPY services/assembler/package.json services/assembler/
@@ -30,10 +31,12 @@ COPY services services
 COPY agents agents
 RUN npx tsc -b services/cli \
  && mkdir -p /out \
- && for ws in schemas services/runtime services/stack services/cli services/compiler services/control-plane \
+ && for ws in schemas services/runtime services/stack services/cli services/compiler services/local services/control-plane \
       services/ingest services/assembler services/query agents/host-agent agents/runner; do \
       mkdir -p "/out/$ws" && cp -r "$ws/dist" "/out/$ws/"; \
-    done
+    done \
+ && cp -r schemas/include /out/schemas/ \
+ && cp -r services/compiler/bpf /out/services/compiler/
 
 # --- Production node_modules: no dev dependencies, and not the test workspace's tools ---
 FROM ${NODE_IMAGE} AS prod-deps

@@ -9,114 +9,18 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct tf_prefix {
-	__u32 event_id;
-	__u32 cpu;
-	__u32 pid;
-	__u32 tid;
-	__u64 ktime_ns;
-	char comm[16];
-};
+#define TF_RINGBUF_BYTES 4194304
+#define TF_MAX_STRING_BYTES 256
+#define TF_MAX_SCOPE_PIDS 4096
+#include "tapfleet.bpf.h"
+
 _Static_assert(sizeof(struct tf_prefix) == 40, "event prefix layout");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4194304);
-} tf_events SEC(".maps");
-
-/* [0] events produced, [1] ring-buffer reservations that failed (drops). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} tf_stats SEC(".maps");
-
-/* 0: every process; 1: the tgids in tf_scope_pids; 2: the cgroup tf_scope_cgroup. */
-const volatile __u32 tf_scope_mode = 0;
-const volatile __u64 tf_scope_cgroup = 0;
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u8);
-} tf_scope_pids SEC(".maps");
-
-static __always_inline bool tf_in_scope(void)
-{
-	if (tf_scope_mode == 0)
-		return true;
-	if (tf_scope_mode == 2)
-		return bpf_get_current_cgroup_id() == tf_scope_cgroup;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	return bpf_map_lookup_elem(&tf_scope_pids, &tgid) != 0;
-}
-
-static __always_inline void tf_count(__u32 slot)
-{
-	__u64 *c = bpf_map_lookup_elem(&tf_stats, &slot);
-	if (c)
-		*c += 1;
-}
-
-static __always_inline void tf_fill_prefix(struct tf_prefix *p, __u32 id)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	p->event_id = id;
-	p->cpu = bpf_get_smp_processor_id();
-	p->pid = pid_tgid >> 32;
-	p->tid = (__u32)pid_tgid;
-	p->ktime_ns = bpf_ktime_get_ns();
-	bpf_get_current_comm(p->comm, sizeof(p->comm));
-}
-
-static __always_inline __u32 tf_log2(__u64 v)
-{
-	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
-
-/* hist buckets: [0] negative, [1] zero, [2 + k] values in [2^k, 2^(k+1)). */
-static __always_inline __u32 tf_hist_index(__s64 v)
-{
-	return v < 0 ? 0 : v == 0 ? 1 : 2 + tf_log2((__u64)v);
-}
-
-/* String equality over bounded buffers of sizes na and nb (constants after inlining). */
-static __always_inline bool tf_streq(const char *a, int na, const char *b, int nb)
-{
-	int n = na < nb ? na : nb;
-	for (int i = 0; i < 256; i++) {
-		if (i >= n)
-			break;
-		if (a[i] != b[i])
-			return false;
-		if (a[i] == 0)
-			return true;
-	}
-	if (na > n && a[n] != 0)
-		return false;
-	if (nb > n && b[n] != 0)
-		return false;
-	return true;
-}
-
-static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
-{
-	void *v = bpf_map_lookup_elem(map, key);
-	if (v)
-		return v;
-	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
-
-#define TF_READ_USER(T, p) ({ T tf_tmp = 0; bpf_probe_read_user(&tf_tmp, sizeof(tf_tmp), (const void *)(unsigned long)(p)); (__s64)tf_tmp; })
+_Static_assert(__builtin_offsetof(struct tf_prefix, event_id) == 0, "offset of the prefix's event_id");
+_Static_assert(__builtin_offsetof(struct tf_prefix, cpu) == 4, "offset of the prefix's cpu");
+_Static_assert(__builtin_offsetof(struct tf_prefix, pid) == 8, "offset of the prefix's pid");
+_Static_assert(__builtin_offsetof(struct tf_prefix, tid) == 12, "offset of the prefix's tid");
+_Static_assert(__builtin_offsetof(struct tf_prefix, ktime_ns) == 16, "offset of the prefix's ktime_ns");
+_Static_assert(__builtin_offsetof(struct tf_prefix, comm) == 24, "offset of the prefix's comm");
 
 struct ev_order_start {
 	struct tf_prefix PREFIX;
@@ -137,6 +41,7 @@ _Static_assert(__builtin_offsetof(struct ev_open, file) == 48, "offset of open.f
 struct tf_k_big {
 	__s64 k0;
 };
+_Static_assert(sizeof(struct tf_k_big) == 8, "key of @big");
 struct tf_v_big {
 	__s64 v;
 };
@@ -153,6 +58,7 @@ struct {
 struct tf_k_sizes {
 	__u32 k0; /* scalar aggregation: a one-slot per-CPU array, key 0 */
 };
+_Static_assert(sizeof(struct tf_k_sizes) == 4, "key of @sizes");
 struct tf_v_sizes {
 	__u64 b[12];
 };
@@ -199,10 +105,10 @@ int p0_0(struct pt_regs *ctx)
 		}
 	}
 	{
-		tf_count(0);
-		struct ev_order_start *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);
+		tf_count(TF_STAT_PRODUCED);
+		struct ev_order_start *tf_ev = bpf_ringbuf_reserve(&TF_EVENTS_MAP, sizeof(*tf_ev), 0);
 		if (!tf_ev) {
-			tf_count(1);
+			tf_count(TF_STAT_DROPPED);
 		} else {
 			tf_fill_prefix(&tf_ev->PREFIX, 0);
 			tf_ev->txn = ((__s64)tf_arg0);
@@ -221,10 +127,10 @@ int p1_0(struct bpf_raw_tracepoint_args *ctx)
 	if (!tf_in_scope())
 		return 0;
 	{
-		tf_count(0);
-		struct ev_open *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);
+		tf_count(TF_STAT_PRODUCED);
+		struct ev_open *tf_ev = bpf_ringbuf_reserve(&TF_EVENTS_MAP, sizeof(*tf_ev), 0);
 		if (!tf_ev) {
-			tf_count(1);
+			tf_count(TF_STAT_DROPPED);
 		} else {
 			tf_fill_prefix(&tf_ev->PREFIX, 1);
 			bpf_probe_read_user_str(tf_ev->file, 128, (const void *)(unsigned long)({ __u64 tf_a = 0; bpf_probe_read_kernel(&tf_a, sizeof(tf_a), &((struct pt_regs *)ctx->args[0])->rsi); (__s64)(__u64)tf_a; }));

@@ -1,5 +1,5 @@
-import { mergeEqualKeys, type AggEntry } from '@tapfleet/runner';
-import type { MapLayout, StackKey } from '@tapfleet/schemas';
+import { mergeEqualKeys } from '@tapfleet/runner';
+import type { AggEntry, MapLayout, StackKey } from '@tapfleet/schemas';
 
 /**
  * Key text one stack-keyed map may publish per snapshot. A symbolised stack is a few KB of

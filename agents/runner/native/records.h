@@ -1,8 +1,8 @@
 /* Framing of everything the runner writes to stdout. The TypeScript reader is
- * agents/runner/src/records.ts; keep the two in step (tests decode
- * every type from a real runner).
+ * agents/runner/src/records.ts: records.test.ts parses this file and fails when the two
+ * disagree on a type id or the header's size, and tests decode every type from a real runner.
  *
- * Each record: u32 payload length | u16 type | u16 reserved | payload, little-endian. */
+ * Each record: struct tf_record_header, then `len` bytes of payload, little-endian. */
 #ifndef TAPFLEET_RECORDS_H
 #define TAPFLEET_RECORDS_H
 #include <stdint.h>
@@ -16,5 +16,12 @@ enum tf_record_type {
 	TF_REC_DETACHED = 6, /* u64 ns spent detaching | u32 links */
 	TF_REC_ERROR = 7,    /* message bytes: a fatal error, the runner exits after it */
 };
+
+struct tf_record_header {
+	uint32_t len;      /* payload bytes after this header */
+	uint16_t type;     /* enum tf_record_type */
+	uint16_t reserved; /* 0 */
+};
+_Static_assert(sizeof(struct tf_record_header) == 8, "the record header has no padding");
 
 #endif

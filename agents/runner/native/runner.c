@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "perf-events.h"
 #include "records.h"
+#include "tapfleet-abi.h" /* the objects every bundle defines: schemas/include */
 
 #define MAX_ATTACH 256
 #define MAX_MAPS 64
@@ -42,8 +43,8 @@ static int target_pid = -1;
 static uint32_t scope_pids[MAX_SCOPE_PIDS];
 static int n_scope_pids;
 static const char *scope_cgroup;
-static const char *ringbuf_name = "tf_events";
-static const char *stats_name = "tf_stats";
+static const char *ringbuf_name = TF_NAME(TF_EVENTS_MAP);
+static const char *stats_name = TF_NAME(TF_STATS_MAP);
 static long poll_ms = 10, snapshot_ms, stats_ms;
 static int run_stats;
 static struct bpf_object *obj;
@@ -60,10 +61,8 @@ static uint64_t now_ns(void)
 
 static void put_record(uint16_t type, const void *a, uint32_t alen, const void *b, uint32_t blen)
 {
-	uint32_t len = alen + blen;
-	uint16_t hdr2[2] = { type, 0 };
-	fwrite(&len, 4, 1, stdout);
-	fwrite(hdr2, 4, 1, stdout);
+	struct tf_record_header h = { .len = alen + blen, .type = type };
+	fwrite(&h, sizeof(h), 1, stdout);
 	if (alen)
 		fwrite(a, 1, alen, stdout);
 	if (blen)
@@ -132,30 +131,30 @@ static int set_rodata(const char *var, const void *val, size_t size)
 /* The cgroup v2 id of a directory is its inode number (what bpf_get_current_cgroup_id returns). */
 static void configure_scope(void)
 {
-	uint32_t mode = 0;
+	uint32_t mode = TF_SCOPE_ALL;
 	uint64_t cgid = 0;
 	if (scope_cgroup) {
 		struct stat st;
 		if (stat(scope_cgroup, &st))
 			fatal("scope cgroup %s: %s", scope_cgroup, strerror(errno));
-		mode = 2;
+		mode = TF_SCOPE_CGROUP;
 		cgid = st.st_ino;
 	} else if (n_scope_pids) {
-		mode = 1;
+		mode = TF_SCOPE_PIDS;
 	} else {
 		return;
 	}
-	if (set_rodata("tf_scope_mode", &mode, sizeof(mode)) || set_rodata("tf_scope_cgroup", &cgid, sizeof(cgid)))
-		fatal("the object has no tf_scope_mode/tf_scope_cgroup: it cannot be scoped");
+	if (set_rodata(TF_NAME(TF_SCOPE_MODE_VAR), &mode, sizeof(mode)) || set_rodata(TF_NAME(TF_SCOPE_CGROUP_VAR), &cgid, sizeof(cgid)))
+		fatal("the object has no %s/%s: it cannot be scoped", TF_NAME(TF_SCOPE_MODE_VAR), TF_NAME(TF_SCOPE_CGROUP_VAR));
 }
 
 static void fill_scope_pids(void)
 {
 	if (!n_scope_pids || scope_cgroup)
 		return;
-	struct bpf_map *map = bpf_object__find_map_by_name(obj, "tf_scope_pids");
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, TF_NAME(TF_SCOPE_PIDS_MAP));
 	if (!map)
-		fatal("the object has no tf_scope_pids map: it cannot be scoped");
+		fatal("the object has no %s map: it cannot be scoped", TF_NAME(TF_SCOPE_PIDS_MAP));
 	uint8_t one = 1;
 	for (int i = 0; i < n_scope_pids; i++)
 		if (bpf_map__update_elem(map, &scope_pids[i], 4, &one, 1, BPF_ANY))
@@ -289,9 +288,8 @@ static void snapshot_map(const char *name)
 	}
 	uint16_t nlen = strlen(name);
 	uint32_t len = 2 + nlen + 12 + n * (ksz + vtotal);
-	uint16_t hdr2[2] = { TF_REC_MAP, 0 };
-	fwrite(&len, 4, 1, stdout);
-	fwrite(hdr2, 4, 1, stdout);
+	struct tf_record_header h = { .len = len, .type = TF_REC_MAP };
+	fwrite(&h, sizeof(h), 1, stdout);
 	fwrite(&nlen, 2, 1, stdout);
 	fwrite(name, 1, nlen, stdout);
 	fwrite(&ksz, 4, 1, stdout);
@@ -339,7 +337,7 @@ static void snapshot_all(void)
 	fflush(stdout);
 }
 
-/* tf_stats is a per-CPU array: [0] events produced, [1] ring-buffer reserve failures. */
+/* The stats map is a per-CPU array of enum tf_stat slots: events produced, ring-buffer reserve failures. */
 static void read_counter_pair(uint64_t *produced, uint64_t *drops)
 {
 	*produced = *drops = 0;
@@ -348,11 +346,11 @@ static void read_counter_pair(uint64_t *produced, uint64_t *drops)
 		return;
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t vals[ncpu];
-	for (uint32_t k = 0; k < 2; k++) {
+	for (uint32_t k = 0; k < TF_STAT_SLOTS; k++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(map), &k, vals))
 			continue;
 		for (int c = 0; c < ncpu; c++)
-			*(k == 0 ? produced : drops) += vals[c];
+			*(k == TF_STAT_PRODUCED ? produced : drops) += vals[c];
 	}
 }
 

@@ -1,15 +1,4 @@
-import { HIST_BUCKETS, type MapLayout } from '@tapfleet/schemas';
-
-/** One aggregation entry, merged across CPUs (and, in the fleet, across hosts). */
-export interface AggEntry {
-  key: (bigint | string)[];
-  /** count/sum/min/max: value; avg: sum and count; hist/lhist: buckets; a value map: its integer (0 for a string). */
-  value: bigint;
-  /** A string value map's value. */
-  text?: string;
-  count?: bigint;
-  buckets?: bigint[];
-}
+import { HIST_BUCKETS, histBucketLow, type AggEntry, type MapLayout } from '@tapfleet/schemas';
 
 const utf8 = new TextDecoder();
 
@@ -81,9 +70,6 @@ export function mergePerCpu(layout: MapLayout, value: Uint8Array): Omit<AggEntry
 export function decodeSnapshot(layout: MapLayout, entries: { key: Uint8Array; value: Uint8Array }[], stacks?: StackResolver): AggEntry[] {
   return entries.map((e) => ({ key: decodeKey(layout, e.key, stacks), ...mergePerCpu(layout, e.value) }));
 }
-
-/** Lower bound of hist bucket i: [0] negative, [1] zero, [2+k] from 2^k. */
-export const histBucketLow = (i: number): bigint => (i === 0 ? -1n : i === 1 ? 0n : 1n << BigInt(i - 2));
 
 /** Approximate percentile from a log2 histogram: the upper edge of the bucket holding it. */
 export function histPercentile(buckets: bigint[], p: number): bigint {

@@ -1,8 +1,11 @@
 /**
- * Decoder for the runner's stdout framing (native/records.h is the other half):
+ * Decoder for the runner's stdout framing (native/records.h is the other half; records.test.ts
+ * parses it and fails when the two disagree):
  * u32 payload length | u16 type | u16 reserved | payload, little-endian.
  */
 export const REC = { EVENT: 1, ATTACH: 2, MAP: 3, STATS: 4, READY: 5, DETACHED: 6, ERROR: 7 } as const;
+/** sizeof(struct tf_record_header). */
+export const RECORD_HEADER_BYTES = 8;
 
 export type RunnerRecord =
   | { type: 'event'; data: Uint8Array }
@@ -60,12 +63,13 @@ export class RecordReader {
     }
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0;
-    while (at + 8 <= buf.length) {
+    const H = RECORD_HEADER_BYTES;
+    while (at + H <= buf.length) {
       const len = view.getUint32(at, true);
-      if (at + 8 + len > buf.length) break;
-      const rec = decode(view.getUint16(at + 4, true), buf.subarray(at + 8, at + 8 + len));
+      if (at + H + len > buf.length) break;
+      const rec = decode(view.getUint16(at + 4, true), buf.subarray(at + H, at + H + len));
       if (rec) onRecord(rec);
-      at += 8 + len;
+      at += H + len;
     }
     // Copy the tail: the chunk's buffer may be reused by the stream.
     this.pending = buf.slice(at);

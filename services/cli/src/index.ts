@@ -1,1 +1,1 @@
-export { main } from './main.js';
+export { allCommands, main } from './main.js';

@@ -8,11 +8,12 @@ import { runCli, type Command } from '@tapfleet/runtime';
  * test/src/cli/import-graph.test.ts holds what each command may load.
  */
 type Table = () => Promise<Command[]>;
-const compilerTable: Table = async () => (await import('@tapfleet/compiler/commands')).compilerCommands;
+/** The single-host commands: run, profile, check, compile, tapsets doc. */
+const localTable: Table = async () => (await import('@tapfleet/local/commands')).localCommands;
 /** In the order `tapfleet --help` lists them. */
 const TABLES: Table[] = [
   async () => (await import('@tapfleet/stack/commands')).stackCommands,
-  compilerTable,
+  localTable,
   async () => (await import('@tapfleet/control-plane/commands')).fleetCommands,
   async () => [(await import('@tapfleet/host-agent/commands')).agentCommand],
   async () => (await import('@tapfleet/ingest/commands')).ingestCommands,
@@ -20,8 +21,13 @@ const TABLES: Table[] = [
   async () => (await import('@tapfleet/query/commands')).queryCommands,
   async () => [(await import('./demo/demo-command.js')).demoCommand],
 ];
-/** The compiler's table is tried first: `run` is the command whose start a user waits for. */
-const DISPATCH_ORDER: Table[] = [compilerTable, ...TABLES.filter((t) => t !== compilerTable)];
+/** The local table is tried first: `run` is the command whose start a user waits for. */
+const DISPATCH_ORDER: Table[] = [localTable, ...TABLES.filter((t) => t !== localTable)];
+
+/** Every command of every table, in help order: the registry `tapfleet --help` lists (and tests walk). */
+export async function allCommands(): Promise<Command[]> {
+  return (await Promise.all(TABLES.map((load) => load()))).flat();
+}
 
 export async function main(argv: string[]): Promise<number> {
   const word = argv[0];
@@ -31,5 +37,5 @@ export async function main(argv: string[]): Promise<number> {
       if (table.some((c) => c.path[0] === word)) return runCli(table, argv);
     }
   }
-  return runCli((await Promise.all(TABLES.map((load) => load()))).flat(), argv);
+  return runCli(await allCommands(), argv);
 }

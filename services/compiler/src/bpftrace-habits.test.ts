@@ -84,7 +84,7 @@ describe('value maps in the generated C', () => {
 
   test('str(p, N) is a buffer of N bytes, NUL included, as in bpftrace; str(p) is str(p, 64)', () => {
     const fe = compileFixture(`probe tracepoint:syscalls:sys_enter_openat { emit o { a: str(args.filename, 128), b: str(args.filename), c: str(args.filename, 1) } }`);
-    const fields = fe.analysis!.events.get('o')!.layout.fields;
+    const fields = fe.lowered!.events.get('o')!.fields;
     assert.deepEqual(fields.map((f) => [f.name, f.size]), [['a', 128], ['b', 64], ['c', 1]]);
   });
 

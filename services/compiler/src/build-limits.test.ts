@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileBundle } from './host-compile.js';
+import { compileBundle } from './compile-bundle.js';
 import { buildBpfObject, BuildTimeoutError } from './bundle/clang.js';
 import { checkObjectLimits, functionSizes } from './bundle/object-limits.js';
 import { CompileError, Diagnostics, formatDiagnostic } from './diagnostics.js';

@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle } from './host-compile.js';
+import { compileBundle } from './compile-bundle.js';
 import { parseBundle, serializeBundle, verifyBundle, BundleVerifyError, type Bundle } from '@tapfleet/schemas';
 import { FIXTURE_PROFILES } from './test-profile.test-fixtures.js';
 

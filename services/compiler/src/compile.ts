@@ -7,7 +7,8 @@ import { Source } from './source.js';
 import { resolveAliases } from './passes/resolve-aliases.js';
 import { resolvePoints, type ResolvedProbe, type Target } from './passes/resolve-points.js';
 import { typecheck, type Analysis } from './passes/typecheck.js';
-import { emitC, type ProgramInfo } from './passes/emit-c.js';
+import { emitC } from './passes/emit-c.js';
+import { lower, type Lowered, type ProgramInfo } from './passes/lower.js';
 import { checkLimits } from './passes/check-limits.js';
 import { checkPrintf } from './passes/printf-check.js';
 import { txnShape } from './passes/txn-shape.js';
@@ -39,6 +40,8 @@ export interface FrontEndResult {
   diagnostics: Diagnostic[];
   probes: ResolvedProbe[];
   analysis?: Analysis;
+  /** Every layout of the script (records, maps, stacks, programs, attach points): what the C and the manifest are made from. */
+  lowered?: Lowered;
   c?: string;
   programs?: ProgramInfo[];
   /** The declared transaction shape (`hop`/`final`), when the script has one. */
@@ -64,11 +67,12 @@ export function frontEnd(input: CompileInput): FrontEndResult {
   if (script.probes.length === 0 && !diags.hasErrors) diags.error({ source, start: 0, end: 0 }, 'the script has no probes', "add one, e.g. probe tracepoint:sched:sched_switch { @n = count(); }");
   const analysis = typecheck(probes, diags);
   checkPrintf(probes, analysis, diags, input.purpose ? { purpose: input.purpose } : {});
-  checkLimits(probes, analysis, diags);
-  const transaction = txnShape(script, analysis, diags);
-  if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, scriptDigest };
-  const { code, programs } = emitC(probes, analysis, input.ringBufferBytes);
-  return { diagnostics: diags.items, probes, analysis, c: code, programs, ...(transaction ? { transaction } : {}), scriptDigest };
+  const lowered = lower(probes, analysis);
+  checkLimits(probes, analysis, lowered, diags);
+  const transaction = txnShape(script, lowered, diags);
+  if (diags.hasErrors) return { diagnostics: diags.items, probes, analysis, lowered, scriptDigest };
+  const code = emitC(probes, analysis, lowered, input.ringBufferBytes);
+  return { diagnostics: diags.items, probes, analysis, lowered, c: code, programs: lowered.programs, ...(transaction ? { transaction } : {}), scriptDigest };
 }
 
 function withoutDirect(t: Target): Target {

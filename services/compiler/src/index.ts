@@ -1,25 +1,20 @@
-/** The probe language: lexer, parser, passes, codegen, bundles, and the single-host commands. */
-export { compilerCommands as commands } from './commands/index.js';
+/** The probe language: script + profiles -> signed bundle (lexer, parser, passes, codegen, bundles), and kernel images -> profiles. */
 export * from './compile.js';
-export * from './host-compile.js';
+export * from './compile-bundle.js';
 export * from './worker-compile.js';
 export * from './diagnostics.js';
 export * from './source.js';
 export type { Alias } from './ast.js';
 export * from './tapsets.js';
 export * from './tapset-doc.js';
-export * from './run-session.js';
 export * from './bundle/bundle.js';
 export * from './bundle/signing.js';
 export { BuildError, BuildTimeoutError, DEFAULT_CLANG_TIMEOUT_MS, type BuildOptions } from './bundle/clang.js';
+export { BPF_INCLUDE_DIRS, bpfHeadersDigest } from './bundle/bpf-headers.js';
+export type { Lowered, ProgramInfo } from './passes/lower.js';
 export { LIMITS } from './limits.js';
-export { hostKernelProfile, readBinaryProfile, ProfileError, ElfError } from '@tapfleet/runner';
 export { COMPILER_VERSION } from './version.js';
-export { mapText } from './output/format.js';
-export { foldedLines } from './output/folded.js';
 export { readKernelImage, parseKernelImage, KernelImageError, type KernelImage } from './kernel-image/kernel-image.js';
 export { deriveKernelProfile, subsystemsOf, type DerivedProfile } from './kernel-image/derive-profile.js';
 export { Btf, BtfError, BtfKind } from './kernel-image/btf.js';
 export type { Underived } from './kernel-image/trace-event-layouts.js';
-export { BundleCache, compileCacheDir, DEFAULT_CACHE_MAX_BYTES, type CacheStats } from './compile-cache/bundle-cache.js';
-export { compileCacheKey } from './compile-cache/cache-key.js';

@@ -40,10 +40,10 @@ test('each kernel printf() call site gets its own record layout; exit() one shar
 probe tracepoint:syscalls:sys_enter_getpid { printf("getpid %d\\n", pid); emit woke { pid2: tid } exit(); }
 probe end { printf("bye\\n"); }`);
   assert.deepEqual(fe.diagnostics, []);
-  const events = [...fe.analysis!.events.values()].map((e) => e.layout);
+  const events = [...fe.lowered!.events.values()];
   assert.deepEqual(events.map((e) => [e.id, e.name, e.call?.fn ?? 'emit']), [[0, 'woke', 'emit'], [1, 'printf_0', 'printf'], [2, 'printf_1', 'printf'], [3, 'exit', 'exit']]);
   const p0 = events[1]!;
-  // layoutOf puts integers first: the call's args say which field is which argument.
+  // lower-events.ts puts integers first: the call's args say which field is which argument.
   assert.deepEqual(p0.fields.map((f) => [f.name, f.type, f.offset, f.size]), [['arg2', 'i64', 40, 8], ['arg0', 'str', 48, 16], ['arg1', 'str', 64, 16]]);
   assert.deepEqual(p0.call, { fn: 'printf', format: '%s -> %s %d\n', args: ['arg0', 'arg1', 'arg2'] });
   assert.equal(events[3]!.size, 40);

@@ -1,9 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFixture, errorsOf } from './test-profile.test-fixtures.js';
-import { foldedLines } from './output/folded.js';
-import { mapText } from './output/format.js';
-import { lostStackSamples } from './output/stack-loss.js';
 
 test('profile:hz:N and profile:ms/us:N resolve to sampling targets; bad forms say what is expected', () => {
   const r = compileFixture('probe profile:hz:99 { @s[kstack] = count(); }\nprobe profile:ms:10 { @t[ustack(5), comm] = count(); }\n');
@@ -33,33 +30,4 @@ test('a stack key in the manifest names its stack map; the bundle lists each (ki
   const r = compileFixture('probe tracepoint:sched:sched_switch { @a[kstack, ustack] = count(); @b[kstack] = count(); }\n');
   assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
   assert.deepEqual([...r.analysis!.stacks.values()].map((t) => [t.user, t.depth]).sort(), [[false, 127], [true, 127]]);
-});
-
-const KSTACK = [{ index: 0, user: false }];
-
-test('stack keys print as bpftrace prints them: one frame a line, indented; an empty stack prints as nothing', () => {
-  const lines = mapText({ name: '@k', kind: 'count', stackKeys: KSTACK }, [{ key: ['leaf+1\nmid+2\nroot+3', 'spin'], value: 5n }, { key: ['', 'spin'], value: 9n }]);
-  assert.deepEqual(lines, ['@k[\n    leaf+1\n    mid+2\n    root+3\n, spin]: 5', '@k[, spin]: 9']);
-});
-
-test('folded: root first, other keys as root frames, user below kernel, offsets dropped, equal lines merged, sorted', () => {
-  const layout = { kind: 'count', stackKeys: [{ index: 0, user: false }, { index: 1, user: true }] };
-  const lines = foldedLines(layout, [
-    { key: ['k_leaf+1\nk_root+2', 'u_leaf+5\nmain+9\n0x7f00aa', 'my;comm'], value: 3n },
-    { key: ['k_leaf+7\nk_root+2', 'u_leaf+6\nmain+9\n0x7f00aa', 'my;comm'], value: 4n },
-    { key: ['', 'u_leaf+5\nmain+9\n0x7f00aa', 'other'], value: 2n },
-    { key: ['', '', 'idle'], value: 1n },
-  ]);
-  assert.deepEqual(lines, [
-    'idle 1',
-    'my:comm;0x7f00aa;main;u_leaf;k_root;k_leaf 7',
-    'other;0x7f00aa;main;u_leaf 2',
-  ]);
-  assert.deepEqual(foldedLines({ kind: 'count', stackKeys: KSTACK }, [{ key: [''], value: 4n }]), ['[no stack] 4']);
-  assert.deepEqual(foldedLines({ kind: 'avg', stackKeys: KSTACK }, [{ key: ['f+1'], value: 100n, count: 4n }]), ['f 4']);
-});
-
-test('samples whose stack was lost are counted from the maps', () => {
-  const maps = new Map([['@k', [{ key: ['[stack lost: the stack map was full (ENOMEM)]'], value: 6n }, { key: ['f+1'], value: 2n }]]]);
-  assert.equal(lostStackSamples(maps), 6n);
 });

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
-import { parseOrThrow } from '@tapfleet/schemas';
-import { ProfileFile } from './commands/compile.js';
+import { parseOrThrow, ProfileFile } from '@tapfleet/schemas';
 import { frontEnd, type FrontEndResult } from './compile.js';
 import { formatDiagnostic } from './diagnostics.js';
 

@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileBundle } from './host-compile.js';
+import { compileBundle } from './compile-bundle.js';
 import { compileBundleInWorker, compileWorkersStarted } from './worker-compile.js';
 import { BuildTimeoutError } from './bundle/clang.js';
 import { CompileError, formatDiagnostic } from './diagnostics.js';

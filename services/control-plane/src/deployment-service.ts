@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CompileError, scriptTargets, type Alias } from '@tapfleet/compiler';
+import { CompileError, targetsByHostPaths, type Alias } from '@tapfleet/compiler';
 import type { Logger } from '@tapfleet/runtime';
 import { durationMs, FINISHED_PHASES, FINAL_STATES, SchemaError, sha256Hex, type CreateDeploymentRequest, type Deployment, type DeploymentTarget, type DeploymentView } from '@tapfleet/schemas';
 import type { AssignmentWriter } from './assignment-writer.js';
@@ -43,7 +43,9 @@ export class DeploymentService {
   async create(req: CreateDeploymentRequest): Promise<DeploymentView> {
     const hosts = await this.inventory.select(req.selector);
     if (!hosts.length) throw new DeploymentRequestError(409, 'no_hosts', `no live host matches ${Object.entries(req.selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
-    const groups = groupHosts(hosts, (paths) => scriptTargets(req.scriptName, req.script, this.tapsets, paths).binaries);
+    // Parsed once for all hosts here, then once per build group by its compile (against that group's profiles).
+    const targetsOf = targetsByHostPaths(req.scriptName, req.script, this.tapsets);
+    const groups = groupHosts(hosts, (paths) => targetsOf(paths).binaries);
     const bundles: Record<string, string> = {};
     const targets: DeploymentTarget[] = [];
     let cached = 0;

@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle, loadTapsets } from '@tapfleet/compiler';
+import { loadTapsets } from '@tapfleet/compiler';
+import { compileForThisHost } from '@tapfleet/local';
 import { RunnerProcess, whenReady } from '@tapfleet/runner';
 import { DeploymentView, FINAL_STATES, type LossCounters } from '@tapfleet/schemas';
 import { demoBinaryPaths, parseClientSummary, type ClientSummary } from '../demo/demo-pipeline.js';
@@ -207,7 +208,7 @@ class CountingProbes {
   private runner?: RunnerProcess;
 
   async start(p: TracedPipeline): Promise<void> {
-    const bundle = await compileBundle('demo-count.tap', COUNT_SCRIPT, { tapsets: loadTapsets().aliases, binaryPaths: demoBinaryPaths(p.bins), signingKey: generateKeyPairSync('ed25519').privateKey });
+    const bundle = await compileForThisHost('demo-count.tap', COUNT_SCRIPT, { tapsets: loadTapsets().aliases, binaryPaths: demoBinaryPaths(p.bins), signingKey: generateKeyPairSync('ed25519').privateKey });
     const objectPath = join(this.dir, 'probe.bpf.o');
     writeFileSync(objectPath, bundle.object);
     this.runner = new RunnerProcess({ objectPath, manifest: bundle.manifest, scope: { pids: [...p.stages.values()].map((d) => d.child.pid!) } });

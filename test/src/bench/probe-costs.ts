@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle } from '@tapfleet/compiler';
+import { compileForThisHost } from '@tapfleet/local';
 import { RunnerProcess, whenReady } from '@tapfleet/runner';
 import { median, spread, unstableBaseline, writeFigures, type Figure } from './figures.js';
 
@@ -123,7 +123,7 @@ interface CaseResult {
 const results: CaseResult[] = [];
 for (const c of CASES) {
   const t0 = performance.now();
-  await compileBundle('bench.tap', c.tapfleet, { signingKey: key });
+  await compileForThisHost('bench.tap', c.tapfleet, { signingKey: key });
   const r: CaseResult = { c, base: [], tf: [], bt: [], compileMs: performance.now() - t0 };
   for (let i = 0; i < ROUNDS; i++) {
     progress(`${c.name}: round ${i + 1}/${ROUNDS}`);
@@ -175,7 +175,7 @@ probe tracepoint:sched:sched_switch { @e = count(); }`;
 const FIVE_BT = `tracepoint:syscalls:sys_enter_getpid { @a = count(); } uprobe:${BIN}:bench_fn { @b = count(); } uretprobe:${BIN}:bench_ret { @c = count(); } usdt:${BIN}:tfbench:op { @d = count(); } tracepoint:sched:sched_switch { @e = count(); } BEGIN { printf("ready\\n"); }`;
 
 async function tapfleetStartStop(): Promise<{ startMs: number; stopMs: number; detachMs: number }> {
-  const bundle = await compileBundle('five.tap', FIVE_TF, { signingKey: key });
+  const bundle = await compileForThisHost('five.tap', FIVE_TF, { signingKey: key });
   const obj = join(work, 'five.o');
   writeFileSync(obj, bundle.object);
   const t0 = performance.now();

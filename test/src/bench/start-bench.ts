@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileCacheDir } from '@tapfleet/compiler';
+import { compileCacheDir } from '@tapfleet/local';
 import { median, spread, writeFigures, type Figure } from './figures.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' } } });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { allCommands } from '@tapfleet/cli';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 
 /** Runs the real `tapfleet` entry point with the test command's environment. */
@@ -9,17 +10,27 @@ function tapfleet(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The registry `tapfleet --help` is made from: every table of every package, as the CLI composes them. */
+const registry = await allCommands();
+/** Commands that must be there whatever else is: a registry that lost a table fails here, not vacuously below. */
+const CORE = ['setup', 'stack up', 'stack down', 'stack status', 'check', 'compile', 'profile', 'run', 'deploy', 'agent', 'ingest'];
+
 test('--help lists every command and exits 0', () => {
   const r = tapfleet('--help');
   assert.equal(r.code, 0);
-  for (const cmd of ['setup', 'stack up', 'stack down', 'stack status', 'check', 'compile', 'profile', 'run']) assert.match(r.stdout, new RegExp(`^  ${cmd} `, 'm'));
+  const paths = registry.map((c) => c.path.join(' '));
+  for (const cmd of CORE) assert.ok(paths.includes(cmd), `${cmd} is in the command registry`);
+  for (const cmd of paths) assert.match(r.stdout, new RegExp(`^  ${cmd} `, 'm'));
 });
 
 test('every command has --help', () => {
-  for (const cmd of [['setup'], ['stack', 'up'], ['stack', 'down'], ['stack', 'status'], ['check'], ['compile'], ['profile'], ['run']]) {
-    const r = tapfleet(...cmd, '--help');
-    assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
-    assert.match(r.stdout, new RegExp(`^usage: tapfleet ${cmd.join(' ')}`, 'm'));
+  for (const { path, args, summary } of registry) {
+    const r = tapfleet(...path, '--help');
+    assert.equal(r.code, 0, `${path.join(' ')} --help`);
+    // The command's own help (not a group's list): its usage line and its summary.
+    const usage = `usage: tapfleet ${[...path, ...(args ? [args] : [])].join(' ')} [options]`;
+    assert.ok(r.stdout.split('\n').includes(usage), `${path.join(' ')} --help prints '${usage}'`);
+    assert.ok(r.stdout.includes(summary), `${path.join(' ')} --help shows its summary`);
   }
 });
 

@@ -16,7 +16,8 @@ const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
 const CLIENTS = /node_modules\/(@nats-io|@clickhouse|ioredis|kafkajs|@opentelemetry|prom-client)\//;
 /** The logger: made on first use, so a command that logs nothing loads none of it. */
 const LOGGER = /node_modules\/pino\//;
-const FRONT_END = /services\/compiler\/dist\/(parser|compile|host-compile|passes\/[^/]+)\.js$/;
+/** The compiler's front end, and the host discovery that runs it to find a script's targets. */
+const FRONT_END = /services\/compiler\/dist\/(parser|compile|compile-bundle|passes\/[^/]+)\.js$|services\/local\/dist\/host-compile\.js$/;
 
 /** Runs `tapfleet ARGS` in a fresh process; its exit code, output and every module it loaded. */
 function traced(args: string[], env: Record<string, string> = {}) {
@@ -47,6 +48,8 @@ test('tapfleet --help and tapfleet run --help load no client library, no compile
     assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
     assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
+    // The single-host package's command table only: no session, host discovery, cache, output or runner.
+    assert.deepEqual(matching(r.modules, /services\/local\/dist\/(run-session|host-compile|compile-cache\/|output\/)|agents\/runner\/dist\//), [], `tapfleet ${args.join(' ')}`);
   }
   // A command loads the command tables only up to its own: `run` needs none of the others.
   const run = traced(['run', '--help']);

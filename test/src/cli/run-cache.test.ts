@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { CompileCacheEntry, parseBundle, verifyBundle } from '@tapfleet/schemas';
-import { BundleCache, compileCacheDir, loadOrCreateSigningKey } from '@tapfleet/compiler';
+import { loadOrCreateSigningKey } from '@tapfleet/compiler';
+import { BundleCache, compileCacheDir } from '@tapfleet/local';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-run-cache-'));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedEvent } from '@tapfleet/schemas';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle, runSession, type Alias, type SessionOptions, type SessionResult } from '@tapfleet/compiler';
+import type { Alias } from '@tapfleet/compiler';
+import { compileForThisHost, runSession, type SessionOptions, type SessionResult } from '@tapfleet/local';
 import { verifyBundle } from '@tapfleet/schemas';
 
 const keys = generateKeyPairSync('ed25519');
@@ -35,7 +36,7 @@ export async function traceCommand(
   extra: Partial<SessionOptions> & { ringBufferBytes?: number; binaryPaths?: Record<string, string>; tapsets?: Alias[]; usdtArgs?: 'direct' | 'libbpf' } = {},
 ): Promise<TraceRun> {
   const { ringBufferBytes, binaryPaths, tapsets, usdtArgs, ...session } = extra;
-  const bundle = await compileBundle('test.tap', script, {
+  const bundle = await compileForThisHost('test.tap', script, {
     signingKey: TEST_SIGNING_KEY,
     ...(tapsets ? { tapsets } : {}),
     ...(binaryPaths ? { binaryPaths } : {}),

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveKernelProfile, hostKernelProfile, readKernelImage, type DerivedProfile } from '@tapfleet/compiler';
+import { deriveKernelProfile, readKernelImage, type DerivedProfile } from '@tapfleet/compiler';
+import { hostKernelProfile } from '@tapfleet/runner';
 import type { KernelProfile, TracepointField } from '@tapfleet/schemas';
 import { arm64Image, BANNER, BUILD_ID, bzImage, vmlinuxElf, type ImageContents } from './synthetic-kernel-image.js';
 

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveKernelProfile, hostKernelProfile, readKernelImage, type DerivedProfile } from '@tapfleet/compiler';
+import { deriveKernelProfile, readKernelImage, type DerivedProfile } from '@tapfleet/compiler';
+import { hostKernelProfile } from '@tapfleet/runner';
 import type { KernelProfile, TracepointField } from '@tapfleet/schemas';
 
 /**

@@ -2,7 +2,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, copyFileSync } from 'node:fs';
 import { HIST_BUCKETS } from '@tapfleet/schemas';
-import { compileBundle, runSession } from '@tapfleet/compiler';
+import { compileForThisHost, runSession } from '@tapfleet/local';
 import { buildTracee, traceCommand, TEST_SIGNING_KEY } from './kernel-harness.js';
 
 /** These run the real kernel through the real runner; CI runs them as root. */
@@ -115,7 +115,7 @@ probe tftest.op { emit op { started: @entry(arg0), done: $done, took: latency } 
   test('a binary missing at load time gives a per-probe error status, not a crash', async () => {
     const doomed = `${tracee}-doomed`;
     copyFileSync(tracee, doomed);
-    const bundle = await compileBundle('t.tap', `probe uprobe:${doomed}:tf_add { @a = count(); } probe tracepoint:syscalls:sys_enter_getpid { @b = count(); }`, { signingKey: TEST_SIGNING_KEY });
+    const bundle = await compileForThisHost('t.tap', `probe uprobe:${doomed}:tf_add { @a = count(); } probe tracepoint:syscalls:sys_enter_getpid { @b = count(); }`, { signingKey: TEST_SIGNING_KEY });
     rmSync(doomed);
     const statuses: { program: string; errno: number }[] = [];
     const r = await runSession({ bundle, durationMs: 100, onAttach: (s, program) => statuses.push({ program, errno: s.errno }) });

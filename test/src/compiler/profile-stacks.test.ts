@@ -4,7 +4,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
-import { compileBundle, foldedLines, runSession } from '@tapfleet/compiler';
+import { foldedLines } from '@tapfleet/schemas';
+import { compileForThisHost, runSession } from '@tapfleet/local';
 import { stackKeysOf, verifyBundle } from '@tapfleet/schemas';
 import { TEST_PUBLIC_KEY, TEST_SIGNING_KEY } from './kernel-harness.js';
 
@@ -31,7 +32,7 @@ function workload(mode: 'user' | 'syscall'): ChildProcess {
 
 /** Samples `script` for 2 s with tapfleet and returns the map's folded stacks, hottest first. */
 async function tapfleetFolded(script: string, map: string): Promise<{ line: string; n: bigint }[]> {
-  const bundle = await compileBundle('stacks.tap', script, { signingKey: TEST_SIGNING_KEY });
+  const bundle = await compileForThisHost('stacks.tap', script, { signingKey: TEST_SIGNING_KEY });
   verifyBundle(bundle, TEST_PUBLIC_KEY);
   const result = await runSession({ bundle, durationMs: 2000 });
   const layout = bundle.manifest.maps.find((m) => m.name === map)!;

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { compileBundle, runSession } from '@tapfleet/compiler';
+import { compileForThisHost, runSession } from '@tapfleet/local';
 import { HIST_BUCKETS } from '@tapfleet/schemas';
 import { TEST_SIGNING_KEY } from './kernel-harness.js';
 
@@ -111,7 +111,7 @@ function busyLoad(n: number): ChildProcess[] {
 
 describe('run-queue latency next to bpftrace', () => {
   test('tapfleet run and bpftrace, on the same workload at the same time, give the same histogram shape', async () => {
-    const bundle = await compileBundle('runqlat.tap', TAPFLEET_SCRIPT, { signingKey: TEST_SIGNING_KEY });
+    const bundle = await compileForThisHost('runqlat.tap', TAPFLEET_SCRIPT, { signingKey: TEST_SIGNING_KEY });
     const load = busyLoad(3);
     try {
       const bpftrace = await startBpftrace();

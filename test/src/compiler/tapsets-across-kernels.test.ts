@@ -1,7 +1,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { CompileError, compileBundle, formatDiagnostic, frontEnd, loadTapsets, readBinaryProfile, type Alias } from '@tapfleet/compiler';
+import { CompileError, compileBundle, formatDiagnostic, frontEnd, loadTapsets, type Alias } from '@tapfleet/compiler';
+import { readBinaryProfile } from '@tapfleet/runner';
 import type { BinaryProfile, KernelProfile } from '@tapfleet/schemas';
 import { TEST_SIGNING_KEY } from './kernel-harness.js';
 import { buildDemo, demoBinaryPaths } from '../demo/demo-pipeline.js';

@@ -1,7 +1,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { compileBundle, loadTapsets } from '@tapfleet/compiler';
+import { loadTapsets } from '@tapfleet/compiler';
+import { compileForThisHost } from '@tapfleet/local';
 import { TEST_SIGNING_KEY, traceCommand } from './kernel-harness.js';
 import { buildDemo, demoBinaryPaths } from '../demo/demo-pipeline.js';
 import { postgresBinDir } from '../postgres/pg-cluster.js';
@@ -30,7 +31,7 @@ describe('tapsets', () => {
 
   for (const alias of aliases) {
     test(`${alias.name}@${alias.version ?? 1} compiles against this kernel`, async () => {
-      const bundle = await compileBundle(`${alias.name}.tap`, `probe ${alias.name}@${alias.version ?? 1} { @n = count(); }`, { signingKey: TEST_SIGNING_KEY, tapsets: aliases, binaryPaths: BINARIES });
+      const bundle = await compileForThisHost(`${alias.name}.tap`, `probe ${alias.name}@${alias.version ?? 1} { @n = count(); }`, { signingKey: TEST_SIGNING_KEY, tapsets: aliases, binaryPaths: BINARIES });
       assert.ok(bundle.object.length > 0);
     });
   }

@@ -1,6 +1,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileBundle, LIMITS, mapText } from '@tapfleet/compiler';
+import { LIMITS } from '@tapfleet/compiler';
+import { compileForThisHost } from '@tapfleet/local';
+import { mapText } from '@tapfleet/schemas';
 import { buildTracee, traceCommand, TEST_SIGNING_KEY } from './kernel-harness.js';
 
 /**
@@ -68,7 +70,7 @@ probe uretprobe:${tracee}:tf_sleep_ms /@start[tid]/ {
   test(`a value map holds at most ${LIMITS.maxValueMapEntries} keys; printing a full map says so`, async () => {
     const calls = LIMITS.maxValueMapEntries + 200;
     const script = `probe uprobe:${tracee}:tf_add { @k[arg0] = arg1; }`;
-    const bundle = await compileBundle('full.tap', script, { signingKey: TEST_SIGNING_KEY });
+    const bundle = await compileForThisHost('full.tap', script, { signingKey: TEST_SIGNING_KEY });
     const layout = bundle.manifest.maps.find((m) => m.name === '@k')!;
     assert.deepEqual([layout.kind, layout.valueType, layout.maxEntries], ['value', 'i64', LIMITS.maxValueMapEntries]);
     const r = await traceCommand(script, [tracee, 'calls', String(calls)]);

@@ -26,10 +26,14 @@ class DemoProcess {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(configFile: string, readonly label: string) {
+  /** `onStdout` sees the output so far on every chunk: it can act on a line the moment it is written. */
+  constructor(configFile: string, readonly label: string, onStdout?: (stdout: string, child: ChildProcess) => void) {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAPFLEET_')));
     this.child = spawn(process.execPath, [TAPFLEET, 'demo', '--no-install', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => { this.stdout += d.toString(); });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+      onStdout?.(this.stdout, this.child);
+    });
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-20_000); });
     this.exited = new Promise((r) => this.child.on('exit', (code) => {
       writeFileSync(join(ARTIFACTS, `${label}.out`), `${this.stdout}\n--- stderr ---\n${this.stderr}`);
@@ -76,6 +80,26 @@ describe('tapfleet demo under hostile conditions: Ctrl-C during start-up, a seco
     assert.doesNotMatch(early.stdout, /services up after/);
     assert.match(early.stdout, new RegExp(`^ {2}${first[1]} stopped \\(pid ${first[2]}\\)$`, 'm'));
     assert.match(early.stdout, /^ {2}nats stopped \(pid \d+\)\nstopped\.\n$/m, 'the servers of the first group, started or starting, are stopped');
+    for (const n of MAIN_JOB) assert.equal(isOwnedAlive(pidOf(n)), false, `${n} not running`);
+  });
+
+  test('Ctrl-C while tapfleet\'s own services start: they are not waited for, nothing after them starts, all of it is stopped', async () => {
+    const servers = ['nats', 'redis', 'clickhouse', 'jaeger'];
+    let signalled = false;
+    // SIGINT the moment the last server is reported, within the same chunk of output: the product
+    // services are then being spawned or waited for, not yet healthy (they take a second).
+    const mid = new DemoProcess(configFile, 'mid', (out, child) => {
+      if (signalled || !servers.every((n) => new RegExp(`^${n}\\s+started`, 'm').test(out))) return;
+      signalled = true;
+      child.kill('SIGINT');
+    });
+    started.push(mid);
+    assert.equal(await mid.exitWithin(180_000), 130);
+    assert.equal(signalled, true);
+    assert.match(mid.stderr, /SIGINT: stopping; nothing more starts/);
+    assert.doesNotMatch(mid.stdout, /^(control-plane|ingest|assembler|query|agent|demo-\S+)\s+started/m, 'no product service reported up after the Ctrl-C');
+    assert.doesNotMatch(mid.stdout, /services up after/);
+    assert.match(mid.stdout, /^ {2}nats stopped \(pid \d+\)\nstopped\.\n$/m);
     for (const n of MAIN_JOB) assert.equal(isOwnedAlive(pidOf(n)), false, `${n} not running`);
   });
 

@@ -56,3 +56,11 @@ test('both images build their Node part with the same stages, so they cannot dri
   // The test workspace's tools (chdb and its 540 MB library, playwright) are not in the images.
   assert.match(services, /rm -rf node_modules\/chdb node_modules\/@chdb node_modules\/playwright-core node_modules\/@tapfleet\/test test/);
 });
+
+test('the images build every workspace the tapfleet command composes: its package.json for npm ci, its dist in the image', () => {
+  const workspaces = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.filter((w) => w !== 'test');
+  const services = readFileSync(SERVICES_DOCKERFILE, 'utf8');
+  const distLoop = /for ws in ([^;]+); do/.exec(services.replace(/\\\n\s*/g, ''))?.[1]?.trim().split(/\s+/) ?? [];
+  assert.deepEqual([...distLoop].sort(), [...workspaces].sort(), 'the workspaces whose dist the images copy');
+  for (const ws of workspaces) assert.ok(services.includes(`COPY ${ws}/package.json ${ws}/\n`), `${ws}/package.json is copied before npm ci`);
+});

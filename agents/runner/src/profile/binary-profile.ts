@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BinaryProfile, ElfSymbol, UsdtNote } from '@tapfleet/schemas';
-import { gnuBuildId, NT_STAPSDT, parseNotes } from './elf-notes.js';
+import { gnuBuildId, NT_STAPSDT, parseNotes } from '@tapfleet/schemas';
 
 interface Section {
   name: string;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type { KernelProfile, ProbeKind, TracepointFormat } from '@tapfleet/schemas';
-import { gnuBuildId, parseNotes } from './elf-notes.js';
+import { gnuBuildId, parseNotes } from '@tapfleet/schemas';
 
 export const TRACEFS = '/sys/kernel/tracing';
 

@@ -1,5 +1,5 @@
 import { Diagnostics } from '../diagnostics.js';
-import type { ProgramInfo } from '../passes/emit-c.js';
+import type { ProgramInfo } from '../passes/lower.js';
 import type { Source } from '../source.js';
 import { BuildError, BuildTimeoutError } from './clang.js';
 

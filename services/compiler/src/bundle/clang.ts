@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CLANG_BRACKET_DEPTH } from '../limits.js';
+import { BPF_INCLUDE_DIRS, bpfHeadersDigest } from './bpf-headers.js';
 
 export class BuildError extends Error {
   readonly code: string = 'TAPFLEET_BUILD';
@@ -64,11 +65,12 @@ function runTool(file: string, args: string[], cwd: string, deadline: number, ti
 
 /**
  * clang -O2 -g -target bpf, then llvm-strip -g (objects shrink ~20x and still load:
- * BTF stays). The build directory is named by the source digest and mapped to `.`
- * so the object does not depend on where it was built: same C, same bytes.
+ * BTF stays). The build directory is named by the source and headers' digest and mapped to
+ * `.`, the header directories to fixed names, so the object does not depend on where it was
+ * built: same C and headers, same bytes.
  */
 export async function buildBpfObject(c: string, options: BuildOptions = {}): Promise<Buffer> {
-  const digest = createHash('sha256').update(c).digest('hex').slice(0, 16);
+  const digest = createHash('sha256').update(c).update(bpfHeadersDigest()).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'tapfleet-build', digest);
   mkdirSync(dir, { recursive: true });
   const src = join(dir, 'probe.bpf.c');
@@ -78,7 +80,7 @@ export async function buildBpfObject(c: string, options: BuildOptions = {}): Pro
   const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLANG_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
-  await runTool(options.clang ?? 'clang', ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`, `-fdebug-prefix-map=${dir}=.`, `-fbracket-depth=${CLANG_BRACKET_DEPTH}`, '-Wno-unused-value', '-c', 'probe.bpf.c', '-o', 'probe.bpf.o'], dir, deadline, timeoutMs);
+  await runTool(options.clang ?? 'clang', ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`, ...BPF_INCLUDE_DIRS.flatMap((h) => [`-I${h.dir}`, `-fdebug-prefix-map=${h.dir}=${h.as}`]), `-fdebug-prefix-map=${dir}=.`, `-fbracket-depth=${CLANG_BRACKET_DEPTH}`, '-Wno-unused-value', '-c', 'probe.bpf.c', '-o', 'probe.bpf.o'], dir, deadline, timeoutMs);
   await runTool('llvm-strip', ['-g', obj], dir, deadline, timeoutMs);
   return readFileSync(obj);
 }

@@ -9,7 +9,7 @@ import { createPrivateKey } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { serializeBundle, type KernelProfile } from '@tapfleet/schemas';
 import { CompileError } from '../diagnostics.js';
-import { compileBundle } from '../host-compile.js';
+import { compileBundle } from '../compile-bundle.js';
 import { loadTapsets } from '../tapsets.js';
 import { BuildError, BuildTimeoutError } from './clang.js';
 import type { WorkerJob, WorkerOutcome, WorkerResult } from './worker-messages.js';

@@ -1,6 +1,6 @@
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
-import type { ProgramInfo } from '../passes/emit-c.js';
+import type { ProgramInfo } from '../passes/lower.js';
 
 const SHT_SYMTAB = 2;
 const STT_FUNC = 2;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { gnuBuildId, parseNotes } from '@tapfleet/runner';
+import { gnuBuildId, parseNotes } from '@tapfleet/schemas';
 import type { KernelProfile } from '@tapfleet/schemas';
 import { BTF_MAGIC, btfLength } from './btf.js';
 import { ImageMemory } from './image-memory.js';

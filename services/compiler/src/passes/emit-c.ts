@@ -1,50 +1,42 @@
-import { aggregationValueSize, EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, mapObjectName, type LayoutField } from '@tapfleet/schemas';
+import { EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, mapObjectName, type LayoutField, type MapLayout } from '@tapfleet/schemas';
 import { usdtArgC } from './usdt-args.js';
 import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
-import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import type { Type } from '../types.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
+import type { Lowered, ProgramInfo } from './lower.js';
 import { EXIT_RECORD } from './printf-check.js';
-import { resetValueMapTemps, valueMapDefinition, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
-
-type AggKind = Exclude<MapInfo['kind'], 'value'>;
+import { resetValueMapTemps, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
+import { mapDefinitionC, mapId } from './emit-maps.js';
 import { profileProgram, stackKeyC, stackMapsC } from './emit-stacks.js';
 import { isStackName } from './stack-keys.js';
 
-/** One BPF program in the object, and where it attaches. */
-export interface ProgramInfo {
-  name: string;
-  target: Target;
-  /** The probe point it implements, for diagnostics about the built program (size, stack). */
-  span: Span;
-}
-
-export interface EmittedC {
-  code: string;
-  programs: ProgramInfo[];
-}
+type AggKind = Exclude<MapInfo['kind'], 'value'>;
 
 const C_INT: Record<string, string> = { u8: '__u8', u16: '__u16', u32: '__u32', u64: '__u64', i8: '__s8', i16: '__s16', i32: '__s32', i64: '__s64' };
 const cField = (f: LayoutField) => (f.type === 'str' ? `char ${f.name}[${f.size}];` : `${C_INT[f.type]} ${f.name};`);
-const round8 = (n: number) => Math.ceil(n / 8) * 8;
-const mapId = (name: string) => name.slice(1);
 
 interface Ctx {
   target: Target;
   /** Inside an entry program: @entry's expressions are evaluated live here. */
   inEntry: boolean;
   probe: ResolvedProbe;
+  lowered: Lowered;
 }
 
-/** Pass: lower the checked probes to one BPF C translation unit. */
-export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: number = LIMITS.ringBufferBytes): EmittedC {
+/**
+ * Pass: write the checked, lowered probes as one BPF C translation unit. Every struct, map
+ * and program comes from the lowered layouts (lower.ts), each size and offset asserted, so
+ * clang refuses the object if the C ever disagrees with the manifest. What every program
+ * shares is C in tapfleet.bpf.h (the objects the runner knows by the names in tapfleet-abi.h,
+ * and the helpers); the three numbers it needs are defined here, per bundle.
+ */
+export function emitC(probes: ResolvedProbe[], a: Analysis, lowered: Lowered, ringBufferBytes: number = LIMITS.ringBufferBytes): string {
   strTemp = 0; // temporaries are numbered per unit: the same script always yields the same C
   resetValueMapTemps();
   const out: string[] = [];
-  const programs: ProgramInfo[] = [];
   const viaLibbpf = (t?: Target) => t?.kind === 'usdt' && !t.direct;
   const usesUsdt = probes.some((p) => p.points.some((pt) => viaLibbpf(pt.target) || (pt.entries ?? []).some(viaLibbpf)));
   out.push(
@@ -60,32 +52,30 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
     '',
     'char LICENSE[] SEC("license") = "GPL";',
     '',
-    `struct tf_prefix {\n${EVENT_PREFIX.map((f) => `\t${cField(f)}`).join('\n')}\n};`,
+    `#define TF_RINGBUF_BYTES ${ringBufferBytes}`,
+    `#define TF_MAX_STRING_BYTES ${LIMITS.maxStringBytes}`,
+    `#define TF_MAX_SCOPE_PIDS ${LIMITS.maxScopePids}`,
+    '#include "tapfleet.bpf.h"',
+    '',
+    // The header's record prefix is the one decoders read (schemas' EVENT_PREFIX).
     `_Static_assert(sizeof(struct tf_prefix) == ${EVENT_PREFIX_SIZE}, "event prefix layout");`,
+    ...EVENT_PREFIX.map((f) => `_Static_assert(__builtin_offsetof(struct tf_prefix, ${f.name}) == ${f.offset}, "offset of the prefix's ${f.name}");`),
     '',
-    `struct {\n\t__uint(type, BPF_MAP_TYPE_RINGBUF);\n\t__uint(max_entries, ${ringBufferBytes});\n} tf_events SEC(".maps");`,
-    '',
-    '/* [0] events produced, [1] ring-buffer reservations that failed (drops). */',
-    'struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 2);\n\t__type(key, __u32);\n\t__type(value, __u64);\n} tf_stats SEC(".maps");',
-    '',
-    SCOPE,
-    '',
-    HELPERS,
   );
-  for (const { layout } of a.events.values()) {
+  for (const layout of lowered.events.values()) {
     // PREFIX is upper-case: event fields are lower-case identifiers, so no field can be named like it.
     out.push(`struct ev_${layout.name} {\n\tstruct tf_prefix PREFIX;\n${layout.fields.map((f) => `\t${cField(f)}`).join('\n')}\n};`);
     out.push(`_Static_assert(sizeof(struct ev_${layout.name}) == ${layout.size}, "layout of event ${layout.name}");`);
     for (const f of layout.fields) out.push(`_Static_assert(__builtin_offsetof(struct ev_${layout.name}, ${f.name}) == ${f.offset}, "offset of ${layout.name}.${f.name}");`);
   }
-  out.push(...stackMapsC(a));
-  for (const m of a.maps.values()) out.push(m.kind === 'value' ? valueMapDefinition(m) : mapDefinition(m as MapInfo & { kind: AggKind }));
+  out.push(...stackMapsC(lowered.stacks));
+  for (const m of lowered.maps.values()) out.push(mapDefinitionC(m));
   for (const probe of probes) {
+    const own = lowered.programs.filter((p) => p.probe === probe.index);
+    if (!own.length) continue;
     const pa = a.probes.get(probe.index)!;
-    if (probe.points.every((p) => ['interval', 'begin', 'end'].includes(p.target.kind))) continue;
-    const hasEntry = probe.points.some((p) => p.entries);
     const keyCount = Math.max(0, ...probe.points.map((p) => p.pairKey?.end.length ?? 0));
-    if (hasEntry) {
+    if (probe.points.some((p) => p.entries)) {
       const slots = pa.entries.map((e, i) => {
         const t = a.types.get(e)!;
         return t.kind === 'str' ? `\tchar s${i}[${t.size}];` : `\t__s64 s${i};`;
@@ -96,54 +86,59 @@ export function emitC(probes: ResolvedProbe[], a: Analysis, ringBufferBytes: num
       const keyType = keyCount ? `struct tf_pk_${probe.index}` : '__u32';
       out.push(`struct {\n\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n\t__uint(max_entries, ${LIMITS.maxMapEntries});\n\t__type(key, ${keyType});\n\t__type(value, struct tf_entry_${probe.index});\n} tf_entry_${probe.index} SEC(".maps");`);
     }
-    probe.points.forEach((point, i) => {
-      const name = `p${probe.index}_${i}`;
-      (point.entries ?? []).forEach((entry, j) => {
-        const ctx: Ctx = { target: entry, inEntry: true, probe };
-        const key = pairKeyC(keyCount, point.pairKey?.start, ctx, a);
-        const body = [
-          `\tstruct tf_entry_${probe.index} tf_e = {};`,
-          // A start key may read USDT arguments: fetch them first; the thread key needs none.
-          ...(point.pairKey ? [] : key.lines),
-          ...usdtArgReads([...pa.entries.map((e) => (e.kind === 'entry' ? e.expr : e)), ...(point.pairKey?.start ?? [])], ctx),
-          ...(point.pairKey ? key.lines : []),
-          '\ttf_e.ts = bpf_ktime_get_ns();',
-          ...pa.entries.map((e, slot) => {
-            const inner = (e as Extract<Expr, { kind: 'entry' }>).expr;
-            const t = a.types.get(e)!;
-            return t.kind === 'str' ? `\t${strInto(inner, `tf_e.s${slot}`, t.size, ctx, a)}` : `\ttf_e.s${slot} = ${intExpr(inner, ctx, a)};`;
-          }),
-          `\tbpf_map_update_elem(&tf_entry_${probe.index}, &${key.ref}, &tf_e, BPF_ANY);`,
-        ];
-        const entryName = `${name}_entry${j === 0 ? '' : j}`;
-        out.push(program(entryName, entry, body));
-        programs.push({ name: entryName, target: entry, span: point.span });
-      });
-      const ctx: Ctx = { target: point.target, inEntry: false, probe };
-      const body: string[] = [];
-      if (point.entries) {
-        const key = pairKeyC(keyCount, point.pairKey?.end, ctx, a);
-        // USDT arguments the end key reads are fetched up front, with the body's.
-        if (point.pairKey) body.push(...usdtArgReads([...point.pairKey.end, ...collectExprs(probe)], ctx));
-        body.push(
-          ...key.lines,
-          `\tstruct tf_entry_${probe.index} *tf_ep = bpf_map_lookup_elem(&tf_entry_${probe.index}, &${key.ref});`,
-          '\tif (!tf_ep)\n\t\treturn 0; /* entry not seen (attached mid-call, or evicted): nothing to pair with */',
-          `\tstruct tf_entry_${probe.index} tf_e = *tf_ep;`,
-          `\tbpf_map_delete_elem(&tf_entry_${probe.index}, &${key.ref});`,
-          '\t__u64 tf_now = bpf_ktime_get_ns();',
-          '\t(void)tf_e; (void)tf_now;',
-        );
-      }
-      if (!point.pairKey) body.push(...usdtArgReads(collectExprs(probe), ctx));
-      for (const [local, t] of pa.locals) body.push(t.kind === 'str' ? `\tchar v_${local}[${t.size}] = {};` : `\t__s64 v_${local} = 0;`);
-      if (probe.predicate) body.push(`\tif (!(${intExpr(probe.predicate, ctx, a)}))\n\t\treturn 0;`);
-      body.push(...probe.body.flatMap((s) => stmt(s, ctx, a, 1)));
-      out.push(program(name, point.target, body));
-      programs.push({ name, target: point.target, span: point.span });
-    });
+    for (const prog of own) out.push(prog.entry === undefined ? pointProgram(prog, probe, keyCount, a, lowered) : entryProgram(prog, probe, keyCount, a, lowered));
   }
-  return { code: `${out.join('\n')}\n`, programs };
+  return `${out.join('\n')}\n`;
+}
+
+/** A program that stores @entry state (a uretprobe's entry uprobe, a paired alias's start point). */
+function entryProgram(prog: ProgramInfo, probe: ResolvedProbe, keyCount: number, a: Analysis, lowered: Lowered): string {
+  const point = probe.points[prog.point]!;
+  const pa = a.probes.get(probe.index)!;
+  const ctx: Ctx = { target: prog.target, inEntry: true, probe, lowered };
+  const key = pairKeyC(keyCount, point.pairKey?.start, ctx, a);
+  const body = [
+    `\tstruct tf_entry_${probe.index} tf_e = {};`,
+    // A start key may read USDT arguments: fetch them first; the thread key needs none.
+    ...(point.pairKey ? [] : key.lines),
+    ...usdtArgReads([...pa.entries.map((e) => (e.kind === 'entry' ? e.expr : e)), ...(point.pairKey?.start ?? [])], ctx),
+    ...(point.pairKey ? key.lines : []),
+    '\ttf_e.ts = bpf_ktime_get_ns();',
+    ...pa.entries.map((e, slot) => {
+      const inner = (e as Extract<Expr, { kind: 'entry' }>).expr;
+      const t = a.types.get(e)!;
+      return t.kind === 'str' ? `\t${strInto(inner, `tf_e.s${slot}`, t.size, ctx, a)}` : `\ttf_e.s${slot} = ${intExpr(inner, ctx, a)};`;
+    }),
+    `\tbpf_map_update_elem(&tf_entry_${probe.index}, &${key.ref}, &tf_e, BPF_ANY);`,
+  ];
+  return program(prog.name, prog.target, body);
+}
+
+/** The program of a probe point: its body, after pairing with the entry's state when it has one. */
+function pointProgram(prog: ProgramInfo, probe: ResolvedProbe, keyCount: number, a: Analysis, lowered: Lowered): string {
+  const point = probe.points[prog.point]!;
+  const pa = a.probes.get(probe.index)!;
+  const ctx: Ctx = { target: point.target, inEntry: false, probe, lowered };
+  const body: string[] = [];
+  if (point.entries) {
+    const key = pairKeyC(keyCount, point.pairKey?.end, ctx, a);
+    // USDT arguments the end key reads are fetched up front, with the body's.
+    if (point.pairKey) body.push(...usdtArgReads([...point.pairKey.end, ...collectExprs(probe)], ctx));
+    body.push(
+      ...key.lines,
+      `\tstruct tf_entry_${probe.index} *tf_ep = bpf_map_lookup_elem(&tf_entry_${probe.index}, &${key.ref});`,
+      '\tif (!tf_ep)\n\t\treturn 0; /* entry not seen (attached mid-call, or evicted): nothing to pair with */',
+      `\tstruct tf_entry_${probe.index} tf_e = *tf_ep;`,
+      `\tbpf_map_delete_elem(&tf_entry_${probe.index}, &${key.ref});`,
+      '\t__u64 tf_now = bpf_ktime_get_ns();',
+      '\t(void)tf_e; (void)tf_now;',
+    );
+  }
+  if (!point.pairKey) body.push(...usdtArgReads(collectExprs(probe), ctx));
+  for (const [local, t] of pa.locals) body.push(t.kind === 'str' ? `\tchar v_${local}[${t.size}] = {};` : `\t__s64 v_${local} = 0;`);
+  if (probe.predicate) body.push(`\tif (!(${intExpr(probe.predicate, ctx, a)}))\n\t\treturn 0;`);
+  body.push(...probe.body.flatMap((st) => stmt(st, ctx, a, 1)));
+  return program(prog.name, point.target, body);
 }
 
 /**
@@ -170,123 +165,6 @@ function program(name: string, target: Target, body: string[]): string {
   // A USDT site with directly readable arguments is a plain uprobe at the site's offset.
   const section = target.kind === 'usdt' && target.direct ? 'uprobe' : SECTION[target.kind];
   return `SEC("${section}")\nint ${name}(${ctxType} *ctx)\n{\n\tif (!tf_in_scope())\n\t\treturn 0;\n${body.join('\n')}\n\treturn 0;\n}\n`;
-}
-
-/**
- * Host scope: which processes an agent traces. The runner sets the mode before load;
- * being \`const volatile\`, an unscoped bundle costs nothing (the verifier prunes the check).
- */
-const SCOPE = `/* 0: every process; 1: the tgids in tf_scope_pids; 2: the cgroup tf_scope_cgroup. */
-const volatile __u32 tf_scope_mode = 0;
-const volatile __u64 tf_scope_cgroup = 0;
-struct {
-\t__uint(type, BPF_MAP_TYPE_HASH);
-\t__uint(max_entries, ${LIMITS.maxScopePids});
-\t__type(key, __u32);
-\t__type(value, __u8);
-} tf_scope_pids SEC(".maps");
-
-static __always_inline bool tf_in_scope(void)
-{
-\tif (tf_scope_mode == 0)
-\t\treturn true;
-\tif (tf_scope_mode == 2)
-\t\treturn bpf_get_current_cgroup_id() == tf_scope_cgroup;
-\t__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-\treturn bpf_map_lookup_elem(&tf_scope_pids, &tgid) != 0;
-}`;
-
-const HELPERS = `static __always_inline void tf_count(__u32 slot)
-{
-	__u64 *c = bpf_map_lookup_elem(&tf_stats, &slot);
-	if (c)
-		*c += 1;
-}
-
-static __always_inline void tf_fill_prefix(struct tf_prefix *p, __u32 id)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	p->event_id = id;
-	p->cpu = bpf_get_smp_processor_id();
-	p->pid = pid_tgid >> 32;
-	p->tid = (__u32)pid_tgid;
-	p->ktime_ns = bpf_ktime_get_ns();
-	bpf_get_current_comm(p->comm, sizeof(p->comm));
-}
-
-static __always_inline __u32 tf_log2(__u64 v)
-{
-	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
-
-/* hist buckets: [0] negative, [1] zero, [2 + k] values in [2^k, 2^(k+1)). */
-static __always_inline __u32 tf_hist_index(__s64 v)
-{
-	return v < 0 ? 0 : v == 0 ? 1 : 2 + tf_log2((__u64)v);
-}
-
-/* String equality over bounded buffers of sizes na and nb (constants after inlining). */
-static __always_inline bool tf_streq(const char *a, int na, const char *b, int nb)
-{
-	int n = na < nb ? na : nb;
-	for (int i = 0; i < ${LIMITS.maxStringBytes}; i++) {
-		if (i >= n)
-			break;
-		if (a[i] != b[i])
-			return false;
-		if (a[i] == 0)
-			return true;
-	}
-	if (na > n && a[n] != 0)
-		return false;
-	if (nb > n && b[n] != 0)
-		return false;
-	return true;
-}
-
-static __always_inline void *tf_lookup_or_init(void *map, void *key, void *zero)
-{
-	void *v = bpf_map_lookup_elem(map, key);
-	if (v)
-		return v;
-	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
-
-#define TF_READ_USER(T, p) ({ T tf_tmp = 0; bpf_probe_read_user(&tf_tmp, sizeof(tf_tmp), (const void *)(unsigned long)(p)); (__s64)tf_tmp; })
-`;
-
-function mapDefinition(m: MapInfo & { kind: AggKind }): string {
-  const id = mapId(m.name);
-  const scalar = m.keyTypes.length === 0;
-  const keyFields = scalar
-    ? '\t__u32 k0; /* scalar aggregation: a one-slot per-CPU array, key 0 */'
-    : m.keyTypes.map((t, i) => (t.kind === 'str' ? `\tchar k${i}[${round8(t.size)}];` : `\t__s64 k${i};`)).join('\n');
-  // Keyed maps are not preallocated: creating a preallocated 10k-entry per-CPU hash
-  // costs 5-10 ms each here, which would dominate start-up.
-  const mapType = scalar
-    ? '\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);'
-    : `\t__uint(type, BPF_MAP_TYPE_PERCPU_HASH);\n\t__uint(map_flags, BPF_F_NO_PREALLOC);\n\t__uint(max_entries, ${LIMITS.maxMapEntries});`;
-  const valueBytes = aggregationValueSize(m.kind, m.lhist);
-  const value: Record<AggKind, string> = {
-    count: '\t__s64 v;', sum: '\t__s64 v;', min: '\t__s64 v;\n\t__u64 set;', max: '\t__s64 v;\n\t__u64 set;', avg: '\t__s64 sum;\n\t__u64 count;',
-    hist: `\t__u64 b[${HIST_BUCKETS}];`, lhist: `\t__u64 b[${valueBytes / 8}];`,
-  };
-  return [
-    `struct tf_k_${id} {\n${keyFields}\n};`,
-    `struct tf_v_${id} {\n${value[m.kind]}\n};`,
-    `_Static_assert(sizeof(struct tf_v_${id}) == ${valueBytes}, "value of ${m.name}");`,
-    `struct tf_v_${id} tf_zero_${id} = {};`,
-    `struct {\n${mapType}\n\t__type(key, struct tf_k_${id});\n\t__type(value, struct tf_v_${id});\n} ${mapObjectName(m.name)} SEC(".maps");`,
-    '',
-  ].join('\n');
 }
 
 /** Every expression in a probe body and predicate, for finding which USDT args it reads. */
@@ -374,10 +252,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     }
     case 'var': return `v_${e.name}`;
     case 'entry': return `tf_e.s${e.slot}`;
-    case 'mapread': {
-      const m = a.maps.get(e.map)!;
-      return valueReadInt(m, (key) => keyFill(m, e.keys, key, ctx, a));
-    }
+    case 'mapread': return valueReadInt(ctx.lowered.maps.get(e.map)!, (key) => keyFill(e.map, e.keys, key, ctx, a));
     case 'unary': return `(${e.op}${intExpr(e.expr, ctx, a)})`;
     case 'binary': {
       if (a.types.get(e.left)?.kind === 'str') return strEquality(e, ctx, a);
@@ -451,10 +326,7 @@ function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): st
     }
     case 'var': return `__builtin_memcpy(${dest}, v_${e.name}, ${n});`;
     case 'entry': return `__builtin_memcpy(${dest}, tf_e.s${e.slot}, ${n});`;
-    case 'mapread': {
-      const m = a.maps.get(e.map)!;
-      return valueReadStr(m, (key) => keyFill(m, e.keys, key, ctx, a), dest, n);
-    }
+    case 'mapread': return valueReadStr(ctx.lowered.maps.get(e.map)!, (key) => keyFill(e.map, e.keys, key, ctx, a), dest, n);
     default: return ';';
   }
 }
@@ -468,14 +340,11 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
     }
     case 'agg': return aggregate(s, ctx, a, ind);
     case 'assign': {
-      const m = a.maps.get(s.map)!;
-      const t = m.valueType!;
-      return valueStore(m, keyInit(m, s.keys, ctx, a, ind), (dest) => (t.kind === 'int' ? `${dest} = ${intExpr(s.value, ctx, a)};` : strInto(s.value, dest, t.size, ctx, a)), ind);
+      const t = a.maps.get(s.map)!.valueType!;
+      return valueStore(ctx.lowered.maps.get(s.map)!, keyInit(s.map, s.keys, ctx, a, ind), (dest) => (t.kind === 'int' ? `${dest} = ${intExpr(s.value, ctx, a)};` : strInto(s.value, dest, t.size, ctx, a)), ind);
     }
-    case 'delete': {
-      const m = a.maps.get(s.map)!;
-      return [`${ind}{`, ...keyInit(m, s.keys, ctx, a, ind), `${ind}\tbpf_map_delete_elem(&${mapObjectName(m.name)}, &tf_k);`, `${ind}}`];
-    }
+    case 'delete':
+      return [`${ind}{`, ...keyInit(s.map, s.keys, ctx, a, ind), `${ind}\tbpf_map_delete_elem(&${mapObjectName(s.map)}, &tf_k);`, `${ind}}`];
     case 'emit': return ringRecord(s.event, s.fields, ctx, a, ind);
     // A printf() call site sends its arguments as a record of its own layout; user space formats them.
     case 'printf': return ringRecord(s.record!, s.args.map((value, i) => ({ name: `arg${i}`, value })), ctx, a, ind);
@@ -496,8 +365,9 @@ function stmt(s: Stmt, ctx: Ctx, a: Analysis, depth: number): string[] {
 
 /** Reserves, fills and submits one ring-buffer record of the named layout. */
 function ringRecord(name: string, fields: { name: string; value: Expr }[], ctx: Ctx, a: Analysis, ind: string): string[] {
-  const { layout, fieldTypes } = a.events.get(name)!;
-  const lines = [`${ind}{`, `${ind}\ttf_count(0);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&tf_events, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(1);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->PREFIX, ${layout.id});`];
+  const layout = ctx.lowered.events.get(name)!;
+  const { fieldTypes } = a.events.get(name)!;
+  const lines = [`${ind}{`, `${ind}\ttf_count(TF_STAT_PRODUCED);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&TF_EVENTS_MAP, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(TF_STAT_DROPPED);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->PREFIX, ${layout.id});`];
   for (const f of fields) {
     const t: Type = fieldTypes.get(f.name)!;
     lines.push(t.kind === 'str' ? `${ind}\t\t${strInto(f.value, `tf_ev->${f.name}`, t.size, ctx, a)}` : `${ind}\t\ttf_ev->${f.name} = ${intExpr(f.value, ctx, a)};`);
@@ -506,20 +376,27 @@ function ringRecord(name: string, fields: { name: string; value: Expr }[], ctx: 
   return lines;
 }
 
-function keyInit(m: MapInfo, keys: Expr[], ctx: Ctx, a: Analysis, ind: string): string[] {
-  return [`${ind}\tstruct tf_k_${mapId(m.name)} tf_k = {};`, ...keyFill(m, keys, 'tf_k', ctx, a).map((l) => `${ind}\t${l}`)];
+function keyInit(map: string, keys: Expr[], ctx: Ctx, a: Analysis, ind: string): string[] {
+  return [`${ind}\tstruct tf_k_${mapId(map)} tf_k = {};`, ...keyFill(map, keys, 'tf_k', ctx, a).map((l) => `${ind}\t${l}`)];
 }
 
-/** Statements filling the fields of key struct `key` of map `m` from `keys`. */
-function keyFill(m: MapInfo, keys: Expr[], key: string, ctx: Ctx, a: Analysis): string[] {
+/**
+ * Statements filling the fields of key struct `key` of `map` from `keys`. A string key is read
+ * up to the size of the map's key type (its field is that rounded up to 8 bytes).
+ */
+function keyFill(map: string, keys: Expr[], key: string, ctx: Ctx, a: Analysis): string[] {
+  const types = a.maps.get(map)!.keyTypes;
+  const fields = ctx.lowered.maps.get(map)!.keyFields;
   return keys.map((k, i) => {
-    const t = m.keyTypes[i]!;
-    return t.kind === 'str' ? strInto(k, `${key}.k${i}`, t.size, ctx, a) : `${key}.k${i} = ${intExpr(k, ctx, a)};`;
+    const t = types[i]!;
+    const dest = `${key}.${fields[i]!.name}`;
+    return t.kind === 'str' ? strInto(k, dest, t.size, ctx, a) : `${dest} = ${intExpr(k, ctx, a)};`;
   });
 }
 
 function aggregate(s: Extract<Stmt, { kind: 'agg' }>, ctx: Ctx, a: Analysis, ind: string): string[] {
   const m = a.maps.get(s.map)! as MapInfo & { kind: AggKind };
+  const layout: MapLayout = ctx.lowered.maps.get(s.map)!;
   const id = mapId(m.name);
   const arg = s.call.args[0] ? intExpr(s.call.args[0], ctx, a) : '0';
   const update: Record<AggKind, string[]> = {
@@ -532,14 +409,14 @@ function aggregate(s: Extract<Stmt, { kind: 'agg' }>, ctx: Ctx, a: Analysis, ind
     hist: [`__u32 tf_i = tf_hist_index(${arg});`, 'barrier_var(tf_i);', `if (tf_i < ${HIST_BUCKETS})`, '\ttf_v->b[tf_i] += 1;'],
     lhist: m.lhist
       ? (() => {
-          const n = aggregationValueSize('lhist', m.lhist) / 8;
+          const n = layout.valueSize / 8;
           return [`__s64 tf_x = ${arg};`, `__u32 tf_i = tf_x < ${m.lhist.lo}LL ? 0 : tf_x >= ${m.lhist.hi}LL ? ${n - 1} : 1 + (__u32)((__u64)(tf_x - ${m.lhist.lo}LL) / ${m.lhist.step}ULL);`, 'barrier_var(tf_i);', `if (tf_i < ${n})`, '\ttf_v->b[tf_i] += 1;'];
         })()
       : [],
   };
   return [
     `${ind}{`,
-    ...keyInit(m, s.keys, ctx, a, ind),
+    ...keyInit(s.map, s.keys, ctx, a, ind),
     `${ind}\tstruct tf_v_${id} *tf_v = tf_lookup_or_init(&${mapObjectName(m.name)}, &tf_k, &tf_zero_${id});`,
     `${ind}\tif (tf_v) {`,
     ...update[m.kind].map((l) => `${ind}\t\t${l}`),

@@ -1,4 +1,3 @@
-import type { EventLayout } from '@tapfleet/schemas';
 import type { Expr, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
@@ -6,7 +5,7 @@ import { argKind, CONVERSIONS, parseFormat, type ConversionSpec } from '../print
 import type { Source, Span } from '../source.js';
 import { typeName, type Type } from '../types.js';
 import type { ResolvedProbe } from './resolve-points.js';
-import { isUserSide, layoutOf, type Analysis } from './typecheck.js';
+import { isUserSide, type Analysis } from './typecheck.js';
 import { flatten } from './check-limits.js';
 
 /** Name of the record exit() sends from a kernel probe (one per bundle, no fields). */
@@ -21,12 +20,11 @@ export interface PrintfCheckOptions {
 
 /**
  * Pass: check every printf() format against its arguments and give each kernel-side call site
- * its own record layout (the arguments as fields arg0..argN, laid out by `layoutOf` like any
- * event, the format carried in the layout), and exit() its record. User-side printf() (begin,
+ * its own record (the arguments as fields arg0..argN, laid out by lower.ts like any event, the
+ * format carried in the layout), and exit() its record. User-side printf() (begin,
  * end, interval) takes constants only: nothing the kernel sees is there to print.
  */
 export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnostics, options: PrintfCheckOptions = {}): void {
-  let nextId = Math.max(-1, ...[...a.events.values()].map((e) => e.layout.id)) + 1;
   let sites = 0;
   const exitProbes = new Set<string>();
   for (const probe of probes) {
@@ -43,7 +41,7 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
       if (s.kind !== 'printf') continue;
       const types = checkCall(s, a, diags, userSide);
       if (!types || userSide) continue;
-      if (nextId >= LIMITS.maxEvents) {
+      if (a.events.size >= LIMITS.maxEvents) {
         // Record ids are u16s shared with the emitted events (and exit()'s record).
         diags.error(s.span, `this script sends more than ${LIMITS.maxEvents} kinds of record (events and printf() call sites)`, 'print the same line from fewer call sites');
         return;
@@ -54,10 +52,7 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
         continue;
       }
       const fields = types.map((type, i) => ({ name: `arg${i}`, type }));
-      const layout: EventLayout = { ...layoutOf(nextId++, name, fields), probes: points, call: { fn: 'printf', format: s.format, args: fields.map((f) => f.name) } };
-      if (layout.size > LIMITS.maxEventBytes)
-        diags.error(s.span, `this printf() record is ${layout.size} bytes, more than ${LIMITS.maxEventBytes}`, 'print fewer or shorter strings (str(p, n) bounds one)');
-      a.events.set(name, { layout, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
+      a.events.set(name, { fields, fieldTypes: new Map(fields.map((f) => [f.name, f.type])), probes: points, call: { fn: 'printf', format: s.format, args: fields.map((f) => f.name) } });
       s.record = name;
     }
   }
@@ -67,7 +62,7 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
     diags.error(first.span, `exit() sends a record named ${EXIT_RECORD}, which an emit of this script also uses`, 'rename the event');
     return;
   }
-  a.events.set(EXIT_RECORD, { layout: { ...layoutOf(nextId, EXIT_RECORD, []), probes: [...exitProbes], call: { fn: 'exit' } }, fieldTypes: new Map() });
+  a.events.set(EXIT_RECORD, { fields: [], fieldTypes: new Map(), probes: [...exitProbes], call: { fn: 'exit' } });
 }
 
 /** Checks one call's format and arguments; returns the arguments' types when all is well. */

@@ -1,7 +1,7 @@
 import type { TxnShape } from '@tapfleet/schemas';
 import type { Script } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
-import type { Analysis } from './typecheck.js';
+import type { Lowered } from './lower.js';
 
 /**
  * Checks the script's `hop` and `final` declarations against the events it emits and
@@ -9,9 +9,9 @@ import type { Analysis } from './typecheck.js';
  * declared: the assembler then makes hops of consecutive events). Every event a hop or
  * `final` names must be emitted with a `txn` field, or it could never meet the others.
  */
-export function txnShape(script: Script, analysis: Analysis, diags: Diagnostics): TxnShape | undefined {
+export function txnShape(script: Script, lowered: Lowered, diags: Diagnostics): TxnShape | undefined {
   if (!script.hops.length && !script.finals.length) return undefined;
-  const known = [...analysis.events.values()].map((e) => e.layout);
+  const known = [...lowered.events.values()];
   const withTxn = known.filter((l) => l.txnField !== undefined).map((l) => l.name);
   const check = (ref: { name: string; span: Parameters<Diagnostics['error']>[0] }): boolean => {
     const layout = known.find((l) => l.name === ref.name);

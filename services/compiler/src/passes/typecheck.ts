@@ -1,4 +1,4 @@
-import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField, type MapKind } from '@tapfleet/schemas';
+import type { EventLayout, MapKind } from '@tapfleet/schemas';
 import type { Expr, Stmt } from '../ast.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
@@ -19,9 +19,15 @@ export interface MapInfo {
   span: Span;
 }
 
+/** A record the script sends (an emit, a printf() call site, exit()), as typing found it; passes/lower-events.ts lays it out. */
 export interface EventInfo {
-  layout: EventLayout;
+  /** Its fields in the order the script gives them. */
+  fields: { name: string; type: Type }[];
   fieldTypes: Map<string, Type>;
+  /** The probe points (as written) whose bodies send it. */
+  probes: string[];
+  /** Set for a record a call sends (printf(), exit()) rather than an emit. */
+  call?: EventLayout['call'];
 }
 
 export interface ProbeAnalysis {
@@ -50,7 +56,7 @@ const USER_SIDE_STATEMENTS = new Set<Stmt['kind']>(['print', 'clear', 'printf', 
 
 export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
 
-/** Pass: type every expression, check each builtin is valid where it is used, derive event and map layouts. */
+/** Pass: type every expression, check each builtin is valid where it is used, collect the records and maps the script uses (lower.ts lays them out). */
 export function typecheck(probes: ResolvedProbe[], diags: Diagnostics): Analysis {
   // A value map read before its first assignment (sched_switch above sched_wakeup) takes its
   // type from a silent first pass; its diagnostics are those of the real pass.
@@ -363,8 +369,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
   }
   unassignedReads(mapReads, a.maps, diags);
 
-  let id = 0;
-  for (const [name, { fields, probes }] of eventFields) a.events.set(name, { layout: { ...layoutOf(id++, name, fields), probes: [...probes] }, fieldTypes: new Map(fields.map((f) => [f.name, f.type])) });
+  for (const [name, { fields, probes }] of eventFields) a.events.set(name, { fields, fieldTypes: new Map(fields.map((f) => [f.name, f.type])), probes: [...probes] });
   return a;
 }
 
@@ -383,18 +388,3 @@ function keyMisuse(e: Expr): { span: Span; message: string } | undefined {
   }
 }
 
-/** The one place an event's binary layout is decided: integers first (8-aligned), then strings. */
-export function layoutOf(id: number, name: string, fields: { name: string; type: Type }[]): EventLayout {
-  const out: LayoutField[] = [];
-  let at = EVENT_PREFIX_SIZE;
-  for (const f of fields) if (f.type.kind === 'int') {
-    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8 });
-    at += 8;
-  }
-  for (const f of fields) if (f.type.kind === 'str') {
-    out.push({ name: f.name, type: 'str', offset: at, size: f.type.size });
-    at += f.type.size;
-  }
-  const size = Math.ceil(at / 8) * 8;
-  return { id, name, size, fields: out, ...(fields.some((f) => f.name === 'txn') ? { txnField: 'txn' } : {}) };
-}

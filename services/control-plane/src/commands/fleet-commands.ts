@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
 import {
-  AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, HostView, LossReport, Role, UnknownDeployment, UnknownDeploymentStopped,
+  AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, foldedLines, HostView, LossReport, mapText, Role, UnknownDeployment, UnknownDeploymentStopped,
   type CreateDeploymentRequest,
 } from '@tapfleet/schemas';
 import { ApiClient } from '../api-client.js';
@@ -161,7 +161,6 @@ export const aggsCommand: Command = {
     if (values.json && values.folded) throw new UsageError('give --json or --folded, not both');
     const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}/aggs`, AggregationsView);
     if (values.json) return out(JSON.stringify(view)), 0;
-    const { foldedLines, mapText } = await import('@tapfleet/compiler');
     if (values.folded) {
       const toEntries = (m: AggregationsView['maps'][number]) => m.entries.map((e) => ({ key: e.key, value: BigInt(e.value), ...(e.count ? { count: BigInt(e.count) } : {}) }));
       for (const m of view.maps) if (m.stackKeys?.length) foldedLines(m, toEntries(m)).forEach((l) => out(l));

@@ -1,0 +1,73 @@
+/**
+ * A map as text, the way bpftrace prints it (histograms as bars): `tapfleet run` prints one host's
+ * maps with it and `tapfleet aggs` the fleet's merged maps, so both read the same.
+ */
+import { histBucketLow, type AggEntry } from './aggregation-entry.js';
+import type { BundleManifest, StackKey } from './bundle-manifest.js';
+
+/** A symbolised stack prints as bpftrace prints it: a newline, then each frame indented on its own line; an empty stack as nothing. */
+const stackText = (frames: string) => (frames ? `\n${frames.split('\n').map((f) => `    ${f}\n`).join('')}` : '');
+
+const keyText = (key: (bigint | string)[], stackKeys: StackKey[] = []) =>
+  key.length ? `[${key.map((k, i) => (stackKeys.some((s) => s.index === i) ? stackText(String(k)) : typeof k === 'string' ? k : k.toString())).join(', ')}]` : '';
+
+function humanBound(v: bigint): string {
+  const units: [bigint, string][] = [[1n << 40n, 'T'], [1n << 30n, 'G'], [1n << 20n, 'M'], [1n << 10n, 'K']];
+  for (const [size, unit] of units) if (v >= size && v % size === 0n) return `${v / size}${unit}`;
+  return v.toString();
+}
+
+/** bpftrace-style bars: one row per non-empty bucket range. */
+function bars(rows: { label: string; count: bigint }[]): string[] {
+  const max = rows.reduce((m, r) => (r.count > m ? r.count : m), 0n);
+  const width = 52;
+  return rows.map((r) => {
+    const n = max === 0n ? 0 : Number((r.count * BigInt(width)) / max);
+    return `${r.label.padEnd(20)}${r.count.toString().padStart(8)} |${'@'.repeat(n).padEnd(width)}|`;
+  });
+}
+
+function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number }): string[] {
+  const b = e.buckets ?? [];
+  const first = b.findIndex((x) => x > 0n);
+  if (first === -1) return [];
+  let last = b.length - 1;
+  while (last > first && b[last] === 0n) last--;
+  const rows = [];
+  for (let i = first; i <= last; i++) {
+    let label: string;
+    if (lhist) {
+      if (i === 0) label = `(..., ${lhist.lo})`;
+      else if (i === b.length - 1) label = `[${lhist.hi}, ...)`;
+      else label = `[${lhist.lo + (i - 1) * lhist.step}, ${lhist.lo + i * lhist.step})`;
+    } else if (i === 0) label = '(..., 0)';
+    else if (i === 1) label = '[0]';
+    else if (i === 2) label = '[1]';
+    else label = `[${humanBound(histBucketLow(i))}, ${humanBound(histBucketLow(i + 1))})`;
+    rows.push({ label, count: b[i]! });
+  }
+  return bars(rows);
+}
+
+type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>> & { stackKeys?: StackKey[] };
+
+/** Text for one map, sorted by value like bpftrace prints it (string values by key). */
+export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
+  const keyOf = (key: (bigint | string)[]) => keyText(key, layout.stackKeys);
+  const out: string[] = [];
+  const byValue = (a: AggEntry, b: AggEntry) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+  const byText = (a: AggEntry, b: AggEntry) => keyText(a.key).localeCompare(keyText(b.key));
+  const sorted = [...entries].sort(entries.some((e) => e.text !== undefined) ? byText : byValue);
+  // A full value map refused every new key since it filled (bpf_map_update_elem: E2BIG): say so.
+  if (layout.kind === 'value' && layout.maxEntries !== undefined && layout.maxEntries > 1 && entries.length >= layout.maxEntries)
+    out.push(`warning: ${layout.name} is full (${layout.maxEntries} keys): new keys were not stored; delete() keys once used`);
+  for (const e of sorted) {
+    if (e.text !== undefined) out.push(`${layout.name}${keyOf(e.key)}: ${e.text}`);
+    else if (layout.kind === 'hist' || layout.kind === 'lhist') {
+      out.push(`${layout.name}${keyOf(e.key)}:`, ...histRows(e, layout.lhist), '');
+    } else if (layout.kind === 'avg') {
+      out.push(`${layout.name}${keyOf(e.key)}: ${e.count ? e.value / e.count : 0n}`);
+    } else out.push(`${layout.name}${keyOf(e.key)}: ${e.value}`);
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import type { EventInfo } from './typecheck.js';
+
+/**
+ * The one place a record's binary layout is decided: the fixed prefix (struct tf_prefix in
+ * tapfleet-abi.h, EVENT_PREFIX in schemas), then the integers as 8-byte words, then the
+ * strings at their buffer sizes, the whole rounded up to 8 bytes. `id` is what the program
+ * writes into the prefix's event_id.
+ */
+export function eventLayout(id: number, name: string, info: EventInfo): EventLayout {
+  const out: LayoutField[] = [];
+  let at = EVENT_PREFIX_SIZE;
+  for (const f of info.fields) if (f.type.kind === 'int') {
+    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8 });
+    at += 8;
+  }
+  for (const f of info.fields) if (f.type.kind === 'str') {
+    out.push({ name: f.name, type: 'str', offset: at, size: f.type.size });
+    at += f.type.size;
+  }
+  return {
+    id, name, size: Math.ceil(at / 8) * 8, fields: out,
+    ...(info.fields.some((f) => f.name === 'txn') ? { txnField: 'txn' } : {}),
+    probes: info.probes,
+    ...(info.call ? { call: info.call } : {}),
+  };
+}

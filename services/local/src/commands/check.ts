@@ -1,0 +1,25 @@
+import type { Command } from '@tapfleet/runtime';
+import { BINARY_OPTION, binaryPaths, printDiagnostics, readScript } from './common.js';
+
+export const checkCommand: Command = {
+  path: ['check'],
+  args: 'FILE',
+  summary: 'report diagnostics for a probe script against this host (nothing is loaded)',
+  options: { binary: BINARY_OPTION },
+  async run(values, positionals, { out }) {
+    const { file, text } = readScript(positionals);
+    const [{ frontEnd, loadTapsets }, { profilesForScript }] = await Promise.all([import('@tapfleet/compiler'), import('../host-compile.js')]);
+    const tapsets = loadTapsets();
+    const paths = binaryPaths(values);
+    const profiles = profilesForScript(file, text, tapsets.aliases, paths);
+    const fe = frontEnd({ file, text, ...profiles, tapsets: tapsets.aliases, binaryPaths: paths });
+    printDiagnostics(fe.diagnostics);
+    const errors = fe.diagnostics.filter((d) => d.severity === 'error').length;
+    if (errors) {
+      process.stderr.write(`${errors} error(s)\n`);
+      return 1;
+    }
+    out(`${file}: ok (${fe.programs?.length ?? 0} BPF program(s), ${fe.analysis?.events.size ?? 0} event(s), ${fe.analysis?.maps.size ?? 0} map(s))`);
+    return 0;
+  },
+};

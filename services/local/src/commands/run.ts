@@ -1,0 +1,107 @@
+import { durationMs, DurationText, foldedLines, mapText, stackKeysOf, verifyBundle } from '@tapfleet/schemas';
+import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
+import { CompileError } from '@tapfleet/compiler/light';
+import { liveStartTime } from '../pid-watch.js';
+import { planShellCommand } from './shell-command.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
+
+export const runCommand: Command = {
+  path: ['run'],
+  args: 'FILE',
+  summary: 'compile a probe script for this host, load it, and print events and aggregations (Ctrl-C stops)',
+  options: {
+    pid: { type: 'string', short: 'p', description: 'trace only this process (uprobes and USDT); stop when it exits', valueName: 'PID' },
+    command: {
+      type: 'string', short: 'c', valueName: 'CMD',
+      description: 'run this command, traced from its first instruction; stop when it exits. With shell syntax (a; b, a | b, a &) it runs under /bin/sh -c and every probe sees only its processes',
+    },
+    duration: { type: 'string', short: 'd', description: 'stop after this long, e.g. 10s', valueName: 'D' },
+    json: { type: 'boolean', description: 'print JSON lines instead of text' },
+    folded: { type: 'boolean', description: 'print maps keyed by kstack/ustack as folded stacks (frame;frame N, root first: flamegraph.pl, speedscope)' },
+    binary: BINARY_OPTION,
+    'no-cache': { type: 'boolean', description: 'compile even when the compile cache holds this script\'s bundle, and store nothing' },
+  },
+  details: `A compiled bundle is kept under <dataDir>/compile-cache (least recently used out beyond 64 MB), keyed by the script, the tapsets, the kernel build, the compiler and clang builds and --binary; its binaries' build-ids are checked on use. A repeated run skips the compile.`,
+  async run(values, positionals, ctx) {
+    const { config, out } = ctx;
+    // Loaded now, not with the command table: only a run needs the runner and the cache (and, on a
+    // miss, the compiler). Started before the checks below so the files load while they run.
+    const loading = Promise.all([
+      import('../compile-cache/cached-compile.js'), import('../compile-cache/bundle-cache.js'), import('../run-session.js'), import('../output/format.js'), import('../output/run-lines.js'),
+      import('../output/stack-loss.js'),
+    ]);
+    loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
+    const { file, text } = readScript(positionals);
+    const pidText = stringOption(values, 'pid');
+    const command = stringOption(values, 'command');
+    if (pidText && command) throw new UsageError('give -p PID or -c CMD, not both');
+    if (pidText && !/^[1-9][0-9]{0,9}$/.test(pidText)) throw new UsageError(`-p takes a process id, got '${pidText}'`);
+    if (pidText && !liveStartTime(Number(pidText))) throw new UsageError(`-p ${pidText}: no such process`);
+    const duration = stringOption(values, 'duration');
+    if (duration !== undefined && !DurationText.safeParse(duration).success) throw new UsageError(`--duration takes a duration like 30s, 10m or 2h, got '${duration}'`);
+    const plan = command !== undefined ? planShellCommand(command) : undefined;
+    const json = values.json === true;
+    const folded = values.folded === true;
+    if (json && folded) throw new UsageError('give --json or --folded, not both');
+    const key = localSigningKey(config);
+    const [{ cachedCompile }, { BundleCache, compileCacheDir }, { runSession }, { eventJson, eventText, mapJson }, { liveJson, liveText, printfJson }, { lostStackSamples, LOST_STACK_PREFIX }] = await loading;
+    const cache = values['no-cache'] === true ? undefined : new BundleCache(compileCacheDir(config.dataDir), {
+      // The logger is made only if the cache has something to say (a hit says nothing): see runCli.
+      log: { warn: (o: object, m: string) => ctx.log.warn(o, m), debug: (o: object, m: string) => ctx.log.debug(o, m) },
+    });
+    let bundle;
+    let fromCache = false;
+    try {
+      ({ bundle, cached: fromCache } = await cachedCompile({ file, text, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
+      if (cache && !fromCache) ctx.log.debug({ ...cache.stats }, 'compile cache miss: compiled and stored');
+    } catch (e) {
+      if (e instanceof CompileError) {
+        printDiagnostics(e.diagnostics);
+        return 1;
+      }
+      throw e;
+    }
+    // A cached bundle was verified when read; a fresh one is verified here, as an agent would.
+    if (!fromCache) verifyBundle(bundle, key.publicKeyPem);
+    let onSigint: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => (onSigint = resolve));
+    process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigint);
+    const result = await runSession({
+      bundle,
+      ...(pidText ? { pid: Number(pidText) } : {}),
+      ...(plan ? { command: plan.argv, commandTree: plan.kind === 'shell' } : {}),
+      ...(duration ? { durationMs: durationMs(duration) } : {}),
+      stopSignal,
+      onAttach: (s, program) => {
+        if (s.errno) process.stderr.write(`tapfleet run: ${program} not attached: ${s.message}\n`);
+      },
+      onLive: (live) => (json ? out(liveJson(live)) : process.stderr.write(`${liveText(live)}\n`)),
+      // Text as formatted, no newline added (bpftrace's printf); --json: one object per call.
+      onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
+      onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
+      onPrint: (maps) => {
+        for (const m of maps) {
+          const layout = { ...m.layout, stackKeys: stackKeysOf(m.layout) };
+          // --folded prints only stack-keyed maps: the lines must be all flame-graph input.
+          if (folded) (layout.stackKeys.length ? foldedLines(layout, m.entries) : []).forEach((l) => out(l));
+          else (json ? [mapJson(m.layout, m.entries)] : mapText(layout, m.entries)).forEach((l) => out(l));
+        }
+      },
+    });
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    if (result.pidExited) process.stderr.write(`tapfleet run: process ${pidText} exited\n`);
+    // Like `time CMD`: the command's failure is the run's (127: it could not even be started).
+    const commandFailed = typeof result.commandExit === 'number' && result.commandExit !== 0 ? result.commandExit : 0;
+    if (commandFailed) process.stderr.write(`tapfleet run: the command exited with status ${commandFailed}\n`);
+    const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
+    // Records no event layout fits (schemas' EventLayouts) are lost, never printed garbled: say how many.
+    const malformed = result.undecodable > 0 ? `, ${result.undecodable} malformed (fit no event layout; not printed)` : '';
+    const lostStacks = lostStackSamples(result.maps);
+    if (lostStacks > 0n) process.stderr.write(`tapfleet run: ${lostStacks} sample(s) lost their stack (the stack map had no room): they print as ${LOST_STACK_PREFIX}...]\n`);
+    process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}${malformed}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
+    if (result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length) return 1;
+    return commandFailed;
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * The compile cache's key: a digest of everything a bundle is made from, read without parsing
+ * the script or loading the compiler (a hit must cost less than the compile it saves).
+ */
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalJson, CompileCacheEntry } from '@tapfleet/schemas';
+import { kernelBuildId } from '@tapfleet/runner';
+import { bpfHeadersDigest, COMPILER_VERSION } from '@tapfleet/compiler/light';
+
+/** Bump when the entry layout or what the key covers changes. */
+export const CACHE_FORMAT = CompileCacheEntry.shape.format.value;
+
+export interface CacheKeyInputs {
+  file: string;
+  text: string;
+  tapsetsDir: string;
+  /** `--binary NAME=PATH`: which binaries `$NAME` probe points resolve to. */
+  binaryPaths: Record<string, string>;
+  /** The clang binary (config `compiler.clang`); default `clang` from PATH. */
+  clang?: string;
+}
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** A tool as PATH resolves it, identified by its real path, size and mtime (as ccache does): an upgrade changes the key. */
+function toolIdentity(name: string): string {
+  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      const real = realpathSync(c);
+      const st = statSync(real);
+      return `${name}=${real}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      // not here: the next PATH entry
+    }
+  }
+  return `${name}=missing`;
+}
+
+/** Every .js file under a package's dist by size and mtime: a rebuilt compiler is a new compiler, version bump or not. */
+function codeIdentity(dir: string): string {
+  const lines: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js') && !e.name.endsWith('.test.js')) {
+        const st = statSync(p);
+        lines.push(`${p}:${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(dir);
+  return sha256(lines.sort().join('\n'));
+}
+
+/** The packages whose code decides a bundle's bytes: the compiler, this package's host discovery, the runner's profile readers, the schemas' bundle format. */
+function codeDirs(): string[] {
+  const localDist = dirname(dirname(fileURLToPath(import.meta.url)));
+  // Resolved, not imported: loading the compiler here would cost a cache hit what it saves.
+  const pkgDist = (name: string) => dirname(fileURLToPath(import.meta.resolve(name)));
+  return [pkgDist('@tapfleet/compiler'), localDist, pkgDist('@tapfleet/runner'), pkgDist('@tapfleet/schemas')];
+}
+
+/** Every tapset file by name and content: an edited tapset is a new key (the script may use it, and finding out needs the parser). */
+function tapsetsIdentity(dir: string): string {
+  if (!existsSync(dir)) return 'none';
+  const files = readdirSync(dir).filter((f) => f.endsWith('.tap')).sort();
+  return sha256(files.map((f) => `${f}\n${sha256(readFileSync(join(dir, f)))}`).join('\n'));
+}
+
+/**
+ * The key and what it was made of (logged on a miss, to say why). The kernel is its build-id:
+ * the tracepoint formats and BTF the compile reads are fixed by the build. Binaries are not in
+ * the key (which ones a script probes is known only after parsing it): an entry records each
+ * one's build-id, checked when it is read (bundle-cache.ts).
+ */
+export function compileCacheKey(i: CacheKeyInputs): { key: string; parts: Record<string, string> } {
+  const parts: Record<string, string> = {
+    format: CACHE_FORMAT,
+    compiler: `${COMPILER_VERSION} ${codeDirs().map(codeIdentity).join(' ')}`,
+    // The generated C includes these: an edited header builds a different object.
+    bpfHeaders: bpfHeadersDigest(),
+    kernel: `${kernelBuildId()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
+    script: `${resolve(i.file)} ${sha256(i.text)}`,
+    tapsets: tapsetsIdentity(i.tapsetsDir),
+    binaryPaths: canonicalJson(i.binaryPaths),
+    tools: `${toolIdentity(i.clang ?? 'clang')} ${toolIdentity('llvm-strip')}`,
+  };
+  return { key: sha256(canonicalJson(parts)), parts };
+}

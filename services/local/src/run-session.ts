@@ -1,0 +1,254 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mapObjectName, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
+import { decodeEvent, layoutsById } from './output/format.js';
+import { PrintfFormatters } from './output/printf.js';
+import { setLongTimeout } from '@tapfleet/runtime';
+import { liveStartTime, watchPidExit } from './pid-watch.js';
+import { RunCgroup } from './run-cgroup.js';
+
+export interface SessionOptions {
+  bundle: Bundle;
+  /** Trace only this process (uprobes/USDT are scoped to it by the kernel). */
+  pid?: number;
+  /** Start this command stopped, attach, then let it run; the session ends when it exits. */
+  command?: string[];
+  /**
+   * Trace the command and every process it starts (a shell running a list or pipeline),
+   * through a cgroup v2 directory made for the run, instead of the command's pid alone.
+   */
+  commandTree?: boolean;
+  durationMs?: number;
+  /** Count per-program runs (SessionResult.programRuns); costs ~50-100 ns a probe hit. */
+  runStats?: boolean;
+  onEvent?: (name: string, fields: DecodedEvent) => void;
+  /** Maps named by an interval/end print(), after each snapshot. */
+  onPrint?: (maps: { layout: MapLayout; entries: AggEntry[] }[]) => void;
+  onAttach?: (status: Extract<RunnerRecord, { type: 'attach' }>, program: string) => void;
+  /** Every probe is attached (or failed to): the moment to start a workload. Before any other output. */
+  onLive?: (live: { probes: number; failed: number; attachNs: bigint }) => void;
+  /** A printf() line (kernel record or begin/end/interval call), formatted, as bytes. */
+  onPrintf?: (text: Buffer) => void;
+  /** Resolves to end the session early (Ctrl-C). */
+  stopSignal?: Promise<void>;
+}
+
+export interface SessionResult {
+  events: number;
+  undecodable: number;
+  produced: bigint;
+  ringbufDrops: bigint;
+  attachNs: bigint;
+  detachNs: bigint;
+  attachFailures: number;
+  /** Per BPF program (object order): how often it ran, from the kernel's run-time stats. */
+  programRuns: bigint[];
+  /** Last snapshot of every map, merged across CPUs. */
+  maps: Map<string, AggEntry[]>;
+  commandExit?: number | null;
+  /** Set when the session ended because the traced process (`pid`) exited. */
+  pidExited?: boolean;
+  /** Pid of the -c command, when there was one. */
+  commandPid?: number;
+  /** Set when exit() ended the session. */
+  exited?: boolean;
+}
+
+/** Starts `argv` stopped before exec, so probes are attached before its first instruction. */
+async function spawnStopped(argv: string[]): Promise<ChildProcess> {
+  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'tapfleet-run', ...argv], { stdio: 'inherit' });
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return child;
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`could not start ${argv.join(' ')}`);
+}
+
+/**
+ * Processes a shell command left running in the background keep running, moved back to the
+ * root cgroup (untraced) so the run's directory can go.
+ */
+async function releaseCgroup(cgroup: RunCgroup | undefined): Promise<void> {
+  if (!cgroup) return;
+  const root = join(cgroup.dir, '..', 'cgroup.procs');
+  // An exiting task leaves the cgroup a moment after its exit is seen: retry for up to a second.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    for (const pid of cgroup.members()) {
+      try {
+        writeFileSync(root, String(pid));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    if (cgroup.remove()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stderr.write(`tapfleet run: could not remove ${cgroup.dir}\n`);
+}
+
+/** Loads a verified bundle through the runner and streams it until duration, stop, or command exit. */
+export async function runSession(o: SessionOptions): Promise<SessionResult> {
+  const { manifest } = o.bundle;
+  const dir = mkdtempSync(join(tmpdir(), 'tapfleet-run-'));
+  const objectPath = join(dir, 'probe.bpf.o');
+  writeFileSync(objectPath, o.bundle.object);
+  if (o.pid !== undefined && !liveStartTime(o.pid)) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`no process ${o.pid}`);
+  }
+  const child = o.command ? await spawnStopped(o.command) : undefined;
+  let cgroup: RunCgroup | undefined;
+  try {
+    if (child && o.commandTree) cgroup = RunCgroup.create(child.pid!);
+  } catch (e) {
+    child!.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  // A tree is followed by its cgroup (every probe sees only its processes); one process by its pid.
+  const pid = cgroup ? undefined : child?.pid ?? o.pid;
+  const runner = new RunnerProcess({
+    objectPath, manifest, ...(pid !== undefined ? { pid } : {}), ...(cgroup ? { scope: { cgroup: cgroup.dir } } : {}), ...(o.runStats ? { runStats: true } : {}),
+  });
+  const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
+  const layouts = layoutsById(manifest);
+  const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
+  const stacks = manifest.stacks?.length ? new StackSymbolizer(manifest.stacks) : undefined;
+  let printing: UserAction[] | undefined;
+  let stderr = '';
+  let requestExit: () => void = () => {};
+  const exitSignal = new Promise<void>((resolve) => (requestExit = () => {
+    result.exited = true;
+    resolve();
+  }));
+  const formatters = new PrintfFormatters();
+  runner.on('stderr', (s) => (stderr += s));
+  runner.on('record', (r) => {
+    switch (r.type) {
+      case 'event': {
+        // After exit(), records still in the ring are not printed (as bpftrace stops reading at exit).
+        if (result.exited) break;
+        const ev = decodeEvent(layouts, r.data);
+        if (!ev) result.undecodable++;
+        else if (ev.layout.call?.fn === 'printf') o.onPrintf?.(formatters.record(ev.layout, ev.fields));
+        else if (ev.layout.call?.fn === 'exit') requestExit();
+        else {
+          result.events++;
+          o.onEvent?.(ev.name, ev.fields);
+        }
+        break;
+      }
+      case 'attach':
+        if (r.errno) result.attachFailures++;
+        o.onAttach?.(r, programs[r.index] ?? `#${r.index}`);
+        break;
+      case 'map': {
+        if (stacks?.owns(r.name)) {
+          stacks.update(r.name, r.entries);
+          break;
+        }
+        const layout = manifest.maps.find((m) => mapObjectName(m.name) === r.name);
+        if (!layout) break;
+        const entries = decodeSnapshot(layout, r.entries, stacks);
+        result.maps.set(layout.name, stackKeysOf(layout).length ? mergeEqualKeys(layout.kind, entries) : entries);
+        break;
+      }
+      case 'stats':
+        result.produced = r.produced;
+        result.ringbufDrops = r.ringbufDrops;
+        result.programRuns = r.programs.map((p) => p.runCount);
+        break;
+      case 'detached':
+        result.detachNs = r.detachNs;
+        break;
+      default:
+        break;
+    }
+  });
+  /** A begin/end/interval body, in statement order (maps as of the latest snapshot). */
+  const runActions = (actions: UserAction[]) => {
+    for (const a of actions) {
+      switch (a.op) {
+        case 'print': {
+          const layout = manifest.maps.find((m) => m.name === a.map);
+          if (layout) o.onPrint?.([{ layout, entries: result.maps.get(a.map) ?? [] }]);
+          break;
+        }
+        case 'clear': runner.clear(mapObjectName(a.map)); break;
+        case 'printf': o.onPrintf?.(formatters.constants(a.format, a.args)); break;
+        case 'exit': requestExit(); break;
+      }
+    }
+  };
+  runner.on('record', (r) => {
+    // A snapshot is a run of map records ending with the last map: print once it is complete.
+    if (r.type === 'map' && printing && r.name === mapObjectName(manifest.maps[manifest.maps.length - 1]!.name)) {
+      const actions = printing;
+      printing = undefined;
+      runActions(actions);
+    }
+  });
+  try {
+    const ready = await whenReady(runner);
+    result.attachNs = ready.attachNs;
+    const userSide = manifest.attach.filter((a) => a.kind === 'interval' || a.kind === 'begin' || a.kind === 'end').length;
+    o.onLive?.({ probes: ready.ok + userSide, failed: ready.failed, attachNs: ready.attachNs });
+  } catch (e) {
+    child?.kill('SIGKILL');
+    await releaseCgroup(cgroup);
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${(e as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`);
+  }
+  const timers = manifest.attach.flatMap((a) =>
+    a.kind === 'interval'
+      ? [setInterval(() => {
+          // Printing a map waits for a fresh snapshot; a body without print() runs at once.
+          if (!manifest.maps.length || !a.actions.some((x) => x.op === 'print')) return runActions(a.actions);
+          printing = a.actions;
+          runner.snapshot();
+        }, Math.max(1, Math.round(a.periodNs / 1e6)))]
+      : [],
+  );
+  // User stacks are symbolised through their process's mappings, which go when it exits:
+  // snapshot every second so a process's stacks are read while it lives.
+  if (manifest.stacks?.some((m) => m.user)) timers.push(setInterval(() => runner.snapshot(), 1000));
+  for (const a of manifest.attach) if (a.kind === 'begin') runActions(a.actions);
+  const endings: Promise<unknown>[] = [runner.exited, exitSignal];
+  if (o.stopSignal) endings.push(o.stopSignal);
+  let durationTimer: { clear(): void } | undefined;
+  // Chained: a duration over ~24.8 days would overflow Node's timer and end the run at once.
+  if (o.durationMs !== undefined) endings.push(new Promise<void>((r) => (durationTimer = setLongTimeout(r, o.durationMs!))));
+  // -p PID: the run ends when the process does, as bpftrace's does.
+  const target = o.pid !== undefined && !child ? watchPidExit(o.pid) : undefined;
+  if (target) endings.push(target.exited.then(() => void (result.pidExited = true)));
+  if (child) {
+    endings.push(new Promise<void>((r) => child.on('exit', (code) => {
+      result.commandExit = code;
+      r();
+    })));
+    child.kill('SIGCONT');
+  }
+  await Promise.race(endings);
+  timers.forEach(clearInterval);
+  durationTimer?.clear();
+  target?.stop();
+  printing = undefined;
+  await runner.stop();
+  if (child && child.exitCode === null) child.kill('SIGTERM');
+  await releaseCgroup(cgroup);
+  rmSync(dir, { recursive: true, force: true });
+  const ends = manifest.attach.filter((a) => a.kind === 'end');
+  if (ends.length) ends.forEach((a) => a.kind === 'end' && runActions(a.actions));
+  else if (manifest.maps.length && !manifest.attach.some((a) => a.kind === 'interval')) runActions(manifest.maps.map((m) => ({ op: 'print', map: m.name })));
+  return result;
+}
