@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { connectNats, type NatsConnection } from '@tapfleet/runtime';
 import { decodeEventBatch, eventsSubject, TxnSpanRow, type Bundle } from '@tapfleet/schemas';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
@@ -16,6 +16,13 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
   const brokers = [`127.0.0.1:${stack.config.kafka.port}`];
   let nc: NatsConnection;
   let bundle: Bundle;
+  /** Every Kafka consumer a test made, disconnected at the end even when its test failed (else the file never exits). */
+  const kafkaConsumers: Consumer[] = [];
+  const kafkaConsumer = (groupPrefix: string): Consumer => {
+    const c = new Kafka({ clientId: groupPrefix, brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${groupPrefix}-${Date.now()}` });
+    kafkaConsumers.push(c);
+    return c;
+  };
 
   before(async () => {
     await stack.up(['nats', 'clickhouse', 'redis', 'kafka']);
@@ -27,6 +34,7 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
   });
 
   after(async () => {
+    await Promise.all(kafkaConsumers.map((c) => c.disconnect().catch(() => undefined)));
     await nc?.close();
     await stack.cleanup();
   });
@@ -35,7 +43,7 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
     const js = jetstream(nc);
     const hosts = ['mir-a', 'mir-b'];
     await Promise.all(hosts.map((hostId) => publishSynthetic(js, bundle, { deploymentId: 'd-mirror0001', hostId, events: 10_000, batchSize: 1000 })));
-    const consumer = new Kafka({ clientId: 'mirror-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `mirror-test-${Date.now()}` });
+    const consumer = kafkaConsumer('mirror-test');
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const seen = new Map<string, number>();
@@ -74,7 +82,7 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
     const mirroredBefore = await metric('tapfleet_ingest_kafka_mirrored_total');
     const subject = eventsSubject('d-mirrormis1', 'mir-f');
     await publishSynthetic(jetstream(nc), bundle, { deploymentId: 'd-mirrormis1', hostId: 'mir-f', events: 10, misfits: [4] });
-    const consumer = new Kafka({ clientId: 'mirror-misfit-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `mirror-misfit-test-${Date.now()}` });
+    const consumer = kafkaConsumer('mirror-misfit-test');
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const seqs: number[] = [];
@@ -110,7 +118,7 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
     const orders = Array.from({ length: 200 }, (_, i) => truthOf(base, i));
     await publishEvents(js, pathBundle, dep, { hostId: 'gw-m', offsetNs: 0n, uncertaintyNs: 100_000 }, orders.map((t, i) => ({ event: 'gw_out', txn: i, trueNs: t.gwOut })), 0);
     await publishEvents(js, pathBundle, dep, { hostId: 'risk-m', offsetNs: 0n, uncertaintyNs: 100_000 }, orders.flatMap((t, i) => [{ event: 'risk_in', txn: i, trueNs: t.riskIn }, { event: 'risk_out', txn: i, trueNs: t.riskOut }]), 0);
-    const consumer = new Kafka({ clientId: 'span-mirror-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `span-mirror-test-${Date.now()}` });
+    const consumer = kafkaConsumer('span-mirror-test');
     await consumer.connect();
     await consumer.subscribe({ topic: spansTopic, fromBeginning: true });
     const spans = new Map<string, TxnSpanRow>();
