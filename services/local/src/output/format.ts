@@ -35,6 +35,5 @@ export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntr
     if (layout.kind === 'avg') return { key: e.key, value: e.count ? e.value / e.count : 0n, sum: e.value, count: e.count ?? 0n };
     return { key: e.key, value: e.value, ...(e.buckets ? { buckets: e.buckets, ...(e.count !== undefined ? { count: e.count } : {}) } : {}) };
   };
-  // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
-  return JSON.stringify({ type: 'event', event: name, ...fields }, jsonSafe);
+  return JSON.stringify({ type: 'map', map: layout.name, kind: layout.kind, entries: entries.map(entry) }, jsonSafe);
 }
