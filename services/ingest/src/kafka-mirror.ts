@@ -1,7 +1,7 @@
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { ackAfterWork, deadLetterMisfits, ensureDurableConsumer, JetStreamPull, readBatchMessage, type Logger } from '@tapfleet/runtime';
+import { ackAfterWork, deadLetterMisfits, ensureDurableConsumer, JetStreamPull, kafkaSendChunks, readBatchMessage, type Logger } from '@tapfleet/runtime';
 import { batchMsgId, decodeRecord, EventLayouts, EVENTS_FILTER, EVENTS_STREAM, fitBatch, INGEST_CONSUMERS, jsonSafe, scannedWallNs, type IngestConfig } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -83,7 +83,10 @@ export class KafkaMirror {
         headers: { deployment: h.deploymentId, host: h.hostId, seq: String(seq) },
       }];
     });
-    if (messages.length) await this.producer!.send({ topic: this.kafka.topic, acks: -1, messages });
+    // In bounded sends (a batch's events as JSON can pass a broker's request limit); a failure
+    // part-way brings the message back, and a redelivered part is a duplicate Kafka consumers see
+    // with the same deployment/host/seq headers.
+    for (const chunk of kafkaSendChunks(messages)) await this.producer!.send({ topic: this.kafka.topic, acks: -1, messages: chunk });
     await this.redis.set(id, '1', 'EX', MIRRORED_TTL_S);
     this.metrics.mirrored.inc(messages.length);
   }

@@ -24,3 +24,4 @@ export * from './tls-material.js';
 export * from './http-call.js';
 export * from './jetstream-pull.js';
 export * from './batch-message.js';
+export * from './kafka-chunks.js';

@@ -7,6 +7,7 @@ import { decodeEventBatch, eventsSubject, TxnSpanRow, type Bundle } from '@tapfl
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { eventDeadLetters, orderBundle, publishSynthetic, storeBundle } from './ingest-harness.js';
 import { orderPathBundle, publishEvents, truthOf } from '../assembler/txn-harness.js';
+import { SpanMirror } from '@tapfleet/assembler';
 
 interface Mirrored { event: string; host: string; seq: number; txn: string; fields: Record<string, string | number> }
 
@@ -104,6 +105,40 @@ describe('Kafka mirror: a real Apache Kafka 4 broker (KRaft), fetched from Maven
     assert.match(letters[0]!.reason, /record 4 \(seq 4\) is 12 bytes; event order is \d+$/);
     const dead = decodeEventBatch(letters[0]!.data);
     assert.deepEqual([dead.header.firstSeq, dead.header.count, dead.records[0]!.data.length], [4, 1, 12]);
+  });
+
+  test('one flush of spans far larger than a broker takes in one request reaches Kafka whole, in order per trace', async () => {
+    const spansTopic = 'tapfleet.spans.bigflush';
+    const mirror = new SpanMirror({ brokers, topic: spansTopic });
+    await mirror.start();
+    const hex = (n: number, bytes: number) => n.toString(16).padStart(bytes * 2, '0');
+    // 20,000 spans of ~1 KB: ~20 MB in one send() call, ~2.5 MB a partition (the broker's limit is 1 MiB).
+    const rows: TxnSpanRow[] = Array.from({ length: 20_000 }, (_, i) => TxnSpanRow.parse({
+      date: '2026-12-02', deployment: 'd-bigflush01', txn: String(i), trace_id: hex(i % 500, 16), span_id: hex(i, 8), parent_span_id: '',
+      kind: 'txn', name: 'order', host: 'gw', from_host: 'gw', to_host: 'gw', from_event: 'a', to_event: 'b',
+      start_ns: '1', end_ns: '2', duration_ns: '1', error_bound_ns: '0', events: 2, attr_names: ['pad'], attr_values: ['x'.repeat(800)], version: String(i),
+    }));
+    await mirror.send(rows);
+    await mirror.stop();
+    const consumer = kafkaConsumer('bigflush');
+    await consumer.connect();
+    await consumer.subscribe({ topic: spansTopic, fromBeginning: true });
+    const lastSpanOfTrace = new Map<string, number>();
+    let seen = 0;
+    let outOfOrder = 0;
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const row = TxnSpanRow.parse(JSON.parse(message.value!.toString()));
+        const span = Number.parseInt(row.span_id, 16);
+        if ((lastSpanOfTrace.get(row.trace_id) ?? -1) > span) outOfOrder++;
+        lastSpanOfTrace.set(row.trace_id, span);
+        seen++;
+      },
+    });
+    await eventually('all 20,000 spans in Kafka', () => seen >= 20_000 || undefined, 120_000);
+    await consumer.disconnect();
+    assert.equal(seen, 20_000);
+    assert.equal(outOfOrder, 0, 'a trace\'s spans arrive in the order sent');
   });
 
   test('the assembler mirrors every span to Kafka when its mirror is on: one record per span, keyed by trace id', async () => {
