@@ -3,7 +3,9 @@
  * - --folded with an end probe's print(@k): every stack line printed twice (the end probe's print,
  *   then the maps at exit), so a flame graph counts each sample twice;
  * - interval:s:N over ~24.8 days: Node's setInterval takes it as 1 ms and the probe fires every
- *   millisecond (with a TimeoutOverflowWarning).
+ *   millisecond (with a TimeoutOverflowWarning);
+ * - clear(@m) in an end probe clears nothing (the runner has stopped): bpftrace's idiom
+ *   `END { clear(@start); }`, which keeps a helper map out of the maps printed at exit, prints it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,4 +41,12 @@ test('an interval longer than Node\'s timer range does not fire every millisecon
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.split('\n').filter((l) => l === 'tick').length, 0, 'a 25-day interval does not fire within 1 s');
   assert.doesNotMatch(r.stderr, /TimeoutOverflowWarning/);
+});
+
+test('clear(@m) in an end probe keeps @m out of the maps printed at exit, as in bpftrace', () => {
+  const workload = file('c.py', "import os\nopen('/proc/self/comm', 'w').write('tfclear')\nfd = os.open('/dev/null', os.O_WRONLY)\nfor k in range(1, 4):\n    os.write(fd, b'x' * k)\n");
+  const tap = file('clear.tap', 'probe tracepoint:syscalls:sys_enter_write /comm == "tfclear"/ { @start[args.count] = nsecs; @n = count(); }\nprobe end { clear(@start); }\n');
+  const r = run([tap, '-c', `/usr/bin/python3 ${workload}`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('@')), ['@n: 3']);
 });
