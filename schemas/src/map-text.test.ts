@@ -40,7 +40,11 @@ test('printedEntries: the top N by printed value (averages as sum/count, histogr
   assert.deepEqual(printedEntries({ kind: 'avg' }, avgs, { top: 1 }).map((x) => x.key[0]), [2n]);
   assert.deepEqual(printedEntries({ kind: 'avg' }, avgs, { div: 5 }).map((x) => mapText({ name: '@a', kind: 'avg' }, [x])[0]), ['@a[1]: 2', '@a[2]: 3']);
   const hists = [e(1n, 3n, { buckets: [0n, 3n] }), e(2n, 7n, { buckets: [0n, 7n] })];
-  assert.deepEqual(printedEntries({ kind: 'hist' }, hists, { top: 1, div: 1000 }), [hists[1]], 'the histogram with the most samples, buckets as counted');
+  assert.deepEqual(printedEntries({ kind: 'hist' }, hists, { top: 1 }), [hists[1]], 'the histogram with the most samples');
+  assert.deepEqual(printedEntries({ kind: 'hist' }, hists, { div: 2 }).map((x) => x.buckets), [[0n, 1n], [0n, 3n]], 'hist() buckets divided, as bpftrace divides them');
+  assert.deepEqual(printedEntries({ kind: 'lhist' }, hists, { div: 2 }), hists, 'lhist() buckets whole, as bpftrace leaves them');
+  const named = ['b', 'a', 'd', 'c'].map((k) => ({ key: [k], value: 0n, text: `v${k}` }));
+  assert.deepEqual(printedEntries({ kind: 'value' }, named, { top: 2 }).map((x) => x.key[0]), ['c', 'd'], 'string values: the last keys, as they print');
   const texts = [e(1n, 0n, { text: 'abc' })];
   assert.deepEqual(printedEntries({ kind: 'value' }, texts, { div: 10 }), texts);
 });

@@ -17,13 +17,13 @@ function humanBound(v: bigint): string {
   return v.toString();
 }
 
-/** bpftrace-style bars: one row per non-empty bucket range. */
+/** bpftrace-style bars: one row per non-empty bucket range, its columns as wide as bpftrace's (16 and 8). */
 function bars(rows: { label: string; count: bigint }[]): string[] {
   const max = rows.reduce((m, r) => (r.count > m ? r.count : m), 0n);
   const width = 52;
   return rows.map((r) => {
     const n = max === 0n ? 0 : Number((r.count * BigInt(width)) / max);
-    return `${r.label.padEnd(20)}${r.count.toString().padStart(8)} |${'@'.repeat(n).padEnd(width)}|`;
+    return `${r.label.padEnd(16)}${r.count.toString().padStart(8)} |${'@'.repeat(n).padEnd(width)}|`;
   });
 }
 
@@ -64,7 +64,8 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   for (const e of sorted) {
     if (e.text !== undefined) out.push(`${layout.name}${keyOf(e.key)}: ${e.text}`);
     else if (layout.kind === 'hist' || layout.kind === 'lhist') {
-      out.push(`${layout.name}${keyOf(e.key)}:`, ...histRows(e, layout.lhist), '');
+      // bpftrace's header line has a space after the colon, as a value's does.
+      out.push(`${layout.name}${keyOf(e.key)}: `, ...histRows(e, layout.lhist), '');
     } else if (layout.kind === 'avg') {
       out.push(`${layout.name}${keyOf(e.key)}: ${e.count ? e.value / e.count : 0n}`);
     } else out.push(`${layout.name}${keyOf(e.key)}: ${e.value}`);
@@ -76,23 +77,30 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
 const shownValue = (kind: MapHead['kind'], e: AggEntry) => (kind === 'avg' ? (e.count ? e.value / e.count : 0n) : e.value);
 
 /**
- * What `print(@m, top, div)` shows, as bpftrace's print() does: only the `top` entries with the
- * largest values (histograms: the most samples), and integer values divided by `div` (not
- * histogram buckets, not string values). Without either it is the map as it is.
+ * What `print(@m, top, div)` shows, as bpftrace 0.17's print() does: only the last `top` entries
+ * in print order (the largest values; histograms the most samples; string values the last keys),
+ * and values divided by `div`: integers, averages and hist() bucket counts, not lhist() buckets
+ * (bpftrace leaves those whole) and not strings. Without either it is the map as it is.
  */
 export function printedEntries(layout: Pick<MapHead, 'kind'>, entries: AggEntry[], o: { top?: number; div?: number } = {}): AggEntry[] {
   let out = entries;
   if (o.top !== undefined && o.top > 0 && out.length > o.top) {
-    const byShown = [...out].sort((a, b) => {
+    const byText = out.some((e) => e.text !== undefined);
+    const ordered = [...out].sort((a, b) => {
+      if (byText) return keyText(a.key).localeCompare(keyText(b.key));
       const x = shownValue(layout.kind, a), y = shownValue(layout.kind, b);
       return x < y ? -1 : x > y ? 1 : 0;
     });
-    out = byShown.slice(-o.top);
+    out = ordered.slice(-o.top);
   }
   const div = o.div;
-  if (div !== undefined && div > 1 && layout.kind !== 'hist' && layout.kind !== 'lhist') {
+  if (div !== undefined && div > 1 && layout.kind !== 'lhist') {
     const d = BigInt(div);
-    out = out.map((e) => (e.text !== undefined ? e : layout.kind === 'avg' ? { ...e, value: shownValue('avg', e) / d, count: 1n } : { ...e, value: e.value / d }));
+    out = out.map((e) => {
+      if (e.text !== undefined) return e;
+      if (layout.kind === 'hist') return { ...e, ...(e.buckets ? { buckets: e.buckets.map((b) => b / d) } : {}) };
+      return layout.kind === 'avg' ? { ...e, value: shownValue('avg', e) / d, count: 1n } : { ...e, value: e.value / d };
+    });
   }
   return out;
 }

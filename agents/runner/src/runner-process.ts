@@ -63,7 +63,9 @@ export class RunnerProcess extends EventEmitter<{ record: [RunnerRecord]; exit: 
 
   constructor(options: RunnerOptions) {
     super();
-    this.child = spawn(options.binary ?? RUNNER_BINARY, runnerArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a terminal's Ctrl-C reaches the owner only, which reads the maps before
+    // it detaches the probes; the runner still ends with its owner (stdin EOF detaches and exits).
+    this.child = spawn(options.binary ?? RUNNER_BINARY, runnerArgs(options), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.child.stdout!.on('data', (chunk: Buffer) => this.reader.push(chunk, (r) => this.emit('record', r)));
     this.child.stderr!.on('data', (chunk: Buffer) => this.emit('stderr', chunk.toString()));
     this.child.stdin!.on('error', () => {}); // the runner may already be gone; 'exit' reports it

@@ -41,6 +41,7 @@ const CASES: [string, string, string][] = [
   ['string literal too long', `probe tracepoint:sched:sched_switch /comm == "${'x'.repeat(300)}"/ { @n = count(); }`, '1:46: a string literal holds at most 255 bytes'],
   ['reserved field', 'probe tracepoint:sched:sched_switch { emit e { pid: 1 } }', '1:48: field name pid is reserved'],
   ['field named type', 'probe tracepoint:sched:sched_switch { emit e { type: 1 } }', '1:48: field name type is reserved: an event\'s JSON line uses it ("type":"event", "event": its name)'],
+  ['field named __proto__', 'probe tracepoint:sched:sched_switch { emit e { __proto__: 1 } }', '1:48: field name __proto__ is reserved'],
   ['field named event', 'probe tracepoint:sched:sched_switch { emit e { event: 1 } }', '1:48: field name event is reserved: an event\'s JSON line uses it'],
   ['variable before assignment', 'probe tracepoint:sched:sched_switch { @n = sum($x); }', '1:48: $x is used before it is assigned'],
   ['aggregation arity', 'probe tracepoint:sched:sched_switch { @n = count(1); }', '1:44: count() takes 0 argument(s), got 1'],

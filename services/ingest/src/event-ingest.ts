@@ -78,10 +78,17 @@ export class EventIngest {
   async start(): Promise<void> {
     // A crashed replica's unacked messages come back after ack_wait, so it is short;
     // a slow insert keeps its messages with working() (see insert()).
-    await ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: EVENTS_CONSUMER, filterSubject: EVENTS_FILTER, ackWaitMs: ACK_WAIT_MS, maxAckPending: 20_000 });
+    const ensure = () => ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: EVENTS_CONSUMER, filterSubject: EVENTS_FILTER, ackWaitMs: ACK_WAIT_MS, maxAckPending: 20_000 });
+    await ensure();
     this.pull = new JetStreamPull({
       name: EVENTS_CONSUMER,
-      open: () => this.js.consumers.get(EVENTS_STREAM, EVENTS_CONSUMER),
+      // Made again when it was deleted under ingest (by hand, or a stream re-made): it then reads
+      // the stream from its start, and rows stored before collapse (ReplacingMergeTree on host, boot, seq).
+      open: async (again) => {
+        if (again) await ensure();
+        return this.js.consumers.get(EVENTS_STREAM, EVENTS_CONSUMER);
+      },
+      endWhenDeleted: true,
       // The client pulls the next messages only as these are taken from the iterator, so at most
       // about fetchMessages wait here while inserts are in flight.
       maxMessages: this.o.fetchMessages,

@@ -39,19 +39,30 @@ export class JsonIngest<S extends AgentMessage> {
   ) {}
 
   async start(): Promise<void> {
-    await ensureDurableConsumer(this.jsm, this.spec.stream, { name: this.spec.consumer, filterSubject: this.spec.filterSubject, ackWaitMs: 60_000 });
+    await this.ensure();
     this.loop = this.run();
   }
 
+  private ensure() {
+    return ensureDurableConsumer(this.jsm, this.spec.stream, { name: this.spec.consumer, filterSubject: this.spec.filterSubject, ackWaitMs: 60_000 });
+  }
+
+  /**
+   * Its own loop, not the services' JetStreamPull: it gathers up to a second of messages (one
+   * fetch) into one insert, where a continuous pull would make many small inserts of these rows.
+   */
   private async run(): Promise<void> {
-    const consumer = await this.js.consumers.get(this.spec.stream, this.spec.consumer);
+    let consumer = await this.js.consumers.get(this.spec.stream, this.spec.consumer);
     while (!this.stopped) {
       const msgs: JsMsg[] = [];
       try {
         for await (const m of await consumer.fetch({ max_messages: 1000, expires: 1000 })) msgs.push(m);
       } catch (e) {
-        this.log.warn({ err: (e as Error).message, consumer: this.spec.consumer }, 'fetch failed; retrying');
+        this.log.warn({ err: (e as Error).message, consumer: this.spec.consumer }, 'fetch failed; making sure the consumer exists, then retrying');
         await sleep(500);
+        // Deleted under ingest: made again. It then reads the stream from its start; the repeated
+        // status and snapshot rows change no answer (their readers take the latest per host and time).
+        consumer = await this.ensure().then(() => this.js.consumers.get(this.spec.stream, this.spec.consumer)).catch(() => consumer);
         continue;
       }
       if (msgs.length) await this.handle(msgs);

@@ -43,10 +43,17 @@ export class KafkaMirror {
     await admin.disconnect();
     this.producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
-    await ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: MIRROR_CONSUMER, filterSubject: EVENTS_FILTER, ackWaitMs: 30_000 });
+    const ensure = () => ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: MIRROR_CONSUMER, filterSubject: EVENTS_FILTER, ackWaitMs: 30_000 });
+    await ensure();
     this.pull = new JetStreamPull({
       name: MIRROR_CONSUMER,
-      open: () => this.js.consumers.get(EVENTS_STREAM, MIRROR_CONSUMER),
+      // Made again when deleted under the mirror: it then mirrors the stream from its start again
+      // (Kafka consumers see repeats with the same deployment/host/seq headers).
+      open: async (again) => {
+        if (again) await ensure();
+        return this.js.consumers.get(EVENTS_STREAM, MIRROR_CONSUMER);
+      },
+      endWhenDeleted: true,
       maxMessages: 20,
       expiresMs: 1000,
       retry: { firstMs: 500, maxMs: 500 },

@@ -6,7 +6,7 @@ import { mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle,
 import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
 import { decodeEvent, layoutsById } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
-import { setLongTimeout } from '@tapfleet/runtime';
+import { setLongInterval, setLongTimeout } from '@tapfleet/runtime';
 import { liveStartTime, watchPidExit } from './pid-watch.js';
 import { RunCgroup } from './run-cgroup.js';
 
@@ -32,6 +32,8 @@ export interface SessionOptions {
   onLive?: (live: { probes: number; failed: number; attachNs: bigint }) => void;
   /** A printf() line (kernel record or begin/end/interval call), formatted, as bytes. */
   onPrintf?: (text: Buffer) => void;
+  /** At exit, leave out the maps an end probe printed (bpftrace prints them again; a flame graph must not). */
+  printEachMapOnce?: boolean;
   /** Resolves to end the session early (Ctrl-C). */
   stopSignal?: Promise<void>;
 }
@@ -206,7 +208,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
           if (layout) o.onPrint?.([{ layout, entries: printedEntries(layout, result.maps.get(a.map) ?? [], a) }]);
           break;
         }
-        case 'clear': runner.clear(mapObjectName(a.map)); break;
+        // After the run ended (an end probe) the runner is gone: clear the values read at the end,
+        // so a map an end probe clears is not printed at exit (bpftrace's END { clear(@start); }).
+        case 'clear':
+          if (frozen) result.maps.set(a.map, []);
+          else runner.clear(mapObjectName(a.map));
+          break;
         case 'printf': o.onPrintf?.(formatters.constants(a.format, a.args)); break;
         case 'exit': requestExit(); break;
       }
@@ -233,17 +240,17 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   const timers = manifest.attach.flatMap((a) =>
     a.kind === 'interval'
-      ? [setInterval(() => {
+      ? [setLongInterval(() => {
           // Printing a map waits for a fresh snapshot; a body without print() runs at once.
           if (!manifest.maps.length || !a.actions.some((x) => x.op === 'print')) return runActions(a.actions);
           printing = a.actions;
           runner.snapshot();
-        }, Math.max(1, Math.round(a.periodNs / 1e6)))]
+        }, Math.round(a.periodNs / 1e6))]
       : [],
   );
   // User stacks are symbolised through their process's mappings, which go when it exits:
   // snapshot every second so a process's stacks are read while it lives.
-  if (manifest.stacks?.some((m) => m.user)) timers.push(setInterval(() => runner.snapshot(), 1000));
+  if (manifest.stacks?.some((m) => m.user)) timers.push(setLongInterval(() => runner.snapshot(), 1000));
   for (const a of manifest.attach) if (a.kind === 'begin') runActions(a.actions);
   const endings: Promise<unknown>[] = [runner.exited, exitSignal];
   if (o.stopSignal) endings.push(o.stopSignal);
@@ -261,7 +268,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     child.kill('SIGCONT');
   }
   await Promise.race(endings);
-  timers.forEach(clearInterval);
+  timers.forEach((t) => t.clear());
   durationTimer?.clear();
   target?.stop();
   printing = undefined;
@@ -273,8 +280,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   if (child && child.exitCode === null) child.kill('SIGTERM');
   await releaseCgroup(cgroup);
   rmSync(dir, { recursive: true, force: true });
-  for (const a of manifest.attach) if (a.kind === 'end') runActions(a.actions);
+  const endActions = manifest.attach.flatMap((a) => (a.kind === 'end' ? a.actions : []));
+  runActions(endActions);
   // Then every map, as bpftrace prints its maps at exit after END: by name, an empty one not at all.
-  runActions([...manifest.maps].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => ({ op: 'print', map: m.name })));
+  // Once only (--folded): a map an end probe printed is not printed again (a flame graph would count it twice).
+  const printedAtEnd = new Set(endActions.flatMap((a) => (a.op === 'print' ? [a.map] : [])));
+  const atExit = [...manifest.maps].filter((m) => !(o.printEachMapOnce && printedAtEnd.has(m.name)));
+  runActions(atExit.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => ({ op: 'print', map: m.name })));
   return result;
 }

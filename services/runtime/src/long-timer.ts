@@ -11,6 +11,34 @@ export interface LongTimer {
 }
 
 /**
+ * Calls `fn` every `periodMs` (at least 1 ms), however long the period: Node's setInterval
+ * silently fires every millisecond past ~24.8 days, so longer periods chain setLongTimeout.
+ */
+export function setLongInterval(fn: () => void, periodMs: number): LongTimer {
+  const period = Math.max(1, periodMs);
+  if (period <= MAX_TIMER_MS) {
+    const t = setInterval(fn, period);
+    return { clear: () => clearInterval(t) };
+  }
+  let current: LongTimer;
+  let cleared = false;
+  const arm = () => {
+    current = setLongTimeout(() => {
+      if (cleared) return;
+      arm();
+      fn();
+    }, period);
+  };
+  arm();
+  return {
+    clear() {
+      cleared = true;
+      current.clear();
+    },
+  };
+}
+
+/**
  * Calls `fn` once `delayMs` has passed (a negative or non-finite delay fires as soon as possible;
  * an infinite one never). Each link re-measures the wall clock, so the chain neither drifts
  * nor fires early.

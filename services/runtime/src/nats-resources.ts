@@ -21,12 +21,14 @@ const DAY_NS = 24 * 3600 * 1000 * NS_PER_MS;
 /**
  * The fleet's JetStream streams. The events stream de-duplicates on `Nats-Msg-Id` for
  * 10 minutes: an agent that re-sends a batch whose ack was lost (NATS restart, spool
- * replay) within that window stores it once; ingest de-duplicates by key beyond it.
+ * replay) within that window stores it once; ingest de-duplicates by key beyond it. The
+ * dead-letter stream keeps the same window: a misfit's dead letter has a fixed id, published
+ * again by a reader that falls behind and re-reads (the Kafka mirror while Kafka is away).
  */
 export const FLEET_STREAMS: (Partial<StreamConfig> & { name: string })[] = [
   { name: EVENTS_STREAM, subjects: EVENTS_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, duplicate_window: 10 * 60_000 * NS_PER_MS, max_age: 7 * DAY_NS },
   { name: AGENT_STREAM, subjects: AGENT_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, max_age: DAY_NS },
-  { name: DEAD_LETTER_STREAM, subjects: DEAD_LETTER_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, max_age: 7 * DAY_NS },
+  { name: DEAD_LETTER_STREAM, subjects: DEAD_LETTER_SUBJECTS, storage: StorageType.File, retention: RetentionPolicy.Limits, duplicate_window: 10 * 60_000 * NS_PER_MS, max_age: 7 * DAY_NS },
 ];
 
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, update: boolean): Promise<void> {

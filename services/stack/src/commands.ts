@@ -2,6 +2,7 @@ import { UsageError, type Command } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { derivedShards } from './services/clickhouse.js';
 import { setupCommand } from './setup-command.js';
+import { runningServices, UpInterrupt } from './interrupted-up.js';
 import { withNatsCluster } from '@tapfleet/runtime';
 import { ALL_SERVICES, DEMO_SERVICES, PRODUCT_SERVICES, SERVER_SERVICES, serviceGroupName, stackDown, stackStatus, stackUp, type ServiceName, type ServiceReport } from './stack.js';
 
@@ -56,7 +57,21 @@ export const stackCommands: Command[] = [
       // services started here get this effective config too.
       const clustered = values.cluster === true && configured.nats.cluster.nodes === 1 ? withNatsCluster(configured, 3) : configured;
       const config = withShards(clustered, values.shards as string | undefined);
-      const reports = await stackUp(config, log, { install: values['no-install'] !== true, only: withServices(values.with as string | undefined) });
+      const only = withServices(values.with as string | undefined);
+      // Ctrl-C stops what this command started and nothing else: not what was running before it.
+      const before = runningServices(config, only);
+      const interrupt = new UpInterrupt();
+      let reports: ServiceReport[];
+      try {
+        reports = await stackUp(config, log, { install: values['no-install'] !== true, only, signal: interrupt.signal });
+        if (interrupt.signal.aborted) {
+          for (const r of await stackDown(config, log, only.filter((n) => !before.has(n)))) if (r.pid) out(`${r.name.padEnd(NAME_WIDTH)}stopped pid ${r.pid}`);
+          out('stopped.');
+          return 130;
+        }
+      } finally {
+        interrupt.dispose();
+      }
       out(SERVICE_HEADER);
       table(reports).forEach((l) => out(l));
       return 0;

@@ -198,6 +198,17 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
     }
   });
 
+  test('the events consumer deleted under ingest (by hand): ingest makes it again and goes on storing', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete('TAPFLEET_EVENTS', 'ingest-events');
+    await publishSynthetic(jetstream(nc), bundle, { deploymentId: 'd-deleted001', hostId: 'syn-d', events: 5000, batchSize: 500 });
+    // Made again from the stream's start: this deployment's events are read once; rows stored
+    // before are read again and collapse (ReplacingMergeTree on host, boot, seq).
+    await exactlyOnce('d-deleted001', 'syn-d', 5000);
+    assert.equal((await jsm.consumers.info('TAPFLEET_EVENTS', 'ingest-events')).config.durable_name, 'ingest-events');
+    assert.equal((await fetch('http://127.0.0.1:27020/healthz')).ok, true);
+  });
+
   test('two ingest replicas share the work through the durable consumer, still exactly once', async () => {
     const second = stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 27021, fetchWaitMs: 200, fetchMessages: 10 } }, 'ingest-2');
     try {

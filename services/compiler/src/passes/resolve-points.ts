@@ -51,6 +51,9 @@ export interface ProfileSet {
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9 };
 
+/** The longest interval:, 100 days (the manifest holds periods as exact integer ns). */
+const MAX_INTERVAL_NS = 100 * 86_400 * 1e9;
+
 const SHORT_KINDS: Record<string, string> = { t: 'tracepoint', u: 'uprobe', ur: 'uretprobe', U: 'usdt', k: 'kprobe', kr: 'kretprobe', i: 'interval', f: 'fentry', fr: 'fexit' };
 
 /** What a bpftrace user probably meant by a probe kind that does not exist here. */
@@ -114,7 +117,10 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
       const spec = rest.length === 2 ? `${rest[1]}${rest[0]}` : rest.join(':');
       const m = /^([1-9][0-9]*)(ns|us|ms|s|m)$/.exec(spec);
       if (!m) return err(`'${text}' is not an interval`, 'expected interval:N with a unit, e.g. interval:1s, interval:100ms, or bpftrace\'s interval:s:1, interval:ms:100');
-      return { kind: 'interval', periodNs: Number(m[1]) * UNITS[m[2]!]! };
+      const periodNs = Number(m[1]) * UNITS[m[2]!]!;
+      // Past 2^53 ns (~104 days) the period is no longer an exact integer in the manifest.
+      if (!Number.isSafeInteger(periodNs) || periodNs > MAX_INTERVAL_NS) return err(`'${text}' is longer than an interval may be (100 days)`, 'use --duration to end a run after a long time');
+      return { kind: 'interval', periodNs };
     }
     case 'profile': {
       const p = parseProfilePoint(rest);

@@ -354,6 +354,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         if (seen.has(f.name)) diags.error(f.span, `field ${f.name} given twice`);
         if (['event_id', 'cpu', 'pid', 'tid', 'ktime_ns', 'comm'].includes(f.name)) diags.error(f.span, `field name ${f.name} is reserved: every event carries it already`);
         // An event's --json line is {"type":"event","event":NAME,...fields}: a field may not take those keys.
+        // `__proto__` as a key of a plain object sets the prototype: every JavaScript reader would lose the field.
+        if (f.name === '__proto__') diags.error(f.span, 'field name __proto__ is reserved: JavaScript readers of the event (run --json, the Kafka mirror) cannot hold it', 'rename the field');
         if (f.name === 'type' || f.name === 'event') diags.error(f.span, `field name ${f.name} is reserved: an event's JSON line uses it (\"type\":\"event\", \"event\": its name)`, `rename the field, e.g. ${f.name}_`);
         seen.add(f.name);
       }

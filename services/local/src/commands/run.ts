@@ -63,16 +63,25 @@ export const runCommand: Command = {
     }
     // A cached bundle was verified when read; a fresh one is verified here, as an agent would.
     if (!fromCache) verifyBundle(bundle, key.publicKeyPem);
-    let onSigint: () => void = () => {};
-    const stopSignal = new Promise<void>((resolve) => (onSigint = resolve));
-    process.once('SIGINT', onSigint);
-    process.once('SIGTERM', onSigint);
+    let stop: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => (stop = resolve));
+    let stopping = false;
+    // Kept for the whole run: a second Ctrl-C while the maps are read and the probes detached
+    // must not kill the run before it prints them (Node's default for SIGINT).
+    const onSigint = (sig: NodeJS.Signals) => {
+      if (stopping) process.stderr.write(`tapfleet run: ${sig}: already stopping (reading the maps, detaching)\n`);
+      stopping = true;
+      stop();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     const result = await runSession({
       bundle,
       ...(pidText ? { pid: Number(pidText) } : {}),
       ...(plan ? { command: plan.argv, commandTree: plan.kind === 'shell' } : {}),
       ...(duration ? { durationMs: durationMs(duration) } : {}),
       stopSignal,
+      printEachMapOnce: folded,
       onAttach: (s, program) => {
         if (s.errno) process.stderr.write(`tapfleet run: ${program} not attached: ${s.message}\n`);
       },
