@@ -1,4 +1,4 @@
-import { decodeRecord, recordEventId, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
+import { decodeRecord, isStackField, recordEventId, stackText, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
 
 /** Event layouts of a bundle by event id, built once per run rather than searched per event. */
 export function layoutsById(manifest: BundleManifest): Map<number, EventLayout> {
@@ -15,14 +15,31 @@ export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array)
 
 const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v);
 
-export function eventJson(name: string, fields: DecodedEvent): string {
-  // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
-  return JSON.stringify({ type: 'event', event: name, ...fields }, (_k, v) => jsonSafe(v));
+/** Names of the layout's stack fields (their values are symbolised frames, one a line). */
+const stackNames = (layout?: EventLayout) => new Set(layout?.fields.filter(isStackField).map((f) => f.name));
+
+/** A symbolised stack's frames as a list, leaf first ([] for an empty stack). */
+export const stackFrames = (text: string): string[] => (text ? text.split('\n') : []);
+
+/** A printf() record's stack arguments as %s prints them: as bpftrace prints a stack. */
+export function printfStacks(layout: EventLayout, fields: DecodedEvent): DecodedEvent {
+  for (const f of layout.fields) if (isStackField(f)) fields[f.name] = stackText(String(fields[f.name] ?? ''));
+  return fields;
 }
 
-export function eventText(name: string, fields: DecodedEvent): string {
+/** One event as a JSON line; a stack field is an array of its frames, leaf first. */
+export function eventJson(name: string, fields: DecodedEvent, layout?: EventLayout): string {
+  const stacks = stackNames(layout);
+  const out = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, stacks.has(k) ? stackFrames(String(v)) : v]));
+  // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
+  return JSON.stringify({ type: 'event', event: name, ...out }, (_k, v) => jsonSafe(v));
+}
+
+/** One event as a text line; a stack field prints as bpftrace prints a stack (each frame on its own indented line). */
+export function eventText(name: string, fields: DecodedEvent, layout?: EventLayout): string {
   const { event_id: _id, cpu: _cpu, ktime_ns: _t, ...rest } = fields;
-  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
+  const stacks = stackNames(layout);
+  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${stacks.has(k) ? stackText(String(v)).replace(/\n$/, "") : typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
 }
 
 /**
