@@ -6,7 +6,7 @@ import { histBucketLow, type AggEntry } from './aggregation-entry.js';
 import type { BundleManifest, StackKey } from './bundle-manifest.js';
 
 /** A symbolised stack prints as bpftrace prints it: a newline, then each frame indented on its own line; an empty stack as nothing. */
-export const stackText = (frames: string) => (frames ? `\n${frames.split('\n').map((f) => `    ${f}\n`).join('')}` : '');
+const stackText = (frames: string) => (frames ? `\n${frames.split('\n').map((f) => `    ${f}\n`).join('')}` : '');
 
 const keyText = (key: (bigint | string)[], stackKeys: StackKey[] = []) =>
   key.length ? `[${key.map((k, i) => (stackKeys.some((s) => s.index === i) ? stackText(String(k)) : typeof k === 'string' ? k : k.toString())).join(', ')}]` : '';

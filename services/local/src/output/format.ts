@@ -1,4 +1,4 @@
-import { decodeRecord, isStackField, recordEventId, stackText, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
+import { decodeRecord, isStackField, recordEventId, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
 
 /** Event layouts of a bundle by event id, built once per run rather than searched per event. */
 export function layoutsById(manifest: BundleManifest): Map<number, EventLayout> {
@@ -21,9 +21,15 @@ const stackNames = (layout?: EventLayout) => new Set(layout?.fields.filter(isSta
 /** A symbolised stack's frames as a list, leaf first ([] for an empty stack). */
 export const stackFrames = (text: string): string[] => (text ? text.split('\n') : []);
 
-/** A printf() record's stack arguments as %s prints them: as bpftrace prints a stack. */
+/**
+ * A stack as bpftrace's printf("%s", kstack) prints it (bpftrace 0.17, seen side by side): a
+ * newline, then each frame on its own line indented by 8 spaces (a map key's frames by 4: map-text).
+ */
+export const printedStack = (text: string): string => (text ? `\n${text.split('\n').map((f) => `        ${f}\n`).join('')}` : '');
+
+/** A printf() record's stack arguments as %s prints them. */
 export function printfStacks(layout: EventLayout, fields: DecodedEvent): DecodedEvent {
-  for (const f of layout.fields) if (isStackField(f)) fields[f.name] = stackText(String(fields[f.name] ?? ''));
+  for (const f of layout.fields) if (isStackField(f)) fields[f.name] = printedStack(String(fields[f.name] ?? ''));
   return fields;
 }
 
@@ -35,11 +41,11 @@ export function eventJson(name: string, fields: DecodedEvent, layout?: EventLayo
   return JSON.stringify({ type: 'event', event: name, ...out }, (_k, v) => jsonSafe(v));
 }
 
-/** One event as a text line; a stack field prints as bpftrace prints a stack (each frame on its own indented line). */
+/** One event as a text line; a stack field prints as bpftrace's printf prints a stack (each frame on its own indented line; stacks are the last fields). */
 export function eventText(name: string, fields: DecodedEvent, layout?: EventLayout): string {
   const { event_id: _id, cpu: _cpu, ktime_ns: _t, ...rest } = fields;
   const stacks = stackNames(layout);
-  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${stacks.has(k) ? stackText(String(v)).replace(/\n$/, "") : typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
+  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${stacks.has(k) ? printedStack(String(v)).replace(/\n$/, '') : typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
 }
 
 /**
