@@ -39,12 +39,16 @@ export const LayoutField = z
     type: FieldType,
     offset: z.number().int().nonnegative(),
     /**
-     * Bytes occupied; for `str` the fixed buffer length (NUL-terminated inside it: at most 256
-     * from a script, up to stackTextSize() for a published stack), for a stack stackFieldSize(depth).
+     * Bytes occupied; for `str` the fixed buffer length (NUL-terminated inside it: at most 256,
+     * or stackTextSize() for a published stack), for a stack stackFieldSize(depth).
      */
     size: z.number().int().positive().max(4096),
+    /** On a `str` of a published layout: the stack whose symbolised frames it holds, one a line, leaf first. */
+    stack: z.enum(['kstack', 'ustack']).optional(),
   })
   .superRefine((f, ctx) => {
+    if (f.stack !== undefined && f.type !== 'str') ctx.addIssue({ code: 'custom', path: ['stack'], message: 'only a published string field holds a stack\'s text' });
+    if (f.type === 'str' && f.stack === undefined && f.size > 256) ctx.addIssue({ code: 'custom', path: ['size'], message: 'a string field holds at most 256 bytes' });
     if (f.type === 'kstack' || f.type === 'ustack') {
       const depth = (f.size - 8) / 8;
       if (!Number.isInteger(depth) || depth < 1 || depth > MAX_STACK_FIELD_DEPTH)
@@ -180,7 +184,7 @@ export function publishedLayout(layout: EventLayout): EventLayout {
   const fields = layout.fields.map((f): LayoutField => {
     if (!isStackField(f)) return f;
     at ||= f.offset;
-    const out: LayoutField = { name: f.name, type: 'str', offset: at, size: stackTextSize((f.size - 8) / 8) };
+    const out: LayoutField = { name: f.name, type: 'str', offset: at, size: stackTextSize((f.size - 8) / 8), stack: f.type };
     at += out.size;
     return out;
   });

@@ -30,9 +30,13 @@ test('readStack reads the frames bpf_get_stack() copied, or its errno; readField
 
 test('the published layout makes each stack a string in place; text past its size is cut at a whole frame, marked', () => {
   const pub = publishedLayout(layout);
-  assert.deepEqual(pub.fields, [layout.fields[0], { name: 'k', type: 'str', offset: 48, size: 256 }]);
+  assert.deepEqual(pub.fields, [layout.fields[0], { name: 'k', type: 'str', offset: 48, size: 256, stack: 'kstack' }]);
   assert.equal(pub.size, 48 + 256);
   assert.ok(EventLayout.safeParse(pub).success);
+  // Only a published stack's text may be longer than a script's string.
+  assert.ok(EventLayout.safeParse(publishedLayout({ ...layout, size: 48 + stackFieldSize(127), fields: [layout.fields[0]!, { name: 'k', type: 'kstack', offset: 48, size: stackFieldSize(127) }] })).success);
+  assert.ok(!LayoutField.safeParse({ name: 's', type: 'str', offset: 40, size: 512 }).success);
+  assert.ok(!LayoutField.safeParse({ name: 's', type: 'u64', offset: 40, size: 8, stack: 'kstack' }).success);
   const noStacks = { ...layout, size: 48, fields: [layout.fields[0]!] };
   assert.equal(publishedLayout(noStacks), noStacks);
 

@@ -120,8 +120,8 @@ test('fleet events: a ustack/kstack event field arrives in ClickHouse as its sym
   }
   // The published layout, as ingest recorded it: each stack a string slot.
   const [layout] = await q<{ fields: string }>(`SELECT fields FROM ${db}.event_layouts WHERE event = 'sample' AND bundle IN (SELECT DISTINCT bundle FROM ${db}.probe_events WHERE deployment = '${id}') LIMIT 1`);
-  const fields = JSON.parse(layout!.fields) as { name: string; type: string; slot: string; size: number }[];
-  assert.deepEqual(fields.map((f) => [f.name, f.type, f.slot, f.size]), [['u', 'str', 's0', 512], ['k', 'str', 's1', 256]]);
+  const fields = JSON.parse(layout!.fields) as { name: string; type: string; slot: string; size: number; stack?: string }[];
+  assert.deepEqual(fields.map((f) => [f.name, f.type, f.slot, f.size, f.stack]), [['u', 'str', 's0', 512, 'ustack'], ['k', 'str', 's1', 256, 'kstack']]);
   const rows = await q<{ host: string; u: string; k: string }>(`SELECT host, s0 AS u, s1 AS k FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'sample'`);
   for (const host of HOSTS) {
     const mine = rows.filter((r) => r.host === host);
