@@ -191,20 +191,23 @@ export function publishedLayout(layout: EventLayout): EventLayout {
   return { ...layout, size: Math.ceil(at / 8) * 8, fields };
 }
 
+const stackEncoder = new TextEncoder();
+
 /**
  * Frames (one a line, leaf first) written as a published stack field: NUL-terminated, cut at a
  * whole frame (marked STACK_TEXT_CUT) when the text does not fit.
  */
 export function writeStackText(out: Uint8Array, at: number, size: number, text: string): void {
-  const enc = new TextEncoder();
-  let bytes = enc.encode(text);
-  if (bytes.length >= size) {
-    const room = size - 1 - (STACK_TEXT_CUT.length + 1);
-    const nl = bytes.subarray(0, room + 1).lastIndexOf(0x0a);
-    bytes = enc.encode(`${new TextDecoder().decode(bytes.subarray(0, Math.max(0, nl)))}${nl > 0 ? '\n' : ''}${STACK_TEXT_CUT}`);
-  }
   out.fill(0, at, at + size);
-  out.set(bytes, at);
+  // The common case in one pass: the whole text fits, a NUL after it.
+  if (stackEncoder.encodeInto(text, out.subarray(at, at + size - 1)).read === text.length) return;
+  out.fill(0, at, at + size);
+  const room = size - 1 - (STACK_TEXT_CUT.length + 1);
+  const bytes = stackEncoder.encode(text);
+  const nl = bytes.subarray(0, room + 1).lastIndexOf(0x0a);
+  const kept = nl > 0 ? bytes.subarray(0, nl + 1) : new Uint8Array(0);
+  out.set(kept, at);
+  stackEncoder.encodeInto(STACK_TEXT_CUT, out.subarray(at + kept.length, at + size - 1));
 }
 
 /** Decodes one record (prefix plus the layout's fields) that starts at `base` in `view`. */
