@@ -30,3 +30,5 @@ export * from './map-text.js';
 export * from './folded-stacks.js';
 export * from './elf-notes.js';
 export * from './profile-file.js';
+export * from './layout-fit.js';
+export * from './json-safe.js';

@@ -6,8 +6,13 @@
 
 /** Events and aggregation snapshots from agents, persisted for ingest. */
 export const EVENTS_STREAM = 'TAPFLEET_EVENTS';
-export const EVENTS_SUBJECTS = ['tapfleet.events.>', 'tapfleet.aggs.>'];
+/** Every host's event batches, and every host's aggregation snapshots: consumers' filters. */
+export const EVENTS_FILTER = 'tapfleet.events.>';
+export const AGGS_FILTER = 'tapfleet.aggs.>';
+export const EVENTS_SUBJECTS = [EVENTS_FILTER, AGGS_FILTER];
 export const eventsSubject = (deploymentId: string, hostId: string) => `tapfleet.events.${deploymentId}.${hostId}`;
+/** Every host's event batches of one deployment. */
+export const deploymentEventsFilter = (deploymentId: string) => `tapfleet.events.${deploymentId}.>`;
 export const aggsSubject = (deploymentId: string, hostId: string) => `tapfleet.aggs.${deploymentId}.${hostId}`;
 
 /**
@@ -39,6 +44,8 @@ export const AGENT_SUBJECTS = ['tapfleet.agent.>'];
 export const helloSubject = (hostId: string) => `tapfleet.agent.hello.${hostId}`;
 export const heartbeatSubject = (hostId: string) => `tapfleet.agent.heartbeat.${hostId}`;
 export const statusSubject = (hostId: string) => `tapfleet.agent.status.${hostId}`;
+/** Every host's deployment statuses (ingest's agent_status consumer). */
+export const STATUS_FILTER = 'tapfleet.agent.status.>';
 /**
  * An agent's kernel or binary profile, gzip-compressed JSON (a kernel's ~4 MB of tracepoint
  * formats is ~120 KB): agents may not write the profiles store themselves, so the control
@@ -57,6 +64,11 @@ export const agentInboxPrefix = (hostId: string) => `_INBOX_AGENT.${hostId}`;
 export const DEAD_LETTER_STREAM = 'TAPFLEET_DLQ';
 export const DEAD_LETTER_SUBJECTS = ['tapfleet.dlq.>'];
 export const deadLetterSubject = (origin: string) => `tapfleet.dlq.${origin}`;
+/**
+ * The origin of dead letters of the events stream's batches (ingest's and the Kafka mirror's): a
+ * batch found malformed by both readers is dead-lettered under one subject and message id, once.
+ */
+export const EVENTS_DEAD_LETTER_ORIGIN = 'events';
 export const DEAD_LETTER_REASON_HEADER = 'Tapfleet-Dlq-Reason';
 
 /** Request/reply clock service of the control plane (NTP-style offset sampling). Core NATS, not stored. */

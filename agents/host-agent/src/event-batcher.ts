@@ -1,9 +1,8 @@
-import { batchMsgId, EventBatchBuilder, eventsSubject, PREFIX_FIELD, type BundleManifest, type EventBatchHeader } from '@tapfleet/schemas';
+import { batchMsgId, EventBatchBuilder, EventLayouts, eventsSubject, PREFIX_FIELD, type BundleManifest, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import type { HostClock } from './host-clock.js';
 import type { DeploymentLedger } from './loss-ledger.js';
 
-const ID_AT = PREFIX_FIELD.event_id.offset;
 const KTIME_AT = PREFIX_FIELD.ktime_ns.offset;
 const u32At = (d: Uint8Array, at: number) => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
 
@@ -23,13 +22,14 @@ export interface BatcherOptions {
 
 /**
  * Turns a runner's raw event records into sequenced, time-stamped batches. Each record
- * is checked against the manifest's event layouts (its id and exact size): a record no
- * layout describes is counted as malformed, never published. Records stay binary; the
+ * is fitted to the manifest's event layouts (schemas' EventLayouts: its id and exact size):
+ * a record no layout fits is counted as malformed (in the status and on /metrics), never
+ * published; the agent may not publish dead letters, and the record came from its own runner. Records stay binary; the
  * batch header carries host, boot, deployment, first sequence and the clock estimate.
  */
 export class EventBatcher {
-  /** Record size by event id, from the manifest: the only layout the agent trusts. */
-  private readonly sizeById: number[] = [];
+  /** The manifest's layouts: the only ones the agent trusts. */
+  private readonly layouts: EventLayouts;
   private readonly builder = new EventBatchBuilder(1 << 18);
   private timer?: NodeJS.Timeout;
   private readonly subject: string;
@@ -46,18 +46,17 @@ export class EventBatcher {
     private readonly o: BatcherOptions,
     private readonly sink: (b: OutgoingBatch) => void,
   ) {
-    for (const layout of manifest.events) this.sizeById[layout.id] = layout.size;
+    this.layouts = EventLayouts.of(manifest);
     this.subject = eventsSubject(id.deploymentId, id.hostId);
   }
 
   add(d: Uint8Array): void {
     this.ledger.loss.received++;
-    // Byte reads instead of a DataView per record: this runs for every event.
-    if (d.length < KTIME_AT + 8 || this.sizeById[u32At(d, ID_AT)] !== d.length) {
+    if (!this.layouts.fit(d)) {
       this.ledger.loss.malformed++;
       return;
     }
-    // wall = ktime + the clock's offset, in u32 halves with carry.
+    // wall = ktime + the clock's offset, in u32 halves with carry (byte reads, not a DataView per record: this runs for every event).
     const kLo = u32At(d, KTIME_AT);
     const kHi = u32At(d, KTIME_AT + 4);
     let lo = kLo + this.clock.offsetLo;

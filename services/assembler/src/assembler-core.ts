@@ -1,5 +1,5 @@
-import type { Logger } from '@tapfleet/runtime';
-import type { AssemblerConfig, BundleManifest, ScannedBatch, TxnSpanRow } from '@tapfleet/schemas';
+import { sleep, type Logger } from '@tapfleet/runtime';
+import type { AssemblerConfig, BatchFit, BundleManifest, ScannedBatch, TxnSpanRow } from '@tapfleet/schemas';
 import type { AssemblerMetrics } from './assembler-metrics.js';
 import { MessageHolds, type Ackable } from './message-holds.js';
 import { partitionOf } from './partition.js';
@@ -33,7 +33,6 @@ const isComplete = (rows: TxnSpanRow[]) => {
 
 /** How far ahead of this host's clock a corrected event time may be and still count as the newest seen. */
 const FUTURE_TOLERANCE_MS = 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The assembler's engine, independent of the bus: batches in, spans out. Events of this
@@ -72,14 +71,19 @@ export class AssemblerCore<M extends Ackable> {
     return this.decoder.hasNoTxnEvents(manifest);
   }
 
+  /** Each record's layout, and the records that fit none (the caller dead-letters them). */
+  fit(batch: ScannedBatch, manifest: BundleManifest): BatchFit {
+    return this.decoder.fit(batch, manifest);
+  }
+
   /**
-   * Takes a batch (throws TxnBatchRejected when it is malformed). The message is held by
-   * every transaction that took one of its events, or acked at once when none did.
+   * Takes a batch's records that fit a layout (`fit`). The message is held by every transaction
+   * that took one of its events, or acked at once when none did.
    */
-  accept(batch: ScannedBatch, manifest: BundleManifest, msg: M, redelivered: boolean, streamSeq: number): void {
+  accept(batch: ScannedBatch, manifest: BundleManifest, msg: M, redelivered: boolean, streamSeq: number, fit = this.fit(batch, manifest)): void {
     const skippedBefore = this.decoder.unplaceable;
     const overBefore = this.table.overLimit;
-    const events = this.decoder.decode(batch, manifest);
+    const events = this.decoder.decode(batch, manifest, fit);
     this.metrics.unplaceableEvents.inc(this.decoder.unplaceable - skippedBefore);
     if (streamSeq > this.lastStreamSeq) this.lastStreamSeq = streamSeq;
     const nowMs = this.now();

@@ -21,6 +21,7 @@ export interface AssemblerMetrics {
   lingeringTransactions: Gauge;
   heldMessages: Gauge;
   deadLettered: Counter;
+  misfitRecords: Counter;
   exported: Counter;
   exportDropped: Counter;
   exportFailures: Counter;
@@ -50,6 +51,7 @@ export function createAssemblerMetrics(): AssemblerMetrics {
     openTransactions: new Gauge({ name: 'tapfleet_assembler_open_transactions', help: 'Transactions open in memory', registers: r }),
     lingeringTransactions: new Gauge({ name: 'tapfleet_assembler_lingering_transactions', help: 'Closed transactions kept for late events', registers: r }),
     heldMessages: new Gauge({ name: 'tapfleet_assembler_held_messages', help: 'Event batches not yet acked (their transactions are open)', registers: r }),
+    misfitRecords: new Counter({ name: 'tapfleet_assembler_misfit_records_total', help: 'Event records that fit no layout of their bundle: left out and dead-lettered', registers: r }),
     deadLettered: new Counter({ name: 'tapfleet_assembler_dead_lettered_total', help: 'Malformed batches sent to the dead-letter subject', registers: r }),
     exported: new Counter({ name: 'tapfleet_assembler_otlp_exported_spans_total', help: 'Spans the OTLP collector accepted', registers: r }),
     exportDropped: new Counter({ name: 'tapfleet_assembler_otlp_dropped_spans_total', help: 'Spans dropped because the export queue was full (they are still in ClickHouse)', registers: r }),

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { connectNats, createClickHouse, DirectObjectReader, ManifestCache, publishDeadLetter, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { BatchFormatError, BUNDLES_OBJECT_STORE, scanEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
+import { connectNats, createClickHouse, deadLetterMisfits, DirectObjectReader, JetStreamPull, ManifestCache, publishDeadLetter, readBatchMessage, sleep, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
+import { BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig, type TxnSpanRow } from '@tapfleet/schemas';
 import { AssemblerCore } from './assembler-core.js';
 import { createAssemblerMetrics, type AssemblerMetrics } from './assembler-metrics.js';
 import { loadStoredEvents, type StoredEventRow } from './history-loader.js';
@@ -9,13 +9,11 @@ import { ensurePartitionConsumer, type PartitionConsumer } from './partition-con
 import { SpanExporter } from './span-exporter.js';
 import { SpanMirror } from './span-mirror.js';
 import { storeSpans } from './span-store.js';
-import { TxnBatchRejected } from './txn-event.js';
 
 /** Unacked batches come back this long after a crash; held ones are kept alive with working(). */
 const ACK_WAIT_MS = 10_000;
 /** How long one read of stored events waits for ingest: the flush waits with it, so short; a failed try is retried later. */
 const HISTORY_WAIT_MS = 5_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Waits for what the control plane or ingest creates at their start: the events stream, then the
@@ -42,7 +40,7 @@ async function waitForFleetResources(jsm: JetStreamManager, objm: Objm, log: Log
  */
 export class AssemblerService {
   private stopped = false;
-  private loop?: Promise<void>;
+  private pull?: JetStreamPull;
   private timers: NodeJS.Timeout[] = [];
 
   private constructor(
@@ -97,35 +95,38 @@ export class AssemblerService {
     service.timers.push(setInterval(() => core.tick(), 20));
     service.timers.push(setInterval(() => void core.flush(() => service.stopped), 50));
     service.timers.push(setInterval(() => core.holds.keepAlive(), ACK_WAIT_MS / 3));
-    service.loop = service.run(js, jsm, config, consumer, manifests);
+    service.read(js, jsm, config, consumer, manifests);
     log.info({ metricsPort: http.port, partition: o.partition, partitions: o.partitions, otlp: o.otlp.url ?? 'off', kafka: o.kafka?.topic ?? 'off' }, 'assembler started');
     return service;
   }
 
-  private async run(js: ReturnType<typeof jetstream>, jsm: JetStreamManager, config: TapfleetConfig, first: PartitionConsumer, manifests: ManifestCache): Promise<void> {
+  /**
+   * Reads the partition consumer. Each message is taken as it arrives (at a low rate a batch
+   * waiting for its pull to end would add that wait to every span's latency); if the consumer is
+   * deleted under this process, it is made again where this process had not finished.
+   */
+  private read(js: ReturnType<typeof jetstream>, jsm: JetStreamManager, config: TapfleetConfig, first: PartitionConsumer, manifests: ManifestCache): void {
     let { name, catchUpTo } = first;
-    let consumer = await js.consumers.get(EVENTS_STREAM, name);
-    while (!this.stopped) {
-      try {
-        // Each message is taken as it arrives, not when the fetch ends: at a low rate a fetch
-        // waits out its expiry, and that wait would be every span's latency.
-        for await (const m of await consumer.fetch({ max_messages: 100, expires: 1000 })) await this.take(m, catchUpTo, manifests);
-      } catch (e) {
-        if (this.stopped) break;
-        this.log.warn({ err: (e as Error).message }, 'fetch failed; retrying');
-        await sleep(500);
-        try {
-          if (!(await this.consumerGone(jsm, name))) continue;
-          const again = await ensurePartitionConsumer(jsm, config.assembler, ACK_WAIT_MS, this.log, this.resumePoint());
-          ({ name, catchUpTo } = again);
-          consumer = await js.consumers.get(EVENTS_STREAM, name);
+    this.pull = new JetStreamPull({
+      name,
+      open: async (again) => {
+        if (again && (await this.consumerGone(jsm, name))) {
+          ({ name, catchUpTo } = await ensurePartitionConsumer(jsm, config.assembler, ACK_WAIT_MS, this.log, this.resumePoint()));
           this.metrics.consumerRecreated.inc();
           this.log.warn({ consumer: name, catchUpTo }, 'the partition consumer was deleted under this process; made it again where this process had not finished');
-        } catch (e2) {
-          this.log.warn({ err: (e2 as Error).message }, 'checking the partition consumer failed; retrying');
         }
-      }
-    }
+        return js.consumers.get(EVENTS_STREAM, name);
+      },
+      maxMessages: 100,
+      expiresMs: 1000,
+      endWhenDeleted: true,
+      retry: { firstMs: 500, maxMs: 500 },
+      read: async (messages) => {
+        for await (const m of messages) await this.take(m, catchUpTo, manifests);
+      },
+      log: this.log,
+    });
+    this.pull.start();
   }
 
   private async consumerGone(jsm: JetStreamManager, name: string): Promise<boolean> {
@@ -145,26 +146,20 @@ export class AssemblerService {
   }
 
   private async take(m: JsMsg, catchUpTo: number, manifests: ManifestCache): Promise<void> {
-    let batch;
-    try {
-      batch = scanEventBatch(m.data);
-    } catch (e) {
-      if (!(e instanceof BatchFormatError)) throw e;
-      return this.deadLetter(m, e.message);
-    }
-    const forged = identityMismatch(m.subject, batch.header);
-    if (forged) return this.deadLetter(m, forged);
-    const manifest = await manifests.get(batch.header.bundleId).catch(() => null);
-    if (manifest === null) return void m.nak(2000);
-    if (!manifest) return this.deadLetter(m, `bundle ${batch.header.bundleId} is not in the object store`);
+    const read = await readBatchMessage(m.subject, m.data, manifests);
+    if (read.kind === 'retry') return void m.nak(2000);
+    if (read.kind === 'malformed') return this.deadLetter(m, read.reason);
+    const { batch, manifest } = read;
     if (this.core.ignores(manifest)) return void m.ack();
-    try {
-      const streamSeq = m.info.streamSequence;
-      this.core.accept(batch, manifest, m, m.info.deliveryCount > 1 || streamSeq <= catchUpTo, streamSeq);
-    } catch (e) {
-      if (!(e instanceof TxnBatchRejected)) throw e;
-      return this.deadLetter(m, e.message);
+    const fit = this.core.fit(batch, manifest);
+    if (fit.misfits.length) {
+      // As ingest does, under the same message ids (one copy); the batch's other records are taken.
+      if (m.info.deliveryCount === 1) this.metrics.misfitRecords.inc(fit.misfits.length);
+      this.log.warn({ subject: m.subject, misfits: fit.misfits.length, first: fit.misfits[0]!.reason }, 'records that fit no layout dead-lettered');
+      this.metrics.deadLettered.inc(await deadLetterMisfits(jetstream(this.nc), m.subject, batch, fit.misfits));
     }
+    const streamSeq = m.info.streamSequence;
+    this.core.accept(batch, manifest, m, m.info.deliveryCount > 1 || streamSeq <= catchUpTo, streamSeq, fit);
   }
 
   private async deadLetter(m: JsMsg, reason: string): Promise<void> {
@@ -177,7 +172,7 @@ export class AssemblerService {
   /** Stops fetching, stores what is closed, leaves open transactions unacked (the next process gets them again). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.loop;
+    await this.pull?.stop();
     this.timers.forEach(clearInterval);
     await this.core.flush(() => true);
     this.core.drainExports();

@@ -10,3 +10,4 @@ export { TxnEventDecoder } from './txn-event.js';
 export { createAssemblerMetrics } from './assembler-metrics.js';
 export { spanInsertGroups, storeSpans } from './span-store.js';
 export { loadStoredEvents, type HistorySource, type StoredEventRow } from './history-loader.js';
+export { SpanMirror } from './span-mirror.js';

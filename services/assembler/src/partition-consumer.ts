@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@tapfleet/runtime';
-import { assemblerConsumerName, EVENTS_STREAM, MAX_ASSEMBLER_PARTITIONS, type AssemblerConfig } from '@tapfleet/schemas';
+import { assemblerConsumerName, EVENTS_FILTER, EVENTS_STREAM, MAX_ASSEMBLER_PARTITIONS, type AssemblerConfig } from '@tapfleet/schemas';
 
 const NS_PER_MS = 1_000_000;
 const DESCRIPTION = /^tapfleet assembler partition (\d+) of (\d+); catch-up to (\d+)$/;
@@ -72,7 +72,7 @@ export async function ensurePartitionConsumer(jsm: JetStreamManager, o: Assemble
   await jsm.consumers.add(EVENTS_STREAM, {
     durable_name: name,
     description: `tapfleet assembler partition ${o.partition} of ${o.partitions}; catch-up to ${catchUpTo}`,
-    filter_subject: 'tapfleet.events.>',
+    filter_subject: EVENTS_FILTER,
     ack_policy: AckPolicy.Explicit,
     ack_wait: ackWaitMs * NS_PER_MS,
     max_ack_pending: 20_000,

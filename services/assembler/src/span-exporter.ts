@@ -1,7 +1,7 @@
 /** The OTLP exporter, apart from the package index so that loading the CLI does not load OpenTelemetry. */
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import type { Logger } from '@tapfleet/runtime';
+import { sleep, type Logger } from '@tapfleet/runtime';
 import type { AssemblerConfig, TxnSpanRow } from '@tapfleet/schemas';
 import { HostResources, toReadableSpan } from './otlp-spans.js';
 
@@ -12,7 +12,6 @@ export interface ExportCounters {
   queued(n: number): void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Group {
   rows: TxnSpanRow[];

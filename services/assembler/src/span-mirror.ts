@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { AssemblerConfig, TxnSpanRow } from '@tapfleet/schemas';
+import { kafkaSendChunks } from '@tapfleet/runtime';
 
 /**
  * Spans to Kafka (one JSON record per span, keyed by trace id so a trace stays in one
@@ -22,7 +23,8 @@ export class SpanMirror {
 
   async send(rows: readonly TxnSpanRow[]): Promise<void> {
     if (!rows.length) return;
-    await this.producer!.send({ topic: this.o.topic, messages: rows.map((r) => ({ key: r.trace_id, value: JSON.stringify(r) })) });
+    // In bounded sends: one flush can be tens of thousands of spans, more than a broker takes at once.
+    for (const messages of kafkaSendChunks(rows.map((r) => ({ key: r.trace_id, value: JSON.stringify(r) })))) await this.producer!.send({ topic: this.o.topic, messages });
   }
 
   async stop(): Promise<void> {

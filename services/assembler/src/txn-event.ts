@@ -1,4 +1,4 @@
-import { latencyField, PREFIX_FIELD, readField, recordEventId, scannedWallNs, type BundleManifest, type EventLayout, type LayoutField, type ScannedBatch, type TxnShape } from '@tapfleet/schemas';
+import { EventLayouts, fitBatch, latencyField, PREFIX_FIELD, readField, scannedWallNs, type BatchFit, type BundleManifest, type EventLayout, type LayoutField, type ScannedBatch, type TxnShape } from '@tapfleet/schemas';
 
 /**
  * One event that carries a transaction key, as the assembler keeps it: identity (host,
@@ -47,17 +47,15 @@ export const placeable = (correctedNs: bigint): boolean => correctedNs >= 0n && 
 /** A latency reaching back before 1970 is garbage (a u64 read of a negative number): it counts as none. */
 export const saneLatency = (latencyNs: bigint, correctedNs: bigint): bigint => (latencyNs > 0n && latencyNs <= correctedNs ? latencyNs : 0n);
 
-/** Why a batch cannot be read; it goes to the dead-letter subject with this. */
-export class TxnBatchRejected extends Error {}
-
 /**
  * Picks the events that carry a transaction key out of a batch, reading each record through
  * its bundle's layout (the one description in schemas/src/event-layout.ts); events without
- * a key are skipped without decoding. Every record is checked first, as ingest does, so a
- * batch is taken whole or rejected whole.
+ * a key are skipped without decoding. A record that fits no layout (schemas' fitBatch) is
+ * skipped too: the caller dead-letters it, as ingest does.
  */
 export class TxnEventDecoder {
   private readonly plans = new Map<string, Map<number, Plan | null>>();
+  private readonly layouts = new Map<string, EventLayouts>();
   /** Events skipped because their corrected time cannot be placed (see `placeable`). */
   unplaceable = 0;
 
@@ -82,7 +80,14 @@ export class TxnEventDecoder {
     return [...this.plansFor(manifest).values()].every((p) => p === null);
   }
 
-  decode(batch: ScannedBatch, manifest: BundleManifest): TxnEvent[] {
+  /** Each record's layout, and the records that fit none. */
+  fit(batch: ScannedBatch, manifest: BundleManifest): BatchFit {
+    let layouts = this.layouts.get(manifest.bundleId);
+    if (!layouts) this.layouts.set(manifest.bundleId, (layouts = EventLayouts.of(manifest)));
+    return fitBatch(batch, layouts);
+  }
+
+  decode(batch: ScannedBatch, manifest: BundleManifest, fit = this.fit(batch, manifest)): TxnEvent[] {
     const { header, view } = batch;
     const plans = this.plansFor(manifest);
     const out: TxnEvent[] = [];
@@ -91,14 +96,11 @@ export class TxnEventDecoder {
     const shape = manifest.transaction;
     const n = batch.at.length;
     for (let i = 0; i < n; i++) {
+      const layout = fit.layouts[i];
+      if (!layout) continue;
+      const plan = plans.get(layout.id);
+      if (!plan) continue;
       const at = batch.at[i]!;
-      const len = batch.len[i]!;
-      const id = len >= 4 ? recordEventId(view, at) : -1;
-      const plan = plans.get(id);
-      if (plan === undefined) throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) has event id ${id}, which bundle ${header.bundleId.slice(0, 12)} does not define`);
-      if (len !== (plan?.layout.size ?? manifest.events.find((e) => e.id === id)!.size))
-        throw new TxnBatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${len} bytes, not its layout's size`);
-      if (plan === null) continue;
       const wallNs = scannedWallNs(batch, i);
       const correctedNs = wallNs - offsetNs;
       if (!placeable(correctedNs)) {

@@ -1,8 +1,8 @@
-import { type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ensureDurableConsumer, publishDeadLetter, type Logger } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, identityMismatch, issuesOf } from '@tapfleet/schemas';
+import { ackAfterWork, ensureDurableConsumer, JetStreamPull, publishDeadLetter, type Logger } from '@tapfleet/runtime';
+import { AGENT_STREAM, AGGS_FILTER, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, identityMismatch, issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import type { DeploymentStore } from './deployment-store.js';
 import type { Inventory } from './inventory.js';
@@ -37,10 +37,8 @@ function parse<T extends z.ZodType>(schema: T, data: Uint8Array): { ok: true; va
  * keeps the latest aggregation snapshot per host. Malformed messages are dead-lettered.
  */
 export class AgentListener {
-  private messages?: ConsumerMessages;
+  private pull?: JetStreamPull;
   private aggsSub?: Subscription;
-  private loop?: Promise<void>;
-  private stopping = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -59,58 +57,28 @@ export class AgentListener {
     // From the start of the stream (a day of agent messages at most): a hello sent between
     // the stream's creation and this consumer's is not missed. Replays are idempotent upserts.
     await ensureDurableConsumer(this.jsm, AGENT_STREAM, AGENT_CONSUMER_SPEC);
-    this.loop = this.consumeForever();
-    this.aggsSub = this.nc.subscribe('tapfleet.aggs.>', {
+    // The messages end if the consumer is deleted (a replica re-created it, NATS lost it): it is
+    // re-ensured on every re-open, with a pause of 0.5 s doubling to 5 s while it keeps failing.
+    this.pull = new JetStreamPull({
+      name: AGENT_CONSUMER,
+      open: async (again) => {
+        if (again) await ensureDurableConsumer(this.jsm, AGENT_STREAM, AGENT_CONSUMER_SPEC);
+        return this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
+      },
+      maxMessages: 500,
+      expiresMs: 5000,
+      endWhenDeleted: true,
+      retry: { firstMs: 500, maxMs: 5000 },
+      read: ackAfterWork((m) => this.handle(m.subject, m.data, m.headers), 1000, this.log, 'agent message'),
+      log: this.log,
+    });
+    this.pull.start();
+    this.aggsSub = this.nc.subscribe(AGGS_FILTER, {
       callback: (err, msg) => {
         if (err) return;
         void this.handleAggregations(msg.subject, msg.data).catch((e: Error) => this.log.warn({ err: e.message }, 'aggregation snapshot not stored'));
       },
     });
-  }
-
-  /**
-   * Reads the agent stream until stopped. The message iterator can end or throw (NATS stalled
-   * or restarted, the consumer re-created by another replica): it is re-opened after a pause,
-   * never left to reject unhandled (which would end the process).
-   */
-  private async consumeForever(): Promise<void> {
-    let failures = 0;
-    for (let first = true; !this.stopping; first = false) {
-      try {
-        // Re-ensured on every re-open (start() made it the first time): it may have been deleted under us.
-        if (!first) await ensureDurableConsumer(this.jsm, AGENT_STREAM, AGENT_CONSUMER_SPEC);
-        const consumer = await this.js.consumers.get(AGENT_STREAM, AGENT_CONSUMER);
-        // Pulls expire every 5 s (the default is 30 s): a pull request held by a consumer leader
-        // that died (a NATS cluster node killed) is only noticed by missed heartbeats, at
-        // expires/2 each, so the default would stall the agent stream for ~30 s after a failover.
-        const messages = await consumer.consume({ max_messages: 500, expires: 5000 });
-        this.messages = messages;
-        void (async () => {
-          for await (const s of messages.status()) {
-            if (s.type === 'consumer_deleted' || s.type === 'consumer_not_found' || s.type === 'stream_not_found') {
-              this.log.error({ consumer: AGENT_CONSUMER, event: s.type }, 'agent stream consumer lost; recreating it');
-              messages.stop();
-              return;
-            }
-          }
-        })().catch(() => undefined);
-        for await (const m of messages) {
-          failures = 0;
-          try {
-            await this.handle(m.subject, m.data, m.headers);
-            m.ack();
-          } catch (e) {
-            this.log.warn({ subject: m.subject, err: (e as Error).message }, 'agent message not processed; redelivering');
-            m.nak(1000);
-          }
-        }
-      } catch (e) {
-        if (this.stopping) return;
-        this.log.warn({ err: (e as Error).message }, 'agent stream consumer failed; re-opening it');
-      }
-      failures++;
-      if (!this.stopping) await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(failures, 5))));
-    }
   }
 
   private async deadLetter(kind: string, subject: string, data: Uint8Array, reason: string): Promise<void> {
@@ -165,9 +133,7 @@ export class AgentListener {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     this.aggsSub?.unsubscribe();
-    await this.messages?.close();
-    await this.loop;
+    await this.pull?.stop();
   }
 }

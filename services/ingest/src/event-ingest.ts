@@ -1,9 +1,9 @@
 import { type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { ensureDurableConsumer, publishDeadLetter, type Logger } from '@tapfleet/runtime';
-import { BatchFormatError, scanEventBatch, EVENTS_STREAM, identityMismatch, INGEST_CONSUMERS, storedSeqsSql, type ScannedBatch } from '@tapfleet/schemas';
+import { deadLetterMisfits, ensureDurableConsumer, JetStreamPull, publishDeadLetter, readBatchMessage, sleep, type Logger } from '@tapfleet/runtime';
+import { EVENTS_DEAD_LETTER_ORIGIN, EVENTS_FILTER, EVENTS_STREAM, INGEST_CONSUMERS, storedSeqsSql, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { insertEventRows } from './event-insert.js';
-import { BatchRejected, EventRowEncoder } from './event-rows.js';
+import { EventRowEncoder } from './event-rows.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import { RowBinaryWriter } from './row-binary.js';
 import type { SqlRunner } from './sql-runner.js';
@@ -30,7 +30,6 @@ interface Group {
   due: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The open insert may be due, or a slot freed. */
 const WAKE = Symbol('wake');
 
@@ -45,12 +44,13 @@ const WAKE = Symbol('wake');
  * whose insert succeeded but whose ack was lost is not stored twice; a redelivered copy of a
  * message this process still holds is left alone (the held one's ack settles both). Malformed
  * batches go to the dead-letter subject with the reason and are acked: they can never succeed.
+ * Records that fit no layout of their bundle are counted and dead-lettered; the batch's other
+ * records are stored.
  */
 export class EventIngest {
   private stopped = false;
   private clickhouseDown = false;
-  private loop?: Promise<void>;
-  private messages?: ConsumerMessages;
+  private pull?: JetStreamPull;
   private open?: Group;
   private readonly inflight = new Set<Promise<void>>();
   /** Stream sequences held (open group or in flight): a redelivery of one of them is ignored. */
@@ -78,28 +78,25 @@ export class EventIngest {
   async start(): Promise<void> {
     // A crashed replica's unacked messages come back after ack_wait, so it is short;
     // a slow insert keeps its messages with working() (see insert()).
-    await ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: EVENTS_CONSUMER, filterSubject: 'tapfleet.events.>', ackWaitMs: ACK_WAIT_MS, maxAckPending: 20_000 });
-    this.loop = this.run();
+    await ensureDurableConsumer(this.jsm, EVENTS_STREAM, { name: EVENTS_CONSUMER, filterSubject: EVENTS_FILTER, ackWaitMs: ACK_WAIT_MS, maxAckPending: 20_000 });
+    this.pull = new JetStreamPull({
+      name: EVENTS_CONSUMER,
+      open: () => this.js.consumers.get(EVENTS_STREAM, EVENTS_CONSUMER),
+      // The client pulls the next messages only as these are taken from the iterator, so at most
+      // about fetchMessages wait here while inserts are in flight.
+      maxMessages: this.o.fetchMessages,
+      // 5 s, not nats.js's 30 s: after kill -9 of the node leading this consumer ingest stored
+      // nothing for 27-30 s (bench/results/nats-cluster-ingest-expiry.md).
+      expiresMs: 5000,
+      retry: { firstMs: 500, maxMs: 500 },
+      read: (messages) => this.read(messages),
+      log: this.log,
+    });
+    this.pull.start();
   }
 
-  private async run(): Promise<void> {
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, EVENTS_CONSUMER);
-    while (!this.stopped) {
-      try {
-        // The client pulls the next messages only as these are taken from the iterator, so
-        // at most about fetchMessages wait here while inserts are in flight.
-        // A pull held by a consumer leader that died is noticed by missed idle heartbeats, every
-        // expires/2: nats.js's default 30 s expiry left ingest storing nothing for 27-30 s after
-        // kill -9 of that leader's node (bench/results/nats-cluster.md), 5 s bounds it like the
-        // control plane's agent-stream pull.
-        this.messages = await consumer.consume({ max_messages: this.o.fetchMessages, expires: 5000 });
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'consume failed; retrying');
-        await sleep(500);
-        continue;
-      }
-      await this.read(this.messages);
-    }
+  /** Sends what is left of the open insert and waits for the inserts in flight. */
+  private async drain(): Promise<void> {
     while (this.open) {
       while (this.inflight.size >= this.o.insertsInFlight) await Promise.race(this.inflight);
       this.send();
@@ -168,21 +165,10 @@ export class EventIngest {
   /** Decodes one message into the open insert; dead-letters what is malformed, skips what is stored already. */
   private async add(m: JsMsg): Promise<void> {
     if (this.held.has(m.seq)) return; // redelivered while its first delivery is still ours
-    let batch: ScannedBatch;
-    try {
-      batch = scanEventBatch(m.data);
-    } catch (e) {
-      if (!(e instanceof BatchFormatError)) throw e;
-      return this.deadLetter(m, e.message);
-    }
-    const forged = identityMismatch(m.subject, batch.header);
-    if (forged) return this.deadLetter(m, forged);
-    const manifest = await this.manifests.get(batch.header.bundleId).catch(() => null);
-    if (manifest === null) {
-      m.nak(2000); // the object store did not answer: try again later
-      return;
-    }
-    if (!manifest) return this.deadLetter(m, `bundle ${batch.header.bundleId} is not in the object store`);
+    const read = await readBatchMessage(m.subject, m.data, this.manifests);
+    if (read.kind === 'retry') return void m.nak(2000); // the object store did not answer: try again later
+    if (read.kind === 'malformed') return this.deadLetter(m, read.reason);
+    const { batch, manifest } = read;
     let skip: Set<number> | undefined;
     try {
       skip = m.info.deliveryCount > 1 ? await this.storedSeqs(batch) : undefined;
@@ -191,19 +177,15 @@ export class EventIngest {
       m.nak(2000);
       return;
     }
+    // Dead-lettered before any row is written: a redelivery publishes the same dead letters, stored once.
+    const fit = this.encoder.fit(batch, manifest);
+    if (fit.misfits.length) await this.deadLetterMisfits(m, batch, fit.misfits);
     const group = (this.open ??= { msgs: [], writers: this.spareWriters.pop() ?? this.routing.targets.map(() => new RowBinaryWriter()), due: performance.now() + this.o.fetchWaitMs });
     const host = batch.header.hostId;
     const writerFor = group.writers.length === 1 ? () => group.writers[0]! : (txn: string) => group.writers[this.routing.shardOf(txn, host)]!;
-    try {
-      // All or nothing: the encoder checks every record before it writes any row.
-      const n = this.encoder.encode(batch, manifest, writerFor, skip);
-      if (skip?.size) this.metrics.duplicatesSkipped.inc(skip.size);
-      this.metrics.eventsDecoded.inc(n);
-    } catch (e) {
-      if (!group.msgs.length) this.open = undefined;
-      if (e instanceof BatchRejected) return this.deadLetter(m, e.message);
-      throw e;
-    }
+    const { written } = this.encoder.encode(batch, manifest, writerFor, skip, fit);
+    if (skip?.size) this.metrics.duplicatesSkipped.inc(skip.size);
+    this.metrics.eventsDecoded.inc(written);
     group.msgs.push(m);
     this.held.add(m.seq);
   }
@@ -218,8 +200,15 @@ export class EventIngest {
   private async deadLetter(m: JsMsg, reason: string): Promise<void> {
     this.metrics.deadLettered.inc();
     this.log.warn({ subject: m.subject, reason }, 'malformed event batch dead-lettered');
-    await publishDeadLetter(this.js, 'events', m.subject, m.data, reason);
+    await publishDeadLetter(this.js, EVENTS_DEAD_LETTER_ORIGIN, m.subject, m.data, reason);
     m.ack();
+  }
+
+  /** Counts (once, not per redelivery) and dead-letters a batch's records that fit no layout; the message is acked with its stored rows. */
+  private async deadLetterMisfits(m: JsMsg, batch: ScannedBatch, misfits: Misfit[]): Promise<void> {
+    if (m.info.deliveryCount === 1) this.metrics.misfitRecords.inc({ consumer: EVENTS_CONSUMER }, misfits.length);
+    this.log.warn({ subject: m.subject, misfits: misfits.length, first: misfits[0]!.reason }, 'records that fit no layout dead-lettered');
+    this.metrics.deadLettered.inc(await deadLetterMisfits(this.js, m.subject, batch, misfits));
   }
 
   /** Starts the open insert (the caller saw a free slot). */
@@ -279,8 +268,7 @@ export class EventIngest {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    // Ends the iterator (a pending next() resolves done); what was pulled but not taken is redelivered.
-    await this.messages?.close().catch(() => undefined);
-    await this.loop;
+    await this.pull?.stop();
+    await this.drain();
   }
 }

@@ -1,4 +1,4 @@
-import { latencyField, PREFIX_FIELD, recordEventId, type BundleManifest, type EventLayout, type LayoutField, type ScannedBatch } from '@tapfleet/schemas';
+import { EventLayouts, fitBatch, latencyField, PREFIX_FIELD, type BatchFit, type BundleManifest, type EventLayout, type LayoutField, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
 import { NUMERIC_SLOTS, slotFields, STRING_SLOTS } from './event-slots.js';
 import { encodeString, RowBinaryWriter } from './row-binary.js';
 
@@ -16,9 +16,6 @@ interface EventPlan {
   txn?: LayoutField;
   latency?: LayoutField;
 }
-
-/** Why a batch cannot be stored; the message goes to the dead-letter subject with this. */
-export class BatchRejected extends Error {}
 
 function plan(layout: EventLayout): EventPlan {
   const slotted = slotFields(layout);
@@ -86,46 +83,51 @@ function batchConstants(header: ScannedBatch['header']): { identity: Buffer; bun
   return { identity: Buffer.concat([encodeString(header.deploymentId), encodeString(header.hostId), encodeString(header.bootId)]), bundle: encodeString(header.bundleId), clock };
 }
 
+/** What encode() did with a batch: rows written, and the records that fit no layout (left out). */
+export interface EncodedBatch {
+  written: number;
+  misfits: Misfit[];
+}
+
 /**
  * Writes a batch's events as probe_events rows, decoding each record with its bundle's
- * layouts. Every record is checked before any row is written: a batch is stored whole
- * or rejected whole, never half. Works on the scanned batch (offsets into the message's
- * bytes): no object, view, BigInt or string per row except a txn key's text.
+ * layouts. A record that fits no layout (schemas' fitBatch) is left out and returned for the
+ * caller to dead-letter; the batch's other records are written. Works on the scanned batch
+ * (offsets into the message's bytes): no object, view, BigInt or string per row except a txn
+ * key's text.
  */
 export class EventRowEncoder {
-  private readonly plans = new Map<string, Map<number, EventPlan>>();
+  private readonly plans = new Map<string, { layouts: EventLayouts; byId: Map<number, EventPlan> }>();
 
-  private plansFor(manifest: BundleManifest): Map<number, EventPlan> {
+  private plansFor(manifest: BundleManifest): { layouts: EventLayouts; byId: Map<number, EventPlan> } {
     let p = this.plans.get(manifest.bundleId);
     if (!p) {
-      p = new Map(manifest.events.map((e) => [e.id, plan(e)]));
+      p = { layouts: EventLayouts.of(manifest), byId: new Map(manifest.events.map((e) => [e.id, plan(e)])) };
       this.plans.set(manifest.bundleId, p);
     }
     return p;
   }
 
+  /** Each record's layout, and the records that fit none (schemas' fitBatch, with this bundle's layouts made once). */
+  fit(batch: ScannedBatch, manifest: BundleManifest): BatchFit {
+    return fitBatch(batch, this.plansFor(manifest).layouts);
+  }
+
   /**
-   * Encodes the batch's rows (those whose sequence is not in `skip`); returns how many. Each row
-   * goes to `writerFor(its transaction key)`: one writer, or one per shard (shard-routing.ts).
+   * Encodes the batch's rows (those that fit a layout and whose sequence is not in `skip`). Each
+   * row goes to `writerFor(its transaction key)`: one writer, or one per shard (shard-routing.ts).
    */
-  encode(batch: ScannedBatch, manifest: BundleManifest, writerFor: (txn: string) => RowBinaryWriter, skip?: ReadonlySet<number>): number {
-    const { header, view, at, len } = batch;
+  encode(batch: ScannedBatch, manifest: BundleManifest, writerFor: (txn: string) => RowBinaryWriter, skip?: ReadonlySet<number>, fit = this.fit(batch, manifest)): EncodedBatch {
+    const { header, view, at } = batch;
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    const plans = this.plansFor(manifest);
-    const found: EventPlan[] = new Array(at.length);
-    for (let i = 0; i < at.length; i++) {
-      const id = len[i]! >= 4 ? recordEventId(view, at[i]!) : -1;
-      const p = plans.get(id);
-      if (!p) throw new BatchRejected(`record ${i} (seq ${header.firstSeq + i}) has event id ${id}, which bundle ${header.bundleId.slice(0, 12)} does not define`);
-      if (len[i] !== p.layout.size) throw new BatchRejected(`record ${i} (seq ${header.firstSeq + i}) is ${len[i]} bytes; event ${p.layout.name} is ${p.layout.size}`);
-      found[i] = p;
-    }
+    const { byId } = this.plansFor(manifest);
     const { identity, bundle, clock } = batchConstants(header);
     let written = 0;
     for (let i = 0; i < at.length; i++) {
-      if (skip?.has(header.firstSeq + i)) continue;
+      const layout = fit.layouts[i];
+      if (!layout || skip?.has(header.firstSeq + i)) continue;
       written++;
-      const p = found[i]!;
+      const p = byId.get(layout.id)!;
       const base = at[i]!;
       const txn = p.txn ? fieldText(view, base, p.txn) : '';
       const w = writerFor(txn);
@@ -152,6 +154,6 @@ export class EventRowEncoder {
       else w.u8(0);
       w.endRow();
     }
-    return written;
+    return { written, misfits: fit.misfits };
   }
 }

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, createClickHouse, DirectObjectReader, createRedis, ensureFleetResources, natsReplicas, startBusServiceHttp, type ClickHouseClient, type Logger, type NatsConnection, type ServiceHttp } from '@tapfleet/runtime';
-import { AGENT_STREAM, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, type TapfleetConfig } from '@tapfleet/schemas';
+import { AGENT_STREAM, AGGS_FILTER, AgentDeploymentStatus, AggregationSnapshot, BUNDLES_OBJECT_STORE, EVENTS_STREAM, INGEST_CONSUMERS, STATUS_FILTER, type TapfleetConfig } from '@tapfleet/schemas';
 import { BundleManifests } from './bundle-manifests.js';
 import { EventIngest, EVENTS_CONSUMER } from './event-ingest.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
@@ -41,8 +41,8 @@ export class IngestService {
     const manifests = new BundleManifests(new DirectObjectReader(jsm, bundles, BUNDLES_OBJECT_STORE), { insertJson: (table, rows) => ch.insert({ table: `${db}.${table}`, values: rows, format: 'JSONEachRow' }).then(() => undefined) });
     const routing = ShardRouting.fromConfig(config, ch, o.insertsInFlight + 2);
     const events = new EventIngest(js, jsm, routing, sql, db, manifests, metrics, o, log);
-    const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: INGEST_CONSUMERS.status.name, filterSubject: 'tapfleet.agent.status.>', origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
-    const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: INGEST_CONSUMERS.aggs.name, filterSubject: 'tapfleet.aggs.>', origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
+    const statuses = new JsonIngest({ stream: AGENT_STREAM, consumer: INGEST_CONSUMERS.status.name, filterSubject: STATUS_FILTER, origin: 'status', table: 'agent_status', schema: AgentDeploymentStatus, rows: (s) => [statusRow(s)] }, js, jsm, ch, db, metrics, log);
+    const snapshots = new JsonIngest({ stream: EVENTS_STREAM, consumer: INGEST_CONSUMERS.aggs.name, filterSubject: AGGS_FILTER, origin: 'aggs', table: 'aggregation_snapshots', schema: AggregationSnapshot, rows: snapshotRows }, js, jsm, ch, db, metrics, log);
     const parts: { start(): Promise<void>; stop(): Promise<void> }[] = [events, statuses, snapshots, { start: async () => {}, stop: () => routing.close() }];
     let redis: ReturnType<typeof createRedis> | undefined;
     if (o.kafka) {
@@ -53,7 +53,7 @@ export class IngestService {
     const http = await startBusServiceHttp({ host: o.metricsHost, port: o.metricsPort, registry: metrics.registry, nc, log });
     const service = new IngestService(http, metrics, nc, ch, [...parts, ...(redis ? [{ stop: async () => void redis.disconnect() }] : [])], log);
     const lag = async () => {
-      for (const [stream, consumer] of [[EVENTS_STREAM, EVENTS_CONSUMER], [AGENT_STREAM, 'ingest-status'], [EVENTS_STREAM, 'ingest-aggs']] as const) {
+      for (const [stream, consumer] of [[EVENTS_STREAM, EVENTS_CONSUMER], [AGENT_STREAM, INGEST_CONSUMERS.status.name], [EVENTS_STREAM, INGEST_CONSUMERS.aggs.name]] as const) {
         const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
         if (info) metrics.lag.set({ consumer }, info.num_pending + info.num_ack_pending);
       }

@@ -1,5 +1,5 @@
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { ensureDurableConsumer, publishDeadLetter, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
+import { ensureDurableConsumer, publishDeadLetter, sleep, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
 import { identityMismatch, issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -17,8 +17,6 @@ export interface JsonIngestSpec<S extends AgentMessage> {
   schema: S;
   rows: (message: z.output<S>) => object[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Low-volume JSON messages (agent status, aggregation snapshots) into a table:

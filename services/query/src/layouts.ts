@@ -1,4 +1,4 @@
-import { FieldType } from '@tapfleet/schemas';
+import { exactJsonInteger, FieldType } from '@tapfleet/schemas';
 import { z } from 'zod';
 
 /** One field as ingest stored it in event_layouts (the layout's field plus its slot column). */
@@ -32,8 +32,6 @@ export interface SlotColumns {
   extra_values: string[];
 }
 
-const asNumber = (v: bigint): number | string => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
-
 /** An event's fields by name, through its bundle's layout (numbers beyond 2^53 as decimal strings). */
 export function decodeFields(row: SlotColumns, layout: StoredLayout | undefined): Record<string, string | number> {
   const out: Record<string, string | number> = {};
@@ -46,7 +44,7 @@ export function decodeFields(row: SlotColumns, layout: StoredLayout | undefined)
       out[f.name] = slots[f.slot] ?? '';
     } else {
       const raw = BigInt(slots[`${f.slot}_text`] ?? '0');
-      out[f.name] = asNumber(f.type === 'u64' ? BigInt.asUintN(64, raw) : raw);
+      out[f.name] = exactJsonInteger(f.type === 'u64' ? BigInt.asUintN(64, raw) : raw);
     }
   }
   return out;

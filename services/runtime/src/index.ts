@@ -22,3 +22,6 @@ export * from './token-store.js';
 export * from './json-call.js';
 export * from './tls-material.js';
 export * from './http-call.js';
+export * from './jetstream-pull.js';
+export * from './batch-message.js';
+export * from './kafka-chunks.js';

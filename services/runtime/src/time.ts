@@ -4,3 +4,6 @@ import { performance } from 'node:perf_hooks';
 export function realtimeNs(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 }
+
+/** Resolves after `ms` milliseconds (a retry's pause, a backoff step). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

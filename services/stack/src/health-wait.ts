@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { sleep } from '@tapfleet/runtime';
 import { isOwnedAlive, removePidFile, type PidRecord } from './owned-process.js';
 import type { ServiceDirs, StackService } from './services/service.js';
 
@@ -7,7 +8,6 @@ export class StackError extends Error {
   readonly code = 'TAPFLEET_STACK';
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function healthReason(svc: StackService): Promise<string | undefined> {
   try {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { sleep } from '@tapfleet/runtime';
 
 /**
  * A process the stack started, remembered by a pid file holding the pid and the
@@ -60,7 +61,6 @@ export function spawnDetached(binary: string, args: string[], logFile: string, p
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
 export async function stopOwned(rec: PidRecord, graceMs = 15_000): Promise<'stopped' | 'killed' | 'not-running'> {

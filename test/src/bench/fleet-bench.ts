@@ -23,7 +23,7 @@ import { BatchPublisher, DiskSpool, EventBatcher, HostClock, Ledgers, publishHos
 import { connectNats, PROJECT_ROOT, type NatsConnection } from '@tapfleet/runtime';
 import { RecordReader } from '@tapfleet/runner';
 import {
-  ASSIGNMENTS_BUCKET, HostView, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject, verifyAssignmentSet,
+  ASSIGNMENTS_BUCKET, HostView, BUNDLES_OBJECT_STORE, DeploymentView, encodeEventBatch, eventsSubject, heartbeatSubject, helloSubject, parseBundle, PROFILES_OBJECT_STORE, statusSubject, verifyAssignmentSet,
   type AgentDeploymentStatus, type BundleManifest, type EventBatchHeader,
 } from '@tapfleet/schemas';
 import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, sleep } from '../fleet/fleet-harness.js';
@@ -98,7 +98,7 @@ async function pipelineThroughput(stack: FleetStack): Promise<void> {
     const t1 = performance.now();
     const inflight = new Set<Promise<unknown>>();
     for (let i = 0; i < batches; i++) {
-      const p = js.publish(`tapfleet.events.d-bench00002.bench`, encodeEventBatch({ ...header, firstSeq: i * 2000 }, records), { msgID: `bench-raw-${i}` });
+      const p = js.publish(eventsSubject('d-bench00002', 'bench'), encodeEventBatch({ ...header, firstSeq: i * 2000 }, records), { msgID: `bench-raw-${i}` });
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
       if (inflight.size >= 32) await Promise.race(inflight);

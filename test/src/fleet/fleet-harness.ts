@@ -3,15 +3,16 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { ApiClient, adminTokenPath } from '@tapfleet/control-plane';
-import { connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
+import { connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT, sleep } from '@tapfleet/runtime';
 import { stackDown, stackUp, type ServiceName } from '@tapfleet/stack';
 import { z } from 'zod';
-import { AgentDeploymentStatus, HostView, PREFIX_FIELD, decodeEventBatch, EVENTS_STREAM, AGENT_STREAM, type TapfleetConfig } from '@tapfleet/schemas';
+import { AgentDeploymentStatus, HostView, PREFIX_FIELD, decodeEventBatch, deploymentEventsFilter, EVENTS_STREAM, AGENT_STREAM, statusSubject, type TapfleetConfig } from '@tapfleet/schemas';
 import { isolatedStackConfig, testLogger } from '../stack-harness.js';
 
 const log = testLogger('fleet');
 const TAPFLEET = join(PROJECT_ROOT, 'bin', 'tapfleet.js');
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The one sleep (runtime's), for the tests that import it from here. */
+export { sleep };
 
 /** Waits for `check` to return a value (not undefined/false), polling; fails with `what` after timeoutMs. */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
@@ -188,10 +189,10 @@ export async function storedEvents(config: TapfleetConfig, deploymentId: string)
   const { nc, js, jsm } = await connectJetStream(config, { name: 'fleet-test-reader' });
   const out: StoredEvents = { seqs: new Map(), pids: new Map(), messages: 0 };
   try {
-    const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: `tapfleet.events.${deploymentId}.>` });
+    const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: deploymentEventsFilter(deploymentId) });
     const total = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
     if (!total) return out;
-    const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: `tapfleet.events.${deploymentId}.>`, deliver_policy: DeliverPolicy.All });
+    const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: deploymentEventsFilter(deploymentId), deliver_policy: DeliverPolicy.All });
     const iter = await consumer.fetch({ max_messages: total, expires: 5000 });
     for await (const m of iter) {
       out.messages++;
@@ -216,7 +217,7 @@ export async function storedEvents(config: TapfleetConfig, deploymentId: string)
 export async function agentStatuses(config: TapfleetConfig, hostId: string, deploymentId: string): Promise<AgentDeploymentStatus[]> {
   const { nc, js, jsm } = await connectJetStream(config, { name: 'fleet-test-status-reader' });
   try {
-    const subject = `tapfleet.agent.status.${hostId}`;
+    const subject = statusSubject(hostId);
     const info = await jsm.streams.info(AGENT_STREAM, { subjects_filter: subject });
     const total = info.state.subjects?.[subject] ?? 0;
     if (!total) return [];

@@ -14,7 +14,7 @@ import { ApiCallError } from '@tapfleet/control-plane';
 import { agentPermissions, connectNats, createRedis, formatCreds, issueUserJwt, loadAccountSigner, newUserKeyPair, userKeyPairFromSeed } from '@tapfleet/runtime';
 import { createAccount } from '@nats-io/nkeys';
 import {
-  agentInboxPrefix, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, CreateTokenResponse, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, DeploymentView,
+  agentInboxPrefix, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, CreateTokenResponse, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, deadLetterSubject, DeploymentView,
   EnrollResponse, eventsSubject, helloSubject, HostView, PROFILE_DIGEST_HEADER, PROFILE_KIND_HEADER, PROFILES_OBJECT_STORE, profileSubject,
   signAssignmentSet, statusSubject, UnknownDeployment,
 } from '@tapfleet/schemas';
@@ -233,7 +233,7 @@ describe('trust: authenticated bus, per-host permissions, signed assignments', (
       await nc.close();
     }
     const reasons = async () => {
-      const consumer = await jetstream(admin).consumers.get(DEAD_LETTER_STREAM, { filter_subjects: 'tapfleet.dlq.agent', deliver_policy: DeliverPolicy.All });
+      const consumer = await jetstream(admin).consumers.get(DEAD_LETTER_STREAM, { filter_subjects: deadLetterSubject('agent'), deliver_policy: DeliverPolicy.All });
       const out: string[] = [];
       for await (const m of await consumer.fetch({ max_messages: 100, expires: 1000 })) out.push(m.headers?.get(DEAD_LETTER_REASON_HEADER) ?? '');
       return out;

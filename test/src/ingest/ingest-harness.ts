@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { compileBundle } from '@tapfleet/compiler';
-import { ensureFleetResources, natsReplicas, connectJetStream, createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
+import { ensureFleetResources, natsReplicas, connectJetStream, createClickHouse, DEAD_LETTER_ORIGIN_HEADER, type ClickHouseClient, type NatsConnection } from '@tapfleet/runtime';
 import { hostKernelProfile } from '@tapfleet/runner';
-import { batchMsgId, BUNDLES_OBJECT_STORE, EventBatchBuilder, eventsSubject, serializeBundle, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
+import { batchMsgId, BUNDLES_OBJECT_STORE, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, deadLetterSubject, EventBatchBuilder, EVENTS_DEAD_LETTER_ORIGIN, eventsSubject, serializeBundle, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
 import { TEST_SIGNING_KEY } from '../compiler/kernel-harness.js';
 
 export const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -36,6 +36,8 @@ export interface SyntheticRun {
   firstSeq?: number;
   /** Pause between batches (a slow trickle across an outage). */
   pauseMs?: number;
+  /** Sequences published as 12-byte records, which fit no layout (an agent would never publish them). */
+  misfits?: number[];
 }
 
 /** Publishes agent-shaped batches of the bundle's event, like an agent would (Nats-Msg-Id per batch). */
@@ -59,7 +61,7 @@ export async function publishSynthetic(js: JetStreamClient, bundle: Bundle, run:
         else view.setBigInt64(f.offset, BigInt(first + i), true);
       }
       const wall = base + BigInt(first + i) * 1000n;
-      builder.add(record, Number(wall & 0xffffffffn), Number(wall >> 32n));
+      builder.add(run.misfits?.includes(first + i) ? record.subarray(0, 12) : record, Number(wall & 0xffffffffn), Number(wall >> 32n));
     }
     const header: EventBatchHeader = { v: 1, hostId: run.hostId, bootId: BOOT, deploymentId: run.deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count, clock: { offsetNs: 0, uncertaintyNs: 100 } };
     const p = js.publish(eventsSubject(run.deploymentId, run.hostId), builder.finish(header), { msgID: batchMsgId(header), timeout: 30_000 });
@@ -83,6 +85,21 @@ export async function storedCount(ch: ClickHouseClient, db: string, deploymentId
   const rs = await ch.query({ query: `SELECT count() AS rows, uniqExact(seq) AS distinct, min(seq) AS min_seq, max(seq) AS max_seq FROM ${db}.probe_events WHERE deployment = '${deploymentId}' AND host = '${hostId}'`, format: 'JSONEachRow' });
   const [r] = await rs.json<{ rows: string; distinct: string; min_seq: string; max_seq: string }>();
   return { rows: Number(r!.rows), distinct: Number(r!.distinct), minSeq: Number(r!.min_seq), maxSeq: Number(r!.max_seq) };
+}
+
+/** The events stream's dead letters of one original subject, as stored (body and reason). */
+export async function eventDeadLetters(nc: NatsConnection, subject: string): Promise<{ data: Uint8Array; reason: string }[]> {
+  const js = jetstream(nc);
+  const total = (await (await jetstreamManager(nc)).streams.info(DEAD_LETTER_STREAM)).state.messages;
+  const consumer = await js.consumers.get(DEAD_LETTER_STREAM, { deliver_policy: DeliverPolicy.All, filter_subjects: deadLetterSubject(EVENTS_DEAD_LETTER_ORIGIN) });
+  const out: { data: Uint8Array; reason: string }[] = [];
+  let read = 0;
+  for await (const m of await consumer.fetch({ max_messages: Math.max(1, total), expires: 2000 })) {
+    read++;
+    if (m.headers?.get(DEAD_LETTER_ORIGIN_HEADER) === subject) out.push({ data: m.data, reason: m.headers.get(DEAD_LETTER_REASON_HEADER) });
+    if (m.info.pending === 0 || read >= total) break;
+  }
+  return out;
 }
 
 export { createClickHouse };

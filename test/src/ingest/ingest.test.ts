@@ -5,9 +5,9 @@ import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import { lossReport } from '@tapfleet/control-plane';
 import { migrate, clickHouseRunner, applyRetention } from '@tapfleet/ingest';
 import { connectNats, DEAD_LETTER_ORIGIN_HEADER, type NatsConnection } from '@tapfleet/runtime';
-import { DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, encodeEventBatch, eventsSubject, statusSubject, type AgentDeploymentStatus, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
+import { DEAD_LETTER_REASON_HEADER, DEAD_LETTER_STREAM, deadLetterSubject, decodeEventBatch, encodeEventBatch, EVENTS_DEAD_LETTER_ORIGIN, eventsSubject, statusSubject, type AgentDeploymentStatus, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
-import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
+import { BOOT, createClickHouse, eventDeadLetters, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
 
 describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () => {
   const stack = new FleetStack(27000, 27010);
@@ -130,7 +130,7 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
     await exactlyOnce('d-malformed1', 'syn-m', 2000);
     const dead = await eventually('6 dead letters', async () => ((await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore >= 6 ? true : undefined), 20_000);
     assert.ok(dead);
-    const consumer = await js.consumers.get(DEAD_LETTER_STREAM, { deliver_policy: DeliverPolicy.All, filter_subjects: 'tapfleet.dlq.events' });
+    const consumer = await js.consumers.get(DEAD_LETTER_STREAM, { deliver_policy: DeliverPolicy.All, filter_subjects: deadLetterSubject(EVENTS_DEAD_LETTER_ORIGIN) });
     const reasons: string[] = [];
     for await (const m of await consumer.fetch({ max_messages: 6, expires: 5000 })) {
       assert.equal(m.headers?.get(DEAD_LETTER_ORIGIN_HEADER), subject);
@@ -145,6 +145,35 @@ describe('ingest: JetStream -> ClickHouse, exactly once, on real servers', () =>
     assert.ok(reasons.some((r) => /host 'syn-other' in the message differs from the subject's host 'syn-m'/.test(r)), reasons.join(' | '));
     assert.ok(reasons.some((r) => /deployment 'd-elsewhere1' in the message differs/.test(r)), reasons.join(' | '));
     assert.equal(await metric('tapfleet_ingest_dead_lettered_total'), 6);
+  });
+
+  test('a batch with records that fit no layout: the rest are stored, the misfits dead-lettered as a batch of their own and counted', async () => {
+    const js = jetstream(nc);
+    const subject = eventsSubject('d-misfit0001', 'syn-f');
+    const deadBefore = await metric('tapfleet_ingest_dead_lettered_total');
+    // The 12-byte record of the test before was a misfit too (its batch's only record).
+    const misfitsBefore = (await metric('tapfleet_ingest_misfit_records_total{consumer="ingest-events"}')) || 0;
+    await publishSynthetic(js, bundle, { deploymentId: 'd-misfit0001', hostId: 'syn-f', events: 10, misfits: [4] });
+    const client = ch();
+    try {
+      await eventually('the 9 records that fit stored', async () => ((await storedCount(client, db, 'd-misfit0001', 'syn-f')).distinct >= 9 ? true : undefined), 30_000, 100);
+      await sleep(500); // a late row of the misfit would have landed by now
+      assert.deepEqual(await storedCount(client, db, 'd-misfit0001', 'syn-f'), { rows: 9, distinct: 9, minSeq: 0, maxSeq: 9 });
+      const rs = await client.query({ query: `SELECT count() AS n FROM ${db}.probe_events WHERE deployment = 'd-misfit0001' AND seq = 4`, format: 'JSONEachRow' });
+      assert.deepEqual(await rs.json(), [{ n: '0' }], 'the misfit is not stored');
+    } finally {
+      await client.close();
+    }
+    const [letter, ...more] = await eventually('the dead letter', async () => {
+      const letters = await eventDeadLetters(nc, subject);
+      return letters.length ? letters : undefined;
+    });
+    assert.equal(more.length, 0);
+    assert.match(letter!.reason, /^1 of the batch's 10 records fit no layout of their bundle; .*record 4 \(seq 4\) is 12 bytes; event order is \d+$/);
+    const dead = decodeEventBatch(letter!.data);
+    assert.deepEqual([dead.header.firstSeq, dead.header.count, dead.header.hostId, dead.records[0]!.data.length], [4, 1, 'syn-f', 12], 'only the misfit, as a batch of its own');
+    assert.equal(await metric('tapfleet_ingest_misfit_records_total{consumer="ingest-events"}'), misfitsBefore + 1);
+    assert.equal(await metric('tapfleet_ingest_dead_lettered_total'), deadBefore + 1);
   });
 
   test('loss accounting reconciles what the agent reported with what ClickHouse stores', async () => {

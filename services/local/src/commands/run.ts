@@ -96,9 +96,11 @@ export const runCommand: Command = {
     const commandFailed = typeof result.commandExit === 'number' && result.commandExit !== 0 ? result.commandExit : 0;
     if (commandFailed) process.stderr.write(`tapfleet run: the command exited with status ${commandFailed}\n`);
     const lost = result.ringbufDrops > 0n ? `, ${result.ringbufDrops} dropped (ring buffer full)` : '';
+    // Records no event layout fits (schemas' EventLayouts) are lost, never printed garbled: say how many.
+    const malformed = result.undecodable > 0 ? `, ${result.undecodable} malformed (fit no event layout; not printed)` : '';
     const lostStacks = lostStackSamples(result.maps);
     if (lostStacks > 0n) process.stderr.write(`tapfleet run: ${lostStacks} sample(s) lost their stack (the stack map had no room): they print as ${LOST_STACK_PREFIX}...]\n`);
-    process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
+    process.stderr.write(`tapfleet run: ${result.events} event(s)${lost}${malformed}; attached in ${(Number(result.attachNs) / 1e6).toFixed(1)} ms, detached in ${(Number(result.detachNs) / 1e6).toFixed(1)} ms\n`);
     if (result.attachFailures > 0 && result.attachFailures === bundle.manifest.attach.filter((a) => 'program' in a).length) return 1;
     return commandFailed;
   },

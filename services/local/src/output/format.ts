@@ -1,19 +1,19 @@
-import { decodeRecord, isStackField, recordEventId, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
+import { decodeRecord, EventLayouts, isStackField, jsonSafe, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
 
 /** Event layouts of a bundle by event id, built once per run rather than searched per event. */
-export function layoutsById(manifest: BundleManifest): Map<number, EventLayout> {
-  return new Map(manifest.events.map((e) => [e.id, e]));
+export function layoutsById(manifest: BundleManifest): EventLayouts {
+  return EventLayouts.of(manifest);
 }
 
-/** Decodes a raw event with the manifest's layouts (never a hand-written layout). */
-export function decodeEvent(layouts: Map<number, EventLayout>, data: Uint8Array): { name: string; fields: DecodedEvent; layout: EventLayout } | undefined {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const layout = layouts.get(recordEventId(view, 0));
-  if (!layout || data.byteLength < layout.size) return undefined;
-  return { name: layout.name, fields: decodeRecord(view, 0, layout), layout };
+/**
+ * Decodes a raw event with the manifest's layouts (never a hand-written layout); undefined when it
+ * fits none (schemas' EventLayouts: its id and exact size), so it is counted, never printed garbled.
+ */
+export function decodeEvent(layouts: EventLayouts, data: Uint8Array): { name: string; fields: DecodedEvent; layout: EventLayout } | undefined {
+  const layout = layouts.fit(data);
+  if (!layout) return undefined;
+  return { name: layout.name, fields: decodeRecord(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, layout), layout };
 }
-
-const jsonSafe = (v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v);
 
 /** Names of the layout's stack fields (their values are symbolised frames, one a line). */
 const stackNames = (layout?: EventLayout) => new Set(layout?.fields.filter(isStackField).map((f) => f.name));
@@ -38,7 +38,7 @@ export function eventJson(name: string, fields: DecodedEvent, layout?: EventLayo
   const stacks = stackNames(layout);
   const out = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, stacks.has(k) ? stackFrames(String(v)) : v]));
   // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
-  return JSON.stringify({ type: 'event', event: name, ...out }, (_k, v) => jsonSafe(v));
+  return JSON.stringify({ type: 'event', event: name, ...out }, jsonSafe);
 }
 
 /** One event as a text line; a stack field prints as bpftrace's printf prints a stack (each frame on its own indented line; stacks are the last fields). */
@@ -58,5 +58,5 @@ export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntr
     if (layout.kind === 'avg') return { key: e.key, value: e.count ? e.value / e.count : 0n, sum: e.value, count: e.count ?? 0n };
     return { key: e.key, value: e.value, ...(e.buckets ? { buckets: e.buckets, ...(e.count !== undefined ? { count: e.count } : {}) } : {}) };
   };
-  return JSON.stringify({ type: 'map', map: layout.name, kind: layout.kind, entries: entries.map(entry) }, (_k, v) => jsonSafe(v));
+  return JSON.stringify({ type: 'map', map: layout.name, kind: layout.kind, entries: entries.map(entry) }, jsonSafe);
 }
