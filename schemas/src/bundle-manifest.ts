@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
-import { EventLayout } from './event-layout.js';
+import { EventLayout, publishedLayout } from './event-layout.js';
 
 /** `@name`, or `@` alone (the anonymous map). */
 const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
@@ -135,6 +135,16 @@ export const BundleManifest = z.object({
   objectSha256: Sha256Hex,
 });
 export type BundleManifest = z.infer<typeof BundleManifest>;
+
+/**
+ * The manifest as the events of published batches are laid out: stack fields as their
+ * symbolised text (publishedLayout). The agent publishes records in this layout; everything
+ * that reads published batches (ingest, the assembler) reads it; the runner's records and
+ * `tapfleet run` keep the manifest's own.
+ */
+export function publishedManifest(m: BundleManifest): BundleManifest {
+  return m.events.some((e) => e.fields.some((f) => f.type === 'kstack' || f.type === 'ustack')) ? { ...m, events: m.events.map(publishedLayout) } : m;
+}
 
 /** The BPF object's symbol for an aggregation map `@name`: what runners snapshot. */
 export const mapObjectName = (mapName: string) => `m_${mapName.slice(1)}`;

@@ -5,22 +5,57 @@ import { z } from 'zod';
  * the generated C struct, the bundle manifest, the agent's decoder and the
  * ClickHouse columns are all derived from it. Nothing else may restate a layout.
  */
-export const FieldType = z.enum(['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'str']);
+export const FieldType = z.enum(['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'str', 'kstack', 'ustack']);
 export type FieldType = z.infer<typeof FieldType>;
+/**
+ * A stack the probe copied into its record with bpf_get_stack(): an i64 (the bytes copied, or
+ * a negative errno) then `depth` u64 instruction pointers, leaf first. Only the host that took
+ * it can name its frames, so it never leaves the host as addresses: published records carry
+ * its symbolised text instead (publishedLayout).
+ */
+export type StackFieldType = Extract<FieldType, 'kstack' | 'ustack'>;
+export const isStackField = (f: Pick<LayoutField, 'type'>): f is LayoutField & { type: StackFieldType } => f.type === 'kstack' || f.type === 'ustack';
+/** Bytes of a stack field of `depth` frames: the i64 length word, then the frames. */
+export const stackFieldSize = (depth: number) => 8 + 8 * depth;
+/** The most frames a stack field holds (perf_event_max_stack's default, as for stack keys). */
+export const MAX_STACK_FIELD_DEPTH = 127;
+/**
+ * Bytes of the text a stack field is published as: 64 a frame (a kernel frame such as
+ * `entry_SYSCALL_64_after_hwframe+0x76` is ~40), at most 4 KiB. Text past it is cut at a
+ * whole frame; the cut is marked (STACK_TEXT_CUT).
+ */
+export const stackTextSize = (depth: number) => Math.min(64 * depth, 4096);
+export const STACK_TEXT_CUT = '[more frames]';
 
-export const FIELD_TYPE_SIZE: Record<Exclude<FieldType, 'str'>, number> = {
+export const FIELD_TYPE_SIZE: Record<Exclude<FieldType, 'str' | StackFieldType>, number> = {
   u8: 1, u16: 2, u32: 4, u64: 8, i8: 1, i16: 2, i32: 4, i64: 8,
 };
+/** An integer field (not a string, not a stack). */
+export const isIntField = (f: Pick<LayoutField, 'type'>): boolean => f.type !== 'str' && !isStackField(f);
 
 export const LayoutField = z
   .object({
     name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case identifier'),
     type: FieldType,
     offset: z.number().int().nonnegative(),
-    /** Bytes occupied; for `str` the fixed buffer length (NUL-terminated inside it). */
-    size: z.number().int().positive().max(256),
+    /**
+     * Bytes occupied; for `str` the fixed buffer length (NUL-terminated inside it: at most 256,
+     * or stackTextSize() for a published stack), for a stack stackFieldSize(depth).
+     */
+    size: z.number().int().positive().max(4096),
+    /** On a `str` of a published layout: the stack whose symbolised frames it holds, one a line, leaf first. */
+    stack: z.enum(['kstack', 'ustack']).optional(),
   })
   .superRefine((f, ctx) => {
+    if (f.stack !== undefined && f.type !== 'str') ctx.addIssue({ code: 'custom', path: ['stack'], message: 'only a published string field holds a stack\'s text' });
+    if (f.type === 'str' && f.stack === undefined && f.size > 256) ctx.addIssue({ code: 'custom', path: ['size'], message: 'a string field holds at most 256 bytes' });
+    if (f.type === 'kstack' || f.type === 'ustack') {
+      const depth = (f.size - 8) / 8;
+      if (!Number.isInteger(depth) || depth < 1 || depth > MAX_STACK_FIELD_DEPTH)
+        ctx.addIssue({ code: 'custom', path: ['size'], message: `a ${f.type} field is 8 bytes plus 8 a frame, 1 to ${MAX_STACK_FIELD_DEPTH} frames` });
+      if (f.offset % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: `a ${f.type} field must be 8-byte aligned` });
+      return;
+    }
     if (f.type !== 'str' && FIELD_TYPE_SIZE[f.type] !== f.size)
       ctx.addIssue({ code: 'custom', path: ['size'], message: `a ${f.type} field is ${FIELD_TYPE_SIZE[f.type]} bytes` });
     if (f.type !== 'str' && f.offset % f.size !== 0)
@@ -73,7 +108,11 @@ export const EventLayout = z
     if (layout.size % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['size'], message: 'record size must be a multiple of 8' });
     let end = EVENT_PREFIX_SIZE;
     const seen = new Set<string>(EVENT_PREFIX.map((f) => f.name));
+    let stackSeen = false;
     layout.fields.forEach((f, i) => {
+      // Stacks last: publishedLayout swaps them for text without moving any other field.
+      if (isStackField(f)) stackSeen = true;
+      else if (stackSeen) ctx.addIssue({ code: 'custom', path: ['fields', i], message: 'stack fields come after every other field' });
       if (seen.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate or reserved field name "${f.name}"` });
       seen.add(f.name);
       if (f.offset < end) ctx.addIssue({ code: 'custom', path: ['fields', i, 'offset'], message: `overlaps the previous field (ends at ${end})` });
@@ -111,7 +150,64 @@ export function readField(view: DataView, base: number, f: LayoutField): FieldVa
       const nul = bytes.indexOf(0);
       return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
     }
+    // Addresses only: a reader on the host that took the stack names them (agents/runner's EventStacks).
+    case 'kstack':
+    case 'ustack': {
+      const { frames, error } = readStack(view, base, f);
+      return error ? `[stack lost: errno ${error}]` : frames.map((ip) => `0x${ip.toString(16)}`).join('\n');
+    }
   }
+}
+
+/**
+ * The raw stack of a stack field: its frames leaf first, or the errno bpf_get_stack() gave
+ * (EFAULT, for one: a kernel stack of a sample taken in user mode).
+ */
+export function readStack(view: DataView, base: number, f: LayoutField): { frames: bigint[]; error: number } {
+  const bytes = Number(view.getBigInt64(base + f.offset, true));
+  if (bytes < 0) return { frames: [], error: -bytes };
+  const frames: bigint[] = [];
+  const n = Math.min(Math.floor(bytes / 8), (f.size - 8) / 8);
+  for (let i = 0; i < n; i++) frames.push(view.getBigUint64(base + f.offset + 8 + 8 * i, true));
+  return { frames, error: 0 };
+}
+
+/**
+ * The layout of an event as agents publish it: each stack field (last in the record) becomes
+ * a string of its symbolised frames, one a line, leaf first, stackTextSize() bytes; every
+ * other field keeps its offset. Ingest, the assembler and the query service read published
+ * batches, so they read this layout; the same layout when the event has no stack.
+ */
+export function publishedLayout(layout: EventLayout): EventLayout {
+  if (!layout.fields.some(isStackField)) return layout;
+  let at = 0;
+  const fields = layout.fields.map((f): LayoutField => {
+    if (!isStackField(f)) return f;
+    at ||= f.offset;
+    const out: LayoutField = { name: f.name, type: 'str', offset: at, size: stackTextSize((f.size - 8) / 8), stack: f.type };
+    at += out.size;
+    return out;
+  });
+  return { ...layout, size: Math.ceil(at / 8) * 8, fields };
+}
+
+const stackEncoder = new TextEncoder();
+
+/**
+ * Frames (one a line, leaf first) written as a published stack field: NUL-terminated, cut at a
+ * whole frame (marked STACK_TEXT_CUT) when the text does not fit.
+ */
+export function writeStackText(out: Uint8Array, at: number, size: number, text: string): void {
+  out.fill(0, at, at + size);
+  // The common case in one pass: the whole text fits, a NUL after it.
+  if (stackEncoder.encodeInto(text, out.subarray(at, at + size - 1)).read === text.length) return;
+  out.fill(0, at, at + size);
+  const room = size - 1 - (STACK_TEXT_CUT.length + 1);
+  const bytes = stackEncoder.encode(text);
+  const nl = bytes.subarray(0, room + 1).lastIndexOf(0x0a);
+  const kept = nl > 0 ? bytes.subarray(0, nl + 1) : new Uint8Array(0);
+  out.set(kept, at);
+  stackEncoder.encodeInto(STACK_TEXT_CUT, out.subarray(at + kept.length, at + size - 1));
 }
 
 /** Decodes one record (prefix plus the layout's fields) that starts at `base` in `view`. */
@@ -130,5 +226,5 @@ export const recordEventId = (view: DataView, base: number): number => view.getU
  * `emit x { latency: latency }` produces). The latency rollup and the assembler's per-event
  * spans both read it through this one rule.
  */
-export const isLatencyField = (f: LayoutField): boolean => f.type !== 'str' && (f.name === 'latency' || f.name === 'latency_ns');
+export const isLatencyField = (f: LayoutField): boolean => isIntField(f) && (f.name === 'latency' || f.name === 'latency_ns');
 export const latencyField = (layout: EventLayout): LayoutField | undefined => layout.fields.find(isLatencyField);

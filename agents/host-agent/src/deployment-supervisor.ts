@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { boundStackEntries } from './stack-snapshot-bound.js';
-import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { FINAL_STATES, mapObjectName, parseBundle, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
+import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackPublisher, StackSymbolizer, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
+import { FINAL_STATES, mapObjectName, parseBundle, publishedManifest, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
@@ -55,6 +55,8 @@ export class DeploymentSupervisor {
   private bundle?: Bundle;
   /** Symbolises the bundle's kstack/ustack keys; new per runner: a new runner's stack ids are new. */
   private stacks?: StackSymbolizer;
+  /** Rewrites records with stack fields into their published layout (symbolised text); absent when no event has one. */
+  private eventStacks?: StackPublisher;
   private batcher?: EventBatcher;
   private governor: Governor;
   private ttlTimer?: LongTimer;
@@ -123,7 +125,11 @@ export class DeploymentSupervisor {
       return this.set({ state: 'refused', reason: verdict.reason });
     }
     this.bundle = bundle;
-    this.batcher = new EventBatcher(d.identity, bundle.manifest, d.clock, d.headerClock, d.ledger, d.config.batch, d.publish);
+    // Stack fields are symbolised here, before batching: addresses never leave the host, and the
+    // batcher checks each record against the published layout it is then in.
+    const stackPublisher = new StackPublisher(bundle.manifest);
+    this.eventStacks = stackPublisher.needed ? stackPublisher : undefined;
+    this.batcher = new EventBatcher(d.identity, publishedManifest(bundle.manifest), d.clock, d.headerClock, d.ledger, d.config.batch, d.publish);
     mkdirSync(d.workDir, { recursive: true });
     writeFileSync(join(d.workDir, `${bundle.manifest.bundleId}.bpf.o`), bundle.object);
     await this.launch();
@@ -192,7 +198,7 @@ export class DeploymentSupervisor {
     switch (r.type) {
       case 'event':
         this.lastEvent = r.data;
-        this.batcher!.add(r.data);
+        this.batcher!.add(this.eventStacks ? this.eventStacks.publish(r.data) : r.data);
         break;
       case 'attach':
         probes.push({ program: programs[r.index] ?? `#${r.index}`, ok: r.errno === 0, ...(r.errno ? { errno: r.errno } : {}), message: r.message });

@@ -52,6 +52,9 @@ function fieldText(view: DataView, base: number, f: LayoutField): string {
     case 'i16': return String(view.getInt16(at, true));
     case 'u8': return String(view.getUint8(at));
     case 'i8': return String(view.getInt8(at));
+    // Ingest reads published layouts (runtime's ManifestCache), where every stack is text: a raw one is a bug here.
+    case 'kstack':
+    case 'ustack': throw new Error(`field ${f.name} is a raw stack: ingest must read the published layout (publishedManifest)`);
   }
 }
 

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type MapLayout, type UserAction } from '@tapfleet/schemas';
-import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
-import { decodeEvent, layoutsById } from './output/format.js';
+import { isStackField, mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type EventLayout, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { decodeSnapshot, EventStacks, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
+import { decodeEvent, layoutsById, printfStacks } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
 import { setLongInterval, setLongTimeout } from '@tapfleet/runtime';
 import { liveStartTime, watchPidExit } from './pid-watch.js';
@@ -24,7 +24,8 @@ export interface SessionOptions {
   durationMs?: number;
   /** Count per-program runs (SessionResult.programRuns); costs ~50-100 ns a probe hit. */
   runStats?: boolean;
-  onEvent?: (name: string, fields: DecodedEvent) => void;
+  /** An emitted event; its stack fields hold their symbolised frames, one a line, leaf first (the layout says which). */
+  onEvent?: (name: string, fields: DecodedEvent, layout: EventLayout) => void;
   /** Maps named by an interval/end print(), after each snapshot. */
   onPrint?: (maps: { layout: MapLayout; entries: AggEntry[] }[]) => void;
   onAttach?: (status: Extract<RunnerRecord, { type: 'attach' }>, program: string) => void;
@@ -153,6 +154,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       runner.snapshot();
     });
   const formatters = new PrintfFormatters();
+  // Stack fields are symbolised as each record arrives, while its process most likely still runs.
+  const withStacks = new Set(manifest.events.filter((e) => e.fields.some(isStackField)).map((e) => e.id));
+  const eventStacks = new EventStacks();
   runner.on('stderr', (s) => (stderr += s));
   runner.on('record', (r) => {
     switch (r.type) {
@@ -161,11 +165,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         if (result.exited) break;
         const ev = decodeEvent(layouts, r.data);
         if (!ev) result.undecodable++;
-        else if (ev.layout.call?.fn === 'printf') o.onPrintf?.(formatters.record(ev.layout, ev.fields));
         else if (ev.layout.call?.fn === 'exit') requestExit();
         else {
-          result.events++;
-          o.onEvent?.(ev.name, ev.fields);
+          if (withStacks.has(ev.layout.id)) eventStacks.symbolise(ev.layout, r.data, ev.fields);
+          if (ev.layout.call?.fn === 'printf') o.onPrintf?.(formatters.record(ev.layout, printfStacks(ev.layout, ev.fields)));
+          else {
+            result.events++;
+            o.onEvent?.(ev.name, ev.fields, ev.layout);
+          }
         }
         break;
       }

@@ -1,10 +1,12 @@
-import { parseBundle, type BundleManifest } from '@tapfleet/schemas';
+import { parseBundle, publishedManifest, type BundleManifest } from '@tapfleet/schemas';
 import type { BlobReader } from './object-reader.js';
 
 /**
  * Bundle manifests by bundle id, read from the bundles object store and cached. A failed
  * read (NATS hiccup) is not cached and rejects (callers retry later); a bundle that is not
  * in the store resolves undefined and stays so. `onFirstSight` runs once per bundle read.
+ * The manifest is the published one (publishedManifest): its readers decode published batches,
+ * whose stack fields the agent has turned into text.
  */
 export class ManifestCache {
   private readonly cache = new Map<string, Promise<BundleManifest | undefined>>();
@@ -27,7 +29,7 @@ export class ManifestCache {
   private async load(bundleId: string): Promise<BundleManifest | undefined> {
     const bytes = await this.bundles.getBlob(bundleId);
     if (!bytes) return undefined;
-    const manifest = parseBundle(new TextDecoder().decode(bytes)).manifest;
+    const manifest = publishedManifest(parseBundle(new TextDecoder().decode(bytes)).manifest);
     await this.onFirstSight?.(manifest);
     return manifest;
   }

@@ -3,23 +3,30 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRedis, PROJECT_ROOT } from '@tapfleet/runtime';
+import { createClickHouse, createRedis, PROJECT_ROOT, type ClickHouseClient } from '@tapfleet/runtime';
 import { AggregationSnapshot, AggregationsView, DeploymentView } from '@tapfleet/schemas';
 import { AgentProcess, eventually, FleetStack, fleetBinDir } from './fleet-harness.js';
 
 /**
- * Two agents, each scoped to its own copy of one CPU-bound program, profile it with ustack keys.
- * Each agent symbolises before publishing, so the control plane merges the same stack from both
- * hosts into one key, and no host address leaves a host.
+ * Two agents, each scoped to its own copy of one CPU-bound program, profile it with ustack keys
+ * and ustack/kstack event fields. Each agent symbolises before publishing, so the control plane
+ * merges the same stack from both hosts into one key, ingest stores an event's stack as text,
+ * and no host address leaves a host.
  */
 const stack = new FleetStack(39200, 39210);
 const spinners: ChildProcess[] = [];
 const HOSTS = ['spin-a', 'spin-b'];
 const HOT = /^tf_inner_spin\+\d+\ntf_middle\+\d+\ntf_outer\+\d+\nmain\+\d+\n/;
 
+// Made once the stack is up: the factory reads the password stack up creates.
+let ch: ClickHouseClient | undefined;
+
 before(async () => {
-  await stack.up();
+  await stack.up(['nats', 'clickhouse', 'redis']);
+  ch = createClickHouse(stack.config);
   await stack.startControlPlane();
+  stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 39220, fetchWaitMs: 200 } }, 'ingest');
+  await eventually('ingest /healthz', async () => (await fetch('http://127.0.0.1:39220/healthz')).ok, 30_000);
   const bin = join(fleetBinDir(), 'stacks', 'stack-spin');
   execFileSync('mkdir', ['-p', join(bin, '..')]);
   execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-Wl,--build-id', '-o', bin, join(PROJECT_ROOT, 'test', 'fixtures', 'stack-spin.c')]);
@@ -33,6 +40,7 @@ before(async () => {
 
 after(async () => {
   spinners.forEach((s) => s.kill('SIGKILL'));
+  await ch?.close();
   await stack.cleanup();
 });
 
@@ -89,4 +97,42 @@ test('fleet profile: agents publish symbolised ustack keys; aggs merges the same
   assert.ok(busy, folded.stdout);
   const text = stack.cli(['aggs', id]);
   assert.match(text.stdout, /@u\[\n {4}tf_inner_spin\+\d+\n {4}tf_middle\+\d+\n {4}tf_outer\+\d+\n {4}main\+\d+\n/);
+});
+
+test('fleet events: a ustack/kstack event field arrives in ClickHouse as its symbolised frames, one a line, leaf first', async () => {
+  const script = join(stack.config.dataDir, 'stack-events.tap');
+  // The spinners run in user mode: a sample's kernel stack is empty (EFAULT), as bpftrace prints it.
+  writeFileSync(script, 'probe profile:hz:49 { emit sample { u: ustack(8), k: kstack(4) } }\n');
+  const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
+  assert.ok(id, deployed.stdout);
+  const db = stack.config.clickhouse.database;
+  const q = async <T>(query: string) => (await ch!.query({ query, format: 'JSONEachRow' })).json<T>();
+  const api = stack.api();
+  try {
+    await eventually('busy samples from both hosts in ClickHouse', async () => {
+      const rows = await q<{ host: string; n: string }>(`SELECT host, count() AS n FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'sample' GROUP BY host`);
+      return rows.length === 2 && rows.every((r) => Number(r.n) >= 20);
+    }, 60_000, 500);
+  } finally {
+    await api.call('POST', `/v1/deployments/${id}/stop`, DeploymentView);
+  }
+  // The published layout, as ingest recorded it: each stack a string slot.
+  const [layout] = await q<{ fields: string }>(`SELECT fields FROM ${db}.event_layouts WHERE event = 'sample' AND bundle IN (SELECT DISTINCT bundle FROM ${db}.probe_events WHERE deployment = '${id}') LIMIT 1`);
+  const fields = JSON.parse(layout!.fields) as { name: string; type: string; slot: string; size: number; stack?: string }[];
+  assert.deepEqual(fields.map((f) => [f.name, f.type, f.slot, f.size, f.stack]), [['u', 'str', 's0', 512, 'ustack'], ['k', 'str', 's1', 256, 'kstack']]);
+  const rows = await q<{ host: string; u: string; k: string }>(`SELECT host, s0 AS u, s1 AS k FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'sample'`);
+  for (const host of HOSTS) {
+    const mine = rows.filter((r) => r.host === host);
+    assert.ok(mine.some((r) => HOT.test(`${r.u}\n`)), `${host}: the busy chain in ${JSON.stringify(mine.slice(0, 3))}`);
+    // Host addresses stay on the host: the program's own frames are all names.
+    for (const r of mine) assert.ok(!/^0x[0-9a-f]+\n(tf_|main)/m.test(r.u), `unsymbolised frame of the program in ${JSON.stringify(r.u)}`);
+  }
+  // The same stack from two hosts whose code ASLR placed apart is the same text.
+  const busy = (h: string) => new Set(rows.filter((r) => r.host === h && HOT.test(`${r.u}\n`)).map((r) => r.u));
+  assert.ok([...busy(HOSTS[0]!)].some((u) => busy(HOSTS[1]!).has(u)), 'one busy stack stored identically from both hosts');
+  // Samples land in user mode (an empty kernel stack, as bpftrace prints it); any that land in the kernel are names too.
+  assert.ok(rows.some((r) => r.k === ''), 'user-mode samples have an empty kernel stack');
+  for (const r of rows) assert.ok(r.k === '' || r.k.split('\n').every((f) => /^[\w.]+\+\d+$/.test(f)), `kernel frames as names: ${JSON.stringify(r.k)}`);
 });

@@ -17,7 +17,7 @@ function lostFrame(stackId: number): string {
 
 let kernel: KernelSymbols | undefined;
 /** /proc/kallsyms is read once per process, the first time a kernel stack is symbolised. */
-const kernelSymbols = () => (kernel ??= KernelSymbols.load());
+export const kernelSymbols = () => (kernel ??= KernelSymbols.load());
 
 const MAX_CACHED_STACKS = 65_536;
 

@@ -1,4 +1,4 @@
-import { EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, mapObjectName, type LayoutField, type MapLayout } from '@tapfleet/schemas';
+import { EVENT_PREFIX, EVENT_PREFIX_SIZE, HIST_BUCKETS, isStackField, mapObjectName, type LayoutField, type MapLayout } from '@tapfleet/schemas';
 import { usdtArgC } from './usdt-args.js';
 import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
@@ -10,13 +10,16 @@ import type { Lowered, ProgramInfo } from './lower.js';
 import { EXIT_RECORD } from './printf-check.js';
 import { resetValueMapTemps, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
 import { mapDefinitionC, mapId } from './emit-maps.js';
-import { profileProgram, stackKeyC, stackMapsC } from './emit-stacks.js';
+import { profileProgram, stackFieldC, stackKeyC, stackMapsC } from './emit-stacks.js';
 import { isStackName } from './stack-keys.js';
 
 type AggKind = Exclude<MapInfo['kind'], 'value'>;
 
 const C_INT: Record<string, string> = { u8: '__u8', u16: '__u16', u32: '__u32', u64: '__u64', i8: '__s8', i16: '__s16', i32: '__s32', i64: '__s64' };
-const cField = (f: LayoutField) => (f.type === 'str' ? `char ${f.name}[${f.size}];` : `${C_INT[f.type]} ${f.name};`);
+const cField = (f: LayoutField) =>
+  f.type === 'str' ? `char ${f.name}[${f.size}];`
+  : isStackField(f) ? `struct { __s64 bytes; __u64 ips[${(f.size - 8) / 8}]; } ${f.name};`
+  : `${C_INT[f.type]} ${f.name};`;
 
 interface Ctx {
   target: Target;
@@ -370,7 +373,11 @@ function ringRecord(name: string, fields: { name: string; value: Expr }[], ctx: 
   const lines = [`${ind}{`, `${ind}\ttf_count(TF_STAT_PRODUCED);`, `${ind}\tstruct ev_${layout.name} *tf_ev = bpf_ringbuf_reserve(&TF_EVENTS_MAP, sizeof(*tf_ev), 0);`, `${ind}\tif (!tf_ev) {`, `${ind}\t\ttf_count(TF_STAT_DROPPED);`, `${ind}\t} else {`, `${ind}\t\ttf_fill_prefix(&tf_ev->PREFIX, ${layout.id});`];
   for (const f of fields) {
     const t: Type = fieldTypes.get(f.name)!;
-    lines.push(t.kind === 'str' ? `${ind}\t\t${strInto(f.value, `tf_ev->${f.name}`, t.size, ctx, a)}` : `${ind}\t\ttf_ev->${f.name} = ${intExpr(f.value, ctx, a)};`);
+    lines.push(
+      t.kind === 'str' ? `${ind}\t\t${strInto(f.value, `tf_ev->${f.name}`, t.size, ctx, a)}`
+      : t.kind === 'stack' ? `${ind}\t\t${stackFieldC(`tf_ev->${f.name}`, t)}`
+      : `${ind}\t\ttf_ev->${f.name} = ${intExpr(f.value, ctx, a)};`,
+    );
   }
   lines.push(`${ind}\t\tbpf_ringbuf_submit(tf_ev, BPF_RB_NO_WAKEUP);`, `${ind}\t}`, `${ind}}`);
   return lines;

@@ -21,6 +21,15 @@ export function stackKeyC(t: Type | undefined): string {
   return `tf_stack_key(ctx, &${stackMapName(t)}, ${t.user ? 'BPF_F_USER_STACK' : '0'})`;
 }
 
+/**
+ * A stack field of a record: the frames copied straight into the reserved ring-buffer record,
+ * and how many bytes that was (or the negative errno). bpf_get_stack() zeroes what it did not
+ * fill, so nothing of an earlier record shows through.
+ */
+export function stackFieldC(dest: string, t: Extract<Type, { kind: 'stack' }>): string {
+  return `${dest}.bytes = bpf_get_stack(ctx, ${dest}.ips, sizeof(${dest}.ips), ${t.user ? 'BPF_F_USER_STACK' : '0'});`;
+}
+
 /** A sampling probe's program: perf_event context, run by every CPU's cpu-clock event. */
 export function profileProgram(name: string, body: string[]): string {
   return `SEC("perf_event")\nint ${name}(struct bpf_perf_event_data *ctx)\n{\n\tif (!tf_in_scope())\n\t\treturn 0;\n${body.join('\n')}\n\treturn 0;\n}\n`;

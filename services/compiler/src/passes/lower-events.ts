@@ -1,10 +1,12 @@
-import { EVENT_PREFIX_SIZE, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import { EVENT_PREFIX_SIZE, stackFieldSize, type EventLayout, type LayoutField } from '@tapfleet/schemas';
 import type { EventInfo } from './typecheck.js';
 
 /**
  * The one place a record's binary layout is decided: the fixed prefix (struct tf_prefix in
  * tapfleet-abi.h, EVENT_PREFIX in schemas), then the integers as 8-byte words, then the
- * strings at their buffer sizes, the whole rounded up to 8 bytes. `id` is what the program
+ * strings at their buffer sizes, then the stacks (each an 8-byte length and its frames; last,
+ * so the published layout, where each becomes text, moves no other field), the whole rounded
+ * up to 8 bytes. The stacks start 8-aligned: the strings before them are rounded up. `id` is what the program
  * writes into the prefix's event_id.
  */
 export function eventLayout(id: number, name: string, info: EventInfo): EventLayout {
@@ -17,6 +19,11 @@ export function eventLayout(id: number, name: string, info: EventInfo): EventLay
   for (const f of info.fields) if (f.type.kind === 'str') {
     out.push({ name: f.name, type: 'str', offset: at, size: f.type.size });
     at += f.type.size;
+  }
+  for (const f of info.fields) if (f.type.kind === 'stack') {
+    at = Math.ceil(at / 8) * 8;
+    out.push({ name: f.name, type: f.type.user ? 'ustack' : 'kstack', offset: at, size: stackFieldSize(f.type.depth) });
+    at += stackFieldSize(f.type.depth);
   }
   return {
     id, name, size: Math.ceil(at / 8) * 8, fields: out,

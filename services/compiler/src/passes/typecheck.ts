@@ -188,7 +188,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           const l = expr(e.left, inEntry);
           const r = expr(e.right, inEntry);
           if (l.kind === 'stack' || r.kind === 'stack') {
-            diags.error(e.span, `a stack is not a value to compute with (${e.op})`, 'use kstack and ustack as map keys: @[kstack] = count();');
+            diags.error(e.span, `a stack is not a value to compute with (${e.op})`, 'use kstack and ustack as map keys (@[kstack] = count();) or as event fields (emit e { s: kstack };)');
             return INT;
           }
           if (l.kind === 'str' || r.kind === 'str') {
@@ -238,6 +238,22 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       return t;
     };
 
+    /**
+     * A value a record carries (an emit field, a printf() argument). A kstack/ustack written
+     * there is copied into the record itself (bpf_get_stack), so it needs no stack map; a stack
+     * from anywhere else ($s = kstack) is a stack-map key, which a record cannot carry.
+     */
+    const recordValue = (e: Expr): Type => {
+      if ((e.kind === 'builtin' || e.kind === 'call') && isStackName(e.name)) {
+        const t = stackType(e, diags);
+        a.types.set(e, t);
+        return t;
+      }
+      const t = expr(e);
+      if (t.kind === 'stack') diags.error(e.span, `a record carries a stack written in place: this ${typeName(t)} comes from elsewhere`, 'write kstack or ustack(N) in the emit or printf() itself: emit e { s: kstack };');
+      return t;
+    };
+
     /** print() and clear() act on a map from user space, so only begin, end and interval may use them. */
     const userSideMapStatement = (s: Extract<Stmt, { kind: 'print' | 'clear' }>) => {
       if (!userSide) diags.error(s.span, `${s.kind}() runs in user space: use it in interval, begin or end probes`);
@@ -282,7 +298,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           userSideMapStatement(s);
           break;
         // Formats, argument types and records: passes/printf-check.ts, from the types given here.
-        case 'printf': s.args.forEach((e) => expr(e)); break;
+        case 'printf': s.args.forEach(recordValue); break;
         case 'exit': break;
         case 'delete': {
           const keyTypes = s.keys.map((k) => expr(k));
@@ -346,9 +362,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     };
 
     const emit = (s: Extract<Stmt, { kind: 'emit' }>) => {
-      const fields = s.fields.map((f) => ({ name: f.name, type: expr(f.value) }));
-      for (const [i, f] of fields.entries())
-        if (f.type.kind === 'stack') diags.error(s.fields[i]!.span, `event field ${f.name} is a stack: stacks are map keys, not event fields yet`, 'count them per stack instead: @[kstack] = count();');
+      const fields = s.fields.map((f) => ({ name: f.name, type: recordValue(f.value) }));
       const seen = new Set<string>();
       for (const f of s.fields) {
         if (seen.has(f.name)) diags.error(f.span, `field ${f.name} given twice`);
@@ -366,7 +380,9 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         return;
       }
       points.forEach((p) => prev.probes.add(p));
-      if (JSON.stringify(prev.fields.map((f) => [f.name, f.type.kind])) !== JSON.stringify(fields.map((f) => [f.name, f.type.kind])))
+      // A stack's kind and depth are part of its field's type (they fix its place in the record).
+      const shape = (fs: { name: string; type: Type }[]) => JSON.stringify(fs.map((f) => [f.name, f.type.kind === 'stack' ? typeName(f.type) : f.type.kind]));
+      if (shape(prev.fields) !== shape(fields))
         diags.error(s.span, `event ${s.event} is emitted elsewhere with different fields`, 'every emit of one event must give the same fields with the same types');
     };
 

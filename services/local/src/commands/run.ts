@@ -88,7 +88,7 @@ export const runCommand: Command = {
       onLive: (live) => (json ? out(liveJson(live)) : process.stderr.write(`${liveText(live)}\n`)),
       // Text as formatted, no newline added (bpftrace's printf); --json: one object per call.
       onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
-      onEvent: (name, fields) => out(json ? eventJson(name, fields) : eventText(name, fields)),
+      onEvent: (name, fields, layout) => out(json ? eventJson(name, fields, layout) : eventText(name, fields, layout)),
       onPrint: (maps) => {
         for (const m of maps) {
           const layout = { ...m.layout, stackKeys: stackKeysOf(m.layout) };

@@ -1,4 +1,4 @@
-import { decodeRecord, EventLayouts, jsonSafe, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
+import { decodeRecord, EventLayouts, isStackField, jsonSafe, type AggEntry, type BundleManifest, type DecodedEvent, type EventLayout } from '@tapfleet/schemas';
 
 /** Event layouts of a bundle by event id, built once per run rather than searched per event. */
 export function layoutsById(manifest: BundleManifest): EventLayouts {
@@ -15,14 +15,37 @@ export function decodeEvent(layouts: EventLayouts, data: Uint8Array): { name: st
   return { name: layout.name, fields: decodeRecord(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, layout), layout };
 }
 
-export function eventJson(name: string, fields: DecodedEvent): string {
-  // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
-  return JSON.stringify({ type: 'event', event: name, ...fields }, jsonSafe);
+/** Names of the layout's stack fields (their values are symbolised frames, one a line). */
+const stackNames = (layout?: EventLayout) => new Set(layout?.fields.filter(isStackField).map((f) => f.name));
+
+/** A symbolised stack's frames as a list, leaf first ([] for an empty stack). */
+export const stackFrames = (text: string): string[] => (text ? text.split('\n') : []);
+
+/**
+ * A stack as bpftrace's printf("%s", kstack) prints it (bpftrace 0.17, seen side by side): a
+ * newline, then each frame on its own line indented by 8 spaces (a map key's frames by 4: map-text).
+ */
+export const printedStack = (text: string): string => (text ? `\n${text.split('\n').map((f) => `        ${f}\n`).join('')}` : '');
+
+/** A printf() record's stack arguments as %s prints them. */
+export function printfStacks(layout: EventLayout, fields: DecodedEvent): DecodedEvent {
+  for (const f of layout.fields) if (isStackField(f)) fields[f.name] = printedStack(String(fields[f.name] ?? ''));
+  return fields;
 }
 
-export function eventText(name: string, fields: DecodedEvent): string {
+/** One event as a JSON line; a stack field is an array of its frames, leaf first. */
+export function eventJson(name: string, fields: DecodedEvent, layout?: EventLayout): string {
+  const stacks = stackNames(layout);
+  const out = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, stacks.has(k) ? stackFrames(String(v)) : v]));
+  // `type` first on every --json line (live, printf, event, map): a reader dispatches on it.
+  return JSON.stringify({ type: 'event', event: name, ...out }, jsonSafe);
+}
+
+/** One event as a text line; a stack field prints as bpftrace's printf prints a stack (each frame on its own indented line; stacks are the last fields). */
+export function eventText(name: string, fields: DecodedEvent, layout?: EventLayout): string {
   const { event_id: _id, cpu: _cpu, ktime_ns: _t, ...rest } = fields;
-  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
+  const stacks = stackNames(layout);
+  return `${name} ${Object.entries(rest).map(([k, v]) => `${k}=${stacks.has(k) ? printedStack(String(v)).replace(/\n$/, '') : typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
 }
 
 /**
