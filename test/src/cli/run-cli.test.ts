@@ -18,7 +18,7 @@ test('tapfleet run -c traces a command from its start and prints aggregations at
   const r = tapfleet('run', 'docs/examples/syscalls-by-comm.tap', '-c', '/usr/bin/python3.11 -c "import os\nfor i in range(300): os.getpid()"');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^@calls\[python3\.11\]: 300$/m);
-  assert.match(r.stdout, /^@pids:$/m);
+  assert.match(r.stdout, /^@pids: $/m);
   assert.match(r.stderr, /attached in [0-9.]+ ms, detached in [0-9.]+ ms/);
 });
 

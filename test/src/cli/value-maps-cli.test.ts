@@ -15,7 +15,7 @@ test('tapfleet run prints value maps as bpftrace does: @m[key]: value, scalars a
   const r = tapfleet('run', 'docs/examples/read-latency.tap', '-c', 'dd if=/dev/zero of=/dev/null bs=4k count=300 status=none');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^@bytes\[dd\]: 4096$/m);
-  assert.match(r.stdout, /^@us\[dd\]:$/m);
+  assert.match(r.stdout, /^@us\[dd\]: $/m);
   const reads = Number(/^@reads: (\d+)$/m.exec(r.stdout)?.[1]);
   assert.ok(reads >= 301, `dd's 301 reads at least (the run sees every process's): ${r.stdout}`);
 });
