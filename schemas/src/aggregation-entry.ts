@@ -11,6 +11,8 @@ export interface AggEntry {
   text?: string;
   count?: bigint;
   buckets?: bigint[];
+  /** print(@h, top, div) of a hist(): the bucket counts print divided by this (the bars are drawn from the counts). */
+  div?: bigint;
 }
 
 /** Lower bound of hist bucket i: [0] negative, [1] zero, [2+k] from 2^k. */

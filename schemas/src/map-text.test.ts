@@ -41,7 +41,9 @@ test('printedEntries: the top N by printed value (averages as sum/count, histogr
   assert.deepEqual(printedEntries({ kind: 'avg' }, avgs, { div: 5 }).map((x) => mapText({ name: '@a', kind: 'avg' }, [x])[0]), ['@a[1]: 2', '@a[2]: 3']);
   const hists = [e(1n, 3n, { buckets: [0n, 3n] }), e(2n, 7n, { buckets: [0n, 7n] })];
   assert.deepEqual(printedEntries({ kind: 'hist' }, hists, { top: 1 }), [hists[1]], 'the histogram with the most samples');
-  assert.deepEqual(printedEntries({ kind: 'hist' }, hists, { div: 2 }).map((x) => x.buckets), [[0n, 1n], [0n, 3n]], 'hist() buckets divided, as bpftrace divides them');
+  const halved = printedEntries({ kind: 'hist' }, hists, { div: 2 });
+  assert.deepEqual(halved.map((x) => [x.buckets, x.div]), [[[0n, 3n], 2n], [[0n, 7n], 2n]], 'hist() counts kept, printed divided');
+  assert.deepEqual(mapText({ name: '@h', kind: 'hist' }, [halved[1]!]), ['@h[2]: ', `${'[0]'.padEnd(16)}${'3'.padStart(8)} |${'@'.repeat(52)}|`, ''], 'the count divided, the bar from the count');
   assert.deepEqual(printedEntries({ kind: 'lhist' }, hists, { div: 2 }), hists, 'lhist() buckets whole, as bpftrace leaves them');
   const named = ['b', 'a', 'd', 'c'].map((k) => ({ key: [k], value: 0n, text: `v${k}` }));
   assert.deepEqual(printedEntries({ kind: 'value' }, named, { top: 2 }).map((x) => x.key[0]), ['c', 'd'], 'string values: the last keys, as they print');

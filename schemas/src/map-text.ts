@@ -18,12 +18,13 @@ function humanBound(v: bigint): string {
 }
 
 /** bpftrace-style bars: one row per non-empty bucket range, its columns as wide as bpftrace's (16 and 8). */
-function bars(rows: { label: string; count: bigint }[]): string[] {
+function bars(rows: { label: string; count: bigint }[], div = 1n): string[] {
   const max = rows.reduce((m, r) => (r.count > m ? r.count : m), 0n);
   const width = 52;
+  // print(@h, top, div) shows the counts divided but draws the bars from the counts, as bpftrace does.
   return rows.map((r) => {
     const n = max === 0n ? 0 : Number((r.count * BigInt(width)) / max);
-    return `${r.label.padEnd(16)}${r.count.toString().padStart(8)} |${'@'.repeat(n).padEnd(width)}|`;
+    return `${r.label.padEnd(16)}${(r.count / div).toString().padStart(8)} |${'@'.repeat(n).padEnd(width)}|`;
   });
 }
 
@@ -46,7 +47,7 @@ function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number })
     else label = `[${humanBound(histBucketLow(i))}, ${humanBound(histBucketLow(i + 1))})`;
     rows.push({ label, count: b[i]! });
   }
-  return bars(rows);
+  return bars(rows, e.div);
 }
 
 type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>> & { stackKeys?: StackKey[] };
@@ -98,7 +99,7 @@ export function printedEntries(layout: Pick<MapHead, 'kind'>, entries: AggEntry[
     const d = BigInt(div);
     out = out.map((e) => {
       if (e.text !== undefined) return e;
-      if (layout.kind === 'hist') return { ...e, ...(e.buckets ? { buckets: e.buckets.map((b) => b / d) } : {}) };
+      if (layout.kind === 'hist') return { ...e, div: d };
       return layout.kind === 'avg' ? { ...e, value: shownValue('avg', e) / d, count: 1n } : { ...e, value: e.value / d };
     });
   }

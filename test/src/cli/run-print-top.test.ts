@@ -29,19 +29,40 @@ const COMMAND = `/usr/bin/python3 ${WORKLOAD} tftop`;
 const BODY = '@w[COUNT] = count(); @b[COUNT] = sum(COUNT); @a[COUNT] = avg(COUNT * 3);';
 const PRINTS = 'print(@w, 3); print(@b, 2, 10); print(@a, 2, 2);';
 
-const mapLines = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('@'));
+/** What maps print: header lines and histogram rows, as printed (the same widths as bpftrace's). */
+const printed = (stdout: string) => stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l.startsWith('@') || l.startsWith('['));
 
-test('print(@m, top, div) and the maps at exit print what bpftrace prints, line for line', () => {
-  const tap = file('top.tap', `probe tracepoint:syscalls:sys_enter_write /comm == "tftop"/ { ${BODY.replace(/COUNT/g, 'args.count')} }\nprobe end { ${PRINTS} }\n`);
+/** One script body and end probe, run by tapfleet and by bpftrace on the workload: their printed maps. */
+function both(body: string, end: string): { tf: string[]; bt: string[] } {
+  const tap = file('top.tap', `probe tracepoint:syscalls:sys_enter_write /comm == "tftop"/ { ${body.replace(/COUNT/g, 'args.count')} }\nprobe end { ${end} }\n`);
   const tf = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'run', tap, '-c', COMMAND], { encoding: 'utf8', timeout: 90_000 });
   assert.equal(tf.status, 0, tf.stderr);
-  const bt = spawnSync('bpftrace', ['-e', `tracepoint:syscalls:sys_enter_write /comm == "tftop"/ { ${BODY.replace(/COUNT/g, 'args->count')} } END { ${PRINTS} }`, '-c', COMMAND], { encoding: 'utf8', timeout: 90_000 });
+  const bt = spawnSync('bpftrace', ['-e', `tracepoint:syscalls:sys_enter_write /comm == "tftop"/ { ${body.replace(/COUNT/g, 'args->count')} } END { ${end} }`, '-c', COMMAND], { encoding: 'utf8', timeout: 90_000 });
   assert.equal(bt.status, 0, bt.stderr);
+  return { tf: printed(tf.stdout), bt: printed(bt.stdout) };
+}
+
+test('print(@m, top, div) and the maps at exit print what bpftrace prints, line for line', () => {
+  const { tf, bt } = both(BODY, PRINTS);
   const expectedTop = ['@w[4]: 4', '@w[5]: 5', '@w[6]: 6', '@b[5]: 2', '@b[6]: 3', '@a[5]: 7', '@a[6]: 9'];
   // At exit, every map by name: @a (the averages 3k), @b (k*k), @w (k).
   const atExit = [1, 2, 3, 4, 5, 6].map((k) => `@a[${k}]: ${3 * k}`).concat([1, 2, 3, 4, 5, 6].map((k) => `@b[${k}]: ${k * k}`), [1, 2, 3, 4, 5, 6].map((k) => `@w[${k}]: ${k}`));
-  assert.deepEqual(mapLines(bt.stdout), [...expectedTop, ...atExit], 'bpftrace prints what this test expects');
-  assert.deepEqual(mapLines(tf.stdout), mapLines(bt.stdout));
+  assert.deepEqual(bt, [...expectedTop, ...atExit], 'bpftrace prints what this test expects');
+  assert.deepEqual(tf, bt);
+});
+
+// Found by review: string values ordered by key, hist() buckets divided (lhist() ones not).
+test('print(@m, top) of a string-valued map shows the entries bpftrace shows (the last by key)', () => {
+  const { tf, bt } = both('@s[COUNT] = comm;', 'print(@s, 2);');
+  assert.deepEqual(bt.slice(0, 2), ['@s[5]: tftop', '@s[6]: tftop'], 'bpftrace prints what this test expects');
+  assert.deepEqual(tf, bt);
+});
+
+test('print(@h, top, div) divides a hist()\'s bucket counts as bpftrace does; histogram rows as bpftrace lays them out', () => {
+  const { tf, bt } = both('@h[COUNT % 3] = hist(COUNT);', 'print(@h, 1, 2);');
+  const row = (label: string, n: number, bar: number) => `${label.padEnd(16)}${String(n).padStart(8)} |${'@'.repeat(bar).padEnd(52)}|`;
+  assert.deepEqual(bt.slice(0, 3), ['@h[0]:', row('[2, 4)', 1, 26), row('[4, 8)', 3, 52)], 'bpftrace prints what this test expects (the counts divided, the bars drawn from the counts 3 and 6)');
+  assert.deepEqual(tf, bt);
 });
 
 test('print()\'s extra arguments are integer constants within bounds, each fault at its file:line:col', () => {
