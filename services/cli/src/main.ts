@@ -9,12 +9,13 @@ import { runCli, type Command } from '@tapfleet/runtime';
  */
 type Table = () => Promise<Command[]>;
 const compilerTable: Table = async () => (await import('@tapfleet/compiler/commands')).compilerCommands;
+const agentTable: Table = async () => [(await import('@tapfleet/host-agent/commands')).agentCommand];
 /** In the order `tapfleet --help` lists them. */
 const TABLES: Table[] = [
   async () => (await import('@tapfleet/stack/commands')).stackCommands,
   compilerTable,
   async () => (await import('@tapfleet/control-plane/commands')).fleetCommands,
-  async () => [(await import('@tapfleet/host-agent/commands')).agentCommand],
+  agentTable,
   async () => (await import('@tapfleet/ingest/commands')).ingestCommands,
   async () => (await import('@tapfleet/assembler/commands')).assemblerCommands,
   async () => (await import('@tapfleet/query/commands')).queryCommands,
@@ -22,9 +23,17 @@ const TABLES: Table[] = [
 ];
 /** The compiler's table is tried first: `run` is the command whose start a user waits for. */
 const DISPATCH_ORDER: Table[] = [compilerTable, ...TABLES.filter((t) => t !== compilerTable)];
+/**
+ * Words whose table is known without trying the others: the agent runs for as long as the host
+ * does, and the modules the tables before its own load (~50: the compiler's and the stack's
+ * commands) would stay in its memory for good (issue 13's idle RSS goal).
+ */
+const DIRECT: ReadonlyMap<string, Table> = new Map([['agent', agentTable]]);
 
 export async function main(argv: string[]): Promise<number> {
   const word = argv[0];
+  const direct = word === undefined ? undefined : DIRECT.get(word);
+  if (direct) return runCli(await direct(), argv);
   if (word !== undefined && !word.startsWith('-')) {
     for (const load of DISPATCH_ORDER) {
       const table = await load();
