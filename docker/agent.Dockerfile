@@ -71,6 +71,7 @@ COPY --from=prod-deps /src/ /app/
 COPY --from=build /out/ /app/
 COPY --from=runner /src/agents/runner/build/tapfleet-runner /src/agents/runner/build/tapfleet-clock-status /app/agents/runner/build/
 COPY bin bin
-ENV NODE_ENV=production TAPFLEET_DATA_DIR=/var/lib/tapfleet
+# NODE_OPTIONS: the agent's Node flags, AGENT_NODE_FLAGS (services/runtime/src/agent-launch.ts, which says why).
+ENV NODE_ENV=production TAPFLEET_DATA_DIR=/var/lib/tapfleet NODE_OPTIONS=--max-semi-space-size=1
 ENTRYPOINT ["node", "/app/bin/tapfleet.js"]
 CMD ["agent"]

@@ -10,8 +10,8 @@ import {
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { ClockSampler } from './clock-sampler.js';
-import { readKernelClockStatus } from '@tapfleet/runner';
-import { DeploymentSupervisor, type SupervisorStatus } from './deployment-supervisor.js';
+import { readKernelClockStatus } from '@tapfleet/runner/clock-status';
+import type { DeploymentSupervisor, SupervisorStatus } from './deployment-supervisor.js';
 import { AssignmentWatch } from './assignment-watch.js';
 import { DiskSpool } from './disk-spool.js';
 import { agentCredentials } from './enrollment.js';
@@ -24,6 +24,14 @@ import { OverloadVerdicts } from './overload-verdicts.js';
 export const AGENT_VERSION = '0.1.0';
 /** The hello is re-sent this often, so a control plane that lost its inventory relearns the host. */
 const HELLO_EVERY_MS = 30_000;
+
+/**
+ * The deployment machinery (runner process, record decoding, batcher, governor, bundle checks,
+ * stack symbolisers), loaded when the first assignment arrives: an idle agent does not hold it
+ * (issue 13's idle RSS goal). Loading it takes a few ms of the first deployment's start.
+ */
+let supervisorModule: Promise<typeof import('./deployment-supervisor.js')> | undefined;
+const loadSupervisorModule = () => (supervisorModule ??= import('./deployment-supervisor.js'));
 
 export interface HostAgentOptions {
   config: TapfleetConfig;
@@ -258,7 +266,12 @@ export class HostAgent {
     }
     await Promise.all(stops);
     this.overloads.retain(new Set(wanted.keys()));
-    for (const [depId, a] of wanted) {
+    const added = [...wanted.values()].filter((a) => !this.supervisors.has(a.deploymentId));
+    if (!added.length) return;
+    const { DeploymentSupervisor } = await loadSupervisorModule();
+    if (this.stopped) return;
+    for (const a of added) {
+      const depId = a.deploymentId;
       if (this.supervisors.has(depId)) continue;
       const overloaded = this.overloads.get(depId, a.bundleId);
       if (overloaded !== undefined) {
@@ -268,7 +281,7 @@ export class HostAgent {
         }
         continue;
       }
-      const sup = this.supervisor(a);
+      const sup = this.supervisor(DeploymentSupervisor, a);
       this.supervisors.set(depId, sup);
       sup.start().catch((e: Error) => {
         this.o.log.error({ deploymentId: depId, err: e.message }, 'deployment start failed');
@@ -282,8 +295,8 @@ export class HostAgent {
     return existsSync(file) ? readFileSync(file, 'utf8') : '';
   }
 
-  private supervisor(a: Assignment): DeploymentSupervisor {
-    return new DeploymentSupervisor(a, {
+  private supervisor(Supervisor: typeof DeploymentSupervisor, a: Assignment): DeploymentSupervisor {
+    return new Supervisor(a, {
       identity: { hostId: this.id.hostId, bootId: this.id.bootId, deploymentId: a.deploymentId, kernelBuildId: this.refs.kernel.buildId },
       config: this.cfg,
       bundles: this.bundleReader,

@@ -10,12 +10,13 @@ import { runCli, type Command } from '@tapfleet/runtime';
 type Table = () => Promise<Command[]>;
 /** The single-host commands: run, profile, check, compile, tapsets doc. */
 const localTable: Table = async () => (await import('@tapfleet/local/commands')).localCommands;
+const agentTable: Table = async () => [(await import('@tapfleet/host-agent/commands')).agentCommand];
 /** In the order `tapfleet --help` lists them. */
 const TABLES: Table[] = [
   async () => (await import('@tapfleet/stack/commands')).stackCommands,
   localTable,
   async () => (await import('@tapfleet/control-plane/commands')).fleetCommands,
-  async () => [(await import('@tapfleet/host-agent/commands')).agentCommand],
+  agentTable,
   async () => (await import('@tapfleet/ingest/commands')).ingestCommands,
   async () => (await import('@tapfleet/assembler/commands')).assemblerCommands,
   async () => (await import('@tapfleet/query/commands')).queryCommands,
@@ -29,8 +30,17 @@ export async function allCommands(): Promise<Command[]> {
   return (await Promise.all(TABLES.map((load) => load()))).flat();
 }
 
+/**
+ * Words whose table is known without trying the others: the agent runs for as long as the host
+ * does, and the modules the tables before its own load (~50: the stack's and
+ * commands, the local table's) would stay in its memory for good (issue 13's idle RSS goal).
+ */
+const DIRECT: ReadonlyMap<string, Table> = new Map([['agent', agentTable]]);
+
 export async function main(argv: string[]): Promise<number> {
   const word = argv[0];
+  const direct = word === undefined ? undefined : DIRECT.get(word);
+  if (direct) return runCli(await direct(), argv);
   if (word !== undefined && !word.startsWith('-')) {
     for (const load of DISPATCH_ORDER) {
       const table = await load();

@@ -1,4 +1,5 @@
 export * from './paths.js';
+export * from './agent-launch.js';
 export * from './config.js';
 export * from './logger.js';
 export * from './nats.js';

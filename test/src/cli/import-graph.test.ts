@@ -54,6 +54,9 @@ test('tapfleet --help and tapfleet run --help load no client library, no compile
   // A command loads the command tables only up to its own: `run` needs none of the others.
   const run = traced(['run', '--help']);
   assert.deepEqual(matching(run.modules, /\/(stack|control-plane|host-agent|ingest|assembler|query)\/dist\//), []);
+  // The agent's word goes straight to its table: the host's long-running process holds no other table's modules.
+  const agent = traced(['agent', '--help']);
+  assert.deepEqual(matching(agent.modules, /\/(stack|compiler|control-plane|ingest|assembler|query)\/dist\//), []);
 });
 
 test('tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler and no logger either', () => {

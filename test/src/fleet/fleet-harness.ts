@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { ApiClient, adminTokenPath } from '@tapfleet/control-plane';
-import { connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT, sleep } from '@tapfleet/runtime';
+import { AGENT_NODE_FLAGS, connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT, sleep } from '@tapfleet/runtime';
 import { stackDown, stackUp, type ServiceName } from '@tapfleet/stack';
 import { z } from 'zod';
 import { AgentDeploymentStatus, HostView, PREFIX_FIELD, decodeEventBatch, deploymentEventsFilter, EVENTS_STREAM, AGENT_STREAM, statusSubject, type TapfleetConfig } from '@tapfleet/schemas';
@@ -68,7 +68,7 @@ export class FleetStack {
   }
 
   /** Spawns `tapfleet ARGS` with this stack's config; the child is killed at cleanup if still running. */
-  spawnTapfleet(args: string[], extraConfig: Record<string, unknown> = {}, name = args[0]!): ChildProcess {
+  spawnTapfleet(args: string[], extraConfig: Record<string, unknown> = {}, name = args[0]!, nodeFlags: readonly string[] = []): ChildProcess {
     let file = this.configFile;
     if (Object.keys(extraConfig).length) {
       file = join(this.config.dataDir, `${name}.json`);
@@ -76,7 +76,7 @@ export class FleetStack {
     }
     const logDir = join(this.config.dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
-    const child = spawn(process.execPath, [TAPFLEET, ...args, '--config', file], {
+    const child = spawn(process.execPath, [...nodeFlags, TAPFLEET, ...args, '--config', file], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TAPFLEET_LOG_LEVEL: process.env.TAPFLEET_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -144,6 +144,7 @@ export class AgentProcess {
         ...Object.entries(s.binaries ?? {}).flatMap(([n, p]) => ['--binary', `${n}=${p}`])],
       { agent: { heartbeatMs: 300, runner: { snapshotMs: 300, statsMs: 300 }, clock: { sampleIntervalMs: 1000 }, ...s.agent } },
       `agent-${s.hostId}`,
+      AGENT_NODE_FLAGS, // as every start path runs it: the bench measures the agent's footprint here
     );
     await eventually(`agent ${s.hostId} to be live in the inventory`, async () => (await this.stack.api().call('GET', '/v1/hosts', z.array(HostView))).some((h) => h.hostId === s.hostId && h.live));
   }

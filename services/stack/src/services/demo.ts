@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, writeSecretFile } from '@tapfleet/runtime';
+import { AGENT_NODE_FLAGS, PROJECT_ROOT, writeSecretFile } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { isOwnedAlive, readPidFile } from '../owned-process.js';
 import { isPortOpen } from '../tcp-port.js';
@@ -78,7 +78,7 @@ export function demoAgentService(config: TapfleetConfig, stage: DemoStage, stage
       const agent = { ...config.agent, hostId, labels: { demo: 'trading', stage }, binaries: demoBinaries(), scope: { pids: [rec.pid] }, metricsPort: port, clock };
       const file = join(dirs.root, 'config.json');
       writeSecretFile(file, JSON.stringify({ ...config, agent }, null, 2));
-      return [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'agent', '--config', file];
+      return [...AGENT_NODE_FLAGS, join(PROJECT_ROOT, 'bin', 'tapfleet.js'), 'agent', '--config', file];
     },
     async checkHealth() {
       const res = await withTimeout(fetch(`http://${config.agent.metricsHost}:${port}/healthz`), 2000, `demo agent ${hostId}`);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { httpCall, PROJECT_ROOT, serviceTrust, writeSecretFile, type ClientTlsMaterial } from '@tapfleet/runtime';
+import { AGENT_NODE_FLAGS, httpCall, PROJECT_ROOT, serviceTrust, writeSecretFile, type ClientTlsMaterial } from '@tapfleet/runtime';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { withTimeout, type ServiceDirs, type StackService } from './service.js';
 
@@ -36,7 +36,7 @@ function productService(config: TapfleetConfig, name: 'control-plane' | 'ingest'
       // 0600: an explicitly configured store password (redis.password, clickhouse.password) is
       // in it; otherwise it names the stack's password files, which the child reads itself.
       writeSecretFile(file, JSON.stringify(config, null, 2));
-      return [TAPFLEET, command, ...args, '--config', file];
+      return [...(name === 'agent' ? AGENT_NODE_FLAGS : []), TAPFLEET, command, ...args, '--config', file];
     },
     checkHealth: () => healthz(host, port, `tapfleet ${name}`, secure ? serviceTrust(secure.caFile, name) : false),
   };
