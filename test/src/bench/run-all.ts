@@ -72,7 +72,8 @@ function runBench(b: Bench, args: string[], timeoutMs: number): Promise<BenchRun
       clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
       const outcome = timedOut ? 'timed out' : code === 0 ? 'ok' : 'failed';
-      const error = outcome === 'ok' ? undefined : tail.trim().split('\n').slice(-12).join('\n');
+      // Paths relative to the checkout: the report is committed, and a stack trace names this machine's checkout.
+      const error = outcome === 'ok' ? undefined : tail.trim().split('\n').slice(-12).join('\n').replaceAll(`file://${PROJECT_ROOT}/`, '').replaceAll(`${PROJECT_ROOT}/`, '');
       resolve({ bench: b.name, script, args, seconds, outcome, load: [loadBefore, loadavg()[0]!], ...(error ? { error } : {}) });
     });
   });
