@@ -1,5 +1,6 @@
 export * from './stack.js';
 export * from './commands.js';
+export { runningServices } from './interrupted-up.js';
 export * from './debian-packages.js';
 export * from './owned-process.js';
 export * from './tcp-port.js';

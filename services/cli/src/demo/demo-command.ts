@@ -4,7 +4,7 @@ import { PROJECT_ROOT, stringOption, UsageError, type Command, type CommandConte
 import { z } from 'zod';
 import { CreateTokenResponse, DemoConfig, Deployment, DeploymentView, HostView, type RolloutPhase, type TapfleetConfig } from '@tapfleet/schemas';
 import {
-  DEMO_SERVICES, demoHostId, DEMO_STAGES, isOwnedAlive, kernelPreflight, preflightText, PRODUCT_SERVICES, readPidFile, SERVER_SERVICES, SERVICE_HEADER, serviceDirs,
+  DEMO_SERVICES, demoHostId, DEMO_STAGES, isOwnedAlive, runningServices, kernelPreflight, preflightText, PRODUCT_SERVICES, readPidFile, SERVER_SERVICES, SERVICE_HEADER, serviceDirs,
   serviceLine, stackDown, stackUp,
   type ServiceName,
 } from '@tapfleet/stack';
@@ -120,7 +120,7 @@ interface DemoRun {
 
 /** The main job's services this stack already runs (live pid file): a second `npm start` must not stop the first one's. */
 function alreadyRunning(config: TapfleetConfig): Set<ServiceName> {
-  return new Set(MAIN_JOB.filter((n) => isOwnedAlive(readPidFile(serviceDirs(config, n).pidFile))));
+  return runningServices(config, MAIN_JOB);
 }
 
 async function runDemo(config: TapfleetConfig, { log, out }: CommandContext, run: DemoRun): Promise<number> {
