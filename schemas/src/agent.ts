@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ClockSource } from './clock.js';
 import { BuildId, DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
 import { KernelProfile } from './kernel-profile.js';
@@ -38,9 +38,9 @@ export type AgentHello = z.infer<typeof AgentHello>;
 
 export const ClockEstimate = z.object({
   /** Host clock minus reference clock, ns. */
-  offsetNs: z.number().int(),
+  offsetNs: z.number().int().safe(),
   /** The offset is right within +/- this, ns: half the best sample's round trip, or the kernel's estimated error (source ntp). */
-  uncertaintyNs: z.number().int().nonnegative(),
+  uncertaintyNs: z.number().int().safe().nonnegative(),
   sampledAtMs: EpochMs,
   /** What the bound rests on (absent from agents before it existed: request-reply). */
   source: ClockSource.optional(),
@@ -63,22 +63,22 @@ export const FINAL_STATES: readonly DeploymentState[] = ['refused', 'failed', 'o
 
 /** Everything lost or moved on the way from the kernel to the bus, for end-to-end loss accounting. */
 export const LossCounters = z.object({
-  producedByKernel: z.number().int().nonnegative(),
-  ringBufferDrops: z.number().int().nonnegative(),
-  spooled: z.number().int().nonnegative(),
-  spoolDrops: z.number().int().nonnegative(),
-  published: z.number().int().nonnegative(),
+  producedByKernel: z.number().int().safe().nonnegative(),
+  ringBufferDrops: z.number().int().safe().nonnegative(),
+  spooled: z.number().int().safe().nonnegative(),
+  spoolDrops: z.number().int().safe().nonnegative(),
+  published: z.number().int().safe().nonnegative(),
   /** Records whose event id or size matched no layout of the manifest (counted, never silently dropped). */
-  malformed: z.number().int().nonnegative().default(0),
+  malformed: z.number().int().safe().nonnegative().default(0),
   /** Records the runner wrote that the agent read (the kernel's count minus what never left the ring). */
-  received: z.number().int().nonnegative().default(0),
+  received: z.number().int().safe().nonnegative().default(0),
   /**
    * Part of `published`: events in batches a previous agent incarnation had handed to JetStream
    * (or was about to) when it died without an ack. Counted as published so that stored <= published
    * holds; whether each was stored only ClickHouse knows (what was not is a sequence gap inside an
    * agent outage).
    */
-  publishedUnacked: z.number().int().nonnegative().optional(),
+  publishedUnacked: z.number().int().safe().nonnegative().optional(),
 });
 export type LossCounters = z.infer<typeof LossCounters>;
 
@@ -105,7 +105,7 @@ export type Outage = z.infer<typeof Outage>;
 export const ProbeAttachStatus = z.object({
   program: z.string(),
   ok: z.boolean(),
-  errno: z.number().int().optional(),
+  errno: z.number().int().safe().optional(),
   message: z.string().optional(),
 });
 
@@ -120,9 +120,9 @@ export const AgentDeploymentStatus = z.object({
   loss: LossCounters.optional(),
   /** Recent outages of this deployment on this host and boot (ingest keeps all of them in ClickHouse). */
   outages: z.array(Outage).optional(),
-  runnerRestarts: z.number().int().nonnegative().default(0),
+  runnerRestarts: z.number().int().safe().nonnegative().default(0),
   /** Overload figures when state is `overloaded` (and the latest ones while running). */
-  load: z.object({ cpuPercent: z.number().nonnegative(), eventsPerSec: z.number().nonnegative() }).optional(),
+  load: z.object({ cpuPercent: z.number().finite().nonnegative(), eventsPerSec: z.number().finite().nonnegative() }).optional(),
 });
 export type AgentDeploymentStatus = z.infer<typeof AgentDeploymentStatus>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { Selector } from './deployment.js';
 import { AggregationEntry, Outage } from './agent.js';
 import { StackKey } from './bundle-manifest.js';
@@ -74,7 +74,7 @@ export const AggregationsView = z.object({
   maps: z.array(z.object({
     name: z.string(),
     kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist', 'value']),
-    lhist: z.object({ lo: z.number(), hi: z.number(), step: z.number() }).optional(),
+    lhist: z.object({ lo: z.number().finite(), hi: z.number().finite(), step: z.number().finite() }).optional(),
     /** Key positions holding a symbolised stack (frames joined by newlines, leaf first). */
     stackKeys: z.array(StackKey).optional(),
     entries: z.array(AggregationEntry),
@@ -91,31 +91,31 @@ export const LossRow = z.object({
   host: z.string(),
   bootId: z.string(),
   state: z.string(),
-  lastReportMs: z.number(),
-  producedByKernel: z.number(),
-  ringBufferDrops: z.number(),
-  received: z.number(),
-  malformed: z.number(),
-  spooled: z.number(),
-  spoolDrops: z.number(),
-  published: z.number(),
-  stored: z.number(),
+  lastReportMs: z.number().finite(),
+  producedByKernel: z.number().finite(),
+  ringBufferDrops: z.number().finite(),
+  received: z.number().finite(),
+  malformed: z.number().finite(),
+  spooled: z.number().finite(),
+  spoolDrops: z.number().finite(),
+  published: z.number().finite(),
+  stored: z.number().finite(),
   /** Rows stored twice and not yet merged away by ReplacingMergeTree (queries use distinct sequences). */
-  duplicates: z.number(),
+  duplicates: z.number().finite(),
   /** Produced by the kernel but neither dropped nor received by the agent (in the pipe, or lost to a crash). */
-  unaccountedInAgent: z.number(),
+  unaccountedInAgent: z.number().finite(),
   /** Published but not (yet) stored: in the stream, being ingested, or dead-lettered. */
-  notYetStored: z.number(),
+  notYetStored: z.number().finite(),
   /** Sequence numbers missing between the lowest and highest stored. */
-  sequenceGaps: z.number(),
+  sequenceGaps: z.number().finite(),
   /** Of `published`: in flight when an agent died (stored or lost; see the agent outage). */
-  publishedUnacked: z.number().default(0),
+  publishedUnacked: z.number().finite().default(0),
   /** Runner and agent outages: nothing traced from .. to. `text` is the reason as the CLI prints it. */
   outages: z.array(Outage.extend({ text: z.string() })).default([]),
   /** Missing sequences lying inside an outage (events the dead agent held or had in flight). */
-  gapsInOutages: z.number().default(0),
+  gapsInOutages: z.number().finite().default(0),
   /** Missing sequences neither inside an outage nor counted as spool drops: a defect to look into. */
-  gapsUnexplained: z.number().default(0),
+  gapsUnexplained: z.number().finite().default(0),
 });
 export type LossRow = z.infer<typeof LossRow>;
 

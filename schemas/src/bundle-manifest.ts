@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
 import { EventLayout, publishedLayout } from './event-layout.js';
@@ -8,7 +8,7 @@ const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
 /** What a begin/end/interval probe does, in order: print or clear a map, print a line of constants, or end the run. */
 export const UserAction = z.discriminatedUnion('op', [
   /** print(@m[, top[, div]]): `top` the largest entries only, values divided by `div` (bpftrace's arguments). */
-  z.object({ op: z.literal('print'), map: MapName, top: z.number().int().min(1).max(100_000).optional(), div: z.number().int().min(2).max(Number.MAX_SAFE_INTEGER).optional() }),
+  z.object({ op: z.literal('print'), map: MapName, top: z.number().int().safe().min(1).max(100_000).optional(), div: z.number().int().safe().min(2).max(Number.MAX_SAFE_INTEGER).optional() }),
   z.object({ op: z.literal('clear'), map: MapName }),
   /** printf() with constant arguments (integers as decimal text). */
   z.object({ op: z.literal('printf'), format: z.string().max(1024), args: z.array(z.object({ type: z.enum(['int', 'str']), value: z.string() })) }),
@@ -28,9 +28,9 @@ export const AttachPoint = z.discriminatedUnion('kind', [
     binary: z.string().startsWith('/'),
     symbol: z.string(),
     /** File offset to attach at, resolved from the binary profile at compile time. */
-    offset: z.number().int().nonnegative(),
+    offset: z.number().int().safe().nonnegative(),
     /** File offset of a USDT semaphore the kernel counts up while this uprobe is attached. */
-    refCtrOffset: z.number().int().positive().optional(),
+    refCtrOffset: z.number().int().safe().positive().optional(),
   }),
   z.object({
     kind: z.literal('usdt'),
@@ -46,10 +46,10 @@ export const AttachPoint = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('perf_event'),
     program: z.string(),
-    sample: z.union([z.object({ hz: z.number().int().positive().max(100_000) }), z.object({ periodNs: z.number().int().positive() })]),
+    sample: z.union([z.object({ hz: z.number().int().safe().positive().max(100_000) }), z.object({ periodNs: z.number().int().safe().positive() })]),
   }),
   /** User-side probes: the runner's owner carries out their actions on a timer, at start, or at stop. */
-  z.object({ kind: z.literal('interval'), periodNs: z.number().int().positive(), actions: z.array(UserAction) }),
+  z.object({ kind: z.literal('interval'), periodNs: z.number().int().safe().positive(), actions: z.array(UserAction) }),
   z.object({ kind: z.enum(['begin', 'end']), actions: z.array(UserAction) }),
 ]);
 export type AttachPoint = z.infer<typeof AttachPoint>;
@@ -68,14 +68,14 @@ export const MapLayout = z.object({
   /** A value map's value: a signed integer (8 bytes) or a NUL-terminated string of valueSize bytes. */
   valueType: z.enum(['i64', 'str']).optional(),
   /** Key fields (may be empty for a scalar aggregation). */
-  keySize: z.number().int().nonnegative(),
+  keySize: z.number().int().safe().nonnegative(),
   /** kstack/ustack: 8 bytes, a stack id of one of the bundle's `stacks` maps (and, for ustack, the tgid: see StackMap). */
-  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str', 'kstack', 'ustack']), offset: z.number().int().nonnegative(), size: z.number().int().positive(),
+  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str', 'kstack', 'ustack']), offset: z.number().int().safe().nonnegative(), size: z.number().int().safe().positive(),
     /** kstack/ustack: the bundle's stack map (`stacks`) the id is from. */
     stackMap: z.string().optional() })),
-  valueSize: z.number().int().positive(),
-  maxEntries: z.number().int().positive(),
-  lhist: z.object({ lo: z.number().int(), hi: z.number().int(), step: z.number().int().positive() }).optional(),
+  valueSize: z.number().int().safe().positive(),
+  maxEntries: z.number().int().safe().positive(),
+  lhist: z.object({ lo: z.number().int().safe(), hi: z.number().int().safe(), step: z.number().int().safe().positive() }).optional(),
 });
 export type MapLayout = z.infer<typeof MapLayout>;
 
@@ -89,8 +89,8 @@ export const StackMap = z.object({
   name: z.string().regex(/^tf_stack_[ku][0-9]+$/),
   user: z.boolean(),
   /** Frames kept (kstack(N)); the kernel's perf_event_max_stack (127) bounds it. */
-  depth: z.number().int().min(1).max(127),
-  maxEntries: z.number().int().positive(),
+  depth: z.number().int().safe().min(1).max(127),
+  maxEntries: z.number().int().safe().positive(),
 });
 export type StackMap = z.infer<typeof StackMap>;
 
@@ -101,7 +101,7 @@ export function unpackStackKey(v: bigint): { tgid: number; stackId: number } {
 }
 
 /** Key positions holding a symbolised stack (frames joined by newlines, leaf first), and whose. */
-export const StackKey = z.object({ index: z.number().int().nonnegative(), user: z.boolean() });
+export const StackKey = z.object({ index: z.number().int().safe().nonnegative(), user: z.boolean() });
 export type StackKey = z.infer<typeof StackKey>;
 
 /** The key fields of a map that hold stacks. */
@@ -109,10 +109,10 @@ export const stackKeysOf = (layout: Pick<MapLayout, 'keyFields'>): StackKey[] =>
   layout.keyFields.flatMap((f, index) => (f.type === 'kstack' || f.type === 'ustack' ? [{ index, user: f.type === 'ustack' }] : []));
 
 export const BundleLimits = z.object({
-  maxStringBytes: z.number().int().positive().max(256),
-  maxMapEntries: z.number().int().positive(),
-  maxStatementsPerProbe: z.number().int().positive(),
-  ringBufferBytes: z.number().int().positive(),
+  maxStringBytes: z.number().int().safe().positive().max(256),
+  maxMapEntries: z.number().int().safe().positive(),
+  maxStatementsPerProbe: z.number().int().safe().positive(),
+  ringBufferBytes: z.number().int().safe().positive(),
 });
 
 /** Everything an agent needs to verify and load a bundle, and ingest to decode its events. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * Where a host's clock bound comes from. `request-reply`: the agent's exchanges with the
@@ -20,10 +20,10 @@ export const KernelClockStatus = z.object({
   /** The STA_UNSYNC status flag. */
   unsync: z.boolean(),
   /** The raw timex status bits (STA_*). */
-  status: z.number().int(),
+  status: z.number().int().safe(),
   /** The kernel's estimated error of the system clock, us (set by the NTP daemon). */
-  esterrorUs: z.number().int().nonnegative(),
+  esterrorUs: z.number().int().safe().nonnegative(),
   /** The kernel's maximum error, us: grows by 500 ppm while no daemon updates it. */
-  maxerrorUs: z.number().int().nonnegative(),
+  maxerrorUs: z.number().int().safe().nonnegative(),
 });
 export type KernelClockStatus = z.infer<typeof KernelClockStatus>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /** Lower-case hex of a fixed number of bytes (build-ids, digests). */
 export const hexBytes = (minBytes: number, maxBytes = minBytes) =>
@@ -35,4 +35,4 @@ export const U64String = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'expected an
 /** Wall-clock timestamp in milliseconds (for control-plane records, where ms is plenty). */
 /** `new Date()` holds at most 8.64e15 ms; a later "timestamp" cannot even be printed (toISOString throws). */
 export const MAX_EPOCH_MS = 8_640_000_000_000_000;
-export const EpochMs = z.number().int().nonnegative().max(MAX_EPOCH_MS, 'beyond the last date JavaScript can represent');
+export const EpochMs = z.number().int().safe().nonnegative().max(MAX_EPOCH_MS, 'beyond the last date JavaScript can represent');

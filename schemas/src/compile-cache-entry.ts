@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { BuildId, Sha256Hex } from './common.js';
 
 /**
@@ -13,9 +13,9 @@ export const CompileCacheEntry = z.object({
     path: z.string().startsWith('/'),
     buildId: BuildId,
     /** stat() of the file when the entry was written: unchanged means the build-id need not be re-read. */
-    size: z.number().int().nonnegative(),
-    mtimeMs: z.number().nonnegative(),
-    ino: z.number().int().nonnegative(),
+    size: z.number().int().safe().nonnegative(),
+    mtimeMs: z.number().finite().nonnegative(),
+    ino: z.number().int().safe().nonnegative(),
   })),
   bundle: z.string(),
 });

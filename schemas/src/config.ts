@@ -1,14 +1,14 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { HostId, Labels } from './common.js';
 import { DeploymentTtl } from './api.js';
 import { TlsClientFiles, TlsServerFiles } from './tls.js';
 
 const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
-const Port = z.number().int().min(0).max(65535);
+const Port = z.number().int().safe().min(0).max(65535);
 
 /** A delay a timer waits for: Node's timers fire at once past 2^31-1 ms, so longer is refused here. */
-const TimerMs = z.number().int().positive().max(2_147_483_647, 'at most 2147483647 ms (about 24.8 days)');
+const TimerMs = z.number().int().safe().positive().max(2_147_483_647, 'at most 2147483647 ms (about 24.8 days)');
 
 /** The control plane's HTTP API, and how CLIs reach it. */
 export const ControlPlaneConfig = z.object({
@@ -37,17 +37,17 @@ export const CompilerConfig = z.object({
   /** Wall time one bundle build (clang + llvm-strip) may take; past it the process group is killed and the script refused. */
   clangTimeoutMs: TimerMs.default(60_000),
   /** Builds the control plane runs at once; default: one per core but one, at least one. */
-  concurrency: z.number().int().positive().optional(),
+  concurrency: z.number().int().safe().positive().optional(),
   /** Builds waiting for a slot; past this a deploy is answered 503 with Retry-After. */
-  maxQueued: z.number().int().nonnegative().default(16),
+  maxQueued: z.number().int().safe().nonnegative().default(16),
   /** Retry-After (seconds) on a 503 for a full compile queue. */
-  retryAfterS: z.number().int().positive().default(10),
+  retryAfterS: z.number().int().safe().positive().default(10),
 });
 export type CompilerConfig = z.infer<typeof CompilerConfig>;
 
 /** Which processes an agent traces: a pid list, or everything in a cgroup v2 directory. */
 export const AgentScope = z.union([
-  z.object({ pids: z.array(z.number().int().positive()).min(1) }).strict(),
+  z.object({ pids: z.array(z.number().int().safe().positive()).min(1) }).strict(),
   z.object({ cgroup: z.string().startsWith('/', 'expected a cgroup v2 directory path') }).strict(),
 ]);
 export type AgentScope = z.infer<typeof AgentScope>;
@@ -72,67 +72,67 @@ export const AgentConfig = z.object({
   metricsPort: Port.default(9464),
   heartbeatMs: TimerMs.default(2000),
   batch: z.object({
-    maxEvents: z.number().int().positive().default(2000),
+    maxEvents: z.number().int().safe().positive().default(2000),
     /**
      * A batch is sent once its records reach this many bytes, whatever their count: 2,000 events
      * of up to 8 KiB each would exceed NATS's 1 MiB message limit (max_payload) and never publish.
      */
-    maxBytes: z.number().int().min(16 << 10).max(900 << 10).default(512 << 10),
+    maxBytes: z.number().int().safe().min(16 << 10).max(900 << 10).default(512 << 10),
     maxDelayMs: TimerMs.default(50),
     /** Publishes awaiting a JetStream ack; beyond this new batches wait in the spool. */
-    maxInFlight: z.number().int().positive().default(32),
+    maxInFlight: z.number().int().safe().positive().default(32),
     /** Batches waiting for an ack slot in memory; past this they go to the disk spool. */
-    maxQueuedBytes: z.number().int().positive().default(64 << 20),
-  }).prefault({}),
+    maxQueuedBytes: z.number().int().safe().positive().default(64 << 20),
+  }).default({}),
   spool: z.object({
     /** Bounded on-disk spool for when NATS is away; the oldest batches go (counted) when full. */
-    maxBytes: z.number().int().positive().default(256 << 20),
-  }).prefault({}),
+    maxBytes: z.number().int().safe().positive().default(256 << 20),
+  }).default({}),
   governor: z.object({
     /** Probe CPU time per bundle, percent of one core, from the kernel's run-time stats. */
-    maxCpuPercent: z.number().positive().default(5),
-    maxEventsPerSec: z.number().positive().default(200_000),
+    maxCpuPercent: z.number().finite().positive().default(5),
+    maxEventsPerSec: z.number().finite().positive().default(200_000),
     /** Over budget for this many consecutive stats windows detaches the bundle. */
-    windows: z.number().int().positive().default(2),
-  }).prefault({}),
+    windows: z.number().int().safe().positive().default(2),
+  }).default({}),
   clock: z.object({
     sampleIntervalMs: TimerMs.default(10_000),
-    samplesPerInterval: z.number().int().positive().default(5),
+    samplesPerInterval: z.number().int().safe().positive().default(5),
     /**
      * How far this host's clock may drift from the reference's between exchanges, in parts per
      * million (1 ppm = 1 us per second): a request/reply bound widens by it with age, and an
      * older, tighter estimate is kept over a fresh, looser one only while it stays tighter.
      * 50 ppm covers unsynchronised server crystals; a host disciplined by NTP reports the kernel's bound instead.
      */
-    maxDriftPpm: z.number().nonnegative().max(10_000).default(50),
+    maxDriftPpm: z.number().finite().nonnegative().max(10_000).default(50),
     /** Added to this agent's wall clock (tests of cross-host correction). */
-    artificialOffsetNs: z.number().int().default(0),
-  }).prefault({}),
+    artificialOffsetNs: z.number().int().safe().default(0),
+  }).default({}),
   runner: z.object({
     snapshotMs: TimerMs.default(1000),
     statsMs: TimerMs.default(1000),
     restartBackoffMs: TimerMs.default(250),
     maxRestartBackoffMs: TimerMs.default(10_000),
-  }).prefault({}),
+  }).default({}),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 /** The ingest service: JetStream -> ClickHouse, retention, the optional Kafka mirror. */
 export const IngestConfig = z.object({
   metricsHost: z.string().default('127.0.0.1'),
-  metricsPort: z.number().int().min(0).max(65535).default(9465),
+  metricsPort: z.number().int().safe().min(0).max(65535).default(9465),
   /**
    * Messages per insert at most; each holds up to ~2,000 events, so 100 makes ~200,000-row inserts.
    * Bigger inserts make fewer parts to merge: ClickHouse spent 7.1 CPU s per 2M rows with 100,
    * 8.2-10.7 with 50 (bench/results/ingest.md, --fetch-messages).
    */
-  fetchMessages: z.number().int().positive().default(100),
+  fetchMessages: z.number().int().safe().positive().default(100),
   /**
    * How long the oldest message of an insert waits for more before a smaller insert goes out:
    * inserts are big when events come fast and this young when they trickle (publish-to-queryable).
    */
   fetchWaitMs: TimerMs.default(50),
-  insertsInFlight: z.number().int().positive().default(2),
+  insertsInFlight: z.number().int().safe().positive().default(2),
   /**
    * With ClickHouse shards (clickhouse.shards): event rows go `direct` to each shard's local table,
    * split by transaction key here, or `distributed`, one insert into the Distributed table that
@@ -140,7 +140,7 @@ export const IngestConfig = z.object({
    */
   shardInserts: z.enum(['direct', 'distributed']).default('direct'),
   /** Days kept per table; older daily partitions are dropped by the retention job. */
-  retentionDays: z.record(z.string(), z.number().int().positive()).default({
+  retentionDays: z.record(z.string(), z.number().int().safe().positive()).default({
     probe_events: 7, aggregation_snapshots: 30, agent_status: 30, latency_rollup_1m: 90,
     // The query service's copy of the events that carry a transaction key (0010) lives as long as they do;
     // txn_index is a view of it since 0011 (nothing of its own to drop).
@@ -157,38 +157,38 @@ export type IngestConfig = z.infer<typeof IngestConfig>;
 /** The assembler: events with a transaction key -> spans in ClickHouse and over OTLP. */
 export const AssemblerConfig = z.object({
   metricsHost: z.string().default('127.0.0.1'),
-  metricsPort: z.number().int().min(0).max(65535).default(9466),
+  metricsPort: z.number().int().safe().min(0).max(65535).default(9466),
   /**
    * Replicas share the work by a hash of the transaction key: replica `partition` of
    * `partitions` keeps the keys whose hash falls to it (each replica has its own durable
    * consumer). To rebalance, stop every replica and start the new set (docs/architecture.md).
    */
-  partitions: z.number().int().positive().max(8).default(1),
-  partition: z.number().int().nonnegative().default(0),
+  partitions: z.number().int().safe().positive().max(8).default(1),
+  partition: z.number().int().safe().nonnegative().default(0),
   /** A transaction without its final event closes after this long without a new event. */
   quietMs: TimerMs.default(1000),
   /** A transaction still receiving events is closed (and re-opened by later ones) at this age. */
   maxOpenMs: TimerMs.default(30_000),
   /** Open transactions kept in memory; beyond it the oldest is closed early and counted. */
-  maxOpenTransactions: z.number().int().positive().default(200_000),
+  maxOpenTransactions: z.number().int().safe().positive().default(200_000),
   /** Events kept per transaction; more close it early (a runaway key must not hold memory). */
-  maxEventsPerTransaction: z.number().int().positive().default(1024),
+  maxEventsPerTransaction: z.number().int().safe().positive().default(1024),
   /**
    * Closed transactions kept this long (at most maxLingering of them), so a late event re-opens
    * them from memory; a later one re-opens them from their stored events (a ClickHouse read).
    */
   lingerMs: TimerMs.default(2_000),
-  maxLingering: z.number().int().positive().default(10_000),
+  maxLingering: z.number().int().safe().positive().default(10_000),
   otlp: z.object({
     /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset = no export. */
     url: z.string().url().optional(),
     headers: z.record(z.string(), z.string()).default({}),
     /** Spans per export request. */
-    maxBatchSpans: z.number().int().positive().default(2048),
+    maxBatchSpans: z.number().int().safe().positive().default(2048),
     /** Spans waiting for an unreachable collector; beyond it new spans are dropped and counted. */
-    maxQueueSpans: z.number().int().positive().default(200_000),
+    maxQueueSpans: z.number().int().safe().positive().default(200_000),
     timeoutMs: TimerMs.default(10_000),
-  }).prefault({}),
+  }).default({}),
   /** Mirror each span (TxnSpanRow JSON) to Kafka when set. */
   kafka: z.object({
     brokers: z.array(z.string().regex(/^[^\s:]+:[0-9]+$/, 'expected HOST:PORT')).min(1),
@@ -200,7 +200,7 @@ export type AssemblerConfig = z.infer<typeof AssemblerConfig>;
 /** The query service: history HTTP API and web page. */
 export const QueryConfig = z.object({
   host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(7800),
+  port: z.number().int().safe().min(0).max(65535).default(7800),
   /** Where CLI commands (`tapfleet query ...`) reach the query service (https:// when `tls` is set). */
   url: z.string().url().default('http://127.0.0.1:7800'),
   /** Serve the API and web page over HTTPS with this certificate. */
@@ -212,9 +212,9 @@ export type QueryConfig = z.infer<typeof QueryConfig>;
 
 /** The local Jaeger (v2, all-in-one, memory storage) `stack up --with jaeger` runs as the OTLP receiver. */
 export const JaegerConfig = z.object({
-  otlpHttpPort: z.number().int().min(1).max(65535).default(4318),
-  otlpGrpcPort: z.number().int().min(1).max(65535).default(4317),
-  queryPort: z.number().int().min(1).max(65535).default(16686),
+  otlpHttpPort: z.number().int().safe().min(1).max(65535).default(4318),
+  otlpGrpcPort: z.number().int().safe().min(1).max(65535).default(4317),
+  queryPort: z.number().int().safe().min(1).max(65535).default(16686),
 });
 export type JaegerConfig = z.infer<typeof JaegerConfig>;
 
@@ -224,19 +224,19 @@ export type JaegerConfig = z.infer<typeof JaegerConfig>;
  */
 export const DemoConfig = z.object({
   /** The stages' TCP ports on 127.0.0.1 (orders flow gateway -> risk -> matcher). */
-  gatewayPort: z.number().int().min(1).max(65535).default(7101),
-  riskPort: z.number().int().min(1).max(65535).default(7102),
-  matcherPort: z.number().int().min(1).max(65535).default(7103),
+  gatewayPort: z.number().int().safe().min(1).max(65535).default(7101),
+  riskPort: z.number().int().safe().min(1).max(65535).default(7102),
+  matcherPort: z.number().int().safe().min(1).max(65535).default(7103),
   /** /metrics and /healthz of the three demo agents: this port, +1 (risk), +2 (matcher). */
-  agentMetricsPort: z.number().int().min(1).max(65533).default(9471),
+  agentMetricsPort: z.number().int().safe().min(1).max(65533).default(9471),
   /** Orders per second the client sends (0: as fast as its in-flight window allows). */
-  rate: z.number().int().nonnegative().max(1_000_000).default(200),
+  rate: z.number().int().safe().nonnegative().max(1_000_000).default(200),
   /** Busy wait per stage between receiving an order and passing it on, in us: a known truth to read off the hops. */
   delaysUs: z.object({
-    gateway: z.number().int().nonnegative().max(1_000_000).default(50),
-    risk: z.number().int().nonnegative().max(1_000_000).default(20),
-    matcher: z.number().int().nonnegative().max(1_000_000).default(100),
-  }).prefault({}),
+    gateway: z.number().int().safe().nonnegative().max(1_000_000).default(50),
+    risk: z.number().int().safe().nonnegative().max(1_000_000).default(20),
+    matcher: z.number().int().safe().nonnegative().max(1_000_000).default(100),
+  }).default({}),
   /** How long the demo deployment may live without being renewed (it is stopped on exit anyway). */
   ttl: DeploymentTtl.default('12h'),
 });
@@ -251,7 +251,7 @@ const NatsUrl = z.string().regex(/^nats:\/\/[^\s]+:[0-9]+$/, 'expected nats://HO
 /** One more ClickHouse shard: its HTTP URL (clients) and native port (Distributed tables reach shards by it). */
 export const ClickHouseShard = z.object({
   url: z.string().url(),
-  tcpPort: z.number().int().min(1).max(65535),
+  tcpPort: z.number().int().safe().min(1).max(65535),
 });
 export type ClickHouseShard = z.infer<typeof ClickHouseShard>;
 
@@ -262,7 +262,7 @@ export const TapfleetConfig = z.object({
   nats: z.object({
     url: NatsUrl.default('nats://127.0.0.1:4222'),
     /** HTTP monitoring port of the nats-server the stack starts. */
-    monitorPort: z.number().int().min(1).max(65535).default(8222),
+    monitorPort: z.number().int().safe().min(1).max(65535).default(8222),
     /**
      * This process's NATS credentials (a `.creds` file: user JWT + nkey seed). Default: by
      * identity under `authDir` (`control-plane.creds`, `ingest.creds`, `admin.creds`); an agent
@@ -288,7 +288,7 @@ export const TapfleetConfig = z.object({
      * stack runs a cluster of 3 or more, the node count when fewer, 1 for one server. Set it for
      * an external cluster (`urls`).
      */
-    replicas: z.number().int().min(1).max(5).optional(),
+    replicas: z.number().int().safe().min(1).max(5).optional(),
     /**
      * The NATS cluster `tapfleet stack up` runs (`--cluster` = 3 nodes). One node (the default)
      * is the single server at `url`/`monitorPort`; with more, node i (1-based) listens for
@@ -296,18 +296,18 @@ export const TapfleetConfig = z.object({
      * after, each with its own data dir, under the name `name`.
      */
     cluster: z.object({
-      nodes: z.number().int().min(1).max(5).default(1),
+      nodes: z.number().int().safe().min(1).max(5).default(1),
       name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a cluster name of letters, digits, - and _').default('tapfleet'),
-      portBase: z.number().int().min(1).max(65520).default(4230),
-    }).prefault({}),
-  }).prefault({}),
+      portBase: z.number().int().safe().min(1).max(65520).default(4230),
+    }).default({}),
+  }).default({}),
   clickhouse: z.object({
     /** http:// or https:// (then `tls` says whom to trust). */
     url: z.string().url().default('http://127.0.0.1:8123'),
     /** For an https:// url: the CA to trust and an optional client certificate. */
     tls: TlsClientFiles.optional(),
     /** Native-protocol port of the clickhouse-server the stack starts (clickhouse-client uses it). */
-    tcpPort: z.number().int().min(1).max(65535).default(9000),
+    tcpPort: z.number().int().safe().min(1).max(65535).default(9000),
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('tapfleet'),
     /** The stack's clickhouse-server has the one `default` user, with a password (see passwordFile). */
     username: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse user name').default('default'),
@@ -328,12 +328,12 @@ export const TapfleetConfig = z.object({
     shards: z.array(ClickHouseShard).default([]),
     /** The `remote_servers` cluster the Distributed tables name (the stack writes it into every shard's config). */
     cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('tapfleet'),
-  }).prefault({}),
+  }).default({}),
   /** The local Kafka broker (KRaft, one node) `tapfleet stack up --kafka` and the tests run for the mirror. */
   kafka: z.object({
-    port: z.number().int().min(1).max(65535).default(9092),
-    controllerPort: z.number().int().min(1).max(65535).default(9093),
-  }).prefault({}),
+    port: z.number().int().safe().min(1).max(65535).default(9092),
+    controllerPort: z.number().int().safe().min(1).max(65535).default(9093),
+  }).default({}),
   redis: z.object({
     /** rediss:// connects over TLS (then `tls` says whom to trust). */
     url: z.string().regex(/^rediss?:\/\/[^\s]+:[0-9]+(\/[0-9]+)?$/, 'expected redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]').default('redis://127.0.0.1:6379'),
@@ -357,7 +357,7 @@ export const TapfleetConfig = z.object({
      * A missing file means no password: a server someone else runs without one.
      */
     passwordFile: z.string().startsWith('/', 'expected an absolute path').optional(),
-  }).prefault({}),
+  }).default({}),
   /**
    * The servers `tapfleet stack up` runs (nats-server, clickhouse-server, redis-server): with
    * `tls` they accept TLS connections only, with this certificate (and require client
@@ -365,15 +365,15 @@ export const TapfleetConfig = z.object({
    */
   stack: z.object({
     tls: TlsServerFiles.optional(),
-  }).prefault({}),
-  controlPlane: ControlPlaneConfig.prefault({}),
-  compiler: CompilerConfig.prefault({}),
-  agent: AgentConfig.prefault({}),
-  ingest: IngestConfig.prefault({}),
-  assembler: AssemblerConfig.prefault({}),
-  query: QueryConfig.prefault({}),
-  jaeger: JaegerConfig.prefault({}),
-  demo: DemoConfig.prefault({}),
+  }).default({}),
+  controlPlane: ControlPlaneConfig.default({}),
+  compiler: CompilerConfig.default({}),
+  agent: AgentConfig.default({}),
+  ingest: IngestConfig.default({}),
+  assembler: AssemblerConfig.default({}),
+  query: QueryConfig.default({}),
+  jaeger: JaegerConfig.default({}),
+  demo: DemoConfig.default({}),
 });
 export type TapfleetConfig = z.infer<typeof TapfleetConfig>;
 

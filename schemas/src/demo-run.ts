@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * What a running `tapfleet demo` (`npm start`) leaves in `<dataDir>/stack/demo/demo-run.json`:
@@ -8,7 +8,7 @@ import { z } from 'zod';
  * a closed terminal), the next run adopts the services it left and stops them at its own end.
  */
 export const DemoRunRecord = z.object({
-  pid: z.number().int().positive(),
+  pid: z.number().int().safe().positive(),
   startTime: z.string(),
   command: z.string(),
   /** The stack services (names as in `tapfleet stack`) this run started or adopted. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
 import { BinaryRef, ClockEstimate, DeploymentState, KernelSummary, LossCounters } from './agent.js';
 
@@ -30,7 +30,7 @@ export const Deployment = z.object({
   bundles: z.record(z.string(), Sha256Hex),
   targets: z.array(DeploymentTarget),
   /** Compiles this deployment needed and how many the cache answered. */
-  compiles: z.object({ total: z.number().int().nonnegative(), cached: z.number().int().nonnegative() }),
+  compiles: z.object({ total: z.number().int().safe().nonnegative(), cached: z.number().int().safe().nonnegative() }),
 });
 export type Deployment = z.infer<typeof Deployment>;
 
@@ -40,7 +40,7 @@ export const Assignment = z.object({
   bundleId: Sha256Hex,
   expiresAtMs: EpochMs,
   /** Restrict probes to these pids (empty: the agent's configured scope). */
-  pids: z.array(z.number().int().positive()).max(1024).default([]),
+  pids: z.array(z.number().int().safe().positive()).max(1024).default([]),
 });
 export type Assignment = z.infer<typeof Assignment>;
 
@@ -70,8 +70,8 @@ export const HostDeploymentState = z.object({
   reason: z.string().optional(),
   updatedAtMs: EpochMs,
   loss: LossCounters.optional(),
-  load: z.object({ cpuPercent: z.number().nonnegative(), eventsPerSec: z.number().nonnegative() }).optional(),
-  runnerRestarts: z.number().int().nonnegative().default(0),
+  load: z.object({ cpuPercent: z.number().finite().nonnegative(), eventsPerSec: z.number().finite().nonnegative() }).optional(),
+  runnerRestarts: z.number().int().safe().nonnegative().default(0),
 });
 export type HostDeploymentState = z.infer<typeof HostDeploymentState>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ClockSource } from './clock.js';
 import { BuildId, DeploymentId, HostId, Sha256Hex } from './common.js';
 
@@ -20,14 +20,14 @@ export const EventBatchHeader = z.object({
   bundleId: Sha256Hex,
   kernelBuildId: BuildId,
   /** Sequence numbers are per (host, boot, deployment) and gap-free unless `lost` says otherwise. */
-  firstSeq: z.number().int().nonnegative(),
-  count: z.number().int().nonnegative(),
+  firstSeq: z.number().int().safe().nonnegative(),
+  count: z.number().int().safe().nonnegative(),
   /**
    * Host clock minus reference clock, and its uncertainty, at batch time: from the time
    * service (RTT/2) or, where the kernel's discipline is tighter, offset 0 +/- its estimated
    * error (`source`; absent in batches from agents before it existed: request-reply).
    */
-  clock: z.object({ offsetNs: z.number().int(), uncertaintyNs: z.number().int().nonnegative(), source: ClockSource.optional() }),
+  clock: z.object({ offsetNs: z.number().int().safe(), uncertaintyNs: z.number().int().safe().nonnegative(), source: ClockSource.optional() }),
 });
 export type EventBatchHeader = z.infer<typeof EventBatchHeader>;
 

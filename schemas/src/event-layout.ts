@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * The one description of an emitted event's binary layout. The compiler writes it;
@@ -37,12 +37,12 @@ export const LayoutField = z
   .object({
     name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case identifier'),
     type: FieldType,
-    offset: z.number().int().nonnegative(),
+    offset: z.number().int().safe().nonnegative(),
     /**
      * Bytes occupied; for `str` the fixed buffer length (NUL-terminated inside it: at most 256,
      * or stackTextSize() for a published stack), for a stack stackFieldSize(depth).
      */
-    size: z.number().int().positive().max(4096),
+    size: z.number().int().safe().positive().max(4096),
     /** On a `str` of a published layout: the stack whose symbolised frames it holds, one a line, leaf first. */
     stack: z.enum(['kstack', 'ustack']).optional(),
   })
@@ -83,10 +83,10 @@ export const PREFIX_FIELD = Object.fromEntries(EVENT_PREFIX.map((f) => [f.name, 
 export const EventLayout = z
   .object({
     /** Index written into `event_id`; unique within a bundle. */
-    id: z.number().int().nonnegative().max(0xffff),
+    id: z.number().int().safe().nonnegative().max(0xffff),
     name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case identifier'),
     /** Total record size including the prefix, a multiple of 8. */
-    size: z.number().int().positive(),
+    size: z.number().int().safe().positive(),
     /** User fields only (the prefix is implied), in offset order. */
     fields: z.array(LayoutField),
     /** Name of the field holding the transaction key, if the event has one. */

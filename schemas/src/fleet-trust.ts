@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { DeploymentId, EpochMs, HostId } from './common.js';
 import { DeploymentState } from './agent.js';
 

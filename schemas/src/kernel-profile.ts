@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { BuildId, Sha256Hex } from './common.js';
 
 /** One field of a tracepoint, as the kernel's own `format` file describes it. */
@@ -6,16 +6,16 @@ export const TracepointField = z.object({
   /** C declaration as written in the format file, e.g. `char prev_comm[16]`. */
   decl: z.string().min(1),
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a C identifier'),
-  offset: z.number().int().nonnegative(),
+  offset: z.number().int().safe().nonnegative(),
   /** 0 for a flexible array member (`char buf[]`), which has no fixed place to read from. */
-  size: z.number().int().nonnegative(),
+  size: z.number().int().safe().nonnegative(),
   signed: z.boolean(),
 });
 export type TracepointField = z.infer<typeof TracepointField>;
 
 export const TracepointFormat = z.object({
   /** The event's number on a running kernel (assigned at boot); absent in profiles derived from a kernel image. */
-  id: z.number().int().nonnegative().optional(),
+  id: z.number().int().safe().nonnegative().optional(),
   fields: z.array(TracepointField),
 });
 export type TracepointFormat = z.infer<typeof TracepointFormat>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * The parts of nats-server's HTTP monitoring answers (`/healthz`, `/routez`, `/connz`,
@@ -10,20 +10,20 @@ export type NatsHealthz = z.infer<typeof NatsHealthz>;
 
 export const NatsRoutez = z.object({
   server_id: z.string(),
-  num_routes: z.number().int(),
-  routes: z.array(z.object({ remote_id: z.string(), ip: z.string().optional(), port: z.number().int().optional() })).nullish(),
+  num_routes: z.number().int().safe(),
+  routes: z.array(z.object({ remote_id: z.string(), ip: z.string().optional(), port: z.number().int().safe().optional() })).nullish(),
 });
 export type NatsRoutez = z.infer<typeof NatsRoutez>;
 
 export const NatsConnz = z.object({
   server_id: z.string(),
-  num_connections: z.number().int(),
-  connections: z.array(z.object({ cid: z.number().int(), name: z.string().optional() })).nullish(),
+  num_connections: z.number().int().safe(),
+  connections: z.array(z.object({ cid: z.number().int().safe(), name: z.string().optional() })).nullish(),
 });
 export type NatsConnz = z.infer<typeof NatsConnz>;
 
 /** One peer of a raft group (the meta group, a stream's) as the answering node sees it. */
-export const NatsPeerInfo = z.object({ name: z.string(), current: z.boolean(), offline: z.boolean().optional(), lag: z.number().optional() });
+export const NatsPeerInfo = z.object({ name: z.string(), current: z.boolean(), offline: z.boolean().optional(), lag: z.number().finite().optional() });
 export const NatsClusterInfo = z.object({
   name: z.string().optional(),
   leader: z.string().optional(),
@@ -33,13 +33,13 @@ export type NatsClusterInfo = z.infer<typeof NatsClusterInfo>;
 
 export const NatsJsz = z.object({
   server_id: z.string(),
-  meta_cluster: z.object({ name: z.string().optional(), leader: z.string().optional(), cluster_size: z.number().int().optional(), replicas: z.array(NatsPeerInfo).nullish() }).optional(),
+  meta_cluster: z.object({ name: z.string().optional(), leader: z.string().optional(), cluster_size: z.number().int().safe().optional(), replicas: z.array(NatsPeerInfo).nullish() }).optional(),
   account_details: z.array(z.object({
     name: z.string(),
     stream_detail: z.array(z.object({
       name: z.string(),
       cluster: NatsClusterInfo.optional(),
-      state: z.object({ messages: z.number() }),
+      state: z.object({ messages: z.number().finite() }),
     })).nullish(),
   })).nullish(),
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { BinaryProfile } from './binary-profile.js';
 import { KernelProfile } from './kernel-profile.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { DeploymentId, HostId } from './common.js';
 
 /**
@@ -43,7 +43,7 @@ function windowChecked<T extends { from: bigint; to: bigint }>(w: T, ctx: z.Refi
   else if (w.to - w.from > BigInt(MAX_QUERY_WINDOW_MS) * NS_PER_MS) ctx.addIssue({ code: 'custom', path: [path], message: `window longer than ${MAX_QUERY_WINDOW_MS / 3600_000} h` });
 }
 
-const count = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+const count = (max: number, dflt: number) => z.coerce.number().int().safe().min(1).max(max).default(dflt);
 
 export const TxnQuery = z.object({ key: TxnKey, deployment: DeploymentId.optional() });
 export type TxnQuery = z.infer<typeof TxnQuery>;
@@ -93,7 +93,7 @@ export const EventsQuery = z.object({
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
 
-export const AggsQuery = z.object({ deployment: DeploymentId, from: TimeParam, to: TimeParam, map: z.string().min(1).max(64).optional(), stepS: z.coerce.number().int().min(1).max(3600).optional() })
+export const AggsQuery = z.object({ deployment: DeploymentId, from: TimeParam, to: TimeParam, map: z.string().min(1).max(64).optional(), stepS: z.coerce.number().int().safe().min(1).max(3600).optional() })
   .superRefine((w, ctx) => windowChecked(w, ctx));
 export type AggsQuery = z.infer<typeof AggsQuery>;
 
@@ -101,21 +101,21 @@ const NsText = z.string().regex(/^-?\d+$/);
 
 /** Latency summary of a set of durations (ns). Percentiles are exact: the value at rank floor(q*count). */
 export const LatencySummary = z.object({
-  count: z.number().int().nonnegative(),
-  p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), max: z.number(),
+  count: z.number().int().safe().nonnegative(),
+  p50: z.number().finite(), p90: z.number().finite(), p99: z.number().finite(), p999: z.number().finite(), max: z.number().finite(),
 });
 export type LatencySummary = z.infer<typeof LatencySummary>;
 
 /** Count of durations in [2^bucket, 2^(bucket+1)) ns; bucket -1 holds durations <= 0 (cross-host, within the bound). */
-export const Log2Bucket = z.object({ bucket: z.number().int().min(-1).max(64), count: z.number().int().nonnegative() });
+export const Log2Bucket = z.object({ bucket: z.number().int().safe().min(-1).max(64), count: z.number().int().safe().nonnegative() });
 
-export const MinutePoint = z.object({ minuteMs: z.number(), count: z.number().int(), p50: z.number(), p99: z.number(), max: z.number() });
-export const HeatCell = z.object({ minuteMs: z.number(), bucket: z.number().int(), count: z.number().int() });
+export const MinutePoint = z.object({ minuteMs: z.number().finite(), count: z.number().int().safe(), p50: z.number().finite(), p99: z.number().finite(), max: z.number().finite() });
+export const HeatCell = z.object({ minuteMs: z.number().finite(), bucket: z.number().int().safe(), count: z.number().int().safe() });
 
 export const LatencyStats = LatencySummary.extend({
   name: z.string(),
   /** The widest clock error bound among the spans (0 within one host). */
-  errorBoundMaxNs: z.number(),
+  errorBoundMaxNs: z.number().finite(),
   histogram: z.array(Log2Bucket),
   series: z.array(MinutePoint),
   heatmap: z.array(HeatCell),
@@ -128,7 +128,7 @@ export type HopsResponse = z.infer<typeof HopsResponse>;
 export const LatencyResponse = z.object({
   deployment: z.string(), event: z.string(), fromNs: NsText, toNs: NsText,
   /** Rows read, a row stored twice (not yet merged away) counted twice; the stats count each (host, boot, seq) once. */
-  storedRows: z.number().int(),
+  storedRows: z.number().int().safe(),
   stats: LatencyStats,
 });
 export type LatencyResponse = z.infer<typeof LatencyResponse>;
@@ -136,25 +136,25 @@ export type LatencyResponse = z.infer<typeof LatencyResponse>;
 export const SpanView = z.object({
   spanId: z.string(), parentSpanId: z.string(), kind: z.string(), name: z.string(),
   host: z.string(), fromHost: z.string(), toHost: z.string(), fromEvent: z.string(), toEvent: z.string(),
-  startNs: NsText, endNs: NsText, durationNs: z.number(), errorBoundNs: z.number(), events: z.number().int(),
+  startNs: NsText, endNs: NsText, durationNs: z.number().finite(), errorBoundNs: z.number().finite(), events: z.number().int().safe(),
   attrs: z.record(z.string(), z.string()),
 });
 export type SpanView = z.infer<typeof SpanView>;
 
 export const EventView = z.object({
-  deployment: z.string(), host: z.string(), bootId: z.string(), seq: z.number().int(), event: z.string(), probe: z.string(),
+  deployment: z.string(), host: z.string(), bootId: z.string(), seq: z.number().int().safe(), event: z.string(), probe: z.string(),
   /** The host's wall clock as recorded. */
   tsNs: NsText,
   /** Corrected to the reference clock: tsNs - clockOffsetNs, good to +-clockUncertaintyNs. */
   correctedNs: NsText,
-  clockOffsetNs: z.number(), clockUncertaintyNs: z.number(),
-  pid: z.number().int(), tid: z.number().int(), comm: z.string(), txn: z.string(), latencyNs: z.number(),
-  fields: z.record(z.string(), z.union([z.string(), z.number()])),
+  clockOffsetNs: z.number().finite(), clockUncertaintyNs: z.number().finite(),
+  pid: z.number().int().safe(), tid: z.number().int().safe(), comm: z.string(), txn: z.string(), latencyNs: z.number().finite(),
+  fields: z.record(z.string(), z.union([z.string(), z.number().finite()])),
 });
 export type EventView = z.infer<typeof EventView>;
 
 export const TxnView = z.object({
-  deployment: z.string(), txn: z.string(), traceId: z.string(), startNs: NsText, endNs: NsText, durationNs: z.number(), hosts: z.array(z.string()),
+  deployment: z.string(), txn: z.string(), traceId: z.string(), startNs: NsText, endNs: NsText, durationNs: z.number().finite(), hosts: z.array(z.string()),
   spans: z.array(SpanView), events: z.array(EventView),
 });
 export type TxnView = z.infer<typeof TxnView>;
@@ -163,8 +163,8 @@ export const TxnResponse = z.object({ key: z.string(), transactions: z.array(Txn
 export type TxnResponse = z.infer<typeof TxnResponse>;
 
 export const SlowestRow = z.object({
-  deployment: z.string(), txn: z.string(), startNs: NsText, durationNs: z.number(), errorBoundNs: z.number(), hosts: z.array(z.string()),
-  hops: z.array(z.object({ name: z.string(), durationNs: z.number(), errorBoundNs: z.number(), fromHost: z.string(), toHost: z.string() })),
+  deployment: z.string(), txn: z.string(), startNs: NsText, durationNs: z.number().finite(), errorBoundNs: z.number().finite(), hosts: z.array(z.string()),
+  hops: z.array(z.object({ name: z.string(), durationNs: z.number().finite(), errorBoundNs: z.number().finite(), fromHost: z.string(), toHost: z.string() })),
 });
 export type SlowestRow = z.infer<typeof SlowestRow>;
 export const SlowestResponse = z.object({ deployment: z.string(), fromNs: NsText, toNs: NsText, by: z.string(), rows: z.array(SlowestRow) });
@@ -177,11 +177,11 @@ export const CompareResponse = z.object({
 export type CompareResponse = z.infer<typeof CompareResponse>;
 
 export const RankRow = z.object({
-  name: z.string(), durationNs: z.number(), errorBoundNs: z.number(), minuteMs: z.number(),
+  name: z.string(), durationNs: z.number().finite(), errorBoundNs: z.number().finite(), minuteMs: z.number().finite(),
   /** Spans of this hop starting in the same minute, this one included. */
-  inMinute: z.number().int(),
+  inMinute: z.number().int().safe(),
   /** Share of them (percent) no slower than this one: 97 reads "p97 of its minute". */
-  percentile: z.number(),
+  percentile: z.number().finite(),
 });
 export const RankResponse = z.object({ deployment: z.string(), key: z.string(), hops: z.array(RankRow) });
 export type RankResponse = z.infer<typeof RankResponse>;
@@ -189,6 +189,6 @@ export type RankResponse = z.infer<typeof RankResponse>;
 export const EventsResponse = z.object({ rows: z.array(EventView), nextCursor: z.string().optional() });
 export type EventsResponse = z.infer<typeof EventsResponse>;
 
-export const AggSeries = z.object({ map: z.string(), key: z.array(z.string()), points: z.array(z.tuple([z.number(), z.number()])) });
-export const AggsResponse = z.object({ deployment: z.string(), stepMs: z.number(), series: z.array(AggSeries) });
+export const AggSeries = z.object({ map: z.string(), key: z.array(z.string()), points: z.array(z.tuple([z.number().finite(), z.number().finite()])) });
+export const AggsResponse = z.object({ deployment: z.string(), stepMs: z.number().finite(), series: z.array(AggSeries) });
 export type AggsResponse = z.infer<typeof AggsResponse>;

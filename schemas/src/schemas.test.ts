@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import * as S from './index.js';
 import * as ex from './examples.test-fixtures.js';
 

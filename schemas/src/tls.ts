@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 const AbsPath = z.string().startsWith('/', 'expected an absolute path');
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 const EventName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected an event name');
 
@@ -54,7 +54,7 @@ export const TxnSpanRow = z.object({
   duration_ns: z.string().regex(/^-?\d+$/),
   error_bound_ns: z.string().regex(/^\d+$/),
   /** Events the transaction held when this version was made (the root's count; 1 or 2 for others). */
-  events: z.number().int().nonnegative(),
+  events: z.number().int().safe().nonnegative(),
   attr_names: z.array(z.string()),
   attr_values: z.array(z.string()),
   /** Emit time in ns; ReplacingMergeTree keeps the highest. */

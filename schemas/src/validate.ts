@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 
 /** One problem found in a value, with the dotted path to the offending field. */
 export interface SchemaIssue {

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { LossCounters, Outage } from '@tapfleet/schemas';
 
 /**
@@ -10,7 +10,7 @@ import { LossCounters, Outage } from '@tapfleet/schemas';
  */
 const Gap = z.object({
   kind: Outage.shape.kind,
-  fromMs: z.number().int().nonnegative(),
+  fromMs: z.number().int().safe().nonnegative(),
   cause: z.string(),
   /** The deployment was stopped (a final state), not merely down: only shown if it resumes. */
   stopped: z.boolean(),
@@ -20,16 +20,16 @@ type Gap = z.infer<typeof Gap>;
 /** What the agent keeps per deployment across its own restarts (same boot). */
 const PersistedDeployment = z.object({
   bootId: z.string(),
-  nextSeq: z.number().int().nonnegative(),
+  nextSeq: z.number().int().safe().nonnegative(),
   loss: LossCounters,
   outages: z.array(Outage).default([]),
   gap: Gap.optional(),
   /** A runner was attached at this write: a later load means the agent died (or was stopped) under it. */
   tracing: z.boolean().default(false),
   /** Everything produced up to this wall ms was received and is durable (acked or spooled). */
-  safeMs: z.number().int().nonnegative().default(0),
+  safeMs: z.number().int().safe().nonnegative().default(0),
   /** Events in batches reserved but neither acked nor spooled at this write. */
-  inDoubt: z.number().int().nonnegative().default(0),
+  inDoubt: z.number().int().safe().nonnegative().default(0),
 });
 type PersistedDeployment = z.infer<typeof PersistedDeployment>;
 

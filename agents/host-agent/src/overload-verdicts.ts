@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 const Verdicts = z.record(z.string(), z.object({ bundleId: z.string(), reason: z.string() }));
 type Verdicts = z.infer<typeof Verdicts>;

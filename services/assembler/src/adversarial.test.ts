@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { AssemblerConfig, scanEventBatch, encodeEventBatch, TxnSpanRow, type BundleManifest } from '@tapfleet/schemas';
 import { createLogger } from '@tapfleet/runtime';
 import { AssemblerCore, type HistoryReader } from './assembler-core.js';

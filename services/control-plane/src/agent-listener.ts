@@ -3,7 +3,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ackAfterWork, ensureDurableConsumer, JetStreamPull, publishDeadLetter, type Logger } from '@tapfleet/runtime';
 import { AGENT_STREAM, AGGS_FILTER, AgentDeploymentStatus, AgentHeartbeat, AgentHello, AggregationSnapshot, identityMismatch, issuesOf } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import type { DeploymentStore } from './deployment-store.js';
 import type { Inventory } from './inventory.js';
 import type { UnknownDeployments } from './unknown-deployments.js';

@@ -1,5 +1,5 @@
 import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { callJson, cliBearerToken, serviceTrust, type ClientTlsMaterial } from '@tapfleet/runtime';
 
 /** An API answer other than 2xx, with the server's code and (for 400) the failing fields. */

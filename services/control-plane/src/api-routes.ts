@@ -5,7 +5,7 @@ import {
   AggregationSnapshot, CreateDeploymentRequest, CreateTokenRequest, DeploymentId, EnrollRequest, issuesOf, parseBundle,
   type ApiError, type BundleManifest, type CreateTokenResponse, type Role, type UnknownDeploymentStopped,
 } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { mergeSnapshots } from './aggregation-merge.js';
 import { CompileQueueFullError } from './compile-queue.js';
 import type { ControlPlaneMetrics } from './control-plane-metrics.js';

@@ -1,12 +1,12 @@
 import type { KV } from '@nats-io/kv';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { issueAgentJwt, type AccountSigner, type Logger } from '@tapfleet/runtime';
 import type { EnrollRequest, EnrollResponse } from '@tapfleet/schemas';
 import { DeploymentRequestError } from './deployment-service.js';
 import { readRecord } from '@tapfleet/runtime';
 import type { TokenRecord } from '@tapfleet/runtime';
 
-const Enrolled = z.object({ publicKey: z.string(), by: z.string(), atMs: z.number() });
+const Enrolled = z.object({ publicKey: z.string(), by: z.string(), atMs: z.number().finite() });
 
 /**
  * Agent enrollment: a join token (role `agent`) is exchanged for NATS credentials bound to

@@ -1,7 +1,7 @@
 import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { ensureDurableConsumer, publishDeadLetter, sleep, type ClickHouseClient, type Logger } from '@tapfleet/runtime';
 import { identityMismatch, issuesOf } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import type { IngestMetrics } from './ingest-metrics.js';
 
 /** Every message read here is published by an agent and names its host (and maybe deployment). */

@@ -3,7 +3,7 @@ import { roleAllows, sendJson, type Logger, type TokenStore } from '@tapfleet/ru
 import {
   AggsQuery, CompareQuery, EventsQuery, HopsQuery, issuesOf, LatencyQuery, RankQuery, SlowestQuery, TxnQuery, type ApiError,
 } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { CursorError } from './events-cursor.js';
 import { FieldFilterError } from './field-filters.js';
 import { HistoryStoreError } from './clickhouse-rows.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { EventsCursor } from './query-sql.js';
 
 /** A cursor that is not one this service handed out; the API answers 400 naming `cursor`. */

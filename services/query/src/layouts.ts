@@ -1,5 +1,5 @@
 import { exactJsonInteger, FieldType } from '@tapfleet/schemas';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /** One field as ingest stored it in event_layouts (the layout's field plus its slot column). */
 const StoredField = z.object({ name: z.string(), type: FieldType, slot: z.string() });

@@ -1,6 +1,6 @@
 import { callJson, cliBearerToken, serviceTrust, type ClientTlsMaterial } from '@tapfleet/runtime';
 import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 
 /** An answer other than 200, with the server's message (and for 400 each offending parameter). */
 export class QueryCallError extends Error {

@@ -3,7 +3,7 @@ import { ApiError, type TapfleetConfig } from '@tapfleet/schemas';
 import { adminTokenPath } from './paths.js';
 import { httpCall, type HttpAnswer, type HttpCallInit } from './http-call.js';
 import { readPemFile, type ClientTlsMaterial } from './tls-material.js';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 
 /** What a tapfleet HTTP service answered other than 2xx: its status, its error body (for 400, each failing field), the raw text. */
 export interface JsonCallFailure {

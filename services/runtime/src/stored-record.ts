@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { issuesOf } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 
 /**
  * Reporting of stored records this process cannot read (hand-edited Redis, an older

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { EpochMs, Role } from '@tapfleet/schemas';
 import { getStringRecord, readRecord, serializeChecked, type CorruptRecordSink } from './stored-record.js';
 

@@ -5,18 +5,18 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 
 export const Figure = z.object({
   /** What was measured, in words a reader of the report understands without the bench's source. */
   what: z.string().min(1),
-  value: z.number(),
+  value: z.number().finite(),
   unit: z.string(),
   /** The comparison measured in the same run (same machine, same minutes). */
-  baseline: z.object({ what: z.string().min(1), value: z.number() }).optional(),
+  baseline: z.object({ what: z.string().min(1), value: z.number().finite() }).optional(),
   /** How value compares with the baseline, as the bench defines it (stated in `ratioMeans`). */
-  ratio: z.number().optional(),
+  ratio: z.number().finite().optional(),
   ratioMeans: z.string().optional(),
   goal: z.string().optional(),
   /** Whether the goal was met; absent when the figure has no goal or it cannot be judged. */

@@ -7,7 +7,7 @@
 import { SpanExporter } from '@tapfleet/assembler/otlp';
 import { type ClickHouseClient, type Logger } from '@tapfleet/runtime';
 import { sqlString, sqlStringList, TxnSpanRow } from '@tapfleet/schemas';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /** The exporter's queue must hold a whole sample: what does not fit would be dropped (and counted). */
 const QUEUE_SPANS = 1_000_000;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { KernelProfile, parseOrThrow } from '@tapfleet/schemas';
 

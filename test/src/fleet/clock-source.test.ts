@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { HostView, KernelClockStatus } from '@tapfleet/schemas';
 import { readKernelClockStatus } from '@tapfleet/runner';
 import { AgentProcess, eventually, FleetStack } from './fleet-harness.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { adminTokenPath } from '@tapfleet/control-plane';
 import { ApiError, DeploymentView, HostView } from '@tapfleet/schemas';
 import { AgentProcess, eventually, FleetStack } from './fleet-harness.js';

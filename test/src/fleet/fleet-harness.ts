@@ -5,7 +5,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { ApiClient, adminTokenPath } from '@tapfleet/control-plane';
 import { AGENT_NODE_FLAGS, connectJetStream, DEFAULT_DATA_DIR, PROJECT_ROOT, sleep } from '@tapfleet/runtime';
 import { stackDown, stackUp, type ServiceName } from '@tapfleet/stack';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { AgentDeploymentStatus, HostView, PREFIX_FIELD, decodeEventBatch, deploymentEventsFilter, EVENTS_STREAM, AGENT_STREAM, statusSubject, type TapfleetConfig } from '@tapfleet/schemas';
 import { isolatedStackConfig, testLogger } from '../stack-harness.js';
 

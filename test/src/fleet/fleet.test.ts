@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ApiCallError } from '@tapfleet/control-plane';
 import { compileBundle, loadOrCreateSigningKey } from '@tapfleet/compiler';
 import { connectNats, PROJECT_ROOT } from '@tapfleet/runtime';

@@ -9,7 +9,7 @@ import { jetstreamManager, jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { connectNats, createRedis, formatCreds, newUserKeyPair } from '@tapfleet/runtime';
 import {
   agentInboxPrefix, aggsSubject, AggregationsView, ASSIGNMENTS_BUCKET, BUNDLES_OBJECT_STORE, CreateTokenResponse, DeploymentView, EnrollResponse, EVENTS_STREAM,

@@ -9,7 +9,7 @@ import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ApiCallError } from '@tapfleet/control-plane';
 import { agentPermissions, connectNats, createRedis, formatCreds, issueUserJwt, loadAccountSigner, newUserKeyPair, userKeyPairFromSeed } from '@tapfleet/runtime';
 import { createAccount } from '@nats-io/nkeys';

@@ -5,7 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { clickhousePasswordFile, PROJECT_ROOT, redisPasswordFile } from '@tapfleet/runtime';
 import { CreateTokenResponse, HostView } from '@tapfleet/schemas';
 import { ensureHelmTools, SERVER_SERVICES, stackDown, stackUp } from '@tapfleet/stack';

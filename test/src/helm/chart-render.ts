@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { kubeconformSchemaLocation, type HelmTools } from '@tapfleet/stack';
 
@@ -42,43 +42,43 @@ export function kubeconform(tools: HelmTools, manifests: string): ToolRun {
 
 // --- The rendered objects, as far as the tests read them (manifest-check decoded them strictly first) ---
 
-const EnvVar = z.looseObject({
+const EnvVar = z.object({
   name: z.string(),
   value: z.string().optional(),
-  valueFrom: z.looseObject({ secretKeyRef: z.looseObject({ name: z.string(), key: z.string() }).optional(), fieldRef: z.looseObject({ fieldPath: z.string() }).optional() }).optional(),
-});
-const Probe = z.looseObject({ httpGet: z.looseObject({ path: z.string(), port: z.union([z.string(), z.number()]), scheme: z.string().optional() }).optional() });
-const SecurityContext = z.looseObject({
+  valueFrom: z.object({ secretKeyRef: z.object({ name: z.string(), key: z.string() }).passthrough().optional(), fieldRef: z.object({ fieldPath: z.string() }).passthrough().optional() }).passthrough().optional(),
+}).passthrough();
+const Probe = z.object({ httpGet: z.object({ path: z.string(), port: z.union([z.string(), z.number().finite()]), scheme: z.string().optional() }).passthrough().optional() }).passthrough();
+const SecurityContext = z.object({
   privileged: z.boolean().optional(),
   allowPrivilegeEscalation: z.boolean().optional(),
   readOnlyRootFilesystem: z.boolean().optional(),
   runAsNonRoot: z.boolean().optional(),
-  runAsUser: z.number().optional(),
-  capabilities: z.looseObject({ add: z.array(z.string()).optional(), drop: z.array(z.string()).optional() }).optional(),
-});
-export const Container = z.looseObject({
+  runAsUser: z.number().finite().optional(),
+  capabilities: z.object({ add: z.array(z.string()).optional(), drop: z.array(z.string()).optional() }).passthrough().optional(),
+}).passthrough();
+export const Container = z.object({
   name: z.string(),
   image: z.string(),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   env: z.array(EnvVar).optional(),
-  ports: z.array(z.looseObject({ name: z.string().optional(), containerPort: z.number() })).optional(),
+  ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number().finite() }).passthrough()).optional(),
   livenessProbe: Probe.optional(),
   readinessProbe: Probe.optional(),
-  resources: z.looseObject({ requests: z.record(z.string(), z.union([z.string(), z.number()])).optional(), limits: z.record(z.string(), z.union([z.string(), z.number()])).optional() }).optional(),
+  resources: z.object({ requests: z.record(z.string(), z.union([z.string(), z.number().finite()])).optional(), limits: z.record(z.string(), z.union([z.string(), z.number().finite()])).optional() }).passthrough().optional(),
   securityContext: SecurityContext.optional(),
-  volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), subPath: z.string().optional() })).optional(),
-});
+  volumeMounts: z.array(z.object({ name: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), subPath: z.string().optional() }).passthrough()).optional(),
+}).passthrough();
 export type Container = z.infer<typeof Container>;
-export const Volume = z.looseObject({
+export const Volume = z.object({
   name: z.string(),
-  hostPath: z.looseObject({ path: z.string(), type: z.string().optional() }).optional(),
-  secret: z.looseObject({ secretName: z.string(), items: z.array(z.looseObject({ key: z.string(), path: z.string() })).optional() }).optional(),
-  configMap: z.looseObject({ name: z.string(), items: z.array(z.looseObject({ key: z.string(), path: z.string() })).optional() }).optional(),
-  emptyDir: z.looseObject({}).optional(),
-});
+  hostPath: z.object({ path: z.string(), type: z.string().optional() }).passthrough().optional(),
+  secret: z.object({ secretName: z.string(), items: z.array(z.object({ key: z.string(), path: z.string() }).passthrough()).optional() }).passthrough().optional(),
+  configMap: z.object({ name: z.string(), items: z.array(z.object({ key: z.string(), path: z.string() }).passthrough()).optional() }).passthrough().optional(),
+  emptyDir: z.object({}).passthrough().optional(),
+}).passthrough();
 export type Volume = z.infer<typeof Volume>;
-export const PodSpec = z.looseObject({
+export const PodSpec = z.object({
   hostPID: z.boolean().optional(),
   hostNetwork: z.boolean().optional(),
   hostIPC: z.boolean().optional(),
@@ -86,19 +86,28 @@ export const PodSpec = z.looseObject({
   containers: z.array(Container),
   initContainers: z.array(Container).optional(),
   volumes: z.array(Volume).optional(),
-});
+}).passthrough();
 export type PodSpec = z.infer<typeof PodSpec>;
-export const Manifest = z.looseObject({
+type Labels = Record<string, string>;
+/** A rendered object as the tests read it (written out: zod 3 cannot name the inferred type, it is too long). */
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Labels; annotations?: Labels; [k: string]: unknown };
+  data?: Labels;
+  spec?: { replicas?: number; template?: { metadata: { annotations?: Labels; labels?: Labels; [k: string]: unknown }; spec: PodSpec; [k: string]: unknown }; [k: string]: unknown };
+  [k: string]: unknown;
+}
+const Manifest: z.ZodType<Manifest, z.ZodTypeDef, unknown> = z.object({
   apiVersion: z.string(),
   kind: z.string(),
-  metadata: z.looseObject({ name: z.string(), labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }),
+  metadata: z.object({ name: z.string(), labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).passthrough(),
   data: z.record(z.string(), z.string()).optional(),
-  spec: z.looseObject({
-    replicas: z.number().optional(),
-    template: z.looseObject({ metadata: z.looseObject({ annotations: z.record(z.string(), z.string()).optional(), labels: z.record(z.string(), z.string()).optional() }), spec: PodSpec }).optional(),
-  }).optional(),
-});
-export type Manifest = z.infer<typeof Manifest>;
+  spec: z.object({
+    replicas: z.number().finite().optional(),
+    template: z.object({ metadata: z.object({ annotations: z.record(z.string(), z.string()).optional(), labels: z.record(z.string(), z.string()).optional() }).passthrough(), spec: PodSpec }).passthrough().optional(),
+  }).passthrough().optional(),
+}).passthrough();
 
 /**
  * Decodes rendered manifests strictly into k8s.io/api's types (manifest-check) and returns them;

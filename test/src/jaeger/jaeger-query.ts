@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 
 /**
@@ -15,8 +15,8 @@ const AnyValueJson: z.ZodType<AnyValueJson> = z.lazy(() =>
   z.object({
     stringValue: z.string().optional(),
     boolValue: z.boolean().optional(),
-    intValue: z.union([z.string().regex(/^-?[0-9]+$/), z.number().int()]).optional(),
-    doubleValue: z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]).optional(),
+    intValue: z.union([z.string().regex(/^-?[0-9]+$/), z.number().int().safe()]).optional(),
+    doubleValue: z.union([z.number().finite(), z.enum(['NaN', 'Infinity', '-Infinity'])]).optional(),
     bytesValue: z.string().optional(),
     arrayValue: z.object({ values: z.array(AnyValueJson).optional() }).optional(),
     kvlistValue: z.object({ values: z.array(KeyValueJson).optional() }).optional(),
@@ -41,7 +41,7 @@ const Nanos = z.string().regex(/^[0-9]+$/, 'expected unsigned nanoseconds as a d
 const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 export type SpanKindName = (typeof SPAN_KINDS)[number];
 const SpanKindJson = z.union([
-  z.number().int().min(0).max(5).transform((n) => SPAN_KINDS[n]!),
+  z.number().int().safe().min(0).max(5).transform((n) => SPAN_KINDS[n]!),
   z.enum(['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER']).transform(
     (s) => s.slice('SPAN_KIND_'.length).toLowerCase() as SpanKindName,
   ),
@@ -53,12 +53,12 @@ const SpanJson = z.object({
   // OTLP JSON may write a root's parent as "" or leave it out.
   parentSpanId: z.union([HexId(8), z.literal('')]).optional(),
   name: z.string(),
-  kind: SpanKindJson.default('unspecified'),
+  kind: SpanKindJson.default('SPAN_KIND_UNSPECIFIED'),
   startTimeUnixNano: Nanos,
   endTimeUnixNano: Nanos,
   attributes: z.array(KeyValueJson).default([]),
   links: z.array(z.object({ traceId: HexId(16), spanId: HexId(8), attributes: z.array(KeyValueJson).default([]) })).default([]),
-  status: z.object({ code: z.number().int().optional(), message: z.string().optional() }).default({}),
+  status: z.object({ code: z.number().int().safe().optional(), message: z.string().optional() }).default({}),
 });
 
 /** The body of GET /api/v3/traces/{id}: one OTLP TracesData under `result`. */
@@ -83,7 +83,7 @@ export const TraceResponseJson = z.object({
   }),
 });
 
-const ErrorJson = z.object({ error: z.object({ httpCode: z.number().int(), message: z.string() }) });
+const ErrorJson = z.object({ error: z.object({ httpCode: z.number().int().safe(), message: z.string() }) });
 
 /** The attribute under which Jaeger's query-time adjusters leave their warnings on a span. */
 export const JAEGER_WARNINGS_ATTRIBUTE = '@jaeger@warnings';

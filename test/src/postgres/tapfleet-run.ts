@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 
 /** `tapfleet run --json` lines: events (builtins plus the emitted fields) and, at the end, maps. */
-export const EventLine = z.object({ event: z.string(), pid: z.number(), tid: z.number(), ktime_ns: z.number(), comm: z.string() }).catchall(z.union([z.number(), z.string()]));
+export const EventLine = z.object({ event: z.string(), pid: z.number().finite(), tid: z.number().finite(), ktime_ns: z.number().finite(), comm: z.string() }).catchall(z.union([z.number().finite(), z.string()]));
 export type EventLine = z.infer<typeof EventLine>;
-export const MapLine = z.object({ map: z.string(), kind: z.string(), entries: z.array(z.object({ key: z.array(z.number()), value: z.number() })) });
+export const MapLine = z.object({ map: z.string(), kind: z.string(), entries: z.array(z.object({ key: z.array(z.number().finite()), value: z.number().finite() })) });
 export type MapLine = z.infer<typeof MapLine>;
 
 export interface RunOutput {

@@ -9,7 +9,7 @@ import {
   AggsResponse, ApiError, batchMsgId, CompareResponse, EventBatchBuilder, eventsSubject, EventsResponse, HopsResponse, LatencyResponse, RankResponse, sqlString, SlowestResponse, TxnResponse,
   type Bundle, type EventBatchHeader,
 } from '@tapfleet/schemas';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { clickHouseRows, HistoryStoreError } from '@tapfleet/query';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { BOOT, orderBundle, storeBundle } from '../ingest/ingest-harness.js';

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ApiClient, adminTokenPath } from '@tapfleet/control-plane';
 import { processStartTime, stackDown, stackStatus, stackUp, PRODUCT_SERVICES, SERVER_SERVICES } from '@tapfleet/stack';
 import { HostView } from '@tapfleet/schemas';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ApiClient } from '@tapfleet/control-plane';
 import { QueryClient } from '@tapfleet/query';
 import { stackDown, stackUp, PRODUCT_SERVICES, SERVER_SERVICES } from '@tapfleet/stack';

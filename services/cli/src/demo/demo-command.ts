@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, stringOption, UsageError, type Command, type CommandContext } from '@tapfleet/runtime';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { CreateTokenResponse, DemoConfig, Deployment, DeploymentView, HostView, type RolloutPhase, type TapfleetConfig } from '@tapfleet/schemas';
 import {
   DEMO_SERVICES, demoHostId, DEMO_STAGES, isOwnedAlive, runningServices, kernelPreflight, preflightText, PRODUCT_SERVICES, readPidFile, SERVER_SERVICES, SERVICE_HEADER, serviceDirs,
@@ -32,7 +32,7 @@ function wholeNumber(values: Record<string, unknown>, name: string, min: number,
 }
 
 /** The largest --rate the config schema allows (demo.rate): one bound for the option and the file. */
-const MAX_RATE = DemoConfig.shape.rate.unwrap().maxValue ?? 1_000_000;
+const MAX_RATE = DemoConfig.shape.rate.removeDefault().maxValue ?? 1_000_000;
 
 /**
  * `--orders N` (1 or more: the client's --count 0 would mean "until stopped", and the demo would

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
 import {
   AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, foldedLines, HostView, LossReport, mapText, Role, UnknownDeployment, UnknownDeploymentStopped,
