@@ -1,5 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { createMetricsRegistry } from '@tapfleet/runtime';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { createMetricsRegistry, promMetrics } from '@tapfleet/runtime';
 import { ClockSource, type ClockEstimate, type KernelClockStatus, type LossCounters } from '@tapfleet/schemas';
 
 export interface AgentMetrics {
@@ -24,6 +24,7 @@ export interface AgentMetricSources {
 
 /** The agent's Prometheus metrics; gauges read live state at scrape time. */
 export function createAgentMetrics(src: AgentMetricSources): AgentMetrics {
+  const { Counter, Gauge } = promMetrics();
   const registry = createMetricsRegistry('tapfleet_agent_process_');
   const m: AgentMetrics = {
     registry,

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { createMetricsRegistry } from '@tapfleet/runtime';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createMetricsRegistry, promMetrics } from '@tapfleet/runtime';
 import type { CloseReason } from './transaction-table.js';
 
 export interface AssemblerMetrics {
@@ -30,6 +30,7 @@ export interface AssemblerMetrics {
 }
 
 export function createAssemblerMetrics(): AssemblerMetrics {
+  const { Counter, Gauge, Histogram } = promMetrics();
   const registry = createMetricsRegistry('tapfleet_assembler_process_');
   const r = [registry];
   const closed = new Counter({ name: 'tapfleet_assembler_transactions_closed_total', help: 'Transactions closed and emitted, by why (final, quiet, max-age, max-events, evicted)', labelNames: ['reason'], registers: r });

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { createMetricsRegistry } from '@tapfleet/runtime';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createMetricsRegistry, promMetrics } from '@tapfleet/runtime';
 
 export interface ControlPlaneMetrics {
   registry: Registry;
@@ -18,6 +18,7 @@ export interface ControlPlaneMetrics {
 }
 
 export function createControlPlaneMetrics(liveHosts: () => Promise<number>): ControlPlaneMetrics {
+  const { Counter, Gauge, Histogram } = promMetrics();
   const registry = createMetricsRegistry('tapfleet_control_plane_process_');
   return {
     registry,

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { createMetricsRegistry } from '@tapfleet/runtime';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createMetricsRegistry, promMetrics } from '@tapfleet/runtime';
 
 export interface IngestMetrics {
   registry: Registry;
@@ -17,6 +17,7 @@ export interface IngestMetrics {
 }
 
 export function createIngestMetrics(): IngestMetrics {
+  const { Counter, Gauge, Histogram } = promMetrics();
   const registry = createMetricsRegistry('tapfleet_ingest_process_');
   const r = [registry];
   return {

@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import { promMetrics } from '@tapfleet/runtime';
 
 export interface QueryMetrics {
   requests: Counter<'route' | 'status'>;
@@ -6,6 +7,7 @@ export interface QueryMetrics {
 }
 
 export function queryMetrics(registry: Registry): QueryMetrics {
+  const { Counter, Histogram } = promMetrics();
   return {
     requests: new Counter({ name: 'tapfleet_query_requests_total', help: 'API requests by route and HTTP status', labelNames: ['route', 'status'], registers: [registry] }),
     seconds: new Histogram({

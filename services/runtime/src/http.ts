@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServerTlsMaterial } from './tls-material.js';
 import type { Registry } from 'prom-client';
-import { promClient } from './client-modules.js';
+import { promMetrics } from './client-modules.js';
 
 /**
  * The event loop lag histogram's sampling period. prom-client's default, 10 ms, is a timer that
@@ -14,7 +14,7 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** A metrics registry with the process's default metrics (CPU, RSS, event loop lag), prefixed. */
 export function createMetricsRegistry(prefix: string): Registry {
-  const { Registry, collectDefaultMetrics } = promClient();
+  const { Registry, collectDefaultMetrics } = promMetrics();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return registry;

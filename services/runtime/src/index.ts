@@ -26,3 +26,4 @@ export * from './http-call.js';
 export * from './jetstream-pull.js';
 export * from './batch-message.js';
 export * from './kafka-chunks.js';
+export { promMetrics, type PromMetrics } from './client-modules.js';
