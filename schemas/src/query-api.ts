@@ -18,16 +18,20 @@ const NS_PER_MS = 1_000_000n;
 /** The last millisecond whose wall ns fit an Int64 (2262-04-11). */
 const MAX_TIME_MS = Number((1n << 63n) / NS_PER_MS) - 1;
 
-/** A point in time: ISO 8601 (`2026-12-02T14:00:00Z`) or epoch milliseconds; read as wall ns. */
+/**
+ * A point in time: ISO 8601 (`2026-12-02T14:00:00Z`) or epoch milliseconds; read as wall ns.
+ * Its issues are fatal: zod 3 runs an object's superRefine after a field's non-fatal issue, and
+ * the window checks must never see a time that is not one.
+ */
 export const TimeParam = z.string().max(40).transform((s, ctx) => {
   const ms = /^\d{1,15}$/.test(s) ? Number(s) : /^\d{4}-\d\d-\d\d/.test(s) ? Date.parse(s) : NaN;
   if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time (2026-12-02T14:00:00Z) or epoch milliseconds' });
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time (2026-12-02T14:00:00Z) or epoch milliseconds', fatal: true });
     return z.NEVER;
   }
   // Wall ns are Int64 in ClickHouse: a time before 1970 or after 2262 fits no column (and failed as a 500).
   if (ms < 0 || ms > MAX_TIME_MS) {
-    ctx.addIssue({ code: 'custom', message: 'time out of range (1970 to 2262)' });
+    ctx.addIssue({ code: 'custom', message: 'time out of range (1970 to 2262)', fatal: true });
     return z.NEVER;
   }
   return BigInt(ms) * NS_PER_MS;
@@ -70,7 +74,7 @@ export type RankQuery = z.infer<typeof RankQuery>;
 export const FieldFilter = z.string().max(300).transform((s, ctx) => {
   const m = /^([a-z_][a-z0-9_]*)(!=|>=|<=|=|>|<)(.*)$/s.exec(s);
   if (!m) {
-    ctx.addIssue({ code: 'custom', message: 'expected FIELD=VALUE (or !=, >=, <=, >, <) with FIELD an emitted field name' });
+    ctx.addIssue({ code: 'custom', message: 'expected FIELD=VALUE (or !=, >=, <=, >, <) with FIELD an emitted field name', fatal: true });
     return z.NEVER;
   }
   return { field: m[1]!, op: m[2] as FilterOp, value: m[3]! };
