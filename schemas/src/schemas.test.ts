@@ -122,3 +122,17 @@ describe('durations', () => {
     assert.throws(() => S.durationMs('5d'));
   });
 });
+
+describe('numbers on the wire', () => {
+  // JSON.parse turns 1e999 into Infinity and keeps 1e300 an "integer": neither is a count,
+  // a sequence or a size, and either would throw deep in an encoder or a Buffer write.
+  test('integers are safe integers and numbers finite, as JSON can carry anything', () => {
+    for (const firstSeq of [1e300, 2 ** 53, Infinity, -1, 1.5]) {
+      const r = S.EventBatchHeader.safeParse(JSON.parse(JSON.stringify({ ...ex.batchHeader, firstSeq }).replace('null', '1e999')));
+      assert.equal(r.success, false, `firstSeq ${firstSeq}`);
+    }
+    assert.equal(S.EventBatchHeader.safeParse({ ...ex.batchHeader, firstSeq: 2 ** 53 - 1 }).success, true);
+    const clock = S.EventBatchHeader.safeParse(JSON.parse(JSON.stringify({ ...ex.batchHeader, clock: { offsetNs: 0, uncertaintyNs: 0 } }).replace('"offsetNs":0', '"offsetNs":1e999')));
+    assert.equal(clock.success, false, 'an infinite clock offset');
+  });
+});
