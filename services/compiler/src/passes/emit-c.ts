@@ -272,6 +272,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
       return '0';
     }
     case 'string': return '0';
+    case 'param': return '0'; // replaced by its value right after parsing (positional-params.ts)
   }
 }
 

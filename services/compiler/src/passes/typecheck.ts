@@ -105,6 +105,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           if (bytes >= LIMITS.maxStringBytes) diags.error(e.span, `a string literal holds at most ${LIMITS.maxStringBytes - 1} bytes`);
           return str(Math.min(bytes + 1, LIMITS.maxStringBytes));
         }
+        case 'param': return INT; // replaced by its value right after parsing (positional-params.ts)
         case 'var': {
           const t = info.locals.get(e.name);
           if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`, `assign it earlier in this probe ($${e.name} = ...;): a $local lives for one firing of one probe; to carry a value between probes use a map, e.g. @${e.name}[tid] = ...`);

@@ -1,0 +1,154 @@
+import type { Alias, Expr, PairKey, Probe, Script, Stmt } from '../ast.js';
+import type { Diagnostics } from '../diagnostics.js';
+import { LIMITS } from '../limits.js';
+import type { Span } from '../source.js';
+
+/**
+ * Pass: bpftrace's positional parameters. `$1`..`$N` are the words given after the script
+ * (`tapfleet run FILE 1234 foo`), `$#` how many there are. They are compile-time constants, so
+ * they are replaced here, right after parsing, by literals, and every later pass sees an integer
+ * or a string constant (so `str(arg0, $2)`, `lhist(x, 0, $1, 10)` and `printf` in `begin` take them).
+ *
+ * As in bpftrace 0.17: `$N` is a number (decimal, 0x hex, an optional sign, leading blanks),
+ * `str($N)` is the word as a string; a parameter not given reads as 0, or "" in str(); a word that
+ * is not a number where a number is expected is an error. Here the missing one is also a warning,
+ * since a forgotten argument otherwise filters on `pid == 0` without a word.
+ */
+
+export interface PositionalOptions {
+  /** Where the bundle goes: a fleet deployment takes no parameters yet (the deploy API carries none). */
+  purpose?: 'run' | 'deploy';
+}
+
+/** Most parameters one run takes, and the longest one (bytes): they are part of the compile-cache key and of diagnostics. */
+export const MAX_PARAMS = 64;
+export const MAX_PARAM_BYTES = 4096;
+
+const NUMBER = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A parameter word as bpftrace reads it where a number is expected, or undefined when it is none (or outside int64, which bpftrace refuses too). */
+export function paramNumber(word: string): bigint | undefined {
+  const m = NUMBER.exec(word);
+  if (!m) return undefined;
+  const magnitude = BigInt(m[2]!);
+  const v = m[1] === '-' ? -magnitude : magnitude;
+  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
+}
+
+/** An integer literal for `v`, negatives as a unary minus (the lexer's literals are unsigned). */
+function intNode(v: bigint, span: Span): Expr {
+  return v < 0n ? { kind: 'unary', op: '-', expr: { kind: 'int', value: -v, span }, span } : { kind: 'int', value: v, span };
+}
+
+export function substituteParams(script: Script, params: readonly string[], diags: Diagnostics, options: PositionalOptions = {}): Script {
+  const warned = new Set<number>();
+  let deployReported = false;
+  const hint = (i: number) => `give it after the script: tapfleet run FILE ${Array.from({ length: i }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ')} (in bpftrace, as here, a parameter not given reads as 0, or "" in str($${i}))`;
+
+  /** The word for `$N`, reporting an index no one can pass and (once per index) a missing one. */
+  const word = (e: Extract<Expr, { kind: 'param' }>): string | undefined => {
+    if (options.purpose === 'deploy') {
+      // One cause, one diagnostic: at the first use.
+      if (!deployReported) diags.error(e.span, `positional parameters ($1, $#) are not supported in fleet deployments yet: the deploy API carries none`, 'write the value into the script, or run it on one host: tapfleet run FILE VALUE...');
+      deployReported = true;
+      return undefined;
+    }
+    if (e.index === '#') return undefined;
+    if (e.index < 1) {
+      diags.error(e.span, `there is no $${e.index}: positional parameters are numbered from $1`, '$1 is the first word after the script, $# how many were given');
+      return undefined;
+    }
+    const w = params[e.index - 1];
+    if (w === undefined && !warned.has(e.index)) {
+      warned.add(e.index);
+      diags.warning(e.span, `$${e.index} is not given (${params.length} parameter(s) were): it reads as 0, or "" in str()`, hint(e.index));
+    }
+    return w;
+  };
+
+  const expr = (e: Expr): Expr => {
+    switch (e.kind) {
+      case 'param': {
+        if (e.index === '#') return options.purpose === 'deploy' ? (word(e), intNode(0n, e.span)) : intNode(BigInt(params.length), e.span);
+        const w = word(e);
+        if (w === undefined) return intNode(0n, e.span);
+        const v = paramNumber(w);
+        if (v === undefined) {
+          diags.error(e.span, `$${e.index} is used as a number, but was given ${JSON.stringify(w.length > 40 ? `${w.slice(0, 40)}...` : w)}`, `pass a number (decimal or 0x hex) as parameter ${e.index}, or read it as a string: str($${e.index})`);
+          return intNode(0n, e.span);
+        }
+        return intNode(v, e.span);
+      }
+      case 'call': {
+        const first = e.args[0];
+        if (e.name === 'str' && first?.kind === 'param' && first.index !== '#') return strParam(e, first);
+        return { ...e, args: e.args.map(expr) };
+      }
+      case 'entry': return { ...e, expr: expr(e.expr) };
+      case 'mapread': return { ...e, keys: e.keys.map(expr) };
+      case 'unary': return { ...e, expr: expr(e.expr) };
+      case 'binary': return { ...e, left: expr(e.left), right: expr(e.right) };
+      default: return e;
+    }
+  };
+
+  /**
+   * `str($N[, LEN])`: the word itself, a string literal. bpftrace 0.17 keeps 63 characters of it
+   * (its 64-byte strings), and with LEN the first LEN characters (`str($1, 3)` of "hello" is "hel").
+   */
+  const strParam = (call: Extract<Expr, { kind: 'call' }>, p: Extract<Expr, { kind: 'param' }>): Expr => {
+    const w = word(p) ?? '';
+    const len = call.args[1] ? expr(call.args[1]) : undefined;
+    if (call.args.length > 2) diags.error(call.span, 'str() takes a pointer and an optional length: str(ptr[, n])');
+    let keep = LIMITS.defaultStringBytes - 1;
+    if (len) {
+      if (len.kind !== 'int' || len.value < 1n || len.value > BigInt(LIMITS.maxStringBytes - 1)) {
+        diags.error(len.span, `the length given to str($${p.index}) must be a constant 1..${LIMITS.maxStringBytes - 1}`);
+      } else keep = Number(len.value);
+    }
+    return { kind: 'string', value: truncateBytes(w, keep), span: call.span };
+  };
+
+  const stmt = (s: Stmt): Stmt => {
+    switch (s.kind) {
+      case 'let': return { ...s, value: expr(s.value) };
+      case 'agg': return { ...s, keys: s.keys.map(expr), call: { ...s.call, args: s.call.args.map(expr) } };
+      case 'assign': return { ...s, keys: s.keys.map(expr), value: expr(s.value) };
+      case 'emit': return { ...s, fields: s.fields.map((f) => ({ ...f, value: expr(f.value) })) };
+      case 'if': return { ...s, cond: expr(s.cond), then: s.then.map(stmt), else: s.else.map(stmt) };
+      case 'delete': return { ...s, keys: s.keys.map(expr) };
+      case 'printf': return { ...s, args: s.args.map(expr) };
+      default: return s;
+    }
+  };
+
+  const pairKey = (k: PairKey | undefined): PairKey | undefined => (k ? { ...k, exprs: k.exprs.map(expr) } : undefined);
+  const probe = (p: Probe): Probe => ({ ...p, ...(p.predicate ? { predicate: expr(p.predicate) } : {}), body: p.body.map(stmt) });
+  const alias = (a: Alias): Alias => {
+    const startKey = pairKey(a.startKey);
+    const endKey = pairKey(a.endKey);
+    return { ...a, assigns: a.assigns.map(stmt), ...(startKey ? { startKey } : {}), ...(endKey ? { endKey } : {}) };
+  };
+  return { ...script, probes: script.probes.map(probe), aliases: script.aliases.map(alias) };
+}
+
+/** The first `max` bytes of `s` in UTF-8, not splitting a character (a string's size is counted in bytes). */
+function truncateBytes(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch) > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** The parameters as a caller gives them, checked: at most MAX_PARAMS words of at most MAX_PARAM_BYTES, no NUL. Returns the problem, or undefined. */
+export function paramsProblem(params: readonly string[]): string | undefined {
+  if (params.length > MAX_PARAMS) return `at most ${MAX_PARAMS} positional parameters, got ${params.length}`;
+  const i = params.findIndex((p) => Buffer.byteLength(p) > MAX_PARAM_BYTES || p.includes('\0'));
+  if (i >= 0) return `positional parameter ${i + 1} is longer than ${MAX_PARAM_BYTES} bytes or holds a NUL`;
+  return undefined;
+}
