@@ -27,6 +27,7 @@ const ACCEPTED: [string, string][] = [
   ['delete of a scalar', `${TP} { @x = 1; delete(@x); }`],
   ['interval:s:N and interval:ms:N', `${TP} { @n = count(); }\nprobe interval:s:1 { print(@n); }\nprobe interval:ms:500 { clear(@n); }`],
   ['bpftrace short probe kinds', 'probe t:sched:sched_switch { @n = count(); }'],
+  ['positional parameters ($1 not given reads 0, with a warning; $# counts them)', `${TP} /pid == $1 && $# < 2/ { @n[str($2)] = count(); }\nprobe begin { printf("%d %s\\n", $1, str($2)); }`],
 ];
 
 /** [name, script, the one expected "line:col: message" (a prefix)]: one cause, one diagnostic. */
@@ -52,6 +53,11 @@ const ONE_CAUSE: [string, string, string][] = [
   ['delete with the wrong keys', `${WAKE} { @t[args.pid] = nsecs; }\n${TP} { delete(@t); }`, '2:39: @t is keyed by [int] at 1:45, here by no key'],
   ['an unknown function in a value', `${TP} { @v = foo(1); }`, '1:44: unknown function foo()'],
   ['str() length over 256', `${TP} { @s[tid] = str(args.prev_pid, 300); }`, '1:68: string length must be 1..256'],
+  // begin/end/interval run in user space: a map write there is refused, saying what works instead.
+  ['BEGIN { @x = 1 }', `${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 1; }`, '2:15: begin probes run in user space and may only print() or clear() maps, printf() constants and exit(): writing a map (@x = ...) there is not supported yet'],
+  ['interval { @n = 0 }', `${TP} { @n++; }\nprobe interval:1s { print(@n); @n = 0; }`, '2:32: interval probes run in user space and may only print() or clear() maps, printf() constants and exit(): writing a map (@n = ...) there is not supported yet'],
+  ['END { delete(@s[k]) }', `${TP} { @s[tid] = nsecs; }\nprobe end { delete(@s[1]); }`, '2:13: end probes run in user space and may only print() or clear() maps, printf() constants and exit(): delete() of one key is not supported there yet'],
+  ['a positional parameter assigned', `${TP} { $1 = 5; @n = count(); }`, '1:39: $1 is a positional parameter (a word given after the script), not a variable'],
 ];
 
 describe('bpftrace habits: accepted where they mean the same, else one diagnostic with the fix', () => {

@@ -7,6 +7,7 @@ import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
+import { USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
 
 export interface MapInfo {
   name: string;
@@ -55,8 +56,6 @@ const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1,
 /** print(@m, N): the most entries N may ask for (what a terminal can show, and the manifest bounds). */
 const PRINT_TOP_MAX = 100_000;
 
-const USER_SIDE_STATEMENTS = new Set<Stmt['kind']>(['print', 'clear', 'printf', 'exit']);
-
 export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
 
 /** Pass: type every expression, check each builtin is valid where it is used, collect the records and maps the script uses (lower.ts lays them out). */
@@ -72,6 +71,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
   const mapReads: { name: string; span: Span }[] = [];
   const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span; probes: Set<string> }>();
   const deferredRefs: { name: string; span: Span; keyTypes?: Type[] }[] = [];
+  /** Maps written where writes are refused (begin/end/interval), already reported. */
+  const refusedWrites = new Set<string>();
 
   for (const probe of probes) {
     const info: ProbeAnalysis = { locals: new Map(), entries: [], usesLatency: false };
@@ -266,7 +267,10 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       if (statements === LIMITS.maxStatementsPerProbe + 1)
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
       if (userSide && !USER_SIDE_STATEMENTS.has(s.kind)) {
-        diags.error(s.span, `${targets[0]!.kind} probes run in user space and may only print() or clear() maps, printf() and exit()`);
+        const { message, hint } = userSideRefusal(targets[0]!.kind as 'begin' | 'end' | 'interval', s);
+        diags.error(s.span, message, hint);
+        // One cause, one diagnostic: the map's reads elsewhere are not "never assigned" too.
+        if (s.kind === 'assign' || s.kind === 'agg') refusedWrites.add(s.map);
         return;
       }
       switch (s.kind) {
@@ -398,10 +402,11 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
   }
   for (const ref of deferredRefs) {
     const m = a.maps.get(ref.name);
+    if (!m && refusedWrites.has(ref.name)) continue;
     if (!m) diags.error(ref.span, `no map ${ref.name} is assigned anywhere in this script`, `assign it in a probe first, e.g. ${ref.name}[comm] = count(); or ${ref.name}[tid] = nsecs;`);
     else if (ref.keyTypes) checkKeys(m, ref.keyTypes, ref.span, diags);
   }
-  unassignedReads(mapReads, a.maps, diags);
+  unassignedReads(mapReads.filter((r) => !refusedWrites.has(r.name)), a.maps, diags);
 
   for (const [name, { fields, probes }] of eventFields) a.events.set(name, { fields, fieldTypes: new Map(fields.map((f) => [f.name, f.type])), probes: [...probes] });
   return a;
