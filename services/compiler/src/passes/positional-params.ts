@@ -2,6 +2,7 @@ import type { Alias, Expr, PairKey, Probe, Script, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
 import type { Span } from '../source.js';
+import { MAX_SCRIPT_PARAM_BYTES, MAX_SCRIPT_PARAMS } from '@tapfleet/schemas';
 
 /**
  * Pass: bpftrace's positional parameters. `$1`..`$N` are the words given after the script
@@ -16,13 +17,13 @@ import type { Span } from '../source.js';
  */
 
 export interface PositionalOptions {
-  /** Where the bundle goes: a fleet deployment takes no parameters yet (the deploy API carries none). */
+  /** Where the bundle goes: in a fleet deployment a parameter the script reads and was not given is an error, not a warning. */
   purpose?: 'run' | 'deploy';
 }
 
-/** Most parameters one run takes, and the longest one (bytes): they are part of the compile-cache key and of diagnostics. */
-export const MAX_PARAMS = 64;
-export const MAX_PARAM_BYTES = 4096;
+/** Most parameters one compile takes, and the longest one (bytes): the API's bounds (schemas' ScriptParams). */
+export const MAX_PARAMS = MAX_SCRIPT_PARAMS;
+export const MAX_PARAM_BYTES = MAX_SCRIPT_PARAM_BYTES;
 
 const NUMBER = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const INT64_MIN = -(2n ** 63n);
@@ -44,17 +45,10 @@ function intNode(v: bigint, span: Span): Expr {
 
 export function substituteParams(script: Script, params: readonly string[], diags: Diagnostics, options: PositionalOptions = {}): Script {
   const warned = new Set<number>();
-  let deployReported = false;
   const hint = (i: number) => `give it after the script: tapfleet run FILE ${Array.from({ length: i }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ')} (in bpftrace, as here, a parameter not given reads as 0, or "" in str($${i}))`;
 
   /** The word for `$N`, reporting an index no one can pass and (once per index) a missing one. */
   const word = (e: Extract<Expr, { kind: 'param' }>): string | undefined => {
-    if (options.purpose === 'deploy') {
-      // One cause, one diagnostic: at the first use.
-      if (!deployReported) diags.error(e.span, `positional parameters ($1, $#) are not supported in fleet deployments yet: the deploy API carries none`, 'write the value into the script, or run it on one host: tapfleet run FILE VALUE...');
-      deployReported = true;
-      return undefined;
-    }
     if (e.index === '#') return undefined;
     if (e.index < 1) {
       diags.error(e.span, `there is no $${e.index}: positional parameters are numbered from $1`, '$1 is the first word after the script, $# how many were given');
@@ -63,7 +57,9 @@ export function substituteParams(script: Script, params: readonly string[], diag
     const w = params[e.index - 1];
     if (w === undefined && !warned.has(e.index)) {
       warned.add(e.index);
-      diags.warning(e.span, `$${e.index} is not given (${params.length} parameter(s) were): it reads as 0, or "" in str()`, hint(e.index));
+      // A deployment's warnings reach no one, and a forgotten pid filter on a fleet is worse than an error.
+      if (options.purpose === 'deploy') diags.error(e.span, `$${e.index} is not given (the deployment has ${params.length} parameter(s)): a deployment must give every parameter its script reads`, `give it after the script: tapfleet deploy FILE ${Array.from({ length: e.index }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ')} --select K=V (or "params" in POST /v1/deployments)`);
+      else diags.warning(e.span, `$${e.index} is not given (${params.length} parameter(s) were): it reads as 0, or "" in str()`, hint(e.index));
     }
     return w;
   };
@@ -71,7 +67,7 @@ export function substituteParams(script: Script, params: readonly string[], diag
   const expr = (e: Expr): Expr => {
     switch (e.kind) {
       case 'param': {
-        if (e.index === '#') return options.purpose === 'deploy' ? (word(e), intNode(0n, e.span)) : intNode(BigInt(params.length), e.span);
+        if (e.index === '#') return intNode(BigInt(params.length), e.span);
         const w = word(e);
         if (w === undefined) return intNode(0n, e.span);
         const v = paramNumber(w);
