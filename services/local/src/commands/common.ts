@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
-import type { TapfleetConfig } from '@tapfleet/schemas';
-import { formatDiagnostic, loadOrCreateSigningKey, paramsProblem, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
+import { ScriptParams, type TapfleetConfig } from '@tapfleet/schemas';
+import { formatDiagnostic, loadOrCreateSigningKey, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
 
@@ -26,8 +26,9 @@ export function readScript(values: OptionValues, positionals: string[]): { file:
     script = readFileArg(positionals.slice(0, 1));
     params = positionals.slice(1);
   }
-  const problem = paramsProblem(params);
-  if (problem) throw new UsageError(problem);
+  // The API's bounds (a deployment's params): the same words make the same bundle here and in the fleet.
+  const checked = ScriptParams.safeParse(params);
+  if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.length ? `parameter ${Number(i.path[0]) + 1}: ` : ''}${i.message}`).join('; '));
   return { ...script, params };
 }
 
