@@ -50,14 +50,15 @@ test('a parameter not given reads as 0 (or "" in str()), as in bpftrace, with on
     'p.tap:1:38: warning: $1 is not given (0 parameter(s) were): it reads as 0, or "" in str()',
     'p.tap:1:46: warning: $2 is not given (0 parameter(s) were): it reads as 0, or "" in str()',
   ]);
-  assert.match(formatDiagnostic(fe.diagnostics[1]!), /give it after the script: tapfleet run FILE VALUE1 VALUE2/);
+  assert.match(formatDiagnostic(fe.diagnostics[1]!), /give it after the script: tapfleet run p\.tap VALUE1 VALUE2/);
   assert.ok(fe.c, 'warnings do not stop the compile');
   const begin = fe.lowered!.attach.find((a) => a.kind === 'begin');
   assert.ok(begin && begin.kind === 'begin');
   assert.deepEqual(begin.actions[0], { op: 'printf', format: '%d [%s] %d\n', args: [{ type: 'int', value: '0' }, { type: 'str', value: '' }, { type: 'int', value: '0' }] });
 });
 
-test('a word that is not a number where a number is expected is an error at the parameter, with the fix', () => {
+test('a word that is not a number where a number is expected is an error at its first use, with the fix', () => {
+  assert.deepEqual(firstLines(compile(`${SW} /pid == $1/ { @n[$1 + 1] = count(); }`, ['web'])), ['p.tap:1:45: error: $1 is used as a number, but was given "web"']);
   const fe = compile(`${SW} /pid == $1/ { @n[$2] = count(); }`, ['abc', '12abc']);
   assert.deepEqual(fe.diagnostics.map((d) => formatDiagnostic(d)), [
     ['p.tap:1:45: error: $1 is used as a number, but was given "abc"', `  ${SW} /pid == $1/ { @n[$2] = count(); }`, `${' '.repeat(46)}^~`, '  pass a number (decimal or 0x hex) as parameter 1, or read it as a string: str($1)'].join('\n'),

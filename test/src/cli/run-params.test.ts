@@ -86,7 +86,7 @@ test('a parameter not given reads 0 (and "" in str()) as in bpftrace; tapfleet a
   assert.deepEqual(lines(tf.stdout), lines(bt.stdout));
   assert.match(tf.stderr, /^-e:1:38: warning: \$1 is not given \(0 parameter\(s\) were\): it reads as 0, or "" in str\(\)$/m);
   assert.match(tf.stderr, /^-e:1:46: warning: \$2 is not given/m);
-  assert.match(tf.stderr, /give it after the script: tapfleet run FILE VALUE1 VALUE2/);
+  assert.match(tf.stderr, /give it after the script: tapfleet run -e '\.\.\.' VALUE1 VALUE2/);
   // bpftrace's positional parameters are 1-based there too: $# counts what was given.
   const one = tapfleet('run', '-e', program, '7');
   assert.deepEqual(lines(one.stdout), lines(bpftrace(program.replace('probe begin', 'BEGIN'), '7').stdout));

@@ -45,7 +45,10 @@ function intNode(v: bigint, span: Span): Expr {
 
 export function substituteParams(script: Script, params: readonly string[], diags: Diagnostics, options: PositionalOptions = {}): Script {
   const warned = new Set<number>();
-  const hint = (i: number) => `give it after the script: tapfleet run FILE ${Array.from({ length: i }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ')} (in bpftrace, as here, a parameter not given reads as 0, or "" in str($${i}))`;
+  const badReported = new Set<number>();
+  /** `tapfleet run FILE 1234 VALUE2`: the words given, then placeholders up to parameter `i`. */
+  const words = (i: number) => Array.from({ length: i }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ');
+  const hint = (e: Span, i: number) => `give it after the script: tapfleet run ${e.source.file === '-e' ? "-e '...'" : e.source.file} ${words(i)} (in bpftrace, as here, a parameter not given reads as 0, or "" in str($${i}))`;
 
   /** The word for `$N`, reporting an index no one can pass and (once per index) a missing one. */
   const word = (e: Extract<Expr, { kind: 'param' }>): string | undefined => {
@@ -58,8 +61,8 @@ export function substituteParams(script: Script, params: readonly string[], diag
     if (w === undefined && !warned.has(e.index)) {
       warned.add(e.index);
       // A deployment's warnings reach no one, and a forgotten pid filter on a fleet is worse than an error.
-      if (options.purpose === 'deploy') diags.error(e.span, `$${e.index} is not given (the deployment has ${params.length} parameter(s)): a deployment must give every parameter its script reads`, `give it after the script: tapfleet deploy FILE ${Array.from({ length: e.index }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ')} --select K=V (or "params" in POST /v1/deployments)`);
-      else diags.warning(e.span, `$${e.index} is not given (${params.length} parameter(s) were): it reads as 0, or "" in str()`, hint(e.index));
+      if (options.purpose === 'deploy') diags.error(e.span, `$${e.index} is not given (the deployment has ${params.length} parameter(s)): a deployment must give every parameter its script reads`, `give it after the script: tapfleet deploy FILE ${words(e.index)} --select K=V (or "params" in POST /v1/deployments)`);
+      else diags.warning(e.span, `$${e.index} is not given (${params.length} parameter(s) were): it reads as 0, or "" in str()`, hint(e.span, e.index));
     }
     return w;
   };
@@ -72,6 +75,9 @@ export function substituteParams(script: Script, params: readonly string[], diag
         if (w === undefined) return intNode(0n, e.span);
         const v = paramNumber(w);
         if (v === undefined) {
+          // One cause, one diagnostic: the first use of a parameter that is no number.
+          if (badReported.has(e.index)) return intNode(0n, e.span);
+          badReported.add(e.index);
           diags.error(e.span, `$${e.index} is used as a number, but was given ${JSON.stringify(w.length > 40 ? `${w.slice(0, 40)}...` : w)}`, `pass a number (decimal or 0x hex) as parameter ${e.index}, or read it as a string: str($${e.index})`);
           return intNode(0n, e.span);
         }
