@@ -44,7 +44,7 @@ function worker(size: number): number {
 
 function tapfleet(...args: string[]) {
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args, '--config', configFile], {
-    encoding: 'utf8', timeout: 90_000, env: { ...process.env, TAPFLEET_DATA_DIR: dataDir, TAPFLEET_LOG_LEVEL: 'warn' },
+    encoding: 'utf8', timeout: 90_000, cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: dataDir, TAPFLEET_LOG_LEVEL: 'warn' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -147,4 +147,22 @@ test('parameters are part of the compile-cache key: another value compiles anoth
   assert.equal(compiled.code, 0, compiled.stderr);
   const other = tapfleet('compile', script, '13', '-o', `${out}2`);
   assert.notEqual(JSON.parse(readFileSync(out, 'utf8')).manifest.bundleId, JSON.parse(readFileSync(`${out}2`, 'utf8')).manifest.bundleId, other.stderr);
+});
+
+test('docs/examples/writes-by-pid.tap prints what docs/language.md shows', () => {
+  const pid = worker(3);
+  worker(5);
+  const r = tapfleet('run', 'docs/examples/writes-by-pid.tap', String(pid), 'web');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout).map((l) => l.replace(/: \d+$/, ': N')), [`tracing pid ${pid} as web (2 parameters)`, '@writes[web, 3]: N']);
+  const bad = tapfleet('check', 'docs/examples/writes-by-pid.tap', 'web', '1');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, [
+    'docs/examples/writes-by-pid.tap:2:64: error: $1 is used as a number, but was given "web"',
+    '  probe begin { printf("tracing pid %d as %s (%d parameters)\\n", $1, str($2), $#); }',
+    `  ${' '.repeat(63)}^~`,
+    '  pass a number (decimal or 0x hex) as parameter 1, or read it as a string: str($1)',
+    '1 error(s)',
+    '',
+  ].join('\n'));
 });
