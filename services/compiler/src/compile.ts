@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BinaryProfile, KernelProfile, TxnShape } from '@tapfleet/schemas';
+import { scriptParamsProblem, type BinaryProfile, type KernelProfile, type TxnShape } from '@tapfleet/schemas';
 import type { Alias } from './ast.js';
 import { Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parse } from './parser.js';
@@ -12,7 +12,7 @@ import { lower, type Lowered, type ProgramInfo } from './passes/lower.js';
 import { checkLimits } from './passes/check-limits.js';
 import { checkPrintf } from './passes/printf-check.js';
 import { txnShape } from './passes/txn-shape.js';
-import { paramsProblem, substituteParams } from './passes/positional-params.js';
+import { substituteParams } from './passes/positional-params.js';
 import { LIMITS } from './limits.js';
 import { AliasTable } from './alias-table.js';
 
@@ -64,7 +64,7 @@ export function frontEnd(input: CompileInput): FrontEndResult {
     return { diagnostics: diags.items, probes: [], scriptDigest };
   }
   const params = input.params ?? [];
-  const badParams = paramsProblem(params);
+  const badParams = scriptParamsProblem(params);
   if (badParams) {
     diags.error({ source, start: 0, end: 0 }, badParams, 'positional parameters are short words: numbers, names, paths');
     return { diagnostics: diags.items, probes: [], scriptDigest };

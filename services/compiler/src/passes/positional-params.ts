@@ -2,7 +2,6 @@ import type { Alias, Expr, PairKey, Probe, Script, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
 import type { Span } from '../source.js';
-import { MAX_SCRIPT_PARAM_BYTES, MAX_SCRIPT_PARAMS } from '@tapfleet/schemas';
 
 /**
  * Pass: bpftrace's positional parameters. `$1`..`$N` are the words given after the script
@@ -20,10 +19,6 @@ export interface PositionalOptions {
   /** Where the bundle goes: in a fleet deployment a parameter the script reads and was not given is an error, not a warning. */
   purpose?: 'run' | 'deploy';
 }
-
-/** Most parameters one compile takes, and the longest one (bytes): the API's bounds (schemas' ScriptParams). */
-export const MAX_PARAMS = MAX_SCRIPT_PARAMS;
-export const MAX_PARAM_BYTES = MAX_SCRIPT_PARAM_BYTES;
 
 const NUMBER = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const INT64_MIN = -(2n ** 63n);
@@ -145,12 +140,4 @@ function truncateBytes(s: string, max: number): string {
     out += ch;
   }
   return out;
-}
-
-/** The parameters as a caller gives them, checked: at most MAX_PARAMS words of at most MAX_PARAM_BYTES, no NUL. Returns the problem, or undefined. */
-export function paramsProblem(params: readonly string[]): string | undefined {
-  if (params.length > MAX_PARAMS) return `at most ${MAX_PARAMS} positional parameters, got ${params.length}`;
-  const i = params.findIndex((p) => Buffer.byteLength(p) > MAX_PARAM_BYTES || p.includes('\0'));
-  if (i >= 0) return `positional parameter ${i + 1} is longer than ${MAX_PARAM_BYTES} bytes or holds a NUL`;
-  return undefined;
 }

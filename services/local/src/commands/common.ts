@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
-import { ScriptParams, type TapfleetConfig } from '@tapfleet/schemas';
+import { scriptParamsProblem, type TapfleetConfig } from '@tapfleet/schemas';
 import { formatDiagnostic, loadOrCreateSigningKey, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
@@ -27,8 +27,8 @@ export function readScript(values: OptionValues, positionals: string[]): { file:
     params = positionals.slice(1);
   }
   // The API's bounds (a deployment's params): the same words make the same bundle here and in the fleet.
-  const checked = ScriptParams.safeParse(params);
-  if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.length ? `parameter ${Number(i.path[0]) + 1}: ` : ''}${i.message}`).join('; '));
+  const problem = scriptParamsProblem(params);
+  if (problem) throw new UsageError(problem);
   return { ...script, params };
 }
 
