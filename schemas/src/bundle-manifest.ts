@@ -50,7 +50,15 @@ export const AttachPoint = z.discriminatedUnion('kind', [
   }),
   /** User-side probes: the runner's owner carries out their actions on a timer, at start, or at stop. */
   z.object({ kind: z.literal('interval'), periodNs: z.number().int().positive(), actions: z.array(UserAction) }),
-  z.object({ kind: z.enum(['begin', 'end']), actions: z.array(UserAction) }),
+  z.object({
+    kind: z.enum(['begin', 'end']),
+    actions: z.array(UserAction),
+    /**
+     * A `begin` probe's map writes, compiled as a BPF program the runner runs once after load and
+     * before any probe attaches (as bpftrace runs BEGIN); its `actions` follow once the probes are live.
+     */
+    kernel: z.string().regex(/^p[0-9]+_[0-9]+$/).optional(),
+  }),
 ]);
 export type AttachPoint = z.infer<typeof AttachPoint>;
 

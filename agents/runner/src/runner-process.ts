@@ -46,7 +46,8 @@ export function runnerArgs(o: RunnerOptions): string[] {
         break;
       case 'usdt': args.push('--usdt', a.program, a.binary, a.provider, a.name); break;
       case 'perf_event': args.push('--perf-event', a.program, ...('hz' in a.sample ? ['hz', String(a.sample.hz)] : ['ns', String(a.sample.periodNs)])); break;
-      default: break; // interval/begin/end run in the owner, not the kernel
+      case 'begin': if (a.kernel) args.push('--run-first', a.kernel); break; // its map writes; the rest runs in the owner
+      default: break; // interval/end run in the owner, not the kernel
     }
   }
   return args;

@@ -27,6 +27,7 @@ const ACCEPTED: [string, string][] = [
   ['delete of a scalar', `${TP} { @x = 1; delete(@x); }`],
   ['interval:s:N and interval:ms:N', `${TP} { @n = count(); }\nprobe interval:s:1 { print(@n); }\nprobe interval:ms:500 { clear(@n); }`],
   ['bpftrace short probe kinds', 'probe t:sched:sched_switch { @n = count(); }'],
+  ['BEGIN { @x = 1 } and the rest of a begin probe\'s map writes', `${TP} /pid == @x/ { @n[@who] = count(); }\nprobe begin { $v = 2; @x = $v * 21; @who = "me"; if (@x > 40) { @big = 1; } else { delete(@x); } @c = count(); printf("set\\n"); print(@x); }`],
   ['positional parameters ($1 not given reads 0, with a warning; $# counts them)', `${TP} /pid == $1 && $# < 2/ { @n[str($2)] = count(); }\nprobe begin { printf("%d %s\\n", $1, str($2)); }`],
 ];
 
@@ -54,7 +55,8 @@ const ONE_CAUSE: [string, string, string][] = [
   ['an unknown function in a value', `${TP} { @v = foo(1); }`, '1:44: unknown function foo()'],
   ['str() length over 256', `${TP} { @s[tid] = str(args.prev_pid, 300); }`, '1:68: string length must be 1..256'],
   // begin/end/interval run in user space: a map write there is refused, saying what works instead.
-  ['BEGIN { @x = 1 }', `${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 1; }`, '2:15: begin probes run in user space and may only print() or clear() maps, printf() constants and exit(): writing a map (@x = ...) there is not supported yet'],
+  ['print() inside if in begin', `${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 1; if (@x) { print(@x); } }`, '2:33: in a begin probe, print() cannot be inside if: the map writes run first, as a BPF program before the probes attach, and print() after'],
+  ['emit in begin', `probe begin { emit e { a: 1 } }`, '1:15: begin probes run in user space and may only print() or clear() maps, printf() constants and exit(): emit is not supported there'],
   ['interval { @n = 0 }', `${TP} { @n++; }\nprobe interval:1s { print(@n); @n = 0; }`, '2:32: interval probes run in user space and may only print() or clear() maps, printf() constants and exit(): writing a map (@n = ...) there is not supported yet'],
   ['END { delete(@s[k]) }', `${TP} { @s[tid] = nsecs; }\nprobe end { delete(@s[1]); }`, '2:13: end probes run in user space and may only print() or clear() maps, printf() constants and exit(): delete() of one key is not supported there yet'],
   ['a positional parameter assigned', `${TP} { $1 = 5; @n = count(); }`, '1:39: $1 is a positional parameter (a word given after the script), not a variable'],
@@ -76,6 +78,21 @@ describe('bpftrace habits: accepted where they mean the same, else one diagnosti
   test('the tapset diagnostic puts the fix in the hint', () => {
     const d = withTapsets('probe postgresql.query { @q[$query] = count(); }').diagnostics[0]!;
     assert.equal(d.hint, 'give it with --binary postgres=/path/to/postgres');
+  });
+});
+
+describe('a begin probe\'s map writes', () => {
+  test('are one raw_tp program, not scoped and not attached, that the manifest\'s begin entry names; its print()/printf() stay user actions', () => {
+    const fe = compileFixture(`${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 42; printf("set\\n"); print(@x); }\nprobe end { print(@n); }`);
+    assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
+    const fn = /SEC\("raw_tp"\)\nint p1_0\(void \*ctx\)\n\{\n[\s\S]*?\n\treturn 0;\n\}/.exec(fe.c!)?.[0];
+    assert.ok(fn, fe.c);
+    assert.match(fn, /bpf_map_update_elem\(&m_x, &tf_k, &tf_nv, BPF_ANY\)/);
+    assert.doesNotMatch(fn, /tf_in_scope|printf/, 'no scope check (the runner runs it); printf() and print() stay in user space');
+    const begin = fe.lowered!.attach.find((x) => x.kind === 'begin');
+    assert.deepEqual(begin, { kind: 'begin', kernel: 'p1_0', actions: [{ op: 'printf', format: 'set\n', args: [] }, { op: 'print', map: '@x' }] });
+    assert.deepEqual(fe.lowered!.attach.find((x) => x.kind === 'end'), { kind: 'end', actions: [{ op: 'print', map: '@n' }] }, 'end has no program');
+    assert.ok(!fe.lowered!.attach.some((x) => 'program' in x && x.program === 'p1_0'), 'run once, never attached');
   });
 });
 

@@ -166,3 +166,25 @@ test('docs/examples/writes-by-pid.tap prints what docs/language.md shows', () =>
     '',
   ].join('\n'));
 });
+
+test('a begin probe\'s map writes run before the probes attach, as bpftrace\'s BEGIN: a pid and a label from the parameters', () => {
+  const kept = worker(3);
+  worker(5);
+  const begin = '@target = $1; @label = str($2); if ($# > 2) { @extra = 1; } else { @extra = 2; } printf("go\\n");';
+  const count = '/pid == @target/ { @w[@label] = count(); }';
+  const tf = tapfleet('run', '-e', `probe begin { ${begin} }\nprobe tracepoint:syscalls:sys_enter_write ${count}\nprobe interval:2s { exit(); }`, String(kept), 'web');
+  assert.equal(tf.code, 0, tf.stderr);
+  const bt = bpftrace(`BEGIN { ${begin} }\ntracepoint:syscalls:sys_enter_write ${count}\ninterval:s:2 { exit(); }`, String(kept), 'web');
+  assert.equal(bt.code, 0, bt.stderr);
+  const shape = (out: string) => lines(out).map((l) => l.replace(/^(@w\[web\]): \d+$/, '$1: N'));
+  const expected = ['go', '@extra: 2', '@label: web', `@target: ${kept}`, '@w[web]: N'];
+  assert.deepEqual(shape(bt.stdout), expected, 'bpftrace prints what this test expects');
+  assert.deepEqual(shape(tf.stdout), expected);
+  const writes = Number(/^@w\[web\]: (\d+)$/m.exec(tf.stdout)![1]);
+  assert.ok(writes >= 50 && writes <= 210, `about 100 writes in 2 s, from the first: got ${writes}`);
+  // end and interval have no program yet: refused, naming what works.
+  const refused = tapfleet('check', '-e', 'probe tracepoint:syscalls:sys_enter_write { @n++; }\nprobe interval:1s { print(@n); @n = 0; }');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^-e:2:32: error: interval probes run in user space and may only print\(\) or clear\(\) maps, printf\(\) constants and exit\(\): writing a map \(@n = \.\.\.\) there is not supported yet \(a begin probe can\)$/m);
+  assert.match(refused.stderr, /clear\(@n\) resets it here/);
+});

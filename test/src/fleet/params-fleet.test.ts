@@ -14,6 +14,8 @@ import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir } from
  * and of its bundles' cache key; one the script reads and was not given is a 422 with the fix.
  */
 const SCRIPT = 'probe uprobe:$tracee:tf_add /pid == $1/ { @calls[str($2), $#] = count(); }\n';
+/** The pid set by a begin probe's map write (run by each host's runner before its probes attach). */
+const BEGIN_SCRIPT = 'probe begin { @target = $1; }\nprobe uprobe:$tracee:tf_add /pid == @target/ { @adds = count(); }\n';
 
 describe('fleet: positional parameters', () => {
   const stack = new FleetStack(39200, 39220);
@@ -39,11 +41,11 @@ describe('fleet: positional parameters', () => {
     await stack.cleanup();
   });
 
-  const deploy = async (params?: unknown) => {
+  const deploy = async (params?: unknown, script = SCRIPT) => {
     const res = await fetch(`${stack.config.controlPlane.url}/v1/deployments`, {
       method: 'POST',
       headers: { authorization: `Bearer ${readFileSync(adminTokenPath(stack.config.dataDir), 'utf8').trim()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ scriptName: 'params.tap', script: SCRIPT, selector: { role: 'params' }, ttl: '5m', ...(params !== undefined ? { params } : {}) }),
+      body: JSON.stringify({ scriptName: 'params.tap', script, selector: { role: 'params' }, ttl: '5m', ...(params !== undefined ? { params } : {}) }),
     });
     const body: unknown = await res.json();
     if (res.status === 201) deployed.push(DeploymentView.parse(body).id);
@@ -93,6 +95,23 @@ describe('fleet: positional parameters', () => {
     const tooLong = await deploy(['1', 'x'.repeat(4097)]);
     assert.equal(tooLong.status, 400);
     assert.match(JSON.stringify(ApiError.parse(tooLong.body).error.issues), /at most 4096 bytes/);
+  });
+
+  test('a begin probe\'s map write runs on every host before its probes attach: @target from $1 filters there', async () => {
+    const pidB = String(tracees.get('host-b')!.pid);
+    const r = await deploy([pidB], BEGIN_SCRIPT);
+    assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 800));
+    const d = DeploymentView.parse(r.body);
+    const view = await eventually('host-b counting', async () => {
+      const v = await stack.api().call('GET', `/v1/deployments/${d.id}/aggs`, AggregationsView);
+      const adds = v.maps.find((m) => m.name === '@adds');
+      const target = v.maps.find((m) => m.name === '@target');
+      return v.hosts.length === 2 && target?.entries.length === 2 && adds?.entries.length && BigInt(adds.entries[0]!.value) > 0n ? v : undefined;
+    }, 30_000);
+    // Each host's runner wrote @target (a value: one row per host); only host-b's tracee has that pid.
+    assert.deepEqual(view.maps.find((m) => m.name === '@target')!.entries.map((e) => [e.key, e.value]), [[['host-a'], pidB], [['host-b'], pidB]]);
+    const states = await stack.api().call('GET', `/v1/deployments/${d.id}`, DeploymentView);
+    assert.deepEqual(Object.values(states.hosts).map((h) => h.state), ['running', 'running']);
   });
 
   test('tapfleet deploy FILE PARAM... sends the words after FILE', () => {

@@ -7,7 +7,7 @@ import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
-import { USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
+import { BEGIN_KERNEL_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
 
 export interface MapInfo {
   name: string;
@@ -80,6 +80,9 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     if (probe.unresolved) continue; // its alias was reported; every local it binds would be reported again
     const targets = probe.points.map((p) => p.target);
     const userSide = targets.length > 0 && targets.every(isUserSide);
+    /** A begin probe: its map writes compile to a BPF program run once before the probes attach (lower-programs.ts). */
+    const beginOnly = targets.length > 0 && targets.every((t) => t.kind === 'begin');
+    let inBeginIf = false;
     const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
     // Inside @entry() (and a pair's start key) expressions are evaluated at the start points.
     const entryTargets = probe.points.flatMap((p) => p.entries ?? []);
@@ -266,7 +269,11 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       statements++;
       if (statements === LIMITS.maxStatementsPerProbe + 1)
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
-      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind)) {
+      if (inBeginIf && USER_SIDE_STATEMENTS.has(s.kind)) {
+        diags.error(s.span, `in a begin probe, ${s.kind}() cannot be inside if: the map writes run first, as a BPF program before the probes attach, and ${s.kind}() after`, `move ${s.kind}() out of the if`);
+        return;
+      }
+      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind) && !(beginOnly && BEGIN_KERNEL_STATEMENTS.has(s.kind))) {
         const { message, hint } = userSideRefusal(targets[0]!.kind as 'begin' | 'end' | 'interval', s);
         diags.error(s.span, message, hint);
         // One cause, one diagnostic: the map's reads elsewhere are not "never assigned" too.
@@ -288,11 +295,15 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           break;
         }
         case 'emit': emit(s); break;
-        case 'if':
+        case 'if': {
           needInt(s.cond, 'an if condition');
+          const outer = inBeginIf;
+          inBeginIf = beginOnly;
           s.then.forEach(stmt);
           s.else.forEach(stmt);
+          inBeginIf = outer;
           break;
+        }
         case 'print':
           if (s.top && s.top.value > BigInt(PRINT_TOP_MAX)) diags.error(s.top.span, `print() shows at most the ${PRINT_TOP_MAX} largest entries, not ${s.top.value}`, 'print(@map, 0) or print(@map) prints every entry');
           if (s.div && s.div.value < 1n) diags.error(s.div.span, 'print()\'s divisor must be at least 1');
