@@ -188,3 +188,11 @@ test('a begin probe\'s map writes run before the probes attach, as bpftrace\'s B
   assert.match(refused.stderr, /^-e:2:32: error: interval probes run in user space and may only print\(\) or clear\(\) maps, printf\(\) constants and exit\(\): writing a map \(@n = \.\.\.\) there is not supported yet \(a begin probe can\)$/m);
   assert.match(refused.stderr, /clear\(@n\) resets it here/);
 });
+
+test('docs/examples/begin-target.tap prints what docs/language.md shows', () => {
+  const pid = worker(3);
+  worker(5);
+  const r = tapfleet('run', 'docs/examples/begin-target.tap', String(pid), 'web');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout).map((l) => l.replace(/^(@w\[web\]): \d+$/, '$1: N')), [`counting writes of pid ${pid}`, '@label: web', `@target: ${pid}`, '@w[web]: N']);
+});
