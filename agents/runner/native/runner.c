@@ -384,16 +384,23 @@ static void write_stats(void)
 	fflush(stdout);
 }
 
-/* Runs each --run-first program once through BPF_PROG_TEST_RUN (a raw_tp program: no context
- * needed). A failure is fatal: the probes would otherwise run without the values begin sets. */
+/* Runs a user-side probe's program (begin, end, interval: map writes) once through
+ * BPF_PROG_TEST_RUN: a raw_tp program needs no context. Returns 0 or a negative errno. */
+static int run_program(const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog)
+		return -ENOENT;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	return bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+}
+
+/* --run-first programs (a begin probe's) run before any probe attaches. A failure is fatal: the
+ * probes would otherwise run without the values begin sets. */
 static void run_first_programs(void)
 {
 	for (int i = 0; i < n_run_first; i++) {
-		struct bpf_program *prog = bpf_object__find_program_by_name(obj, run_first[i]);
-		if (!prog)
-			fatal("--run-first %s: no such program in the object", run_first[i]);
-		LIBBPF_OPTS(bpf_test_run_opts, opts);
-		int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+		int err = run_program(run_first[i]);
 		if (err)
 			fatal("--run-first %s: %s", run_first[i], strerror(-err));
 	}
@@ -420,6 +427,12 @@ static int handle_stdin(void)
 			write_stats();
 		else if (!strncmp(line, "clear ", 6))
 			clear_map(line + 6);
+		else if (!strncmp(line, "run ", 4)) {
+			/* An end or interval probe's map writes, in order with the snapshots asked around them. */
+			int err = run_program(line + 4);
+			if (err)
+				fprintf(stderr, "tapfleet-runner: run %s: %s\n", line + 4, strerror(-err));
+		}
 		else if (!strcmp(line, "detach"))
 			detach_all();
 		else if (!strcmp(line, "exit"))
@@ -464,7 +477,7 @@ static void usage(void)
 		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
 		"  --perf-event PROG hz|ns N      sample every online CPU N times a second, or every N ns\n"
-		"stdin commands: snapshot, stats, clear MAP, detach, exit (EOF = exit)\n");
+		"stdin commands: snapshot, stats, clear MAP, run PROG, detach, exit (EOF = exit)\n");
 	exit(2);
 }
 

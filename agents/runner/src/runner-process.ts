@@ -96,6 +96,11 @@ export class RunnerProcess extends EventEmitter<{ record: [RunnerRecord]; exit: 
   stats(): void {
     this.send('stats');
   }
+  /** Runs an end or interval probe's program (its map writes) once, in order with the other commands. */
+  run(program: string): void {
+    this.send(`run ${program}`);
+  }
+
   /** Empties an aggregation map (`clear(@m)`), by its object name. */
   clear(objectName: string): void {
     this.send(`clear ${objectName}`);

@@ -182,11 +182,31 @@ test('a begin probe\'s map writes run before the probes attach, as bpftrace\'s B
   assert.deepEqual(shape(tf.stdout), expected);
   const writes = Number(/^@w\[web\]: (\d+)$/m.exec(tf.stdout)![1]);
   assert.ok(writes >= 50 && writes <= 210, `about 100 writes in 2 s, from the first: got ${writes}`);
-  // end and interval have no program yet: refused, naming what works.
+});
+
+test('interval and end probes write maps at each firing, as bpftrace\'s do', () => {
+  const pid = worker(3);
+  const script = (tp: string, interval: (ms: number) => string, end: string) => [
+    `${tp} /pid == $1/ { @n++; }`,
+    `${interval(500)} { @ticks++; @seen = @n; }`,
+    `${interval(1700)} { exit(); }`,
+    `${end} { @final = @ticks * 10; delete(@n); }`,
+  ].join('\n');
+  const tf = tapfleet('run', '-e', script('probe tracepoint:syscalls:sys_enter_write', (ms) => `probe interval:${ms}ms`, 'probe end'), String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  const bt = bpftrace(script('tracepoint:syscalls:sys_enter_write', (ms) => `interval:ms:${ms}`, 'END'), String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  // Three ticks before the exit at 1.7 s; @seen is what @n held at the last one; delete(@n) in end leaves no @n to print.
+  const shape = (out: string) => lines(out).map((l) => l.replace(/^@seen: \d+$/, '@seen: N'));
+  assert.deepEqual(shape(bt.stdout), ['@final: 30', '@seen: N', '@ticks: 3'], 'bpftrace prints what this test expects');
+  assert.deepEqual(shape(tf.stdout), shape(bt.stdout));
+  const seen = Number(/^@seen: (\d+)$/m.exec(tf.stdout)![1]);
+  assert.ok(seen >= 60 && seen <= 160, `about 100 writes by the third tick (1.5 s), got ${seen}`);
+  // A write after print() would run before it (the writes are one program, run first): refused, with the fix.
   const refused = tapfleet('check', '-e', 'probe tracepoint:syscalls:sys_enter_write { @n++; }\nprobe interval:1s { print(@n); @n = 0; }');
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /^-e:2:32: error: interval probes run in user space and may only print\(\) or clear\(\) maps, printf\(\) constants and exit\(\): writing a map \(@n = \.\.\.\) there is not supported yet \(a begin probe can\)$/m);
-  assert.match(refused.stderr, /clear\(@n\) resets it here/);
+  assert.match(refused.stderr, /^-e:2:32: error: in an interval probe, map writes run first \(as a BPF program\), then print\(\) and clear\(\): this one comes after print\(@n\)$/m);
+  assert.match(refused.stderr, /to reset @n after printing it, clear\(@n\) does it/);
 });
 
 test('docs/examples/begin-target.tap prints what docs/language.md shows', () => {

@@ -15,7 +15,7 @@ import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir } from
  */
 const SCRIPT = 'probe uprobe:$tracee:tf_add /pid == $1/ { @calls[str($2), $#] = count(); }\n';
 /** The pid set by a begin probe's map write (run by each host's runner before its probes attach). */
-const BEGIN_SCRIPT = 'probe begin { @target = $1; }\nprobe uprobe:$tracee:tf_add /pid == @target/ { @adds = count(); }\n';
+const BEGIN_SCRIPT = 'probe begin { @target = $1; }\nprobe uprobe:$tracee:tf_add /pid == @target/ { @adds = count(); }\nprobe interval:300ms { @ticks++; }\n';
 
 describe('fleet: positional parameters', () => {
   const stack = new FleetStack(39200, 39220);
@@ -97,7 +97,7 @@ describe('fleet: positional parameters', () => {
     assert.match(JSON.stringify(ApiError.parse(tooLong.body).error.issues), /at most 4096 bytes/);
   });
 
-  test('a begin probe\'s map write runs on every host before its probes attach: @target from $1 filters there', async () => {
+  test('a begin probe\'s map write runs on every host before its probes attach: @target from $1 filters there; an interval\'s write runs on its timer', async () => {
     const pidB = String(tracees.get('host-b')!.pid);
     const r = await deploy([pidB], BEGIN_SCRIPT);
     assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 800));
@@ -106,10 +106,12 @@ describe('fleet: positional parameters', () => {
       const v = await stack.api().call('GET', `/v1/deployments/${d.id}/aggs`, AggregationsView);
       const adds = v.maps.find((m) => m.name === '@adds');
       const target = v.maps.find((m) => m.name === '@target');
-      return v.hosts.length === 2 && target?.entries.length === 2 && adds?.entries.length && BigInt(adds.entries[0]!.value) > 0n ? v : undefined;
+      const ticks = v.maps.find((m) => m.name === '@ticks');
+      return v.hosts.length === 2 && target?.entries.length === 2 && ticks?.entries.length === 2 && adds?.entries.length && BigInt(adds.entries[0]!.value) > 0n ? v : undefined;
     }, 30_000);
     // Each host's runner wrote @target (a value: one row per host); only host-b's tracee has that pid.
     assert.deepEqual(view.maps.find((m) => m.name === '@target')!.entries.map((e) => [e.key, e.value]), [[['host-a'], pidB], [['host-b'], pidB]]);
+    assert.ok(view.maps.find((m) => m.name === '@ticks')!.entries.every((e) => BigInt(e.value) >= 1n), 'each host\'s agent runs the interval\'s program');
     const states = await stack.api().call('GET', `/v1/deployments/${d.id}`, DeploymentView);
     assert.deepEqual(Object.values(states.hosts).map((h) => h.state), ['running', 'running']);
   });

@@ -4,7 +4,7 @@ import type { Span } from '../source.js';
 import { constantArg } from './printf-check.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { isUserSide } from './typecheck.js';
-import { BEGIN_KERNEL_STATEMENTS } from './user-side-statements.js';
+import { USER_SIDE_PROGRAM_STATEMENTS } from './user-side-statements.js';
 
 /** One BPF program in the object: what it implements and where the runner attaches it. */
 export interface ProgramInfo {
@@ -71,11 +71,11 @@ export function lowerPrograms(probes: ResolvedProbe[]): { programs: ProgramInfo[
   }
   const attach = programs.flatMap((p) => p.attach);
   for (const probe of probes) {
-    // A begin probe's map writes: one program, run by the runner before any probe attaches (not attached itself).
-    const kernel = probe.points.length > 0 && probe.points.every((p) => p.target.kind === 'begin') && probe.body.some((s) => BEGIN_KERNEL_STATEMENTS.has(s.kind)) ? `p${probe.index}_0` : undefined;
+    // A user-side probe's map writes: one program the runner runs (begin: before any probe attaches; end, interval: at each firing), never attached.
+    const kernel = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target)) && probe.body.some((s) => USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) ? `p${probe.index}_0` : undefined;
     if (kernel) programs.push({ name: kernel, target: probe.points[0]!.target, span: probe.points[0]!.span, probe: probe.index, point: 0, attach: [] });
     for (const p of probe.points) {
-      if (p.target.kind === 'interval') attach.push({ kind: 'interval', periodNs: p.target.periodNs, actions: userActions(probe.body) });
+      if (p.target.kind === 'interval') attach.push({ kind: 'interval', periodNs: p.target.periodNs, actions: userActions(probe.body), ...(kernel ? { kernel } : {}) });
       if (p.target.kind === 'begin' || p.target.kind === 'end') attach.push({ kind: p.target.kind, actions: userActions(probe.body), ...(kernel ? { kernel } : {}) });
     }
   }

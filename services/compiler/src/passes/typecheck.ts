@@ -7,7 +7,7 @@ import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
-import { BEGIN_KERNEL_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
+import { isZeroValue, USER_SIDE_PROGRAM_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
 
 export interface MapInfo {
   name: string;
@@ -80,9 +80,10 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     if (probe.unresolved) continue; // its alias was reported; every local it binds would be reported again
     const targets = probe.points.map((p) => p.target);
     const userSide = targets.length > 0 && targets.every(isUserSide);
-    /** A begin probe: its map writes compile to a BPF program run once before the probes attach (lower-programs.ts). */
-    const beginOnly = targets.length > 0 && targets.every((t) => t.kind === 'begin');
-    let inBeginIf = false;
+    // A user-side probe's map writes compile to a BPF program run at each firing (lower-programs.ts).
+    let inUserSideIf = false;
+    /** The first print() or clear() of a user-side probe: a map write after it would run before it. */
+    let mapActionSeen: string | undefined;
     const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
     // Inside @entry() (and a pair's start key) expressions are evaluated at the start points.
     const entryTargets = probe.points.flatMap((p) => p.entries ?? []);
@@ -269,11 +270,17 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       statements++;
       if (statements === LIMITS.maxStatementsPerProbe + 1)
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
-      if (inBeginIf && USER_SIDE_STATEMENTS.has(s.kind)) {
-        diags.error(s.span, `in a begin probe, ${s.kind}() cannot be inside if: the map writes run first, as a BPF program before the probes attach, and ${s.kind}() after`, `move ${s.kind}() out of the if`);
+      const kind = targets[0]?.kind;
+      const aKind = `${kind === 'interval' || kind === 'end' ? 'an' : 'a'} ${kind}`;
+      if (inUserSideIf && USER_SIDE_STATEMENTS.has(s.kind)) {
+        diags.error(s.span, `in ${aKind} probe, ${s.kind}() cannot be inside if: the map writes run first, as a BPF program, and ${s.kind}() after`, `move ${s.kind}() out of the if`);
         return;
       }
-      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind) && !(beginOnly && BEGIN_KERNEL_STATEMENTS.has(s.kind))) {
+      // print() and clear() see the maps as the writes leave them: a write after them would run before them.
+      if (userSide && USER_SIDE_PROGRAM_STATEMENTS.has(s.kind) && mapActionSeen)
+        diags.error(s.span, `in ${aKind} probe, map writes run first (as a BPF program), then print() and clear(): this one comes after ${mapActionSeen}`, s.kind === 'assign' && s.keys.length === 0 && isZeroValue(s.value) ? `to reset ${s.map} after printing it, clear(${s.map}) does it` : 'move the map writes before print() and clear()');
+      if (userSide && (s.kind === 'print' || s.kind === 'clear')) mapActionSeen ??= `${s.kind}(${s.map})`;
+      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind) && !USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) {
         const { message, hint } = userSideRefusal(targets[0]!.kind as 'begin' | 'end' | 'interval', s);
         diags.error(s.span, message, hint);
         // One cause, one diagnostic: the map's reads elsewhere are not "never assigned" too.
@@ -297,11 +304,11 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         case 'emit': emit(s); break;
         case 'if': {
           needInt(s.cond, 'an if condition');
-          const outer = inBeginIf;
-          inBeginIf = beginOnly;
+          const outer = inUserSideIf;
+          inUserSideIf = userSide;
           s.then.forEach(stmt);
           s.else.forEach(stmt);
-          inBeginIf = outer;
+          inUserSideIf = outer;
           break;
         }
         case 'print':
