@@ -1,5 +1,6 @@
 import { z } from 'zod/v3';
 import { Selector } from './deployment.js';
+import { ScriptParams } from './common.js';
 import { AggregationEntry, Outage } from './agent.js';
 import { StackKey } from './bundle-manifest.js';
 
@@ -46,6 +47,8 @@ export const CreateDeploymentRequest = z.object({
   selector: Selector.refine((s) => Object.keys(s).length <= MAX_SELECTOR_LABELS, { message: `a selector has at most ${MAX_SELECTOR_LABELS} labels` }),
   ttl: DeploymentTtl.default('10m'),
   canary: z.boolean().default(false),
+  /** The script's positional parameters, `$1`.. and `$#`: compiled in as constants, part of the deployment and of its bundles' cache key. */
+  params: ScriptParams.default([]),
 });
 export type CreateDeploymentRequest = z.infer<typeof CreateDeploymentRequest>;
 

@@ -17,6 +17,13 @@ export const UserAction = z.discriminatedUnion('op', [
 ]);
 export type UserAction = z.infer<typeof UserAction>;
 
+/**
+ * A user-side probe's map writes, compiled as a BPF program that is run, never attached: a
+ * `begin` probe's once after load and before any probe attaches (as bpftrace runs BEGIN), an
+ * `end` or `interval` probe's at each firing, before its `actions` (print, clear, printf, exit).
+ */
+const UserSideProgram = z.string().regex(/^p[0-9]+_[0-9]+$/);
+
 /** Where one BPF program attaches; the runner does exactly this and nothing else. */
 export const AttachPoint = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tracepoint'), program: z.string(), category: z.string(), event: z.string() }),
@@ -49,8 +56,8 @@ export const AttachPoint = z.discriminatedUnion('kind', [
     sample: z.union([z.object({ hz: z.number().int().safe().positive().max(100_000) }), z.object({ periodNs: z.number().int().safe().positive() })]),
   }),
   /** User-side probes: the runner's owner carries out their actions on a timer, at start, or at stop. */
-  z.object({ kind: z.literal('interval'), periodNs: z.number().int().safe().positive(), actions: z.array(UserAction) }),
-  z.object({ kind: z.enum(['begin', 'end']), actions: z.array(UserAction) }),
+  z.object({ kind: z.literal('interval'), periodNs: z.number().int().safe().positive(), actions: z.array(UserAction), kernel: UserSideProgram.optional() }),
+  z.object({ kind: z.enum(['begin', 'end']), actions: z.array(UserAction), kernel: UserSideProgram.optional() }),
 ]);
 export type AttachPoint = z.infer<typeof AttachPoint>;
 

@@ -29,6 +29,20 @@ export const Labels = z.record(
   z.string().max(256),
 );
 
+/** Positional parameters a script is compiled with (`$1`.., `$#`): `tapfleet run FILE 1234 foo`, a deployment's `params`. */
+export const MAX_SCRIPT_PARAMS = 64;
+export const MAX_SCRIPT_PARAM_BYTES = 4096;
+/** Written in the API common to zod 3 and 4 (the repo moves to 'zod/v3'): refine with { message }. */
+export const ScriptParams = z
+  .array(z.string().refine((p) => Buffer.byteLength(p) <= MAX_SCRIPT_PARAM_BYTES && !p.includes('\0'), { message: `a positional parameter is at most ${MAX_SCRIPT_PARAM_BYTES} bytes, with no NUL` }))
+  .max(MAX_SCRIPT_PARAMS, { message: `at most ${MAX_SCRIPT_PARAMS} positional parameters` });
+
+/** What is wrong with parameters given on a command line, in words (`parameter 2: ...`), or undefined. */
+export function scriptParamsProblem(params: readonly string[]): string | undefined {
+  const r = ScriptParams.safeParse(params);
+  return r.success ? undefined : r.error.issues.map((i) => `${i.path.length ? `parameter ${Number(i.path[0]) + 1}: ` : ''}${i.message}`).join('; ');
+}
+
 /** Nanoseconds since the Unix epoch (or a duration), as a decimal string: u64 does not fit a JSON number. */
 export const U64String = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'expected an unsigned 64-bit integer as a decimal string');
 

@@ -18,5 +18,7 @@ export const CompileCacheEntry = z.object({
     ino: z.number().int().safe().nonnegative(),
   })),
   bundle: z.string(),
+  /** The compile's warnings as printed (e.g. a positional parameter not given): a hit prints them again. */
+  warnings: z.array(z.string().max(8192)).max(100).default([]),
 });
 export type CompileCacheEntry = z.infer<typeof CompileCacheEntry>;

@@ -1,5 +1,5 @@
 import { z } from 'zod/v3';
-import { DeploymentId, EpochMs, HostId, Labels, Sha256Hex } from './common.js';
+import { DeploymentId, EpochMs, HostId, Labels, ScriptParams, Sha256Hex } from './common.js';
 import { BinaryRef, ClockEstimate, DeploymentState, KernelSummary, LossCounters } from './agent.js';
 
 /** Label selector: every key must match exactly (an empty selector matches nothing, on purpose). */
@@ -21,6 +21,8 @@ export const Deployment = z.object({
   message: z.string().optional(),
   scriptName: z.string(),
   scriptDigest: Sha256Hex,
+  /** Positional parameters the script was compiled with (absent: none). */
+  params: ScriptParams.optional(),
   selector: Selector,
   canary: z.boolean(),
   createdAtMs: EpochMs,

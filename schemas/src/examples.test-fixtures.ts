@@ -134,4 +134,5 @@ export const createDeployment: CreateDeploymentRequest = {
   selector: { role: 'gateway' },
   ttl: '10m',
   canary: false,
+  params: [],
 };

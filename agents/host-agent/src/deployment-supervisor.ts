@@ -186,7 +186,10 @@ export class DeploymentSupervisor {
     for (const a of this.bundle!.manifest.attach) {
       if (a.kind !== 'interval') continue;
       const clears = a.actions.filter((x) => x.op === 'clear').map((x) => mapObjectName(x.map));
+      const kernel = a.kernel;
       this.intervalTimers.push(setInterval(() => {
+        // The probe's map writes, then the snapshot (which publishes them), then its clears.
+        if (kernel) this.runner?.run(kernel);
         // Snapshot first, so what is cleared has been published.
         this.runner?.snapshot();
         for (const m of clears) this.runner?.clear(m);

@@ -36,6 +36,10 @@ struct attach_req {
 
 static struct attach_req attaches[MAX_ATTACH];
 static int n_attach;
+/* Programs run once, after load and before any probe attaches: a `begin` probe's map writes
+ * (bpftrace's BEGIN runs before the other probes attach, so they see its values from their first hit). */
+static const char *run_first[MAX_ATTACH];
+static int n_run_first;
 static const char *snapshot_maps[MAX_MAPS];
 static int n_maps;
 static int target_pid = -1;
@@ -380,6 +384,28 @@ static void write_stats(void)
 	fflush(stdout);
 }
 
+/* Runs a user-side probe's program (begin, end, interval: map writes) once through
+ * BPF_PROG_TEST_RUN: a raw_tp program needs no context. Returns 0 or a negative errno. */
+static int run_program(const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog)
+		return -ENOENT;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	return bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+}
+
+/* --run-first programs (a begin probe's) run before any probe attaches. A failure is fatal: the
+ * probes would otherwise run without the values begin sets. */
+static void run_first_programs(void)
+{
+	for (int i = 0; i < n_run_first; i++) {
+		int err = run_program(run_first[i]);
+		if (err)
+			fatal("--run-first %s: %s", run_first[i], strerror(-err));
+	}
+}
+
 /* ---- commands on stdin ---- */
 
 /* Returns 0 to keep running, 1 to stop. */
@@ -401,6 +427,12 @@ static int handle_stdin(void)
 			write_stats();
 		else if (!strncmp(line, "clear ", 6))
 			clear_map(line + 6);
+		else if (!strncmp(line, "run ", 4)) {
+			/* An end or interval probe's map writes, in order with the snapshots asked around them. */
+			int err = run_program(line + 4);
+			if (err)
+				fprintf(stderr, "tapfleet-runner: run %s: %s\n", line + 4, strerror(-err));
+		}
 		else if (!strcmp(line, "detach"))
 			detach_all();
 		else if (!strcmp(line, "exit"))
@@ -439,12 +471,13 @@ static void usage(void)
 		"  --snapshot-ms N / --stats-ms N write snapshots / stats every N ms\n"
 		"  --poll-ms N                    ring-buffer consume period (default 10)\n"
 		"  --run-stats                    count per-program runs and run time (costs ~50-100 ns a hit)\n"
+		"  --run-first PROG               run PROG once after load, before attaching (a begin probe's map writes)\n"
 		"  --tracepoint PROG CAT EVENT | --raw-tracepoint PROG NAME\n"
 		"  --uprobe PROG PATH OFFSET | --uretprobe PROG PATH OFFSET\n"
 		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
 		"  --perf-event PROG hz|ns N      sample every online CPU N times a second, or every N ns\n"
-		"stdin commands: snapshot, stats, clear MAP, detach, exit (EOF = exit)\n");
+		"stdin commands: snapshot, stats, clear MAP, run PROG, detach, exit (EOF = exit)\n");
 	exit(2);
 }
 
@@ -467,6 +500,12 @@ static void parse_args(int argc, char **argv)
 		else if (!strcmp(o, "--poll-ms")) { NEED(1); poll_ms = atol(argv[++i]); }
 		else if (!strcmp(o, "--run-stats")) run_stats = 1;
 		else if (n_attach >= MAX_ATTACH) fatal("more than %d attach points", MAX_ATTACH);
+		else if (!strcmp(o, "--run-first")) {
+			NEED(1);
+			if (n_run_first >= MAX_ATTACH)
+				fatal("more than %d --run-first programs", MAX_ATTACH);
+			run_first[n_run_first++] = argv[++i];
+		}
 		else if (!strcmp(o, "--raw-tracepoint")) { NEED(2); attaches[n_attach++] = (struct attach_req){ AK_RAW_TRACEPOINT, argv[i + 1], argv[i + 2] }; i += 2; }
 		else if (!strcmp(o, "--tracepoint")) { NEED(3); attaches[n_attach++] = (struct attach_req){ AK_TRACEPOINT, argv[i + 1], argv[i + 2], argv[i + 3] }; i += 3; }
 		else if (!strcmp(o, "--uprobe") || !strcmp(o, "--uretprobe")) {
@@ -525,6 +564,7 @@ int main(int argc, char **argv)
 		if (!rb)
 			fatal("ring buffer %s: %s", ringbuf_name, strerror(errno));
 	}
+	run_first_programs();
 	attach_all(start_ns);
 
 	uint64_t next_snapshot = snapshot_ms ? now_ns() + snapshot_ms * 1000000ull : UINT64_MAX;

@@ -46,7 +46,8 @@ export function runnerArgs(o: RunnerOptions): string[] {
         break;
       case 'usdt': args.push('--usdt', a.program, a.binary, a.provider, a.name); break;
       case 'perf_event': args.push('--perf-event', a.program, ...('hz' in a.sample ? ['hz', String(a.sample.hz)] : ['ns', String(a.sample.periodNs)])); break;
-      default: break; // interval/begin/end run in the owner, not the kernel
+      case 'begin': if (a.kernel) args.push('--run-first', a.kernel); break; // its map writes; the rest runs in the owner
+      default: break; // interval/end run in the owner, not the kernel
     }
   }
   return args;
@@ -95,6 +96,11 @@ export class RunnerProcess extends EventEmitter<{ record: [RunnerRecord]; exit: 
   stats(): void {
     this.send('stats');
   }
+  /** Runs an end or interval probe's program (its map writes) once, in order with the other commands. */
+  run(program: string): void {
+    this.send(`run ${program}`);
+  }
+
   /** Empties an aggregation map (`clear(@m)`), by its object name. */
   clear(objectName: string): void {
     this.send(`clear ${objectName}`);

@@ -7,6 +7,8 @@ export type Expr =
   | { kind: 'arg'; index: number; span: Span }
   | { kind: 'field'; name: string; span: Span } // args.NAME (tracepoint field)
   | { kind: 'var'; name: string; span: Span }
+  /** `$N` (index N >= 0 as written) or `$#` (index '#'): a positional parameter, replaced by its value before typing (passes/positional-params.ts). */
+  | { kind: 'param'; index: number | '#'; span: Span }
   | { kind: 'call'; name: string; args: Expr[]; span: Span }
   | { kind: 'entry'; expr: Expr; span: Span; slot?: number }
   /** `@m[KEYS]` or `@m` read as a value (a value map: 0 or "" when absent, as in bpftrace). */

@@ -27,6 +27,9 @@ const ACCEPTED: [string, string][] = [
   ['delete of a scalar', `${TP} { @x = 1; delete(@x); }`],
   ['interval:s:N and interval:ms:N', `${TP} { @n = count(); }\nprobe interval:s:1 { print(@n); }\nprobe interval:ms:500 { clear(@n); }`],
   ['bpftrace short probe kinds', 'probe t:sched:sched_switch { @n = count(); }'],
+  ['BEGIN { @x = 1 } and the rest of a begin probe\'s map writes', `${TP} /pid == @x/ { @n[@who] = count(); }\nprobe begin { $v = 2; @x = $v * 21; @who = "me"; if (@x > 40) { @big = 1; } else { delete(@x); } @c = count(); printf("set\\n"); print(@x); }`],
+  ['interval and end probes\' map writes before their print()', `${TP} { @n++; @s[tid] = nsecs; }\nprobe interval:1s { @ticks++; @seen = @n; print(@seen); clear(@n); }\nprobe end { delete(@s[1]); @final = @ticks * 10; print(@final); }`],
+  ['positional parameters ($1 not given reads 0, with a warning; $# counts them)', `${TP} /pid == $1 && $# < 2/ { @n[str($2)] = count(); }\nprobe begin { printf("%d %s\\n", $1, str($2)); }`],
 ];
 
 /** [name, script, the one expected "line:col: message" (a prefix)]: one cause, one diagnostic. */
@@ -52,6 +55,11 @@ const ONE_CAUSE: [string, string, string][] = [
   ['delete with the wrong keys', `${WAKE} { @t[args.pid] = nsecs; }\n${TP} { delete(@t); }`, '2:39: @t is keyed by [int] at 1:45, here by no key'],
   ['an unknown function in a value', `${TP} { @v = foo(1); }`, '1:44: unknown function foo()'],
   ['str() length over 256', `${TP} { @s[tid] = str(args.prev_pid, 300); }`, '1:68: string length must be 1..256'],
+  // begin/end/interval: map writes run first as a BPF program, then print()/clear(): a write after them is refused.
+  ['a reset after print() in interval', `${TP} { @n++; }\nprobe interval:1s { print(@n); @n = 0; }`, '2:32: in an interval probe, map writes run first (as a BPF program), then print() and clear(): this one comes after print(@n)'],
+  ['print() inside if in begin', `${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 1; if (@x) { print(@x); } }`, '2:33: in a begin probe, print() cannot be inside if: the map writes run first, as a BPF program, and print() after'],
+  ['emit in begin', `probe begin { emit e { a: 1 } }`, '1:15: begin probes may write maps, print() or clear() them, printf() constants and exit(): emit is not supported there'],
+  ['a positional parameter assigned', `${TP} { $1 = 5; @n = count(); }`, '1:39: $1 is a positional parameter (a word given after the script), not a variable'],
 ];
 
 describe('bpftrace habits: accepted where they mean the same, else one diagnostic with the fix', () => {
@@ -70,6 +78,32 @@ describe('bpftrace habits: accepted where they mean the same, else one diagnosti
   test('the tapset diagnostic puts the fix in the hint', () => {
     const d = withTapsets('probe postgresql.query { @q[$query] = count(); }').diagnostics[0]!;
     assert.equal(d.hint, 'give it with --binary postgres=/path/to/postgres');
+  });
+});
+
+describe('a begin, end or interval probe\'s map writes', () => {
+  test('are one raw_tp program, not scoped and not attached, that the manifest\'s begin entry names; its print()/printf() stay user actions', () => {
+    const fe = compileFixture(`${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 42; printf("set\\n"); print(@x); }\nprobe end { print(@n); }`);
+    assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
+    const fn = /SEC\("raw_tp"\)\nint p1_0\(void \*ctx\)\n\{\n[\s\S]*?\n\treturn 0;\n\}/.exec(fe.c!)?.[0];
+    assert.ok(fn, fe.c);
+    assert.match(fn, /bpf_map_update_elem\(&m_x, &tf_k, &tf_nv, BPF_ANY\)/);
+    assert.doesNotMatch(fn, /tf_in_scope|printf/, 'no scope check (the runner runs it); printf() and print() stay in user space');
+    const begin = fe.lowered!.attach.find((x) => x.kind === 'begin');
+    assert.deepEqual(begin, { kind: 'begin', kernel: 'p1_0', actions: [{ op: 'printf', format: 'set\n', args: [] }, { op: 'print', map: '@x' }] });
+    assert.deepEqual(fe.lowered!.attach.find((x) => x.kind === 'end'), { kind: 'end', actions: [{ op: 'print', map: '@n' }] }, 'end has no program');
+    assert.ok(!fe.lowered!.attach.some((x) => 'program' in x && x.program === 'p1_0'), 'run once, never attached');
+  });
+
+  test('an interval\'s and an end probe\'s are programs the manifest\'s entries name, run at each firing', () => {
+    const fe = compileFixture(`${TP} { @n++; }\nprobe interval:1s { @seen = @n; print(@seen); clear(@n); }\nprobe end { @final = 1; }`);
+    assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(fe.lowered!.attach.filter((x) => x.kind === 'interval' || x.kind === 'end'), [
+      { kind: 'interval', periodNs: 1e9, kernel: 'p1_0', actions: [{ op: 'print', map: '@seen' }, { op: 'clear', map: '@n' }] },
+      { kind: 'end', kernel: 'p2_0', actions: [] },
+    ]);
+    assert.match(fe.c!, /SEC\("raw_tp"\)\nint p1_0\(void \*ctx\)/);
+    assert.match(fe.c!, /SEC\("raw_tp"\)\nint p2_0\(void \*ctx\)/);
   });
 });
 

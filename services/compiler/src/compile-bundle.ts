@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { BinaryProfile, KernelProfile } from '@tapfleet/schemas';
 import type { Alias } from './ast.js';
-import { CompileError } from './diagnostics.js';
+import { CompileError, type Diagnostic } from './diagnostics.js';
 import { frontEnd, pointTexts } from './compile.js';
 import { referencedTargets } from './passes/resolve-points.js';
 import { substituteBinaries } from './passes/resolve-aliases.js';
@@ -45,12 +45,16 @@ export interface CompileOptions {
   purpose?: 'run' | 'deploy';
   /** clang binary and time allowance (config `compiler`). */
   build?: BuildOptions;
+  /** Positional parameters (`$1`.., `$#`): the words after the script on the command line. */
+  params?: readonly string[];
+  /** Told the warnings of a compile that succeeded (e.g. a positional parameter not given), which the bundle does not carry. */
+  onWarnings?: (warnings: Diagnostic[]) => void;
 }
 
 /** Script + profiles -> signed bundle. Throws CompileError with every diagnostic when the script is wrong. */
 export async function compileBundle(file: string, text: string, options: CompileOptions): Promise<Bundle> {
   const { profiles } = options;
-  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}), ...(options.purpose ? { purpose: options.purpose } : {}) });
+  const fe = frontEnd({ file, text, kernel: profiles.kernel, binaries: profiles.binaries, tapsets: options.tapsets ?? [], binaryPaths: options.binaryPaths ?? {}, ...(options.ringBufferBytes ? { ringBufferBytes: options.ringBufferBytes } : {}), ...(options.usdtArgs ? { usdtArgs: options.usdtArgs } : {}), ...(options.purpose ? { purpose: options.purpose } : {}), ...(options.params ? { params: options.params } : {}) });
   if (!fe.c) throw new CompileError(fe.diagnostics);
   const source = fe.probes[0]!.span.source;
   let object: Buffer;
@@ -66,5 +70,7 @@ export async function compileBundle(file: string, text: string, options: Compile
   const limits = new Diagnostics();
   checkObjectLimits(object, fe.programs!, limits);
   if (limits.hasErrors) throw new CompileError(limits.items);
+  const warnings = fe.diagnostics.filter((d) => d.severity === 'warning');
+  if (warnings.length) options.onWarnings?.(warnings);
   return makeBundle(fe, text, object, profiles.kernel, profiles.binaries, options.signingKey, options.ringBufferBytes);
 }

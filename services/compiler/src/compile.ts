@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BinaryProfile, KernelProfile, TxnShape } from '@tapfleet/schemas';
+import { scriptParamsProblem, type BinaryProfile, type KernelProfile, type TxnShape } from '@tapfleet/schemas';
 import type { Alias } from './ast.js';
 import { Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parse } from './parser.js';
@@ -12,6 +12,7 @@ import { lower, type Lowered, type ProgramInfo } from './passes/lower.js';
 import { checkLimits } from './passes/check-limits.js';
 import { checkPrintf } from './passes/printf-check.js';
 import { txnShape } from './passes/txn-shape.js';
+import { substituteParams } from './passes/positional-params.js';
 import { LIMITS } from './limits.js';
 import { AliasTable } from './alias-table.js';
 
@@ -34,6 +35,8 @@ export interface CompileInput {
   usdtArgs?: 'direct' | 'libbpf';
   /** What the bundle is for: `tapfleet run` (default) or a fleet deployment, where exit() is refused. */
   purpose?: 'run' | 'deploy';
+  /** Positional parameters, `$1`.. and `$#` in the script (passes/positional-params.ts): the words after the script on the command line. */
+  params?: readonly string[];
 }
 
 export interface FrontEndResult {
@@ -60,7 +63,13 @@ export function frontEnd(input: CompileInput): FrontEndResult {
     diags.error({ source, start: at, end: at }, `the script is longer than ${LIMITS.maxScriptBytes} bytes`, 'split it into several scripts');
     return { diagnostics: diags.items, probes: [], scriptDigest };
   }
-  const script = parse(source, diags);
+  const params = input.params ?? [];
+  const badParams = scriptParamsProblem(params);
+  if (badParams) {
+    diags.error({ source, start: 0, end: 0 }, badParams, 'positional parameters are short words: numbers, names, paths');
+    return { diagnostics: diags.items, probes: [], scriptDigest };
+  }
+  const script = substituteParams(parse(source, diags), params, diags, input.purpose ? { purpose: input.purpose } : {});
   const aliased = resolveAliases(script, input.tapsets ?? [], input.kernel, input.binaryPaths ?? {}, diags);
   let probes = resolvePoints(aliased, { kernel: input.kernel, binaries: new Map(input.binaries.map((b) => [b.path, b])) }, diags);
   if (input.usdtArgs === 'libbpf') probes = probes.map((p) => ({ ...p, points: p.points.map((pt) => ({ ...pt, target: withoutDirect(pt.target), ...(pt.entries ? { entries: pt.entries.map(withoutDirect) } : {}) })) }));

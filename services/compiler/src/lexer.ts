@@ -2,7 +2,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
-export type TokenKind = 'ident' | 'int' | 'string' | 'var' | 'map' | 'punct' | 'point' | 'eof';
+export type TokenKind = 'ident' | 'int' | 'string' | 'var' | 'param' | 'map' | 'punct' | 'point' | 'eof';
 
 export interface Token {
   kind: TokenKind;
@@ -89,6 +89,12 @@ export class Lexer {
       this.pos++;
       while (isIdent(t.charCodeAt(this.pos))) this.pos++;
       return this.name({ kind: c === '$' ? 'var' : 'map', text: t.slice(start, this.pos), span: this.span(start) });
+    }
+    // bpftrace's positional parameters: `$1`..`$N` and `$#` (their count), given after the script.
+    if (c === '$' && (isDigit(t.charCodeAt(this.pos + 1)) || t[this.pos + 1] === '#')) {
+      this.pos += 2;
+      if (t[this.pos - 1] !== '#') while (isDigit(t.charCodeAt(this.pos))) this.pos++;
+      return { kind: 'param', text: t.slice(start, this.pos), span: this.span(start) };
     }
     // A bare `@` is bpftrace's anonymous map (`@[comm] = count()`), or the version mark in `alias NAME@2`.
     if (c === '@') {

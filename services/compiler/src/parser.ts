@@ -326,6 +326,7 @@ export class Parser {
       this.endStatement();
       return { kind: 'let', name: t.text.slice(1), value, span: span(t.span, value.span) };
     }
+    if (t.kind === 'param') this.fail(t, `${t.text} is a positional parameter (a word given after the script), not a variable: it cannot be assigned`, `copy it into a local: $x = ${t.text};`);
     if (t.kind === 'map') return this.mapStatement();
     if (this.is('emit')) return this.emit();
     if (this.is('printf')) return this.printf();
@@ -584,6 +585,12 @@ export class Parser {
     if (t.kind === 'var') {
       this.advance();
       return { kind: 'var', name: t.text.slice(1), span: t.span };
+    }
+    if (t.kind === 'param') {
+      this.advance();
+      // `$99999999999` names no parameter anyone passes: an index past the safe integers stays out of range.
+      const index = t.text === '$#' ? '#' : Math.min(Number(t.text.slice(1)), Number.MAX_SAFE_INTEGER);
+      return { kind: 'param', index, span: t.span };
     }
     if (t.kind === 'map' && t.text !== '@entry') {
       this.advance();

@@ -12,6 +12,8 @@ export interface WorkerCompileOptions {
   profiles: { kernel: KernelProfile; binaries: BinaryProfile[] };
   signingKey: KeyObject;
   build?: BuildOptions;
+  /** Positional parameters (`$1`.., `$#`) of the deployment. */
+  params?: readonly string[];
 }
 
 /** One long-lived worker thread running one job at a time; restarted after a crash. */
@@ -104,7 +106,7 @@ export function warmCompileWorkers(n = 1): void {
  * time) or BuildError.
  */
 export async function compileBundleInWorker(file: string, text: string, o: WorkerCompileOptions): Promise<Bundle> {
-  const job = { id: nextJobId++, file, text, tapsetsDir: o.tapsetsDir, binaryPaths: o.binaryPaths, binaries: o.profiles.binaries, signingKeyPem: o.signingKey.export({ type: 'pkcs8', format: 'pem' }).toString(), build: o.build ?? {} };
+  const job = { id: nextJobId++, file, text, tapsetsDir: o.tapsetsDir, binaryPaths: o.binaryPaths, binaries: o.profiles.binaries, signingKeyPem: o.signingKey.export({ type: 'pkcs8', format: 'pem' }).toString(), build: o.build ?? {}, params: o.params ?? [] };
   let thread = threads.find((t) => !t.busy);
   if (!thread) threads.push((thread = new CompileThread()));
   let result: WorkerResult;

@@ -71,10 +71,12 @@ export class CompileService {
     return p;
   }
 
-  async compile(file: string, script: string, group: BuildGroup): Promise<CompileOutcome> {
+  async compile(file: string, script: string, group: BuildGroup, params: readonly string[] = []): Promise<CompileOutcome> {
     const started = performance.now();
     const key = sha256Hex(canonicalJson({
       script: sha256Hex(script),
+      // Compiled in as constants; absent when none, so the keys of scripts without parameters are unchanged.
+      ...(params.length ? { params } : {}),
       tapsets: this.tapsetsDigest,
       kernel: group.kernel.profileDigest,
       binaries: group.binaries.map((b) => [b.path, b.profileDigest]),
@@ -83,13 +85,13 @@ export class CompileService {
     }));
     const hit = await this.redis.get(cacheKey(key));
     if (hit && (await this.bundles.info(hit))) return { bundleId: hit, cached: true, ms: performance.now() - started };
-    const bundleId = await this.o.queue.run(() => this.build(file, script, group));
+    const bundleId = await this.o.queue.run(() => this.build(file, script, group, params));
     await this.redis.set(cacheKey(key), bundleId);
     return { bundleId, cached: false, ms: performance.now() - started };
   }
 
   /** One build in a queue slot: profiles from the store, front end, clang, the bundle stored. */
-  private async build(file: string, script: string, group: BuildGroup): Promise<string> {
+  private async build(file: string, script: string, group: BuildGroup, params: readonly string[]): Promise<string> {
     const kernel = await this.kernelProfile(group.kernel.buildId, group.kernel.profileDigest);
     const binaries: BinaryProfile[] = [];
     for (const b of group.binaries) {
@@ -99,7 +101,7 @@ export class CompileService {
     let bundle;
     try {
       // In a worker thread: the front end is synchronous and takes up to ~1 s on the largest scripts.
-      bundle = await compileBundleInWorker(file, script, { tapsetsDir: this.tapsetsDir, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries }, build: this.o.build });
+      bundle = await compileBundleInWorker(file, script, { tapsetsDir: this.tapsetsDir, binaryPaths: group.binaryPaths, signingKey: this.signingKey, profiles: { kernel, binaries }, build: this.o.build, params });
     } catch (e) {
       if (e instanceof CompileError && e.cause instanceof BuildTimeoutError) this.o.onTimeout?.();
       throw e;

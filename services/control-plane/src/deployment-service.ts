@@ -52,7 +52,7 @@ export class DeploymentService {
     for (const g of groups) {
       let outcome;
       try {
-        outcome = await this.compiler.compile(req.scriptName, req.script, g);
+        outcome = await this.compiler.compile(req.scriptName, req.script, g, req.params);
       } catch (e) {
         if (e instanceof CompileError)
           throw new DeploymentRequestError(422, 'compile_failed', `the script does not compile for kernel ${g.kernel.release} (${g.kernel.buildId.slice(0, 12)}; hosts ${g.hosts.map((h) => h.hostId).join(', ')}):\n${e.message}`);
@@ -74,6 +74,7 @@ export class DeploymentService {
       phase: req.canary ? 'canary' : 'rolling',
       scriptName: req.scriptName,
       scriptDigest: sha256Hex(req.script),
+      ...(req.params.length ? { params: req.params } : {}),
       selector: req.selector,
       canary: req.canary,
       createdAtMs: now,

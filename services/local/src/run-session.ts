@@ -248,6 +248,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const timers = manifest.attach.flatMap((a) =>
     a.kind === 'interval'
       ? [setLongInterval(() => {
+          // Its map writes first: the runner takes commands in order, so a snapshot asked next sees them.
+          if (a.kernel) runner.run(a.kernel);
           // Printing a map waits for a fresh snapshot; a body without print() runs at once.
           if (!manifest.maps.length || !a.actions.some((x) => x.op === 'print')) return runActions(a.actions);
           printing = a.actions;
@@ -281,6 +283,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   printing = undefined;
   // The maps as they are at the moment the run ends (exit(), Ctrl-C, -d, the command's exit), read
   // while the probes are still attached, as bpftrace prints them: detaching takes 50-130 ms a probe.
+  // end probes' map writes run while the runner still holds the maps, before the last snapshot reads them.
+  if (!runnerGone) for (const a of manifest.attach) if (a.kind === 'end' && a.kernel) runner.run(a.kernel);
   if (manifest.maps.length && !runnerGone) await freshSnapshot();
   frozen = true;
   await runner.stop();

@@ -35,6 +35,7 @@ async function run(job: WorkerJob): Promise<WorkerOutcome> {
       build: job.build,
       // Workers build for the control plane, that is for deployments: exit() has no run to end there.
       purpose: 'deploy',
+      params: job.params,
     });
     return { ok: true, bundle: serializeBundle(bundle) };
   } catch (e) {

@@ -23,6 +23,8 @@ export interface WorkerJob {
   /** PKCS#8 PEM: a KeyObject does not cross into a worker by structured clone on every Node version. */
   signingKeyPem: string;
   build: BuildOptions;
+  /** Positional parameters (`$1`.., `$#`). */
+  params: readonly string[];
 }
 
 export interface WireDiagnostic extends Pick<Diagnostic, 'severity' | 'message' | 'hint'> {

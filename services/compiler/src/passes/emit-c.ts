@@ -11,6 +11,7 @@ import { EXIT_RECORD } from './printf-check.js';
 import { resetValueMapTemps, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
 import { mapDefinitionC, mapId } from './emit-maps.js';
 import { profileProgram, stackFieldC, stackKeyC, stackMapsC } from './emit-stacks.js';
+import { USER_SIDE_STATEMENTS } from './user-side-statements.js';
 import { isStackName } from './stack-keys.js';
 
 type AggKind = Exclude<MapInfo['kind'], 'value'>;
@@ -140,7 +141,10 @@ function pointProgram(prog: ProgramInfo, probe: ResolvedProbe, keyCount: number,
   if (!point.pairKey) body.push(...usdtArgReads(collectExprs(probe), ctx));
   for (const [local, t] of pa.locals) body.push(t.kind === 'str' ? `\tchar v_${local}[${t.size}] = {};` : `\t__s64 v_${local} = 0;`);
   if (probe.predicate) body.push(`\tif (!(${intExpr(probe.predicate, ctx, a)}))\n\t\treturn 0;`);
-  body.push(...probe.body.flatMap((st) => stmt(st, ctx, a, 1)));
+  // A begin/end/interval probe's program holds its map writes; its print()/printf()/exit() run in user space.
+  const userSide = point.target.kind === 'begin' || point.target.kind === 'end' || point.target.kind === 'interval';
+  const statements = userSide ? probe.body.filter((st) => !USER_SIDE_STATEMENTS.has(st.kind)) : probe.body;
+  body.push(...statements.flatMap((st) => stmt(st, ctx, a, 1)));
   return program(prog.name, point.target, body);
 }
 
@@ -161,6 +165,9 @@ const SECTION: Record<string, string> = { tracepoint: 'tracepoint', uprobe: 'upr
 
 function program(name: string, target: Target, body: string[]): string {
   if (target.kind === 'profile') return profileProgram(name, body);
+  // Run by the runner (BPF_PROG_TEST_RUN), never attached: no context, and no scope check (the
+  // runner itself is not in the traced processes' scope).
+  if (target.kind === 'begin' || target.kind === 'end' || target.kind === 'interval') return `SEC("raw_tp")\nint ${name}(void *ctx)\n{\n${body.join('\n')}\n\treturn 0;\n}\n`;
   if (target.kind === 'tracepoint' && target.syscallNr !== undefined)
     // args[0] is the task's saved pt_regs, args[1] the syscall number: one compare skips every other syscall.
     return `SEC("raw_tracepoint/sys_enter")\nint ${name}(struct bpf_raw_tracepoint_args *ctx)\n{\n\tif (ctx->args[1] != ${target.syscallNr})\n\t\treturn 0;\n\tif (!tf_in_scope())\n\t\treturn 0;\n${body.join('\n')}\n\treturn 0;\n}\n`;
@@ -272,6 +279,7 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
       return '0';
     }
     case 'string': return '0';
+    case 'param': return '0'; // replaced by its value right after parsing (positional-params.ts)
   }
 }
 

@@ -4,6 +4,7 @@ import type { Span } from '../source.js';
 import { constantArg } from './printf-check.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { isUserSide } from './typecheck.js';
+import { USER_SIDE_PROGRAM_STATEMENTS } from './user-side-statements.js';
 
 /** One BPF program in the object: what it implements and where the runner attaches it. */
 export interface ProgramInfo {
@@ -20,7 +21,7 @@ export interface ProgramInfo {
   attach: AttachPoint[];
 }
 
-/** A begin/end/interval body as the actions its owner carries out, in order (the compiler allowed only these). */
+/** A begin/end/interval body as the actions its owner carries out, in order (a begin probe's map writes are its program's). */
 function userActions(body: Stmt[]): UserAction[] {
   return body.flatMap((s): UserAction[] => {
     switch (s.kind) {
@@ -69,10 +70,14 @@ export function lowerPrograms(probes: ResolvedProbe[]): { programs: ProgramInfo[
     });
   }
   const attach = programs.flatMap((p) => p.attach);
-  for (const probe of probes)
+  for (const probe of probes) {
+    // A user-side probe's map writes: one program the runner runs (begin: before any probe attaches; end, interval: at each firing), never attached.
+    const kernel = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target)) && probe.body.some((s) => USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) ? `p${probe.index}_0` : undefined;
+    if (kernel) programs.push({ name: kernel, target: probe.points[0]!.target, span: probe.points[0]!.span, probe: probe.index, point: 0, attach: [] });
     for (const p of probe.points) {
-      if (p.target.kind === 'interval') attach.push({ kind: 'interval', periodNs: p.target.periodNs, actions: userActions(probe.body) });
-      if (p.target.kind === 'begin' || p.target.kind === 'end') attach.push({ kind: p.target.kind, actions: userActions(probe.body) });
+      if (p.target.kind === 'interval') attach.push({ kind: 'interval', periodNs: p.target.periodNs, actions: userActions(probe.body), ...(kernel ? { kernel } : {}) });
+      if (p.target.kind === 'begin' || p.target.kind === 'end') attach.push({ kind: p.target.kind, actions: userActions(probe.body), ...(kernel ? { kernel } : {}) });
     }
+  }
   return { programs, attach };
 }

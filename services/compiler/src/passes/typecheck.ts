@@ -7,6 +7,7 @@ import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
+import { isZeroValue, USER_SIDE_PROGRAM_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
 
 export interface MapInfo {
   name: string;
@@ -55,8 +56,6 @@ const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1,
 /** print(@m, N): the most entries N may ask for (what a terminal can show, and the manifest bounds). */
 const PRINT_TOP_MAX = 100_000;
 
-const USER_SIDE_STATEMENTS = new Set<Stmt['kind']>(['print', 'clear', 'printf', 'exit']);
-
 export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
 
 /** Pass: type every expression, check each builtin is valid where it is used, collect the records and maps the script uses (lower.ts lays them out). */
@@ -72,6 +71,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
   const mapReads: { name: string; span: Span }[] = [];
   const eventFields = new Map<string, { fields: { name: string; type: Type }[]; span: Span; probes: Set<string> }>();
   const deferredRefs: { name: string; span: Span; keyTypes?: Type[] }[] = [];
+  /** Maps written where writes are refused (begin/end/interval), already reported. */
+  const refusedWrites = new Set<string>();
 
   for (const probe of probes) {
     const info: ProbeAnalysis = { locals: new Map(), entries: [], usesLatency: false };
@@ -79,6 +80,10 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     if (probe.unresolved) continue; // its alias was reported; every local it binds would be reported again
     const targets = probe.points.map((p) => p.target);
     const userSide = targets.length > 0 && targets.every(isUserSide);
+    // A user-side probe's map writes compile to a BPF program run at each firing (lower-programs.ts).
+    let inUserSideIf = false;
+    /** The first print() or clear() of a user-side probe: a map write after it would run before it. */
+    let mapActionSeen: string | undefined;
     const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
     // Inside @entry() (and a pair's start key) expressions are evaluated at the start points.
     const entryTargets = probe.points.flatMap((p) => p.entries ?? []);
@@ -105,6 +110,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           if (bytes >= LIMITS.maxStringBytes) diags.error(e.span, `a string literal holds at most ${LIMITS.maxStringBytes - 1} bytes`);
           return str(Math.min(bytes + 1, LIMITS.maxStringBytes));
         }
+        case 'param': return INT; // replaced by its value right after parsing (positional-params.ts)
         case 'var': {
           const t = info.locals.get(e.name);
           if (!t) diags.error(e.span, `$${e.name} is used before it is assigned`, `assign it earlier in this probe ($${e.name} = ...;): a $local lives for one firing of one probe; to carry a value between probes use a map, e.g. @${e.name}[tid] = ...`);
@@ -264,8 +270,21 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       statements++;
       if (statements === LIMITS.maxStatementsPerProbe + 1)
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
-      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind)) {
-        diags.error(s.span, `${targets[0]!.kind} probes run in user space and may only print() or clear() maps, printf() and exit()`);
+      const kind = targets[0]?.kind;
+      const aKind = `${kind === 'interval' || kind === 'end' ? 'an' : 'a'} ${kind}`;
+      if (inUserSideIf && USER_SIDE_STATEMENTS.has(s.kind)) {
+        diags.error(s.span, `in ${aKind} probe, ${s.kind}() cannot be inside if: the map writes run first, as a BPF program, and ${s.kind}() after`, `move ${s.kind}() out of the if`);
+        return;
+      }
+      // print() and clear() see the maps as the writes leave them: a write after them would run before them.
+      if (userSide && USER_SIDE_PROGRAM_STATEMENTS.has(s.kind) && mapActionSeen)
+        diags.error(s.span, `in ${aKind} probe, map writes run first (as a BPF program), then print() and clear(): this one comes after ${mapActionSeen}`, s.kind === 'assign' && s.keys.length === 0 && isZeroValue(s.value) ? `to reset ${s.map} after printing it, clear(${s.map}) does it` : 'move the map writes before print() and clear()');
+      if (userSide && (s.kind === 'print' || s.kind === 'clear')) mapActionSeen ??= `${s.kind}(${s.map})`;
+      if (userSide && !USER_SIDE_STATEMENTS.has(s.kind) && !USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) {
+        const { message, hint } = userSideRefusal(targets[0]!.kind as 'begin' | 'end' | 'interval', s);
+        diags.error(s.span, message, hint);
+        // One cause, one diagnostic: the map's reads elsewhere are not "never assigned" too.
+        if (s.kind === 'assign' || s.kind === 'agg') refusedWrites.add(s.map);
         return;
       }
       switch (s.kind) {
@@ -283,11 +302,15 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           break;
         }
         case 'emit': emit(s); break;
-        case 'if':
+        case 'if': {
           needInt(s.cond, 'an if condition');
+          const outer = inUserSideIf;
+          inUserSideIf = userSide;
           s.then.forEach(stmt);
           s.else.forEach(stmt);
+          inUserSideIf = outer;
           break;
+        }
         case 'print':
           if (s.top && s.top.value > BigInt(PRINT_TOP_MAX)) diags.error(s.top.span, `print() shows at most the ${PRINT_TOP_MAX} largest entries, not ${s.top.value}`, 'print(@map, 0) or print(@map) prints every entry');
           if (s.div && s.div.value < 1n) diags.error(s.div.span, 'print()\'s divisor must be at least 1');
@@ -397,10 +420,11 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
   }
   for (const ref of deferredRefs) {
     const m = a.maps.get(ref.name);
+    if (!m && refusedWrites.has(ref.name)) continue;
     if (!m) diags.error(ref.span, `no map ${ref.name} is assigned anywhere in this script`, `assign it in a probe first, e.g. ${ref.name}[comm] = count(); or ${ref.name}[tid] = nsecs;`);
     else if (ref.keyTypes) checkKeys(m, ref.keyTypes, ref.span, diags);
   }
-  unassignedReads(mapReads, a.maps, diags);
+  unassignedReads(mapReads.filter((r) => !refusedWrites.has(r.name)), a.maps, diags);
 
   for (const [name, { fields, probes }] of eventFields) a.events.set(name, { fields, fieldTypes: new Map(fields.map((f) => [f.name, f.type])), probes: [...probes] });
   return a;

@@ -58,7 +58,7 @@ export async function followRollout(api: ApiClient, id: string, out: (l: string)
 export const deployCommand: Command = {
   path: ['deploy'],
   summary: 'compile a script per kernel build and roll it out to the selected hosts',
-  args: 'FILE',
+  args: 'FILE [PARAM...]',
   options: {
     select: { type: 'string', description: 'hosts whose labels match all pairs', valueName: 'K=V,..' },
     ttl: { type: 'string', description: 'detach after this long, even if the control plane is gone (default 10m)', valueName: 'DURATION' },
@@ -70,9 +70,11 @@ export const deployCommand: Command = {
   async run(values, positionals, { config, out }) {
     const select = stringOption(values, 'select');
     if (!select) throw new UsageError('--select K=V is required (deploying to every host by accident is not a feature)');
-    const { file, text: script } = readFileArg(positionals);
+    // Words after FILE are the script's positional parameters ($1, $2, ...), as for tapfleet run.
+    const { file, text: script } = readFileArg(positionals.slice(0, 1));
+    const params = positionals.slice(1);
     const api = ApiClient.fromConfig(config);
-    const body: CreateDeploymentRequest = { scriptName: basename(file), script, selector: parseKeyValues(select, '--select'), ttl: stringOption(values, 'ttl') ?? '10m', canary: values.canary === true };
+    const body: CreateDeploymentRequest = { scriptName: basename(file), script, selector: parseKeyValues(select, '--select'), ttl: stringOption(values, 'ttl') ?? '10m', canary: values.canary === true, params };
     const created = await api.call('POST', '/v1/deployments', DeploymentView, body);
     const groups = Object.keys(created.bundles).length;
     if (!values.json) out(`deployment ${created.id}: ${created.targets.length} host(s), ${groups} bundle(s) (${created.compiles.cached} from the compile cache)`);
@@ -96,7 +98,8 @@ export const deploymentsCommand: Command = {
     const list = await api.call('GET', '/v1/deployments', z.array(Deployment));
     const unknown = await api.call('GET', '/v1/deployments/unknown', z.array(UnknownDeployment));
     if (values.json) return out(JSON.stringify({ deployments: list, unknown })), 0;
-    const rows = list.map((d) => [d.id, d.scriptName, d.phase, String(d.targets.length), Object.entries(d.selector).map(([k, v]) => `${k}=${v}`).join(','), ago(d.createdAtMs), new Date(d.expiresAtMs).toISOString()]);
+    // A deployment's parameters are part of what it runs: `orders.tap 1234 foo`, as it was deployed.
+    const rows = list.map((d) => [d.id, [d.scriptName, ...(d.params ?? [])].join(' '), d.phase, String(d.targets.length), Object.entries(d.selector).map(([k, v]) => `${k}=${v}`).join(','), ago(d.createdAtMs), new Date(d.expiresAtMs).toISOString()]);
     for (const l of table(['ID', 'SCRIPT', 'PHASE', 'HOSTS', 'SELECTOR', 'CREATED', 'EXPIRES'], rows)) out(l);
     if (unknown.length) {
       out('');
@@ -116,7 +119,7 @@ export const statusCommand: Command = {
   async run(values, positionals, { config, out }) {
     const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}`, DeploymentView);
     if (values.json) return out(JSON.stringify(view)), 0;
-    out(`${view.id} ${view.scriptName}: ${view.phase}${view.message ? ` (${view.message})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
+    out(`${view.id} ${[view.scriptName, ...(view.params ?? [])].join(' ')}: ${view.phase}${view.message ? ` (${view.message})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
     for (const l of table(HOST_HEADER, hostRows(view))) out(l);
     return 0;
   },

@@ -1,18 +1,18 @@
 import type { Command } from '@tapfleet/runtime';
-import { BINARY_OPTION, binaryPaths, printDiagnostics, readScript } from './common.js';
+import { BINARY_OPTION, binaryPaths, printDiagnostics, PROGRAM_OPTION, readScript, SCRIPT_ARGS } from './common.js';
 
 export const checkCommand: Command = {
   path: ['check'],
-  args: 'FILE',
+  args: SCRIPT_ARGS,
   summary: 'report diagnostics for a probe script against this host (nothing is loaded)',
-  options: { binary: BINARY_OPTION },
+  options: { program: PROGRAM_OPTION, binary: BINARY_OPTION },
   async run(values, positionals, { out }) {
-    const { file, text } = readScript(positionals);
+    const { file, text, params } = readScript(values, positionals);
     const [{ frontEnd, loadTapsets }, { profilesForScript }] = await Promise.all([import('@tapfleet/compiler'), import('../host-compile.js')]);
     const tapsets = loadTapsets();
     const paths = binaryPaths(values);
     const profiles = profilesForScript(file, text, tapsets.aliases, paths);
-    const fe = frontEnd({ file, text, ...profiles, tapsets: tapsets.aliases, binaryPaths: paths });
+    const fe = frontEnd({ file, text, ...profiles, tapsets: tapsets.aliases, binaryPaths: paths, params });
     printDiagnostics(fe.diagnostics);
     const errors = fe.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors) {

@@ -1,11 +1,36 @@
 import { join } from 'node:path';
 import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
-import type { TapfleetConfig } from '@tapfleet/schemas';
+import { scriptParamsProblem, type TapfleetConfig } from '@tapfleet/schemas';
 import { formatDiagnostic, loadOrCreateSigningKey, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
 
-export const readScript = (positionals: string[]) => readFileArg(positionals);
+export const PROGRAM_OPTION = { type: 'string' as const, short: 'e', description: "the script itself instead of a FILE, as bpftrace -e (diagnostics name it '-e')", valueName: 'PROGRAM' };
+
+/** What `run`, `check` and `compile` take positionally, in bpftrace's order: the script, then its parameters ($1, $2, ...). */
+export const SCRIPT_ARGS = 'FILE [PARAM...] | -e PROGRAM [PARAM...]';
+
+/**
+ * The script (FILE, or `-e PROGRAM`) and its positional parameters: every word after it, `$1` first.
+ * A parameter that starts with `-` goes after `--` (`tapfleet run s.tap -- -5`), as the options end there.
+ */
+export function readScript(values: OptionValues, positionals: string[]): { file: string; text: string; params: string[] } {
+  const program = values.program;
+  let script: { file: string; text: string };
+  let params: string[];
+  if (typeof program === 'string') {
+    script = { file: '-e', text: program };
+    params = positionals;
+  } else {
+    if (positionals.length === 0) throw new UsageError('give a script FILE (or the script itself with -e PROGRAM)');
+    script = readFileArg(positionals.slice(0, 1));
+    params = positionals.slice(1);
+  }
+  // The API's bounds (a deployment's params): the same words make the same bundle here and in the fleet.
+  const problem = scriptParamsProblem(params);
+  if (problem) throw new UsageError(problem);
+  return { ...script, params };
+}
 
 export function binaryPaths(values: OptionValues): Record<string, string> {
   const list = (values.binary as string[] | undefined) ?? [];

@@ -3,13 +3,14 @@ import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
 import { CompileError } from '@tapfleet/compiler/light';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
-import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, readScript, buildOptions } from './common.js';
+import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, PROGRAM_OPTION, readScript, buildOptions, SCRIPT_ARGS } from './common.js';
 
 export const runCommand: Command = {
   path: ['run'],
-  args: 'FILE',
+  args: SCRIPT_ARGS,
   summary: 'compile a probe script for this host, load it, and print events and aggregations (Ctrl-C stops)',
   options: {
+    program: PROGRAM_OPTION,
     pid: { type: 'string', short: 'p', description: 'trace only this process (uprobes and USDT); stop when it exits', valueName: 'PID' },
     command: {
       type: 'string', short: 'c', valueName: 'CMD',
@@ -21,7 +22,7 @@ export const runCommand: Command = {
     binary: BINARY_OPTION,
     'no-cache': { type: 'boolean', description: 'compile even when the compile cache holds this script\'s bundle, and store nothing' },
   },
-  details: `A compiled bundle is kept under <dataDir>/compile-cache (least recently used out beyond 64 MB), keyed by the script, the tapsets, the kernel build, the compiler and clang builds and --binary; its binaries' build-ids are checked on use. A repeated run skips the compile.`,
+  details: `Words after the script are its positional parameters, as in bpftrace: $1, $2, ... ($# counts them), numbers where a number is expected and str($N) for the word itself; put -- before one that starts with '-'. A compiled bundle is kept under <dataDir>/compile-cache (least recently used out beyond 64 MB), keyed by the script, its parameters, the tapsets, the kernel build, the compiler and clang builds and --binary; its binaries' build-ids are checked on use. A repeated run skips the compile.`,
   async run(values, positionals, ctx) {
     const { config, out } = ctx;
     // Loaded now, not with the command table: only a run needs the runner and the cache (and, on a
@@ -31,7 +32,7 @@ export const runCommand: Command = {
       import('../output/stack-loss.js'),
     ]);
     loading.catch(() => {}); // a usage error below may throw before it is awaited (a failed import still fails the run there)
-    const { file, text } = readScript(positionals);
+    const { file, text, params } = readScript(values, positionals);
     const pidText = stringOption(values, 'pid');
     const command = stringOption(values, 'command');
     if (pidText && command) throw new UsageError('give -p PID or -c CMD, not both');
@@ -52,7 +53,9 @@ export const runCommand: Command = {
     let bundle;
     let fromCache = false;
     try {
-      ({ bundle, cached: fromCache } = await cachedCompile({ file, text, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
+      let warnings: string[];
+      ({ bundle, cached: fromCache, warnings } = await cachedCompile({ file, text, params, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
+      for (const w of warnings) process.stderr.write(`${w}\n`);
       if (cache && !fromCache) ctx.log.debug({ ...cache.stats }, 'compile cache miss: compiled and stored');
     } catch (e) {
       if (e instanceof CompileError) {

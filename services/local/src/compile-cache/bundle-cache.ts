@@ -57,6 +57,11 @@ export class BundleCache {
 
   /** The cached bundle for `key`, verified with `publicKeyPem`; undefined on a miss of any kind. */
   get(key: string, publicKeyPem: string): Bundle | undefined {
+    return this.entry(key, publicKeyPem)?.bundle;
+  }
+
+  /** The cached bundle for `key` and the compile's warnings (printed again on every hit, as on the compile). */
+  entry(key: string, publicKeyPem: string): { bundle: Bundle; warnings: string[] } | undefined {
     const path = this.path(key);
     let text: string;
     try {
@@ -85,7 +90,7 @@ export class BundleCache {
     } catch {
       // evicted by another run meanwhile: the bundle in hand is still good
     }
-    return bundle;
+    return { bundle, warnings: entry.warnings };
   }
 
   /**
@@ -93,16 +98,16 @@ export class BundleCache {
    * A cache is an optimisation: a store that fails (disk full, the directory not writable) is
    * logged and leaves nothing behind, and the run goes on with the bundle it has.
    */
-  put(key: string, bundle: Bundle): void {
+  put(key: string, bundle: Bundle, warnings: string[] = []): void {
     try {
-      this.store(key, bundle);
+      this.store(key, bundle, warnings);
     } catch (e) {
       this.stats.storeFailures++;
       this.o.log?.warn({ dir: this.dir, reason: (e as Error).message }, 'could not store the compiled bundle in the compile cache; running without it');
     }
   }
 
-  private store(key: string, bundle: Bundle): void {
+  private store(key: string, bundle: Bundle, warnings: string[]): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const entry: CompileCacheEntry = {
       format: CACHE_FORMAT, key,
@@ -111,6 +116,7 @@ export class BundleCache {
         return { path: b.path, buildId: b.buildId, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
       }),
       bundle: serializeBundle(bundle),
+      warnings,
     };
     const path = this.path(key);
     const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -21,6 +21,8 @@ export interface CacheKeyInputs {
   binaryPaths: Record<string, string>;
   /** The clang binary (config `compiler.clang`); default `clang` from PATH. */
   clang?: string;
+  /** Positional parameters (`$1`.., `$#`): compiled in as constants. */
+  params?: readonly string[];
 }
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -89,6 +91,8 @@ export function compileCacheKey(i: CacheKeyInputs): { key: string; parts: Record
     script: `${resolve(i.file)} ${sha256(i.text)}`,
     tapsets: tapsetsIdentity(i.tapsetsDir),
     binaryPaths: canonicalJson(i.binaryPaths),
+    // Compiled in as constants: `run s.tap 1234` and `run s.tap 5678` are two bundles.
+    params: JSON.stringify(i.params ?? []),
     tools: `${toolIdentity(i.clang ?? 'clang')} ${toolIdentity('llvm-strip')}`,
   };
   return { key: sha256(canonicalJson(parts)), parts };

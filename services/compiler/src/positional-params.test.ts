@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FIXTURE_PROFILES } from './test-profile.test-fixtures.js';
+import { frontEnd } from './compile.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { MAX_SCRIPT_PARAM_BYTES, MAX_SCRIPT_PARAMS, scriptParamsProblem as paramsProblem } from '@tapfleet/schemas';
+import { paramNumber } from './passes/positional-params.js';
+
+const SW = 'probe tracepoint:sched:sched_switch';
+
+function compile(text: string, params: string[], purpose?: 'run' | 'deploy') {
+  return frontEnd({ file: 'p.tap', text, kernel: FIXTURE_PROFILES.kernel, binaries: [], params, ...(purpose ? { purpose } : {}) });
+}
+const firstLines = (fe: ReturnType<typeof compile>) => fe.diagnostics.map((d) => formatDiagnostic(d).split('\n')[0]);
+
+/** The constant arguments a `begin` printf() carries to user space: what the parameters became. */
+function beginPrintfArgs(text: string, params: string[]) {
+  const fe = compile(`${SW} { @n = count(); }\nprobe begin { ${text} }`, params);
+  assert.equal(fe.diagnostics.filter((d) => d.severity === 'error').length, 0, firstLines(fe).join('\n'));
+  const begin = fe.lowered!.attach.find((a) => a.kind === 'begin');
+  assert.ok(begin && begin.kind === 'begin');
+  return begin.actions.flatMap((a) => (a.op === 'printf' ? a.args : []));
+}
+
+test('$N is the word read as bpftrace 0.17 reads a number: decimal, 0x hex, a sign, leading blanks; int64 only', () => {
+  const cases: [string, bigint | undefined][] = [
+    ['1234', 1234n], [' 12', 12n], ['-0x10', -16n], ['007', 7n], ['+5', 5n], ['0', 0n],
+    ['9223372036854775807', 2n ** 63n - 1n], ['-9223372036854775808', -(2n ** 63n)],
+    // bpftrace: "$1 used numerically but given ..." for each of these.
+    ['abc', undefined], ['12abc', undefined], ['1e3', undefined], ['', undefined], ['5 ', undefined], ['1_000', undefined],
+    ['9223372036854775808', undefined], ['99999999999999999999', undefined],
+  ];
+  for (const [word, want] of cases) assert.equal(paramNumber(word), want, JSON.stringify(word));
+});
+
+test('$1, str($2), $# and str($1, N) become constants: a begin printf() carries them as literals', () => {
+  assert.deepEqual(beginPrintfArgs('printf("%d %s %d\\n", $1, str($2), $#);', ['5', 'hi']), [
+    { type: 'int', value: '5' }, { type: 'str', value: 'hi' }, { type: 'int', value: '2' },
+  ]);
+  assert.deepEqual(beginPrintfArgs('printf("%d %s\\n", $1, str($1));', ['-0x10']), [{ type: 'int', value: '-16' }, { type: 'str', value: '-0x10' }]);
+  // bpftrace 0.17: str($1, 3) of "hello" prints "hel"; str($1) keeps 63 characters (its 64-byte strings).
+  assert.deepEqual(beginPrintfArgs('printf("%s|%s\\n", str($1, 3), str($2));', ['hello', 'x'.repeat(100)]), [
+    { type: 'str', value: 'hel' }, { type: 'str', value: 'x'.repeat(63) },
+  ]);
+});
+
+test('a parameter not given reads as 0 (or "" in str()), as in bpftrace, with one warning per parameter at its first use', () => {
+  const text = `probe begin { printf("%d [%s] %d\\n", $1, str($2), $#); }\n${SW} /pid == $1/ { @n = count(); }`;
+  const fe = compile(text, []);
+  assert.deepEqual(firstLines(fe), [
+    'p.tap:1:38: warning: $1 is not given (0 parameter(s) were): it reads as 0, or "" in str()',
+    'p.tap:1:46: warning: $2 is not given (0 parameter(s) were): it reads as 0, or "" in str()',
+  ]);
+  assert.match(formatDiagnostic(fe.diagnostics[1]!), /give it after the script: tapfleet run p\.tap VALUE1 VALUE2/);
+  assert.ok(fe.c, 'warnings do not stop the compile');
+  const begin = fe.lowered!.attach.find((a) => a.kind === 'begin');
+  assert.ok(begin && begin.kind === 'begin');
+  assert.deepEqual(begin.actions[0], { op: 'printf', format: '%d [%s] %d\n', args: [{ type: 'int', value: '0' }, { type: 'str', value: '' }, { type: 'int', value: '0' }] });
+});
+
+test('a word that is not a number where a number is expected is an error at its first use, with the fix', () => {
+  assert.deepEqual(firstLines(compile(`${SW} /pid == $1/ { @n[$1 + 1] = count(); }`, ['web'])), ['p.tap:1:45: error: $1 is used as a number, but was given "web"']);
+  const fe = compile(`${SW} /pid == $1/ { @n[$2] = count(); }`, ['abc', '12abc']);
+  assert.deepEqual(fe.diagnostics.map((d) => formatDiagnostic(d)), [
+    ['p.tap:1:45: error: $1 is used as a number, but was given "abc"', `  ${SW} /pid == $1/ { @n[$2] = count(); }`, `${' '.repeat(46)}^~`, '  pass a number (decimal or 0x hex) as parameter 1, or read it as a string: str($1)'].join('\n'),
+    ['p.tap:1:54: error: $2 is used as a number, but was given "12abc"', `  ${SW} /pid == $1/ { @n[$2] = count(); }`, `${' '.repeat(55)}^~`, '  pass a number (decimal or 0x hex) as parameter 2, or read it as a string: str($2)'].join('\n'),
+  ]);
+  assert.equal(fe.c, undefined);
+});
+
+test('a parameter used as a string compares in the kernel, and works as str()\'s length and lhist() bounds', () => {
+  const fe = compile(`${SW} /args.prev_comm == str($1)/ { @h = lhist(args.prev_pid, 0, $2, $3); printf("%s\\n", str(args.prev_pid, $4)); }`, ['bash', '1000', '100', '16']);
+  assert.deepEqual(firstLines(fe), []);
+  assert.ok(fe.c?.includes("'b'") || fe.c?.includes('98'), 'the comparison is against the literal bash');
+  assert.deepEqual(fe.lowered!.maps.get('@h')?.lhist, { lo: 0, hi: 1000, step: 100 });
+});
+
+test('$0 and assigning $1 are refused; a deployment must give every parameter its script reads (its warnings reach no one)', () => {
+  assert.deepEqual(firstLines(compile(`${SW} { @n[$0] = count(); }`, ['1'])), ['p.tap:1:42: error: there is no $0: positional parameters are numbered from $1']);
+  assert.deepEqual(firstLines(compile(`${SW} { $1 = 3; @n = count(); }`, ['1'])), ['p.tap:1:39: error: $1 is a positional parameter (a word given after the script), not a variable: it cannot be assigned']);
+  const script = `${SW} /pid == $1/ { @n[$#] = count(); printf("%s\\n", str($2)); }`;
+  assert.deepEqual(firstLines(compile(script, ['7'], 'deploy')), ['p.tap:1:88: error: $2 is not given (the deployment has 1 parameter(s)): a deployment must give every parameter its script reads']);
+  assert.deepEqual(firstLines(compile(script, ['7', 'x'], 'deploy')), []);
+});
+
+test('parameters are bounded as the API bounds a deployment\'s: count, length, no NUL', () => {
+  assert.equal(paramsProblem(['1', 'a']), undefined);
+  assert.equal(paramsProblem(Array(MAX_SCRIPT_PARAMS + 1).fill('1')), 'at most 64 positional parameters');
+  assert.equal(paramsProblem(['x'.repeat(MAX_SCRIPT_PARAM_BYTES + 1)]), 'parameter 1: a positional parameter is at most 4096 bytes, with no NUL');
+  assert.equal(paramsProblem(['ok', 'a\0b']), 'parameter 2: a positional parameter is at most 4096 bytes, with no NUL');
+  assert.deepEqual(firstLines(compile(`${SW} { @n = count(); }`, Array(65).fill('1'))), ['p.tap:1:1: error: at most 64 positional parameters']);
+});
