@@ -11,19 +11,22 @@ const BUNDLE = new URL('services/cli/bundle/', ROOT);
  * tsconfig.tsbuildinfo, node_modules' lock) still have the mtimes they had when it was built:
  * after a `tsc -b` that rebuilt any package, or an npm install, the packages themselves run.
  * A dozen stats, well under a millisecond. TAPFLEET_NO_BUNDLE=1 runs the packages regardless.
+ * Returns the current build's entry URL, or undefined to run the packages.
  */
-function bundleIsFresh() {
-  if (process.env.TAPFLEET_NO_BUNDLE === '1') return false;
+function freshBundle() {
+  if (process.env.TAPFLEET_NO_BUNDLE === '1') return undefined;
   try {
-    const { inputs } = JSON.parse(readFileSync(new URL('stamp.json', BUNDLE), 'utf8'));
-    return Object.entries(inputs).every(([file, mtimeMs]) => statSync(new URL(file, ROOT)).mtimeMs === mtimeMs);
+    const { build, inputs } = JSON.parse(readFileSync(new URL('stamp.json', BUNDLE), 'utf8'));
+    const fresh = Object.entries(inputs).every(([file, mtimeMs]) => statSync(new URL(file, ROOT)).mtimeMs === mtimeMs);
+    return fresh ? new URL(`${build}/tapfleet.js`, BUNDLE).href : undefined;
   } catch {
-    return false; // no bundle (a fresh clone before `npm run build`, the Docker images), or a watched file gone
+    return undefined; // no bundle (a fresh clone before `npm run build`, the Docker images), or a watched file gone
   }
 }
 
+const bundle = freshBundle();
 /** @type {{ main: (argv: string[]) => Promise<number> }} */
-const cli = bundleIsFresh() ? await import(new URL('tapfleet.js', BUNDLE).href) : await import('@tapfleet/cli');
+const cli = bundle ? await import(bundle) : await import('@tapfleet/cli');
 const code = await cli.main(process.argv.slice(2));
 // A command that failed (a service whose start threw, say) must not linger because a client it
 // opened still holds the event loop (a NATS connection reconnecting forever kept a failed

@@ -1,5 +1,5 @@
 // The CLI bundled for start-up (`npm run build`, after `tsc -b`): bin/tapfleet.js runs
-// services/cli/bundle/tapfleet.js when it is fresh, else the compiled packages themselves.
+// services/cli/bundle/<build>/tapfleet.js when it is fresh, else the compiled packages themselves.
 //
 // Why: a `tapfleet run` loads ~120 ES modules, and Node's loader (resolve each URL, read each
 // file, link) cost more of its start than the code did. esbuild puts the packages into a few
@@ -19,18 +19,28 @@
 // bases keep meaning exactly what they mean unbundled. Any other `import.meta` use (resolve,
 // dirname) fails the build, so a new one is looked at rather than resolved from the chunk's directory.
 //
-// Staleness: stamp.json, written last, holds the mtime of each bundled workspace's
-// tsconfig.tsbuildinfo (tsc -b rewrites it whenever it emits) and of node_modules'
-// .package-lock.json (npm rewrites it on every install). bin/tapfleet.js stats them and runs
-// the unbundled packages if any differs, so a `tsc -b` alone never leaves a stale bundle running.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Staleness: stamp.json names the current build's directory and holds the mtime of each
+// bundled workspace's tsconfig.tsbuildinfo (tsc -b rewrites it whenever it emits) and of
+// node_modules' .package-lock.json (npm rewrites it on every install). bin/tapfleet.js stats
+// them and runs the unbundled packages if any differs, so a `tsc -b` alone never leaves a stale
+// bundle running.
+//
+// Each build goes to a directory of its own and stamp.json is replaced (renamed into place) last:
+// a process already running from an earlier build (a demo's services, an agent) still finds
+// the chunks it has yet to import lazily, and a process starting meanwhile never reads a
+// half-written build. Builds other than the new one are removed once a day old.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'services', 'cli', 'bundle');
-const STAMP = join(OUT, 'stamp.json');
+const BUNDLE = join(ROOT, 'services', 'cli', 'bundle');
+const STAMP = join(BUNDLE, 'stamp.json');
+const BUILD = `build-${Date.now().toString(36)}-${process.pid}`;
+const OUT = join(BUNDLE, BUILD);
+/** How long an earlier build stays for the processes started from it. */
+const KEEP_MS = 24 * 3600_000;
 /** Bundled packages (bare specifiers); everything else that is not relative stays external. */
 const BUNDLED = /^(@tapfleet\/|zod(\/|$))/;
 /** A compiled workspace file: <workspace>/dist/... (not node_modules). */
@@ -38,7 +48,7 @@ const WORKSPACE_DIST = /^(schemas|services\/[^/]+|agents\/[^/]+)\/dist\//;
 
 const workspaces = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces.filter((w) => w !== 'test');
 // An external package must resolve from the bundle's directory as it does from the file that
-// imports it: a workspace's own node_modules would be invisible from services/cli/bundle/.
+// imports it: a workspace's own node_modules would be invisible from services/cli/bundle/*/.
 for (const ws of workspaces)
   if (existsSync(join(ROOT, ws, 'node_modules'))) throw new Error(`bundle-cli: ${ws}/node_modules exists; its packages would resolve differently from the bundle`);
 
@@ -64,7 +74,6 @@ const moduleUrls = {
   },
 };
 
-rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const result = await build({
   absWorkingDir: ROOT,
@@ -82,6 +91,9 @@ const result = await build({
 });
 // meta.json: which inputs each chunk holds (import-graph.test.ts maps loaded chunks back to modules).
 writeFileSync(join(OUT, 'meta.json'), JSON.stringify(result.metafile));
-writeFileSync(STAMP, `${JSON.stringify({ inputs }, null, 1)}\n`);
+writeFileSync(`${STAMP}.${process.pid}`, `${JSON.stringify({ build: BUILD, inputs }, null, 1)}\n`);
+renameSync(`${STAMP}.${process.pid}`, STAMP);
+for (const d of readdirSync(BUNDLE))
+  if (d.startsWith('build-') && d !== BUILD && Date.now() - statSync(join(BUNDLE, d)).mtimeMs > KEEP_MS) rmSync(join(BUNDLE, d), { recursive: true, force: true });
 const chunks = Object.keys(result.metafile.outputs).length;
 process.stderr.write(`bundle-cli: ${Object.keys(result.metafile.inputs).length} modules -> ${chunks} files in ${relative(ROOT, OUT)}/\n`);

@@ -8,13 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allCommands } from '@tapfleet/cli';
 import { compileCacheDir } from '@tapfleet/local';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
-import { bundleCurrent, isBundleFile, readStamp, STAMP_FILE } from './cli-bundle.js';
+import { BUNDLE_DIR, bundleCurrent, isBundleFile, readStamp, STAMP_FILE } from './cli-bundle.js';
 
 const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
 const BIN = join(PROJECT_ROOT, 'bin', 'tapfleet.js');
@@ -83,6 +83,7 @@ test('a package rebuilt by tsc alone (its tsconfig.tsbuildinfo newer) makes bin/
   // services/cli: the package no other bundled package depends on, so the touch reaches no other project's up-to-date check.
   const info = join(PROJECT_ROOT, 'services', 'cli', 'tsconfig.tsbuildinfo');
   assert.ok(Object.keys(readStamp().inputs).includes('services/cli/tsconfig.tsbuildinfo'), 'the stamp watches every bundled package');
+  const before = readStamp().build;
   try {
     const later = new Date(Date.now() + 1000);
     utimesSync(info, later, later);
@@ -105,4 +106,7 @@ test('a package rebuilt by tsc alone (its tsconfig.tsbuildinfo newer) makes bin/
   }
   assert.ok(bundleCurrent());
   assert.equal(tapfleet(['--help']).ran, 'bundle');
+  // A new build goes beside the last, which processes started from it may still import chunks from.
+  assert.notEqual(readStamp().build, before);
+  assert.ok(existsSync(join(BUNDLE_DIR, before, 'tapfleet.js')), 'the earlier build is kept');
 });

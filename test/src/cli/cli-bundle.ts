@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '@tapfleet/runtime';
 export const BUNDLE_DIR = join(PROJECT_ROOT, 'services', 'cli', 'bundle');
 export const STAMP_FILE = join(BUNDLE_DIR, 'stamp.json');
 
-const Stamp = z.object({ inputs: z.record(z.number()) });
+const Stamp = z.object({ build: z.string(), inputs: z.record(z.number()) });
 /** esbuild's metafile, the part read here: each output file's inputs (paths relative to the repository). */
 const Meta = z.object({ outputs: z.record(z.object({ inputs: z.record(z.unknown()) })) });
 
@@ -27,7 +27,7 @@ export function bundleCurrent(): boolean {
 
 /** Absolute path of each bundle file -> the absolute paths of the modules it holds. */
 export function bundleContents(): Map<string, string[]> {
-  const meta = Meta.parse(JSON.parse(readFileSync(join(BUNDLE_DIR, 'meta.json'), 'utf8')));
+  const meta = Meta.parse(JSON.parse(readFileSync(join(BUNDLE_DIR, readStamp().build, 'meta.json'), 'utf8')));
   return new Map(Object.entries(meta.outputs).map(([out, o]) => [join(PROJECT_ROOT, out), Object.keys(o.inputs).map((i) => join(PROJECT_ROOT, i))]));
 }
 
