@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by `npm start` and `npm test`: npm packages, TypeScript
-# build, then `tapfleet setup` (Debian packages, tracefs, native parts). Quiet when
+# build and the CLI's bundle, then `tapfleet setup` (Debian packages, tracefs, native parts). Quiet when
 # nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,7 @@ fi
 
 echo "setup: building TypeScript" >&2
 npx tsc -b tsconfig.json
+# The CLI bundled for start-up; bin/tapfleet.js runs it only while it matches the build above.
+node scripts/bundle-cli.mjs
 
 node bin/tapfleet.js setup

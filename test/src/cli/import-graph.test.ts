@@ -1,7 +1,9 @@
 /**
  * What each command loads: `tapfleet --help` and `tapfleet run` must not pay for client
  * libraries they never use, and a `run` whose bundle is in the compile cache must not load the
- * compiler at all. Asserted on the modules a real process loaded (module-trace.ts), not on time.
+ * compiler at all. Asserted on the modules a real process loaded (module-trace.ts), not on time:
+ * once running the packages themselves, once running the CLI's bundle (scripts/bundle-cli.mjs),
+ * whose files are read back as the modules each holds: its lazy chunks must stay as lazy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { bundleContents, bundleCurrent, isBundleFile, unbundled } from './cli-bundle.js';
 
 const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
 /** The client libraries: NATS, ClickHouse, Redis, Kafka, OpenTelemetry, Prometheus. */
@@ -19,16 +22,26 @@ const LOGGER = /node_modules\/pino\//;
 /** The compiler's front end, and the host discovery that runs it to find a script's targets. */
 const FRONT_END = /services\/compiler\/dist\/(parser|compile|compile-bundle|passes\/[^/]+)\.js$|services\/local\/dist\/host-compile\.js$/;
 
-/** Runs `tapfleet ARGS` in a fresh process; its exit code, output and every module it loaded. */
-function traced(args: string[], env: Record<string, string> = {}) {
+type Mode = 'packages' | 'bundle';
+/** The bundle is checked when `npm run build` made it current; after a bare `tsc -b`, bin/tapfleet.js would not run it. */
+const MODES: { mode: Mode; skip: string | false }[] = [
+  { mode: 'packages', skip: false },
+  { mode: 'bundle', skip: bundleCurrent() ? false : 'the CLI bundle is absent or older than the packages (npm run build makes it)' },
+];
+
+/** Runs `tapfleet ARGS` in a fresh process; its exit code, output and every module it loaded (a bundle file read as the modules it holds). */
+function traced(mode: Mode, args: string[], env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tf-modules-'));
   const trace = join(dir, 'modules');
   writeFileSync(trace, '');
   try {
     const r = spawnSync(process.execPath, ['--import', TRACE_HOOK, join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], {
-      encoding: 'utf8', cwd: PROJECT_ROOT, env: { ...process.env, ...env, TAPFLEET_MODULE_TRACE: trace },
+      encoding: 'utf8', cwd: PROJECT_ROOT, env: { ...process.env, ...env, TAPFLEET_MODULE_TRACE: trace, TAPFLEET_NO_BUNDLE: mode === 'packages' ? '1' : '0' },
     });
-    const modules = [...new Set(readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^(esm|cjs) (file:\/\/)?/, '')))];
+    const loaded = [...new Set(readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^(esm|cjs) (file:\/\/)?/, '')))];
+    // The mode asked for is the code that ran.
+    assert.equal(loaded.some(isBundleFile), mode === 'bundle', `tapfleet ${args.join(' ')} (${mode}) loaded:\n${loaded.join('\n')}`);
+    const modules = mode === 'bundle' ? unbundled(loaded, bundleContents()) : loaded;
     return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -37,47 +50,49 @@ function traced(args: string[], env: Record<string, string> = {}) {
 
 const matching = (modules: string[], re: RegExp) => modules.filter((m) => re.test(m));
 
-test('tapfleet --help and tapfleet run --help load no client library, no compiler, no logger and no service code', () => {
-  for (const args of [['--help'], ['run', '--help'], ['agent', '--help'], ['deploy', '--help']]) {
-    const r = traced(args);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^usage: tapfleet/m);
-    // The trace works: it saw the CLI itself and the config's schemas.
-    assert.ok(matching(r.modules, /services\/cli\/dist\/main\.js$/).length === 1, r.modules.join('\n'));
-    assert.deepEqual(matching(r.modules, CLIENTS), [], `tapfleet ${args.join(' ')}`);
-    assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
-    assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
-    assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
-    // The single-host package's command table only: no session, host discovery, cache, output or runner.
-    assert.deepEqual(matching(r.modules, /services\/local\/dist\/(run-session|host-compile|compile-cache\/|output\/)|agents\/runner\/dist\//), [], `tapfleet ${args.join(' ')}`);
-  }
-  // A command loads the command tables only up to its own: `run` needs none of the others.
-  const run = traced(['run', '--help']);
-  assert.deepEqual(matching(run.modules, /\/(stack|control-plane|host-agent|ingest|assembler|query)\/dist\//), []);
-  // The agent's word goes straight to its table: the host's long-running process holds no other table's modules.
-  const agent = traced(['agent', '--help']);
-  assert.deepEqual(matching(agent.modules, /\/(stack|compiler|control-plane|ingest|assembler|query)\/dist\//), []);
-});
+for (const { mode, skip } of MODES) {
+  test(`${mode}: tapfleet --help and tapfleet run --help load no client library, no compiler, no logger and no service code`, { skip }, () => {
+    for (const args of [['--help'], ['run', '--help'], ['agent', '--help'], ['deploy', '--help']]) {
+      const r = traced(mode, args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^usage: tapfleet/m);
+      // The trace works: it saw the CLI itself and the config's schemas.
+      assert.ok(matching(r.modules, /services\/cli\/dist\/main\.js$/).length === 1, r.modules.join('\n'));
+      assert.deepEqual(matching(r.modules, CLIENTS), [], `tapfleet ${args.join(' ')}`);
+      assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
+      assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
+      assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
+      // The single-host package's command table only: no session, host discovery, cache, output or runner.
+      assert.deepEqual(matching(r.modules, /services\/local\/dist\/(run-session|host-compile|compile-cache\/|output\/)|agents\/runner\/dist\//), [], `tapfleet ${args.join(' ')}`);
+    }
+    // A command loads the command tables only up to its own: `run` needs none of the others.
+    const run = traced(mode, ['run', '--help']);
+    assert.deepEqual(matching(run.modules, /\/(stack|control-plane|host-agent|ingest|assembler|query)\/dist\//), []);
+    // The agent's word goes straight to its table: the host's long-running process holds no other table's modules.
+    const agent = traced(mode, ['agent', '--help']);
+    assert.deepEqual(matching(agent.modules, /\/(stack|compiler|control-plane|ingest|assembler|query)\/dist\//), []);
+  });
 
-test('tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler and no logger either', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tf-modules-data-'));
-  try {
-    const env = { TAPFLEET_DATA_DIR: dataDir };
-    const args = ['run', 'docs/examples/syscalls-by-comm.tap', '-c', '/usr/bin/python3.11 -c "import os\nfor i in range(50): os.getpid()"'];
-    const cold = traced(args, env);
-    assert.equal(cold.code, 0, cold.stderr);
-    assert.match(cold.stdout, /^@calls\[python3\.11\]: 50$/m);
-    assert.deepEqual(matching(cold.modules, CLIENTS), []);
-    assert.ok(matching(cold.modules, FRONT_END).length > 0, 'a cold run compiles (the trace sees the front end)');
+  test(`${mode}: tapfleet run loads no client library; with its bundle in the compile cache it loads no compiler and no logger either`, { skip }, () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tf-modules-data-'));
+    try {
+      const env = { TAPFLEET_DATA_DIR: dataDir };
+      const args = ['run', 'docs/examples/syscalls-by-comm.tap', '-c', '/usr/bin/python3.11 -c "import os\nfor i in range(50): os.getpid()"'];
+      const cold = traced(mode, args, env);
+      assert.equal(cold.code, 0, cold.stderr);
+      assert.match(cold.stdout, /^@calls\[python3\.11\]: 50$/m);
+      assert.deepEqual(matching(cold.modules, CLIENTS), []);
+      assert.ok(matching(cold.modules, FRONT_END).length > 0, 'a cold run compiles (the trace sees the front end)');
 
-    const cached = traced(args, env);
-    assert.equal(cached.code, 0, cached.stderr);
-    assert.match(cached.stdout, /^@calls\[python3\.11\]: 50$/m);
-    assert.deepEqual(matching(cached.modules, CLIENTS), []);
-    assert.deepEqual(matching(cached.modules, FRONT_END), []);
-    assert.deepEqual(matching(cached.modules, LOGGER), []);
-    assert.deepEqual(matching(cached.modules, /services\/compiler\/dist\/(bundle\/clang|tapsets)\.js$/), []);
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+      const cached = traced(mode, args, env);
+      assert.equal(cached.code, 0, cached.stderr);
+      assert.match(cached.stdout, /^@calls\[python3\.11\]: 50$/m);
+      assert.deepEqual(matching(cached.modules, CLIENTS), []);
+      assert.deepEqual(matching(cached.modules, FRONT_END), []);
+      assert.deepEqual(matching(cached.modules, LOGGER), []);
+      assert.deepEqual(matching(cached.modules, /services\/compiler\/dist\/(bundle\/clang|tapsets)\.js$/), []);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+}

@@ -3,6 +3,7 @@
  * the script or loading the compiler (a hit must cost less than the compile it saves).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +65,9 @@ function codeIdentity(dir: string): string {
 function codeDirs(): string[] {
   const localDist = dirname(dirname(fileURLToPath(import.meta.url)));
   // Resolved, not imported: loading the compiler here would cost a cache hit what it saves.
-  const pkgDist = (name: string) => dirname(fileURLToPath(import.meta.resolve(name)));
+  // From this file's URL (which the CLI bundle keeps: scripts/bundle-cli.mjs), as import would.
+  const resolveHere = createRequire(import.meta.url).resolve;
+  const pkgDist = (name: string) => dirname(resolveHere(name));
   return [pkgDist('@tapfleet/compiler'), localDist, pkgDist('@tapfleet/runner'), pkgDist('@tapfleet/schemas')];
 }
 
