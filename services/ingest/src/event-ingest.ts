@@ -3,9 +3,9 @@ import { deadLetterMisfits, ensureDurableConsumer, JetStreamPull, publishDeadLet
 import { EVENTS_DEAD_LETTER_ORIGIN, EVENTS_FILTER, EVENTS_STREAM, INGEST_CONSUMERS, storedSeqsSql, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { insertEventRows } from './event-insert.js';
-import { EventRowEncoder } from './event-rows.js';
+import { EventRowEncoder, newEventBlock } from './event-rows.js';
 import type { IngestMetrics } from './ingest-metrics.js';
-import { RowBinaryWriter } from './row-binary.js';
+import type { NativeBlock } from './native-block.js';
 import type { SqlRunner } from './sql-runner.js';
 import type { ShardRouting } from './shard-routing.js';
 
@@ -25,7 +25,7 @@ export interface EventIngestOptions {
 interface Group {
   msgs: JsMsg[];
   /** One per routing target (shard), in target order; empty ones are not sent. */
-  writers: RowBinaryWriter[];
+  blocks: NativeBlock[];
   /** When it goes out even if not full (performance.now() ms). */
   due: number;
 }
@@ -57,10 +57,10 @@ export class EventIngest {
   private readonly held = new Set<number>();
   private readonly encoder = new EventRowEncoder();
   /**
-   * Writers of finished inserts, reused: an insert's buffer grows to tens of MB, and allocating
-   * one per insert kept the garbage collector busy for 14% of ingest's CPU.
+   * Blocks of finished inserts, reused: an insert's columns grow to tens of MB, and allocating
+   * them per insert kept the garbage collector busy for 14% of ingest's CPU.
    */
-  private readonly spareWriters: RowBinaryWriter[][] = [];
+  private readonly spareBlocks: NativeBlock[][] = [];
 
   constructor(
     private readonly js: JetStreamClient,
@@ -187,10 +187,8 @@ export class EventIngest {
     // Dead-lettered before any row is written: a redelivery publishes the same dead letters, stored once.
     const fit = this.encoder.fit(batch, manifest);
     if (fit.misfits.length) await this.deadLetterMisfits(m, batch, fit.misfits);
-    const group = (this.open ??= { msgs: [], writers: this.spareWriters.pop() ?? this.routing.targets.map(() => new RowBinaryWriter()), due: performance.now() + this.o.fetchWaitMs });
-    const host = batch.header.hostId;
-    const writerFor = group.writers.length === 1 ? () => group.writers[0]! : (txn: string) => group.writers[this.routing.shardOf(txn, host)]!;
-    const { written } = this.encoder.encode(batch, manifest, writerFor, skip, fit);
+    const group = (this.open ??= { msgs: [], blocks: this.spareBlocks.pop() ?? this.routing.targets.map(() => newEventBlock()), due: performance.now() + this.o.fetchWaitMs });
+    const { written } = this.encoder.encode(batch, manifest, group.blocks, this.routing.shardOfKey, skip, fit);
     if (skip?.size) this.metrics.duplicatesSkipped.inc(skip.size);
     this.metrics.eventsDecoded.inc(written);
     group.msgs.push(m);
@@ -239,8 +237,8 @@ export class EventIngest {
   }
 
   private recycle(g: Group): void {
-    g.writers.forEach((w) => w.reset());
-    this.spareWriters.push(g.writers);
+    g.blocks.forEach((b) => b.reset());
+    this.spareBlocks.push(g.blocks);
   }
 
   /**
@@ -249,11 +247,11 @@ export class EventIngest {
    */
   private async insert(g: Group): Promise<void> {
     const started = performance.now();
-    const rows = g.writers.reduce((n, w) => n + w.rows, 0);
+    const rows = g.blocks.reduce((n, b) => n + b.rows, 0);
     // Tell JetStream these messages are still being worked on while the insert runs.
     const keepAlive = setInterval(() => g.msgs.forEach((m) => m.working()), ACK_WAIT_MS / 3);
     try {
-      const sent = g.writers.map((w, i) => (w.rows > 0 ? insertEventRows(this.routing.targets[i]!, w.bytes()) : Promise.resolve()));
+      const sent = g.blocks.map((b, i) => (b.rows > 0 ? insertEventRows(this.routing.targets[i]!, b) : Promise.resolve()));
       // Every shard's insert settles before the verdict: a nak while one still runs could see its batch redelivered before its rows are visible.
       const failed = (await Promise.allSettled(sent)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -17,9 +17,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFigures } from './figures.js';
+import { nativeBlockToRowBinary } from './native-to-rowbinary.js';
 import { cpuByLabel, cpuDelta, machineBusySeconds } from './process-cpu.js';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
+import { EventRowEncoder, newEventBlock, PROBE_EVENT_COLUMNS } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT, type ClickHouseClient } from '@tapfleet/runtime';
 import { scanEventBatch, EventBatchBuilder, batchMsgId, eventsSubject, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
@@ -125,7 +126,7 @@ function spawnProfiled(stack: FleetStack, dir: string, metricsPort: number): Chi
 function rowsFile(bundle: Bundle, file: string): void {
   const layout = bundle.manifest.events[0]!;
   const builder = new EventBatchBuilder(1 << 22);
-  const w = new RowBinaryWriter();
+  const rows: Buffer[] = [];
   const encoder = new EventRowEncoder();
   const rec = new Uint8Array(layout.size);
   const view = new DataView(rec.buffer);
@@ -136,9 +137,11 @@ function rowsFile(bundle: Bundle, file: string): void {
       builder.add(rec, first + i, 0x19000000);
     }
     const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId: 'd-benchfile1', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: 2000, clock: { offsetNs: 0, uncertaintyNs: 1 } };
-    encoder.encode(scanEventBatch(builder.finish(header)), bundle.manifest, () => w);
+    const block = newEventBlock();
+    encoder.encode(scanEventBatch(builder.finish(header)), bundle.manifest, [block]);
+    rows.push(nativeBlockToRowBinary(block));
   }
-  writeFileSync(file, w.bytes());
+  writeFileSync(file, Buffer.concat(rows));
 }
 
 async function main(): Promise<void> {

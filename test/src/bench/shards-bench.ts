@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
-import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
+import { EventRowEncoder, newEventBlock, PROBE_EVENT_COLUMNS } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
-import { scanEventBatch, EventBatchBuilder, eventShardKey, shardOfKey, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
+import { scanEventBatch, EventBatchBuilder, murmurHash2_32, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
 import { writeFigures, type Figure } from './figures.js';
+import { nativeBlockToRowBinary } from './native-to-rowbinary.js';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
 
@@ -71,8 +72,8 @@ async function timeIngest(stack: FleetStack, bundle: Bundle, setup: Setup, deplo
 function encodeRows(bundle: Bundle, deploymentId: string, work: string): { all: string; perShard: string[] } {
   const layout = bundle.manifest.events[0]!;
   const builder = new EventBatchBuilder(1 << 22);
-  const all = new RowBinaryWriter();
-  const shards = [new RowBinaryWriter(), new RowBinaryWriter()];
+  const all: Buffer[] = [];
+  const shards: Buffer[][] = [[], []];
   const encoder = new EventRowEncoder();
   const rec = new Uint8Array(layout.size);
   const view = new DataView(rec.buffer);
@@ -85,13 +86,18 @@ function encodeRows(bundle: Bundle, deploymentId: string, work: string): { all: 
     }
     const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: perBatch, clock: { offsetNs: 0, uncertaintyNs: 1 } };
     const batch = scanEventBatch(builder.finish(header));
-    encoder.encode(batch, bundle.manifest, () => all);
-    encoder.encode(batch, bundle.manifest, (txn) => shards[shardOfKey(eventShardKey(txn, header.hostId), 2)]!);
+    const one = newEventBlock();
+    encoder.encode(batch, bundle.manifest, [one]);
+    all.push(nativeBlockToRowBinary(one));
+    // Split as ingest splits them (ShardRouting.shardOfKey with two targets).
+    const two = [newEventBlock(), newEventBlock()];
+    encoder.encode(batch, bundle.manifest, two, (key, start, end) => murmurHash2_32(key, start, end) % 2);
+    two.forEach((b, i) => shards[i]!.push(nativeBlockToRowBinary(b)));
   }
   mkdirSync(work, { recursive: true });
-  const write = (name: string, w: RowBinaryWriter) => {
+  const write = (name: string, rows: Buffer[]) => {
     const file = join(work, name);
-    writeFileSync(file, w.bytes());
+    writeFileSync(file, Buffer.concat(rows));
     return file;
   };
   return { all: write('all.bin', all), perShard: shards.map((w, i) => write(`shard${i + 1}.bin`, w)) };
