@@ -13,7 +13,10 @@ export const EVENTS_CONSUMER = INGEST_CONSUMERS.events.name;
 const ACK_WAIT_MS = 10_000;
 
 export interface EventIngestOptions {
-  /** Messages per insert at most (each holds up to ~2,000 events); also how many are pulled ahead. */
+  /**
+   * Messages per insert and shard at most (each holds up to ~2,000 events); also how many are
+   * pulled ahead per shard.
+   */
   fetchMessages: number;
   /** How long the oldest message of an insert waits for more before a smaller insert goes out. */
   fetchWaitMs: number;
@@ -28,7 +31,18 @@ interface Group {
   blocks: NativeBlock[];
   /** When it goes out even if not full (performance.now() ms). */
   due: number;
+  /** Its due time was moved once already because it filled fast (see the WAKE branch of read()). */
+  extended?: boolean;
 }
+
+/**
+ * Rows an insert must hold when it is first due (fetchWaitMs old) to count as filling fast: at
+ * least 100k rows/s with the default 50 ms. Agents' batches at low rates are small (100 events in
+ * the latency bench), so a trickle never reaches it.
+ */
+const FAST_ROWS = 5_000;
+/** How much longer (times fetchWaitMs) an insert that fills fast keeps filling before it is due again. */
+const FAST_WAIT_FACTOR = 10;
 
 /** The open insert may be due, or a slot freed. */
 const WAKE = Symbol('wake');
@@ -36,7 +50,7 @@ const WAKE = Symbol('wake');
 /**
  * JetStream -> ClickHouse for event batches. A durable pull consumer that replicas share,
  * read continuously; messages are encoded into the open insert as they arrive, and the insert
- * goes out when it is full (fetchMessages messages) or its oldest message is fetchWaitMs old:
+ * goes out when it is full (fetchMessages messages per shard) or its oldest message is fetchWaitMs old:
  * big inserts at high rates, small fast ones at low rates. Up to insertsInFlight inserts run
  * at once; messages are acked only after ClickHouse confirmed their insert. When ClickHouse
  * fails, the messages are nak'ed (they stay in the stream) and reading pauses with backoff
@@ -61,6 +75,14 @@ export class EventIngest {
    * them per insert kept the garbage collector busy for 14% of ingest's CPU.
    */
   private readonly spareBlocks: NativeBlock[][] = [];
+  /**
+   * Messages per insert: fetchMessages for each shard, so that each shard's part of an insert is
+   * as big as one node's insert. Split in two, every shard wrote and merged twice the parts per
+   * row, and two shards stored fewer rows/s than one node (bench/results/shards.md).
+   */
+  private get perInsert(): number {
+    return this.o.fetchMessages * this.routing.targets.length;
+  }
 
   constructor(
     private readonly js: JetStreamClient,
@@ -91,7 +113,7 @@ export class EventIngest {
       endWhenDeleted: true,
       // The client pulls the next messages only as these are taken from the iterator, so at most
       // about fetchMessages wait here while inserts are in flight.
-      maxMessages: this.o.fetchMessages,
+      maxMessages: this.perInsert,
       // 5 s, not nats.js's 30 s: after kill -9 of the node leading this consumer ingest stored
       // nothing for 27-30 s (bench/results/nats-cluster-ingest-expiry.md).
       expiresMs: 5000,
@@ -112,8 +134,21 @@ export class EventIngest {
   }
 
   /**
+   * Whether a due insert may start now: when nothing is in flight, or a slot is free and it is a
+   * big one (a quarter of perInsert). Every insert writes a part per table that ClickHouse later
+   * merges, so while one insert runs the next keeps filling instead of going out small: with events
+   * arriving as fast as they were stored, inserts were rate x (insert time / 2) rows, and two
+   * shards, each getting half of every insert, cost the servers 1.7x one node's CPU per row.
+   * The second slot is for throughput (big inserts back to back), not for small ones.
+   */
+  private mayStart(g: Group): boolean {
+    const n = this.inflight.size;
+    return n === 0 || (n < this.o.insertsInFlight && g.msgs.length >= this.perInsert / 4);
+  }
+
+  /**
    * Takes messages until stopped or the iterator ends. The open insert goes out when full, or
-   * when due and a slot is free: while every slot is busy a due insert keeps filling, so a slow
+   * when due and it may start (mayStart): while it may not, a due insert keeps filling, so a slow
    * ClickHouse gets fewer, bigger inserts instead of a queue of small ones.
    */
   private async read(messages: ConsumerMessages): Promise<void> {
@@ -125,18 +160,27 @@ export class EventIngest {
       let timer: NodeJS.Timeout | undefined;
       const wake = !open
         ? undefined
-        : this.inflight.size < this.o.insertsInFlight
+        : this.mayStart(open)
           ? new Promise<typeof WAKE>((res) => (timer = setTimeout(() => res(WAKE), Math.max(0, open.due - performance.now()))))
           : Promise.race(this.inflight).then((): typeof WAKE => WAKE);
       const r = wake ? await Promise.race([next, wake]) : await next;
       clearTimeout(timer);
       if (r === WAKE) {
-        if (open && performance.now() >= open.due && this.inflight.size < this.o.insertsInFlight) this.send();
+        if (open && performance.now() >= open.due && this.mayStart(open)) {
+          // Filling fast: events come faster than one insert a fetchWaitMs can take cheaply (each
+          // insert writes a part per table to be merged later; 55k-row inserts while publishing cost
+          // the server ~2x the CPU per row of 200k-row ones). Latency at such rates is the stream's
+          // backlog anyway; the trickle that publish-to-queryable is measured at never gets here.
+          if (!open.extended && open.blocks.reduce((n, b) => n + b.rows, 0) >= FAST_ROWS) {
+            open.extended = true;
+            open.due += this.o.fetchWaitMs * (FAST_WAIT_FACTOR - 1);
+          } else this.send();
+        }
       } else {
         if (r.done) return;
         next = it.next();
         await this.add(r.value);
-        if (this.open && this.open.msgs.length >= this.o.fetchMessages) {
+        if (this.open && this.open.msgs.length >= this.perInsert) {
           while (this.inflight.size >= this.o.insertsInFlight) await Promise.race(this.inflight);
           this.send();
         }
