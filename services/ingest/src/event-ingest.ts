@@ -41,7 +41,7 @@ interface Group {
  * the latency bench), so a trickle never reaches it.
  */
 const FAST_ROWS = 5_000;
-/** How much longer (times fetchWaitMs) an insert that fills fast keeps filling before it is due again. */
+/** How much longer (times fetchWaitMs, per shard) an insert that fills fast keeps filling before it is due again. */
 const FAST_WAIT_FACTOR = 10;
 
 /** The open insert may be due, or a slot freed. */
@@ -173,7 +173,8 @@ export class EventIngest {
           // backlog anyway; the trickle that publish-to-queryable is measured at never gets here.
           if (!open.extended && open.blocks.reduce((n, b) => n + b.rows, 0) >= FAST_ROWS) {
             open.extended = true;
-            open.due += this.o.fetchWaitMs * (FAST_WAIT_FACTOR - 1);
+            // Per shard: each shard's part of it should be as big as one node's insert would be.
+            open.due += this.o.fetchWaitMs * (FAST_WAIT_FACTOR * this.routing.targets.length - 1);
           } else this.send();
         }
       } else {
