@@ -26,12 +26,13 @@ export const localTable = (table: string) => `${table}${LOCAL_SUFFIX}`;
  * MurmurHash2, 32-bit, seed 0: what ClickHouse's `murmurHash2_32(String)` computes (18.16 and
  * current releases), over the UTF-8 bytes. Chosen because 18.16 has it and it is short; 18.16 has no
  * crc32/xxHash32, and cityHash64 would be a page of 64-bit arithmetic in BigInt on the hot path.
+ * `start`/`end` hash a range of `bytes` (ingest hashes a key where it wrote it, without a copy).
  */
-export function murmurHash2_32(bytes: Uint8Array): number {
+export function murmurHash2_32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   const m = 0x5bd1e995;
-  let len = bytes.length;
+  let len = end - start;
   let h = len >>> 0;
-  let i = 0;
+  let i = start;
   while (len >= 4) {
     let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     k = Math.imul(k, m);

@@ -122,7 +122,7 @@ export const IngestConfig = z.object({
   metricsHost: z.string().default('127.0.0.1'),
   metricsPort: z.number().int().safe().min(0).max(65535).default(9465),
   /**
-   * Messages per insert at most; each holds up to ~2,000 events, so 100 makes ~200,000-row inserts.
+   * Messages per insert (per shard, with shards) at most; each holds up to ~2,000 events, so 100 makes ~200,000-row inserts.
    * Bigger inserts make fewer parts to merge: ClickHouse spent 7.1 CPU s per 2M rows with 100,
    * 8.2-10.7 with 50 (bench/results/ingest.md, --fetch-messages).
    */

@@ -3,9 +3,9 @@ import { deadLetterMisfits, ensureDurableConsumer, JetStreamPull, publishDeadLet
 import { EVENTS_DEAD_LETTER_ORIGIN, EVENTS_FILTER, EVENTS_STREAM, INGEST_CONSUMERS, storedSeqsSql, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
 import type { BundleManifests } from './bundle-manifests.js';
 import { insertEventRows } from './event-insert.js';
-import { EventRowEncoder } from './event-rows.js';
+import { EventRowEncoder, newEventBlock } from './event-rows.js';
 import type { IngestMetrics } from './ingest-metrics.js';
-import { RowBinaryWriter } from './row-binary.js';
+import type { NativeBlock } from './native-block.js';
 import type { SqlRunner } from './sql-runner.js';
 import type { ShardRouting } from './shard-routing.js';
 
@@ -13,7 +13,10 @@ export const EVENTS_CONSUMER = INGEST_CONSUMERS.events.name;
 const ACK_WAIT_MS = 10_000;
 
 export interface EventIngestOptions {
-  /** Messages per insert at most (each holds up to ~2,000 events); also how many are pulled ahead. */
+  /**
+   * Messages per insert and shard at most (each holds up to ~2,000 events); also how many are
+   * pulled ahead per shard.
+   */
   fetchMessages: number;
   /** How long the oldest message of an insert waits for more before a smaller insert goes out. */
   fetchWaitMs: number;
@@ -25,10 +28,21 @@ export interface EventIngestOptions {
 interface Group {
   msgs: JsMsg[];
   /** One per routing target (shard), in target order; empty ones are not sent. */
-  writers: RowBinaryWriter[];
+  blocks: NativeBlock[];
   /** When it goes out even if not full (performance.now() ms). */
   due: number;
+  /** Its due time was moved once already because it filled fast (see the WAKE branch of read()). */
+  extended?: boolean;
 }
+
+/**
+ * Rows an insert must hold when it is first due (fetchWaitMs old) to count as filling fast: at
+ * least 100k rows/s with the default 50 ms. Agents' batches at low rates are small (100 events in
+ * the latency bench), so a trickle never reaches it.
+ */
+const FAST_ROWS = 5_000;
+/** How much longer (times fetchWaitMs, per shard) an insert that fills fast keeps filling before it is due again. */
+const FAST_WAIT_FACTOR = 10;
 
 /** The open insert may be due, or a slot freed. */
 const WAKE = Symbol('wake');
@@ -36,7 +50,7 @@ const WAKE = Symbol('wake');
 /**
  * JetStream -> ClickHouse for event batches. A durable pull consumer that replicas share,
  * read continuously; messages are encoded into the open insert as they arrive, and the insert
- * goes out when it is full (fetchMessages messages) or its oldest message is fetchWaitMs old:
+ * goes out when it is full (fetchMessages messages per shard) or its oldest message is fetchWaitMs old:
  * big inserts at high rates, small fast ones at low rates. Up to insertsInFlight inserts run
  * at once; messages are acked only after ClickHouse confirmed their insert. When ClickHouse
  * fails, the messages are nak'ed (they stay in the stream) and reading pauses with backoff
@@ -57,10 +71,18 @@ export class EventIngest {
   private readonly held = new Set<number>();
   private readonly encoder = new EventRowEncoder();
   /**
-   * Writers of finished inserts, reused: an insert's buffer grows to tens of MB, and allocating
-   * one per insert kept the garbage collector busy for 14% of ingest's CPU.
+   * Blocks of finished inserts, reused: an insert's columns grow to tens of MB, and allocating
+   * them per insert kept the garbage collector busy for 14% of ingest's CPU.
    */
-  private readonly spareWriters: RowBinaryWriter[][] = [];
+  private readonly spareBlocks: NativeBlock[][] = [];
+  /**
+   * Messages per insert: fetchMessages for each shard, so that each shard's part of an insert is
+   * as big as one node's insert. Split in two, every shard wrote and merged twice the parts per
+   * row, and two shards stored fewer rows/s than one node (bench/results/shards.md).
+   */
+  private get perInsert(): number {
+    return this.o.fetchMessages * this.routing.targets.length;
+  }
 
   constructor(
     private readonly js: JetStreamClient,
@@ -91,7 +113,7 @@ export class EventIngest {
       endWhenDeleted: true,
       // The client pulls the next messages only as these are taken from the iterator, so at most
       // about fetchMessages wait here while inserts are in flight.
-      maxMessages: this.o.fetchMessages,
+      maxMessages: this.perInsert,
       // 5 s, not nats.js's 30 s: after kill -9 of the node leading this consumer ingest stored
       // nothing for 27-30 s (bench/results/nats-cluster-ingest-expiry.md).
       expiresMs: 5000,
@@ -112,8 +134,21 @@ export class EventIngest {
   }
 
   /**
+   * Whether a due insert may start now: when nothing is in flight, or a slot is free and it is a
+   * big one (a quarter of perInsert). Every insert writes a part per table that ClickHouse later
+   * merges, so while one insert runs the next keeps filling instead of going out small: with events
+   * arriving as fast as they were stored, inserts were rate x (insert time / 2) rows, and two
+   * shards, each getting half of every insert, cost the servers 1.7x one node's CPU per row.
+   * The second slot is for throughput (big inserts back to back), not for small ones.
+   */
+  private mayStart(g: Group): boolean {
+    const n = this.inflight.size;
+    return n === 0 || (n < this.o.insertsInFlight && g.msgs.length >= this.perInsert / 4);
+  }
+
+  /**
    * Takes messages until stopped or the iterator ends. The open insert goes out when full, or
-   * when due and a slot is free: while every slot is busy a due insert keeps filling, so a slow
+   * when due and it may start (mayStart): while it may not, a due insert keeps filling, so a slow
    * ClickHouse gets fewer, bigger inserts instead of a queue of small ones.
    */
   private async read(messages: ConsumerMessages): Promise<void> {
@@ -125,18 +160,28 @@ export class EventIngest {
       let timer: NodeJS.Timeout | undefined;
       const wake = !open
         ? undefined
-        : this.inflight.size < this.o.insertsInFlight
+        : this.mayStart(open)
           ? new Promise<typeof WAKE>((res) => (timer = setTimeout(() => res(WAKE), Math.max(0, open.due - performance.now()))))
           : Promise.race(this.inflight).then((): typeof WAKE => WAKE);
       const r = wake ? await Promise.race([next, wake]) : await next;
       clearTimeout(timer);
       if (r === WAKE) {
-        if (open && performance.now() >= open.due && this.inflight.size < this.o.insertsInFlight) this.send();
+        if (open && performance.now() >= open.due && this.mayStart(open)) {
+          // Filling fast: events come faster than one insert a fetchWaitMs can take cheaply (each
+          // insert writes a part per table to be merged later; 55k-row inserts while publishing cost
+          // the server ~2x the CPU per row of 200k-row ones). Latency at such rates is the stream's
+          // backlog anyway; the trickle that publish-to-queryable is measured at never gets here.
+          if (!open.extended && open.blocks.reduce((n, b) => n + b.rows, 0) >= FAST_ROWS) {
+            open.extended = true;
+            // Per shard: each shard's part of it should be as big as one node's insert would be.
+            open.due += this.o.fetchWaitMs * (FAST_WAIT_FACTOR * this.routing.targets.length - 1);
+          } else this.send();
+        }
       } else {
         if (r.done) return;
         next = it.next();
         await this.add(r.value);
-        if (this.open && this.open.msgs.length >= this.o.fetchMessages) {
+        if (this.open && this.open.msgs.length >= this.perInsert) {
           while (this.inflight.size >= this.o.insertsInFlight) await Promise.race(this.inflight);
           this.send();
         }
@@ -187,10 +232,8 @@ export class EventIngest {
     // Dead-lettered before any row is written: a redelivery publishes the same dead letters, stored once.
     const fit = this.encoder.fit(batch, manifest);
     if (fit.misfits.length) await this.deadLetterMisfits(m, batch, fit.misfits);
-    const group = (this.open ??= { msgs: [], writers: this.spareWriters.pop() ?? this.routing.targets.map(() => new RowBinaryWriter()), due: performance.now() + this.o.fetchWaitMs });
-    const host = batch.header.hostId;
-    const writerFor = group.writers.length === 1 ? () => group.writers[0]! : (txn: string) => group.writers[this.routing.shardOf(txn, host)]!;
-    const { written } = this.encoder.encode(batch, manifest, writerFor, skip, fit);
+    const group = (this.open ??= { msgs: [], blocks: this.spareBlocks.pop() ?? this.routing.targets.map(() => newEventBlock()), due: performance.now() + this.o.fetchWaitMs });
+    const { written } = this.encoder.encode(batch, manifest, group.blocks, this.routing.shardOfKey, skip, fit);
     if (skip?.size) this.metrics.duplicatesSkipped.inc(skip.size);
     this.metrics.eventsDecoded.inc(written);
     group.msgs.push(m);
@@ -239,8 +282,8 @@ export class EventIngest {
   }
 
   private recycle(g: Group): void {
-    g.writers.forEach((w) => w.reset());
-    this.spareWriters.push(g.writers);
+    g.blocks.forEach((b) => b.reset());
+    this.spareBlocks.push(g.blocks);
   }
 
   /**
@@ -249,11 +292,11 @@ export class EventIngest {
    */
   private async insert(g: Group): Promise<void> {
     const started = performance.now();
-    const rows = g.writers.reduce((n, w) => n + w.rows, 0);
+    const rows = g.blocks.reduce((n, b) => n + b.rows, 0);
     // Tell JetStream these messages are still being worked on while the insert runs.
     const keepAlive = setInterval(() => g.msgs.forEach((m) => m.working()), ACK_WAIT_MS / 3);
     try {
-      const sent = g.writers.map((w, i) => (w.rows > 0 ? insertEventRows(this.routing.targets[i]!, w.bytes()) : Promise.resolve()));
+      const sent = g.blocks.map((b, i) => (b.rows > 0 ? insertEventRows(this.routing.targets[i]!, b) : Promise.resolve()));
       // Every shard's insert settles before the verdict: a nak while one still runs could see its batch redelivered before its rows are visible.
       const failed = (await Promise.allSettled(sent)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

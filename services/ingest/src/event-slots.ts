@@ -18,7 +18,7 @@ export function slotFields(layout: EventLayout): SlottedField[] {
   });
 }
 
-/** The columns of a probe_events insert, in RowBinary order. */
+/** The columns of a probe_events insert, in block order. */
 export const PROBE_EVENT_COLUMNS = [
   'date', 'ts_ns', 'deployment', 'host', 'boot_id', 'seq', 'bundle', 'probe', 'event', 'pid', 'tid', 'cpu', 'comm', 'txn', 'latency_ns',
   'clock_offset_ns', 'clock_uncertainty_ns',
@@ -27,3 +27,12 @@ export const PROBE_EVENT_COLUMNS = [
   'extra_names', 'extra_values',
 ] as const;
 
+
+/** Each insert column's type as probe_events declares it (migrations 0001): a Native block names them. */
+export const PROBE_EVENT_TYPES: Readonly<Record<string, string>> = {
+  date: 'Date', ts_ns: 'UInt64', deployment: 'String', host: 'String', boot_id: 'String', seq: 'UInt64', bundle: 'String', probe: 'String', event: 'String',
+  pid: 'UInt32', tid: 'UInt32', cpu: 'UInt16', comm: 'String', txn: 'String', latency_ns: 'UInt64', clock_offset_ns: 'Int64', clock_uncertainty_ns: 'UInt64',
+  ...Object.fromEntries(Array.from({ length: NUMERIC_SLOTS }, (_, i) => [`n${i}`, 'Int64'])),
+  ...Object.fromEntries(Array.from({ length: STRING_SLOTS }, (_, i) => [`s${i}`, 'String'])),
+  extra_names: 'Array(String)', extra_values: 'Array(String)',
+};

@@ -6,7 +6,8 @@ export { migrateShards, ensureDistributedTables, ClusterLayoutError } from './cl
 export { migrateConfigured, retainOnEveryShard } from './database-setup.js';
 export { applyRetention } from './retention.js';
 export { clickHouseRunner, type SqlRunner } from './sql-runner.js';
-export { EventRowEncoder } from './event-rows.js';
-export { RowBinaryWriter } from './row-binary.js';
-export { PROBE_EVENT_COLUMNS, slotFields } from './event-slots.js';
+export { EventRowEncoder, newEventBlock, type ShardOfKey } from './event-rows.js';
+export { NativeBlock, ColumnBytes } from './native-block.js';
+export { PROBE_EVENT_COLUMNS, PROBE_EVENT_TYPES, slotFields } from './event-slots.js';
+export { writeI64Decimal, writeU64Decimal } from './decimal-digits.js';
 export { insertEventRows, type EventRowsTarget } from './event-insert.js';

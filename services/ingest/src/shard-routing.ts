@@ -1,5 +1,5 @@
 import { createClickHouse, type ClickHouseClient } from '@tapfleet/runtime';
-import { eventShardKey, localTable, shardOfKey, type TapfleetConfig } from '@tapfleet/schemas';
+import { localTable, murmurHash2_32, type TapfleetConfig } from '@tapfleet/schemas';
 
 import type { EventRowsTarget } from './event-insert.js';
 
@@ -25,10 +25,12 @@ export class ShardRouting {
     return new ShardRouting(clients.map((ch) => ({ ch, database: db, table: localTable('probe_events') })), others);
   }
 
-  /** The index in `targets` of a row of this host with this transaction key ('' for none). */
-  shardOf(txn: string, host: string): number {
-    return this.targets.length === 1 ? 0 : shardOfKey(eventShardKey(txn, host), this.targets.length);
-  }
+  /**
+   * The index in `targets` of a row whose placement key (schemas' eventShardKey: its transaction
+   * key's text, else its host) is bytes[start..end): shardOfKey over the key's bytes as written,
+   * with no string made per row.
+   */
+  readonly shardOfKey = (bytes: Uint8Array, start: number, end: number): number => (this.targets.length === 1 ? 0 : murmurHash2_32(bytes, start, end) % this.targets.length);
 
   /** True when every target server answers (ingest resumes after an outage only then). */
   async ping(): Promise<boolean> {

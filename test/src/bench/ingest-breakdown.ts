@@ -11,10 +11,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EventRowEncoder, insertEventRows, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
+import { EventRowEncoder, insertEventRows, newEventBlock, PROBE_EVENT_COLUMNS, type NativeBlock } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, createClickHouse } from '@tapfleet/runtime';
 import { RESULTS_DIR, writeFigures } from './figures.js';
-import { scanEventBatch, EventBatchBuilder, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
+import { nativeBlockToRowBinary } from './native-to-rowbinary.js';
+import { scanEventBatch, EventBatchBuilder, type EventBatchHeader, type ScannedBatch, type TapfleetConfig } from '@tapfleet/schemas';
 import { FleetStack } from '../fleet/fleet-harness.js';
 import { BOOT, orderBundle } from '../ingest/ingest-harness.js';
 
@@ -93,9 +94,7 @@ async function main(): Promise<void> {
     const bundle = await orderBundle();
     const layout = bundle.manifest.events[0]!;
     const builder = new EventBatchBuilder(1 << 22);
-    const w = new RowBinaryWriter();
-    /** Where each 50k rows end in the encoded rows (inserts of 100k, 250k... rows are cut there). */
-    const cuts: number[] = [0];
+    const batches: ScannedBatch[] = [];
     const encoder = new EventRowEncoder();
     const rec = new Uint8Array(layout.size);
     const view = new DataView(rec.buffer);
@@ -108,23 +107,29 @@ async function main(): Promise<void> {
         builder.add(rec, Number(wall & 0xffffffffn), Number(wall >> 32n));
       }
       const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId: 'd-benchfile1', bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: 2000, clock: { offsetNs: 0, uncertaintyNs: 1 } };
-      encoder.encode(scanEventBatch(builder.finish(header)), bundle.manifest, () => w);
-      if (w.rows % 50_000 === 0 || w.rows === N) cuts.push(w.bytes().length);
+      batches.push(scanEventBatch(builder.finish(header)));
     }
+    /** The rows as ingest's insert bodies of `rows` rows each (Native blocks). */
+    const blocksOf = (rows: number): NativeBlock[] => {
+      const blocks: NativeBlock[] = [];
+      for (const b of batches) {
+        if (!blocks.length || blocks.at(-1)!.rows >= rows) blocks.push(newEventBlock());
+        encoder.encode(b, bundle.manifest, [blocks.at(-1)!]);
+      }
+      return blocks;
+    };
+    const whole = blocksOf(N)[0]!;
     const file = join(work, 'rows.bin');
-    writeFileSync(file, w.bytes());
+    writeFileSync(file, nativeBlockToRowBinary(whole));
     const vs = variants();
     for (const v of vs) for (const s of v.ddl) client(stack.config, ['--query', s.replaceAll('{db}', db)]);
     const seconds = new Map<string, number[]>(vs.map((v) => [v.key ?? v.table, []]));
     const ch = createClickHouse(stack.config, { maxOpenConnections: 4 });
     const target = { ch, database: db, table: 'probe_events' };
     const insert = async (v: Variant) => {
-      if (v.via === 'http') return insertEventRows(target, Buffer.from(w.bytes()));
+      if (v.via === 'http') return insertEventRows(target, whole);
       if (v.via !== 'http-parallel') return void client(stack.config, ['--query', `INSERT INTO ${db}.${v.table} (${PROBE_EVENT_COLUMNS.join(', ')}) FORMAT RowBinary`], file);
-      const all = Buffer.from(w.bytes());
-      const step = (v.chunkRows ?? 100_000) / 50_000;
-      const queue: Buffer[] = [];
-      for (let c = 0; c < cuts.length - 1; c += step) queue.push(all.subarray(cuts[c], cuts[Math.min(c + step, cuts.length - 1)]));
+      const queue = blocksOf(v.chunkRows ?? 100_000);
       await Promise.all(Array.from({ length: v.inFlight ?? 2 }, async () => {
         for (let c = queue.shift(); c; c = queue.shift()) await insertEventRows(target, c);
       }));

@@ -14,10 +14,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
-import { EventRowEncoder, PROBE_EVENT_COLUMNS, RowBinaryWriter } from '@tapfleet/ingest';
+import { EventRowEncoder, newEventBlock, PROBE_EVENT_COLUMNS } from '@tapfleet/ingest';
 import { clickhouseClientConfigFile, connectNats, PROJECT_ROOT } from '@tapfleet/runtime';
-import { scanEventBatch, EventBatchBuilder, eventShardKey, shardOfKey, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
+import { scanEventBatch, EventBatchBuilder, murmurHash2_32, type Bundle, type EventBatchHeader, type TapfleetConfig } from '@tapfleet/schemas';
 import { writeFigures, type Figure } from './figures.js';
+import { cpuByLabel, cpuDelta } from './process-cpu.js';
+import { nativeBlockToRowBinary } from './native-to-rowbinary.js';
 import { eventually, FleetStack } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from '../ingest/ingest-harness.js';
 
@@ -44,22 +46,53 @@ interface Setup {
   ingest: Record<string, unknown>;
 }
 
-/** `tapfleet ingest` with this setup: N events of two hosts published as fast as possible, seconds until all are stored. */
-async function timeIngest(stack: FleetStack, bundle: Bundle, setup: Setup, deploymentId: string): Promise<number> {
+/**
+ * Rows in the active parts of the setup's event tables, summed over its servers (metadata only, no
+ * column read; duplicates counted until merged): the cheap progress poll. Every 100 ms a
+ * uniqExact per host through the Distributed table cost more of the two shards' CPU than one node's.
+ */
+async function partRows(setup: Setup): Promise<number> {
+  const db = setup.config.clickhouse.database;
+  const servers = [setup.config.clickhouse.url, ...setup.config.clickhouse.shards.map((s) => s.url)];
+  const table = servers.length > 1 ? 'probe_events_local' : 'probe_events';
+  const counts = await Promise.all(servers.map(async (url) => {
+    const ch = createClickHouse({ ...setup.config, clickhouse: { ...setup.config.clickhouse, url } });
+    try {
+      const rs = await ch.query({ query: `SELECT sum(rows) AS r FROM system.parts WHERE database = '${db}' AND table = '${table}' AND active`, format: 'JSONEachRow' });
+      const [row] = await rs.json<{ r: string }>();
+      return Number(row!.r);
+    } finally {
+      await ch.close();
+    }
+  }));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * `tapfleet ingest` with this setup: N events of two hosts published as fast as possible, seconds
+ * until all are stored (the parts hold N more rows, then the exact check: N distinct sequences).
+ */
+async function timeIngest(stack: FleetStack, bundle: Bundle, setup: Setup, deploymentId: string): Promise<{ seconds: number; cpu: Map<string, number>; inserts: number }> {
   const child = stack.spawnTapfleet(['ingest'], { clickhouse: setup.config.clickhouse, ingest: { metricsPort: METRICS, ...setup.ingest } }, `ingest-${deploymentId}`);
   const ch = createClickHouse(setup.config);
   const nc = await connectNats(stack.config, { name: 'bench-shards' });
   try {
     await eventually('ingest healthy', async () => (await fetch(`http://127.0.0.1:${METRICS}/healthz`)).ok, 60_000);
     const js = jetstream(nc);
+    const before = await partRows(setup);
+    const cpu0 = cpuByLabel(stack.config.dataDir, [child.pid!, process.pid]);
     const t0 = performance.now();
     await Promise.all([0, 1].map((h) => publishSynthetic(js, bundle, { deploymentId, hostId: `bench-${h}`, events: N / 2 })));
     const db = setup.config.clickhouse.database;
+    await eventually(`${setup.name}: ${N} rows in the parts`, async () => (await partRows(setup)) >= before + N, 900_000, 100);
     await eventually(`${setup.name}: all stored`, async () => {
       const [a, b] = await Promise.all([0, 1].map((h) => storedCount(ch, db, deploymentId, `bench-${h}`)));
       return a!.distinct + b!.distinct >= N;
     }, 900_000, 100);
-    return (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuDelta(cpu0, cpuByLabel(stack.config.dataDir, [child.pid!, process.pid]));
+    const metrics = await (await fetch(`http://127.0.0.1:${METRICS}/metrics`)).text();
+    return { seconds, cpu, inserts: Number(/^tapfleet_ingest_insert_seconds_count ([0-9.e+]+)$/m.exec(metrics)?.[1] ?? NaN) };
   } finally {
     await ch.close();
     await nc.close();
@@ -71,8 +104,8 @@ async function timeIngest(stack: FleetStack, bundle: Bundle, setup: Setup, deplo
 function encodeRows(bundle: Bundle, deploymentId: string, work: string): { all: string; perShard: string[] } {
   const layout = bundle.manifest.events[0]!;
   const builder = new EventBatchBuilder(1 << 22);
-  const all = new RowBinaryWriter();
-  const shards = [new RowBinaryWriter(), new RowBinaryWriter()];
+  const all: Buffer[] = [];
+  const shards: Buffer[][] = [[], []];
   const encoder = new EventRowEncoder();
   const rec = new Uint8Array(layout.size);
   const view = new DataView(rec.buffer);
@@ -85,13 +118,18 @@ function encodeRows(bundle: Bundle, deploymentId: string, work: string): { all: 
     }
     const header: EventBatchHeader = { v: 1, hostId: 'bench-file', bootId: BOOT, deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq: first, count: perBatch, clock: { offsetNs: 0, uncertaintyNs: 1 } };
     const batch = scanEventBatch(builder.finish(header));
-    encoder.encode(batch, bundle.manifest, () => all);
-    encoder.encode(batch, bundle.manifest, (txn) => shards[shardOfKey(eventShardKey(txn, header.hostId), 2)]!);
+    const one = newEventBlock();
+    encoder.encode(batch, bundle.manifest, [one]);
+    all.push(nativeBlockToRowBinary(one));
+    // Split as ingest splits them (ShardRouting.shardOfKey with two targets).
+    const two = [newEventBlock(), newEventBlock()];
+    encoder.encode(batch, bundle.manifest, two, (key, start, end) => murmurHash2_32(key, start, end) % 2);
+    two.forEach((b, i) => shards[i]!.push(nativeBlockToRowBinary(b)));
   }
   mkdirSync(work, { recursive: true });
-  const write = (name: string, w: RowBinaryWriter) => {
+  const write = (name: string, rows: Buffer[]) => {
     const file = join(work, name);
-    writeFileSync(file, w.bytes());
+    writeFileSync(file, Buffer.concat(rows));
     return file;
   };
   return { all: write('all.bin', all), perShard: shards.map((w, i) => write(`shard${i + 1}.bin`, w)) };
@@ -133,10 +171,15 @@ async function main(): Promise<void> {
       () => clientInsert(cluster, port1, `${db}.probe_events`, rows[2]!.all, '--insert_distributed_sync=1'),
     ];
     const ingestRuns: number[][] = setups.map(() => []);
+    /** CPU seconds per process kind in each setup's fastest round. */
+    const ingestCpu: Map<string, number>[] = setups.map(() => new Map());
+    /** Inserts ingest made in that round (each one per shard with rows). */
+    const ingestInserts: number[] = setups.map(() => 0);
     const clientRuns: number[][] = setups.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, s] of setups.entries()) {
-        const ingestS = await timeIngest(stack, bundle, s, `d-bench${round}s${i}`);
+        const { seconds: ingestS, cpu, inserts } = await timeIngest(stack, bundle, s, `d-bench${round}s${i}`);
+        if (ingestS < Math.min(...ingestRuns[i]!)) [ingestCpu[i], ingestInserts[i]] = [cpu, inserts];
         const clientS = await timed(clientInserts[i]!);
         ingestRuns[i]!.push(ingestS);
         clientRuns[i]!.push(clientS);
@@ -158,6 +201,11 @@ async function main(): Promise<void> {
     say('|---|---|---|---|---|---|');
     const rounds = (r: number[]) => `[${r.map((x) => x.toFixed(2)).join(', ')}]`;
     setups.forEach((s, i) => say(`| ${s.name} | ${ingestS[i]!.toFixed(2)} ${rounds(ingestRuns[i]!)} | ${rate(ingestS[i]!).toLocaleString('en')} | ${clientS[i]!.toFixed(2)} ${rounds(clientRuns[i]!)} | ${rate(clientS[i]!).toLocaleString('en')} | ${(clientS[i]! / ingestS[i]!).toFixed(2)} |`));
+    say();
+    say('CPU seconds in each setup\'s fastest ingest round (publishing included: `node` is the bench publishing the events; both shards\' servers are one clickhouse-server figure):');
+    say();
+    const cpuText = (cpu: Map<string, number>) => [...cpu].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+    setups.forEach((s, i) => say(`- ${s.name}: ${cpuText(ingestCpu[i]!)}; ingest made ${ingestInserts[i]} inserts (of all shards' rows; ${Math.round(N / ingestInserts[i]!).toLocaleString('en')} rows each on average)`));
     say();
     say(`${N} events per setup, from two hosts, each event its own transaction key (so rows spread over both shards). The clickhouse-client rows for two shards direct are split by the same key into one file per shard, inserted by two clients at once; through the Distributed table with insert_distributed_sync=1, as ingest does.`);
     const figures: Figure[] = setups.map((s, i) => ({
