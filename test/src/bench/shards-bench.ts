@@ -3,12 +3,15 @@
  * their local tables (`ingest.shardInserts: direct`), and into two shards through the Distributed
  * table (`distributed`); each beside clickhouse-client inserting the same rows into the same tables
  * (RowBinary, from files) in the same run. Both shards run on this machine, sharing its cores.
+ * Then again with one core per server (each clickhouse-server pinned to its own CPU with taskset,
+ * as if each shard had a machine of one core): the one node gets one core, two shards two. With
+ * the cores shared both setups fill the same two cores, so only this pass shows what a shard adds.
  * Prints and writes bench/results/shards.md. Not a test: nothing here asserts.
  *
  *   node test/dist/bench/shards-bench.js [--events N] [--rounds R]
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -147,6 +150,23 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Pins each of the stack's clickhouse-server processes (every thread) to a CPU of its own: the
+ * first node (which also holds the one-node database) to CPU 0, shard 2 to CPU 1.
+ */
+function pinServersToOwnCores(dataDir: string): void {
+  const servers = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[0]?.endsWith('clickhouse-server') && argv.some((a) => a.includes(dataDir)) ? [{ pid, shard2: argv.some((a) => a.includes('clickhouse-shard')) }] : [];
+    } catch {
+      return [];
+    }
+  });
+  if (servers.length !== 2) throw new Error(`expected 2 clickhouse-server processes of the bench, found ${servers.length}`);
+  for (const s of servers) execFileSync('taskset', ['-a', '-p', '-c', s.shard2 ? '1' : '0', s.pid], { stdio: 'ignore' });
+}
+
 async function main(): Promise<void> {
   const stack = new FleetStack(48440, 48460, (c) => ({ ...c, clickhouse: { ...c.clickhouse, shards: [SHARD2] } }));
   const cluster = stack.config;
@@ -188,6 +208,21 @@ async function main(): Promise<void> {
     }
     const ingestS = ingestRuns.map((r) => Math.min(...r));
     const clientS = clientRuns.map((r) => Math.min(...r));
+
+    // One core per server: the one node (setup 0) against two shards direct (setup 1), interleaved.
+    pinServersToOwnCores(stack.config.dataDir);
+    const PINNED = [0, 1];
+    const pinnedRuns: number[][] = PINNED.map(() => []);
+    const pinnedCpu: Map<string, number>[] = PINNED.map(() => new Map());
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [j, i] of PINNED.entries()) {
+        const { seconds, cpu } = await timeIngest(stack, bundle, setups[i]!, `d-pinned${round}s${i}`);
+        if (seconds < Math.min(...pinnedRuns[j]!)) pinnedCpu[j] = cpu;
+        pinnedRuns[j]!.push(seconds);
+        progress(`one core per server, round ${round + 1}/${ROUNDS}, ${setups[i]!.name}: ingest ${N} events in ${seconds.toFixed(2)} s (load ${loadavg()[0]!.toFixed(1)})`);
+      }
+    }
+    const pinnedS = pinnedRuns.map((r) => Math.min(...r));
     const loadAfter = loadavg()[0]!;
 
     const rate = (s: number) => Math.round(N / s);
@@ -219,6 +254,20 @@ async function main(): Promise<void> {
     const pathRatio = sum(ingestRuns[2]!) / sum(ingestRuns[1]!);
     say();
     say(`Direct vs through the Distributed table, round by round: direct faster in ${directWins} of ${ROUNDS} rounds; all rounds together, the Distributed path took ${pathRatio.toFixed(2)}x the direct one's time.`);
+    say();
+    say('## One core per server');
+    say();
+    say('Each clickhouse-server pinned to a CPU of its own (`taskset -a -p -c`), as if each shard were a machine with one core: the one node gets one core for its inserts and merges, two shards get two. `tapfleet ingest` and the publishing bench float over both. Best of the rounds, interleaved:');
+    say();
+    say('| setup | tapfleet ingest: s | rows/s |');
+    say('|---|---|---|');
+    PINNED.forEach((i, j) => say(`| ${setups[i]!.name}, one core per server | ${pinnedS[j]!.toFixed(2)} ${rounds(pinnedRuns[j]!)} | ${rate(pinnedS[j]!).toLocaleString('en')} |`));
+    say();
+    PINNED.forEach((i, j) => say(`- ${setups[i]!.name}: ${cpuText(pinnedCpu[j]!)}`));
+    const scaling = pinnedS[0]! / pinnedS[1]!;
+    say();
+    say(`Two shards store ${scaling.toFixed(2)}x the rows per second of one node when each server has a core of its own.`);
+    figures.push({ what: 'ingest, 2 shards direct, one core per clickhouse-server', value: rate(pinnedS[1]!), unit: 'rows/s', baseline: { what: '1 node on one core', value: rate(pinnedS[0]!) }, ratio: scaling, ratioMeans: '2 shards / 1 node', goal: '> 1x (a shard adds throughput)', met: scaling > 1 });
     figures.push({ what: 'ingest into 2 shards: time through the Distributed table / time direct, all rounds', value: Number(pathRatio.toFixed(2)), unit: 'x', note: `direct faster in ${directWins} of ${ROUNDS} rounds` });
     figures.push({ what: 'ingest, 2 shards direct vs 1 node (same machine)', value: Number((ingestS[0]! / ingestS[1]!).toFixed(2)), unit: 'x', note: `through the Distributed table: ${(ingestS[0]! / ingestS[2]!).toFixed(2)}x` });
     writeFigures({ bench: 'shards', title: 'ClickHouse shards benchmark', ranAt: new Date().toISOString(), command: `bash bench/shards.sh ${process.argv.slice(2).join(' ')}`.trim(), figures });
