@@ -29,6 +29,8 @@ test('$N is the word read as bpftrace 0.17 reads a number: decimal, 0x hex, a si
     // bpftrace: "$1 used numerically but given ..." for each of these.
     ['abc', undefined], ['12abc', undefined], ['1e3', undefined], ['', undefined], ['5 ', undefined], ['1_000', undefined],
     ['9223372036854775808', undefined], ['99999999999999999999', undefined],
+    // Leading blanks are C's isspace() (bpftrace 0.17 takes "\t12" and "\v12"), not Unicode's: it refuses a no-break space or a BOM before the digits.
+    ['\t12', 12n], ['\v12', 12n], ['\n12', 12n], ['\u00a012', undefined], ['\ufeff12', undefined], ['\u300012', undefined], ['\u202812', undefined],
   ];
   for (const [word, want] of cases) assert.equal(paramNumber(word), want, JSON.stringify(word));
 });

@@ -20,7 +20,8 @@ export interface PositionalOptions {
   purpose?: 'run' | 'deploy';
 }
 
-const NUMBER = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
+// Leading blanks are C's isspace() ones (bpftrace 0.17 takes "\t12", refuses a no-break space or a BOM before the digits); \s is Unicode's.
+const NUMBER = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
