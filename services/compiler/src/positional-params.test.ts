@@ -70,6 +70,15 @@ test('a word that is not a number where a number is expected is an error at its 
   assert.equal(fe.c, undefined);
 });
 
+test('a divisor that is the constant 0 (a literal, or a parameter given as 0) is an error: C makes it undefined, and clang folded 10 / 0 in a begin probe to -2^63', () => {
+  assert.deepEqual(firstLines(compile(`${SW} { @d = args.prev_pid / $1; @m = args.prev_pid % $2; }`, ['0', '-0'])), [
+    'p.tap:1:60: error: division by zero: the divisor is 0 (parameter $1)',
+    'p.tap:1:85: error: division by zero: the divisor is 0 (parameter $2)',
+  ]);
+  assert.deepEqual(firstLines(compile('probe begin { @d = 10 / 0; }', [])), ['p.tap:1:25: error: division by zero: the divisor is 0']);
+  assert.deepEqual(firstLines(compile(`${SW} { @d = args.prev_pid / $1; }`, ['0x10'])), []);
+});
+
 test('a parameter used as a string compares in the kernel, and works as str()\'s length and lhist() bounds', () => {
   const fe = compile(`${SW} /args.prev_comm == str($1)/ { @h = lhist(args.prev_pid, 0, $2, $3); printf("%s\\n", str(args.prev_pid, $4)); }`, ['bash', '1000', '100', '16']);
   assert.deepEqual(firstLines(fe), []);
