@@ -79,6 +79,15 @@ test('a divisor that is the constant 0 (a literal, or a parameter given as 0) is
   assert.deepEqual(firstLines(compile(`${SW} { @d = args.prev_pid / $1; }`, ['0x10'])), []);
 });
 
+test('an index no one can give ($65 and beyond) is an error, not a placeholder per index in the hint (a 300 MB line for $30000000, a RangeError for $1e23)', () => {
+  for (const n of ['65', '30000000', '99999999999999999999999']) {
+    const fe = compile(`${SW} { @x = $${n}; @s = str($${n}); }`, ['1']);
+    assert.deepEqual(firstLines(fe), [`p.tap:1:44: error: there is no $${n}: a script is given at most ${MAX_SCRIPT_PARAMS} positional parameters`, `p.tap:1:${56 + n.length}: error: there is no $${n}: a script is given at most ${MAX_SCRIPT_PARAMS} positional parameters`]);
+    assert.ok(fe.diagnostics.every((d) => formatDiagnostic(d).length < 500));
+  }
+  assert.deepEqual(firstLines(compile(`${SW} { @x = $64; }`, [])), ['p.tap:1:44: warning: $64 is not given (0 parameter(s) were): it reads as 0, or "" in str()']);
+});
+
 test('a parameter used as a string compares in the kernel, and works as str()\'s length and lhist() bounds', () => {
   const fe = compile(`${SW} /args.prev_comm == str($1)/ { @h = lhist(args.prev_pid, 0, $2, $3); printf("%s\\n", str(args.prev_pid, $4)); }`, ['bash', '1000', '100', '16']);
   assert.deepEqual(firstLines(fe), []);
