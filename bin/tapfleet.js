@@ -17,8 +17,15 @@ function freshBundle() {
   if (process.env.TAPFLEET_NO_BUNDLE === '1') return undefined;
   try {
     const { build, inputs } = JSON.parse(readFileSync(new URL('stamp.json', BUNDLE), 'utf8'));
-    const fresh = Object.entries(inputs).every(([file, mtimeMs]) => statSync(new URL(file, ROOT)).mtimeMs === mtimeMs);
-    return fresh ? new URL(`${build}/tapfleet.js`, BUNDLE).href : undefined;
+    // A build's own name (no path out of the bundle directory), and a stamp that watches something.
+    if (typeof build !== 'string' || !/^build-[a-z0-9-]+$/.test(build)) return undefined;
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return undefined;
+    const watched = Object.entries(inputs);
+    if (!watched.length) return undefined;
+    const fresh = watched.every(([file, mtimeMs]) => statSync(new URL(file, ROOT)).mtimeMs === mtimeMs);
+    const entry = new URL(`${build}/tapfleet.js`, BUNDLE);
+    // A build directory removed by hand while the stamp still names it: the packages, not a failed import.
+    return fresh && statSync(entry).isFile() ? entry.href : undefined;
   } catch {
     return undefined; // no bundle (a fresh clone before `npm run build`, the Docker images), or a watched file gone
   }

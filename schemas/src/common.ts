@@ -25,7 +25,9 @@ export const DeploymentId = z
   .regex(/^d-[a-z0-9]{6,32}$/, 'expected a deployment id like d-1a2b3c4d');
 
 export const Labels = z.record(
-  z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of letters, digits, _ . / -'),
+  z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of letters, digits, _ . / -')
+    // zod 3's record leaves a "__proto__" key out of what it returns, with no issue: a selector would match more hosts than asked.
+    .refine((k) => k !== '__proto__', { message: 'label key __proto__ is reserved' }),
   z.string().max(256),
 );
 

@@ -29,6 +29,8 @@ test('$N is the word read as bpftrace 0.17 reads a number: decimal, 0x hex, a si
     // bpftrace: "$1 used numerically but given ..." for each of these.
     ['abc', undefined], ['12abc', undefined], ['1e3', undefined], ['', undefined], ['5 ', undefined], ['1_000', undefined],
     ['9223372036854775808', undefined], ['99999999999999999999', undefined],
+    // Leading blanks are C's isspace() (bpftrace 0.17 takes "\t12" and "\v12"), not Unicode's: it refuses a no-break space or a BOM before the digits.
+    ['\t12', 12n], ['\v12', 12n], ['\n12', 12n], ['\u00a012', undefined], ['\ufeff12', undefined], ['\u300012', undefined], ['\u202812', undefined],
   ];
   for (const [word, want] of cases) assert.equal(paramNumber(word), want, JSON.stringify(word));
 });
@@ -66,6 +68,24 @@ test('a word that is not a number where a number is expected is an error at its 
     ['p.tap:1:54: error: $2 is used as a number, but was given "12abc"', `  ${SW} /pid == $1/ { @n[$2] = count(); }`, `${' '.repeat(55)}^~`, '  pass a number (decimal or 0x hex) as parameter 2, or read it as a string: str($2)'].join('\n'),
   ]);
   assert.equal(fe.c, undefined);
+});
+
+test('a divisor that is the constant 0 (a literal, or a parameter given as 0) is an error: C makes it undefined, and clang folded 10 / 0 in a begin probe to -2^63', () => {
+  assert.deepEqual(firstLines(compile(`${SW} { @d = args.prev_pid / $1; @m = args.prev_pid % $2; }`, ['0', '-0'])), [
+    'p.tap:1:60: error: division by zero: the divisor is 0 (parameter $1)',
+    'p.tap:1:85: error: division by zero: the divisor is 0 (parameter $2)',
+  ]);
+  assert.deepEqual(firstLines(compile('probe begin { @d = 10 / 0; }', [])), ['p.tap:1:25: error: division by zero: the divisor is 0']);
+  assert.deepEqual(firstLines(compile(`${SW} { @d = args.prev_pid / $1; }`, ['0x10'])), []);
+});
+
+test('an index no one can give ($65 and beyond) is an error, not a placeholder per index in the hint (a 300 MB line for $30000000, a RangeError for $1e23)', () => {
+  for (const n of ['65', '30000000', '99999999999999999999999']) {
+    const fe = compile(`${SW} { @x = $${n}; @s = str($${n}); }`, ['1']);
+    assert.deepEqual(firstLines(fe), [`p.tap:1:44: error: there is no $${n}: a script is given at most ${MAX_SCRIPT_PARAMS} positional parameters`, `p.tap:1:${56 + n.length}: error: there is no $${n}: a script is given at most ${MAX_SCRIPT_PARAMS} positional parameters`]);
+    assert.ok(fe.diagnostics.every((d) => formatDiagnostic(d).length < 500));
+  }
+  assert.deepEqual(firstLines(compile(`${SW} { @x = $64; }`, [])), ['p.tap:1:44: warning: $64 is not given (0 parameter(s) were): it reads as 0, or "" in str()']);
 });
 
 test('a parameter used as a string compares in the kernel, and works as str()\'s length and lhist() bounds', () => {

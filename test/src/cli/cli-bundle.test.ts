@@ -110,3 +110,22 @@ test('a package rebuilt by tsc alone (its tsconfig.tsbuildinfo newer) makes bin/
   assert.notEqual(readStamp().build, before);
   assert.ok(existsSync(join(BUNDLE_DIR, before, 'tapfleet.js')), 'the earlier build is kept');
 });
+
+test('a current stamp naming a build that is not there, or no build at all, runs the packages: no command fails on a missing or hostile bundle', () => {
+  assert.ok(bundleCurrent(), 'the bundle is current to begin with');
+  const stamp = readFileSync(STAMP_FILE, 'utf8');
+  const { build, inputs } = readStamp();
+  try {
+    // A build directory removed by hand (or an old build's cleanup) while its stamp still names it; a stamp's build that is no build's name; one that watches nothing.
+    for (const bad of [{ build: 'build-gone', inputs }, { build: null, inputs }, { build: '../../../../tmp', inputs }, { build, inputs: {} }, { build, inputs: [] }]) {
+      writeFileSync(STAMP_FILE, JSON.stringify(bad));
+      const r = tapfleet(['--help']);
+      assert.equal(r.code, 0, `${JSON.stringify(bad).slice(0, 80)}: ${r.stderr}`);
+      assert.equal(r.ran, 'packages', JSON.stringify(bad).slice(0, 80));
+      assert.match(r.stdout, /^usage: tapfleet/m);
+    }
+  } finally {
+    writeFileSync(STAMP_FILE, stamp);
+  }
+  assert.equal(tapfleet(['--help']).ran, 'bundle');
+});

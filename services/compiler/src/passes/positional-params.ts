@@ -2,6 +2,7 @@ import type { Alias, Expr, PairKey, Probe, Script, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
 import type { Span } from '../source.js';
+import { MAX_SCRIPT_PARAMS } from '@tapfleet/schemas';
 
 /**
  * Pass: bpftrace's positional parameters. `$1`..`$N` are the words given after the script
@@ -20,7 +21,8 @@ export interface PositionalOptions {
   purpose?: 'run' | 'deploy';
 }
 
-const NUMBER = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
+// Leading blanks are C's isspace() ones (bpftrace 0.17 takes "\t12", refuses a no-break space or a BOM before the digits); \s is Unicode's.
+const NUMBER = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -50,6 +52,11 @@ export function substituteParams(script: Script, params: readonly string[], diag
     if (e.index === '#') return undefined;
     if (e.index < 1) {
       diags.error(e.span, `there is no $${e.index}: positional parameters are numbered from $1`, '$1 is the first word after the script, $# how many were given');
+      return undefined;
+    }
+    // No one can give it (the CLI and the API take at most MAX_SCRIPT_PARAMS); and the hint would list a placeholder per index ($30000000: 300 MB; $1e23: a RangeError).
+    if (e.index > MAX_SCRIPT_PARAMS) {
+      diags.error(e.span, `there is no ${e.span.source.text.slice(e.span.start, e.span.end)}: a script is given at most ${MAX_SCRIPT_PARAMS} positional parameters`, `$1..$${MAX_SCRIPT_PARAMS} are the words after the script, $# how many were given`);
       return undefined;
     }
     const w = params[e.index - 1];

@@ -203,6 +203,11 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             else if (l.kind !== r.kind) diags.error(e.span, `cannot compare a string with an integer`, 'compare a string with a string, e.g. comm == "python3"');
             return INT;
           }
+          // C leaves x / 0 undefined, and clang folds a constant one to anything (10 / 0 in a begin probe stored -2^63).
+          if ((e.op === '/' || e.op === '%') && e.right.kind === 'int' && e.right.value === 0n) {
+            const param = /^\$\d+$/.exec(e.right.span.source.text.slice(e.right.span.start, e.right.span.end))?.[0];
+            diags.error(e.right.span, `division by zero: the divisor is 0${param ? ` (parameter ${param})` : ''}`, param ? `give ${param} a number other than 0` : 'divide by a value that is not 0');
+          }
           return INT;
         }
         case 'call': {

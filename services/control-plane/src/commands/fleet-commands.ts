@@ -8,6 +8,7 @@ import {
 import { ApiClient } from '../api-client.js';
 import { ago, deploymentIdArg, HOST_HEADER, hostRows, hostStateText, table } from './common.js';
 import { lossReasonLines } from './loss-text.js';
+import { commandLineText } from './command-line-text.js';
 
 const json = { type: 'boolean' as const, description: 'print JSON instead of text' };
 
@@ -99,7 +100,7 @@ export const deploymentsCommand: Command = {
     const unknown = await api.call('GET', '/v1/deployments/unknown', z.array(UnknownDeployment));
     if (values.json) return out(JSON.stringify({ deployments: list, unknown })), 0;
     // A deployment's parameters are part of what it runs: `orders.tap 1234 foo`, as it was deployed.
-    const rows = list.map((d) => [d.id, [d.scriptName, ...(d.params ?? [])].join(' '), d.phase, String(d.targets.length), Object.entries(d.selector).map(([k, v]) => `${k}=${v}`).join(','), ago(d.createdAtMs), new Date(d.expiresAtMs).toISOString()]);
+    const rows = list.map((d) => [d.id, commandLineText([d.scriptName, ...(d.params ?? [])]), d.phase, String(d.targets.length), Object.entries(d.selector).map(([k, v]) => `${k}=${v}`).join(','), ago(d.createdAtMs), new Date(d.expiresAtMs).toISOString()]);
     for (const l of table(['ID', 'SCRIPT', 'PHASE', 'HOSTS', 'SELECTOR', 'CREATED', 'EXPIRES'], rows)) out(l);
     if (unknown.length) {
       out('');
@@ -119,7 +120,7 @@ export const statusCommand: Command = {
   async run(values, positionals, { config, out }) {
     const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}`, DeploymentView);
     if (values.json) return out(JSON.stringify(view)), 0;
-    out(`${view.id} ${[view.scriptName, ...(view.params ?? [])].join(' ')}: ${view.phase}${view.message ? ` (${view.message})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
+    out(`${view.id} ${commandLineText([view.scriptName, ...(view.params ?? [])])}: ${view.phase}${view.message ? ` (${view.message})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
     for (const l of table(HOST_HEADER, hostRows(view))) out(l);
     return 0;
   },

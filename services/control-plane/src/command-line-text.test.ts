@@ -1,0 +1,9 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { commandLineText } from './commands/command-line-text.js';
+
+test('a deployment\'s words print as they are when plain, JSON-quoted otherwise: no row split, no terminal escape, "a b" is not a b', () => {
+  assert.equal(commandLineText(['params.tap', '1234', 'tagged', '-0x10']), 'params.tap 1234 tagged -0x10');
+  assert.equal(commandLineText(['s.tap', 'a b', '']), 's.tap "a b" ""');
+  assert.equal(commandLineText(['s.tap', 'x\nd-fake000 running', '\u001b[2J']), 's.tap "x\\nd-fake000 running" "\\u001b[2J"');
+});

@@ -1,0 +1,93 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstream } from '@nats-io/jetstream';
+import { connectNats, type NatsConnection } from '@tapfleet/runtime';
+import { encodeEventBatch, eventsSubject, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
+import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
+import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
+
+/** Batches an agent would never publish, through real NATS, ClickHouse and `tapfleet ingest`: none may block the good ones. */
+describe('ingest: hostile batches on real servers', () => {
+  const stack = new FleetStack(27000, 27010);
+  const db = stack.config.clickhouse.database;
+  let bundle: Bundle;
+  let nc: NatsConnection;
+  const NS_PER_DAY = 86_400n * 1_000_000_000n;
+
+  before(async () => {
+    await stack.up(['nats', 'clickhouse', 'redis']);
+    bundle = await orderBundle();
+    await storeBundle(stack.config, bundle);
+    nc = await connectNats(stack.config, { name: 'ingest-hostile-publisher' });
+    stack.spawnTapfleet(['ingest'], { ingest: { metricsPort: 27020, fetchWaitMs: 200 } }, 'ingest');
+    await eventually('ingest /healthz', async () => (await fetch('http://127.0.0.1:27020/healthz')).ok, 30_000);
+  });
+
+  after(async () => {
+    await nc?.close();
+    await stack.cleanup();
+  });
+
+  const header = (deploymentId: string, hostId: string, firstSeq: number, count: number): EventBatchHeader => ({ v: 1, hostId, bootId: BOOT, deploymentId, bundleId: bundle.manifest.bundleId, kernelBuildId: bundle.manifest.kernel.buildId, firstSeq, count, clock: { offsetNs: 0, uncertaintyNs: 1 } });
+
+  test('a batch whose records span 150 days (more partitions than one INSERT may make): the good batches after it are still stored', async () => {
+    const js = jetstream(nc);
+    const size = bundle.manifest.events[0]!.size;
+    const record = new Uint8Array(size);
+    new DataView(record.buffer).setUint32(0, bundle.manifest.events[0]!.id, true);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const records = Array.from({ length: 150 }, (_, i) => ({ wallNs: now - BigInt(i) * NS_PER_DAY, data: record }));
+    await js.publish(eventsSubject('d-hostile001', 'syn-days'), encodeEventBatch(header('d-hostile001', 'syn-days', 0, records.length), records));
+    await publishSynthetic(js, bundle, { deploymentId: 'd-hostile001', hostId: 'syn-good', events: 1000, batchSize: 100 });
+    const client = createClickHouse(stack.config);
+    try {
+      const s = await eventually('the good batches stored', async () => {
+        const c = await storedCount(client, db, 'd-hostile001', 'syn-good');
+        return c.distinct >= 1000 ? c : undefined;
+      }, 60_000, 250);
+      await sleep(500);
+      assert.deepEqual(await storedCount(client, db, 'd-hostile001', 'syn-good'), { rows: 1000, distinct: 1000, minSeq: 0, maxSeq: 999 }, JSON.stringify(s));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('records at the edges: wall ns at 2^64-1 and 0, a string field with no NUL, invalid UTF-8, an empty batch; good batches after them stored', async () => {
+    const js = jetstream(nc);
+    const ev = bundle.manifest.events[0]!;
+    const mk = (fill: (v: DataView, b: Uint8Array) => void) => {
+      const b = new Uint8Array(ev.size).fill(0xff);
+      const v = new DataView(b.buffer);
+      v.setUint32(0, ev.id, true);
+      fill(v, b);
+      return b;
+    };
+    const edge = [
+      { wallNs: (1n << 64n) - 1n, data: mk(() => {}) },
+      { wallNs: 0n, data: mk(() => {}) },
+      { wallNs: 1n << 63n, data: mk((v, b) => b.set([0xc3, 0x28, 0xa0, 0xa1, 0xf0, 0x28, 0x8c, 0xbc], 24)) },
+    ];
+    await js.publish(eventsSubject('d-hostile002', 'syn-edge'), encodeEventBatch(header('d-hostile002', 'syn-edge', 0, edge.length), edge));
+    await js.publish(eventsSubject('d-hostile002', 'syn-edge'), encodeEventBatch(header('d-hostile002', 'syn-edge', 100, 0), []));
+    await publishSynthetic(js, bundle, { deploymentId: 'd-hostile002', hostId: 'syn-good2', events: 1000, batchSize: 100 });
+    const client = createClickHouse(stack.config);
+    try {
+      await eventually('the good batches stored', async () => ((await storedCount(client, db, 'd-hostile002', 'syn-good2')).distinct >= 1000 ? true : undefined), 60_000, 250);
+      await sleep(1000);
+      assert.deepEqual(await storedCount(client, db, 'd-hostile002', 'syn-good2'), { rows: 1000, distinct: 1000, minSeq: 0, maxSeq: 999 });
+      // Each edge record stored as given: the u64 wall ns and txn key whole, the bytes of a string without NUL up to its size.
+      const rs = await client.query({ query: `SELECT toString(seq) AS seq, toString(ts_ns) AS ts, txn, length(s0) AS venue_bytes, length(comm) AS comm_bytes FROM ${db}.probe_events WHERE deployment = 'd-hostile002' AND host = 'syn-edge' ORDER BY seq`, format: 'JSONEachRow' });
+      assert.deepEqual(await rs.json(), [
+        { seq: '0', ts: '18446744073709551615', txn: '18446744073709551615', venue_bytes: '16', comm_bytes: '16' },
+        { seq: '1', ts: '0', txn: '18446744073709551615', venue_bytes: '16', comm_bytes: '16' },
+        { seq: '2', ts: '9223372036854775808', txn: '18446744073709551615', venue_bytes: '16', comm_bytes: '16' },
+      ]);
+    } finally {
+      await client.close();
+    }
+    const m = await (await fetch('http://127.0.0.1:27020/metrics')).text();
+    const value = (name: string) => Number(m.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
+    assert.equal(value('tapfleet_ingest_insert_errors_total'), 0, 'no insert failed');
+    assert.equal(value('tapfleet_ingest_dead_lettered_total'), 0, 'every record fit its layout');
+  });
+});
