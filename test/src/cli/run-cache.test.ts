@@ -6,27 +6,22 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
 import { CompileCacheEntry, parseBundle, verifyBundle } from '@tapfleet/schemas';
 import { loadOrCreateSigningKey } from '@tapfleet/compiler';
 import { BundleCache, compileCacheDir } from '@tapfleet/local';
+import { countedClang } from './counted-clang.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-run-cache-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const dataDir = join(work, 'data');
 const cacheDir = compileCacheDir(dataDir);
-const clangCalls = join(work, 'clang-calls');
-const clangWrapper = join(work, 'clang');
-writeFileSync(clangWrapper, `#!/bin/sh\necho called >> ${clangCalls}\nexec clang "$@"\n`);
-chmodSync(clangWrapper, 0o755);
-const configFile = join(work, 'config.json');
-writeFileSync(configFile, JSON.stringify({ compiler: { clang: clangWrapper } }));
+const { configFile, clangRuns } = countedClang(work);
 const publicKeyPem = () => loadOrCreateSigningKey(join(dataDir, 'keys', 'signing-key.pem')).publicKeyPem;
 
-const clangRuns = () => (existsSync(clangCalls) ? readFileSync(clangCalls, 'utf8').split('\n').filter(Boolean).length : 0);
 const entries = () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.endsWith('.json')) : []);
 
 function tapfleet(...args: string[]) {

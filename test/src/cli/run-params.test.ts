@@ -6,21 +6,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { countedClang } from './counted-clang.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-run-params-'));
 const dataDir = join(work, 'data');
 const cacheDir = join(dataDir, 'compile-cache');
-const clangCalls = join(work, 'clang-calls');
-const clangWrapper = join(work, 'clang');
-writeFileSync(clangWrapper, `#!/bin/sh\necho called >> ${clangCalls}\nexec clang "$@"\n`);
-chmodSync(clangWrapper, 0o755);
-const configFile = join(work, 'config.json');
-writeFileSync(configFile, JSON.stringify({ compiler: { clang: clangWrapper } }));
-const clangRuns = () => (existsSync(clangCalls) ? readFileSync(clangCalls, 'utf8').split('\n').filter(Boolean).length : 0);
+const { configFile, clangRuns } = countedClang(work);
 const entries = () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.endsWith('.json')) : []);
 
 /** Writes `size` bytes to /dev/null every 10 ms until killed: two of them, told apart by pid and by size. */
