@@ -133,10 +133,16 @@ async function deployToRunning(stack: FleetStack, selector: Record<string, strin
   const api = stack.api();
   const t0 = performance.now();
   const d = await api.call('POST', '/v1/deployments', DeploymentView, { scriptName: 'bench.tap', script, selector, ttl: '10m', canary: false });
+  let states = '';
   await eventually('every host running', async () => {
     const v = await api.call('GET', `/v1/deployments/${d.id}`, DeploymentView);
-    return Object.values(v.hosts).filter((h) => h.state === 'running').length === hosts;
-  }, 120_000, 20);
+    const counts = new Map<string, number>();
+    for (const h of Object.values(v.hosts)) counts.set(h.state, (counts.get(h.state) ?? 0) + 1);
+    states = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+    return counts.get('running') === hosts;
+  }, 120_000, 20).catch((e: Error) => {
+    throw new Error(`${e.message} (of ${hosts} hosts: ${states || 'none listed'})`);
+  });
   const ms = performance.now() - t0;
   await api.call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
   return { ms, cached: d.compiles.cached, id: d.id };
@@ -204,7 +210,7 @@ class SimAgent {
         }
         for (const d of [...this.running]) if (!set.some((a) => a.deploymentId === d)) this.running.delete(d);
       }
-    })();
+    })().catch((e: Error) => progress(`${this.hostId}: simulated agent stopped: ${e.message}`));
   }
 }
 
