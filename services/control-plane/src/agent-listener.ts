@@ -110,7 +110,7 @@ export class AgentListener {
   private async heartbeat(hb: AgentHeartbeat): Promise<void> {
     await this.inventory.heartbeat(hb);
     for (const id of hb.runningDeployments) {
-      if (await this.store.get(id)) continue;
+      if (await this.store.exists(id)) continue;
       if (!(await this.unknown.record(id, hb.hostId, 'running', 'reported running by the agent; no deployment record here')))
         this.counters.refused('unknown deployments over the host quota');
     }
