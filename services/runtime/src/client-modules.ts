@@ -33,7 +33,8 @@ export interface PromMetrics {
   Counter: PromClient['Counter'];
   Gauge: PromClient['Gauge'];
   Histogram: PromClient['Histogram'];
-  collectDefaultMetrics: PromClient['collectDefaultMetrics'];
+  /** One of prom-client's default metrics (lib/metrics/NAME.js): see default-metrics.ts. */
+  requireMetric: (name: string) => unknown;
 }
 let prom: PromMetrics | undefined;
 export function promMetrics(): PromMetrics {
@@ -42,7 +43,7 @@ export function promMetrics(): PromMetrics {
     Counter: require('prom-client/lib/counter') as PromClient['Counter'],
     Gauge: require('prom-client/lib/gauge') as PromClient['Gauge'],
     Histogram: require('prom-client/lib/histogram') as PromClient['Histogram'],
-    collectDefaultMetrics: require('prom-client/lib/defaultMetrics') as PromClient['collectDefaultMetrics'],
+    requireMetric: (name: string) => require(`prom-client/lib/metrics/${name}`) as unknown,
   });
 }
 export const pinoModule = lazy<typeof import('pino')>('pino');

@@ -3,22 +3,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServerTlsMaterial } from './tls-material.js';
 import type { Registry } from 'prom-client';
-import { promMetrics } from './client-modules.js';
-
-/**
- * The event loop lag histogram's sampling period. prom-client's default, 10 ms, is a timer that
- * wakes the process 100 times a second: alone ~0.5% of a core in an idle agent (issue 13's idle
- * goal is under 0.5% in all); at 100 ms lag is still measured, ten times less often.
- */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
-/** A metrics registry with the process's default metrics (CPU, RSS, event loop lag), prefixed. */
-export function createMetricsRegistry(prefix: string): Registry {
-  const { Registry, collectDefaultMetrics } = promMetrics();
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-  return registry;
-}
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 

@@ -13,6 +13,7 @@ export * from './store-auth.js';
 export * from './cli.js';
 export * from './nats-resources.js';
 export * from './http.js';
+export { createMetricsRegistry } from './default-metrics.js';
 export * from './time.js';
 export * from './dead-letter.js';
 export * from './long-timer.js';
