@@ -7,3 +7,7 @@ test('a deployment\'s words print as they are when plain, JSON-quoted otherwise:
   assert.equal(commandLineText(['s.tap', 'a b', '']), 's.tap "a b" ""');
   assert.equal(commandLineText(['s.tap', 'x\nd-fake000 running', '\u001b[2J']), 's.tap "x\\nd-fake000 running" "\\u001b[2J"');
 });
+
+test('a quoted word escapes what JSON leaves raw: DEL, C1 controls (CSI is U+009B), bidi overrides, zero-width and line separators', () => {
+  assert.equal(commandLineText(['s.tap', 'a\u007fb', '\u009b31m', 'evil\u202etxt.exe', 'zero\u200bwidth', 'l\u2028s']), 's.tap "a\\u007fb" "\\u009b31m" "evil\\u202etxt.exe" "zero\\u200bwidth" "l\\u2028s"');
+});

@@ -1,3 +1,4 @@
+import { textTable } from '@tapfleet/runtime';
 import type { CompareResponse, LatencyStats, LatencySummary, RankResponse, SlowestResponse, TxnView } from '@tapfleet/schemas';
 
 /** A duration in the unit that keeps 3-4 significant digits: `850ns`, `12.5us`, `3.20ms`, `1.50s`. */
@@ -15,12 +16,8 @@ export function clockText(ns: bigint): string {
   return `${iso.slice(11, 19)}.${String((ns / 1000n) % 1_000_000n).padStart(6, '0')}`;
 }
 
-/** Plain aligned columns: readable in a terminal, greppable in scripts. */
-export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
-}
+/** Plain aligned columns, every cell escaped for the terminal (runtime's textTable). */
+export const table = textTable;
 
 const BAR_WIDTH = 40;
 

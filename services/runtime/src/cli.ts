@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { TapfleetConfig } from '@tapfleet/schemas';
 import { loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { terminalText } from './terminal-text.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -24,6 +25,13 @@ export interface Command {
   options?: Record<string, OptionSpec>;
   /** Longer text shown by --help. */
   details?: string;
+  /**
+   * Output written as the command produced it. Only for what prints a traced program's own data
+   * the way bpftrace does (`tapfleet run`'s printf lines and maps): every other command's output
+   * has terminal-acting characters escaped (terminal-text.ts), as it prints what hosts, agents,
+   * servers and traced processes of a whole fleet sent.
+   */
+  rawOutput?: boolean;
   run(values: OptionValues, positionals: string[], ctx: CommandContext): Promise<number>;
 }
 
@@ -81,7 +89,7 @@ export async function runCli(commands: Command[], argv: string[]): Promise<numbe
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const write = (line: string) => process.stdout.write(`${line}\n`);
   const found = findCommand(commands, argv);
   if (!found) {
     const words: string[] = [];
@@ -99,6 +107,7 @@ export async function runCli(commands: Command[], argv: string[]): Promise<numbe
     return wantsHelp ? 0 : 2;
   }
   const { cmd, rest } = found;
+  const out = cmd.rawOutput ? write : (line: string) => write(terminalText(line));
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...cmd.options, ...GLOBAL_OPTIONS }, allowPositionals: true, strict: true });
@@ -128,7 +137,8 @@ export async function runCli(commands: Command[], argv: string[]): Promise<numbe
       process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${e.message}\n\n${commandHelp(cmd)}\n`);
       return 2;
     }
-    process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${(e as Error).message}\n`);
+    // A failure's message may carry a server's or agent's words: escaped as any output is.
+    process.stderr.write(`tapfleet ${cmd.path.join(' ')}: ${terminalText((e as Error).message)}\n`);
     lazyLog().debug({ err: e }, 'command failed');
     return 1;
   }

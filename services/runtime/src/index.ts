@@ -14,6 +14,7 @@ export * from './cli.js';
 export * from './nats-resources.js';
 export * from './http.js';
 export { createMetricsRegistry } from './default-metrics.js';
+export { terminalText, terminalWord, textTable } from './terminal-text.js';
 export * from './time.js';
 export * from './dead-letter.js';
 export * from './long-timer.js';

@@ -17,6 +17,9 @@ const SCRIPT = 'probe uprobe:$tracee:tf_add /pid == $1/ { @calls[str($2), $#] = 
 /** The pid set by a begin probe's map write (run by each host's runner before its probes attach). */
 const BEGIN_SCRIPT = 'probe begin { @target = $1; }\nprobe uprobe:$tracee:tf_add /pid == @target/ { @adds = count(); }\nprobe interval:300ms { @ticks++; }\n';
 
+/** A label value an agent may claim: ESC [2J clears a terminal, the newline would print a row of its own. */
+const HOSTILE_LABEL = 'x\u001b[2Jy\nfake-host  live';
+
 describe('fleet: positional parameters', () => {
   const stack = new FleetStack(39200, 39220);
   const tracees = new Map<string, ChildProcess>();
@@ -30,7 +33,9 @@ describe('fleet: positional parameters', () => {
     for (const [hostId, port] of [['host-a', 39221], ['host-b', 39222]] as const) {
       const tracee = spawn(bin, ['loop', '2000'], { stdio: 'ignore' });
       tracees.set(hostId, tracee);
-      agents.push(new AgentProcess(stack, { hostId, labels: { role: 'params' }, scopePid: tracee.pid!, binaries: { tracee: bin } }, port));
+      // host-b's second label is hostile text: a terminal escape and a newline faking a row.
+      const labels: Record<string, string> = hostId === 'host-b' ? { role: 'params', note: HOSTILE_LABEL } : { role: 'params' };
+      agents.push(new AgentProcess(stack, { hostId, labels, scopePid: tracee.pid!, binaries: { tracee: bin } }, port));
     }
     await Promise.all(agents.map((a) => a.start()));
   });
@@ -69,6 +74,35 @@ describe('fleet: positional parameters', () => {
     const list = stack.cli(['deployments']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^${d.id} +params\\.tap ${pidA} tagged +`, 'm'));
+  });
+
+  test('hostile label values print escaped in `tapfleet hosts` and `tapfleet deployments`: no terminal escape, no extra row', async () => {
+    const res = await fetch(`${stack.config.controlPlane.url}/v1/deployments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${readFileSync(adminTokenPath(stack.config.dataDir), 'utf8').trim()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scriptName: 'labels.tap', script: SCRIPT, selector: { note: HOSTILE_LABEL }, ttl: '5m', params: ['1', 'x'] }),
+    });
+    const body: unknown = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(body).slice(0, 800));
+    const d = DeploymentView.parse(body);
+    deployed.push(d.id);
+    assert.deepEqual(d.targets.map((t) => t.hostId), ['host-b']);
+    const escaped = 'note=x\\u001b[2Jy\\u000afake-host  live';
+    const hosts = stack.cli(['hosts']);
+    assert.equal(hosts.code, 0, hosts.stderr);
+    assert.doesNotMatch(hosts.stdout, /\u001b/);
+    assert.equal(hosts.stdout.trimEnd().split('\n').length, 3, hosts.stdout);
+    assert.ok(hosts.stdout.includes(escaped), hosts.stdout);
+    const list = stack.cli(['deployments']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.doesNotMatch(list.stdout, /\u001b/);
+    assert.doesNotMatch(list.stdout, /^fake-host/m);
+    assert.match(list.stdout, new RegExp(`^${d.id} +labels\\.tap 1 x +\\S+ +1 +${escaped.replace(/[\\[\]]/g, '\\$&')}`, 'm'));
+    // --json stays JSON, with the same value.
+    const json = stack.cli(['deployments', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { deployments: { id: string; selector: Record<string, string> }[] };
+    assert.equal(parsed.deployments.find((x) => x.id === d.id)?.selector.note, HOSTILE_LABEL);
   });
 
   test('parameters are part of the bundle\'s cache identity: other values compile again, the same values are a cache hit', async () => {

@@ -1,4 +1,4 @@
-import { UsageError } from '@tapfleet/runtime';
+import { textTable, UsageError } from '@tapfleet/runtime';
 import type { DeploymentView, HostDeploymentState } from '@tapfleet/schemas';
 
 export function deploymentIdArg(positionals: string[]): string {
@@ -6,12 +6,8 @@ export function deploymentIdArg(positionals: string[]): string {
   return positionals[0]!;
 }
 
-/** Plain aligned columns: readable in a terminal, greppable in scripts. */
-export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)];
-}
+/** Plain aligned columns, every cell escaped for the terminal (runtime's textTable). */
+export const table = textTable;
 
 export function hostStateText(s: HostDeploymentState): string {
   let text = s.state;

@@ -7,6 +7,8 @@ import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, PROGRAM_
 
 export const runCommand: Command = {
   path: ['run'],
+  // Events and maps as the traced programs produced them, as bpftrace prints them.
+  rawOutput: true,
   args: SCRIPT_ARGS,
   summary: 'compile a probe script for this host, load it, and print events and aggregations (Ctrl-C stops)',
   options: {
