@@ -32,3 +32,4 @@ export * from './elf-notes.js';
 export * from './profile-file.js';
 export * from './layout-fit.js';
 export * from './json-safe.js';
+export * from './storable-day.js';

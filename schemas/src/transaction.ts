@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod/v3';
+import { LAST_STORABLE_DAY } from './storable-day.js';
 
 const EventName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected an event name');
 
@@ -63,11 +64,12 @@ export const TxnSpanRow = z.object({
 export type TxnSpanRow = z.infer<typeof TxnSpanRow>;
 
 const NS_PER_DAY = 86_400_000_000_000n;
+const LAST_DAY = BigInt(LAST_STORABLE_DAY);
 
 const dayNames = new Map<bigint, string>();
-/** UTC day (YYYY-MM-DD) of a wall-clock ns (cached per day: this runs once per transaction). */
+/** UTC day (YYYY-MM-DD) of a wall-clock ns, clamped as the `date` column stores it (storable-day.ts; cached per day: this runs once per transaction). */
 export function utcDay(ns: bigint): string {
-  const day = ns / NS_PER_DAY;
+  const day = ns / NS_PER_DAY < LAST_DAY ? ns / NS_PER_DAY : LAST_DAY;
   let name = dayNames.get(day);
   if (name === undefined) {
     name = new Date(Number(day * 86_400_000n)).toISOString().slice(0, 10);

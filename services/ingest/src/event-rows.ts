@@ -1,4 +1,4 @@
-import { EventLayouts, fitBatch, latencyField, PREFIX_FIELD, type BatchFit, type BundleManifest, type EventLayout, type LayoutField, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
+import { EventLayouts, fitBatch, LAST_STORABLE_DAY, latencyField, PREFIX_FIELD, type BatchFit, type BundleManifest, type EventLayout, type LayoutField, type Misfit, type ScannedBatch } from '@tapfleet/schemas';
 import { writeI64Decimal, writeSafeDecimal, writeU64Decimal } from './decimal-digits.js';
 import { NUMERIC_SLOTS, PROBE_EVENT_COLUMNS, PROBE_EVENT_TYPES, slotFields, STRING_SLOTS } from './event-slots.js';
 import { lebString, NativeBlock, type ColumnBytes } from './native-block.js';
@@ -256,7 +256,8 @@ function encodeRows(block: NativeBlock, p: EventPlan, src: Uint8Array, batch: Sc
   ts.reserve(8 * m);
   for (let r = 0; r < m; r++) {
     const wall = bases[idx[r]!]! - 8;
-    const days = Math.floor((u32At(src, wall + 4) * TWO_32 + u32At(src, wall)) / NS_PER_DAY);
+    // Clamped as storableDay clamps (schemas' storable-day.ts says why); ts_ns keeps the exact time.
+    const days = Math.min(Math.floor((u32At(src, wall + 4) * TWO_32 + u32At(src, wall)) / NS_PER_DAY), LAST_STORABLE_DAY);
     date.buf[date.at++] = days & 0xff;
     date.buf[date.at++] = days >>> 8;
     copy8(ts.buf, ts.at, src, wall);

@@ -1,6 +1,4 @@
-import type { AgentDeploymentStatus, AggregationSnapshot, Outage } from '@tapfleet/schemas';
-
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+import { storableDayText as day, type AgentDeploymentStatus, type AggregationSnapshot, type Outage } from '@tapfleet/schemas';
 
 /** An agent status report as an agent_status row (the loss counters of every stage). */
 export function statusRow(s: AgentDeploymentStatus): object {

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, type NatsConnection } from '@tapfleet/runtime';
-import { encodeEventBatch, eventsSubject, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
+import { encodeEventBatch, eventsSubject, MAX_EPOCH_MS, statusSubject, type AgentDeploymentStatus, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
 
@@ -89,5 +89,41 @@ describe('ingest: hostile batches on real servers', () => {
     const value = (name: string) => Number(m.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
     assert.equal(value('tapfleet_ingest_insert_errors_total'), 0, 'no insert failed');
     assert.equal(value('tapfleet_ingest_dead_lettered_total'), 0, 'every record fit its layout');
+  });
+
+  // ClickHouse 18.16 gives a day past 2106 1970-01-01's partition id with another value: with the
+  // day-0 row above stored, an insert holding one failed on every retry and held every batch
+  // behind it (code 246). The day is clamped to 2105-12-31; ts_ns and at_ms keep the exact time.
+  test('wall times past ClickHouse\'s last date (2120, 2149, 2200) beside a stored 1970 row, and a status sent in year 275760: all stored, nothing blocked', async () => {
+    const js = jetstream(nc);
+    const ev = bundle.manifest.events[0]!;
+    const data = new Uint8Array(ev.size);
+    new DataView(data.buffer).setUint32(0, ev.id, true);
+    const nsAt = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n;
+    const late = [nsAt('2120-01-01T00:00:00Z'), nsAt('2149-06-06T12:00:00Z'), nsAt('2200-07-01T00:00:00Z'), 0n].map((wallNs) => ({ wallNs, data }));
+    await js.publish(eventsSubject('d-hostile003', 'syn-late'), encodeEventBatch(header('d-hostile003', 'syn-late', 0, late.length), late));
+    const status: AgentDeploymentStatus = { hostId: 'syn-late', bootId: BOOT, agentVersion: 'hostile', sentAtMs: MAX_EPOCH_MS, deploymentId: 'd-hostile003', bundleId: bundle.manifest.bundleId, state: 'running', probes: [], runnerRestarts: 0 };
+    await js.publish(statusSubject('syn-late'), JSON.stringify(status));
+    await publishSynthetic(js, bundle, { deploymentId: 'd-hostile003', hostId: 'syn-good3', events: 1000, batchSize: 100 });
+    const client = createClickHouse(stack.config);
+    try {
+      await eventually('the good batches stored', async () => ((await storedCount(client, db, 'd-hostile003', 'syn-good3')).distinct >= 1000 ? true : undefined), 60_000, 250);
+      const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json();
+      assert.deepEqual(await rows(`SELECT toString(seq) AS seq, toString(date) AS date, toString(ts_ns) AS ts FROM ${db}.probe_events WHERE deployment = 'd-hostile003' AND host = 'syn-late' ORDER BY seq`), [
+        { seq: '0', date: '2105-12-31', ts: String(late[0]!.wallNs) },
+        { seq: '1', date: '2105-12-31', ts: String(late[1]!.wallNs) },
+        { seq: '2', date: '2105-12-31', ts: String(late[2]!.wallNs) },
+        { seq: '3', date: '0000-00-00', ts: '0' },
+      ]);
+      const st = await eventually('the status stored', async () => {
+        const r = await rows(`SELECT toString(date) AS date, toString(at_ms) AS at FROM ${db}.agent_status WHERE deployment = 'd-hostile003'`);
+        return r.length ? r : undefined;
+      }, 30_000, 250);
+      assert.deepEqual(st, [{ date: '2105-12-31', at: String(MAX_EPOCH_MS) }]);
+    } finally {
+      await client.close();
+    }
+    const m = await (await fetch('http://127.0.0.1:27020/metrics')).text();
+    assert.equal(Number(m.split('\n').find((l) => l.startsWith('tapfleet_ingest_insert_errors_total '))?.split(' ')[1] ?? NaN), 0, 'no insert failed');
   });
 });
