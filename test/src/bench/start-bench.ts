@@ -7,15 +7,17 @@
  * A workload (test/fixtures/tracee.c `loop 500`: tf_add, USDT tftest:tick and getpid() every
  * 0.5 ms) runs throughout. Each round runs every contender once, in an order that rotates
  * between rounds, one at a time: tapfleet with the bundle in its compile cache, tapfleet with an
- * empty cache (it compiles), and `bpftrace -e` (it always compiles). Each run is timed from
- * spawn to its first event line on stdout, then stopped with SIGINT and waited for.
+ * empty cache (it compiles), `bpftrace -e` (it always compiles), and the floor (start-floor.ts:
+ * the least any Node program must do with a cached bundle, Node builtins only). Each run is timed
+ * from spawn to its first event line on stdout, then stopped with SIGINT and waited for.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR, PROJECT_ROOT } from '@tapfleet/runtime';
+import { RUNNER_BINARY } from '@tapfleet/runner';
 import { compileCacheDir } from '@tapfleet/local';
 import { median, spread, writeFigures, type Figure } from './figures.js';
 
@@ -86,14 +88,22 @@ const tapfleetArgv = (c: Case) => [process.execPath, TAPFLEET, 'run', scriptFile
 // -B line: bpftrace block-buffers a pipe, and its first line would arrive late or never.
 const bpftraceArgv = (c: Case) => ['bpftrace', '-B', 'line', '-e', c.bpftrace];
 
-type Contender = 'cached' | 'cold' | 'bpftrace';
-const CONTENDERS: Contender[] = ['cached', 'cold', 'bpftrace'];
+type Contender = 'cached' | 'cold' | 'bpftrace' | 'floor';
+const CONTENDERS: Contender[] = ['cached', 'cold', 'bpftrace', 'floor'];
+const FLOOR = join(PROJECT_ROOT, 'test', 'dist', 'bench', 'start-floor.js');
+/** The case's compile-cache entry (the newest: each cold run empties the cache and stores one). */
+const cacheEntry = () => {
+  const dir = compileCacheDir(DATA_DIR);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
+  return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
+};
 const samples = new Map<string, number[]>();
 const push = (key: string, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
 const loads: number[] = [loadavg()[0]!];
 
 async function measure(c: Case, who: Contender): Promise<number> {
   if (who === 'bpftrace') return untilFirstLine(bpftraceArgv(c));
+  if (who === 'floor') return untilFirstLine([process.execPath, FLOOR, cacheEntry(), RUNNER_BINARY]);
   if (who === 'cold') rmSync(compileCacheDir(DATA_DIR), { recursive: true, force: true });
   return untilFirstLine(tapfleetArgv(c), tapfleetEnv);
 }
@@ -142,6 +152,14 @@ for (const c of CASES) {
       goal, met: ratio <= bound, ...(unstable ? { unstable } : {}), note: `p90 ${fmt(p90(tf))} ms vs ${fmt(p90(bt))} ms`,
     });
   }
+  // What no Node program gets under: how far the cached goal is from reach, in the same run.
+  const floor = get(`${c.name}|floor`);
+  rows.push(`| ${c.name} | the floor: a Node program doing only read cache entry -> spawn runner -> print (start-floor.ts) | ${fmt(median(floor))} / ${fmt(p90(floor))} | ${fmt(median(bt))} / ${fmt(p90(bt))} | ${(median(floor) / median(bt)).toFixed(2)}x | (no goal: the least any Node CLI can take) |`);
+  figures.push({
+    what: `command start -> first event, ${c.name}, the Node floor (builtins only: read the cached bundle, spawn the runner, print at its first output)`, value: Math.round(median(floor)), unit: 'ms',
+    baseline: { what: 'bpftrace -e, same script and workload, interleaved', value: Math.round(median(bt)) }, ratio: median(floor) / median(bt), ratioMeans: 'floor / bpftrace (p50)',
+    note: `tapfleet cached ${fmt(median(get(`${c.name}|cached`)))} ms: ${fmt(median(get(`${c.name}|cached`)) - median(floor))} ms above the floor`,
+  });
   for (const who of CONTENDERS) perRun.push(`| ${c.name} | ${who} | ${get(`${c.name}|${who}`).map(fmt).join(', ')} |`);
 }
 const help = get('help'), node = get('node');
@@ -155,7 +173,7 @@ const text = [
   '',
   `Run ${new Date().toISOString()} on ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ${ROUNDS} runs of each, load average ${loads.map((l) => l.toFixed(1)).join(' -> ')} (1 min, before -> after). \`bash bench/start.sh ${process.argv.slice(2).join(' ')}\`.`,
   '',
-  `A workload (test/fixtures/tracee.c \`loop ${LOOP_US}\`) hits every probe every ${LOOP_US / 1000} ms throughout. Each run is timed from spawn to its first event line on stdout (\`tapfleet run FILE\`, text output; \`bpftrace -B line -e SCRIPT\`), then stopped with SIGINT and awaited before the next. Rounds rotate the order of the three contenders. "Cached": the bundle is in tapfleet's compile cache (<dataDir>/compile-cache); "cold": the cache is emptied first, so tapfleet compiles (front end and clang) as bpftrace always does.`,
+  `A workload (test/fixtures/tracee.c \`loop ${LOOP_US}\`) hits every probe every ${LOOP_US / 1000} ms throughout. Each run is timed from spawn to its first event line on stdout (\`tapfleet run FILE\`, text output; \`bpftrace -B line -e SCRIPT\`), then stopped with SIGINT and awaited before the next. Rounds rotate the order of the four contenders. "Cached": the bundle is in tapfleet's compile cache (<dataDir>/compile-cache); "cold": the cache is emptied first, so tapfleet compiles (front end and clang) as bpftrace always does. "Floor": test/src/bench/start-floor.ts, a Node program using builtins only that reads the cached bundle, spawns the runner and prints at the runner's first output; no tapfleet run can be faster, so it says how far the cached goal is from any Node CLI's reach.`,
   '',
   '| script | tapfleet | tapfleet ms p50 / p90 | bpftrace ms p50 / p90 | ratio (p50) | goal |',
   '|---|---|---|---|---|---|',
