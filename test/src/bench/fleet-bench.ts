@@ -243,12 +243,19 @@ function procStat(pid: number): { cpuTicks: number; rssKb: number } {
 
 async function agentFootprint(stack: FleetStack, agent: AgentProcess): Promise<void> {
   const pid = agent.child.pid!;
+  // RSS read every second as well: V8 gives start-up's heap pages back when its memory reducer
+  // runs, at a time of its choosing (seen 15-40 s after start), so the window's range is shown.
   const sample = async (seconds: number) => {
     const a = procStat(pid);
-    await sleep(seconds * 1000);
+    const rss: number[] = [];
+    for (let s = 0; s < seconds; s++) {
+      await sleep(1000);
+      rss.push(procStat(pid).rssKb / 1024);
+    }
     const b = procStat(pid);
-    return { cpuPercent: ((b.cpuTicks - a.cpuTicks) / 100 / seconds) * 100, rssMb: b.rssKb / 1024 };
+    return { cpuPercent: ((b.cpuTicks - a.cpuTicks) / 100 / seconds) * 100, rssMb: b.rssKb / 1024, minMb: Math.min(...rss), maxMb: Math.max(...rss) };
   };
+  const range = (x: { minMb: number; maxMb: number }) => `${x.minMb.toFixed(1)}-${x.maxMb.toFixed(1)}`;
   // Settled first: start-up (enrollment, the kernel profile sent once) is not idle.
   await sleep(5000);
   progress(`agent footprint: idle ${IDLE_S} s`);
@@ -260,11 +267,11 @@ async function agentFootprint(stack: FleetStack, agent: AgentProcess): Promise<v
   await stack.api().call('POST', `/v1/deployments/${d.id}/stop`, DeploymentView);
   say('## Agent footprint (a real agent process)');
   say();
-  say('| state | CPU % of one core | RSS MB |');
-  say('|---|---|---|');
-  say(`| idle ${IDLE_S} s (heartbeat 2 s, clock sample 10 s) | ${idle.cpuPercent.toFixed(2)} (goal < ${IDLE_CPU_GOAL_PERCENT}: ${idle.cpuPercent < IDLE_CPU_GOAL_PERCENT ? 'met' : 'NOT met'}) | ${idle.rssMb.toFixed(0)} (goal <= ${IDLE_RSS_GOAL_MB}: ${idle.rssMb <= IDLE_RSS_GOAL_MB ? 'met' : 'NOT met'}) |`);
-  say(`| one deployment: uprobe + hist + ~500 events/s published | ${busy.cpuPercent.toFixed(2)} | ${busy.rssMb.toFixed(0)} |`);
-  figures.push({ what: `agent RSS, idle (${IDLE_S} s, heartbeat 2 s, no deployment)`, value: Number(idle.rssMb.toFixed(1)), unit: 'MB', goal: `<= ${IDLE_RSS_GOAL_MB} MB`, met: idle.rssMb <= IDLE_RSS_GOAL_MB });
+  say('| state | CPU % of one core | RSS MB at the end | RSS MB, range over the window (read every s) |');
+  say('|---|---|---|---|');
+  say(`| idle ${IDLE_S} s (heartbeat 2 s, clock sample 10 s) | ${idle.cpuPercent.toFixed(2)} (goal < ${IDLE_CPU_GOAL_PERCENT}: ${idle.cpuPercent < IDLE_CPU_GOAL_PERCENT ? 'met' : 'NOT met'}) | ${idle.rssMb.toFixed(0)} (goal <= ${IDLE_RSS_GOAL_MB}: ${idle.rssMb <= IDLE_RSS_GOAL_MB ? 'met' : 'NOT met'}) | ${range(idle)} |`);
+  say(`| one deployment: uprobe + hist + ~500 events/s published | ${busy.cpuPercent.toFixed(2)} | ${busy.rssMb.toFixed(0)} | ${range(busy)} |`);
+  figures.push({ what: `agent RSS, idle (${IDLE_S} s, heartbeat 2 s, no deployment)`, value: Number(idle.rssMb.toFixed(1)), unit: 'MB', goal: `<= ${IDLE_RSS_GOAL_MB} MB`, met: idle.rssMb <= IDLE_RSS_GOAL_MB, note: `at the window's end; ${range(idle)} MB over the window, read every second` });
   figures.push({ what: `agent CPU, idle (${IDLE_S} s, heartbeat 2 s, clock sample 10 s)`, value: Number(idle.cpuPercent.toFixed(2)), unit: '% of one core', goal: `< ${IDLE_CPU_GOAL_PERCENT}% of one core`, met: idle.cpuPercent < IDLE_CPU_GOAL_PERCENT });
   figures.push({ what: 'agent CPU, one deployment (uprobe + hist + ~500 events/s published)', value: Number(busy.cpuPercent.toFixed(2)), unit: '% of one core', baseline: { what: 'the same agent idle', value: Number(idle.cpuPercent.toFixed(2)) }, note: `RSS ${busy.rssMb.toFixed(0)} MB (idle ${idle.rssMb.toFixed(0)} MB)` });
   say();
