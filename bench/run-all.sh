@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --quick] [-- --only a,b]`: every benchmark, one at a time, then BENCHMARKS.md
+# `npm run bench [-- --quick] [-- --only a,b [--keep-others]]`: every benchmark, one at a time, then BENCHMARKS.md
 # at the repository root (each figure, its baseline from the same run, the ratio, the goal,
 # machine and versions, links to bench/results/). Full run: about 30-45 min on 2 vCPU, each bench
 # bounded by a timeout (145 min in all at most); --quick: 6-10 min. Needs root (the kernel).

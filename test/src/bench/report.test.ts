@@ -73,6 +73,19 @@ describe('bench report: what every report states', () => {
     assert.match(text, /\*\*timed out\*\*:\n\n```\nbench: filling to 1000000 events\n```/);
   });
 
+  test('a bench carried over from its last run (--only X --keep-others) says so and when, and the header names what ran', () => {
+    const runs: ReportInput['runs'] = [
+      { bench: 'start', script: 'bench/start.sh', args: [], seconds: 240, outcome: 'ok', load: [0.5, 0.7] },
+      { bench: 'probe-costs', script: 'bench/probe-costs.sh', args: [], seconds: 0, outcome: 'ok', load: [0, 0], carriedFrom: '2026-12-02T06:59:00.000Z' },
+    ];
+    const text = renderReport(input([probe], runs));
+    assert.match(text, /by `npm run bench -- --only start --keep-others`/);
+    assert.match(text, /Only start ran this time; probe-costs is carried over from its own last run \(each section says when\)/);
+    assert.match(text, /## Probe costs\n\n\*\*Not rerun in this run\*\*: its figures are from its own last run, 2026-12-02T06:59:00\.000Z \(`bash bench\/probe-costs\.sh`\)/);
+    assert.doesNotMatch(text, /0 s, load average 0\.0/);
+    assert.match(text, /probe cost, USDT emitted \| 760 ns/);
+  });
+
   test('a figure without a goal has no verdict; one whose goal cannot be judged says so', () => {
     assert.equal(verdict({ what: 'p99', value: 3, unit: 'ms' }), '');
     assert.equal(verdict({ what: 'lookup at 1M', value: 3, unit: 'ms', goal: 'p50 < 20 ms at 50M' }), 'not judged');

@@ -21,6 +21,8 @@ export interface BenchRun {
   load: [number, number];
   /** Last lines of its output when it did not finish. */
   error?: string;
+  /** Not run this time (`--only ... --keep-others`): its figures are its last run's, of this date. */
+  carriedFrom?: string;
 }
 
 export interface ReportInput {
@@ -70,10 +72,11 @@ export function renderReport(o: ReportInput): string {
   const all = [...o.results.values()].flatMap((r) => r.figures);
   const count = (v: Verdict) => all.filter((f) => verdict(f) === v).length;
   const unstable = all.filter((f) => f.unstable);
+  const carried = o.runs.filter((r) => r.carriedFrom);
   const out: string[] = [
     '# Benchmarks',
     '',
-    `Generated ${o.generatedAt} by \`npm run bench${o.quick ? ' -- --quick' : ''}\` in ${Math.round(o.totalSeconds / 60)} min (${o.quick ? 'quick: fewer rounds and smaller sizes; figures are indicative only' : 'the full run; `npm run bench -- --quick` takes about a quarter of the time'}), the benchmarks one at a time, each stopped at its timeout (${o.budgetMinutes} min in all at most). Every figure and its baseline come from this one run, on this machine, measured minutes apart; each bench's raw result is linked.`,
+    `Generated ${o.generatedAt} by \`npm run bench${o.quick ? ' -- --quick' : ''}${carried.length ? ` -- --only ${o.runs.filter((r) => !r.carriedFrom).map((r) => r.bench).join(',')} --keep-others` : ''}\` in ${Math.round(o.totalSeconds / 60)} min (${o.quick ? 'quick: fewer rounds and smaller sizes; figures are indicative only' : 'the full run; `npm run bench -- --quick` takes about a quarter of the time'}), the benchmarks one at a time, each stopped at its timeout (${o.budgetMinutes} min in all at most). ${carried.length ? `Only ${o.runs.filter((r) => !r.carriedFrom).map((r) => r.bench).join(', ')} ran this time; ${carried.map((r) => r.bench).join(', ')} ${carried.length === 1 ? 'is' : 'are'} carried over from ${carried.length === 1 ? 'its' : 'their'} own last run (each section says when). ` : ''}Every figure and its baseline come from one run of its bench, on this machine, measured minutes apart; each bench's raw result is linked.`,
     '',
     `Machine: ${o.machine.nproc} vCPU (${o.machine.model}), ${o.machine.memoryGiB.toFixed(1)} GiB memory, kernel ${o.machine.kernel}. Shared with other work: figures are medians and ratios are within one run.`,
     '',
@@ -90,7 +93,9 @@ export function renderReport(o: ReportInput): string {
   for (const run of o.runs) {
     const r = o.results.get(run.bench);
     out.push(`## ${r?.title ?? run.bench}`, '');
-    out.push(`\`${[`bash ${run.script}`, ...run.args].join(' ')}\`, ${Math.round(run.seconds)} s, load average ${run.load[0].toFixed(1)} at its start and ${run.load[1].toFixed(1)} at its end (${o.machine.nproc} vCPU). Raw result: [bench/results/${run.bench}.md](bench/results/${run.bench}.md) ([figures](bench/results/${run.bench}.json)).`, '');
+    const raw = `Raw result: [bench/results/${run.bench}.md](bench/results/${run.bench}.md) ([figures](bench/results/${run.bench}.json)).`;
+    if (run.carriedFrom) out.push(`**Not rerun in this run**: its figures are from its own last run, ${run.carriedFrom} (\`${r?.command ?? `bash ${run.script}`}\`), with baselines from that run. ${raw}`, '');
+    else out.push(`\`${[`bash ${run.script}`, ...run.args].join(' ')}\`, ${Math.round(run.seconds)} s, load average ${run.load[0].toFixed(1)} at its start and ${run.load[1].toFixed(1)} at its end (${o.machine.nproc} vCPU). ${raw}`, '');
     if (run.outcome !== 'ok' || !r) {
       out.push(`**${run.outcome === 'ok' ? 'wrote no figures' : run.outcome}**${run.error ? `:\n\n\`\`\`\n${run.error}\n\`\`\`` : ''}`, '');
       continue;

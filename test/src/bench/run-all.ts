@@ -4,7 +4,10 @@
  * stderr as each starts and ends; a bench that fails or overruns is reported as such and the
  * rest still run.
  *
- *   node test/dist/bench/run-all.js [--quick] [--only a,b]
+ *   node test/dist/bench/run-all.js [--quick] [--only a,b [--keep-others]]
+ *
+ * --keep-others: BENCHMARKS.md also lists every bench not in --only with the figures of its last
+ * run (bench/results/NAME.json), marked as carried over with that run's date.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -40,7 +43,7 @@ const BENCHES: Bench[] = [
   { name: 'query', about: 'transaction lookup, hop percentiles and the page at 10M and 50M events vs Jaeger', full: [], quick: ['--sizes', '1000000', '--lookups', '50', '--runs', '5'], timeoutMin: 40 },
 ];
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'keep-others': { type: 'boolean', default: false } } });
 const QUICK = values.quick === true;
 const only = values.only?.split(',');
 const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -132,6 +135,20 @@ async function main(): Promise<void> {
       }
     }
     progress(`[${i + 1}/${benches.length}] ${b.name}: ${run.outcome} in ${run.seconds.toFixed(0)} s`);
+  }
+  if (values['keep-others'] && only) {
+    for (const b of BENCHES) {
+      if (only.includes(b.name)) continue;
+      try {
+        const r = readFigures(b.name);
+        results.set(b.name, r);
+        runs.push({ bench: b.name, script: `bench/${b.name}.sh`, args: [], seconds: 0, outcome: 'ok', load: [0, 0], carriedFrom: r.ranAt });
+      } catch (e) {
+        runs.push({ bench: b.name, script: `bench/${b.name}.sh`, args: [], seconds: 0, outcome: 'failed', load: [0, 0], error: `not run, and no earlier figures: ${(e as Error).message}` });
+      }
+    }
+    // In the full run's order.
+    runs.sort((a, b) => BENCHES.findIndex((x) => x.name === a.bench) - BENCHES.findIndex((x) => x.name === b.bench));
   }
   const text = renderReport({ generatedAt: new Date().toISOString(), quick: QUICK, totalSeconds: (performance.now() - t0) / 1000, budgetMinutes: budget, machine: machine(), versions: versions(), runs, results });
   writeFileSync(join(PROJECT_ROOT, 'BENCHMARKS.md'), text);
