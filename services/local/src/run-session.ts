@@ -60,6 +60,12 @@ export interface SessionResult {
   exited?: boolean;
 }
 
+/** A decoded record's kernel time (CLOCK_MONOTONIC ns). */
+const ktimeOf = (fields: DecodedEvent): bigint => {
+  const v = fields.ktime_ns;
+  return typeof v === 'bigint' ? v : BigInt(typeof v === 'number' ? v : 0);
+};
+
 /** Starts `argv` stopped before exec, so probes are attached before its first instruction. */
 async function spawnStopped(argv: string[]): Promise<ChildProcess> {
   const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'tapfleet-run', ...argv], { stdio: 'inherit' });
@@ -156,10 +162,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // A begin/end/interval probe's printf() records wait here, by record, until its firing's
   // actions print them at their place among its print() calls (see fire()).
   const userRecords = new Set(manifest.attach.flatMap((a) => ('actions' in a ? a.actions.flatMap((x) => (x.op === 'printf' ? [x.record] : [])) : [])));
-  const firingLines = new Map<string, Buffer[]>();
-  /** Kernel probes' output held while a firing's lines are awaited, so a probe's lines come before what happened after it. */
-  let held: (() => void)[] | undefined = manifest.attach.some((a) => a.kind === 'begin' && a.actions.length) ? [] : undefined;
-  const kernelOutput = (show: () => void) => (held ? held.push(show) : show());
+  const firingLines = new Map<string, { at: bigint; text: Buffer }[]>();
+  /**
+   * Kernel probes' output held while a firing's lines are awaited, each with its record's kernel
+   * time: what happened before the firing's program ran is shown before its lines, the rest after.
+   */
+  type Held = { at: bigint; show: () => void };
+  let held: Held[] | undefined = manifest.attach.some((a) => a.kind === 'begin' && a.actions.length) ? [] : undefined;
+  const kernelOutput = (at: bigint, show: () => void) => (held ? held.push({ at, show }) : show());
   // Stack fields are symbolised as each record arrives, while its process most likely still runs.
   const withStacks = new Set(manifest.events.filter((e) => e.fields.some(isStackField)).map((e) => e.id));
   const eventStacks = new EventStacks();
@@ -171,22 +181,22 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         // A begin/end/interval printf(): formatted now, printed by its firing's actions (an end probe's after exit() too).
         if (ev && userRecords.has(ev.name)) {
           const lines = firingLines.get(ev.name) ?? [];
-          lines.push(formatters.record(ev.layout, ev.fields));
+          lines.push({ at: ktimeOf(ev.fields), text: formatters.record(ev.layout, ev.fields) });
           firingLines.set(ev.name, lines);
           break;
         }
         // After exit(), records still in the ring are not printed (as bpftrace stops reading at exit).
         if (result.exited) break;
         if (!ev) result.undecodable++;
-        else if (ev.layout.call?.fn === 'exit') kernelOutput(requestExit);
+        else if (ev.layout.call?.fn === 'exit') kernelOutput(ktimeOf(ev.fields), requestExit);
         else {
           if (withStacks.has(ev.layout.id)) eventStacks.symbolise(ev.layout, r.data, ev.fields);
           if (ev.layout.call?.fn === 'printf') {
             const text = formatters.record(ev.layout, printfStacks(ev.layout, ev.fields));
-            kernelOutput(() => o.onPrintf?.(text));
+            kernelOutput(ktimeOf(ev.fields), () => o.onPrintf?.(text));
           } else {
             result.events++;
-            kernelOutput(() => o.onEvent?.(ev.name, ev.fields, ev.layout));
+            kernelOutput(ktimeOf(ev.fields), () => o.onEvent?.(ev.name, ev.fields, ev.layout));
           }
         }
         break;
@@ -238,8 +248,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
           break;
         // The line this firing's program sent, if the printf() ran (it may sit in an if).
         case 'printf': {
-          const text = firingLines.get(a.record)?.shift();
-          if (text) o.onPrintf?.(text);
+          const line = firingLines.get(a.record)?.shift();
+          if (line) o.onPrintf?.(line.text);
           break;
         }
         case 'exit': requestExit(); break;
@@ -260,10 +270,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       void runner.exited.then(done);
       runner.sync();
     });
-  const releaseHeld = () => {
-    const shows = held;
-    held = undefined;
-    shows?.forEach((show) => show());
+  /** Shows the held output from before kernel time `before` (all of it without one), and stops holding when all is shown. */
+  const releaseHeld = (before?: bigint) => {
+    const shows = held ?? [];
+    const now = before === undefined ? shows : shows.filter((h) => h.at < before);
+    held = before === undefined ? undefined : shows.filter((h) => h.at >= before);
+    now.forEach((h) => h.show());
   };
   let firings = Promise.resolve();
   /**
@@ -272,12 +284,17 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
    * then, once the runner has sent all of that, its actions in statement order. Kernel probes'
    * output is held meanwhile and shown after its lines, as bpftrace's interleave in time.
    */
-  const fire = (actions: UserAction[], program?: string): Promise<void> =>
+  const fire = (actions: UserAction[], program?: string, beforeEverything = false): Promise<void> =>
     (firings = firings.then(async () => {
       held ??= [];
+      // CLOCK_MONOTONIC, as the kernel's record times: when a firing sends no record, it ran about now.
+      const started = process.hrtime.bigint();
       if (program) runner.run(program);
       if (manifest.maps.length && actions.some((x) => x.op === 'print')) runner.snapshot();
       await synced();
+      const sent = [...firingLines.values()].flat().map((l) => l.at);
+      // A begin probe ran before any probe attached: everything the probes sent comes after its lines.
+      releaseHeld(beforeEverything ? 0n : sent.length ? sent.reduce((x, y) => (x < y ? x : y)) : started);
       runActions(actions);
       releaseHeld();
     }));
@@ -305,7 +322,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // snapshot every second so a process's stacks are read while it lives.
   if (manifest.stacks?.some((m) => m.user)) timers.push(setLongInterval(() => runner.snapshot(), 1000));
   // Before a -c command starts, as bpftrace's BEGIN lines come before it runs.
-  for (const a of manifest.attach) if (a.kind === 'begin' && a.actions.length) await fire(a.actions);
+  for (const a of manifest.attach) if (a.kind === 'begin' && a.actions.length) await fire(a.actions, undefined, true);
   releaseHeld();
   const endings: Promise<unknown>[] = [runner.exited, exitSignal];
   if (o.stopSignal) endings.push(o.stopSignal);
