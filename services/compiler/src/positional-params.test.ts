@@ -5,6 +5,7 @@ import { frontEnd } from './compile.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { MAX_SCRIPT_PARAM_BYTES, MAX_SCRIPT_PARAMS, scriptParamsProblem as paramsProblem } from '@tapfleet/schemas';
 import { paramNumber } from './passes/positional-params.js';
+import { scriptTargets } from './compile-bundle.js';
 import type { Expr } from './ast.js';
 
 const SW = 'probe tracepoint:sched:sched_switch';
@@ -115,4 +116,34 @@ test('parameters are bounded as the API bounds a deployment\'s: count, length, n
   assert.equal(paramsProblem(['x'.repeat(MAX_SCRIPT_PARAM_BYTES + 1)]), 'parameter 1: a positional parameter is at most 4096 bytes, with no NUL');
   assert.equal(paramsProblem(['ok', 'a\0b']), 'parameter 2: a positional parameter is at most 4096 bytes, with no NUL');
   assert.deepEqual(firstLines(compile(`${SW} { @n = count(); }`, Array(65).fill('1'))), ['p.tap:1:1: error: at most 64 positional parameters']);
+});
+
+test('in probe points $N is the word, in any part; a period is read as a number (0x hex too); $name stays a binary', () => {
+  const points = (text: string, params: string[]) => {
+    const fe = compile(text, params);
+    assert.deepEqual(firstLines(fe), []);
+    return fe.probes.flatMap((p) => p.points.map((pt) => pt.target));
+  };
+  assert.deepEqual(points('probe tracepoint:$1:$2 { @n = count(); }', ['sched', 'sched_switch']).map((t) => t.kind === 'tracepoint' && t.event), ['sched_switch']);
+  assert.deepEqual(points('probe $1:sched:sched_switch { @n = count(); }', ['tracepoint']).map((t) => t.kind), ['tracepoint']);
+  assert.deepEqual(points('probe interval:ms:$1 { exit(); }', ['0x10']), [{ kind: 'interval', periodNs: 16_000_000 }]);
+  assert.deepEqual(points('probe interval:$1:5 { exit(); }', ['s']), [{ kind: 'interval', periodNs: 5_000_000_000 }]);
+  assert.deepEqual(points('probe interval:$1ms { exit(); }', [' 7']), [{ kind: 'interval', periodNs: 7_000_000 }]);
+  assert.deepEqual(points('probe profile:hz:$1 { @n = count(); }', ['99']), [{ kind: 'profile', hz: 99 }]);
+  // What a caller gathers profiles for: the binary the parameter names, next to a $name binary.
+  assert.deepEqual(scriptTargets('p.tap', 'probe uprobe:$1:main, uprobe:$tool:$2, tracepoint:syscalls:sys_enter_$2 { @n = count(); }', [], { tool: '/usr/bin/tool' }, ['/opt/app', 'read']), {
+    binaries: ['/opt/app', '/usr/bin/tool'], tracepoints: ['syscalls:sys_enter_read'],
+  });
+});
+
+test('in probe points a missing parameter, $#, a word with : or $, and a bad period are one error each, at the $N', () => {
+  const sw = 'probe tracepoint:sched:$1 { @n[$1] = count(); }';
+  assert.deepEqual(firstLines(compile(sw, [])), ['p.tap:1:24: error: $1 is not given (0 parameter(s) were), and the probe point tracepoint:sched:$1 needs it'], 'not warned about again in the body');
+  const deploy = compile(sw, [], 'deploy');
+  assert.match(formatDiagnostic(deploy.diagnostics[0]!), /give it after the script: tapfleet deploy p\.tap VALUE1 /);
+  assert.deepEqual(firstLines(compile('probe tracepoint:sched:$# { @n = count(); }', ['x'])), ['p.tap:1:24: error: $# (how many parameters were given) cannot be part of a probe point']);
+  assert.deepEqual(firstLines(compile('probe tracepoint:sched:$0 { @n = count(); }', ['x'])), ['p.tap:1:24: error: there is no $0: a script is given at most 64 positional parameters, from $1']);
+  assert.deepEqual(firstLines(compile('probe tracepoint:sched:$1 { @n = count(); }', ['a:b'])), ['p.tap:1:24: error: $1 is "a:b": a parameter fills in part of one probe point and cannot hold \':\' or \'$\'']);
+  assert.deepEqual(firstLines(compile('probe uprobe:$1:main { @n = count(); }', ['$tool'])), ['p.tap:1:14: error: $1 is "$tool": a parameter fills in part of one probe point and cannot hold \':\' or \'$\'']);
+  assert.deepEqual(firstLines(compile('probe interval:s:$1 { exit(); }', ['-1'])), ['p.tap:1:18: error: $1 is the period of interval:s:$1, a whole number of at least 1, but was given "-1"']);
 });
