@@ -102,6 +102,24 @@ test('an interval prints, in statement order, its printf() lines around print();
   assert.match(tf.stdout, new RegExp(`^@t: ${t}$`, 'm'), 'print() shows the value the printf() before it read');
 });
 
+test('exit() inside an if in an interval or begin probe ends the run when the if runs, as in bpftrace', () => {
+  const script = 'probe interval:ms:100 { @i++; printf("tick %d\\n", @i); if (@i == 3) { exit(); } }\nprobe end { printf("end at %d\\n", @i); }';
+  const tf = tapfleet('run', '-e', script);
+  assert.equal(tf.code, 0, tf.stderr);
+  const bt = bpftrace([], asBpftrace(script));
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(lines(bt.stdout), ['tick 1', 'tick 2', 'tick 3', 'end at 3', '@i: 3'], 'bpftrace prints what this test expects');
+  assert.deepEqual(lines(tf.stdout), lines(bt.stdout));
+  // In begin, the rest of the probe does not run after it (bpftrace's BEGIN stops there too).
+  const begin = 'probe begin { if ($1 > 0) { printf("early\\n"); exit(); } printf("on\\n"); }\nprobe interval:ms:100 { printf("tick\\n"); exit(); }';
+  const tfBegin = tapfleet('run', '-e', begin, '1');
+  assert.equal(tfBegin.code, 0, tfBegin.stderr);
+  const btBegin = bpftrace([], asBpftrace(begin), '1');
+  assert.deepEqual(lines(btBegin.stdout), ['early'], 'bpftrace prints what this test expects');
+  assert.deepEqual(lines(tfBegin.stdout), lines(btBegin.stdout));
+  assert.deepEqual(lines(tapfleet('run', '-e', begin, '0').stdout), ['on', 'tick']);
+});
+
 test('printf() in begin/end/interval: the one refusal (reading a map after clearing it in the same probe), at its place', () => {
   const r = tapfleet('check', '-e', 'probe tracepoint:syscalls:sys_enter_getpid { @n++; }\nprobe interval:1s { clear(@n); printf("%d\\n", @n); }');
   assert.equal(r.code, 1);

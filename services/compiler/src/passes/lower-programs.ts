@@ -24,10 +24,13 @@ export interface ProgramInfo {
 /**
  * A begin/end/interval body as the actions its owner carries out, in order (a begin probe's map
  * writes are its program's). A printf() is its record, sent by the program (inside an if, when it
- * ran), printed here at its place among the print() calls.
+ * ran), printed here at its place among the print() calls. An exit() inside an if is the program's
+ * (it sends the exit record); print(), clear() and exit() otherwise stand at the top level.
  */
 function userActions(body: Stmt[]): UserAction[] {
+  const topLevel = new Set<Stmt>(body);
   return flatten(body).flatMap((s): UserAction[] => {
+    if (s.kind !== 'printf' && !topLevel.has(s)) return [];
     switch (s.kind) {
       case 'print': return [{ op: 'print', map: s.map, ...(s.top && s.top.value > 0n ? { top: Number(s.top.value) } : {}), ...(s.div && s.div.value > 1n ? { div: Number(s.div.value) } : {}) }];
       case 'clear': return [{ op: 'clear', map: s.map }];

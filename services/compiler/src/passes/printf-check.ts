@@ -32,11 +32,13 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
     if (probe.unresolved) continue;
     const userSide = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target));
     const points = probe.points.map((p) => p.span.source.text.slice(p.span.start, p.span.end));
+    // A user-side probe's exit() at its top level is a user action; inside an if its program sends the exit record.
+    const topLevel = new Set<Stmt>(probe.body);
     for (const s of flatten(probe.body)) {
       if (s.kind === 'exit') {
         if (options.purpose === 'deploy')
           diags.error(s.span, 'exit() ends a tapfleet run; a deployment runs until it is stopped', 'a deployment ends with tapfleet stop DEPLOYMENT (or its --ttl); run the script with tapfleet run to use exit()');
-        else if (!userSide) points.forEach((p) => exitProbes.add(p));
+        else if (!userSide || !topLevel.has(s)) points.forEach((p) => exitProbes.add(p));
         continue;
       }
       if (s.kind !== 'printf') continue;

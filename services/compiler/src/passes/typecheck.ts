@@ -302,7 +302,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
       const kind = targets[0]?.kind;
       const aKind = `${kind === 'interval' || kind === 'end' ? 'an' : 'a'} ${kind}`;
-      if (inUserSideIf && USER_SIDE_STATEMENTS.has(s.kind)) {
+      // exit() in an if is the program's: it sends the exit record, as in a kernel probe.
+      if (inUserSideIf && USER_SIDE_STATEMENTS.has(s.kind) && s.kind !== 'exit') {
         diags.error(s.span, `in ${aKind} probe, ${s.kind}() cannot be inside if: the map writes run first, as a BPF program, and ${s.kind}() after`, `move ${s.kind}() out of the if`);
         return;
       }
