@@ -148,10 +148,10 @@ const POINT_PARAM = /\$([0-9]+|#)/g;
 /**
  * bpftrace 0.17 substitutes positional parameters in probe points too, anywhere in any part
  * (`tracepoint:syscalls:sys_enter_$1`, `uprobe:$1:main`, `interval:s:$1`, even `$1:sched:...`),
- * as the word itself. Here the same, with three differences, each an error at the `$N`: a
+ * as the word itself. Here the same, except that these are each an error at the `$N`: a
  * parameter not given (bpftrace substitutes "" and fails later, or attaches somewhere else), a
- * word with ':' or '$' (it would add parts to the point, or name a binary), and a period that is
- * not a positive number (bpftrace says "stoull", or fails at attach). `reported` holds the
+ * word with ':' or '$' (it would add parts to the point, or name a binary), a period that is not
+ * a positive number (bpftrace says "stoull", or fails at attach), and `$#`. `reported` holds the
  * parameters already reported missing, so their uses in bodies are not reported again.
  */
 export function substitutePointParams(script: Script, params: readonly string[], diags: Diagnostics, options: PositionalOptions = {}, reported = new Set<number>()): Script {
