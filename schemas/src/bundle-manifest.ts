@@ -5,22 +5,25 @@ import { EventLayout, publishedLayout } from './event-layout.js';
 
 /** `@name`, or `@` alone (the anonymous map). */
 const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
-/** What a begin/end/interval probe does, in order: print or clear a map, print a line of constants, or end the run. */
+/** What a begin/end/interval probe does, in order: print or clear a map, print a printf() line its program sent, or end the run. */
 export const UserAction = z.discriminatedUnion('op', [
   /** print(@m[, top[, div]]): `top` the largest entries only, values divided by `div` (bpftrace's arguments). */
   z.object({ op: z.literal('print'), map: MapName, top: z.number().int().safe().min(1).max(100_000).optional(), div: z.number().int().safe().min(2).max(Number.MAX_SAFE_INTEGER).optional() }),
   z.object({ op: z.literal('clear'), map: MapName }),
-  /** printf() with constant arguments (integers as decimal text). */
-  z.object({ op: z.literal('printf'), format: z.string().max(1024), args: z.array(z.object({ type: z.enum(['int', 'str']), value: z.string() })) }),
+  /**
+   * printf(): the line of the record (an event layout's name, `printf_N`) the probe's program sent
+   * at this firing; none when the call sat in an if that did not run.
+   */
+  z.object({ op: z.literal('printf'), record: z.string().regex(/^printf_[0-9]+$/) }),
   /** exit(): `tapfleet run` stops as at Ctrl-C (the compiler refuses it in a fleet deployment). */
   z.object({ op: z.literal('exit') }),
 ]);
 export type UserAction = z.infer<typeof UserAction>;
 
 /**
- * A user-side probe's map writes, compiled as a BPF program that is run, never attached: a
- * `begin` probe's once after load and before any probe attaches (as bpftrace runs BEGIN), an
- * `end` or `interval` probe's at each firing, before its `actions` (print, clear, printf, exit).
+ * A user-side probe's map writes and printf() records, compiled as a BPF program that is run, never
+ * attached: a `begin` probe's once after load and before any probe attaches (as bpftrace runs
+ * BEGIN), an `end` or `interval` probe's at each firing, before its `actions` (print, clear, printf, exit).
  */
 const UserSideProgram = z.string().regex(/^p[0-9]+_[0-9]+$/);
 

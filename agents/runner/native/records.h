@@ -15,6 +15,7 @@ enum tf_record_type {
 	TF_REC_READY = 5,    /* u64 ns from exec to attached | u32 ok | u32 failed */
 	TF_REC_DETACHED = 6, /* u64 ns spent detaching | u32 links */
 	TF_REC_ERROR = 7,    /* message bytes: a fatal error, the runner exits after it */
+	TF_REC_SYNC = 8,     /* no payload: the answer to `sync`, after every record the commands before it caused */
 };
 
 struct tf_record_header {

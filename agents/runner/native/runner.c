@@ -408,6 +408,9 @@ static void run_first_programs(void)
 
 /* ---- commands on stdin ---- */
 
+/* The ring buffer the programs submit records to (NULL when the bundle sends none). */
+static struct ring_buffer *rb;
+
 /* Returns 0 to keep running, 1 to stop. */
 static int handle_stdin(void)
 {
@@ -432,6 +435,13 @@ static int handle_stdin(void)
 			int err = run_program(line + 4);
 			if (err)
 				fprintf(stderr, "tapfleet-runner: run %s: %s\n", line + 4, strerror(-err));
+		}
+		else if (!strcmp(line, "sync")) {
+			/* Records a run program sent are in the ring: out with them first, then the answer. */
+			if (rb)
+				ring_buffer__consume(rb);
+			put_record(TF_REC_SYNC, NULL, 0, NULL, 0);
+			fflush(stdout);
 		}
 		else if (!strcmp(line, "detach"))
 			detach_all();
@@ -477,7 +487,7 @@ static void usage(void)
 		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
 		"  --perf-event PROG hz|ns N      sample every online CPU N times a second, or every N ns\n"
-		"stdin commands: snapshot, stats, clear MAP, run PROG, detach, exit (EOF = exit)\n");
+		"stdin commands: snapshot, stats, clear MAP, run PROG, sync, detach, exit (EOF = exit)\n");
 	exit(2);
 }
 
@@ -557,7 +567,6 @@ int main(int argc, char **argv)
 	if (run_stats && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0)
 		fprintf(stderr, "tapfleet-runner: cannot enable run-time stats: %s\n", strerror(errno));
 
-	struct ring_buffer *rb = NULL;
 	struct bpf_map *rbmap = bpf_object__find_map_by_name(obj, ringbuf_name);
 	if (rbmap) {
 		rb = ring_buffer__new(bpf_map__fd(rbmap), on_event, NULL, NULL);

@@ -3,7 +3,7 @@
  * parses it and fails when the two disagree):
  * u32 payload length | u16 type | u16 reserved | payload, little-endian.
  */
-export const REC = { EVENT: 1, ATTACH: 2, MAP: 3, STATS: 4, READY: 5, DETACHED: 6, ERROR: 7 } as const;
+export const REC = { EVENT: 1, ATTACH: 2, MAP: 3, STATS: 4, READY: 5, DETACHED: 6, ERROR: 7, SYNC: 8 } as const;
 /** sizeof(struct tf_record_header). */
 export const RECORD_HEADER_BYTES = 8;
 
@@ -14,7 +14,9 @@ export type RunnerRecord =
   | { type: 'stats'; ringbufDrops: bigint; produced: bigint; programs: { runCount: bigint; runTimeNs: bigint }[] }
   | { type: 'ready'; attachNs: bigint; ok: number; failed: number }
   | { type: 'detached'; detachNs: bigint; links: number }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** The answer to a `sync` command: every record the commands before it caused came first. */
+  | { type: 'sync' };
 
 const text = new TextDecoder();
 
@@ -46,6 +48,7 @@ function decode(type: number, p: Uint8Array): RunnerRecord | undefined {
     case REC.READY: return { type: 'ready', attachNs: v.getBigUint64(0, true), ok: v.getUint32(8, true), failed: v.getUint32(12, true) };
     case REC.DETACHED: return { type: 'detached', detachNs: v.getBigUint64(0, true), links: v.getUint32(8, true) };
     case REC.ERROR: return { type: 'error', message: text.decode(p) };
+    case REC.SYNC: return { type: 'sync' };
     default: return undefined;
   }
 }

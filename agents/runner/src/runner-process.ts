@@ -101,6 +101,11 @@ export class RunnerProcess extends EventEmitter<{ record: [RunnerRecord]; exit: 
     this.send(`run ${program}`);
   }
 
+  /** Asks for a `sync` record, which comes after every record the commands before it caused (a run program's printf() records included). */
+  sync(): void {
+    this.send('sync');
+  }
+
   /** Empties an aggregation map (`clear(@m)`), by its object name. */
   clear(objectName: string): void {
     this.send(`clear ${objectName}`);

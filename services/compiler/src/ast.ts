@@ -40,6 +40,8 @@ export type Stmt =
 export interface ProbePoint {
   text: string;
   span: Span;
+  /** Set when filling in its positional parameters failed (reported there): nothing else is said about it. */
+  invalid?: true;
 }
 
 export interface Probe {

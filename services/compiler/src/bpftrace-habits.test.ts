@@ -58,7 +58,7 @@ const ONE_CAUSE: [string, string, string][] = [
   // begin/end/interval: map writes run first as a BPF program, then print()/clear(): a write after them is refused.
   ['a reset after print() in interval', `${TP} { @n++; }\nprobe interval:1s { print(@n); @n = 0; }`, '2:32: in an interval probe, map writes run first (as a BPF program), then print() and clear(): this one comes after print(@n)'],
   ['print() inside if in begin', `${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 1; if (@x) { print(@x); } }`, '2:33: in a begin probe, print() cannot be inside if: the map writes run first, as a BPF program, and print() after'],
-  ['emit in begin', `probe begin { emit e { a: 1 } }`, '1:15: begin probes may write maps, print() or clear() them, printf() constants and exit(): emit is not supported there'],
+  ['emit in begin', `probe begin { emit e { a: 1 } }`, '1:15: begin probes may write maps, print() or clear() them, printf() and exit(): emit is not supported there'],
   ['a positional parameter assigned', `${TP} { $1 = 5; @n = count(); }`, '1:39: $1 is a positional parameter (a word given after the script), not a variable'],
 ];
 
@@ -82,15 +82,16 @@ describe('bpftrace habits: accepted where they mean the same, else one diagnosti
 });
 
 describe('a begin, end or interval probe\'s map writes', () => {
-  test('are one raw_tp program, not scoped and not attached, that the manifest\'s begin entry names; its print()/printf() stay user actions', () => {
+  test('are one raw_tp program, not scoped and not attached, that the manifest\'s begin entry names; its printf() sends a record there, print() stays a user action', () => {
     const fe = compileFixture(`${TP} /pid == @x/ { @n = count(); }\nprobe begin { @x = 42; printf("set\\n"); print(@x); }\nprobe end { print(@n); }`);
     assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
     const fn = /SEC\("raw_tp"\)\nint p1_0\(void \*ctx\)\n\{\n[\s\S]*?\n\treturn 0;\n\}/.exec(fe.c!)?.[0];
     assert.ok(fn, fe.c);
     assert.match(fn, /bpf_map_update_elem\(&m_x, &tf_k, &tf_nv, BPF_ANY\)/);
-    assert.doesNotMatch(fn, /tf_in_scope|printf/, 'no scope check (the runner runs it); printf() and print() stay in user space');
+    assert.doesNotMatch(fn, /tf_in_scope/, 'no scope check (the runner runs it)');
+    assert.match(fn, /struct ev_printf_0 \*tf_ev = bpf_ringbuf_reserve/, 'printf() sends its record from the program');
     const begin = fe.lowered!.attach.find((x) => x.kind === 'begin');
-    assert.deepEqual(begin, { kind: 'begin', kernel: 'p1_0', actions: [{ op: 'printf', format: 'set\n', args: [] }, { op: 'print', map: '@x' }] });
+    assert.deepEqual(begin, { kind: 'begin', kernel: 'p1_0', actions: [{ op: 'printf', record: 'printf_0' }, { op: 'print', map: '@x' }] });
     assert.deepEqual(fe.lowered!.attach.find((x) => x.kind === 'end'), { kind: 'end', actions: [{ op: 'print', map: '@n' }] }, 'end has no program');
     assert.ok(!fe.lowered!.attach.some((x) => 'program' in x && x.program === 'p1_0'), 'run once, never attached');
   });

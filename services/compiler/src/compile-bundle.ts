@@ -23,14 +23,14 @@ export type ScriptTargets = { binaries: string[]; tracepoints: string[] };
  * tracepoints its probe points (aliases expanded, `$name` substituted) name: a deployment asks
  * this for every selected host, which must not mean a parse per host.
  */
-export function targetsByHostPaths(file: string, text: string, tapsets: Alias[]): (binaryPaths: Record<string, string>) => ScriptTargets {
-  const points = pointTexts(file, text, tapsets);
+export function targetsByHostPaths(file: string, text: string, tapsets: Alias[], params: readonly string[] = []): (binaryPaths: Record<string, string>) => ScriptTargets {
+  const points = pointTexts(file, text, tapsets, params);
   return (binaryPaths) => referencedTargets(points.map((t) => substituteBinaries(t, binaryPaths)));
 }
 
-/** The targets of a script for one host's `$name` paths. */
-export function scriptTargets(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): ScriptTargets {
-  return targetsByHostPaths(file, text, tapsets)(binaryPaths);
+/** The targets of a script for one host's `$name` paths and the script's positional parameters. */
+export function scriptTargets(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>, params: readonly string[] = []): ScriptTargets {
+  return targetsByHostPaths(file, text, tapsets, params)(binaryPaths);
 }
 
 export interface CompileOptions {

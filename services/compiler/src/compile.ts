@@ -12,7 +12,7 @@ import { lower, type Lowered, type ProgramInfo } from './passes/lower.js';
 import { checkLimits } from './passes/check-limits.js';
 import { checkPrintf } from './passes/printf-check.js';
 import { txnShape } from './passes/txn-shape.js';
-import { substituteParams } from './passes/positional-params.js';
+import { substituteParams, substitutePointParams } from './passes/positional-params.js';
 import { LIMITS } from './limits.js';
 import { AliasTable } from './alias-table.js';
 
@@ -90,11 +90,14 @@ function withoutDirect(t: Target): Target {
   return rest;
 }
 
-/** Parse only: the script's probe point texts, so callers can gather the profiles they need. */
-export function pointTexts(file: string, text: string, tapsets: Alias[] = []): string[] {
+/**
+ * Parse only: the script's probe point texts, positional parameters filled in, so callers can
+ * gather the profiles they need (`uprobe:$1:main` probes the binary its parameter names).
+ */
+export function pointTexts(file: string, text: string, tapsets: Alias[] = [], params: readonly string[] = []): string[] {
   if (Buffer.byteLength(text) > LIMITS.maxScriptBytes) return []; // frontEnd refuses it with a diagnostic
   const diags = new Diagnostics();
-  const script = parse(new Source(file, text), diags);
+  const script = substitutePointParams(parse(new Source(file, text), diags), params, diags);
   const aliases = new AliasTable([...tapsets, ...script.aliases]);
   return script.probes.flatMap((p) =>
     p.points.flatMap((pt) => {

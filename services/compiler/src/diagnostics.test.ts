@@ -33,7 +33,7 @@ const CASES: [string, string, string][] = [
   ['string too long', `probe uprobe:${GW}:submit_order { emit e { s: str(arg0, 999) } }`, '1:71: string length must be 1..256'],
   ['map kind conflict', 'probe tracepoint:sched:sched_switch { @m = count(); @m = sum(1); }', '1:53: @m holds count(), it cannot also hold sum()'],
   ['event fields differ', 'probe tracepoint:sched:sched_switch { emit e { a: 1 } emit e { b: 2 } }', '1:55: event e is emitted elsewhere with different fields'],
-  ['an event from interval', 'probe interval:1s { emit e { a: 1 } }', '1:21: interval probes may write maps, print() or clear() them, printf() constants and exit(): emit is not supported there'],
+  ['an event from interval', 'probe interval:1s { emit e { a: 1 } }', '1:21: interval probes may write maps, print() or clear() them, printf() and exit(): emit is not supported there'],
   ['print in a kernel probe', 'probe tracepoint:sched:sched_switch { @n = count(); print(@n); }', '1:53: print() runs in user space'],
   ['undefined map', 'probe interval:1s { print(@nope); }', '1:21: no map @nope is assigned anywhere in this script'],
   ['string ordering', 'probe tracepoint:sched:sched_switch /comm < "x"/ { @n = count(); }', '1:38: strings can be compared with == and != only, not <'],

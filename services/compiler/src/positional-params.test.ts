@@ -5,6 +5,8 @@ import { frontEnd } from './compile.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { MAX_SCRIPT_PARAM_BYTES, MAX_SCRIPT_PARAMS, scriptParamsProblem as paramsProblem } from '@tapfleet/schemas';
 import { paramNumber } from './passes/positional-params.js';
+import { scriptTargets } from './compile-bundle.js';
+import type { Expr } from './ast.js';
 
 const SW = 'probe tracepoint:sched:sched_switch';
 
@@ -13,13 +15,20 @@ function compile(text: string, params: string[], purpose?: 'run' | 'deploy') {
 }
 const firstLines = (fe: ReturnType<typeof compile>) => fe.diagnostics.map((d) => formatDiagnostic(d).split('\n')[0]);
 
-/** The constant arguments a `begin` printf() carries to user space: what the parameters became. */
+/** The constants a `begin` printf()'s arguments became: what the parameters were replaced by. */
 function beginPrintfArgs(text: string, params: string[]) {
   const fe = compile(`${SW} { @n = count(); }\nprobe begin { ${text} }`, params);
   assert.equal(fe.diagnostics.filter((d) => d.severity === 'error').length, 0, firstLines(fe).join('\n'));
-  const begin = fe.lowered!.attach.find((a) => a.kind === 'begin');
-  assert.ok(begin && begin.kind === 'begin');
-  return begin.actions.flatMap((a) => (a.op === 'printf' ? a.args : []));
+  return printfConstants(fe);
+}
+function printfConstants(fe: ReturnType<typeof compile>) {
+  const begin = fe.probes.find((p) => p.points[0]!.target.kind === 'begin')!;
+  const literal = (e: Expr) =>
+    e.kind === 'int' ? { type: 'int', value: e.value.toString() }
+    : e.kind === 'string' ? { type: 'str', value: e.value }
+    : e.kind === 'unary' && e.expr.kind === 'int' ? { type: 'int', value: (-e.expr.value).toString() }
+    : { type: 'not a constant', value: e.kind };
+  return begin.body.flatMap((s) => (s.kind === 'printf' ? s.args.map(literal) : []));
 }
 
 test('$N is the word read as bpftrace 0.17 reads a number: decimal, 0x hex, a sign, leading blanks; int64 only', () => {
@@ -55,9 +64,7 @@ test('a parameter not given reads as 0 (or "" in str()), as in bpftrace, with on
   ]);
   assert.match(formatDiagnostic(fe.diagnostics[1]!), /give it after the script: tapfleet run p\.tap VALUE1 VALUE2/);
   assert.ok(fe.c, 'warnings do not stop the compile');
-  const begin = fe.lowered!.attach.find((a) => a.kind === 'begin');
-  assert.ok(begin && begin.kind === 'begin');
-  assert.deepEqual(begin.actions[0], { op: 'printf', format: '%d [%s] %d\n', args: [{ type: 'int', value: '0' }, { type: 'str', value: '' }, { type: 'int', value: '0' }] });
+  assert.deepEqual(printfConstants(fe), [{ type: 'int', value: '0' }, { type: 'str', value: '' }, { type: 'int', value: '0' }]);
 });
 
 test('a word that is not a number where a number is expected is an error at its first use, with the fix', () => {
@@ -109,4 +116,34 @@ test('parameters are bounded as the API bounds a deployment\'s: count, length, n
   assert.equal(paramsProblem(['x'.repeat(MAX_SCRIPT_PARAM_BYTES + 1)]), 'parameter 1: a positional parameter is at most 4096 bytes, with no NUL');
   assert.equal(paramsProblem(['ok', 'a\0b']), 'parameter 2: a positional parameter is at most 4096 bytes, with no NUL');
   assert.deepEqual(firstLines(compile(`${SW} { @n = count(); }`, Array(65).fill('1'))), ['p.tap:1:1: error: at most 64 positional parameters']);
+});
+
+test('in probe points $N is the word, in any part; a period is read as a number (0x hex too); $name stays a binary', () => {
+  const points = (text: string, params: string[]) => {
+    const fe = compile(text, params);
+    assert.deepEqual(firstLines(fe), []);
+    return fe.probes.flatMap((p) => p.points.map((pt) => pt.target));
+  };
+  assert.deepEqual(points('probe tracepoint:$1:$2 { @n = count(); }', ['sched', 'sched_switch']).map((t) => t.kind === 'tracepoint' && t.event), ['sched_switch']);
+  assert.deepEqual(points('probe $1:sched:sched_switch { @n = count(); }', ['tracepoint']).map((t) => t.kind), ['tracepoint']);
+  assert.deepEqual(points('probe interval:ms:$1 { exit(); }', ['0x10']), [{ kind: 'interval', periodNs: 16_000_000 }]);
+  assert.deepEqual(points('probe interval:$1:5 { exit(); }', ['s']), [{ kind: 'interval', periodNs: 5_000_000_000 }]);
+  assert.deepEqual(points('probe interval:$1ms { exit(); }', [' 7']), [{ kind: 'interval', periodNs: 7_000_000 }]);
+  assert.deepEqual(points('probe profile:hz:$1 { @n = count(); }', ['99']), [{ kind: 'profile', hz: 99 }]);
+  // What a caller gathers profiles for: the binary the parameter names, next to a $name binary.
+  assert.deepEqual(scriptTargets('p.tap', 'probe uprobe:$1:main, uprobe:$tool:$2, tracepoint:syscalls:sys_enter_$2 { @n = count(); }', [], { tool: '/usr/bin/tool' }, ['/opt/app', 'read']), {
+    binaries: ['/opt/app', '/usr/bin/tool'], tracepoints: ['syscalls:sys_enter_read'],
+  });
+});
+
+test('in probe points a missing parameter, $#, a word with : or $, and a bad period are one error each, at the $N', () => {
+  const sw = 'probe tracepoint:sched:$1 { @n[$1] = count(); }';
+  assert.deepEqual(firstLines(compile(sw, [])), ['p.tap:1:24: error: $1 is not given (0 parameter(s) were), and the probe point tracepoint:sched:$1 needs it'], 'not warned about again in the body');
+  const deploy = compile(sw, [], 'deploy');
+  assert.match(formatDiagnostic(deploy.diagnostics[0]!), /give it after the script: tapfleet deploy p\.tap VALUE1 /);
+  assert.deepEqual(firstLines(compile('probe tracepoint:sched:$# { @n = count(); }', ['x'])), ['p.tap:1:24: error: $# (how many parameters were given) cannot be part of a probe point']);
+  assert.deepEqual(firstLines(compile('probe tracepoint:sched:$0 { @n = count(); }', ['x'])), ['p.tap:1:24: error: there is no $0: a script is given at most 64 positional parameters, from $1']);
+  assert.deepEqual(firstLines(compile('probe tracepoint:sched:$1 { @n = count(); }', ['a:b'])), ['p.tap:1:24: error: $1 is "a:b": a parameter fills in part of one probe point and cannot hold \':\' or \'$\'']);
+  assert.deepEqual(firstLines(compile('probe uprobe:$1:main { @n = count(); }', ['$tool'])), ['p.tap:1:14: error: $1 is "$tool": a parameter fills in part of one probe point and cannot hold \':\' or \'$\'']);
+  assert.deepEqual(firstLines(compile('probe interval:s:$1 { exit(); }', ['-1'])), ['p.tap:1:18: error: $1 is the period of interval:s:$1, a whole number of at least 1, but was given "-1"']);
 });

@@ -30,30 +30,33 @@ test('argument count and types are checked against the conversions', () => {
   assert.deepEqual(errorsOf(`${SW} { printf(pid); }`), ["1:46: printf() takes a format string first, found 'pid'"]);
 });
 
-test('begin, end and interval probes may printf constants and exit(), nothing the kernel sees', () => {
+test('begin, end and interval probes printf() any value their program computes: maps, locals, nsecs, inside an if', () => {
   assert.deepEqual(errorsOf('probe begin { printf("%s %d %d\\n", "go", 1, -2); exit(); }'), []);
-  assert.deepEqual(errorsOf('probe interval:1s { printf("%d\\n", pid); }'), ['1:36: printf() in begin, end and interval probes takes constants only: these probes run in user space']);
+  assert.deepEqual(errorsOf(`${SW} { @n++; }\nprobe interval:1s { $t = nsecs; printf("%d %d\\n", @n, $t); if (@n > 5) { printf("many\\n"); } }`), []);
+  // print() and printf() may come in any order; only a clear() before a printf() reading that map is refused (the program runs first).
+  assert.deepEqual(errorsOf(`${SW} { @n++; @c = count(); }\nprobe end { print(@c); printf("%d\\n", @n); clear(@c); printf("done\\n"); }`), []);
+  assert.deepEqual(errorsOf(`${SW} { @n++; }\nprobe interval:1s { clear(@n); printf("%d\\n", @n); }`), ['2:47: in an interval probe, printf() runs in its BPF program, before clear(@n) at 2:21: this would print @n as it was before the clear']);
 });
 
 test('each kernel printf() call site gets its own record layout; exit() one shared record', () => {
   const fe = compileFixture(`${SW} { printf("%s -> %s %d\\n", args.prev_comm, args.next_comm, args.next_pid); if (pid == 1) { exit(); } }
 probe tracepoint:syscalls:sys_enter_getpid { printf("getpid %d\\n", pid); emit woke { pid2: tid } exit(); }
-probe end { printf("bye\\n"); }`);
+probe end { printf("bye %d\\n", nsecs); }`);
   assert.deepEqual(fe.diagnostics, []);
   const events = [...fe.lowered!.events.values()];
-  assert.deepEqual(events.map((e) => [e.id, e.name, e.call?.fn ?? 'emit']), [[0, 'woke', 'emit'], [1, 'printf_0', 'printf'], [2, 'printf_1', 'printf'], [3, 'exit', 'exit']]);
+  assert.deepEqual(events.map((e) => [e.id, e.name, e.call?.fn ?? 'emit']), [[0, 'woke', 'emit'], [1, 'printf_0', 'printf'], [2, 'printf_1', 'printf'], [3, 'printf_2', 'printf'], [4, 'exit', 'exit']]);
   const p0 = events[1]!;
   // lower-events.ts puts integers first: the call's args say which field is which argument.
   assert.deepEqual(p0.fields.map((f) => [f.name, f.type, f.offset, f.size]), [['arg2', 'i64', 40, 8], ['arg0', 'str', 48, 16], ['arg1', 'str', 64, 16]]);
   assert.deepEqual(p0.call, { fn: 'printf', format: '%s -> %s %d\n', args: ['arg0', 'arg1', 'arg2'] });
-  assert.equal(events[3]!.size, 40);
+  assert.equal(events[4]!.size, 40);
   assert.match(fe.c!, /struct ev_printf_0 \{/);
-  assert.match(fe.c!, /tf_fill_prefix\(&tf_ev->PREFIX, 3\);\n\t*\t\tbpf_ringbuf_submit\(tf_ev, BPF_RB_NO_WAKEUP\);\n\t*\t\}\n\t*\}\n\t*return 0;/);
-  // The manifest carries the layouts and the end probe's printf as a user action.
+  assert.match(fe.c!, /tf_fill_prefix\(&tf_ev->PREFIX, 4\);\n\t*\t\tbpf_ringbuf_submit\(tf_ev, BPF_RB_NO_WAKEUP\);\n\t*\t\}\n\t*\}\n\t*return 0;/);
+  // The manifest carries the layouts, and the end probe's printf() as an action naming its record (sent by its program).
   const { privateKey } = generateKeyPairSync('ed25519');
   const bundle = makeBundle(fe, 'x', Buffer.from('obj'), FIXTURE_PROFILES.kernel, [], privateKey);
-  assert.deepEqual(bundle.manifest.events.map((e) => e.name), ['woke', 'printf_0', 'printf_1', 'exit']);
-  assert.deepEqual(bundle.manifest.attach.find((a) => a.kind === 'end'), { kind: 'end', actions: [{ op: 'printf', format: 'bye\n', args: [] }] });
+  assert.deepEqual(bundle.manifest.events.map((e) => e.name), ['woke', 'printf_0', 'printf_1', 'printf_2', 'exit']);
+  assert.deepEqual(bundle.manifest.attach.find((a) => a.kind === 'end'), { kind: 'end', kernel: 'p2_0', actions: [{ op: 'printf', record: 'printf_2' }] });
 });
 
 test('an emitted event may not take a printf() or exit() record name', () => {

@@ -44,7 +44,7 @@ export class DeploymentService {
     const hosts = await this.inventory.select(req.selector);
     if (!hosts.length) throw new DeploymentRequestError(409, 'no_hosts', `no live host matches ${Object.entries(req.selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
     // Parsed once for all hosts here, then once per build group by its compile (against that group's profiles).
-    const targetsOf = targetsByHostPaths(req.scriptName, req.script, this.tapsets);
+    const targetsOf = targetsByHostPaths(req.scriptName, req.script, this.tapsets, req.params);
     const groups = groupHosts(hosts, (paths) => targetsOf(paths).binaries);
     const bundles: Record<string, string> = {};
     const targets: DeploymentTarget[] = [];

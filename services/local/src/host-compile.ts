@@ -8,8 +8,8 @@ import { compileBundle, scriptTargets, type Alias, type CompileOptions, type Hos
 import { hostKernelProfile, readBinaryProfile } from '@tapfleet/runner';
 
 /** Reads the profiles a script needs from this host: its tracepoints' formats and its binaries' ELF. */
-export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>): HostProfiles {
-  const { binaries, tracepoints } = scriptTargets(file, text, tapsets, binaryPaths);
+export function profilesForScript(file: string, text: string, tapsets: Alias[], binaryPaths: Record<string, string>, params: readonly string[] = []): HostProfiles {
+  const { binaries, tracepoints } = scriptTargets(file, text, tapsets, binaryPaths, params);
   return {
     kernel: hostKernelProfile(tracepoints, { btfDigest: false }),
     // Missing binaries are left to the compiler, which reports them at the probe point.
@@ -19,5 +19,5 @@ export function profilesForScript(file: string, text: string, tapsets: Alias[], 
 
 /** Script -> signed bundle for this host: compileBundle with the profiles read here. */
 export function compileForThisHost(file: string, text: string, options: Omit<CompileOptions, 'profiles'>): Promise<Bundle> {
-  return compileBundle(file, text, { ...options, profiles: profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {}) });
+  return compileBundle(file, text, { ...options, profiles: profilesForScript(file, text, options.tapsets ?? [], options.binaryPaths ?? {}, options.params ?? []) });
 }

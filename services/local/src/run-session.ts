@@ -60,6 +60,12 @@ export interface SessionResult {
   exited?: boolean;
 }
 
+/** A decoded record's kernel time (CLOCK_MONOTONIC ns). */
+const ktimeOf = (fields: DecodedEvent): bigint => {
+  const v = fields.ktime_ns;
+  return typeof v === 'bigint' ? v : BigInt(typeof v === 'number' ? v : 0);
+};
+
 /** Starts `argv` stopped before exec, so probes are attached before its first instruction. */
 async function spawnStopped(argv: string[]): Promise<ChildProcess> {
   const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'tapfleet-run', ...argv], { stdio: 'inherit' });
@@ -127,7 +133,6 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const layouts = layoutsById(manifest);
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
   const stacks = manifest.stacks?.length ? new StackSymbolizer(manifest.stacks) : undefined;
-  let printing: UserAction[] | undefined;
   let stderr = '';
   let requestExit: () => void = () => {};
   const exitSignal = new Promise<void>((resolve) => (requestExit = () => {
@@ -154,6 +159,17 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       runner.snapshot();
     });
   const formatters = new PrintfFormatters();
+  // A begin/end/interval probe's printf() records wait here, by record, until its firing's
+  // actions print them at their place among its print() calls (see fire()).
+  const userRecords = new Set(manifest.attach.flatMap((a) => ('actions' in a ? a.actions.flatMap((x) => (x.op === 'printf' ? [x.record] : [])) : [])));
+  const firingLines = new Map<string, { at: bigint; text: Buffer }[]>();
+  /**
+   * Kernel probes' output held while a firing's lines are awaited, each with its record's kernel
+   * time: what happened before the firing's program ran is shown before its lines, the rest after.
+   */
+  type Held = { at: bigint; show: () => void };
+  let held: Held[] | undefined = manifest.attach.some((a) => a.kind === 'begin' && a.actions.length) ? [] : undefined;
+  const kernelOutput = (at: bigint, show: () => void) => (held ? held.push({ at, show }) : show());
   // Stack fields are symbolised as each record arrives, while its process most likely still runs.
   const withStacks = new Set(manifest.events.filter((e) => e.fields.some(isStackField)).map((e) => e.id));
   const eventStacks = new EventStacks();
@@ -161,17 +177,26 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   runner.on('record', (r) => {
     switch (r.type) {
       case 'event': {
+        const ev = decodeEvent(layouts, r.data);
+        // A begin/end/interval printf(): formatted now, printed by its firing's actions (an end probe's after exit() too).
+        if (ev && userRecords.has(ev.name)) {
+          const lines = firingLines.get(ev.name) ?? [];
+          lines.push({ at: ktimeOf(ev.fields), text: formatters.record(ev.layout, ev.fields) });
+          firingLines.set(ev.name, lines);
+          break;
+        }
         // After exit(), records still in the ring are not printed (as bpftrace stops reading at exit).
         if (result.exited) break;
-        const ev = decodeEvent(layouts, r.data);
         if (!ev) result.undecodable++;
-        else if (ev.layout.call?.fn === 'exit') requestExit();
+        else if (ev.layout.call?.fn === 'exit') kernelOutput(ktimeOf(ev.fields), requestExit);
         else {
           if (withStacks.has(ev.layout.id)) eventStacks.symbolise(ev.layout, r.data, ev.fields);
-          if (ev.layout.call?.fn === 'printf') o.onPrintf?.(formatters.record(ev.layout, printfStacks(ev.layout, ev.fields)));
-          else {
+          if (ev.layout.call?.fn === 'printf') {
+            const text = formatters.record(ev.layout, printfStacks(ev.layout, ev.fields));
+            kernelOutput(ktimeOf(ev.fields), () => o.onPrintf?.(text));
+          } else {
             result.events++;
-            o.onEvent?.(ev.name, ev.fields, ev.layout);
+            kernelOutput(ktimeOf(ev.fields), () => o.onEvent?.(ev.name, ev.fields, ev.layout));
           }
         }
         break;
@@ -221,19 +246,58 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
           if (frozen) result.maps.set(a.map, []);
           else runner.clear(mapObjectName(a.map));
           break;
-        case 'printf': o.onPrintf?.(formatters.constants(a.format, a.args)); break;
+        // The line this firing's program sent, if the printf() ran (it may sit in an if).
+        case 'printf': {
+          const line = firingLines.get(a.record)?.shift();
+          if (line) o.onPrintf?.(line.text);
+          break;
+        }
         case 'exit': requestExit(); break;
       }
     }
   };
-  runner.on('record', (r) => {
-    // A snapshot is a run of map records ending with the last map: print once it is complete.
-    if (r.type === 'map' && printing && r.name === mapObjectName(manifest.maps[manifest.maps.length - 1]!.name)) {
-      const actions = printing;
-      printing = undefined;
+  /** Resolves at the runner's answer to `sync` (every record asked for before it has arrived), or when it is gone. */
+  const synced = () =>
+    new Promise<void>((resolve) => {
+      const onRecord = (r: RunnerRecord) => {
+        if (r.type === 'sync') done();
+      };
+      const done = () => {
+        runner.off('record', onRecord);
+        resolve();
+      };
+      runner.on('record', onRecord);
+      void runner.exited.then(done);
+      runner.sync();
+    });
+  /** Shows the held output from before kernel time `before` (all of it without one), and stops holding when all is shown. */
+  const releaseHeld = (before?: bigint) => {
+    const shows = held ?? [];
+    const now = before === undefined ? shows : shows.filter((h) => h.at < before);
+    held = before === undefined ? undefined : shows.filter((h) => h.at >= before);
+    now.forEach((h) => h.show());
+  };
+  let firings = Promise.resolve();
+  /**
+   * One firing of a begin/end/interval probe, after the ones before it: its program (map writes
+   * and printf() records; a begin probe's ran before attaching), a snapshot when it prints a map,
+   * then, once the runner has sent all of that, its actions in statement order. Kernel probes'
+   * output is held meanwhile and shown after its lines, as bpftrace's interleave in time.
+   */
+  const fire = (actions: UserAction[], program?: string, beforeEverything = false): Promise<void> =>
+    (firings = firings.then(async () => {
+      held ??= [];
+      // CLOCK_MONOTONIC, as the kernel's record times: when a firing sends no record, it ran about now.
+      const started = process.hrtime.bigint();
+      if (program) runner.run(program);
+      if (manifest.maps.length && actions.some((x) => x.op === 'print')) runner.snapshot();
+      await synced();
+      const sent = [...firingLines.values()].flat().map((l) => l.at);
+      // A begin probe ran before any probe attached: everything the probes sent comes after its lines.
+      releaseHeld(beforeEverything ? 0n : sent.length ? sent.reduce((x, y) => (x < y ? x : y)) : started);
       runActions(actions);
-    }
-  });
+      releaseHeld();
+    }));
   try {
     const ready = await whenReady(runner);
     result.attachNs = ready.attachNs;
@@ -248,19 +312,18 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const timers = manifest.attach.flatMap((a) =>
     a.kind === 'interval'
       ? [setLongInterval(() => {
-          // Its map writes first: the runner takes commands in order, so a snapshot asked next sees them.
-          if (a.kernel) runner.run(a.kernel);
-          // Printing a map waits for a fresh snapshot; a body without print() runs at once.
-          if (!manifest.maps.length || !a.actions.some((x) => x.op === 'print')) return runActions(a.actions);
-          printing = a.actions;
-          runner.snapshot();
+          // Map writes alone need no waiting: the runner takes commands in order, so a later snapshot sees them.
+          if (!a.actions.length) return a.kernel ? runner.run(a.kernel) : undefined;
+          void fire(a.actions, a.kernel);
         }, Math.round(a.periodNs / 1e6))]
       : [],
   );
   // User stacks are symbolised through their process's mappings, which go when it exits:
   // snapshot every second so a process's stacks are read while it lives.
   if (manifest.stacks?.some((m) => m.user)) timers.push(setLongInterval(() => runner.snapshot(), 1000));
-  for (const a of manifest.attach) if (a.kind === 'begin') runActions(a.actions);
+  // Before a -c command starts, as bpftrace's BEGIN lines come before it runs.
+  for (const a of manifest.attach) if (a.kind === 'begin' && a.actions.length) await fire(a.actions, undefined, true);
+  releaseHeld();
   const endings: Promise<unknown>[] = [runner.exited, exitSignal];
   if (o.stopSignal) endings.push(o.stopSignal);
   let durationTimer: { clear(): void } | undefined;
@@ -280,7 +343,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   timers.forEach((t) => t.clear());
   durationTimer?.clear();
   target?.stop();
-  printing = undefined;
+  // A firing under way ends first (its lines belong before the end probes').
+  await firings;
+  releaseHeld();
   // The maps as they are at the moment the run ends (exit(), Ctrl-C, -d, the command's exit), read
   // while the probes are still attached, as bpftrace prints them: detaching takes 50-130 ms a probe.
   // end probes' map writes run while the runner still holds the maps, before the last snapshot reads them.

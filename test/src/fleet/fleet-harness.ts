@@ -182,13 +182,15 @@ export interface StoredEvents {
   seqs: Map<string, number[]>;
   /** host id -> pids seen in the records. */
   pids: Map<string, Set<number>>;
+  /** host id -> the records themselves (prefix and fields), in arrival order. */
+  records: Map<string, Uint8Array[]>;
   messages: number;
 }
 
 /** Everything JetStream stored for a deployment's events, decoded. */
 export async function storedEvents(config: TapfleetConfig, deploymentId: string): Promise<StoredEvents> {
   const { nc, js, jsm } = await connectJetStream(config, { name: 'fleet-test-reader' });
-  const out: StoredEvents = { seqs: new Map(), pids: new Map(), messages: 0 };
+  const out: StoredEvents = { seqs: new Map(), pids: new Map(), records: new Map(), messages: 0 };
   try {
     const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: deploymentEventsFilter(deploymentId) });
     const total = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
@@ -200,6 +202,7 @@ export async function storedEvents(config: TapfleetConfig, deploymentId: string)
       const { header, records } = decodeEventBatch(m.data);
       const seqs = out.seqs.get(header.hostId) ?? [];
       const pids = out.pids.get(header.hostId) ?? new Set<number>();
+      out.records.set(header.hostId, [...(out.records.get(header.hostId) ?? []), ...records.map((r) => r.data)]);
       records.forEach((r, i) => {
         seqs.push(header.firstSeq + i);
         pids.add(new DataView(r.data.buffer, r.data.byteOffset).getUint32(PREFIX_FIELD.pid.offset, true));

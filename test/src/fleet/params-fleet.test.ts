@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminTokenPath } from '@tapfleet/control-plane';
 import { AggregationsView, ApiError, DeploymentView } from '@tapfleet/schemas';
-import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir } from './fleet-harness.js';
+import { PREFIX_FIELD } from '@tapfleet/schemas';
+import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir, storedEvents } from './fleet-harness.js';
 
 /**
  * Positional parameters in a deployment: `tapfleet deploy FILE PARAM...` (and `params` in
@@ -19,16 +20,20 @@ const BEGIN_SCRIPT = 'probe begin { @target = $1; }\nprobe uprobe:$tracee:tf_add
 
 /** A label value an agent may claim: ESC [2J clears a terminal, the newline would print a row of its own. */
 const HOSTILE_LABEL = 'x\u001b[2Jy\nfake-host  live';
+/** A published record's event id (its layout in the bundle manifest). */
+const eventId = (record: Uint8Array) => new DataView(record.buffer, record.byteOffset).getUint32(PREFIX_FIELD.event_id.offset, true);
 
 describe('fleet: positional parameters', () => {
   const stack = new FleetStack(39200, 39220);
   const tracees = new Map<string, ChildProcess>();
+  let traceeBin = '';
   const deployed: string[] = [];
 
   before(async () => {
     await stack.up();
     await stack.startControlPlane();
     const bin = buildTraceeAt(join(fleetBinDir(), 'params', 'tracee'));
+    traceeBin = bin;
     const agents: AgentProcess[] = [];
     for (const [hostId, port] of [['host-a', 39221], ['host-b', 39222]] as const) {
       const tracee = spawn(bin, ['loop', '2000'], { stdio: 'ignore' });
@@ -148,6 +153,39 @@ describe('fleet: positional parameters', () => {
     assert.ok(view.maps.find((m) => m.name === '@ticks')!.entries.every((e) => BigInt(e.value) >= 1n), 'each host\'s agent runs the interval\'s program');
     const states = await stack.api().call('GET', `/v1/deployments/${d.id}`, DeploymentView);
     assert.deepEqual(Object.values(states.hosts).map((h) => h.state), ['running', 'running']);
+  });
+
+  test('parameters in probe points pick each host\'s binary and function; begin/interval printf() lines flow as printf_N events', async () => {
+    const script = [
+      'probe begin { printf("tag %s\\n", str($2)); }',
+      'probe uprobe:$1:$3 { @calls[str($3)] = count(); }',
+      'probe interval:300ms { @t++; printf("tick %d\\n", @t); }',
+    ].join('\n');
+    const r = await deploy([traceeBin, 'fleet', 'tf_add'], script);
+    assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 800));
+    const d = DeploymentView.parse(r.body);
+    await eventually('both hosts counting tf_add', async () => {
+      const v = await stack.api().call('GET', `/v1/deployments/${d.id}/aggs`, AggregationsView);
+      const calls = v.maps.find((m) => m.name === '@calls');
+      return v.hosts.length === 2 && calls?.entries.length === 1 && calls.entries[0]!.key[0] === 'tf_add' && BigInt(calls.entries[0]!.value) > 0n ? v : undefined;
+    }, 30_000);
+    // printf_0 is begin's (once per host, run before the probes attached), printf_1 the interval's, with @t as its program left it.
+    const events = await eventually('three ticks from each host', async () => {
+      const e = await storedEvents(stack.config, d.id);
+      return e.records.size === 2 && [...e.records.values()].every((rs) => rs.filter((x) => eventId(x) === 1).length >= 3) ? e : undefined;
+    }, 30_000);
+    for (const [host, records] of events.records) {
+      const begin = records.filter((x) => eventId(x) === 0);
+      assert.equal(begin.length, 1, host);
+      assert.equal(Buffer.from(begin[0]!.subarray(40)).toString('utf8').replace(/\0.*$/s, ''), 'fleet');
+      const ticks = records.filter((x) => eventId(x) === 1).map((x) => new DataView(x.buffer, x.byteOffset).getBigInt64(40, true));
+      assert.deepEqual(ticks, ticks.map((_, i) => BigInt(i + 1)), `${host}: @t counts 1, 2, 3... one record a tick`);
+    }
+    // A parameter the probe point needs and was not given: the 422 names it at the point.
+    const missing = await deploy([traceeBin], 'probe uprobe:$1:$2 { @n = count(); }');
+    assert.equal(missing.status, 422);
+    assert.match(ApiError.parse(missing.body).error.message, /params\.tap:1:17: error: \$2 is not given \(1 parameter\(s\) were\), and the probe point uprobe:\$1:\$2 needs it/);
+    assert.match(ApiError.parse(missing.body).error.message, /give it after the script: tapfleet deploy params\.tap \S+ VALUE2/);
   });
 
   test('tapfleet deploy FILE PARAM... sends the words after FILE', () => {

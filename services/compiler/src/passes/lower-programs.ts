@@ -1,7 +1,7 @@
 import type { AttachPoint, UserAction } from '@tapfleet/schemas';
 import type { Stmt } from '../ast.js';
 import type { Span } from '../source.js';
-import { constantArg } from './printf-check.js';
+import { flatten } from './check-limits.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { isUserSide } from './typecheck.js';
 import { USER_SIDE_PROGRAM_STATEMENTS } from './user-side-statements.js';
@@ -21,13 +21,20 @@ export interface ProgramInfo {
   attach: AttachPoint[];
 }
 
-/** A begin/end/interval body as the actions its owner carries out, in order (a begin probe's map writes are its program's). */
+/**
+ * A begin/end/interval body as the actions its owner carries out, in order (a begin probe's map
+ * writes are its program's). A printf() is its record, sent by the program (inside an if, when it
+ * ran), printed here at its place among the print() calls. An exit() inside an if is the program's
+ * (it sends the exit record); print(), clear() and exit() otherwise stand at the top level.
+ */
 function userActions(body: Stmt[]): UserAction[] {
-  return body.flatMap((s): UserAction[] => {
+  const topLevel = new Set<Stmt>(body);
+  return flatten(body).flatMap((s): UserAction[] => {
+    if (s.kind !== 'printf' && !topLevel.has(s)) return [];
     switch (s.kind) {
       case 'print': return [{ op: 'print', map: s.map, ...(s.top && s.top.value > 0n ? { top: Number(s.top.value) } : {}), ...(s.div && s.div.value > 1n ? { div: Number(s.div.value) } : {}) }];
       case 'clear': return [{ op: 'clear', map: s.map }];
-      case 'printf': return [{ op: 'printf', format: s.format, args: s.args.map((e) => constantArg(e)!) }];
+      case 'printf': return s.record ? [{ op: 'printf', record: s.record }] : [];
       case 'exit': return [{ op: 'exit' }];
       default: return [];
     }

@@ -1,4 +1,4 @@
-import type { Alias, Expr, PairKey, Probe, Script, Stmt } from '../ast.js';
+import type { Alias, Expr, PairKey, Probe, ProbePoint, Script, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
 import type { Span } from '../source.js';
@@ -135,7 +135,84 @@ export function substituteParams(script: Script, params: readonly string[], diag
     const endKey = pairKey(a.endKey);
     return { ...a, assigns: a.assigns.map(stmt), ...(startKey ? { startKey } : {}), ...(endKey ? { endKey } : {}) };
   };
-  return { ...script, probes: script.probes.map(probe), aliases: script.aliases.map(alias) };
+  // Points first: a parameter a point lacks is an error there, and its uses in bodies are not warned about again.
+  const pointed = substitutePointParams(script, params, diags, options, warned);
+  return { ...pointed, probes: pointed.probes.map(probe), aliases: pointed.aliases.map(alias) };
+}
+
+/** Kinds whose last part is a number: interval:UNIT:N (or interval:Nunit), profile:UNIT:N. */
+const NUMERIC_KINDS = new Set(['interval', 'i', 'profile']);
+/** `$1`..`$N` and `$#` in a probe point's text; `$name` (a letter first) is a binary, not a parameter. */
+const POINT_PARAM = /\$([0-9]+|#)/g;
+
+/**
+ * bpftrace 0.17 substitutes positional parameters in probe points too, anywhere in any part
+ * (`tracepoint:syscalls:sys_enter_$1`, `uprobe:$1:main`, `interval:s:$1`, even `$1:sched:...`),
+ * as the word itself. Here the same, except that these are each an error at the `$N`: a
+ * parameter not given (bpftrace substitutes "" and fails later, or attaches somewhere else), a
+ * word with ':' or '$' (it would add parts to the point, or name a binary), a period that is not
+ * a positive number (bpftrace says "stoull", or fails at attach), and `$#`. `reported` holds the
+ * parameters already reported missing, so their uses in bodies are not reported again.
+ */
+export function substitutePointParams(script: Script, params: readonly string[], diags: Diagnostics, options: PositionalOptions = {}, reported = new Set<number>()): Script {
+  const command = (at: ProbePoint) => {
+    const file = at.span.source.file === '-e' ? "-e '...'" : at.span.source.file;
+    return options.purpose === 'deploy' ? `tapfleet deploy ${file}` : `tapfleet run ${file}`;
+  };
+  let failed = false;
+  const words = (i: number) => Array.from({ length: i }, (_, k) => params[k] ?? `VALUE${k + 1}`).join(' ');
+
+  /** One part of a point with its parameters replaced; `numeric` is the point's text when this part is its period. */
+  const part = (text: string, at: ProbePoint, offset: number, numeric: string | undefined, sink: Diagnostics | undefined): string =>
+    text.replace(POINT_PARAM, (whole: string, index: string, where: number) => {
+      const start = at.span.start + offset + where;
+      const span = { source: at.span.source, start, end: start + whole.length };
+      const fail = (message: string, hint: string) => {
+        sink?.error(span, message, hint);
+        if (sink) failed = true;
+        return whole;
+      };
+      if (index === '#') return fail('$# (how many parameters were given) cannot be part of a probe point', `probe points take $1..$${MAX_SCRIPT_PARAMS}, the words themselves`);
+      const n = Math.min(Number(index), Number.MAX_SAFE_INTEGER);
+      if (n < 1 || n > MAX_SCRIPT_PARAMS) return fail(`there is no ${whole}: a script is given at most ${MAX_SCRIPT_PARAMS} positional parameters, from $1`, `$1..$${MAX_SCRIPT_PARAMS} are the words after the script`);
+      const w = params[n - 1];
+      if (w === undefined) {
+        if (!sink) return whole;
+        if (reported.has(n)) {
+          failed = true;
+          return whole;
+        }
+        reported.add(n);
+        return fail(`$${n} is not given (${params.length} parameter(s) were), and the probe point ${at.text} needs it`, `give it after the script: ${command(at)} ${words(n)} (bpftrace reads it as "" there, and looks for the point without it)`);
+      }
+      if (/[:$]/.test(w)) return fail(`$${n} is ${JSON.stringify(w)}: a parameter fills in part of one probe point and cannot hold ':' or '$'`, `pass one part, e.g. a path, a function or a tracepoint name; binaries by name go with --binary NAME=PATH`);
+      if (numeric === undefined) return w;
+      const v = paramNumber(w);
+      if (v === undefined || v < 1n) return fail(`$${n} is the period of ${numeric}, a whole number of at least 1, but was given ${JSON.stringify(w)}`, `pass a positive number as parameter ${n}, e.g. ${command(at)} ${[...params.slice(0, n - 1), '1'].join(' ')}`);
+      return v.toString();
+    });
+
+  const point = (p: ProbePoint): ProbePoint => {
+    if (!p.text.includes('$')) return p;
+    const parts = p.text.split(':');
+    // The kind may be a parameter too ($1:sched:sched_switch): read it first, silently.
+    const kind = part(parts[0]!, p, 0, undefined, undefined);
+    // interval:s:$1, profile:hz:$1; interval:$1ms (tapfleet's form) but not interval:$1 alone, which may hold "5s".
+    const numericPart = !NUMERIC_KINDS.has(kind) ? -1 : parts.length !== 2 ? 2 : /^\$[0-9]+$/.test(parts[1]!) ? -1 : 1;
+    let offset = 0;
+    failed = false;
+    const out = parts.map((text, i) => {
+      const done = part(text, p, offset, i === numericPart ? p.text : undefined, diags);
+      offset += text.length + 1;
+      return done;
+    });
+    return { ...p, text: out.join(':'), ...(failed ? { invalid: true as const } : {}) };
+  };
+  return {
+    ...script,
+    probes: script.probes.map((pr) => ({ ...pr, points: pr.points.map(point) })),
+    aliases: script.aliases.map((a) => ({ ...a, variants: a.variants.map(point), ...(a.pairs ? { pairs: a.pairs.map(point) } : {}) })),
+  };
 }
 
 /** The first `max` bytes of `s` in UTF-8, not splitting a character (a string's size is counted in bytes). */

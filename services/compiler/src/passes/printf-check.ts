@@ -19,10 +19,11 @@ export interface PrintfCheckOptions {
 }
 
 /**
- * Pass: check every printf() format against its arguments and give each kernel-side call site
- * its own record (the arguments as fields arg0..argN, laid out by lower.ts like any event, the
- * format carried in the layout), and exit() its record. User-side printf() (begin,
- * end, interval) takes constants only: nothing the kernel sees is there to print.
+ * Pass: check every printf() format against its arguments and give each call site its own
+ * record (the arguments as fields arg0..argN, laid out by lower.ts like any event, the format
+ * carried in the layout), and a kernel probe's exit() its record. A begin/end/interval probe's
+ * printf() sends its record from the probe's BPF program, run by the runner; the owner prints it
+ * at its place among the probe's print() calls (lower-programs.ts: its action names the record).
  */
 export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnostics, options: PrintfCheckOptions = {}): void {
   let sites = 0;
@@ -31,16 +32,18 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
     if (probe.unresolved) continue;
     const userSide = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target));
     const points = probe.points.map((p) => p.span.source.text.slice(p.span.start, p.span.end));
+    // A user-side probe's exit() at its top level is a user action; inside an if its program sends the exit record.
+    const topLevel = new Set<Stmt>(probe.body);
     for (const s of flatten(probe.body)) {
       if (s.kind === 'exit') {
         if (options.purpose === 'deploy')
           diags.error(s.span, 'exit() ends a tapfleet run; a deployment runs until it is stopped', 'a deployment ends with tapfleet stop DEPLOYMENT (or its --ttl); run the script with tapfleet run to use exit()');
-        else if (!userSide) points.forEach((p) => exitProbes.add(p));
+        else if (!userSide || !topLevel.has(s)) points.forEach((p) => exitProbes.add(p));
         continue;
       }
       if (s.kind !== 'printf') continue;
-      const types = checkCall(s, a, diags, userSide);
-      if (!types || userSide) continue;
+      const types = checkCall(s, a, diags);
+      if (!types) continue;
       if (a.events.size >= LIMITS.maxEvents) {
         // Record ids are u16s shared with the emitted events (and exit()'s record).
         diags.error(s.span, `this script sends more than ${LIMITS.maxEvents} kinds of record (events and printf() call sites)`, 'print the same line from fewer call sites');
@@ -66,7 +69,7 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
 }
 
 /** Checks one call's format and arguments; returns the arguments' types when all is well. */
-function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Diagnostics, userSide: boolean): Type[] | undefined {
+function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Diagnostics): Type[] | undefined {
   const at = formatOffsets(s.formatSpan);
   const specSpan = (from: number, length: number): Span => ({ source: s.formatSpan.source, start: at(from), end: at(from + length - 1) + 1 });
   const before = diags.items.length;
@@ -95,19 +98,7 @@ function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Dia
     if (want === 'str' && t.kind === 'int') diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
     if (want === 'int' && t.kind !== 'int') diags.error(e.span, `${conv} prints an integer, this is ${typeName(t)}`, 'print a string with %s');
   });
-  if (userSide)
-    for (const e of s.args)
-      if (constantArg(e) === undefined)
-        diags.error(e.span, 'printf() in begin, end and interval probes takes constants only: these probes run in user space', 'print what kernel probes see from a kernel probe, or keep it in a map and print(@map)');
   return diags.items.length === before ? types : undefined;
-}
-
-/** A constant printf() argument (a literal, or a negated integer literal); undefined for anything else. */
-export function constantArg(e: Expr): { type: 'int' | 'str'; value: string } | undefined {
-  if (e.kind === 'int') return { type: 'int', value: BigInt.asIntN(64, e.value).toString() };
-  if (e.kind === 'string') return { type: 'str', value: e.value };
-  if (e.kind === 'unary' && e.op === '-' && e.expr.kind === 'int') return { type: 'int', value: BigInt.asIntN(64, -e.expr.value).toString() };
-  return undefined;
 }
 
 /** Maps an offset in a string literal's value to its offset in the source (an escape is 2-4 characters there, as the lexer reads it). */

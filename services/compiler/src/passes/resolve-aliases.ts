@@ -93,6 +93,10 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
     const points: ResolvedProbePoint[] = [];
     let unresolved = false;
     for (const point of probe.points) {
+      if (point.invalid) {
+        unresolved = true; // its parameter was reported
+        continue;
+      }
       const found = table.lookup(point.text);
       if (found.kind === 'unknown-version') {
         diags.error(point.span, `alias ${found.name} has no version ${found.version}`, `its versions are ${found.versions.map((v) => `${found.name}@${v}`).join(', ')} (without @N, the newest)`);

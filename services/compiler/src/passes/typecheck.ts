@@ -56,6 +56,23 @@ const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1,
 /** print(@m, N): the most entries N may ask for (what a terminal can show, and the manifest bounds). */
 const PRINT_TOP_MAX = 100_000;
 
+const lineCol = (sp: Span) => {
+  const p = sp.source.position(sp.start);
+  return `${p.line}:${p.col}`;
+};
+
+/** Every `@m[...]` read in an expression, outermost first. */
+function mapReadsIn(e: Expr): Extract<Expr, { kind: 'mapread' }>[] {
+  switch (e.kind) {
+    case 'mapread': return [e, ...e.keys.flatMap(mapReadsIn)];
+    case 'unary': return mapReadsIn(e.expr);
+    case 'binary': return [...mapReadsIn(e.left), ...mapReadsIn(e.right)];
+    case 'call': return e.args.flatMap(mapReadsIn);
+    case 'entry': return mapReadsIn(e.expr);
+    default: return [];
+  }
+}
+
 export const isUserSide = (t: Target) => t.kind === 'interval' || t.kind === 'begin' || t.kind === 'end';
 
 /** Pass: type every expression, check each builtin is valid where it is used, collect the records and maps the script uses (lower.ts lays them out). */
@@ -84,6 +101,14 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     let inUserSideIf = false;
     /** The first print() or clear() of a user-side probe: a map write after it would run before it. */
     let mapActionSeen: string | undefined;
+    /** Maps a user-side probe clear()s, by name: a printf() after the clear reading the map would see it before (its program runs first). */
+    const clearedHere = new Map<string, Span>();
+    const printfAfterClear = (s: Extract<Stmt, { kind: 'printf' }>) => {
+      for (const e of s.args) {
+        const read = mapReadsIn(e).find((m) => clearedHere.has(m.map));
+        if (read) diags.error(read.span, `in ${targets[0]!.kind === 'begin' ? 'a' : 'an'} ${targets[0]!.kind} probe, printf() runs in its BPF program, before clear(${read.map}) at ${lineCol(clearedHere.get(read.map)!)}: this would print ${read.map} as it was before the clear`, `print ${read.map} before clearing it; after clear(${read.map}) it reads 0 (or "")`);
+      }
+    };
     const hasEntry = probe.points.length > 0 && probe.points.every((p) => p.entries);
     // Inside @entry() (and a pair's start key) expressions are evaluated at the start points.
     const entryTargets = probe.points.flatMap((p) => p.entries ?? []);
@@ -277,14 +302,17 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         diags.error(s.span, `this probe has more than ${LIMITS.maxStatementsPerProbe} statements`, 'split the work across probes or aggregate in user space');
       const kind = targets[0]?.kind;
       const aKind = `${kind === 'interval' || kind === 'end' ? 'an' : 'a'} ${kind}`;
-      if (inUserSideIf && USER_SIDE_STATEMENTS.has(s.kind)) {
+      // exit() in an if is the program's: it sends the exit record, as in a kernel probe.
+      if (inUserSideIf && USER_SIDE_STATEMENTS.has(s.kind) && s.kind !== 'exit') {
         diags.error(s.span, `in ${aKind} probe, ${s.kind}() cannot be inside if: the map writes run first, as a BPF program, and ${s.kind}() after`, `move ${s.kind}() out of the if`);
         return;
       }
       // print() and clear() see the maps as the writes leave them: a write after them would run before them.
-      if (userSide && USER_SIDE_PROGRAM_STATEMENTS.has(s.kind) && mapActionSeen)
+      if (userSide && USER_SIDE_PROGRAM_STATEMENTS.has(s.kind) && s.kind !== 'printf' && mapActionSeen)
         diags.error(s.span, `in ${aKind} probe, map writes run first (as a BPF program), then print() and clear(): this one comes after ${mapActionSeen}`, s.kind === 'assign' && s.keys.length === 0 && isZeroValue(s.value) ? `to reset ${s.map} after printing it, clear(${s.map}) does it` : 'move the map writes before print() and clear()');
       if (userSide && (s.kind === 'print' || s.kind === 'clear')) mapActionSeen ??= `${s.kind}(${s.map})`;
+      if (userSide && s.kind === 'clear') clearedHere.set(s.map, s.span);
+      if (userSide && s.kind === 'printf') printfAfterClear(s);
       if (userSide && !USER_SIDE_STATEMENTS.has(s.kind) && !USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) {
         const { message, hint } = userSideRefusal(targets[0]!.kind as 'begin' | 'end' | 'interval', s);
         diags.error(s.span, message, hint);

@@ -11,7 +11,7 @@ export const checkCommand: Command = {
     const [{ frontEnd, loadTapsets }, { profilesForScript }] = await Promise.all([import('@tapfleet/compiler'), import('../host-compile.js')]);
     const tapsets = loadTapsets();
     const paths = binaryPaths(values);
-    const profiles = profilesForScript(file, text, tapsets.aliases, paths);
+    const profiles = profilesForScript(file, text, tapsets.aliases, paths, params);
     const fe = frontEnd({ file, text, ...profiles, tapsets: tapsets.aliases, binaryPaths: paths, params });
     printDiagnostics(fe.diagnostics);
     const errors = fe.diagnostics.filter((d) => d.severity === 'error').length;

@@ -101,11 +101,6 @@ export class PrintfFormatters {
     if (layout.call?.fn !== 'printf') throw new Error(`event ${layout.name} is not a printf() record`);
     return this.formatter(layout.call.format).format(layout.call.args.map((name) => toArg(fields[name])));
   }
-
-  /** A begin/end/interval printf(): constants from the manifest. */
-  constants(format: string, args: { type: 'int' | 'str'; value: string }[]): Buffer {
-    return this.formatter(format).format(args.map((a) => (a.type === 'int' ? BigInt(a.value) : a.value)));
-  }
 }
 
 const toArg = (v: FieldValue | undefined): PrintfArg => (typeof v === 'string' || typeof v === 'bigint' ? v : BigInt(v ?? 0));
