@@ -3,6 +3,7 @@ import { ensureDurableConsumer, publishDeadLetter, sleep, type ClickHouseClient,
 import { identityMismatch, issuesOf } from '@tapfleet/schemas';
 import type { z } from 'zod/v3';
 import type { IngestMetrics } from './ingest-metrics.js';
+import { clickhouseErrorCode, refusedForContent } from './refused-rows.js';
 
 /** Every message read here is published by an agent and names its host (and maybe deployment). */
 type AgentMessage = z.ZodType<{ hostId: string; deploymentId?: string }>;
@@ -21,8 +22,11 @@ export interface JsonIngestSpec<S extends AgentMessage> {
 /**
  * Low-volume JSON messages (agent status, aggregation snapshots) into a table:
  * validated with their schema (the malformed go to the dead-letter subject), inserted
- * as JSONEachRow, acked after the insert. On failure the messages are nak'ed and
- * come back.
+ * as JSONEachRow, acked after the insert. When the server refuses the insert, each message
+ * is inserted on its own: one whose rows ClickHouse refuses for their content (refused-rows.ts)
+ * is dead-lettered with ClickHouse's error, as a malformed one is, where it used to fail every
+ * retry of every fetch it was in and keep every host's statuses out. On any other failure the
+ * messages are nak'ed and come back.
  */
 export class JsonIngest<S extends AgentMessage> {
   private stopped = false;
@@ -95,14 +99,37 @@ export class JsonIngest<S extends AgentMessage> {
     }
     if (!good.length) return;
     try {
-      if (rows.length) await this.ch.insert({ table: `${this.database}.${this.spec.table}`, values: rows, format: 'JSONEachRow' });
+      await this.insert(rows);
       for (const m of good) m.ack();
-      this.metrics.otherRows.inc({ table: this.spec.table }, rows.length);
     } catch (e) {
-      this.log.warn({ err: (e as Error).message, table: this.spec.table }, 'insert failed; messages stay in the stream');
-      for (const m of good) m.nak(2000);
-      await sleep(1000);
+      if (clickhouseErrorCode(e) !== undefined) await this.oneByOne(good);
+      else await this.backOff(good, e);
     }
+  }
+
+  private async insert(rows: object[]): Promise<void> {
+    if (rows.length) await this.ch.insert({ table: `${this.database}.${this.spec.table}`, values: rows, format: 'JSONEachRow' });
+    this.metrics.otherRows.inc({ table: this.spec.table }, rows.length);
+  }
+
+  /** After a server exception: each message alone, so the one ClickHouse refuses cannot hold the others. */
+  private async oneByOne(msgs: JsMsg[]): Promise<void> {
+    for (const [i, m] of msgs.entries()) {
+      try {
+        // Parsed again (it passed above): cheaper than keeping every message's rows apart for a rare failure.
+        await this.insert(this.spec.rows(this.spec.schema.parse(JSON.parse(new TextDecoder().decode(m.data)))));
+        m.ack();
+      } catch (e) {
+        if (!refusedForContent(e)) return this.backOff(msgs.slice(i), e);
+        await this.deadLetter(m, `ClickHouse refused this message's rows: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async backOff(msgs: JsMsg[], e: unknown): Promise<void> {
+    this.log.warn({ err: (e as Error).message, table: this.spec.table }, 'insert failed; messages stay in the stream');
+    for (const m of msgs) m.nak(2000);
+    await sleep(1000);
   }
 
   private async deadLetter(m: JsMsg, reason: string): Promise<void> {

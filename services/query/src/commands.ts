@@ -1,4 +1,4 @@
-import { stringOption, untilSignal, UsageError, type Command, type OptionSpec, type OptionValues } from '@tapfleet/runtime';
+import { stringOption, terminalWord, untilSignal, UsageError, type Command, type OptionSpec, type OptionValues } from '@tapfleet/runtime';
 import { AggsResponse, CompareResponse, durationMs, EventsResponse, HopsResponse, LatencyResponse, RankResponse, SlowestResponse, TxnResponse } from '@tapfleet/schemas';
 import { QueryClient } from './query-client.js';
 import { clockText, compareText, durationText, hopsText, rankText, slowestText, table, waterfallText } from './text-format.js';
@@ -70,7 +70,7 @@ export const queryTxnCommand: Command = {
       return r.transactions.length ? 0 : 1;
     }
     if (!r.transactions.length) {
-      out(`no transaction ${key}${deployment ? ` in ${deployment}` : ''}`);
+      out(`no transaction ${terminalWord(key)}${deployment ? ` in ${deployment}` : ''}`);
       return 1;
     }
     r.transactions.forEach((t, i) => {
@@ -212,7 +212,7 @@ export const queryAggsCommand: Command = {
     }
     for (const s of r.series) {
       const last = s.points[s.points.length - 1];
-      out(`${s.map}[${s.key.join(', ')}]: ${last ? `${last[1]} at ${new Date(last[0]).toISOString()}` : '-'} (${s.points.length} point(s), every ${r.stepMs / 1000}s)`);
+      out(`${s.map}[${s.key.map(terminalWord).join(', ')}]: ${last ? `${last[1]} at ${new Date(last[0]).toISOString()}` : '-'} (${s.points.length} point(s), every ${r.stepMs / 1000}s)`);
     }
     if (!r.series.length) out('no snapshots in this window');
     return 0;

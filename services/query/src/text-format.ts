@@ -1,4 +1,4 @@
-import { textTable } from '@tapfleet/runtime';
+import { terminalWord, textTable } from '@tapfleet/runtime';
 import type { CompareResponse, LatencyStats, LatencySummary, RankResponse, SlowestResponse, TxnView } from '@tapfleet/schemas';
 
 /** A duration in the unit that keeps 3-4 significant digits: `850ns`, `12.5us`, `3.20ms`, `1.50s`. */
@@ -28,7 +28,8 @@ const BAR_WIDTH = 40;
 export function waterfallText(t: TxnView): string[] {
   const start = BigInt(t.startNs);
   const total = Number(BigInt(t.endNs) - start) || 1;
-  const lines = [`transaction ${t.txn}  deployment ${t.deployment}  trace ${t.traceId || '-'}  ${durationText(t.durationNs)}  hosts ${t.hosts.join(', ')}`];
+  // The key was read out of a traced process: a newline in it must not print a line of its own.
+  const lines = [`transaction ${terminalWord(t.txn)}  deployment ${t.deployment}  trace ${t.traceId || '-'}  ${durationText(t.durationNs)}  hosts ${t.hosts.join(', ')}`];
   const rows = t.spans.map((s) => {
     const from = Math.round((Number(BigInt(s.startNs) - start) / total) * BAR_WIDTH);
     const width = Math.max(1, Math.round((Math.max(0, s.durationNs) / total) * BAR_WIDTH));

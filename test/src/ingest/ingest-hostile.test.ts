@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats, type NatsConnection } from '@tapfleet/runtime';
-import { encodeEventBatch, eventsSubject, MAX_EPOCH_MS, statusSubject, type AgentDeploymentStatus, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
+import { aggsSubject, DEAD_LETTER_REASON_HEADER, deadLetterSubject, encodeEventBatch, eventsSubject, MAX_EPOCH_MS, statusSubject, type AgentDeploymentStatus, type AggregationSnapshot, type Bundle, type EventBatchHeader } from '@tapfleet/schemas';
 import { eventually, FleetStack, sleep } from '../fleet/fleet-harness.js';
 import { BOOT, createClickHouse, orderBundle, publishSynthetic, storeBundle, storedCount } from './ingest-harness.js';
 
@@ -125,5 +125,47 @@ describe('ingest: hostile batches on real servers', () => {
     }
     const m = await (await fetch('http://127.0.0.1:27020/metrics')).text();
     assert.equal(Number(m.split('\n').find((l) => l.startsWith('tapfleet_ingest_insert_errors_total '))?.split(' ')[1] ?? NaN), 0, 'no insert failed');
+  });
+  // Valid to their schemas, refused by ClickHouse on every retry: JSON.stringify writes a lone
+  // UTF-16 surrogate as `\ud800`, which ClickHouse's JSON reader refuses (code 25), and a UInt64
+  // column refuses `-5` (code 72). Each insert of a fetch holding one failed and nak'ed the whole
+  // fetch: every host's statuses (and snapshots) stayed out of ClickHouse for good.
+  test('a status and snapshots ClickHouse refuses (a lone UTF-16 surrogate in a reason, a cause and a map key; a negative count): dead-lettered with ClickHouse\'s error, every good one stored', async () => {
+    const js = jetstream(nc);
+    const letters: { subject: string; reason: string }[] = [];
+    const sub = nc.subscribe('tapfleet.dlq.>');
+    void (async () => {
+      for await (const m of sub) letters.push({ subject: m.subject, reason: m.headers?.get(DEAD_LETTER_REASON_HEADER) ?? '' });
+    })();
+    const now = Date.now();
+    const status = (hostId: string, extra: Partial<AgentDeploymentStatus>): AgentDeploymentStatus => ({ hostId, bootId: BOOT, agentVersion: 'hostile', sentAtMs: now, deploymentId: 'd-hostile004', bundleId: bundle.manifest.bundleId, state: 'running', probes: [], runnerRestarts: 0, ...extra });
+    const snapshot = (hostId: string, entry: AggregationSnapshot['maps'][number]['entries'][number]): AggregationSnapshot => ({ hostId, bootId: BOOT, agentVersion: 'hostile', sentAtMs: now, deploymentId: 'd-hostile004', bundleId: bundle.manifest.bundleId, maps: [{ name: '@lat', entries: [entry] }] });
+    await js.publish(statusSubject('syn-badst'), JSON.stringify(status('syn-badst', { state: 'failed', reason: 'bad \ud800', outages: [{ kind: 'runner', fromMs: now - 1000, toMs: now, cause: '\udbff', resolution: 'restarted' }] })));
+    await js.publish(aggsSubject('d-hostile004', 'syn-badag1'), JSON.stringify(snapshot('syn-badag1', { key: ['\ud83d'], value: '1' })));
+    await js.publish(aggsSubject('d-hostile004', 'syn-badag2'), JSON.stringify(snapshot('syn-badag2', { key: ['k'], value: '1', count: '-5', buckets: ['-1'] })));
+    for (const h of ['syn-okst1', 'syn-okst2']) await js.publish(statusSubject(h), JSON.stringify(status(h, { reason: 'fine ± µs 漢字 \ud83d\ude00' })));
+    await js.publish(aggsSubject('d-hostile004', 'syn-okag'), JSON.stringify(snapshot('syn-okag', { key: ['fine 漢字'], value: '7', count: '2' })));
+    const client = createClickHouse(stack.config);
+    try {
+      const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json();
+      const st = await eventually('the good statuses stored', async () => {
+        const r = await rows(`SELECT host, reason FROM ${db}.agent_status WHERE deployment = 'd-hostile004' ORDER BY host`);
+        return r.length >= 2 ? r : undefined;
+      }, 30_000, 250);
+      assert.deepEqual(st, [{ host: 'syn-okst1', reason: 'fine ± µs 漢字 \ud83d\ude00' }, { host: 'syn-okst2', reason: 'fine ± µs 漢字 \ud83d\ude00' }]);
+      const ag = await eventually('the good snapshot stored', async () => {
+        const r = await rows(`SELECT host, key, value, count FROM ${db}.aggregation_snapshots WHERE deployment = 'd-hostile004' ORDER BY host`);
+        return r.length ? r : undefined;
+      }, 30_000, 250);
+      assert.deepEqual(ag, [{ host: 'syn-okag', key: ['fine 漢字'], value: '7', count: '2' }]);
+      const refused = await eventually('the refused ones dead-lettered', async () => (letters.length >= 3 ? letters : undefined), 30_000, 250);
+      assert.deepEqual(refused.map((l) => l.subject).sort(), [deadLetterSubject('aggs'), deadLetterSubject('aggs'), deadLetterSubject('status')]);
+      for (const l of refused) assert.match(l.reason, /^ClickHouse refused this message's rows: .*(surrogate|Unsigned type must not contain)/, l.reason);
+    } finally {
+      sub.unsubscribe();
+      await client.close();
+    }
+    const m = await (await fetch('http://127.0.0.1:27020/metrics')).text();
+    assert.equal(Number(m.split('\n').find((l) => l.startsWith('tapfleet_ingest_dead_lettered_total '))?.split(' ')[1] ?? NaN), 3);
   });
 });

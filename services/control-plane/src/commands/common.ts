@@ -1,4 +1,4 @@
-import { textTable, UsageError } from '@tapfleet/runtime';
+import { terminalWord, textTable, UsageError } from '@tapfleet/runtime';
 import type { DeploymentView, HostDeploymentState } from '@tapfleet/schemas';
 
 export function deploymentIdArg(positionals: string[]): string {
@@ -9,9 +9,10 @@ export function deploymentIdArg(positionals: string[]): string {
 /** Plain aligned columns, every cell escaped for the terminal (runtime's textTable). */
 export const table = textTable;
 
+/** A host's state; its reason is the agent's words, a newline in them escaped, so it cannot print a line of its own (`tapfleet deploy`'s rollout lines). */
 export function hostStateText(s: HostDeploymentState): string {
   let text = s.state;
-  if (s.reason) text += `(${s.reason})`;
+  if (s.reason) text += `(${terminalWord(s.reason)})`;
   if (s.runnerRestarts) text += ` restarts=${s.runnerRestarts}`;
   return text;
 }

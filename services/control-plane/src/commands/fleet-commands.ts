@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { z } from 'zod/v3';
-import { parseKeyValues, readFileArg, stringOption, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
+import { parseKeyValues, readFileArg, stringOption, terminalWord, untilSignal, UsageError, type Command } from '@tapfleet/runtime';
 import {
   AggregationsView, CreateTokenResponse, Deployment, DeploymentView, FINAL_STATES, foldedLines, HostView, LossReport, mapText, Role, UnknownDeployment, UnknownDeploymentStopped,
   type CreateDeploymentRequest,
@@ -36,7 +36,7 @@ export async function followRollout(api: ApiClient, id: string, out: (l: string)
     const view = await api.call('GET', `/v1/deployments/${id}`, DeploymentView);
     if (view.phase !== phase) {
       phase = view.phase;
-      out(`rollout ${phase}${view.message ? `: ${view.message}` : ''}`);
+      out(`rollout ${phase}${view.message ? `: ${terminalWord(view.message)}` : ''}`);
     }
     for (const [host, s] of Object.entries(view.hosts)) {
       const text = hostStateText(s);
@@ -120,7 +120,7 @@ export const statusCommand: Command = {
   async run(values, positionals, { config, out }) {
     const view = await ApiClient.fromConfig(config).call('GET', `/v1/deployments/${deploymentIdArg(positionals)}`, DeploymentView);
     if (values.json) return out(JSON.stringify(view)), 0;
-    out(`${view.id} ${commandLineText([view.scriptName, ...(view.params ?? [])])}: ${view.phase}${view.message ? ` (${view.message})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
+    out(`${view.id} ${commandLineText([view.scriptName, ...(view.params ?? [])])}: ${view.phase}${view.message ? ` (${terminalWord(view.message)})` : ''}, expires ${new Date(view.expiresAtMs).toISOString()}`);
     for (const l of table(HOST_HEADER, hostRows(view))) out(l);
     return 0;
   },
@@ -133,7 +133,7 @@ export const stopCommand: Command = {
   async run(_values, positionals, { config, out }) {
     const r = await ApiClient.fromConfig(config).call('POST', `/v1/deployments/${deploymentIdArg(positionals)}/stop`, z.union([UnknownDeploymentStopped, DeploymentView]));
     if ('stopping' in r) out(`${r.id}: unknown to this control plane; told ${Object.keys(r.hosts).join(', ')} to stop it`);
-    else out(`${r.id}: ${r.phase}${r.message ? ` (${r.message})` : ''}`);
+    else out(`${r.id}: ${r.phase}${r.message ? ` (${terminalWord(r.message)})` : ''}`);
     return 0;
   },
 };
