@@ -10,7 +10,7 @@ const CASES: [string, string, string][] = [
   ['unexpected character', 'probe begin { print(@m); } ?', '1:28: unexpected character \'?\''],
   ['unterminated string', 'probe tracepoint:sched:sched_switch { $x = "abc\n}', '1:44: unterminated string'],
   ['missing body', 'probe tracepoint:sched:sched_switch @x = count();', "1:37: expected '{' to open the probe body, found '@x'"],
-  ['not a probe', 'prob tracepoint:sched:sched_switch {}', "1:1: expected 'probe', 'alias', 'hop' or 'final', found 'prob'"],
+  ['not a probe', 'prob tracepoint:sched:sched_switch {}', "1:1: expected a probe point, 'probe', 'alias', 'hop' or 'final', found 'prob'"],
   ['bad statement', 'probe tracepoint:sched:sched_switch { 42; }', "1:39: expected a statement, found '42'"],
   ['missing semicolon', 'probe tracepoint:sched:sched_switch { $a = 1 $b = 2; }', "1:46: expected ';' after the statement, found '$b'"],
   ['unknown probe kind', 'probe kfunc:vfs_read { @n = count(); }', "1:7: unknown probe kind 'kfunc'"],

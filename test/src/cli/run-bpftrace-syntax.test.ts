@@ -1,0 +1,86 @@
+/**
+ * bpftrace's own spellings run unchanged under tapfleet run, side by side with bpftrace 0.17 on
+ * the same workload: probe clauses without `probe`, BEGIN/END, short kinds, several points.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '@tapfleet/runtime';
+
+const work = mkdtempSync(join(tmpdir(), 'tf-run-bt-syntax-'));
+/** Writes `size` bytes to /dev/null every 10 ms until killed. */
+const WORKER = join(work, 'worker.py');
+writeFileSync(WORKER, `import os, sys, time
+fd = os.open('/dev/null', os.O_WRONLY)
+while True:
+    os.write(fd, b'x' * int(sys.argv[1]))
+    time.sleep(0.01)
+`);
+const workers: ChildProcess[] = [];
+after(() => {
+  for (const w of workers) w.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+function worker(size: number): number {
+  const w = spawn('/usr/bin/python3', [WORKER, String(size)], { stdio: 'ignore' });
+  workers.push(w);
+  return w.pid!;
+}
+
+function tapfleet(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], {
+    encoding: 'utf8', timeout: 90_000, cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: join(work, 'data'), TAPFLEET_LOG_LEVEL: 'warn' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function bpftrace(program: string, ...params: string[]) {
+  const r = spawnSync('bpftrace', ['-e', program, ...params], { encoding: 'utf8', timeout: 90_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.includes('RLIMIT_MEMLOCK')).join('\n') };
+}
+/** The lines a script printed: printf() text and map entries, blank lines dropped. */
+const lines = (stdout: string) => stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l && !l.startsWith('Attaching'));
+/** Counts depend on the window; which keys appear does not. */
+const shape = (out: string) => lines(out).map((l) => l.replace(/: \d+$/, ': N'));
+
+test('the same text runs under both: BEGIN, a tracepoint clause without probe, a short kind, interval, END', () => {
+  const pid = worker(7);
+  const program = [
+    'BEGIN { printf("tracing %d\\n", $1); }',
+    'tracepoint:syscalls:sys_enter_write /pid == $1/ { @sizes[args->count] = count(); }',
+    't:syscalls:sys_exit_write /pid == $1/ { @ret = max(args->ret); }',
+    'interval:s:1 { exit(); }',
+    'END { printf("done\\n"); }',
+  ].join('\n');
+  const bt = bpftrace(program, String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  const expected = [`tracing ${pid}`, 'done', '@ret: N', '@sizes[7]: N'];
+  assert.deepEqual(shape(bt.stdout), expected, 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', program, String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(shape(tf.stdout), expected);
+  assert.match(tf.stdout, /^@ret: 7$/m, 'each write returns its 7 bytes');
+});
+
+test('several points share a body without probe, as in bpftrace; the probe keyword still works next to them', () => {
+  const pid = worker(3);
+  const body = '/pid == $1/ { @[comm] = count(); }';
+  const bt = bpftrace(`tracepoint:syscalls:sys_enter_write, tracepoint:syscalls:sys_exit_write ${body} interval:s:1 { exit(); }`, String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  const tf = tapfleet('run', '-e', `tracepoint:syscalls:sys_enter_write, tracepoint:syscalls:sys_exit_write ${body} probe interval:s:1 { exit(); }`, String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(shape(tf.stdout), shape(bt.stdout));
+  assert.deepEqual(shape(tf.stdout), ['@[python3]: N']);
+  const n = Number(/^@\[python3\]: (\d+)$/m.exec(tf.stdout)![1]);
+  assert.equal(n % 2, 0, `an enter and an exit per write (or the window cut one pair), got ${n}`);
+});
+
+test('a stray word before a point is one error at file:line:col whose hint shows both spellings', () => {
+  const tf = tapfleet('run', '-e', 'prob tracepoint:syscalls:sys_enter_write { @n = count(); }');
+  assert.equal(tf.code, 1);
+  assert.equal(tf.stderr.match(/error:/g)?.length, 1, tf.stderr);
+  assert.match(tf.stderr, /^-e:1:1: error: expected a probe point, 'probe', 'alias', 'hop' or 'final', found 'prob'$/m);
+  assert.match(tf.stderr, /'POINT \[, POINT\] \[\/predicate\/\] \{ \.\.\. \}' \(or 'probe POINT \.\.\.'\)/);
+});
