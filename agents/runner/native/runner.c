@@ -21,7 +21,7 @@
 #include "records.h"
 #include "tapfleet-abi.h" /* the objects every bundle defines: schemas/include */
 
-#define MAX_ATTACH 256
+#define MAX_ATTACH 512
 #define MAX_MAPS 64
 
 enum attach_kind { AK_TRACEPOINT, AK_RAW_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT, AK_PERF_EVENT };

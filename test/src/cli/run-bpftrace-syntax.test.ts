@@ -84,3 +84,64 @@ test('a stray word before a point is one error at file:line:col whose hint shows
   assert.match(tf.stderr, /^-e:1:1: error: expected a probe point, 'probe', 'alias', 'hop' or 'final', found 'prob'$/m);
   assert.match(tf.stderr, /'POINT \[, POINT\] \[\/predicate\/\] \{ \.\.\. \}' \(or 'probe POINT \.\.\.'\)/);
 });
+
+/** A worker that says when it is in its loop, so both tools see only the loop's syscalls. */
+async function steadyWorker(size: number): Promise<number> {
+  const w = spawn('/usr/bin/python3', ['-c', `import os, sys, time
+fd = os.open('/dev/null', os.O_WRONLY)
+print('ready', flush=True)
+while True:
+    os.write(fd, b'x' * ${size})
+    time.sleep(0.01)
+`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  workers.push(w);
+  await new Promise<void>((resolve) => w.stdout!.once('data', () => resolve()));
+  return w.pid!;
+}
+
+test('tracepoint:syscalls:sys_enter_* attaches to every syscall tracepoint (360 here, as bpftrace), and @[probe] names each', async () => {
+  const pid = await steadyWorker(5);
+  const program = 'tracepoint:syscalls:sys_enter_* /pid == $1/ { @[probe] = count(); } interval:s:1 { exit(); }';
+  const bt = bpftrace(program, String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  const tf = tapfleet('run', '-e', program, String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  const attached = /^Attaching (\d+) probes/m.exec(bt.stdout)![1];
+  assert.match(tf.stderr, new RegExp(`^Attached ${attached} probes in`, 'm'), 'as many points as bpftrace attaches');
+  const keys = (out: string) => shape(out).sort();
+  assert.deepEqual(keys(bt.stdout), ['@[tracepoint:syscalls:sys_enter_clock_nanosleep]: N', '@[tracepoint:syscalls:sys_enter_write]: N'], 'bpftrace prints what this test expects');
+  assert.deepEqual(keys(tf.stdout), keys(bt.stdout));
+});
+
+test('sys_enter_w* prints probe with printf("%s") as bpftrace does; tracepoint:sched:sched_s* attaches to what bpftrace -l lists', async () => {
+  const pid = await steadyWorker(4);
+  const program = 'tracepoint:syscalls:sys_enter_w* /pid == $1/ { printf("%s %s\\n", probe, comm); exit(); }';
+  const bt = bpftrace(program, String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(lines(bt.stdout), ['tracepoint:syscalls:sys_enter_write python3'], 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', program, String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(lines(tf.stdout).filter((l) => !/^(Attached|tapfleet run:)/.test(l)), lines(bt.stdout));
+  const list = spawnSync('bpftrace', ['-l', 'tracepoint:sched:sched_s*'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const tfSched = tapfleet('run', '-e', 'tracepoint:sched:sched_s* { @[probe] = count(); } interval:ms:200 { exit(); }');
+  assert.equal(tfSched.code, 0, tfSched.stderr);
+  assert.match(tfSched.stderr, new RegExp(`^Attached ${list.length + 1} probes in`, 'm'), `bpftrace -l lists ${list.length}, plus the interval`);
+  for (const l of lines(tfSched.stdout).filter((x) => x.startsWith('@[')))
+    assert.ok(list.includes(/^@\[(.*)\]: \d+$/.exec(l)![1]!), `${l} is a point bpftrace lists`);
+});
+
+test('uprobe:/bin/bash:read* attaches to every matching function, as bpftrace does', () => {
+  const list = spawnSync('bpftrace', ['-l', 'uprobe:/bin/bash:read*'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  assert.ok(list.length > 5, list.join('\n'));
+  const tf = tapfleet('run', '-e', 'uprobe:/bin/bash:read* { @[probe] = count(); }', '-c', '/bin/bash -c "read x <<< hi"');
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.match(tf.stderr, new RegExp(`^Attached ${list.length} probes in`, 'm'));
+  assert.match(tf.stdout, /^@\[uprobe:\/bin\/bash:read_builtin\]: 1$/m, 'the read builtin ran once');
+});
+
+test('a pattern that matches nothing is one error naming it', () => {
+  const tf = tapfleet('run', '-e', 'tracepoint:sched:nope_* { @[probe] = count(); }');
+  assert.equal(tf.code, 1);
+  assert.equal(tf.stderr.match(/error:/g)?.length, 1, tf.stderr);
+  assert.match(tf.stderr, /^-e:1:1: error: no tracepoint matches tracepoint:sched:nope_\* on kernel /m);
+});

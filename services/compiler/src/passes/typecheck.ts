@@ -4,7 +4,7 @@ import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
-import type { ResolvedProbe, Target } from './resolve-points.js';
+import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
 import { isZeroValue, USER_SIDE_PROGRAM_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
@@ -127,6 +127,13 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       const t = expr(e, inEntry);
       if (t.kind !== 'int') diags.error(e.span, `${what} must be an integer, not ${typeName(t)}`);
     };
+    /** bpftrace's `probe`: the point's full name, a string as long as the longest of the probe's points. */
+    const probeName = (e: Expr): Type => {
+      const names = targets.map(pointName);
+      const missing = targets.find((_, i) => names[i] === undefined);
+      if (missing) diags.error(e.span, `probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not a${missing.kind === 'interval' || missing.kind === 'end' ? 'n' : ''} ${missing.kind} point`, 'write the name as a string literal in this probe, e.g. printf("interval\\n")');
+      return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
+    };
     const typeOf = (e: Expr, inEntry: boolean): Type => {
       switch (e.kind) {
         case 'int': return INT;
@@ -143,6 +150,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         }
         case 'builtin': {
           if (isStackName(e.name)) return stack(e);
+          if (e.name === 'probe') return probeName(e);
           const t = BUILTINS[e.name];
           if (!t) {
             diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} kstack ustack arg0..arg9 args.FIELD`);
