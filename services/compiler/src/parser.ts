@@ -5,7 +5,7 @@ import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
 /** Aggregation functions: `@m = NAME(...)` with one of these is an aggregation, anything else a value. */
-const AGGREGATION_NAMES: Record<string, true> = { count: true, sum: true, min: true, max: true, avg: true, hist: true, lhist: true };
+const AGGREGATION_NAMES: Record<string, true> = { count: true, sum: true, min: true, max: true, avg: true, stats: true, hist: true, lhist: true };
 
 const BINARY_PRECEDENCE: Record<string, number> = {
   '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6,

@@ -43,3 +43,15 @@ describe('probe point patterns and the probe builtin', () => {
       assert.ok(errors[0]!.startsWith(expected), `expected "${expected}", got:\n${errors[0]}`);
     });
 });
+
+describe('stats()', () => {
+  test('is avg()\'s sum and count per CPU, in the manifest as kind stats', () => {
+    const fe = compileFixture('tracepoint:sched:sched_switch { @s[comm] = stats(args->prev_pid); }');
+    assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
+    assert.equal(fe.analysis!.maps.get('@s')!.kind, 'stats');
+    assert.match(fe.c!, /tf_v->sum \+= .*;\n\s*tf_v->count \+= 1;/);
+  });
+  test('takes one argument', () => {
+    assert.equal(errorsOf('tracepoint:sched:sched_switch { @s = stats(); }').length, 1);
+  });
+});

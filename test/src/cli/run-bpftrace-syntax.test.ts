@@ -145,3 +145,28 @@ test('a pattern that matches nothing is one error naming it', () => {
   assert.equal(tf.stderr.match(/error:/g)?.length, 1, tf.stderr);
   assert.match(tf.stderr, /^-e:1:1: error: no tracepoint matches tracepoint:sched:nope_\* on kernel /m);
 });
+
+test('stats() prints count, average and total as bpftrace does (text), and the three numbers in --json', async () => {
+  const pid = await steadyWorker(7);
+  const program = 'tracepoint:syscalls:sys_exit_write /pid == $1/ { @[comm] = stats(args->ret); @all = stats(args->ret); } interval:s:1 { exit(); }';
+  const bt = bpftrace(program, String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  const tf = tapfleet('run', '-e', program, String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  const shapeStats = (out: string) => lines(out).map((l) => {
+    const m = /^(@\S*): count (\d+), average (-?\d+), total (-?\d+)$/.exec(l);
+    assert.ok(m, `a stats line: ${l}`);
+    assert.equal(BigInt(m[4]!), BigInt(m[2]!) * 7n, `total is 7 bytes a write: ${l}`);
+    return `${m[1]}: count N, average ${m[3]}, total 7N`;
+  });
+  const expected = ['@[python3]: count N, average 7, total 7N', '@all: count N, average 7, total 7N'];
+  assert.deepEqual(shapeStats(bt.stdout), expected, 'bpftrace prints what this test expects');
+  assert.deepEqual(shapeStats(tf.stdout), expected);
+  const json = tapfleet('run', '--json', '-e', program, String(pid));
+  assert.equal(json.code, 0, json.stderr);
+  const maps = json.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.type === 'map');
+  const all = maps.find((m) => m.map === '@all');
+  assert.equal(all.kind, 'stats');
+  assert.equal(all.entries[0].average, 7);
+  assert.equal(all.entries[0].total, all.entries[0].count * 7);
+});

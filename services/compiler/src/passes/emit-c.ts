@@ -421,6 +421,7 @@ function aggregate(s: Extract<Stmt, { kind: 'agg' }>, ctx: Ctx, a: Analysis, ind
     min: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x < tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],
     max: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x > tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],
     avg: [`tf_v->sum += ${arg};`, 'tf_v->count += 1;'],
+    stats: [`tf_v->sum += ${arg};`, 'tf_v->count += 1;'],
     // barrier_var keeps clang from dropping the bounds check the verifier needs to see.
     hist: [`__u32 tf_i = tf_hist_index(${arg});`, 'barrier_var(tf_i);', `if (tf_i < ${HIST_BUCKETS})`, '\ttf_v->b[tf_i] += 1;'],
     lhist: m.lhist

@@ -51,7 +51,7 @@ const BUILTINS: Record<string, Type> = {
   pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
 };
 const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
-const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, hist: 1, lhist: 4 };
+const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, stats: 1, hist: 1, lhist: 4 };
 
 /** print(@m, N): the most entries N may ask for (what a terminal can show, and the manifest bounds). */
 const PRINT_TOP_MAX = 100_000;
@@ -265,7 +265,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
           if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`, `an aggregation is a statement of its own: @name[key] = ${e.name}(...);`);
-          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
+          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
           return INT;
         }
       }
@@ -375,7 +375,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     const aggregation = (s: Extract<Stmt, { kind: 'agg' }>) => {
       const arity = AGGREGATIONS[s.call.fn];
       if (arity === undefined) {
-        diags.error(s.call.span, `unknown aggregation ${s.call.fn}()`, 'maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step)');
+        diags.error(s.call.span, `unknown aggregation ${s.call.fn}()`, 'maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step)');
         return;
       }
       if (s.call.args.length !== arity) diags.error(s.call.span, `${s.call.fn}() takes ${arity} argument(s), got ${s.call.args.length}`);
