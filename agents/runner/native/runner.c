@@ -152,6 +152,15 @@ static void configure_scope(void)
 		fatal("the object has no %s/%s: it cannot be scoped", TF_NAME(TF_SCOPE_MODE_VAR), TF_NAME(TF_SCOPE_CGROUP_VAR));
 }
 
+/* `elapsed` counts from here. An object built before TF_START_NS_VAR existed has none: nothing to set. */
+static void configure_start(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t start = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	set_rodata(TF_NAME(TF_START_NS_VAR), &start, sizeof(start));
+}
+
 static void fill_scope_pids(void)
 {
 	if (!n_scope_pids || scope_cgroup)
@@ -558,6 +567,7 @@ int main(int argc, char **argv)
 	if (!obj)
 		fatal("open %s: %s", argv[1], strerror(errno));
 	configure_scope();
+	configure_start();
 	int err = bpf_object__load(obj);
 	if (err)
 		fatal("load %s: %s (run with TAPFLEET_RUNNER_DEBUG=1 for the verifier log)", argv[1], strerror(-err));

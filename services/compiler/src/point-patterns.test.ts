@@ -2,6 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchPointPattern } from '@tapfleet/schemas';
 import { compileFixture, errorsOf } from './test-profile.test-fixtures.js';
+import { parse } from './parser.js';
+import { Diagnostics } from './diagnostics.js';
+import { Source } from './source.js';
 
 const GW = '/opt/gw/bin/gateway';
 
@@ -53,5 +56,39 @@ describe('stats()', () => {
   });
   test('takes one argument', () => {
     assert.equal(errorsOf('tracepoint:sched:sched_switch { @s = stats(); }').length, 1);
+  });
+});
+
+describe('integer literals', () => {
+  const value = (text: string) => {
+    const diags = new Diagnostics();
+    const s = parse(new Source('script.tap', `probe begin { @x = ${text}; }`), diags).probes[0]!.body[0]!;
+    assert.deepEqual(diags.items, []);
+    return s.kind === 'assign' && s.value.kind === 'int' ? s.value.value : undefined;
+  };
+  test('1e6, 5e9, 1_000_000, 0x1e3 (hex has no exponent), 1e19 and 2^64-1 as bpftrace 0.17 reads them', () => {
+    assert.equal(value('1e6'), 1_000_000n);
+    assert.equal(value('5e9'), 5_000_000_000n);
+    assert.equal(value('1_000_000'), 1_000_000n);
+    assert.equal(value('0x1e3'), 0x1e3n);
+    assert.equal(value('1e19'), 10n ** 19n);
+    assert.equal(value('18_446_744_073_709_551_615'), 2n ** 64n - 1n);
+  });
+  const ONE_CAUSE: [string, string][] = [
+    ['1e20', "1:20: integer 1e20 does not fit in 64 bits"],
+    ['1e99999999999', "1:20: integer 1e99999999999 does not fit in 64 bits"],
+    ['12e', "1:20: '12e' is not a number"],
+    ['1_', "1:20: '1_' is not a number"],
+  ];
+  for (const [text, expected] of ONE_CAUSE)
+    test(`one diagnostic: ${text}`, () => assert.deepEqual(errorsOf(`probe begin { @x = ${text}; }`), [expected]));
+});
+
+describe('elapsed and cgroup', () => {
+  test('elapsed is ns since the runner opened the bundle (tf_start_ns), cgroup the current cgroup id', () => {
+    const fe = compileFixture('tracepoint:sched:sched_switch { @e = max(elapsed); @c[cgroup] = count(); }');
+    assert.deepEqual(fe.diagnostics, []);
+    assert.match(fe.c!, /bpf_ktime_get_ns\(\) - TF_START_NS_VAR/);
+    assert.match(fe.c!, /bpf_get_current_cgroup_id\(\)/);
   });
 });

@@ -170,3 +170,29 @@ test('stats() prints count, average and total as bpftrace does (text), and the t
   assert.equal(all.entries[0].average, 7);
   assert.equal(all.entries[0].total, all.entries[0].count * 7);
 });
+
+test('integer literals with exponents and _ separators read as bpftrace 0.17 reads them', () => {
+  const program = 'BEGIN { printf("%d %d %d %d\\n", 1e6, 1_000_000, 0x1e3, 2e0); exit(); }';
+  const bt = bpftrace(program);
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(lines(bt.stdout), ['1000000 1000000 483 2'], 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', program);
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(lines(tf.stdout), lines(bt.stdout));
+});
+
+test('cgroup is the cgroup id bpftrace reads; elapsed counts from the start (begin before an interval\'s tick, the tick at least its period in)', async () => {
+  const pid = await steadyWorker(2);
+  const program = 'tracepoint:syscalls:sys_enter_write /pid == $1/ { printf("%d\\n", cgroup); exit(); }';
+  const bt = bpftrace(program, String(pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  const tf = tapfleet('run', '-e', program, String(pid));
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.match(lines(bt.stdout)[0]!, /^\d+$/);
+  assert.deepEqual(lines(tf.stdout), lines(bt.stdout));
+  const el = tapfleet('run', '-e', 'BEGIN { printf("%d\\n", elapsed); } interval:ms:300 { printf("%d\\n", elapsed); exit(); }');
+  assert.equal(el.code, 0, el.stderr);
+  const [begin, tick] = lines(el.stdout).map(BigInt);
+  assert.ok(begin! < tick!, `${begin} < ${tick}`);
+  assert.ok(tick! >= 300_000_000n, `the tick comes at least 300 ms after the start: ${tick}`);
+});

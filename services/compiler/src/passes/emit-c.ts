@@ -242,6 +242,8 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
         case 'uid': return '((__s64)(__u32)bpf_get_current_uid_gid())';
         case 'cpu': return '((__s64)bpf_get_smp_processor_id())';
         case 'nsecs': return '((__s64)bpf_ktime_get_ns())';
+        case 'elapsed': return '((__s64)(bpf_ktime_get_ns() - TF_START_NS_VAR))';
+        case 'cgroup': return '((__s64)bpf_get_current_cgroup_id())';
         // CLOCK_TAI runs 37 s ahead of UTC (leap seconds since 1972, fixed since 2017).
         case 'walltime': return '((__s64)(bpf_ktime_get_tai_ns() - 37000000000ULL))';
         case 'retval': return '((__s64)PT_REGS_RC(ctx))';

@@ -48,7 +48,7 @@ export interface Analysis {
 }
 
 const BUILTINS: Record<string, Type> = {
-  pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
+  pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, elapsed: UINT, cgroup: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
 };
 const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
 const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, stats: 1, hist: 1, lhist: 4 };
