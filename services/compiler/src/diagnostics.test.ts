@@ -64,7 +64,7 @@ describe('diagnostics name the exact place and what was expected', () => {
       "script.tap:2:6: error: unknown identifier 'foo'",
       '    @n[foo] = count();',
       '       ^~~',
-      '  builtins are pid tid uid cpu nsecs walltime comm retval latency kstack ustack arg0..arg9 args.FIELD',
+      '  builtins are pid tid uid cpu nsecs elapsed cgroup walltime comm retval latency probe kstack ustack arg0..arg9 args.FIELD',
     ].join('\n'));
   });
 

@@ -153,7 +153,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           if (e.name === 'probe') return probeName(e);
           const t = BUILTINS[e.name];
           if (!t) {
-            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} kstack ustack arg0..arg9 args.FIELD`);
+            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} probe kstack ustack arg0..arg9 args.FIELD`);
             return INT;
           }
           if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))
