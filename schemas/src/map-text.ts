@@ -52,14 +52,14 @@ function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number })
 
 type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>> & { stackKeys?: StackKey[] };
 
-/** Text for one map, sorted by value like bpftrace prints it (string values by key). */
+/** Text for one map, sorted by value like bpftrace prints it (avg() and stats() by the average, string values by key). */
 export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   const keyOf = (key: (bigint | string)[]) => keyText(key, layout.stackKeys);
   const out: string[] = [];
   const byValue = (a: AggEntry, b: AggEntry) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
   const byText = (a: AggEntry, b: AggEntry) => keyText(a.key).localeCompare(keyText(b.key));
   const byShown = (a: AggEntry, b: AggEntry) => { const x = shownValue(layout.kind, a), y = shownValue(layout.kind, b); return x < y ? -1 : x > y ? 1 : 0; };
-  const sorted = [...entries].sort(entries.some((e) => e.text !== undefined) ? byText : layout.kind === 'stats' ? byShown : byValue);
+  const sorted = [...entries].sort(entries.some((e) => e.text !== undefined) ? byText : layout.kind === 'stats' || layout.kind === 'avg' ? byShown : byValue);
   // A full value map refused every new key since it filled (bpf_map_update_elem: E2BIG): say so.
   if (layout.kind === 'value' && layout.maxEntries !== undefined && layout.maxEntries > 1 && entries.length >= layout.maxEntries)
     out.push(`warning: ${layout.name} is full (${layout.maxEntries} keys): new keys were not stored; delete() keys once used`);
