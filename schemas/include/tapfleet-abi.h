@@ -30,6 +30,9 @@
 #define TF_SCOPE_MODE_VAR tf_scope_mode
 /* `const volatile __u64` in .rodata: the cgroup v2 id (its inode) traced in TF_SCOPE_CGROUP mode. */
 #define TF_SCOPE_CGROUP_VAR tf_scope_cgroup
+/* `const volatile __u64` in .rodata: CLOCK_MONOTONIC ns (bpf_ktime_get_ns's clock) when the loader
+ * opened the object, set before load; `elapsed` counts from it, as bpftrace's does from its start. */
+#define TF_START_NS_VAR tf_start_ns
 
 /* Slots of TF_STATS_MAP, each summed over CPUs by the loader. */
 enum tf_stat {

@@ -5,7 +5,7 @@
  */
 export interface AggEntry {
   key: (bigint | string)[];
-  /** count/sum/min/max: value; avg: sum and count; hist/lhist: buckets; a value map: its integer (0 for a string). */
+  /** count/sum/min/max: value; avg, stats: sum and count; hist/lhist: buckets; a value map: its integer (0 for a string). */
   value: bigint;
   /** A string value map's value. */
   text?: string;

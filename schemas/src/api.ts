@@ -76,7 +76,7 @@ export const AggregationsView = z.object({
   hosts: z.array(z.string()),
   maps: z.array(z.object({
     name: z.string(),
-    kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist', 'value']),
+    kind: z.enum(['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist', 'value']),
     lhist: z.object({ lo: z.number().finite(), hi: z.number().finite(), step: z.number().finite() }).optional(),
     /** Key positions holding a symbolised stack (frames joined by newlines, leaf first). */
     stackKeys: z.array(StackKey).optional(),

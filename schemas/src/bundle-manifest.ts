@@ -64,7 +64,7 @@ export const AttachPoint = z.discriminatedUnion('kind', [
 ]);
 export type AttachPoint = z.infer<typeof AttachPoint>;
 
-export const AggregationKind = z.enum(['count', 'sum', 'min', 'max', 'avg', 'hist', 'lhist']);
+export const AggregationKind = z.enum(['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist']);
 /** What a map holds: an aggregation (per-CPU, merged when read) or a value (`@m[k] = expr`: state shared by every CPU). */
 export const MapKind = z.enum([...AggregationKind.options, 'value']);
 export type MapKind = z.infer<typeof MapKind>;
@@ -164,7 +164,7 @@ export const HIST_BUCKETS = 66;
 export function aggregationValueSize(kind: z.infer<typeof AggregationKind>, lhist?: { lo: number; hi: number; step: number }): number {
   switch (kind) {
     case 'count': case 'sum': return 8;
-    case 'min': case 'max': case 'avg': return 16;
+    case 'min': case 'max': case 'avg': case 'stats': return 16;
     case 'hist': return HIST_BUCKETS * 8;
     case 'lhist': return (Math.ceil((lhist!.hi - lhist!.lo) / lhist!.step) + 2) * 8;
   }

@@ -20,7 +20,7 @@ export function foldedLines(layout: { kind: string; stackKeys?: StackKey[] }, en
     });
     // A ';' would split a frame in two: function names never hold one, a comm may.
     const line = [...roots, ...frames].map((f) => f.replace(/;/g, ':')).join(';') || '[no stack]';
-    const n = layout.kind === 'avg' ? e.count ?? 0n : e.value;
+    const n = layout.kind === 'avg' || layout.kind === 'stats' ? e.count ?? 0n : e.value;
     totals.set(line, (totals.get(line) ?? 0n) + n);
   }
   return [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([line, n]) => `${line} ${n}`);

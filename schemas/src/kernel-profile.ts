@@ -41,3 +41,13 @@ export const KernelProfile = z.object({
   probeKinds: z.array(ProbeKind),
 });
 export type KernelProfile = z.infer<typeof KernelProfile>;
+
+/**
+ * The names a probe point's pattern matches (tracepoints as `subsystem:event`, or a binary's
+ * function names), as bpftrace 0.17 matches them: `*` stands for any run of characters within
+ * one part (it never crosses `:`).
+ */
+export function matchPointPattern(pattern: string, names: readonly string[]): string[] {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^:]*')}$`);
+  return names.filter((n) => re.test(n));
+}

@@ -52,13 +52,14 @@ function histRows(e: AggEntry, lhist?: { lo: number; hi: number; step: number })
 
 type MapHead = Pick<BundleManifest['maps'][number], 'name' | 'kind' | 'lhist'> & Partial<Pick<BundleManifest['maps'][number], 'maxEntries'>> & { stackKeys?: StackKey[] };
 
-/** Text for one map, sorted by value like bpftrace prints it (string values by key). */
+/** Text for one map, sorted by value like bpftrace prints it (avg() and stats() by the average, string values by key). */
 export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
   const keyOf = (key: (bigint | string)[]) => keyText(key, layout.stackKeys);
   const out: string[] = [];
   const byValue = (a: AggEntry, b: AggEntry) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
   const byText = (a: AggEntry, b: AggEntry) => keyText(a.key).localeCompare(keyText(b.key));
-  const sorted = [...entries].sort(entries.some((e) => e.text !== undefined) ? byText : byValue);
+  const byShown = (a: AggEntry, b: AggEntry) => { const x = shownValue(layout.kind, a), y = shownValue(layout.kind, b); return x < y ? -1 : x > y ? 1 : 0; };
+  const sorted = [...entries].sort(entries.some((e) => e.text !== undefined) ? byText : layout.kind === 'stats' || layout.kind === 'avg' ? byShown : byValue);
   // A full value map refused every new key since it filled (bpf_map_update_elem: E2BIG): say so.
   if (layout.kind === 'value' && layout.maxEntries !== undefined && layout.maxEntries > 1 && entries.length >= layout.maxEntries)
     out.push(`warning: ${layout.name} is full (${layout.maxEntries} keys): new keys were not stored; delete() keys once used`);
@@ -69,13 +70,15 @@ export function mapText(layout: MapHead, entries: AggEntry[]): string[] {
       out.push(`${layout.name}${keyOf(e.key)}: `, ...histRows(e, layout.lhist), '');
     } else if (layout.kind === 'avg') {
       out.push(`${layout.name}${keyOf(e.key)}: ${e.count ? e.value / e.count : 0n}`);
+    } else if (layout.kind === 'stats') {
+      out.push(`${layout.name}${keyOf(e.key)}: count ${e.count ?? 0n}, average ${e.count ? e.value / e.count : 0n}, total ${e.value}`);
     } else out.push(`${layout.name}${keyOf(e.key)}: ${e.value}`);
   }
   return out;
 }
 
 /** The value an entry prints as (an average as sum / count), which orders a print. */
-const shownValue = (kind: MapHead['kind'], e: AggEntry) => (kind === 'avg' ? (e.count ? e.value / e.count : 0n) : e.value);
+const shownValue = (kind: MapHead['kind'], e: AggEntry) => (kind === 'avg' || kind === 'stats' ? (e.count ? e.value / e.count : 0n) : e.value);
 
 /**
  * What `print(@m, top, div)` shows, as bpftrace 0.17's print() does: only the last `top` entries
@@ -84,6 +87,8 @@ const shownValue = (kind: MapHead['kind'], e: AggEntry) => (kind === 'avg' ? (e.
  * (bpftrace leaves those whole) and not strings. Without either it is the map as it is.
  */
 export function printedEntries(layout: Pick<MapHead, 'kind'>, entries: AggEntry[], o: { top?: number; div?: number } = {}): AggEntry[] {
+  // bpftrace 0.17 ignores both on a stats() map (and warns; the compiler warns here too).
+  if (layout.kind === 'stats') return entries;
   let out = entries;
   if (o.top !== undefined && o.top > 0 && out.length > o.top) {
     const byText = out.some((e) => e.text !== undefined);

@@ -21,7 +21,7 @@
 #include "records.h"
 #include "tapfleet-abi.h" /* the objects every bundle defines: schemas/include */
 
-#define MAX_ATTACH 256
+#define MAX_ATTACH 512
 #define MAX_MAPS 64
 
 enum attach_kind { AK_TRACEPOINT, AK_RAW_TRACEPOINT, AK_UPROBE, AK_URETPROBE, AK_USDT, AK_PERF_EVENT };
@@ -150,6 +150,15 @@ static void configure_scope(void)
 	}
 	if (set_rodata(TF_NAME(TF_SCOPE_MODE_VAR), &mode, sizeof(mode)) || set_rodata(TF_NAME(TF_SCOPE_CGROUP_VAR), &cgid, sizeof(cgid)))
 		fatal("the object has no %s/%s: it cannot be scoped", TF_NAME(TF_SCOPE_MODE_VAR), TF_NAME(TF_SCOPE_CGROUP_VAR));
+}
+
+/* `elapsed` counts from here. An object built before TF_START_NS_VAR existed has none: nothing to set. */
+static void configure_start(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t start = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	set_rodata(TF_NAME(TF_START_NS_VAR), &start, sizeof(start));
 }
 
 static void fill_scope_pids(void)
@@ -558,6 +567,7 @@ int main(int argc, char **argv)
 	if (!obj)
 		fatal("open %s: %s", argv[1], strerror(errno));
 	configure_scope();
+	configure_start();
 	int err = bpf_object__load(obj);
 	if (err)
 		fatal("load %s: %s (run with TAPFLEET_RUNNER_DEBUG=1 for the verifier log)", argv[1], strerror(-err));

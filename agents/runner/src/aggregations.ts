@@ -47,7 +47,8 @@ export function mergePerCpu(layout: MapLayout, value: Uint8Array): Omit<AggEntry
       }
       return { value: best ?? 0n, count: best === undefined ? 0n : 1n };
     }
-    case 'avg': {
+    case 'avg':
+    case 'stats': {
       let sum = 0n;
       let count = 0n;
       for (let c = 0; c < cpus; c++) {
@@ -99,7 +100,7 @@ export function mergeEqualKeys(kind: MapLayout['kind'], entries: AggEntry[]): Ag
     }
     switch (kind) {
       case 'count': case 'sum': acc.value += e.value; break;
-      case 'avg': acc.value += e.value; acc.count = (acc.count ?? 0n) + (e.count ?? 0n); break;
+      case 'avg': case 'stats': acc.value += e.value; acc.count = (acc.count ?? 0n) + (e.count ?? 0n); break;
       case 'min': case 'max':
         // count 0: that copy saw no value, its zero must not win.
         if (!e.count) break;

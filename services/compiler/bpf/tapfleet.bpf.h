@@ -35,6 +35,8 @@ struct {
  * `const volatile`, an unscoped bundle costs nothing (the verifier prunes the check). */
 const volatile __u32 TF_SCOPE_MODE_VAR = TF_SCOPE_ALL;
 const volatile __u64 TF_SCOPE_CGROUP_VAR = 0;
+/* When the runner opened the object (`elapsed`); set before load. */
+const volatile __u64 TF_START_NS_VAR = 0;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TF_MAX_SCOPE_PIDS);

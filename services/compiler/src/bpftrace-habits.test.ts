@@ -34,8 +34,6 @@ const ACCEPTED: [string, string][] = [
 
 /** [name, script, the one expected "line:col: message" (a prefix)]: one cause, one diagnostic. */
 const ONE_CAUSE: [string, string, string][] = [
-  ['BEGIN in capitals', 'probe BEGIN { print(@n); }', "1:7: 'BEGIN' is written 'begin' here"],
-  ['END in capitals', `${TP} { @n = count(); }\nprobe END { print(@n); }`, "2:7: 'END' is written 'end' here"],
   ['an unknown bare point is one error, not two', 'probe foo { @n = count(); }', "1:7: unknown probe point or alias 'foo'"],
   ['a tapset alias without --binary names the binary once', 'probe postgresql.query { @q[$query] = count(); @l = hist(latency); }', '1:7: postgresql.query needs the path of binary $postgres'],
   ['a $binary point without --binary', 'probe uprobe:$app:main { @n = count(); }', '1:7: uprobe:$app:main needs the path of binary $app'],

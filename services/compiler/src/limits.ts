@@ -24,8 +24,8 @@ export const LIMITS = {
   maxErrors: 100,
   /** Probes per script: every probe point is a BPF program or a timer, the runner attaches at most this many. */
   maxProbes: 256,
-  /** Kernel attach points per bundle: runner.c MAX_ATTACH refuses more ("more than 256 attach points"). */
-  maxAttachPoints: 256,
+  /** Kernel attach points per bundle: runner.c MAX_ATTACH refuses more ("more than 512 attach points"). */
+  maxAttachPoints: 512,
   /** Aggregation maps per script: runner.c MAX_MAPS snapshots at most this many (more were silently dropped). */
   maxMaps: 64,
   /**

@@ -5,12 +5,15 @@ import { LIMITS } from './limits.js';
 import type { Source, Span } from './source.js';
 
 /** Aggregation functions: `@m = NAME(...)` with one of these is an aggregation, anything else a value. */
-const AGGREGATION_NAMES: Record<string, true> = { count: true, sum: true, min: true, max: true, avg: true, hist: true, lhist: true };
+const AGGREGATION_NAMES: Record<string, true> = { count: true, sum: true, min: true, max: true, avg: true, stats: true, hist: true, lhist: true };
 
 const BINARY_PRECEDENCE: Record<string, number> = {
   '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6,
   '<': 7, '<=': 7, '>': 7, '>=': 7, '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10,
 };
+
+/** bpftrace's BEGIN and END are begin and end here. */
+const UPPER_SPECIAL: Record<string, string> = { BEGIN: 'begin', END: 'end' };
 
 /** Raised inside the parser to unwind to the next statement or probe; already reported. */
 class Bail extends Error {}
@@ -81,7 +84,32 @@ export class Parser {
     const p = this.lex.point();
     if (p.text === '') this.fail(this.tok, `expected a probe point, found ${this.describe(this.tok)}`, 'expected a probe point like tracepoint:sched:sched_switch');
     this.tok = this.advanceRaw();
-    return { text: p.text, span: p.span };
+    // bpftrace spells the special points in capitals; both spellings are the same point here.
+    return { text: UPPER_SPECIAL[p.text] ?? p.text, span: p.span };
+  }
+
+  /** A top-level keyword, not the first word of a point named like it (`hop.out { }`, an alias). */
+  private isKeyword(word: string): boolean {
+    if (!this.is(word)) return false;
+    const next = this.source.text[this.tok.span.end];
+    return next !== '.' && next !== ':';
+  }
+
+  /**
+   * Whether the current token starts a probe clause written without `probe`, as bpftrace writes
+   * them: a point with a kind or an alias name (`tracepoint:a:b`, `t:a:b`, `sched.switch`),
+   * `BEGIN`/`END`/`begin`/`end`, or any word followed by the clause's `{`, `/` or `,` (an alias
+   * of one word). A stray word before a point (`prob tracepoint:...`) is none of these.
+   */
+  private startsBareProbe(): boolean {
+    if (this.tok.kind !== 'ident') return false;
+    const saved = this.lex.pos;
+    this.lex.pos = this.tok.span.start;
+    const text = this.lex.point().text;
+    this.lex.skipTrivia();
+    const after = this.lex.peekChar();
+    this.lex.pos = saved;
+    return /[:.]/.test(text) || text in UPPER_SPECIAL || text === 'begin' || text === 'end' || after === '{' || after === '/' || after === ',';
   }
 
   parseScript(): Script {
@@ -89,11 +117,12 @@ export class Parser {
     while (this.tok.kind !== 'eof') {
       const start = this.tok;
       try {
-        if (this.is('probe')) script.probes.push(this.probe());
-        else if (this.is('alias')) script.aliases.push(this.alias());
-        else if (this.is('hop')) script.hops.push(this.hop());
-        else if (this.is('final')) script.finals.push(this.final());
-        else this.fail(this.tok, `expected 'probe', 'alias', 'hop' or 'final', found ${this.describe(this.tok)}`, "a script is a list of 'probe POINT [/predicate/] { ... }'");
+        if (this.isKeyword('probe')) script.probes.push(this.probe());
+        else if (this.isKeyword('alias')) script.aliases.push(this.alias());
+        else if (this.isKeyword('hop')) script.hops.push(this.hop());
+        else if (this.isKeyword('final')) script.finals.push(this.final());
+        else if (this.startsBareProbe()) script.probes.push(this.probe());
+        else this.fail(this.tok, `expected a probe point, 'probe', 'alias', 'hop' or 'final', found ${this.describe(this.tok)}`, "a script is a list of probes, 'POINT [, POINT] [/predicate/] { ... }' (or 'probe POINT ...'), with points like tracepoint:sched:sched_switch or BEGIN");
       } catch (e) {
         if (!(e instanceof Bail)) throw e;
         this.recoverTopLevel(start);
@@ -102,10 +131,14 @@ export class Parser {
     return script;
   }
 
-  /** Skips to the next top-level keyword (`probe`, `alias`, `hop`, `final`). */
+  /** Skips to the next top-level keyword (`probe`, `alias`, `hop`, `final`) or, right after a `}`, a probe clause without `probe`. */
   private recoverTopLevel(from: Token): void {
     if (this.tok === from) this.advance();
-    while (this.tok.kind !== 'eof' && !this.is('probe') && !this.is('alias') && !this.is('hop') && !this.is('final')) this.advance();
+    let afterBrace = false;
+    while (this.tok.kind !== 'eof' && !['probe', 'alias', 'hop', 'final'].some((k) => this.isKeyword(k)) && !(afterBrace && this.startsBareProbe())) {
+      afterBrace = this.is('}');
+      this.advance();
+    }
   }
 
   private eventRef(what: string): { name: string; span: Span } {
@@ -139,8 +172,9 @@ export class Parser {
     return { events, span: span(kw.span, this.prevEnd()) };
   }
 
+  /** `[probe] POINT [, POINT ...] [/predicate/] { ... }`: the keyword is optional, as in bpftrace. */
   private probe(): Probe {
-    const kw = this.expect('probe');
+    const kw = this.isKeyword('probe') ? this.advance() : this.tok;
     const points = [this.point()];
     while (this.is(',')) {
       this.advance();

@@ -48,3 +48,10 @@ test('merge: a value map is host-local state, kept as rows per host (host id fir
   assert.deepEqual(v.maps[0], { name: '@start', kind: 'value', entries: [{ key: ['a', 'x'], value: '100' }, { key: ['b', 'x'], value: '7' }] });
   assert.deepEqual(v.maps[1]!.entries, [{ key: ['a', 'x'], value: '0', text: 'bash' }, { key: ['b', 'x'], value: '0', text: 'node' }]);
 });
+
+test('merge: stats() keeps total and count as avg() does, so the fleet prints count, average and total of every host', () => {
+  const a = snap('a', [{ name: '@s', entries: [{ key: ['x'], value: '36', count: '4' }] }]);
+  const b = snap('b', [{ name: '@s', entries: [{ key: ['x'], value: '-6', count: '2' }, { key: ['y'], value: '5', count: '1' }] }]);
+  const v = mergeSnapshots('d-aaaaaaaa', [layout('@s', 'stats')], [a, b]);
+  assert.deepEqual(v.maps[0], { name: '@s', kind: 'stats', entries: [{ key: ['x'], value: '30', count: '6' }, { key: ['y'], value: '5', count: '1' }] });
+});

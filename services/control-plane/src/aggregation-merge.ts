@@ -17,6 +17,7 @@ function fold(kind: Exclude<MapLayout['kind'], 'value'>, acc: Acc, e: Aggregatio
       acc.value += value;
       break;
     case 'avg':
+    case 'stats':
       acc.value += value;
       acc.count += count;
       break;
@@ -67,7 +68,7 @@ export function mergeSnapshots(deploymentId: string, layouts: MapLayout[], snaps
     const entries: AggregationEntry[] = [...byKey.values()].map((a) => ({
       key: a.key,
       value: String(a.value),
-      ...(layout.kind === 'avg' || layout.kind === 'min' || layout.kind === 'max' ? { count: String(a.count) } : {}),
+      ...(layout.kind === 'avg' || layout.kind === 'stats' || layout.kind === 'min' || layout.kind === 'max' ? { count: String(a.count) } : {}),
       ...(a.buckets ? { buckets: a.buckets.map(String) } : {}),
     }));
     // Agents symbolised stack keys before publishing: the same stack on two hosts is one key here.

@@ -8,9 +8,11 @@ import { AgentProcess, buildTraceeAt, eventually, FleetStack, fleetBinDir } from
 /**
  * Value maps in the fleet: each host's values are its own state (a pid, a thread's start time),
  * so `tapfleet aggs` keeps them as rows per host, the host id first in the key, while an
- * aggregation in the same script is still merged into one entry.
+ * aggregation in the same script is still merged into one entry (stats() too: totals and counts
+ * add across hosts, and the CLI prints them as bpftrace does). The script is written as bpftrace
+ * writes it, without `probe`.
  */
-const SCRIPT = 'probe uprobe:$tracee:tf_add { @last[pid] = arg0; @who = comm; @calls = count(); }\n';
+const SCRIPT = 'uprobe:$tracee:tf_add { @last[pid] = arg0; @who = comm; @calls = count(); @st = stats(arg0); }\n';
 
 describe('fleet: value maps stay per host, aggregations merge', () => {
   const stack = new FleetStack(39000, 39020);
@@ -52,6 +54,10 @@ describe('fleet: value maps stay per host, aggregations merge', () => {
     assert.deepEqual(who.entries.map((e) => [e.key, e.text]), [[['host-a'], 'tracee'], [['host-b'], 'tracee']]);
     const calls = view.maps.find((m) => m.name === '@calls')!;
     assert.equal(calls.entries.length, 1, 'an aggregation is one fleet-wide entry');
+    const st = view.maps.find((m) => m.name === '@st')!;
+    assert.equal(st.kind, 'stats');
+    assert.equal(st.entries.length, 1, 'stats() is one fleet-wide entry');
+    assert.ok(BigInt(st.entries[0]!.count!) > 0n, JSON.stringify(st.entries));
 
     const cli = stack.cli(['aggs', d.id]);
     assert.equal(cli.code, 0, cli.stderr);
@@ -60,5 +66,8 @@ describe('fleet: value maps stay per host, aggregations merge', () => {
     assert.match(cli.stdout, new RegExp(`^@last\\[host-b, ${tracees.get('host-b')!.pid}\\]: [1-9][0-9]*$`, 'm'));
     assert.match(cli.stdout, /^@who\[host-a\]: tracee$/m);
     assert.match(cli.stdout, /^@calls: [1-9][0-9]*$/m);
+    const line = /^@st: count (\d+), average (-?\d+), total (-?\d+)$/m.exec(cli.stdout);
+    assert.ok(line, cli.stdout);
+    assert.equal(BigInt(line[2]!), BigInt(line[3]!) / BigInt(line[1]!), 'the average is the merged total over the merged count');
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type { KernelProfile, ProbeKind, TracepointFormat } from '@tapfleet/schemas';
-import { gnuBuildId, parseNotes } from '@tapfleet/schemas';
+import { gnuBuildId, matchPointPattern, parseNotes } from '@tapfleet/schemas';
 
 export const TRACEFS = '/sys/kernel/tracing';
 
@@ -48,7 +48,8 @@ export function tracepointNames(): string[] {
  */
 export function hostKernelProfile(tracepoints: readonly string[] | 'all' = [], { btfDigest = true }: { btfDigest?: boolean } = {}): KernelProfile {
   const names = tracepointNames();
-  const wanted = tracepoints === 'all' ? names : tracepoints.filter((t) => names.includes(t));
+  // A pattern (tracepoint:sched:sched_s*) wants every tracepoint it matches.
+  const wanted = tracepoints === 'all' ? names : [...new Set(tracepoints.flatMap((t) => (t.includes('*') ? matchPointPattern(t, names) : names.includes(t) ? [t] : [])))];
   const formats: Record<string, TracepointFormat> = {};
   for (const tp of wanted) {
     const [cat, ev] = tp.split(':');

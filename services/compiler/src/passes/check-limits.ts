@@ -25,7 +25,7 @@ export function flatten(body: Stmt[], out: Stmt[] = []): Stmt[] {
  */
 export function checkLimits(probes: ResolvedProbe[], a: Analysis, lowered: Lowered, diags: Diagnostics): void {
   if (probes.length > LIMITS.maxProbes)
-    diags.error(probes[LIMITS.maxProbes]!.span, `this script has more than ${LIMITS.maxProbes} probes`, 'the runner attaches at most 256 points per bundle: combine probes with a list of points, or deploy several scripts');
+    diags.error(probes[LIMITS.maxProbes]!.span, `this script has more than ${LIMITS.maxProbes} probes`, `the runner attaches at most ${LIMITS.maxAttachPoints} points per bundle: combine probes with a list of points, or deploy several scripts`);
   checkAttach(lowered, diags);
   const maps = [...a.maps.values()];
   if (maps.length > LIMITS.maxMaps)

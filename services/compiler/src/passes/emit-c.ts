@@ -4,7 +4,7 @@ import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
 import { LIMITS } from '../limits.js';
 import type { Type } from '../types.js';
-import type { ResolvedProbe, Target } from './resolve-points.js';
+import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
 import type { Lowered, ProgramInfo } from './lower.js';
 import { EXIT_RECORD } from './printf-check.js';
@@ -242,6 +242,8 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
         case 'uid': return '((__s64)(__u32)bpf_get_current_uid_gid())';
         case 'cpu': return '((__s64)bpf_get_smp_processor_id())';
         case 'nsecs': return '((__s64)bpf_ktime_get_ns())';
+        case 'elapsed': return '((__s64)(bpf_ktime_get_ns() - TF_START_NS_VAR))';
+        case 'cgroup': return '((__s64)bpf_get_current_cgroup_id())';
         // CLOCK_TAI runs 37 s ahead of UTC (leap seconds since 1972, fixed since 2017).
         case 'walltime': return '((__s64)(bpf_ktime_get_tai_ns() - 37000000000ULL))';
         case 'retval': return '((__s64)PT_REGS_RC(ctx))';
@@ -327,6 +329,7 @@ function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): st
     case 'call':
       return `bpf_probe_read_user_str(${dest}, ${n}, (const void *)(unsigned long)${intExpr(e.args[0]!, ctx, a)});`;
     case 'builtin':
+      if (e.name === 'probe') return literalBytes(pointName(ctx.target) ?? '').slice(0, n).map((b, i) => `${dest}[${i}] = ${b};`).join(' ');
       return `bpf_get_current_comm(${dest}, ${n});`;
     case 'field': {
       const f = tracepointField(ctx, e.name);
@@ -420,6 +423,7 @@ function aggregate(s: Extract<Stmt, { kind: 'agg' }>, ctx: Ctx, a: Analysis, ind
     min: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x < tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],
     max: [`__s64 tf_x = ${arg};`, 'if (!tf_v->set || tf_x > tf_v->v) { tf_v->v = tf_x; tf_v->set = 1; }'],
     avg: [`tf_v->sum += ${arg};`, 'tf_v->count += 1;'],
+    stats: [`tf_v->sum += ${arg};`, 'tf_v->count += 1;'],
     // barrier_var keeps clang from dropping the bounds check the verifier needs to see.
     hist: [`__u32 tf_i = tf_hist_index(${arg});`, 'barrier_var(tf_i);', `if (tf_i < ${HIST_BUCKETS})`, '\ttf_v->b[tf_i] += 1;'],
     lhist: m.lhist

@@ -20,7 +20,7 @@ function keyStruct(m: MapLayout, keyless: string): string[] {
 
 type AggKind = Exclude<MapLayout['kind'], 'value'>;
 const AGG_VALUE: Record<AggKind, (m: MapLayout) => string> = {
-  count: () => '\t__s64 v;', sum: () => '\t__s64 v;', min: () => '\t__s64 v;\n\t__u64 set;', max: () => '\t__s64 v;\n\t__u64 set;', avg: () => '\t__s64 sum;\n\t__u64 count;',
+  count: () => '\t__s64 v;', sum: () => '\t__s64 v;', min: () => '\t__s64 v;\n\t__u64 set;', max: () => '\t__s64 v;\n\t__u64 set;', avg: () => '\t__s64 sum;\n\t__u64 count;', stats: () => '\t__s64 sum;\n\t__u64 count;',
   hist: () => `\t__u64 b[${HIST_BUCKETS}];`, lhist: (m) => `\t__u64 b[${m.valueSize / 8}];`,
 };
 

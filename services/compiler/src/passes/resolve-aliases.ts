@@ -62,9 +62,6 @@ function substitute(point: ProbePoint, binaries: Record<string, string>): ProbeP
   return { text: substituteBinaries(point.text, binaries), span: point.span };
 }
 
-/** bpftrace spells begin and end in capitals; here they are lower case. */
-const UPPER_SPECIAL: Record<string, string> = { BEGIN: 'begin', END: 'end' };
-
 /**
  * The variant of `alias` this kernel supports, or the reason none is: the first variant that
  * attaches wins, and every start point of a pair must attach too.
@@ -104,12 +101,6 @@ export function resolveAliases(script: Script, tapsetAliases: Alias[], kernel: K
         continue;
       }
       if (found.kind === 'not-an-alias') {
-        const lower = UPPER_SPECIAL[point.text];
-        if (lower) {
-          diags.error(point.span, `'${point.text}' is written '${lower}' here`, `probe ${lower} { ... } runs once at ${lower === 'begin' ? 'start' : 'stop'}, in user space (print() and clear() only)`);
-          unresolved = true;
-          continue;
-        }
         if (!point.text.includes(':') && !['begin', 'end'].includes(point.text)) {
           diags.error(point.span, `unknown probe point or alias '${point.text}'`, 'expected a probe point like tracepoint:sched:sched_switch, or an alias from tapsets/ (tapfleet tapsets lists them)');
           unresolved = true;

@@ -1,7 +1,7 @@
 import { parseUsdtArgs, type UsdtArgSpec } from './usdt-args.js';
 import { syscallNumber } from './syscall-numbers.js';
 import { parseProfilePoint } from './profile-point.js';
-import type { BinaryProfile, KernelProfile, TracepointFormat, UsdtNote } from '@tapfleet/schemas';
+import { matchPointPattern, type BinaryProfile, type KernelProfile, type TracepointFormat, type UsdtNote } from '@tapfleet/schemas';
 import type { Expr, ProbePoint } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
@@ -66,7 +66,47 @@ const KIND_HINTS: Record<string, string> = {
   watchpoint: 'watchpoints are not supported',
 };
 
-function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): Target | undefined {
+/**
+ * The points a tracepoint pattern (`tracepoint:sched:sched_s*`, `t:syscalls:sys_enter_*`) stands
+ * for, one per tracepoint of the kernel profile it matches, in name order; a point without `*`
+ * as it is; undefined after reporting a pattern that matches nothing.
+ */
+function expandWildcard(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): ProbePoint[] | undefined {
+  const [written, ...rest] = point.text.split(':');
+  const kind = SHORT_KINDS[written!] ?? written;
+  if (!point.text.includes('*') || rest.length !== 2) return [point];
+  if (kind === 'uprobe' || kind === 'uretprobe') {
+    const bin = profiles.binaries.get(rest[0]!);
+    if (!bin || rest[0]!.includes('*')) return [point]; // reported as the binary it is
+    const matches = matchPointPattern(rest[1]!, [...new Set(bin.symbols.map((s) => s.name))].sort());
+    if (matches.length === 0) {
+      diags.error(point.span, `no function matches ${point.text} in ${bin.path}`, 'uprobes attach to functions in the ELF symbol table (.symtab or .dynsym); * matches any run of characters');
+      return undefined;
+    }
+    return matches.map((m) => ({ text: `${kind}:${bin.path}:${m}`, span: point.span, wildcard: true }));
+  }
+  if (kind !== 'tracepoint') return [point];
+  const names = profiles.kernel.tracepointNames ?? Object.keys(profiles.kernel.tracepoints);
+  const matches = matchPointPattern(rest.join(':'), names);
+  if (matches.length === 0) {
+    diags.error(point.span, `no tracepoint matches ${point.text} on kernel ${profiles.kernel.release}`, 'list them with: ls /sys/kernel/tracing/events/SUBSYSTEM (* matches within one part)');
+    return undefined;
+  }
+  return matches.map((m) => ({ text: `tracepoint:${m}`, span: point.span, wildcard: true }));
+}
+
+/** bpftrace's `probe` builtin: the full name of the point a program runs for (short kinds spelled out). */
+export function pointName(target: Target): string | undefined {
+  switch (target.kind) {
+    case 'tracepoint': return `tracepoint:${target.category}:${target.event}`;
+    case 'uprobe': case 'uretprobe': return `${target.kind}:${target.binary}:${target.symbol}`;
+    case 'usdt': return `usdt:${target.binary}:${target.provider}:${target.name}`;
+    case 'profile': return target.hz !== undefined ? `profile:hz:${target.hz}` : undefined;
+    default: return undefined;
+  }
+}
+
+function parsePoint(point: ProbePoint & { wildcard?: boolean }, profiles: ProfileSet, diags: Diagnostics): Target | undefined {
   const text = point.text;
   const err = (msg: string, hint?: string) => {
     diags.error(point.span, msg, hint);
@@ -87,7 +127,9 @@ function parsePoint(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics)
       }
       const nr = profiles.kernel.arch === 'x86_64' && rest[0] === 'syscalls' && rest[1]!.startsWith('sys_enter_') ? syscallNumber(rest[1]!.slice('sys_enter_'.length)) : undefined;
       // Raw only when every argument field is a register-sized integer or pointer (always, for syscalls).
-      const raw = nr !== undefined && format.fields.filter((f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr').every((f) => f.size === 8);
+      // A pattern's matches attach each to its own tracepoint, as bpftrace's do: 360 programs on the
+      // raw sys_enter would all run on every syscall.
+      const raw = nr !== undefined && !point.wildcard && format.fields.filter((f) => !f.name.startsWith('common_') && f.name !== '__syscall_nr').every((f) => f.size === 8);
       return { kind: 'tracepoint', category: rest[0]!, event: rest[1]!, format, ...(raw ? { syscallNr: nr } : {}) };
     }
     case 'uprobe':
@@ -151,7 +193,12 @@ export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diag
     // A point that does not resolve is reported once; its body is not checked (it would be
     // checked against the wrong kind of probe and give false second errors).
     let unresolved = probe.unresolved ?? false;
-    for (const p of probe.points) {
+    const expanded = probe.points.flatMap((p) => {
+      const each = expandWildcard(p, profiles, diags);
+      if (!each) unresolved = true;
+      return (each ?? []).map((x) => ({ ...p, ...x }));
+    });
+    for (const p of expanded) {
       const target = parsePoint(p, profiles, diags);
       if (!target) {
         unresolved = true;

@@ -4,7 +4,7 @@ import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
-import type { ResolvedProbe, Target } from './resolve-points.js';
+import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
 import { isZeroValue, USER_SIDE_PROGRAM_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
@@ -48,10 +48,10 @@ export interface Analysis {
 }
 
 const BUILTINS: Record<string, Type> = {
-  pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
+  pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, elapsed: UINT, cgroup: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
 };
 const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
-const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, hist: 1, lhist: 4 };
+const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, stats: 1, hist: 1, lhist: 4 };
 
 /** print(@m, N): the most entries N may ask for (what a terminal can show, and the manifest bounds). */
 const PRINT_TOP_MAX = 100_000;
@@ -127,6 +127,13 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       const t = expr(e, inEntry);
       if (t.kind !== 'int') diags.error(e.span, `${what} must be an integer, not ${typeName(t)}`);
     };
+    /** bpftrace's `probe`: the point's full name, a string as long as the longest of the probe's points. */
+    const probeName = (e: Expr): Type => {
+      const names = targets.map(pointName);
+      const missing = targets.find((_, i) => names[i] === undefined);
+      if (missing) diags.error(e.span, `probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not a${missing.kind === 'interval' || missing.kind === 'end' ? 'n' : ''} ${missing.kind} point`, 'write the name as a string literal in this probe, e.g. printf("interval\\n")');
+      return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
+    };
     const typeOf = (e: Expr, inEntry: boolean): Type => {
       switch (e.kind) {
         case 'int': return INT;
@@ -143,9 +150,10 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         }
         case 'builtin': {
           if (isStackName(e.name)) return stack(e);
+          if (e.name === 'probe') return probeName(e);
           const t = BUILTINS[e.name];
           if (!t) {
-            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} kstack ustack arg0..arg9 args.FIELD`);
+            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} probe kstack ustack arg0..arg9 args.FIELD`);
             return INT;
           }
           if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))
@@ -257,7 +265,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
           if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`, `an aggregation is a statement of its own: @name[key] = ${e.name}(...);`);
-          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
+          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
           return INT;
         }
       }
@@ -367,7 +375,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     const aggregation = (s: Extract<Stmt, { kind: 'agg' }>) => {
       const arity = AGGREGATIONS[s.call.fn];
       if (arity === undefined) {
-        diags.error(s.call.span, `unknown aggregation ${s.call.fn}()`, 'maps hold count() sum(e) min(e) max(e) avg(e) hist(e) lhist(e, lo, hi, step)');
+        diags.error(s.call.span, `unknown aggregation ${s.call.fn}()`, 'maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step)');
         return;
       }
       if (s.call.args.length !== arity) diags.error(s.call.span, `${s.call.fn}() takes ${arity} argument(s), got ${s.call.args.length}`);

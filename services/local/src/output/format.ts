@@ -56,6 +56,7 @@ export function mapJson(layout: BundleManifest['maps'][number], entries: AggEntr
   const entry = (e: AggEntry) => {
     if (e.text !== undefined) return { key: e.key, value: e.text };
     if (layout.kind === 'avg') return { key: e.key, value: e.count ? e.value / e.count : 0n, sum: e.value, count: e.count ?? 0n };
+    if (layout.kind === 'stats') return { key: e.key, count: e.count ?? 0n, average: e.count ? e.value / e.count : 0n, total: e.value };
     return { key: e.key, value: e.value, ...(e.buckets ? { buckets: e.div ? e.buckets.map((b) => b / e.div!) : e.buckets, ...(e.count !== undefined ? { count: e.count } : {}) } : {}) };
   };
   return JSON.stringify({ type: 'map', map: layout.name, kind: layout.kind, entries: entries.map(entry) }, jsonSafe);
