@@ -55,6 +55,12 @@ for (const ws of workspaces)
 /** The files whose mtimes say the bundle is current, and those mtimes, taken before building (a tsc run during the build makes it stale, not wrong). */
 const watched = [...workspaces.map((ws) => `${ws}/tsconfig.tsbuildinfo`), 'node_modules/.package-lock.json'];
 const inputs = Object.fromEntries(watched.map((f) => [f, statSync(join(ROOT, f)).mtimeMs]));
+// The compile cache keys on the compiled files of the packages that decide a bundle's bytes
+// (services/local's cache-key.ts): computed here, over the files about to be bundled, the bundle
+// carries it as a constant and a cached run need not walk and stat them all again. Taken before
+// building, as the stamp's mtimes are: a tsc run meanwhile makes the whole build stale.
+const { packagesCodeIdentity } = await import('@tapfleet/local');
+const define = { 'globalThis.TAPFLEET_BUNDLED_CODE_IDENTITY': JSON.stringify(packagesCodeIdentity()) };
 
 const moduleUrls = {
   name: 'module-urls',
@@ -86,6 +92,7 @@ const result = await build({
   target: 'node20',
   chunkNames: 'chunk-[hash]',
   metafile: true,
+  define,
   logLevel: 'warning',
   plugins: [moduleUrls],
 });
