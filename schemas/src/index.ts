@@ -24,6 +24,7 @@ export * from './query-api.js';
 export * from './demo-run.js';
 export * from './tls.js';
 export * from './compile-cache-entry.js';
+export * from './signing-key-public.js';
 export * from './clickhouse-sharding.js';
 export * from './aggregation-entry.js';
 export * from './map-text.js';
