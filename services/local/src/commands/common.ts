@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
+import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime/light';
 import { scriptParamsProblem, type TapfleetConfig } from '@tapfleet/schemas';
 import { formatDiagnostic, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
 import { localSigningKey as signingKeyAt } from '../signing-key.js';

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseOrThrow, ProfileFile } from '@tapfleet/schemas';
-import { stringOption, type Command } from '@tapfleet/runtime';
+import { stringOption, type Command } from '@tapfleet/runtime/light';
 
 export const profileCommand: Command = {
   path: ['profile'],
