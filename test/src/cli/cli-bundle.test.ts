@@ -138,7 +138,7 @@ test('a package rebuilt by tsc alone (its tsconfig.tsbuildinfo newer) makes bin/
   assert.equal(tapfleet(['--help']).ran, 'bundle');
   // A new build goes beside the last, which processes started from it may still import chunks from.
   assert.notEqual(readStamp().build, before);
-  assert.ok(existsSync(join(BUNDLE_DIR, before, 'tapfleet.js')), 'the earlier build is kept');
+  assert.ok(existsSync(join(BUNDLE_DIR, before, 'tapfleet.mjs')), 'the earlier build is kept');
 });
 
 test('a current stamp naming a build that is not there, or no build at all, runs the packages: no command fails on a missing or hostile bundle', () => {
