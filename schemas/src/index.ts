@@ -12,6 +12,7 @@ export * from './event-batch.js';
 export * from './agent.js';
 export * from './deployment.js';
 export * from './api.js';
+export * from './duration.js';
 export * from './config.js';
 export * from './clickhouse-migrations.js';
 export * from './bundle-file.js';
