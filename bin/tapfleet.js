@@ -23,7 +23,7 @@ function freshBundle() {
     const watched = Object.entries(inputs);
     if (!watched.length) return undefined;
     const fresh = watched.every(([file, mtimeMs]) => statSync(new URL(file, ROOT)).mtimeMs === mtimeMs);
-    const entry = new URL(`${build}/tapfleet.js`, BUNDLE);
+    const entry = new URL(`${build}/tapfleet.mjs`, BUNDLE);
     // A build directory removed by hand while the stamp still names it: the packages, not a failed import.
     return fresh && statSync(entry).isFile() ? entry.href : undefined;
   } catch {

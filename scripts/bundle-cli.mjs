@@ -1,5 +1,5 @@
 // The CLI bundled for start-up (`npm run build`, after `tsc -b`): bin/tapfleet.js runs
-// services/cli/bundle/<build>/tapfleet.js when it is fresh, else the compiled packages themselves.
+// services/cli/bundle/<build>/tapfleet.mjs when it is fresh, else the compiled packages themselves.
 //
 // Why: a `tapfleet run` loads ~120 ES modules, and Node's loader (resolve each URL, read each
 // file, link) cost more of its start than the code did. esbuild puts the packages into a few
@@ -55,6 +55,12 @@ for (const ws of workspaces)
 /** The files whose mtimes say the bundle is current, and those mtimes, taken before building (a tsc run during the build makes it stale, not wrong). */
 const watched = [...workspaces.map((ws) => `${ws}/tsconfig.tsbuildinfo`), 'node_modules/.package-lock.json'];
 const inputs = Object.fromEntries(watched.map((f) => [f, statSync(join(ROOT, f)).mtimeMs]));
+// The compile cache keys on the compiled files of the packages that decide a bundle's bytes
+// (services/local's cache-key.ts): computed here, over the files about to be bundled, the bundle
+// carries it as a constant and a cached run need not walk and stat them all again. Taken before
+// building, as the stamp's mtimes are: a tsc run meanwhile makes the whole build stale.
+const { packagesCodeIdentity } = await import('@tapfleet/local');
+const define = { 'globalThis.TAPFLEET_BUNDLED_CODE_IDENTITY': JSON.stringify(packagesCodeIdentity()) };
 
 const moduleUrls = {
   name: 'module-urls',
@@ -85,7 +91,11 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   chunkNames: 'chunk-[hash]',
+  // .mjs: Node knows each file's format from its name; a .js file costs every import a walk up the
+  // directories for the package.json that says `"type": "module"` (a run imports ~30 files).
+  outExtension: { '.js': '.mjs' },
   metafile: true,
+  define,
   logLevel: 'warning',
   plugins: [moduleUrls],
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod/v3';
 import { HostId, Labels } from './common.js';
-import { DeploymentTtl } from './api.js';
+import { DeploymentTtl } from './duration.js';
 import { TlsClientFiles, TlsServerFiles } from './tls.js';
 
 const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);

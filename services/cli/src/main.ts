@@ -1,4 +1,4 @@
-import { runCli, type Command } from '@tapfleet/runtime';
+import { runCli, type Command } from '@tapfleet/runtime/light';
 
 /**
  * Every subcommand, each owned by its package; this file only composes them. Each package's

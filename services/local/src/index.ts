@@ -7,5 +7,5 @@ export { localCommands as commands } from './commands/index.js';
 export * from './host-compile.js';
 export * from './run-session.js';
 export { BundleCache, compileCacheDir, DEFAULT_CACHE_MAX_BYTES, type CacheStats } from './compile-cache/bundle-cache.js';
-export { compileCacheKey } from './compile-cache/cache-key.js';
+export { compileCacheKey, packagesCodeIdentity } from './compile-cache/cache-key.js';
 export { lostStackSamples } from './output/stack-loss.js';

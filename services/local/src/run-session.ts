@@ -6,7 +6,7 @@ import { isStackField, mapObjectName, printedEntries, stackKeysOf, type AggEntry
 import { decodeSnapshot, EventStacks, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
 import { decodeEvent, layoutsById, printfStacks } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
-import { setLongInterval, setLongTimeout } from '@tapfleet/runtime';
+import { setLongInterval, setLongTimeout } from '@tapfleet/runtime/light';
 import { liveStartTime, watchPidExit } from './pid-watch.js';
 import { RunCgroup } from './run-cgroup.js';
 

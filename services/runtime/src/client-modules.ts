@@ -47,3 +47,9 @@ export function promMetrics(): PromMetrics {
   });
 }
 export const pinoModule = lazy<typeof import('pino')>('pino');
+/**
+ * Node's HTTP server and client, for the services and the API calls: loading them (with TLS) cost
+ * every command ~3 ms of its start, and `tapfleet run` and `--help` make no HTTP call.
+ */
+export const nodeHttp = lazy<typeof import('node:http')>('node:http');
+export const nodeHttps = lazy<typeof import('node:https')>('node:https');

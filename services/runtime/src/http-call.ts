@@ -1,6 +1,6 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { ClientTlsMaterial } from './tls-material.js';
+import { nodeHttp, nodeHttps } from './client-modules.js';
 
 export interface HttpCallInit {
   method?: string;
@@ -45,7 +45,7 @@ export function httpCall(url: string, init: HttpCallInit = {}): Promise<HttpAnsw
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     };
-    const req = secure ? httpsRequest(target, options, onAnswer) : httpRequest(target, options, onAnswer);
+    const req = secure ? nodeHttps().request(target, options, onAnswer) : nodeHttp().request(target, options, onAnswer);
     req.on('timeout', () => req.destroy(new Error(`no answer from ${target.origin} within ${options.timeout} ms`)));
     req.on('error', reject);
     req.end(init.body);

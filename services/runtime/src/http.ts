@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerTlsMaterial } from './tls-material.js';
 import type { Registry } from 'prom-client';
+import { nodeHttp, nodeHttps } from './client-modules.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -57,7 +57,7 @@ export async function startServiceHttp(o: ServiceHttpOptions): Promise<ServiceHt
       else res.end();
     });
   };
-  const server: Server = o.tls ? createHttpsServer(o.tls, listener) : createServer(listener);
+  const server: Server = o.tls ? nodeHttps().createServer(o.tls, listener) : nodeHttp().createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());

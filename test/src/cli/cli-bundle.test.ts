@@ -78,6 +78,36 @@ test('tapfleet run from the bundle compiles (headers found from the compiler\'s 
   }
 });
 
+test('the bundle keys the compile cache on the compiled files it was built from: one added since (no tsc) is new code to the packages, not to the bundle, which does not run it', () => {
+  assert.ok(bundleCurrent(), 'the bundle is current to begin with');
+  const dataDir = mkdtempSync(join(tmpdir(), 'tf-bundle-key-'));
+  // A compiled file in a package the key covers, made by no tsc run: the bundle stays current.
+  const added = join(PROJECT_ROOT, 'services', 'compiler', 'dist', 'cli-bundle-key-probe.js');
+  const entries = () => readdirSync(compileCacheDir(dataDir)).filter((f) => f.endsWith('.json')).length;
+  const run = (env: Record<string, string> = {}) => {
+    const r = tapfleet(['run', 'docs/examples/syscalls-by-comm.tap', '-c', '/usr/bin/python3.11 -c "import os\nfor i in range(10): os.getpid()"'], { TAPFLEET_DATA_DIR: dataDir, ...env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^@calls\[python3\.11\]: 10$/m);
+    return r.ran;
+  };
+  try {
+    assert.equal(run(), 'bundle');
+    assert.equal(entries(), 1);
+    writeFileSync(added, 'export {};\n');
+    assert.ok(bundleCurrent(), 'a file added by hand is not a tsc run');
+    assert.equal(run(), 'bundle');
+    assert.equal(entries(), 1, 'the bundle runs the code it was built from: the same key');
+    assert.equal(run({ TAPFLEET_NO_BUNDLE: '1' }), 'packages');
+    assert.equal(entries(), 2, 'the packages\' compiler has a file more: a new compiler, a new key');
+    rmSync(added);
+    assert.equal(run({ TAPFLEET_NO_BUNDLE: '1' }), 'packages');
+    assert.equal(entries(), 2, 'without it, the packages key on the files as the bundle\'s build did');
+  } finally {
+    rmSync(added, { force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('a package rebuilt by tsc alone (its tsconfig.tsbuildinfo newer) makes bin/tapfleet.js run the packages, until the bundle is built again', () => {
   assert.ok(bundleCurrent(), 'the bundle is current to begin with');
   // services/cli: the package no other bundled package depends on, so the touch reaches no other project's up-to-date check.
@@ -108,7 +138,7 @@ test('a package rebuilt by tsc alone (its tsconfig.tsbuildinfo newer) makes bin/
   assert.equal(tapfleet(['--help']).ran, 'bundle');
   // A new build goes beside the last, which processes started from it may still import chunks from.
   assert.notEqual(readStamp().build, before);
-  assert.ok(existsSync(join(BUNDLE_DIR, before, 'tapfleet.js')), 'the earlier build is kept');
+  assert.ok(existsSync(join(BUNDLE_DIR, before, 'tapfleet.mjs')), 'the earlier build is kept');
 });
 
 test('a current stamp naming a build that is not there, or no build at all, runs the packages: no command fails on a missing or hostile bundle', () => {

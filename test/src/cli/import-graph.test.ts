@@ -19,6 +19,8 @@ const TRACE_HOOK = join(PROJECT_ROOT, 'test', 'dist', 'cli', 'module-trace.js');
 const CLIENTS = /node_modules\/(@nats-io|@clickhouse|ioredis|kafkajs|@opentelemetry|prom-client)\//;
 /** The logger: made on first use, so a command that logs nothing loads none of it. */
 const LOGGER = /node_modules\/pino\//;
+/** Node's modules for HTTP (with TLS), compression and perf_hooks: services and API calls need them, a run and help do not (each costs a start ~1-3 ms). */
+const UNUSED_BUILTINS = /^node:(http|https|http2|zlib|perf_hooks)$/;
 /** The compiler's front end, and the host discovery that runs it to find a script's targets. */
 const FRONT_END = /services\/compiler\/dist\/(parser|compile|compile-bundle|passes\/[^/]+)\.js$|services\/local\/dist\/host-compile\.js$/;
 
@@ -63,6 +65,7 @@ for (const mode of MODES) {
       assert.deepEqual(matching(r.modules, CLIENTS), [], `tapfleet ${args.join(' ')}`);
       assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
       assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
+      assert.deepEqual(matching(r.modules, UNUSED_BUILTINS), [], `tapfleet ${args.join(' ')}`);
       assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
       // The single-host package's command table only: no session, host discovery, cache, output or runner.
       assert.deepEqual(matching(r.modules, /services\/local\/dist\/(run-session|host-compile|compile-cache\/|output\/)|agents\/runner\/dist\//), [], `tapfleet ${args.join(' ')}`);
@@ -93,6 +96,13 @@ for (const mode of MODES) {
       assert.deepEqual(matching(cached.modules, CLIENTS), []);
       assert.deepEqual(matching(cached.modules, FRONT_END), []);
       assert.deepEqual(matching(cached.modules, LOGGER), []);
+      assert.deepEqual(matching(cached.modules, UNUSED_BUILTINS), []);
+      // The runtime's start-up half only (@tapfleet/runtime/light): none of its clients' helpers, nor the schemas those parse.
+      assert.deepEqual(matching(cached.modules, /services\/runtime\/dist\//).filter((m) => !/\/(light|paths|cli|config|client-modules|logger|long-timer)\.js$/.test(m)), []);
+      // (The packages load the schemas' index, so every schema module: the bundle, what it reaches.)
+      if (mode === 'bundle') assert.deepEqual(matching(cached.modules, /schemas\/dist\/(nats-names|api|deployment|agent)\.js$/), [], 'the bus\' subject names, the API\'s, deployments\' and agents\' schemas');
+      // The trace sees Node's modules too: the ones a run uses.
+      assert.ok(matching(cached.modules, /^node:child_process$/).length === 1, cached.modules.join('\n'));
       assert.deepEqual(matching(cached.modules, /services\/compiler\/dist\/(bundle\/clang|tapsets)\.js$/), []);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

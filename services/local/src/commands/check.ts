@@ -1,4 +1,4 @@
-import type { Command } from '@tapfleet/runtime';
+import type { Command } from '@tapfleet/runtime/light';
 import { BINARY_OPTION, binaryPaths, printDiagnostics, PROGRAM_OPTION, readScript, SCRIPT_ARGS } from './common.js';
 
 export const checkCommand: Command = {

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime';
+import { readFileArg, UsageError, type OptionValues } from '@tapfleet/runtime/light';
 import { scriptParamsProblem, type TapfleetConfig } from '@tapfleet/schemas';
-import { formatDiagnostic, loadOrCreateSigningKey, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
+import { formatDiagnostic, type BuildOptions, type Diagnostic } from '@tapfleet/compiler/light';
+import { localSigningKey as signingKeyAt } from '../signing-key.js';
 
 export const BINARY_OPTION = { type: 'string' as const, multiple: true, description: 'path of a tapset binary placeholder, e.g. postgres=/usr/lib/postgresql/15/bin/postgres', valueName: 'NAME=PATH' };
 
@@ -44,7 +45,7 @@ export function binaryPaths(values: OptionValues): Record<string, string> {
 }
 
 export const signingKeyPath = (config: TapfleetConfig) => join(config.dataDir, 'keys', 'signing-key.pem');
-export const localSigningKey = (config: TapfleetConfig) => loadOrCreateSigningKey(signingKeyPath(config));
+export const localSigningKey = (config: TapfleetConfig) => signingKeyAt(signingKeyPath(config));
 
 export function printDiagnostics(diags: Diagnostic[]): void {
   for (const d of diags) process.stderr.write(`${formatDiagnostic(d)}\n`);

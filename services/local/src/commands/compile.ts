@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseOrThrow, ProfileFile, serializeBundle } from '@tapfleet/schemas';
-import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
+import { UsageError, stringOption, type Command } from '@tapfleet/runtime/light';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, PROGRAM_OPTION, readScript, buildOptions, SCRIPT_ARGS } from './common.js';
 
 export const compileCommand: Command = {

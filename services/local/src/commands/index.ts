@@ -1,4 +1,4 @@
-import type { Command } from '@tapfleet/runtime';
+import type { Command } from '@tapfleet/runtime/light';
 import { checkCommand } from './check.js';
 import { compileCommand } from './compile.js';
 import { profileCommand } from './profile.js';

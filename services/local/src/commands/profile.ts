@@ -1,7 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { parseOrThrow, ProfileFile } from '@tapfleet/schemas';
-import { stringOption, type Command } from '@tapfleet/runtime';
+import { stringOption, type Command } from '@tapfleet/runtime/light';
 
 export const profileCommand: Command = {
   path: ['profile'],
@@ -29,7 +28,7 @@ export const profileCommand: Command = {
     if (image) {
       const { readKernelImage, deriveKernelProfile } = await import('@tapfleet/compiler');
       const namesFrom = stringOption(values, 'names-from');
-      const reference = namesFrom ? (parseOrThrow(ProfileFile, JSON.parse(readProfileText(namesFrom)), namesFrom).kernel.tracepointNames ?? []) : tracepointNames();
+      const reference = namesFrom ? (parseOrThrow(ProfileFile, JSON.parse(await readProfileText(namesFrom)), namesFrom).kernel.tracepointNames ?? []) : tracepointNames();
       const derived = deriveKernelProfile(readKernelImage(image), reference);
       text = JSON.stringify({ kernel: derived.profile, binaries: [], method: derived.method, underived: derived.underived }, null, 1);
       const k = derived.profile;
@@ -47,8 +46,11 @@ export const profileCommand: Command = {
   },
 };
 
-/** A profile file as `tapfleet profile` writes it, or gzipped as test/fixtures/kernels keeps them. */
-function readProfileText(path: string): string {
+/**
+ * A profile file as `tapfleet profile` writes it, or gzipped as test/fixtures/kernels keeps them.
+ * zlib is loaded only for a gzipped one: this file is in the command table every `run` loads.
+ */
+async function readProfileText(path: string): Promise<string> {
   const raw = readFileSync(path);
-  return (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  return (path.endsWith('.gz') ? (await import('node:zlib')).gunzipSync(raw) : raw).toString('utf8');
 }

@@ -1,5 +1,5 @@
 import { durationMs, DurationText, foldedLines, mapText, stackKeysOf, verifyBundle } from '@tapfleet/schemas';
-import { UsageError, stringOption, type Command } from '@tapfleet/runtime';
+import { UsageError, stringOption, type Command } from '@tapfleet/runtime/light';
 import { CompileError } from '@tapfleet/compiler/light';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';

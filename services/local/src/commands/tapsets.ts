@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, type Command } from '@tapfleet/runtime';
+import { PROJECT_ROOT, type Command } from '@tapfleet/runtime/light';
 import { TAPSET_DOC_PATH } from '@tapfleet/compiler/light';
 import { printDiagnostics } from './common.js';
 

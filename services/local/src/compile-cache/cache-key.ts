@@ -71,6 +71,22 @@ function codeDirs(): string[] {
   return [pkgDist('@tapfleet/compiler'), localDist, pkgDist('@tapfleet/runner'), pkgDist('@tapfleet/schemas')];
 }
 
+/**
+ * The compiler part of the key over the packages' compiled files (codeDirs, codeIdentity): what
+ * `tapfleet run` computes when it runs the packages themselves, and what the CLI bundle's build
+ * computed from the same files (scripts/bundle-cli.mjs).
+ */
+export const packagesCodeIdentity = (): string => codeDirs().map(codeIdentity).join(' ');
+
+/**
+ * In the CLI bundle, packagesCodeIdentity() as the build computed it from the files it bundled
+ * (the define in scripts/bundle-cli.mjs); undefined when the packages run. The bundle runs the code
+ * those files held when it was built, so this names that code exactly, and equals what the packages
+ * compute until a file changes (bin/tapfleet.js runs the packages once tsc rewrites one). It spares
+ * a cached run the walk and stat of every compiled file of four packages, and their resolution.
+ */
+const BUNDLED_CODE_IDENTITY = (globalThis as { TAPFLEET_BUNDLED_CODE_IDENTITY?: string }).TAPFLEET_BUNDLED_CODE_IDENTITY;
+
 /** Every tapset file by name and content: an edited tapset is a new key (the script may use it, and finding out needs the parser). */
 function tapsetsIdentity(dir: string): string {
   if (!existsSync(dir)) return 'none';
@@ -87,7 +103,7 @@ function tapsetsIdentity(dir: string): string {
 export function compileCacheKey(i: CacheKeyInputs): { key: string; parts: Record<string, string> } {
   const parts: Record<string, string> = {
     format: CACHE_FORMAT,
-    compiler: `${COMPILER_VERSION} ${codeDirs().map(codeIdentity).join(' ')}`,
+    compiler: `${COMPILER_VERSION} ${BUNDLED_CODE_IDENTITY ?? packagesCodeIdentity()}`,
     // The generated C includes these: an edited header builds a different object.
     bpfHeaders: bpfHeadersDigest(),
     kernel: `${kernelBuildId()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
