@@ -4,44 +4,22 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { bpftrace as bpftraceSideBySide, printedLines, tapfleetIn, writerWorkers } from './side-by-side.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-run-bt-syntax-'));
-/** Writes `size` bytes to /dev/null every 10 ms until killed. */
-const WORKER = join(work, 'worker.py');
-writeFileSync(WORKER, `import os, sys, time
-fd = os.open('/dev/null', os.O_WRONLY)
-while True:
-    os.write(fd, b'x' * int(sys.argv[1]))
-    time.sleep(0.01)
-`);
-const workers: ChildProcess[] = [];
+const workers = writerWorkers(work);
 after(() => {
-  for (const w of workers) w.kill('SIGKILL');
+  workers.stop();
   rmSync(work, { recursive: true, force: true });
 });
-function worker(size: number): number {
-  const w = spawn('/usr/bin/python3', [WORKER, String(size)], { stdio: 'ignore' });
-  workers.push(w);
-  return w.pid!;
-}
-
-function tapfleet(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], {
-    encoding: 'utf8', timeout: 90_000, cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: join(work, 'data'), TAPFLEET_LOG_LEVEL: 'warn' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function bpftrace(program: string, ...params: string[]) {
-  const r = spawnSync('bpftrace', ['-e', program, ...params], { encoding: 'utf8', timeout: 90_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.includes('RLIMIT_MEMLOCK')).join('\n') };
-}
-/** The lines a script printed: printf() text and map entries, blank lines dropped. */
-const lines = (stdout: string) => stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l && !l.startsWith('Attaching'));
+const worker = workers.start;
+const tapfleet = tapfleetIn(join(work, 'data'));
+const bpftrace = (program: string, ...params: string[]) => bpftraceSideBySide([], program, ...params);
+const lines = printedLines;
 /** Counts depend on the window; which keys appear does not. */
 const shape = (out: string) => lines(out).map((l) => l.replace(/: \d+$/, ': N'));
 
@@ -94,7 +72,7 @@ while True:
     os.write(fd, b'x' * ${size})
     time.sleep(0.01)
 `], { stdio: ['ignore', 'pipe', 'ignore'] });
-  workers.push(w);
+  workers.adopt(w);
   await new Promise<void>((resolve) => w.stdout!.once('data', () => resolve()));
   return w.pid!;
 }

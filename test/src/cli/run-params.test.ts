@@ -5,11 +5,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { bpftrace as bpftraceSideBySide, printedLines, tapfleetIn, writerWorkers } from './side-by-side.js';
 import { countedClang } from './counted-clang.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-run-params-'));
@@ -18,38 +17,16 @@ const cacheDir = join(dataDir, 'compile-cache');
 const { configFile, clangRuns } = countedClang(work);
 const entries = () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.endsWith('.json')) : []);
 
-/** Writes `size` bytes to /dev/null every 10 ms until killed: two of them, told apart by pid and by size. */
-const WORKER = join(work, 'worker.py');
-writeFileSync(WORKER, `import os, sys, time
-fd = os.open('/dev/null', os.O_WRONLY)
-while True:
-    os.write(fd, b'x' * int(sys.argv[1]))
-    time.sleep(0.01)
-`);
-const workers: ChildProcess[] = [];
+/** Two writer workers, told apart by pid and by size. */
+const workers = writerWorkers(work);
 after(() => {
-  for (const w of workers) w.kill('SIGKILL');
+  workers.stop();
   rmSync(work, { recursive: true, force: true });
 });
-function worker(size: number): number {
-  const w = spawn('/usr/bin/python3', [WORKER, String(size)], { stdio: 'ignore' });
-  workers.push(w);
-  return w.pid!;
-}
-
-function tapfleet(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args, '--config', configFile], {
-    encoding: 'utf8', timeout: 90_000, cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: dataDir, TAPFLEET_LOG_LEVEL: 'warn' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function bpftrace(program: string, ...params: string[]) {
-  const r = spawnSync('bpftrace', ['-e', program, ...params], { encoding: 'utf8', timeout: 90_000 });
-  // bpftrace 0.17 complains about RLIMIT_MEMLOCK on this kernel (memcg accounting makes it moot).
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.includes('RLIMIT_MEMLOCK')).join('\n') };
-}
-/** The lines a script printed: printf() text and map entries, blank lines dropped. */
-const lines = (stdout: string) => stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l && !l.startsWith('Attaching'));
+const worker = workers.start;
+const tapfleet = tapfleetIn(dataDir, configFile);
+const bpftrace = (program: string, ...params: string[]) => bpftraceSideBySide([], program, ...params);
+const lines = printedLines;
 
 test('$1 in a predicate keeps one workload of two by pid, str($2) and $# print, as in bpftrace', () => {
   const kept = worker(3);

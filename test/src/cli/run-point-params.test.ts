@@ -6,11 +6,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { bpftrace, printedLines, tapfleetIn } from './side-by-side.js';
 import { buildTracee } from '../compiler/kernel-harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-point-params-'));
@@ -18,20 +17,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 // A short name: the workload's comm (15 characters at most) is its file name.
 const tracee = buildTracee('tfpp-tracee');
 
-function tapfleet(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], {
-    encoding: 'utf8', timeout: 90_000, cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: join(work, 'data'), TAPFLEET_LOG_LEVEL: 'warn' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-/** bpftrace [OPTIONS] -e PROGRAM PARAMS...: options (-c) first, the parameters last. */
-function bpftrace(options: string[], program: string, ...params: string[]) {
-  const r = spawnSync('bpftrace', [...options, '-e', program, ...params], { encoding: 'utf8', timeout: 90_000 });
-  // bpftrace 0.17 complains about RLIMIT_MEMLOCK on this kernel (memcg accounting makes it moot).
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.includes('RLIMIT_MEMLOCK')).join('\n') };
-}
-/** The lines a script printed: printf() text and map entries, blank lines dropped. */
-const lines = (stdout: string) => stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l && !l.startsWith('Attaching'));
+const tapfleet = tapfleetIn(join(work, 'data'));
+const lines = printedLines;
 
 /** 300 getpid() calls (and 300 tf_add() calls) from a process named tfpp-tracee. */
 const GETPIDS = `${tracee} calls 300`;

@@ -5,11 +5,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '@tapfleet/runtime';
+import { bpftrace, printedLines, tapfleetIn } from './side-by-side.js';
 import { buildTracee } from '../compiler/kernel-harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tf-user-printf-'));
@@ -22,17 +21,8 @@ symlinkSync('/usr/bin/python3.11', worker);
 const workerScript = join(work, 'getpids.py');
 writeFileSync(workerScript, 'import os, sys, time\nfor i in range(int(sys.argv[1])):\n    os.getpid()\n    time.sleep(0.01)\n');
 
-function tapfleet(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'tapfleet.js'), ...args], {
-    encoding: 'utf8', timeout: 90_000, cwd: PROJECT_ROOT, env: { ...process.env, TAPFLEET_DATA_DIR: join(work, 'data'), TAPFLEET_LOG_LEVEL: 'warn' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function bpftrace(options: string[], program: string, ...params: string[]) {
-  const r = spawnSync('bpftrace', [...options, '-e', program, ...params], { encoding: 'utf8', timeout: 90_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.includes('RLIMIT_MEMLOCK')).join('\n') };
-}
-const lines = (stdout: string) => stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l && !l.startsWith('Attaching'));
+const tapfleet = tapfleetIn(join(work, 'data'));
+const lines = printedLines;
 /** The script in bpftrace's spelling: BEGIN/END, interval:ms:N, no `probe`. */
 const asBpftrace = (script: string) => script.replace(/probe begin/g, 'BEGIN').replace(/probe end/g, 'END').replace(/probe /g, '');
 
