@@ -98,7 +98,7 @@ for (const mode of MODES) {
       assert.deepEqual(matching(cached.modules, LOGGER), []);
       assert.deepEqual(matching(cached.modules, UNUSED_BUILTINS), []);
       // The runtime's start-up half only (@tapfleet/runtime/light): none of its clients' helpers, nor the schemas those parse.
-      assert.deepEqual(matching(cached.modules, /services\/runtime\/dist\//).filter((m) => !/\/(light|paths|cli|config|client-modules|logger|long-timer)\.js$/.test(m)), []);
+      assert.deepEqual(matching(cached.modules, /services\/runtime\/dist\//).filter((m) => !/\/(light|paths|cli|terminal-text|config|client-modules|logger|long-timer)\.js$/.test(m)), []);
       // (The packages load the schemas' index, so every schema module: the bundle, what it reaches.)
       if (mode === 'bundle') assert.deepEqual(matching(cached.modules, /schemas\/dist\/(nats-names|api|deployment|agent)\.js$/), [], 'the bus\' subject names, the API\'s, deployments\' and agents\' schemas');
       // The trace sees Node's modules too: the ones a run uses.
