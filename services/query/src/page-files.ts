@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 /** The page's own files (no build step: plain ES modules and CSS, next to this package's src/). */
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'web');
 
-/** The CLI's number formatting, compiled to a plain ES module (type imports only): one `durationText` for both. */
-const FORMAT = join(dirname(fileURLToPath(import.meta.url)), 'text-format.js');
+/** The CLI's number formatting (format.ts), compiled to a plain ES module with no imports: one `durationText` for both. */
+const FORMAT = join(dirname(fileURLToPath(import.meta.url)), 'format.js');
 
 /** ECharts' browser build from node_modules, found through its package entry (its exports hide dist/). */
 const ECHARTS = join(dirname(createRequire(import.meta.url).resolve('echarts')), 'echarts.min.js');

@@ -1,20 +1,9 @@
 import { terminalWord, textTable } from '@tapfleet/runtime';
 import type { CompareResponse, LatencyStats, LatencySummary, RankResponse, SlowestResponse, TxnView } from '@tapfleet/schemas';
+import { clockText, durationText } from './format.js';
 
-/** A duration in the unit that keeps 3-4 significant digits: `850ns`, `12.5us`, `3.20ms`, `1.50s`. */
-export function durationText(ns: number): string {
-  const a = Math.abs(ns);
-  if (a < 1_000) return `${ns}ns`;
-  if (a < 1_000_000) return `${(ns / 1_000).toFixed(a < 10_000 ? 2 : 1)}us`;
-  if (a < 1_000_000_000) return `${(ns / 1_000_000).toFixed(a < 10_000_000 ? 2 : 1)}ms`;
-  return `${(ns / 1_000_000_000).toFixed(2)}s`;
-}
-
-/** UTC wall time of an ns timestamp to the microsecond: `14:03:07.123456`. */
-export function clockText(ns: bigint): string {
-  const iso = new Date(Number(ns / 1_000_000n)).toISOString();
-  return `${iso.slice(11, 19)}.${String((ns / 1000n) % 1_000_000n).padStart(6, '0')}`;
-}
+// The number formats the web page shares live in format.ts (it loads them as /format.js: no imports there).
+export { clockText, durationText };
 
 /** Plain aligned columns, every cell escaped for the terminal (runtime's textTable). */
 export const table = textTable;
