@@ -66,3 +66,17 @@ describe('probe clauses without the probe keyword, as bpftrace writes them', () 
     assert.match(d.hint!, /POINT \[, POINT\] \[\/predicate\/\] \{ \.\.\. \}/);
   });
 });
+
+describe('a probe body left open', () => {
+  // One cause, one diagnostic: each later probe was "expected a statement, found 'tracepoint'" (or 'END', 'probe'),
+  // then "expected '}' ... found end of file" at the end, four errors for one missing brace.
+  test('is one error where the next probe starts, naming the block, and the probes after it are read', () => {
+    const text = 'tracepoint:sched:sched_switch { @x = count();\ntracepoint:sched:sched_process_exec { @y = count(); }\nEND { print(@x); }';
+    assert.deepEqual(errorsOf(text), ["2:1: expected '}' to close the block opened at 1:31 before the next probe"]);
+    const diags = new Diagnostics();
+    const script = parse(new Source('script.tap', text), diags);
+    assert.deepEqual(script.probes.map((p) => p.points.map((x) => x.text)), [['tracepoint:sched:sched_switch'], ['tracepoint:sched:sched_process_exec'], ['end']]);
+    assert.deepEqual(errorsOf('probe begin { if (1) { @x = 1; }\nprobe end { print(@x); }'), ["2:1: expected '}' to close the block opened at 1:13 before the next probe"]);
+    assert.deepEqual(errorsOf('BEGIN { @x = 1;\nEND { print(@x); }'), ["2:1: expected '}' to close the block opened at 1:7 before the next probe"]);
+  });
+});

@@ -14,8 +14,8 @@ export interface Token {
 
 const PUNCT2 = new Set(['<<', '>>', '<=', '>=', '==', '!=', '&&', '||']);
 const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.']);
-/** bpftrace 0.17's integers: 0x hex, or decimal with `_` between digits and an exponent (`1_000`, `5e9`). */
-const NUMBER = /(0x[0-9a-fA-F]+|[0-9](?:[0-9_]*[0-9])?(?:e[0-9]+)?)([A-Za-z_]*)/y;
+/** bpftrace 0.17's integers: 0x hex, or decimal (octal after a leading 0) with `_` between digits and an exponent (`1_000`, `5e9`, `1E3`). */
+const NUMBER = /(0x[0-9a-fA-F]+|[0-9](?:[0-9_]*[0-9])?(?:[eE][0-9]+)?)([A-Za-z_]*)/y;
 
 // Character classes by code: the lexer runs over up to a megabyte, a regex per character is too slow.
 const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
@@ -127,10 +127,15 @@ export class Lexer {
     const m = NUMBER.exec(t);
     const digits = m![1]!;
     this.pos = start + m![0].length;
-    if (m![2]) this.diags.error(this.span(start), `'${m![0]}' is not a number`, 'integers are decimal (1000, 1_000, 1e3) or 0x hex; durations belong in probe points like interval:1s');
-    const [mantissa, exponent] = digits.startsWith('0x') ? [digits, '0'] : digits.replace(/_/g, '').split('e');
+    const [mantissa, exponent] = digits.startsWith('0x') ? [digits, '0'] : digits.replace(/_/g, '').split(/[eE]/);
+    // As bpftrace (strtoull's base 0): 0644 is octal, 420; 08 is no number. With an exponent the digits are decimal.
+    const octal = exponent === undefined && /^0[0-9]/.test(mantissa!);
+    if (m![2] || (octal && /[89]/.test(mantissa!))) {
+      this.diags.error(this.span(start), `'${m![0]}' is not a number`, 'integers are decimal (1000, 1_000, 1e3), 0x hex or, after a leading 0, octal (0644); durations belong in probe points like interval:1s');
+      return { kind: 'int', text: m![0], span: this.span(start), value: 0n };
+    }
     // An exponent past 10^20 cannot fit; not computing it keeps 1e999999999 from building a huge number.
-    const value = Number(exponent ?? '0') > 20 ? 1n << 64n : BigInt(mantissa!) * 10n ** BigInt(exponent ?? '0');
+    const value = Number(exponent ?? '0') > 20 ? 1n << 64n : BigInt(octal ? `0o${mantissa!.slice(1)}` : mantissa!) * 10n ** BigInt(exponent ?? '0');
     if (value > 0xffffffffffffffffn) this.diags.error(this.span(start), `integer ${digits} does not fit in 64 bits`);
     return { kind: 'int', text: m![0], span: this.span(start), value };
   }

@@ -291,12 +291,22 @@ export class Parser {
       this.skipBalanced();
       return [];
     }
+    const open = this.tok;
     this.expect('{', 'to open the probe body');
     this.blockNesting++;
     try {
       const stmts: Stmt[] = [];
       while (!this.is('}')) {
         if (this.atEof()) this.fail(this.tok, "expected '}' to close the block, found end of file");
+        // The next probe where a statement should be: a block left open. One error, once (the
+        // enclosing blocks close here too), and the probe ends so the next one is read as one.
+        if (this.unclosedAt === this.tok) return stmts;
+        if (this.startsNextProbe()) {
+          const { line, col } = open.span.source.position(open.span.start);
+          this.diags.error(this.tok.span, `expected '}' to close the block opened at ${line}:${col} before the next probe`);
+          this.unclosedAt = this.tok;
+          return stmts;
+        }
         try {
           stmts.push(this.statement());
         } catch (e) {
@@ -310,6 +320,22 @@ export class Parser {
     } finally {
       this.blockNesting--;
     }
+  }
+
+  /** Where a block left open was reported: the probe that starts there. */
+  private unclosedAt: Token | undefined;
+
+  /** A statement's place holding the start of a probe: `probe`, a point with a kind (`tracepoint:...`, never a statement), or BEGIN/END before `{`. */
+  private startsNextProbe(): boolean {
+    if (this.isKeyword('probe')) return true;
+    if (this.tok.kind !== 'ident') return false;
+    const saved = this.lex.pos;
+    this.lex.pos = this.tok.span.start;
+    const text = this.lex.point().text;
+    this.lex.skipTrivia();
+    const after = this.lex.peekChar();
+    this.lex.pos = saved;
+    return /^[a-z]+:/.test(text) || (text in UPPER_SPECIAL && after === '{');
   }
 
   /** Skips a `{ ... }` group (the current token is its `{`) without recursion, however deep it is. */

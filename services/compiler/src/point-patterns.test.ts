@@ -17,6 +17,20 @@ describe('probe point patterns and the probe builtin', () => {
     assert.deepEqual(matchPointPattern('sched:sched.switch', names), [], '. is no wildcard');
   });
 
+  // The timeout only stops a hang: the RegExp this replaced backtracked through every split of
+  // the name among the 13 runs of [^:]* (minutes per name), where the walk is linear.
+  test('a pattern of many stars is matched at once, as bpftrace lists it', { timeout: 60_000 }, () => {
+    const names = ['syscalls:sys_enter_clock_nanosleep', 'syscalls:sys_enter_sched_rr_get_interval', 'sched:sched_switch', 'syscalls:sys_enter_Q'];
+    assert.deepEqual(matchPointPattern(`syscalls:*${'*'.repeat(12)}Q`, names), ['syscalls:sys_enter_Q']);
+    assert.deepEqual(matchPointPattern(`*${'*_'.repeat(12)}*Q`.replace(/^/, 'syscalls:'), names), []);
+    assert.deepEqual(matchPointPattern('**:**', names), names, '** is *');
+    assert.deepEqual(matchPointPattern('sys*:*_*_*_*', names), ['syscalls:sys_enter_clock_nanosleep', 'syscalls:sys_enter_sched_rr_get_interval']);
+    assert.deepEqual(matchPointPattern('*:*switch*', names), ['sched:sched_switch']);
+    assert.deepEqual(matchPointPattern('*', names), [], 'one part never matches two');
+    assert.deepEqual(matchPointPattern('a*a*b', ['aab', 'ab', 'aaab', 'aba']), ['aab', 'aaab']);
+    assert.deepEqual(matchPointPattern('*', ['', 'x']), ['', 'x']);
+  });
+
   test('a tracepoint pattern is one program per match, each its own classic tracepoint, probe its full name', () => {
     const fe = compileFixture('tracepoint:sched:sched_* { @[probe] = count(); }\nt:syscalls:sys_enter_* { printf("%s\\n", probe); }');
     assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
@@ -74,11 +88,23 @@ describe('integer literals', () => {
     assert.equal(value('1e19'), 10n ** 19n);
     assert.equal(value('18_446_744_073_709_551_615'), 2n ** 64n - 1n);
   });
+  // Side by side: bpftrace -e 'BEGIN { printf("%lu\n", 0644); exit(); }' prints 420, and 1E3 1000;
+  // tapfleet read 0644 as 644 (a bpftrace script's args->mode == 0644 silently compared with 644) and refused 1E3.
+  test('a leading 0 is octal and E an exponent, as bpftrace 0.17 reads them', () => {
+    assert.equal(value('0644'), 0o644n);
+    assert.equal(value('010'), 8n);
+    assert.equal(value('0_17'), 0o17n);
+    assert.equal(value('00'), 0n);
+    assert.equal(value('0'), 0n);
+    assert.equal(value('1E3'), 1000n);
+    assert.equal(value('00_1e1'), 10n);
+  });
   const ONE_CAUSE: [string, string][] = [
     ['1e20', "1:20: integer 1e20 does not fit in 64 bits"],
     ['1e99999999999', "1:20: integer 1e99999999999 does not fit in 64 bits"],
     ['12e', "1:20: '12e' is not a number"],
     ['1_', "1:20: '1_' is not a number"],
+    ['08', "1:20: '08' is not a number"],
   ];
   for (const [text, expected] of ONE_CAUSE)
     test(`one diagnostic: ${text}`, () => assert.deepEqual(errorsOf(`probe begin { @x = ${text}; }`), [expected]));

@@ -80,3 +80,17 @@ test('printf() call sites share the 65,536 record ids with the events', () => {
   assert.equal(errors.length, 1, errors.slice(0, 3).join('\n'));
   assert.match(errors[0]!, /^94:\d+: this script sends more than 65536 kinds of record \(events and printf\(\) call sites\)$/);
 });
+
+test('nothing after a top-level exit() in begin/end/interval runs, as in bpftrace 0.17 (its exit() ends the probe)', () => {
+  // bpftrace -e 'BEGIN { @a = 1; exit(); @x = 5; printf("no\n"); }' prints only @a: 1; this printed "no" and @x: 5 too.
+  const fe = compileFixture('BEGIN { @a = 1; exit(); @x = 5; printf("no\\n"); print(@a); }\nEND { printf("e %d\\n", 1); exit(); printf("after %d\\n", 2); }');
+  assert.deepEqual(fe.diagnostics.filter((d) => d.severity === 'error'), []);
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const bundle = makeBundle(fe, 'x', Buffer.from('obj'), FIXTURE_PROFILES.kernel, [], privateKey);
+  const actions = (kind: string) => bundle.manifest.attach.find((a) => a.kind === kind) as { actions: { op: string; record?: string }[] };
+  assert.deepEqual(actions('begin').actions, [{ op: 'exit' }]);
+  assert.deepEqual(actions('end').actions, [{ op: 'printf', record: 'printf_1' }, { op: 'exit' }]);
+  const begin = /SEC\("[^"]*"\)\s*int p0_0\b[\s\S]*?\n\}/.exec(fe.c!)?.[0] ?? '';
+  assert.ok(begin.length > 0, 'the begin program is in the C');
+  assert.ok(!begin.includes('printf_0') && !/= 5\b|\b5LL?\b/.test(begin), `the begin program neither writes @x nor sends the printf after exit():\n${begin}`);
+});

@@ -170,6 +170,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   type Held = { at: bigint; show: () => void };
   let held: Held[] | undefined = manifest.attach.some((a) => a.kind === 'begin' && a.actions.length) ? [] : undefined;
   const kernelOutput = (at: bigint, show: () => void) => (held ? held.push({ at, show }) : show());
+  /** exit() records read so far: a firing's program that sent one ended its probe there. */
+  let exitRecords = 0;
   // Stack fields are symbolised as each record arrives, while its process most likely still runs.
   const withStacks = new Set(manifest.events.filter((e) => e.fields.some(isStackField)).map((e) => e.id));
   const eventStacks = new EventStacks();
@@ -188,7 +190,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         // After exit(), records still in the ring are not printed (as bpftrace stops reading at exit).
         if (result.exited) break;
         if (!ev) result.undecodable++;
-        else if (ev.layout.call?.fn === 'exit') kernelOutput(ktimeOf(ev.fields), requestExit);
+        else if (ev.layout.call?.fn === 'exit') {
+          exitRecords++;
+          kernelOutput(ktimeOf(ev.fields), requestExit);
+        }
         else {
           if (withStacks.has(ev.layout.id)) eventStacks.symbolise(ev.layout, r.data, ev.fields);
           if (ev.layout.call?.fn === 'printf') {
@@ -289,9 +294,13 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       held ??= [];
       // CLOCK_MONOTONIC, as the kernel's record times: when a firing sends no record, it ran about now.
       const started = process.hrtime.bigint();
+      const exitsBefore = exitRecords;
       if (program) runner.run(program);
       if (manifest.maps.length && actions.some((x) => x.op === 'print')) runner.snapshot();
       await synced();
+      // Its program's exit() (in an if) ended the probe there, as bpftrace's returns: the print() and
+      // clear() calls all stand after that if (typecheck), so only the printf() lines it sent remain.
+      if (program && exitRecords > exitsBefore) actions = actions.filter((x) => x.op === 'printf');
       const sent = [...firingLines.values()].flat().map((l) => l.at);
       // A begin probe ran before any probe attached: everything the probes sent comes after its lines.
       releaseHeld(beforeEverything ? 0n : sent.length ? sent.reduce((x, y) => (x < y ? x : y)) : started);

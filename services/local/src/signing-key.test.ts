@@ -56,3 +56,20 @@ test('the public half is kept beside the key and used while the key file holds t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a kept half that is not the key\'s (planted, corrupted) is repaired on the first miss: the fresh bundle verifies, later hits use the key\'s own half', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-signing-key-'));
+  try {
+    const keyPath = join(dir, 'keys', 'signing-key.pem');
+    localSigningKey(keyPath);
+    writeFileSync(publicHalfPath(keyPath), JSON.stringify({ ...kept(keyPath), publicKeyPem: otherPublicKey() }));
+    // A run: the cache lookup uses the kept half (a wrong one rejects every entry), then a miss signs with the private key and run.ts verifies with publicKeyPem.
+    const key = localSigningKey(keyPath);
+    const signature = sign(null, Buffer.from('bundle'), key.privateKey);
+    assert.ok(verify(null, Buffer.from('bundle'), createPublicKey(key.publicKeyPem), signature), 'the bundle just signed verifies: before, every run failed here until the file was removed by hand');
+    assert.equal(kept(keyPath).publicKeyPem, derived(keyPath), 'kept anew');
+    assert.equal(localSigningKey(keyPath).publicKeyPem, derived(keyPath));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -56,12 +56,21 @@ export function localSigningKey(keyPath: string): LocalSigningKey {
   const sha256 = keySha256(keyPath);
   const kept = sha256 && keptPublicHalf(keyPath, sha256);
   if (kept) {
-    let privateKey: KeyObject | undefined;
+    let loaded: { privateKey: KeyObject; publicKeyPem: string } | undefined;
     return {
-      publicKeyPem: kept,
+      // Once the private key is read (a miss), its own half: a kept one that is not (planted, corrupted, with the
+      // key's hash) made every fresh bundle fail its verification, run after run; it is kept anew.
+      get publicKeyPem() {
+        return loaded?.publicKeyPem ?? kept;
+      },
       get privateKey() {
         // The file hashed above, read again on a miss: a key replaced in between fails the fresh bundle's verification (run.ts), never passes it.
-        return (privateKey ??= loadOrCreateSigningKey(keyPath).privateKey);
+        if (!loaded) {
+          loaded = loadOrCreateSigningKey(keyPath);
+          // Kept under the hash only while the file still holds the bytes hashed (not a key swapped in meanwhile).
+          if (loaded.publicKeyPem !== kept && keySha256(keyPath) === sha256) keepPublicHalf(keyPath, loaded.publicKeyPem, sha256);
+        }
+        return loaded.privateKey;
       },
     };
   }

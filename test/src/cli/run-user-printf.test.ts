@@ -125,3 +125,14 @@ test('printf() in begin/end/interval: the one refusal (reading a map after clear
   const ok = tapfleet('check', '-e', 'probe tracepoint:syscalls:sys_enter_getpid { @n++; }\nprobe interval:1s { printf("%d at %d\\n", @n, nsecs); clear(@n); }');
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+test('an interval firing whose exit() (in an if) ran does not print() after it: the probe ends there, as in bpftrace', () => {
+  // Before: tapfleet printed @i: 2 twice (the firing's print(@i) after its program's exit, then the maps at exit).
+  const script = 'interval:ms:100 { @i++; if (@i == 2) { exit(); } printf("tick %d\\n", @i); print(@i); }';
+  const bt = bpftrace([], script);
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(lines(bt.stdout), ['tick 1', '@i: 1', '@i: 2'], 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', script);
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(lines(tf.stdout).filter((l) => !/^(Attached|tapfleet run:)/.test(l)), ['tick 1', '@i: 1', '@i: 2']);
+});

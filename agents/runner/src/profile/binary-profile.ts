@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BinaryProfile, ElfSymbol, UsdtNote } from '@tapfleet/schemas';
 import { gnuBuildId, NT_STAPSDT, parseNotes } from '@tapfleet/schemas';
@@ -47,8 +47,11 @@ function openElf(path: string): OpenElf {
   const abs = resolve(path);
   let buf: Buffer;
   try {
+    // A device or FIFO named as a binary (uprobe:/dev/zero:f) would be read without end, or block the open.
+    if (!statSync(abs).isFile()) throw new ElfError(`${abs} is not a regular file`);
     buf = readFileSync(abs);
   } catch (e) {
+    if (e instanceof ElfError) throw e;
     throw new ElfError(`cannot read ${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new ElfError(`${abs} is not an ELF file`);

@@ -11,7 +11,7 @@ import { EXIT_RECORD } from './printf-check.js';
 import { resetValueMapTemps, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
 import { mapDefinitionC, mapId } from './emit-maps.js';
 import { profileProgram, stackFieldC, stackKeyC, stackMapsC } from './emit-stacks.js';
-import { USER_SIDE_STATEMENTS } from './user-side-statements.js';
+import { bodyUntilExit, USER_SIDE_STATEMENTS } from './user-side-statements.js';
 import { isStackName } from './stack-keys.js';
 
 type AggKind = Exclude<MapInfo['kind'], 'value'>;
@@ -143,7 +143,7 @@ function pointProgram(prog: ProgramInfo, probe: ResolvedProbe, keyCount: number,
   if (probe.predicate) body.push(`\tif (!(${intExpr(probe.predicate, ctx, a)}))\n\t\treturn 0;`);
   // A begin/end/interval probe's program holds its map writes; its print()/printf()/exit() run in user space.
   const userSide = point.target.kind === 'begin' || point.target.kind === 'end' || point.target.kind === 'interval';
-  const statements = userSide ? probe.body.filter((st) => !USER_SIDE_STATEMENTS.has(st.kind)) : probe.body;
+  const statements = userSide ? bodyUntilExit(probe.body).filter((st) => !USER_SIDE_STATEMENTS.has(st.kind)) : probe.body;
   body.push(...statements.flatMap((st) => stmt(st, ctx, a, 1)));
   return program(prog.name, point.target, body);
 }

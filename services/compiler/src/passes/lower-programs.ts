@@ -4,7 +4,7 @@ import type { Span } from '../source.js';
 import { flatten } from './check-limits.js';
 import type { ResolvedProbe, Target } from './resolve-points.js';
 import { isUserSide } from './typecheck.js';
-import { USER_SIDE_PROGRAM_STATEMENTS } from './user-side-statements.js';
+import { bodyUntilExit, USER_SIDE_PROGRAM_STATEMENTS } from './user-side-statements.js';
 
 /** One BPF program in the object: what it implements and where the runner attaches it. */
 export interface ProgramInfo {
@@ -27,7 +27,8 @@ export interface ProgramInfo {
  * ran), printed here at its place among the print() calls. An exit() inside an if is the program's
  * (it sends the exit record); print(), clear() and exit() otherwise stand at the top level.
  */
-function userActions(body: Stmt[]): UserAction[] {
+function userActions(whole: Stmt[]): UserAction[] {
+  const body = bodyUntilExit(whole);
   const topLevel = new Set<Stmt>(body);
   return flatten(body).flatMap((s): UserAction[] => {
     if (s.kind !== 'printf' && !topLevel.has(s)) return [];
@@ -79,7 +80,7 @@ export function lowerPrograms(probes: ResolvedProbe[]): { programs: ProgramInfo[
   const attach = programs.flatMap((p) => p.attach);
   for (const probe of probes) {
     // A user-side probe's map writes: one program the runner runs (begin: before any probe attaches; end, interval: at each firing), never attached.
-    const kernel = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target)) && probe.body.some((s) => USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) ? `p${probe.index}_0` : undefined;
+    const kernel = probe.points.length > 0 && probe.points.every((p) => isUserSide(p.target)) && bodyUntilExit(probe.body).some((s) => USER_SIDE_PROGRAM_STATEMENTS.has(s.kind)) ? `p${probe.index}_0` : undefined;
     if (kernel) programs.push({ name: kernel, target: probe.points[0]!.target, span: probe.points[0]!.span, probe: probe.index, point: 0, attach: [] });
     for (const p of probe.points) {
       if (p.target.kind === 'interval') attach.push({ kind: 'interval', periodNs: p.target.periodNs, actions: userActions(probe.body), ...(kernel ? { kernel } : {}) });

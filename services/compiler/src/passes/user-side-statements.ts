@@ -15,6 +15,17 @@ export const USER_SIDE_PROGRAM_STATEMENTS = new Set<Stmt['kind']>(['let', 'if', 
 
 type Kind = 'begin' | 'end' | 'interval';
 
+/**
+ * A begin/end/interval body up to its first top-level exit(): what follows never runs, as in
+ * bpftrace 0.17, whose exit() ends the probe's run (`BEGIN { exit(); @x = 5; printf(...) }` writes
+ * and prints nothing). The program would otherwise run the writes and printf() calls after it,
+ * and the owner the print() calls. Still type-checked in full, as bpftrace checks them.
+ */
+export function bodyUntilExit(body: Stmt[]): Stmt[] {
+  const exit = body.findIndex((s) => s.kind === 'exit');
+  return exit < 0 ? body : body.slice(0, exit + 1);
+}
+
 export const isZeroValue = (e: Expr) => (e.kind === 'int' && e.value === 0n) || (e.kind === 'string' && e.value === '');
 
 /** The one statement a user-side probe refuses: emit (its events would come from no traced process). */
