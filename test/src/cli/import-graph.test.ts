@@ -66,7 +66,7 @@ for (const mode of MODES) {
       assert.deepEqual(matching(r.modules, FRONT_END), [], `tapfleet ${args.join(' ')}`);
       assert.deepEqual(matching(r.modules, LOGGER), [], `tapfleet ${args.join(' ')}`);
       assert.deepEqual(matching(r.modules, UNUSED_BUILTINS), [], `tapfleet ${args.join(' ')}`);
-      assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
+      assert.deepEqual(matching(r.modules, /(host-agent|control-plane|ingest|assembler|query)\/dist\/(?!commands|agent-command|api-client|query-client|text-format|format)[^/]+\.js$/), [], `tapfleet ${args.join(' ')}`);
       // The single-host package's command table only: no session, host discovery, cache, output or runner.
       assert.deepEqual(matching(r.modules, /services\/local\/dist\/(run-session|host-compile|compile-cache\/|output\/)|agents\/runner\/dist\//), [], `tapfleet ${args.join(' ')}`);
     }
