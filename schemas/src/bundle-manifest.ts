@@ -1,7 +1,7 @@
 import { z } from 'zod/v3';
 import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
-import { EventLayout, publishedLayout } from './event-layout.js';
+import { EventLayout, isHostField, publishedLayout } from './event-layout.js';
 
 /** `@name`, or `@` alone (the anonymous map). */
 const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
@@ -79,8 +79,11 @@ export const MapLayout = z.object({
   valueType: z.enum(['i64', 'str']).optional(),
   /** Key fields (may be empty for a scalar aggregation). */
   keySize: z.number().int().safe().nonnegative(),
-  /** kstack/ustack: 8 bytes, a stack id of one of the bundle's `stacks` maps (and, for ustack, the tgid: see StackMap). */
-  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str', 'kstack', 'ustack']), offset: z.number().int().safe().nonnegative(), size: z.number().int().safe().positive(),
+  /**
+   * kstack/ustack: 8 bytes, a stack id of one of the bundle's `stacks` maps (and, for ustack, the tgid: see StackMap).
+   * ksym: 8 bytes, a kernel address; usym: 16, a user address then its process's tgid (both named where the map is read).
+   */
+  keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str', 'kstack', 'ustack', 'ksym', 'usym']), offset: z.number().int().safe().nonnegative(), size: z.number().int().safe().positive(),
     /** kstack/ustack: the bundle's stack map (`stacks`) the id is from. */
     stackMap: z.string().optional() })),
   valueSize: z.number().int().safe().positive(),
@@ -153,7 +156,7 @@ export type BundleManifest = z.infer<typeof BundleManifest>;
  * `tapfleet run` keep the manifest's own.
  */
 export function publishedManifest(m: BundleManifest): BundleManifest {
-  return m.events.some((e) => e.fields.some((f) => f.type === 'kstack' || f.type === 'ustack')) ? { ...m, events: m.events.map(publishedLayout) } : m;
+  return m.events.some((e) => e.fields.some(isHostField)) ? { ...m, events: m.events.map(publishedLayout) } : m;
 }
 
 /** The BPF object's symbol for an aggregation map `@name`: what runners snapshot. */

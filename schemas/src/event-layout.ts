@@ -5,8 +5,20 @@ import { z } from 'zod/v3';
  * the generated C struct, the bundle manifest, the agent's decoder and the
  * ClickHouse columns are all derived from it. Nothing else may restate a layout.
  */
-export const FieldType = z.enum(['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'str', 'kstack', 'ustack']);
+export const FieldType = z.enum(['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'str', 'kstack', 'ustack', 'ksym', 'usym']);
 export type FieldType = z.infer<typeof FieldType>;
+/**
+ * An address the probe wrote with ksym(addr) or usym(addr): 8 bytes, named on the host that
+ * took it (kernel symbols from kallsyms, user ones through the record's process), as bpftrace
+ * prints it (the symbol without an offset, or 0x-hex when none holds it). Like a stack, it
+ * never leaves the host as an address: published records carry its name (publishedLayout).
+ */
+export type SymbolFieldType = Extract<FieldType, 'ksym' | 'usym'>;
+export const isSymbolField = (f: Pick<LayoutField, 'type'>): f is LayoutField & { type: SymbolFieldType } => f.type === 'ksym' || f.type === 'usym';
+/** A field only the host that took it can read (a stack or a symbol): last in the record, published as text. */
+export const isHostField = (f: Pick<LayoutField, 'type'>): boolean => isStackField(f) || isSymbolField(f);
+/** Bytes of the text a symbol field is published as (a name past it is cut). */
+export const SYMBOL_TEXT_SIZE = 256;
 /**
  * A stack the probe copied into its record with bpf_get_stack(): an i64 (the bytes copied, or
  * a negative errno) then `depth` u64 instruction pointers, leaf first. Only the host that took
@@ -27,11 +39,11 @@ export const MAX_STACK_FIELD_DEPTH = 127;
 export const stackTextSize = (depth: number) => Math.min(64 * depth, 4096);
 export const STACK_TEXT_CUT = '[more frames]';
 
-export const FIELD_TYPE_SIZE: Record<Exclude<FieldType, 'str' | StackFieldType>, number> = {
+export const FIELD_TYPE_SIZE: Record<Exclude<FieldType, 'str' | StackFieldType | SymbolFieldType>, number> = {
   u8: 1, u16: 2, u32: 4, u64: 8, i8: 1, i16: 2, i32: 4, i64: 8,
 };
 /** An integer field (not a string, not a stack). */
-export const isIntField = (f: Pick<LayoutField, 'type'>): boolean => f.type !== 'str' && !isStackField(f);
+export const isIntField = (f: Pick<LayoutField, 'type'>): boolean => f.type !== 'str' && !isHostField(f);
 
 export const LayoutField = z
   .object({
@@ -45,9 +57,20 @@ export const LayoutField = z
     size: z.number().int().safe().positive().max(4096),
     /** On a `str` of a published layout: the stack whose symbolised frames it holds, one a line, leaf first. */
     stack: z.enum(['kstack', 'ustack']).optional(),
+    /**
+     * On a u64/i64 printf() argument written as strftime(FORMAT, nsecs): the strftime(3) format
+     * it prints with, the value being CLOCK_MONOTONIC ns (bpftrace's nsecs) turned into local wall time.
+     */
+    strftime: z.string().max(256).optional(),
   })
   .superRefine((f, ctx) => {
     if (f.stack !== undefined && f.type !== 'str') ctx.addIssue({ code: 'custom', path: ['stack'], message: 'only a published string field holds a stack\'s text' });
+    if (f.strftime !== undefined && f.type !== 'u64' && f.type !== 'i64') ctx.addIssue({ code: 'custom', path: ['strftime'], message: 'only a 64-bit integer field holds a strftime() time' });
+    if (f.type === 'ksym' || f.type === 'usym') {
+      if (f.size !== 8) ctx.addIssue({ code: 'custom', path: ['size'], message: `a ${f.type} field is 8 bytes` });
+      if (f.offset % 8 !== 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: `a ${f.type} field must be 8-byte aligned` });
+      return;
+    }
     if (f.type === 'str' && f.stack === undefined && f.size > 256) ctx.addIssue({ code: 'custom', path: ['size'], message: 'a string field holds at most 256 bytes' });
     if (f.type === 'kstack' || f.type === 'ustack') {
       const depth = (f.size - 8) / 8;
@@ -110,9 +133,9 @@ export const EventLayout = z
     const seen = new Set<string>(EVENT_PREFIX.map((f) => f.name));
     let stackSeen = false;
     layout.fields.forEach((f, i) => {
-      // Stacks last: publishedLayout swaps them for text without moving any other field.
-      if (isStackField(f)) stackSeen = true;
-      else if (stackSeen) ctx.addIssue({ code: 'custom', path: ['fields', i], message: 'stack fields come after every other field' });
+      // Stacks and symbols last: publishedLayout swaps them for text without moving any other field.
+      if (isHostField(f)) stackSeen = true;
+      else if (stackSeen) ctx.addIssue({ code: 'custom', path: ['fields', i], message: 'stack and symbol fields come after every other field' });
       if (seen.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate or reserved field name "${f.name}"` });
       seen.add(f.name);
       if (f.offset < end) ctx.addIssue({ code: 'custom', path: ['fields', i, 'offset'], message: `overlaps the previous field (ends at ${end})` });
@@ -156,6 +179,8 @@ export function readField(view: DataView, base: number, f: LayoutField): FieldVa
       const { frames, error } = readStack(view, base, f);
       return error ? `[stack lost: errno ${error}]` : frames.map((ip) => `0x${ip.toString(16)}`).join('\n');
     }
+    case 'ksym':
+    case 'usym': return `0x${view.getBigUint64(at, true).toString(16)}`;
   }
 }
 
@@ -179,12 +204,14 @@ export function readStack(view: DataView, base: number, f: LayoutField): { frame
  * batches, so they read this layout; the same layout when the event has no stack.
  */
 export function publishedLayout(layout: EventLayout): EventLayout {
-  if (!layout.fields.some(isStackField)) return layout;
+  if (!layout.fields.some(isHostField)) return layout;
   let at = 0;
   const fields = layout.fields.map((f): LayoutField => {
-    if (!isStackField(f)) return f;
+    if (!isHostField(f)) return f;
     at ||= f.offset;
-    const out: LayoutField = { name: f.name, type: 'str', offset: at, size: stackTextSize((f.size - 8) / 8), stack: f.type };
+    const out: LayoutField = isStackField(f)
+      ? { name: f.name, type: 'str', offset: at, size: stackTextSize((f.size - 8) / 8), stack: f.type }
+      : { name: f.name, type: 'str', offset: at, size: SYMBOL_TEXT_SIZE };
     at += out.size;
     return out;
   });
@@ -208,6 +235,12 @@ export function writeStackText(out: Uint8Array, at: number, size: number, text: 
   const kept = nl > 0 ? bytes.subarray(0, nl + 1) : new Uint8Array(0);
   out.set(kept, at);
   stackEncoder.encodeInto(STACK_TEXT_CUT, out.subarray(at + kept.length, at + size - 1));
+}
+
+/** A symbol's name written as a published symbol field: NUL-terminated, cut at a whole character. */
+export function writeSymbolText(out: Uint8Array, at: number, size: number, text: string): void {
+  out.fill(0, at, at + size);
+  stackEncoder.encodeInto(text, out.subarray(at, at + size - 1));
 }
 
 /** Decodes one record (prefix plus the layout's fields) that starts at `base` in `view`. */

@@ -143,7 +143,9 @@ export class DeploymentSupervisor {
   private async launch(): Promise<void> {
     const { d } = this;
     const manifest = this.bundle!.manifest;
-    this.stacks = manifest.stacks?.length ? new StackSymbolizer(manifest.stacks) : undefined;
+    // ksym()/usym() keys are named by the same symbolizer, stack maps or not.
+    const symbolKeys = manifest.maps.some((m) => m.keyFields.some((f) => f.type === 'ksym' || f.type === 'usym'));
+    this.stacks = manifest.stacks?.length || symbolKeys ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
     const scope = this.scope();
     const runner = new RunnerProcess({
       objectPath: join(d.workDir, `${manifest.bundleId}.bpf.o`),

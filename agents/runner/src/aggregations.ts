@@ -11,12 +11,19 @@ function cString(bytes: Uint8Array): string {
 /** Symbolises stack key fields (StackSymbolizer); without one they stay packed ids. */
 export interface StackResolver {
   resolve(field: MapLayout['keyFields'][number], packed: bigint): string;
+  /** A ksym()/usym() key's address as bpftrace prints it (usym through process `tgid`). */
+  symbol(type: 'ksym' | 'usym', addr: bigint, tgid: number): string;
 }
 
 function decodeKey(layout: MapLayout, key: Uint8Array, stacks?: StackResolver): (bigint | string)[] {
   const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
   return layout.keyFields.map((f) => {
     if ((f.type === 'kstack' || f.type === 'ustack') && stacks) return stacks.resolve(f, v.getBigInt64(f.offset, true));
+    if (f.type === 'ksym' || f.type === 'usym') {
+      const addr = v.getBigUint64(f.offset, true);
+      const tgid = f.type === 'usym' ? Number(v.getBigUint64(f.offset + 8, true) & 0xffffffffn) : 0;
+      return stacks ? stacks.symbol(f.type, addr, tgid) : `0x${addr.toString(16)}`;
+    }
     if (f.type === 'str') return cString(key.subarray(f.offset, f.offset + f.size));
     return f.type === 'i64' ? v.getBigInt64(f.offset, true) : v.getBigUint64(f.offset, true);
   });

@@ -391,6 +391,7 @@ export class Parser {
     if (this.is('emit')) return this.emit();
     if (this.is('printf')) return this.printf();
     if (this.is('exit')) return this.exit();
+    if (this.is('time')) return this.time();
     if (this.is('if')) return this.ifStatement();
     if (this.is('print') || this.is('clear') || this.is('delete')) {
       const kw = this.advance();
@@ -533,6 +534,28 @@ export class Parser {
     const close = this.expect(')', 'to close printf(');
     this.endStatement();
     return { kind: 'printf', format: fmt.value as string, formatSpan: fmt.span, args, span: span(kw.span, close.span) };
+  }
+
+  /**
+   * `time("FORMAT")` (bpftrace's; `time()` is `time("%H:%M:%S\n")`): the current local time as
+   * strftime(3) formats it. Read as printf("%s", strftime(FORMAT, nsecs)), so it is printed in
+   * order with the printf() lines around it, by the same path.
+   */
+  private time(): Stmt {
+    const kw = this.advance();
+    this.expect('(', 'after time');
+    let format: Expr = { kind: 'string', value: '%H:%M:%S\n', span: kw.span };
+    if (!this.is(')')) {
+      const fmt = this.tok;
+      if (fmt.kind !== 'string') this.fail(fmt, `time() takes a strftime format string literal, found ${this.describe(fmt)}`, 'write time("%H:%M:%S\\n"), or time() for that format');
+      this.advance();
+      format = { kind: 'string', value: fmt.value as string, span: fmt.span };
+    }
+    const close = this.expect(')', 'time() takes one format string');
+    this.endStatement();
+    const at = span(kw.span, close.span);
+    const strftime: Expr = { kind: 'call', name: 'strftime', args: [format, { kind: 'builtin', name: 'nsecs', span: kw.span }], span: at };
+    return { kind: 'printf', format: '%s', formatSpan: format.span, args: [strftime], span: at };
   }
 
   private exit(): Stmt {

@@ -95,7 +95,9 @@ function writeFieldText(buf: Uint8Array, at: number, src: Uint8Array, base: numb
     case 'u64': return writeU64Decimal(buf, at, u32At(src, s), u32At(src, s + 4));
     case 'i64': return writeI64Decimal(buf, at, u32At(src, s), i32At(src, s + 4));
     case 'kstack':
-    case 'ustack': throw new Error(`field ${f.name} is a raw stack: ingest must read the published layout (publishedManifest)`);
+    case 'ustack':
+    case 'ksym':
+    case 'usym': throw new Error(`field ${f.name} is a raw stack: ingest must read the published layout (publishedManifest)`);
     default: return writeSafeDecimal(buf, at, smallInt(src, s, f));
   }
 }

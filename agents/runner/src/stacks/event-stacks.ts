@@ -1,5 +1,5 @@
-import { isStackField, PREFIX_FIELD, publishedLayout, readStack, writeStackText, type BundleManifest, type DecodedEvent, type EventLayout, type LayoutField } from '@tapfleet/schemas';
-import { kernelSymbols, LOST_STACK_PREFIX } from './stack-symbolizer.js';
+import { isHostField, isStackField, isSymbolField, PREFIX_FIELD, publishedLayout, readStack, writeStackText, writeSymbolText, type BundleManifest, type DecodedEvent, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import { kernelSymbols, LOST_STACK_PREFIX, symbolName } from './stack-symbolizer.js';
 import { UserSymbols } from './user-symbols.js';
 
 const EFAULT = 14;
@@ -19,25 +19,35 @@ export class EventStacks {
 
   constructor(private readonly kernelFrames: () => { frame(addr: bigint): string } = kernelSymbols) {}
 
-  /** The frames of stack field `f` of the record at `base`, as text. */
+  /** The frames of stack field `f` of the record at `base`, as text; a ksym/usym field's symbol name. */
   text(view: DataView, base: number, f: LayoutField): string {
+    if (isSymbolField(f)) {
+      const addr = view.getBigUint64(base + f.offset, true);
+      if (f.type === 'ksym') return symbolName(this.kernelFrames().frame(addr));
+      this.refreshRound();
+      return symbolName(this.user.frame(view.getUint32(base + PREFIX_FIELD.pid.offset, true), addr));
+    }
     const { frames, error } = readStack(view, base, f);
     // EFAULT: no such stack where the probe fired (a kernel stack of a sample in user mode): bpftrace prints it empty.
     if (error) return error === EFAULT ? '' : `${LOST_STACK_PREFIX}bpf_get_stack() gave errno ${error}]`;
     if (f.type === 'kstack') return frames.map((ip) => this.kernelFrames().frame(ip)).join('\n');
+    this.refreshRound();
+    const pid = view.getUint32(base + PREFIX_FIELD.pid.offset, true);
+    return frames.map((ip) => this.user.frame(pid, ip)).join('\n');
+  }
+
+  private refreshRound(): void {
     const now = Date.now();
     if (now - this.roundAt >= REFRESH_MS) {
       this.roundAt = now;
       this.user.beginRound();
     }
-    const pid = view.getUint32(base + PREFIX_FIELD.pid.offset, true);
-    return frames.map((ip) => this.user.frame(pid, ip)).join('\n');
   }
 
-  /** A decoded record's stack fields replaced by their text (decodeRecord gives addresses). */
+  /** A decoded record's stack and symbol fields replaced by their text (decodeRecord gives addresses). */
   symbolise(layout: EventLayout, data: Uint8Array, fields: DecodedEvent): DecodedEvent {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    for (const f of layout.fields) if (isStackField(f)) fields[f.name] = this.text(view, 0, f);
+    for (const f of layout.fields) if (isHostField(f)) fields[f.name] = this.text(view, 0, f);
     return fields;
   }
 }
@@ -52,7 +62,7 @@ export class StackPublisher {
 
   constructor(manifest: BundleManifest, private readonly stacks = new EventStacks()) {
     for (const layout of manifest.events)
-      if (layout.fields.some(isStackField)) this.kernelLayouts.set(layout.id, { layout, published: publishedLayout(layout) });
+      if (layout.fields.some(isHostField)) this.kernelLayouts.set(layout.id, { layout, published: publishedLayout(layout) });
   }
 
   /** Whether any event of the bundle carries a stack (else publish() is never needed). */
@@ -66,13 +76,13 @@ export class StackPublisher {
     const plan = this.kernelLayouts.get(view.getUint32(PREFIX_FIELD.event_id.offset, true));
     if (!plan || d.length !== plan.layout.size) return d;
     const out = new Uint8Array(plan.published.size);
-    const firstStack = plan.layout.fields.find(isStackField)!;
-    // Everything before the first stack keeps its place (stacks are last in the record).
+    const firstStack = plan.layout.fields.find(isHostField)!;
+    // Everything before the first stack or symbol keeps its place (they are last in the record).
     out.set(d.subarray(0, firstStack.offset));
     plan.layout.fields.forEach((f, i) => {
-      if (!isStackField(f)) return;
+      if (!isHostField(f)) return;
       const to = plan.published.fields[i]!;
-      writeStackText(out, to.offset, to.size, this.stacks.text(view, 0, f));
+      (isStackField(f) ? writeStackText : writeSymbolText)(out, to.offset, to.size, this.stacks.text(view, 0, f));
     });
     return out;
   }

@@ -2,6 +2,12 @@ import { unpackStackKey, type MapLayout, type StackMap } from '@tapfleet/schemas
 import { KernelSymbols } from './kernel-symbols.js';
 import { UserSymbols } from './user-symbols.js';
 
+/**
+ * A frame as ksym()/usym() print its address (bpftrace 0.17, seen side by side): the symbol
+ * without its offset, or the 0x-hex address when no symbol holds it.
+ */
+export const symbolName = (frame: string): string => frame.replace(/\+\d+$/, '');
+
 /** What a stack key whose stack the kernel could not keep prints as (bpftrace prints nothing). */
 export const LOST_STACK_PREFIX = '[stack lost: ';
 
@@ -57,6 +63,11 @@ export class StackSymbolizer {
     }
     this.tables.set(mapName, table);
     this.user.beginRound();
+  }
+
+  /** A ksym()/usym() key: the symbol holding `addr` (usym: in process `tgid`), without its offset. */
+  symbol(type: 'ksym' | 'usym', addr: bigint, tgid: number): string {
+    return symbolName(type === 'usym' ? this.user.frame(tgid, addr) : this.kernelFrames().frame(addr));
   }
 
   /** A stack key field's value as text: frames `name+offset` (hex when unknown), leaf first, one a line. */

@@ -5,7 +5,7 @@ import type { Expr, Stmt } from '../ast.js';
 import { LIMITS } from '../limits.js';
 import type { Type } from '../types.js';
 import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
-import type { Analysis, MapInfo } from './typecheck.js';
+import { PT_REGS, type Analysis, type MapInfo } from './typecheck.js';
 import type { Lowered, ProgramInfo } from './lower.js';
 import { EXIT_RECORD } from './printf-check.js';
 import { resetValueMapTemps, valueReadInt, valueReadStr, valueStore } from './emit-value-maps.js';
@@ -20,6 +20,7 @@ const C_INT: Record<string, string> = { u8: '__u8', u16: '__u16', u32: '__u32', 
 const cField = (f: LayoutField) =>
   f.type === 'str' ? `char ${f.name}[${f.size}];`
   : isStackField(f) ? `struct { __s64 bytes; __u64 ips[${(f.size - 8) / 8}]; } ${f.name};`
+  : f.type === 'ksym' || f.type === 'usym' ? `__u64 ${f.name};`
   : `${C_INT[f.type]} ${f.name};`;
 
 interface Ctx {
@@ -276,6 +277,9 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     }
     case 'call': {
       if (isStackName(e.name)) return stackKeyC(a.types.get(e));
+      // An address or a time, named or formatted in user space: the kernel carries the integer.
+      if (e.name === 'ksym' || e.name === 'usym' || e.name === 'strftime') return intExpr(e.args[e.args.length - 1]!, ctx, a);
+      if (e.name === 'reg') return regC(e.args[0], ctx);
       const m = /^(u|s)(8|16|32|64)$/.exec(e.name);
       if (m) return `TF_READ_USER(${m[1] === 'u' ? '__u' : '__s'}${m[2]}, ${intExpr(e.args[0]!, ctx, a)})`;
       return '0';
@@ -283,6 +287,13 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     case 'string': return '0';
     case 'param': return '0'; // replaced by its value right after parsing (positional-params.ts)
   }
+}
+
+/** reg("NAME"): a member of the saved registers (a perf event's context starts with them). */
+function regC(name: Expr | undefined, ctx: Ctx): string {
+  const member = name?.kind === 'string' ? PT_REGS[name.value] : undefined;
+  if (!member) return '0';
+  return ctx.target.kind === 'profile' ? `((__s64)ctx->regs.${member})` : `((__s64)((struct pt_regs *)ctx)->${member})`;
 }
 
 /** A statement that writes string expression `e` into `dest` (a char array of `size` bytes). */
@@ -408,6 +419,7 @@ function keyFill(map: string, keys: Expr[], key: string, ctx: Ctx, a: Analysis):
   return keys.map((k, i) => {
     const t = types[i]!;
     const dest = `${key}.${fields[i]!.name}`;
+    if (t.kind === 'int' && t.sym === 'usym') return `${dest}[0] = ${intExpr(k, ctx, a)}; ${dest}[1] = (__s64)(bpf_get_current_pid_tgid() >> 32);`;
     return t.kind === 'str' ? strInto(k, dest, t.size, ctx, a) : `${dest} = ${intExpr(k, ctx, a)};`;
   });
 }

@@ -14,7 +14,7 @@ function keyStruct(m: MapLayout, keyless: string): string[] {
   const id = mapId(m.name);
   const members = m.keyFields.length === 0
     ? `\t__u32 k0; /* ${keyless} */`
-    : m.keyFields.map((f) => (f.type === 'str' ? `\tchar ${f.name}[${f.size}];` : `\t__s64 ${f.name};`)).join('\n');
+    : m.keyFields.map((f) => (f.type === 'str' ? `\tchar ${f.name}[${f.size}];` : f.type === 'usym' ? `\t__s64 ${f.name}[2]; /* address, tgid */` : `\t__s64 ${f.name};`)).join('\n');
   return [`struct tf_k_${id} {\n${members}\n};`, `_Static_assert(sizeof(struct tf_k_${id}) == ${m.keySize}, "key of ${m.name}");`];
 }
 

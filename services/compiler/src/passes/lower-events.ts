@@ -12,13 +12,19 @@ import type { EventInfo } from './typecheck.js';
 export function eventLayout(id: number, name: string, info: EventInfo): EventLayout {
   const out: LayoutField[] = [];
   let at = EVENT_PREFIX_SIZE;
-  for (const f of info.fields) if (f.type.kind === 'int') {
-    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8 });
+  for (const f of info.fields) if (f.type.kind === 'int' && !f.type.sym) {
+    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8, ...(f.type.strftime !== undefined ? { strftime: f.type.strftime } : {}) });
     at += 8;
   }
   for (const f of info.fields) if (f.type.kind === 'str') {
     out.push({ name: f.name, type: 'str', offset: at, size: f.type.size });
     at += f.type.size;
+  }
+  // Symbols, then stacks: the fields only the host that took them can name, last (publishedLayout).
+  for (const f of info.fields) if (f.type.kind === 'int' && f.type.sym) {
+    at = Math.ceil(at / 8) * 8;
+    out.push({ name: f.name, type: f.type.sym, offset: at, size: 8 });
+    at += 8;
   }
   for (const f of info.fields) if (f.type.kind === 'stack') {
     at = Math.ceil(at / 8) * 8;

@@ -12,6 +12,8 @@ const round8 = (n: number) => Math.ceil(n / 8) * 8;
 function keyField(t: Type, i: number, at: number): KeyField {
   if (t.kind === 'str') return { name: `k${i}`, type: 'str', offset: at, size: round8(t.size) };
   if (t.kind === 'stack') return { name: `k${i}`, type: t.user ? 'ustack' : 'kstack', offset: at, size: 8, stackMap: stackMapName(t) };
+  // A user address is named through its process's mappings: the tgid rides with it.
+  if (t.sym) return { name: `k${i}`, type: t.sym, offset: at, size: t.sym === 'usym' ? 16 : 8 };
   return { name: `k${i}`, type: t.signed ? 'i64' : 'u64', offset: at, size: 8 };
 }
 

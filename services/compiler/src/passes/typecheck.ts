@@ -3,6 +3,7 @@ import type { Expr, Stmt } from '../ast.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
+import { strftimeProblem } from '../strftime-spec.js';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
 import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
@@ -50,6 +51,19 @@ export interface Analysis {
 const BUILTINS: Record<string, Type> = {
   pid: UINT, tid: UINT, uid: UINT, cpu: UINT, nsecs: UINT, elapsed: UINT, cgroup: UINT, walltime: UINT, comm: str(16), retval: INT, latency: UINT,
 };
+type RenderSite = 'record' | 'key';
+/** Calls whose integer user space prints as a name or a time (typed by renderedCall). */
+const RENDERED_CALLS: Record<string, { arity: number; usage: string; example: string }> = {
+  ksym: { arity: 1, usage: 'one kernel address: ksym(addr)', example: 'e.g. @[ksym(reg("ip"))] = count(); or printf("%s\\n", ksym(addr))' },
+  usym: { arity: 1, usage: 'one user address: usym(addr)', example: 'e.g. @[usym(reg("ip"))] = count(); or printf("%s\\n", usym(addr))' },
+  strftime: { arity: 2, usage: 'a format and a time in ns since boot: strftime("%H:%M:%S", nsecs)', example: 'e.g. printf("%s\\n", strftime("%H:%M:%S", nsecs))' },
+};
+/** bpftrace's x86_64 register names and the uapi struct pt_regs members they read. */
+export const PT_REGS: Record<string, string> = {
+  r15: 'r15', r14: 'r14', r13: 'r13', r12: 'r12', bp: 'rbp', bx: 'rbx', r11: 'r11', r10: 'r10', r9: 'r9', r8: 'r8', ax: 'rax', cx: 'rcx', dx: 'rdx', si: 'rsi', di: 'rdi', orig_ax: 'orig_rax', ip: 'rip', cs: 'cs', flags: 'eflags', sp: 'rsp', ss: 'ss',
+};
+/** Probes whose context is the saved registers (a perf event's begins with them). */
+const REG_TARGETS = new Set<Target['kind']>(['uprobe', 'uretprobe', 'usdt', 'profile']);
 const MEMORY_READS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8, s8: 1, s16: 2, s32: 4, s64: 8 };
 const AGGREGATIONS: Record<string, number> = { count: 0, sum: 1, min: 1, max: 1, avg: 1, stats: 1, hist: 1, lhist: 4 };
 
@@ -117,10 +131,19 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     const at = (inEntry: boolean) => keyTargets ?? (inEntry ? entryTargets : targets);
     let statements = 0;
 
+    /** Where the expression being typed sits, when that is where a ksym()/usym()/strftime() may (a record's value, a map key). */
+    let renderSite: RenderSite | undefined;
     const expr = (e: Expr, inEntry = false): Type => {
-      const t = typeOf(e, inEntry);
+      const site = renderSite;
+      renderSite = undefined;
+      const t = typeOf(e, inEntry, site);
       a.types.set(e, t);
       return t;
+    };
+    /** Types `e` sitting where a value printed in user space may (`site`). */
+    const sited = (e: Expr, site: RenderSite, inEntry = false): Type => {
+      renderSite = site;
+      return expr(e, inEntry);
     };
     /** Types `e` as part of the expression it sits in, keeping whether that is evaluated at entry. */
     const needInt = (e: Expr, what: string, inEntry = false) => {
@@ -134,7 +157,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       if (missing) diags.error(e.span, `probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not a${missing.kind === 'interval' || missing.kind === 'end' ? 'n' : ''} ${missing.kind} point`, 'write the name as a string literal in this probe, e.g. printf("interval\\n")');
       return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
     };
-    const typeOf = (e: Expr, inEntry: boolean): Type => {
+    const typeOf = (e: Expr, inEntry: boolean, site: RenderSite | undefined): Type => {
       switch (e.kind) {
         case 'int': return INT;
         case 'string': {
@@ -209,7 +232,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           return t ?? INT;
         }
         case 'mapread': {
-          const keyTypes = e.keys.map((k) => expr(k, inEntry));
+          const keyTypes = e.keys.map((k) => sited(k, 'key', inEntry));
           mapReads.push({ name: e.map, span: e.span });
           return readValue(a.maps.get(e.map) ?? seed?.get(e.map), e, keyTypes, diags);
         }
@@ -258,6 +281,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             }
             return str(Math.min(size, LIMITS.maxStringBytes));
           }
+          if (e.name in RENDERED_CALLS) return renderedCall(e, inEntry, site);
+          if (e.name === 'reg') return register(e);
           const width = MEMORY_READS[e.name];
           if (width !== undefined) {
             if (e.args.length !== 1) diags.error(e.span, `${e.name}() takes one pointer into user memory`);
@@ -265,10 +290,55 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
           if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`, `an aggregation is a statement of its own: @name[key] = ${e.name}(...);`);
-          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr); maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
+          else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr) ksym(addr) usym(addr) reg("ip") strftime(fmt, ns); maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
           return INT;
         }
       }
+    };
+
+    /**
+     * ksym(addr), usym(addr), strftime(FORMAT, ns): an integer in the kernel that user space
+     * prints as a name or a time, so it may stand only where user space sees it as such: a
+     * printf() argument or an emit field (and, for ksym/usym, a map key).
+     */
+    const renderedCall = (e: Extract<Expr, { kind: 'call' }>, inEntry: boolean, site: RenderSite | undefined): Type => {
+      const want = RENDERED_CALLS[e.name]!;
+      if (e.args.length !== want.arity) {
+        diags.error(e.span, `${e.name}() takes ${want.usage}`, want.example);
+        return UINT;
+      }
+      let t: Type;
+      if (e.name === 'strftime') {
+        const [format, ns] = e.args as [Expr, Expr];
+        needInt(ns, 'the time given to strftime()', inEntry);
+        if (format.kind !== 'string') {
+          diags.error(format.span, 'the format given to strftime() must be a string literal', want.example);
+          return UINT;
+        }
+        const problem = strftimeProblem(format.value);
+        if (problem) diags.error(format.span, problem.message, problem.hint);
+        t = { kind: 'int', signed: false, strftime: format.value };
+      } else {
+        needInt(e.args[0]!, `the address given to ${e.name}()`, inEntry);
+        t = { kind: 'int', signed: false, sym: e.name as 'ksym' | 'usym' };
+      }
+      if (site === 'record' || (site === 'key' && e.name !== 'strftime')) return t;
+      const where = e.name === 'strftime' ? 'a printf() argument' : 'a printf() argument or a map key';
+      diags.error(e.span, `${e.name}() is printed in user space: it can be ${where} only`, want.example);
+      return UINT;
+    };
+
+    /** reg("ip"): a register of the probed context, as bpftrace names them on x86_64. */
+    const register = (e: Extract<Expr, { kind: 'call' }>): Type => {
+      const name = e.args[0];
+      if (e.args.length !== 1 || name?.kind !== 'string') {
+        diags.error(e.span, 'reg() takes one register name, a string literal: reg("ip")', `registers: ${Object.keys(PT_REGS).join(' ')}`);
+        return UINT;
+      }
+      if (!(name.value in PT_REGS)) diags.error(name.span, `no register "${name.value}" on x86_64`, `registers: ${Object.keys(PT_REGS).join(' ')}`);
+      const bad = at(false).find((t) => !REG_TARGETS.has(t.kind));
+      if (bad) diags.error(e.span, `reg() reads the registers of a uprobe, uretprobe, usdt or profile probe, not of a ${bad.kind} probe`, 'a tracepoint has no saved registers: read its fields with args.NAME');
+      return UINT;
     };
 
     /** A stack is read where the probe fires: @entry() would need a second stack map per pair. */
@@ -293,7 +363,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         a.types.set(e, t);
         return t;
       }
-      const t = expr(e);
+      const t = sited(e, 'record');
       if (t.kind === 'stack') diags.error(e.span, `a record carries a stack written in place: this ${typeName(t)} comes from elsewhere`, 'write kstack or ustack(N) in the emit or printf() itself: emit e { s: kstack };');
       return t;
     };
@@ -338,7 +408,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         }
         case 'agg': aggregation(s); break;
         case 'assign': {
-          const keyTypes = s.keys.map((k) => expr(k));
+          const keyTypes = s.keys.map((k) => sited(k, 'key'));
           assignValue(a.maps, s, keyTypes, expr(s.value), diags);
           break;
         }
@@ -365,7 +435,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         case 'printf': s.args.forEach(recordValue); break;
         case 'exit': break;
         case 'delete': {
-          const keyTypes = s.keys.map((k) => expr(k));
+          const keyTypes = s.keys.map((k) => sited(k, 'key'));
           pendingMapRefs.push({ name: s.map, span: s.span, keyTypes });
           break;
         }
@@ -389,7 +459,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           else lhist = { lo, hi, step };
         }
       }
-      const keyTypes = s.keys.map((k) => expr(k));
+      const keyTypes = s.keys.map((k) => sited(k, 'key'));
       const prev = a.maps.get(s.map);
       if (prev) {
         if (prev.kind === 'value') {
