@@ -74,6 +74,7 @@ const KIND_HINTS: Record<string, string> = {
 function expandWildcard(point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): ProbePoint[] | undefined {
   const [written, ...rest] = point.text.split(':');
   const kind = SHORT_KINDS[written!] ?? written;
+  if (kind === 'usdt') return expandUsdt(point, rest, profiles, diags);
   if (!point.text.includes('*') || rest.length !== 2) return [point];
   if (kind === 'uprobe' || kind === 'uretprobe') {
     const bin = profiles.binaries.get(rest[0]!);
@@ -93,6 +94,27 @@ function expandWildcard(point: ProbePoint, profiles: ProfileSet, diags: Diagnost
     return undefined;
   }
   return matches.map((m) => ({ text: `tracepoint:${m}`, span: point.span, wildcard: true }));
+}
+
+/**
+ * The points a USDT pattern stands for, as bpftrace expands them: `usdt:BIN:PROVIDER:NAME` with
+ * `*` in either part, or `usdt:BIN:NAME` (any provider; `usdt:BIN:*` is every probe of BIN),
+ * one point per provider:name of the binary's notes that matches, in name order (the order
+ * `bpftrace -l` lists them in). A point without `*` naming one provider is kept as written.
+ */
+function expandUsdt(point: ProbePoint, rest: string[], profiles: ProfileSet, diags: Diagnostics): ProbePoint[] | undefined {
+  const [path, ...parts] = rest;
+  if (path === undefined || (parts.length !== 1 && parts.length !== 2) || (parts.length === 2 && !point.text.includes('*'))) return [point];
+  const bin = profiles.binaries.get(path);
+  if (!bin || path.includes('*')) return [point]; // reported as the binary it is
+  const pattern = parts.length === 1 ? `*:${parts[0]}` : parts.join(':');
+  const matches = matchPointPattern(pattern, [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))].sort());
+  if (matches.length === 0) {
+    const known = [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))].slice(0, 8).join(', ');
+    diags.error(point.span, `no USDT probe matches ${point.text} in ${bin.path}`, known ? `it has: ${known}` : 'it has no .note.stapsdt probes');
+    return undefined;
+  }
+  return matches.map((m) => ({ text: `usdt:${bin.path}:${m}`, span: point.span, wildcard: true }));
 }
 
 /** bpftrace's `probe` builtin: the full name of the point a program runs for (short kinds spelled out). */
