@@ -33,3 +33,16 @@ export interface Span {
   start: number;
   end: number;
 }
+
+/** Maps an offset in a string literal's value to its offset in the source (an escape is 2-4 characters there, as the lexer reads it). */
+export function literalOffsets(literal: Span): (valueOffset: number) => number {
+  const src = literal.source;
+  const offsets: number[] = [];
+  for (let r = literal.start + 1; r < literal.end - 1; r++) {
+    offsets.push(r);
+    if (src.text[r] !== '\\') continue;
+    const rest = src.text.slice(r + 1, r + 4);
+    r += /^x[0-9a-fA-F]{1,2}/.exec(rest)?.[0].length ?? /^[0-7]{1,3}/.exec(rest)?.[0].length ?? 1;
+  }
+  return (v) => offsets[Math.min(v, offsets.length - 1)] ?? literal.start;
+}

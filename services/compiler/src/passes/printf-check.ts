@@ -2,7 +2,7 @@ import type { Expr, Stmt } from '../ast.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { LIMITS } from '../limits.js';
 import { argKind, CONVERSIONS, parseFormat, type ConversionSpec } from '../printf-spec.js';
-import type { Source, Span } from '../source.js';
+import { literalOffsets, type Span } from '../source.js';
 import { typeName, type Type } from '../types.js';
 import type { ResolvedProbe } from './resolve-points.js';
 import { isUserSide, type Analysis } from './typecheck.js';
@@ -70,7 +70,7 @@ export function checkPrintf(probes: ResolvedProbe[], a: Analysis, diags: Diagnos
 
 /** Checks one call's format and arguments; returns the arguments' types when all is well. */
 function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Diagnostics): Type[] | undefined {
-  const at = formatOffsets(s.formatSpan);
+  const at = literalOffsets(s.formatSpan);
   const specSpan = (from: number, length: number): Span => ({ source: s.formatSpan.source, start: at(from), end: at(from + length - 1) + 1 });
   const before = diags.items.length;
   if (Buffer.byteLength(s.format) > LIMITS.maxPrintfFormatBytes)
@@ -98,21 +98,8 @@ function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Dia
     // ksym(), usym() and strftime() are integers in the record that print as text.
     const text = t.kind === 'int' && (t.sym !== undefined || t.strftime !== undefined);
     if (want === 'str' && t.kind === 'int' && !text) diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
-    if (want === 'int' && text) diags.error(e.span, `${conv} prints an integer, ${typeName(t)} gives text`, `print it with %s; the number itself is the argument of ${typeName(t)}`);
+    if (want === 'int' && text) diags.error(e.span, `${conv} prints an integer, ${typeName(t)} gives text`, `print it with %s; for the number itself, print the argument of ${typeName(t)} alone`);
     else if (want === 'int' && t.kind !== 'int') diags.error(e.span, `${conv} prints an integer, this is ${typeName(t)}`, 'print a string with %s');
   });
   return diags.items.length === before ? types : undefined;
-}
-
-/** Maps an offset in a string literal's value to its offset in the source (an escape is 2-4 characters there, as the lexer reads it). */
-function formatOffsets(literal: Span): (valueOffset: number) => number {
-  const src: Source = literal.source;
-  const offsets: number[] = [];
-  for (let r = literal.start + 1; r < literal.end - 1; r++) {
-    offsets.push(r);
-    if (src.text[r] !== '\\') continue;
-    const rest = src.text.slice(r + 1, r + 4);
-    r += /^x[0-9a-fA-F]{1,2}/.exec(rest)?.[0].length ?? /^[0-7]{1,3}/.exec(rest)?.[0].length ?? 1;
-  }
-  return (v) => offsets[Math.min(v, offsets.length - 1)] ?? literal.start;
 }

@@ -1,7 +1,7 @@
 import type { EventLayout, MapKind } from '@tapfleet/schemas';
 import type { Expr, Stmt } from '../ast.js';
 import { Diagnostics } from '../diagnostics.js';
-import type { Span } from '../source.js';
+import { literalOffsets, type Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { strftimeProblem } from '../strftime-spec.js';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
@@ -303,9 +303,11 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
      */
     const renderedCall = (e: Extract<Expr, { kind: 'call' }>, inEntry: boolean, site: RenderSite | undefined): Type => {
       const want = RENDERED_CALLS[e.name]!;
+      // A misused call still types as what it gives: where it stands is judged once, not again.
+      const given: Type = e.name === 'strftime' ? { kind: 'int', signed: false, strftime: '' } : { kind: 'int', signed: false, sym: e.name as 'ksym' | 'usym' };
       if (e.args.length !== want.arity) {
         diags.error(e.span, `${e.name}() takes ${want.usage}`, want.example);
-        return UINT;
+        return given;
       }
       let t: Type;
       if (e.name === 'strftime') {
@@ -313,10 +315,13 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         needInt(ns, 'the time given to strftime()', inEntry);
         if (format.kind !== 'string') {
           diags.error(format.span, 'the format given to strftime() must be a string literal', want.example);
-          return UINT;
+          return given;
         }
         const problem = strftimeProblem(format.value);
-        if (problem) diags.error(format.span, problem.message, problem.hint);
+        if (problem) {
+          const at = literalOffsets(format.span);
+          diags.error({ source: format.span.source, start: at(problem.at), end: at(problem.at + problem.length - 1) + 1 }, problem.message, problem.hint);
+        }
         t = { kind: 'int', signed: false, strftime: format.value };
       } else {
         needInt(e.args[0]!, `the address given to ${e.name}()`, inEntry);
