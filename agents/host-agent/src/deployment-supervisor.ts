@@ -231,7 +231,10 @@ export class DeploymentSupervisor {
     if (!layout) return;
     const decoded = decodeSnapshot(layout, r.entries, this.stacks);
     const stackKeys = stackKeysOf(layout);
-    const entries = (stackKeys.length ? boundStackEntries(layout.kind, stackKeys, mergeEqualKeys(layout.kind, decoded)) : decoded).map((e) => ({
+    // ksym()/usym() keys are names once published: two addresses in one function are one key, as on every other host.
+    const symbolKeys = layout.keyFields.some((f) => f.type === 'ksym' || f.type === 'usym');
+    const merged = stackKeys.length ? boundStackEntries(layout.kind, stackKeys, mergeEqualKeys(layout.kind, decoded)) : symbolKeys ? mergeEqualKeys(layout.kind, decoded) : decoded;
+    const entries = merged.map((e) => ({
       key: e.key.map(String),
       value: String(e.value),
       ...(e.count !== undefined ? { count: String(e.count) } : {}),

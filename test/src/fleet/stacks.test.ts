@@ -136,3 +136,35 @@ test('fleet events: a ustack/kstack event field arrives in ClickHouse as its sym
   assert.ok(rows.some((r) => r.k === ''), 'user-mode samples have an empty kernel stack');
   for (const r of rows) assert.ok(r.k === '' || r.k.split('\n').every((f) => /^[\w.]+\+\d+$/.test(f)), `kernel frames as names: ${JSON.stringify(r.k)}`);
 });
+
+test('fleet ksym()/usym(): a printf() argument arrives as the name, a key is the name merged across hosts; no address leaves a host', async () => {
+  const script = join(stack.config.dataDir, 'symbols.tap');
+  writeFileSync(script, 'probe profile:hz:49 { printf("%s %s\\n", usym(reg("ip")), ksym(reg("ip"))); @s[usym(reg("ip"))] = count(); }\n');
+  const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
+  assert.ok(id, deployed.stdout);
+  const db = stack.config.clickhouse.database;
+  const q = async <T>(query: string) => (await ch!.query({ query, format: 'JSONEachRow' })).json<T>();
+  const api = stack.api();
+  try {
+    await eventually('busy samples from both hosts in ClickHouse and in the merged map', async () => {
+      const rows = await q<{ host: string; n: string }>(`SELECT host, count() AS n FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'printf_0' AND s0 = 'tf_inner_spin' GROUP BY host`);
+      const v = await api.call('GET', `/v1/deployments/${id}/aggs`, AggregationsView);
+      return rows.length === 2 && v.hosts.length === 2 && v.maps[0]!.entries.some((e) => e.key[0] === 'tf_inner_spin');
+    }, 60_000, 500);
+  } finally {
+    await api.call('POST', `/v1/deployments/${id}/stop`, DeploymentView);
+  }
+  const [layout] = await q<{ fields: string }>(`SELECT fields FROM ${db}.event_layouts WHERE event = 'printf_0' AND bundle IN (SELECT DISTINCT bundle FROM ${db}.probe_events WHERE deployment = '${id}') LIMIT 1`);
+  const fields = JSON.parse(layout!.fields) as { name: string; type: string; slot: string; size: number }[];
+  assert.deepEqual(fields.map((f) => [f.name, f.type, f.slot, f.size]), [['arg0', 'str', 's0', 256], ['arg1', 'str', 's1', 256]]);
+  const rows = await q<{ u: string; k: string }>(`SELECT s0 AS u, s1 AS k FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'printf_0'`);
+  // A sample in user mode: its ip is a user address, which ksym() prints as hex (bpftrace does too).
+  assert.ok(rows.some((r) => r.u === 'tf_inner_spin' && /^0x[0-9a-f]+$/.test(r.k)), JSON.stringify(rows.slice(0, 5)));
+  assert.ok(rows.every((r) => /^(0x[0-9a-f]+|[\w.@]+)$/.test(r.u) && /^(0x[0-9a-f]+|[\w.]+)$/.test(r.k)), JSON.stringify(rows.slice(0, 5)));
+  const view = await api.call('GET', `/v1/deployments/${id}/aggs`, AggregationsView);
+  const names = view.maps[0]!.entries.map((e) => e.key[0]);
+  assert.equal(new Set(names).size, names.length, 'one entry per name in the merged view');
+  assert.ok(names.includes('tf_inner_spin'), names.join(' '));
+});
