@@ -50,3 +50,23 @@ test('StackPublisher rewrites a record with stacks into its published layout (te
   assert.equal(pub.publish(other), other);
   assert.equal(new StackPublisher({ events: [plain] } as unknown as BundleManifest).needed, false);
 });
+
+test('ksym/usym fields: the symbol without its offset (hex when none holds it), published in place as a name', () => {
+  const sym: EventLayout = { id: 2, name: 'printf_0', size: 64, fields: [{ name: 'arg1', type: 'u64', offset: 40, size: 8 }, { name: 'arg0', type: 'ksym', offset: 48, size: 8 }, { name: 'arg2', type: 'usym', offset: 56, size: 8 }] };
+  const d = new Uint8Array(sym.size);
+  const v = new DataView(d.buffer);
+  v.setUint32(PREFIX_FIELD.event_id.offset, 2, true);
+  v.setUint32(PREFIX_FIELD.pid.offset, 0x7fffffff, true); // no such process: the user address stays hex
+  v.setBigUint64(40, 7n, true);
+  v.setBigUint64(48, 0xabcn, true);
+  v.setBigUint64(56, 0x401000n, true);
+  const stacks = new EventStacks(() => ({ frame: (ip: bigint) => `fn_${ip.toString(16)}+12` }));
+  assert.equal(stacks.text(v, 0, sym.fields[1]!), 'fn_abc');
+  assert.equal(stacks.text(v, 0, sym.fields[2]!), '0x401000');
+  const publisher = new StackPublisher({ events: [sym] } as unknown as BundleManifest, stacks);
+  const out = publisher.publish(d);
+  const [pub] = publishedManifest({ events: [sym] } as unknown as BundleManifest).events;
+  const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  assert.equal(out.length, pub!.size);
+  assert.deepEqual(pub!.fields.map((f) => readField(ov, 0, f)), [7n, 'fn_abc', '0x401000']);
+});
