@@ -15,10 +15,17 @@ export type FieldType = z.infer<typeof FieldType>;
  */
 export type SymbolFieldType = Extract<FieldType, 'ksym' | 'usym'>;
 export const isSymbolField = (f: Pick<LayoutField, 'type'>): f is LayoutField & { type: SymbolFieldType } => f.type === 'ksym' || f.type === 'usym';
-/** A field only the host that took it can read (a stack or a symbol): last in the record, published as text. */
-export const isHostField = (f: Pick<LayoutField, 'type'>): boolean => isStackField(f) || isSymbolField(f);
+/** A strftime(FORMAT, ns) value: CLOCK_MONOTONIC ns of the host that took it, printed as its local wall time. */
+export const isTimeField = (f: Pick<LayoutField, 'strftime'>): boolean => f.strftime !== undefined;
+/**
+ * A field only the host that took it can read (a stack, a symbol, a strftime() time): last in
+ * the record, published as text.
+ */
+export const isHostField = (f: Pick<LayoutField, 'type' | 'strftime'>): boolean => isStackField(f) || isSymbolField(f) || isTimeField(f);
 /** Bytes of the text a symbol field is published as (a name past it is cut). */
 export const SYMBOL_TEXT_SIZE = 256;
+/** Bytes of the text a strftime() time is published as (a format's text past it is cut). */
+export const TIME_TEXT_SIZE = 128;
 /**
  * A stack the probe copied into its record with bpf_get_stack(): an i64 (the bytes copied, or
  * a negative errno) then `depth` u64 instruction pointers, leaf first. Only the host that took
@@ -135,7 +142,7 @@ export const EventLayout = z
     layout.fields.forEach((f, i) => {
       // Stacks and symbols last: publishedLayout swaps them for text without moving any other field.
       if (isHostField(f)) stackSeen = true;
-      else if (stackSeen) ctx.addIssue({ code: 'custom', path: ['fields', i], message: 'stack and symbol fields come after every other field' });
+      else if (stackSeen) ctx.addIssue({ code: 'custom', path: ['fields', i], message: 'stack, symbol and strftime() fields come after every other field' });
       if (seen.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate or reserved field name "${f.name}"` });
       seen.add(f.name);
       if (f.offset < end) ctx.addIssue({ code: 'custom', path: ['fields', i, 'offset'], message: `overlaps the previous field (ends at ${end})` });
@@ -211,7 +218,7 @@ export function publishedLayout(layout: EventLayout): EventLayout {
     at ||= f.offset;
     const out: LayoutField = isStackField(f)
       ? { name: f.name, type: 'str', offset: at, size: stackTextSize((f.size - 8) / 8), stack: f.type }
-      : { name: f.name, type: 'str', offset: at, size: SYMBOL_TEXT_SIZE };
+      : { name: f.name, type: 'str', offset: at, size: isTimeField(f) ? TIME_TEXT_SIZE : SYMBOL_TEXT_SIZE };
     at += out.size;
     return out;
   });
@@ -237,7 +244,7 @@ export function writeStackText(out: Uint8Array, at: number, size: number, text: 
   stackEncoder.encodeInto(STACK_TEXT_CUT, out.subarray(at + kept.length, at + size - 1));
 }
 
-/** A symbol's name written as a published symbol field: NUL-terminated, cut at a whole character. */
+/** A symbol's name (or a strftime() time's text) written as a published field: NUL-terminated, cut at a whole character. */
 export function writeSymbolText(out: Uint8Array, at: number, size: number, text: string): void {
   out.fill(0, at, at + size);
   stackEncoder.encodeInto(text, out.subarray(at, at + size - 1));

@@ -35,3 +35,4 @@ export * from './profile-file.js';
 export * from './layout-fit.js';
 export * from './json-safe.js';
 export * from './storable-day.js';
+export * from './strftime.js';

@@ -14,7 +14,7 @@ test('a stack field is 8 bytes plus 8 a frame, 1 to 127 frames, 8-aligned, after
   assert.ok(!LayoutField.safeParse({ name: 'u', type: 'ustack', offset: 40, size: 12 }).success);
   assert.ok(!LayoutField.safeParse({ name: 'u', type: 'ustack', offset: 44, size: 16 }).success);
   const misordered = { ...layout, fields: [{ name: 'k', type: 'kstack', offset: 40, size: 40 }, { name: 'n', type: 'u64', offset: 80, size: 8 }] };
-  assert.match(EventLayout.safeParse(misordered).error!.issues[0]!.message, /stack and symbol fields come after every other field/);
+  assert.match(EventLayout.safeParse(misordered).error!.issues[0]!.message, /stack, symbol and strftime\(\) fields come after every other field/);
 });
 
 test('readStack reads the frames bpf_get_stack() copied, or its errno; readField gives the addresses as hex lines', () => {
@@ -50,10 +50,10 @@ test('the published layout makes each stack a string in place; text past its siz
   assert.equal(text, `frame_one+1\n${STACK_TEXT_CUT}`);
 });
 
-test('ksym/usym fields: 8-byte addresses after the other fields (before stacks), published as 256-byte names in place', () => {
+test('ksym/usym and strftime() fields: 8 bytes after the other fields (before stacks), published as names and times in place', () => {
   const sym: EventLayout = {
     id: 4, name: 'printf_0', size: 40 + 8 + 8 + 8 + stackFieldSize(2),
-    fields: [{ name: 'arg2', type: 'u64', offset: 40, size: 8, strftime: '%H:%M:%S' }, { name: 'arg0', type: 'ksym', offset: 48, size: 8 }, { name: 'arg1', type: 'usym', offset: 56, size: 8 }, { name: 'arg3', type: 'ustack', offset: 64, size: stackFieldSize(2) }],
+    fields: [{ name: 'arg2', type: 'u64', offset: 40, size: 8 }, { name: 'arg0', type: 'ksym', offset: 48, size: 8 }, { name: 'arg1', type: 'u64', offset: 56, size: 8, strftime: '%H:%M:%S' }, { name: 'arg3', type: 'ustack', offset: 64, size: stackFieldSize(2) }],
     call: { fn: 'printf', format: '%s %s %s %s', args: ['arg0', 'arg1', 'arg2', 'arg3'] },
   };
   assert.ok(EventLayout.safeParse(sym).success);
@@ -63,7 +63,7 @@ test('ksym/usym fields: 8-byte addresses after the other fields (before stacks),
   const misordered = { ...sym, fields: [sym.fields[1]!, { ...sym.fields[0]!, offset: 48 }, ...sym.fields.slice(2)] };
   assert.ok(!EventLayout.safeParse(misordered).success);
   const pub = publishedLayout(sym);
-  assert.deepEqual(pub.fields.map((f) => [f.name, f.type, f.offset, f.size, f.stack]), [['arg2', 'u64', 40, 8, undefined], ['arg0', 'str', 48, 256, undefined], ['arg1', 'str', 304, 256, undefined], ['arg3', 'str', 560, 128, 'ustack']]);
+  assert.deepEqual(pub.fields.map((f) => [f.name, f.type, f.offset, f.size, f.stack]), [['arg2', 'u64', 40, 8, undefined], ['arg0', 'str', 48, 256, undefined], ['arg1', 'str', 304, 128, undefined], ['arg3', 'str', 432, 128, 'ustack']]);
   assert.ok(EventLayout.safeParse(pub).success);
   const out = new Uint8Array(16).fill(0xff);
   writeSymbolText(out, 0, 8, 'a_long_function_name');

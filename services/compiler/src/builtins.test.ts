@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFixture, errorsOf } from './test-profile.test-fixtures.js';
-import { formatStrftime, strftimeProblem } from './strftime-spec.js';
+import { formatStrftime, strftimeProblem } from '@tapfleet/schemas';
 
 const GW = '/opt/gw/bin/gateway';
 const TP = 'tracepoint:sched:sched_switch';
@@ -27,12 +27,12 @@ describe('time() and strftime()', () => {
       { fn: 'printf', format: '%s', args: ['arg0'] },
       { fn: 'printf', format: '%s|%d\n', args: ['arg0', 'arg1'] },
     ]);
-    assert.deepEqual(layouts.map((l) => l.fields[0]), [
-      { name: 'arg0', type: 'u64', offset: 40, size: 8, strftime: '%H:%M:%S\n' },
-      { name: 'arg0', type: 'u64', offset: 40, size: 8, strftime: '%Y-%m-%d ' },
-      { name: 'arg0', type: 'u64', offset: 40, size: 8, strftime: '%H:%M:%S.%f' },
+    // The time is the host's to print (its clock, its time zone): last in the record, with the symbols and stacks.
+    assert.deepEqual(layouts.map((l) => l.fields), [
+      [{ name: 'arg0', type: 'u64', offset: 40, size: 8, strftime: '%H:%M:%S\n' }],
+      [{ name: 'arg0', type: 'u64', offset: 40, size: 8, strftime: '%Y-%m-%d ' }],
+      [{ name: 'arg1', type: 'u64', offset: 40, size: 8 }, { name: 'arg0', type: 'u64', offset: 48, size: 8, strftime: '%H:%M:%S.%f' }],
     ]);
-    assert.equal(layouts[2]!.fields[1]!.strftime, undefined);
     assert.match(fe.c!, /tf_ev->arg0 = \(\(__s64\)bpf_ktime_get_ns\(\)\);/);
   });
 

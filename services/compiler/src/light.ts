@@ -12,4 +12,3 @@ export { TAPSET_DOC_PATH } from './tapset-doc.js';
 export { loadOrCreateSigningKey } from './bundle/signing.js';
 export type { BuildOptions } from './bundle/clang.js';
 export { parseFormat, type ConversionSpec, type FormatPiece } from './printf-spec.js';
-export { formatStrftime, strftimeProblem } from './strftime-spec.js';

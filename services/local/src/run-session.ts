@@ -185,6 +185,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         const ev = decodeEvent(layouts, r.data);
         // A begin/end/interval printf(): formatted now, printed by its firing's actions (an end probe's after exit() too).
         if (ev && userRecords.has(ev.name)) {
+          if (withStacks.has(ev.layout.id)) eventStacks.symbolise(ev.layout, r.data, ev.fields);
           const lines = firingLines.get(ev.name) ?? [];
           lines.push({ at: ktimeOf(ev.fields), text: formatters.record(ev.layout, ev.fields) });
           firingLines.set(ev.name, lines);

@@ -137,9 +137,10 @@ test('fleet events: a ustack/kstack event field arrives in ClickHouse as its sym
   for (const r of rows) assert.ok(r.k === '' || r.k.split('\n').every((f) => /^[\w.]+\+\d+$/.test(f)), `kernel frames as names: ${JSON.stringify(r.k)}`);
 });
 
-test('fleet ksym()/usym(): a printf() argument arrives as the name, a key is the name merged across hosts; no address leaves a host', async () => {
+test('fleet ksym()/usym()/strftime(): a printf() argument arrives as the name or the time, a key is the name merged across hosts; no address leaves a host', async () => {
   const script = join(stack.config.dataDir, 'symbols.tap');
-  writeFileSync(script, 'probe profile:hz:49 { printf("%s %s\\n", usym(reg("ip")), ksym(reg("ip"))); @s[usym(reg("ip"))] = count(); }\n');
+  writeFileSync(script, 'probe profile:hz:49 { printf("%s %s %s\\n", usym(reg("ip")), ksym(reg("ip")), strftime("%Y-%m-%d %H:%M:%S", nsecs)); @s[usym(reg("ip"))] = count(); }\n');
+  const started = Date.now();
   const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
   assert.equal(deployed.code, 0, deployed.stderr);
   const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
@@ -158,8 +159,15 @@ test('fleet ksym()/usym(): a printf() argument arrives as the name, a key is the
   }
   const [layout] = await q<{ fields: string }>(`SELECT fields FROM ${db}.event_layouts WHERE event = 'printf_0' AND bundle IN (SELECT DISTINCT bundle FROM ${db}.probe_events WHERE deployment = '${id}') LIMIT 1`);
   const fields = JSON.parse(layout!.fields) as { name: string; type: string; slot: string; size: number }[];
-  assert.deepEqual(fields.map((f) => [f.name, f.type, f.slot, f.size]), [['arg0', 'str', 's0', 256], ['arg1', 'str', 's1', 256]]);
-  const rows = await q<{ u: string; k: string }>(`SELECT s0 AS u, s1 AS k FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'printf_0'`);
+  assert.deepEqual(fields.map((f) => [f.name, f.type, f.slot, f.size]), [['arg0', 'str', 's0', 256], ['arg1', 'str', 's1', 256], ['arg2', 'str', 's2', 128]]);
+  const rows = await q<{ u: string; k: string; t: string }>(`SELECT s0 AS u, s1 AS k, s2 AS t FROM ${db}.probe_events WHERE deployment = '${id}' AND event = 'printf_0'`);
+  // strftime(nsecs): the host's local wall time when the sample was taken, as text.
+  const ended = Date.now();
+  for (const r of rows) {
+    const [y, mo, d, h, mi, sec] = r.t.split(/[- :]/).map(Number) as [number, number, number, number, number, number];
+    const at = new Date(y, mo - 1, d, h, mi, sec).getTime();
+    assert.ok(at >= Math.floor(started / 1000) * 1000 && at <= ended, `${r.t} is not between the deployment and its end`);
+  }
   // A sample in user mode: its ip is a user address, which ksym() prints as hex (bpftrace does too).
   assert.ok(rows.some((r) => r.u === 'tf_inner_spin' && /^0x[0-9a-f]+$/.test(r.k)), JSON.stringify(rows.slice(0, 5)));
   assert.ok(rows.every((r) => /^(0x[0-9a-f]+|[\w.@]+)$/.test(r.u) && /^(0x[0-9a-f]+|[\w.]+)$/.test(r.k)), JSON.stringify(rows.slice(0, 5)));

@@ -1,14 +1,22 @@
-import { isHostField, isStackField, isSymbolField, PREFIX_FIELD, publishedLayout, readStack, writeStackText, writeSymbolText, type BundleManifest, type DecodedEvent, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import { formatStrftime, isHostField, isStackField, isSymbolField, PREFIX_FIELD, publishedLayout, readStack, writeStackText, writeSymbolText, type BundleManifest, type DecodedEvent, type EventLayout, type LayoutField } from '@tapfleet/schemas';
 import { kernelSymbols, LOST_STACK_PREFIX, symbolName } from './stack-symbolizer.js';
 import { UserSymbols } from './user-symbols.js';
 
 const EFAULT = 14;
+
+/**
+ * CLOCK_REALTIME minus CLOCK_MONOTONIC, read once: bpftrace 0.17 turns strftime()'s nsecs into
+ * wall time by adding the boot time it read at start (CLOCK_MONOTONIC runs as CLOCK_BOOTTIME
+ * on a host that never suspends).
+ */
+let wallOffset: bigint | undefined;
+const wallOffsetNs = () => (wallOffset ??= BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint());
 /** A process's mappings may be re-read at most this often (a frame in a library it mapped since). */
 const REFRESH_MS = 1000;
 
 /**
  * Names the frames of stack fields in event records (kstack/ustack written in an emit or a
- * printf()), on the host that took them: kernel frames from kallsyms, user frames from the
+ * printf()), and their ksym()/usym() addresses and strftime() times, on the host that took them: kernel frames from kallsyms, user frames from the
  * mappings of the record's process (its pid, in the record's prefix). Each frame is
  * `name+offset` (hex when unknown), leaf first, one a line: the text a stack key gets.
  * A record is symbolised as it arrives, while its process most likely still runs.
@@ -19,8 +27,9 @@ export class EventStacks {
 
   constructor(private readonly kernelFrames: () => { frame(addr: bigint): string } = kernelSymbols) {}
 
-  /** The frames of stack field `f` of the record at `base`, as text; a ksym/usym field's symbol name. */
+  /** The frames of stack field `f` of the record at `base`, as text; a ksym/usym field's symbol name; a strftime() field's time. */
   text(view: DataView, base: number, f: LayoutField): string {
+    if (f.strftime !== undefined) return formatStrftime(f.strftime, view.getBigUint64(base + f.offset, true) + wallOffsetNs());
     if (isSymbolField(f)) {
       const addr = view.getBigUint64(base + f.offset, true);
       if (f.type === 'ksym') return symbolName(this.kernelFrames().frame(addr));

@@ -1,5 +1,6 @@
 import { EVENT_PREFIX_SIZE, stackFieldSize, type EventLayout, type LayoutField } from '@tapfleet/schemas';
 import type { EventInfo } from './typecheck.js';
+import type { Type } from '../types.js';
 
 /**
  * The one place a record's binary layout is decided: the fixed prefix (struct tf_prefix in
@@ -12,18 +13,19 @@ import type { EventInfo } from './typecheck.js';
 export function eventLayout(id: number, name: string, info: EventInfo): EventLayout {
   const out: LayoutField[] = [];
   let at = EVENT_PREFIX_SIZE;
-  for (const f of info.fields) if (f.type.kind === 'int' && !f.type.sym) {
-    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8, ...(f.type.strftime !== undefined ? { strftime: f.type.strftime } : {}) });
+  const hostInt = (t: Type) => t.kind === 'int' && (t.sym !== undefined || t.strftime !== undefined);
+  for (const f of info.fields) if (f.type.kind === 'int' && !hostInt(f.type)) {
+    out.push({ name: f.name, type: f.type.signed ? 'i64' : 'u64', offset: at, size: 8 });
     at += 8;
   }
   for (const f of info.fields) if (f.type.kind === 'str') {
     out.push({ name: f.name, type: 'str', offset: at, size: f.type.size });
     at += f.type.size;
   }
-  // Symbols, then stacks: the fields only the host that took them can name, last (publishedLayout).
-  for (const f of info.fields) if (f.type.kind === 'int' && f.type.sym) {
+  // Symbols and times, then stacks: the fields only the host that took them can read, last (publishedLayout).
+  for (const f of info.fields) if (f.type.kind === 'int' && hostInt(f.type)) {
     at = Math.ceil(at / 8) * 8;
-    out.push({ name: f.name, type: f.type.sym, offset: at, size: 8 });
+    out.push(f.type.sym ? { name: f.name, type: f.type.sym, offset: at, size: 8 } : { name: f.name, type: 'u64', offset: at, size: 8, strftime: f.type.strftime! });
     at += 8;
   }
   for (const f of info.fields) if (f.type.kind === 'stack') {

@@ -3,7 +3,7 @@ import type { Expr, Stmt } from '../ast.js';
 import { Diagnostics } from '../diagnostics.js';
 import { literalOffsets, type Span } from '../source.js';
 import { LIMITS } from '../limits.js';
-import { strftimeProblem } from '../strftime-spec.js';
+import { strftimeProblem } from '@tapfleet/schemas';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
 import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';

@@ -1,5 +1,5 @@
 import type { DecodedEvent, EventLayout, FieldValue } from '@tapfleet/schemas';
-import { formatStrftime, parseFormat, type ConversionSpec, type FormatPiece } from '@tapfleet/compiler/light';
+import { parseFormat, type ConversionSpec, type FormatPiece } from '@tapfleet/compiler/light';
 
 /** One printf() argument as it arrives: an integer (64 bits, as the record carries it) or a string. */
 export type PrintfArg = bigint | string;
@@ -99,24 +99,8 @@ export class PrintfFormatters {
   /** A kernel printf() record: its arguments are the fields the layout's call names, in order. */
   record(layout: EventLayout, fields: DecodedEvent): Buffer {
     if (layout.call?.fn !== 'printf') throw new Error(`event ${layout.name} is not a printf() record`);
-    return this.formatter(layout.call.format).format(layout.call.args.map((name) => {
-      const format = layout.fields.find((f) => f.name === name)?.strftime;
-      return format === undefined ? toArg(fields[name]) : strftimeText(format, toArg(fields[name]));
-    }));
+    return this.formatter(layout.call.format).format(layout.call.args.map((name) => toArg(fields[name])));
   }
-}
-
-/**
- * CLOCK_REALTIME minus CLOCK_MONOTONIC, read once: bpftrace 0.17 turns strftime()'s nsecs into
- * wall time by adding the boot time it read at start (CLOCK_MONOTONIC runs as CLOCK_BOOTTIME
- * on a host that never suspends).
- */
-let wallOffsetNs: bigint | undefined;
-const wallOffset = () => (wallOffsetNs ??= BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint());
-
-/** A strftime(FORMAT, ns) argument: `ns` (CLOCK_MONOTONIC) as local wall time. */
-export function strftimeText(format: string, ns: PrintfArg): string {
-  return formatStrftime(format, (typeof ns === 'bigint' ? ns : 0n) + wallOffset());
 }
 
 const toArg = (v: FieldValue | undefined): PrintfArg => (typeof v === 'string' || typeof v === 'bigint' ? v : BigInt(v ?? 0));
