@@ -85,7 +85,9 @@ export const MapLayout = z.object({
    */
   keyFields: z.array(z.object({ name: z.string(), type: z.enum(['u64', 'i64', 'str', 'kstack', 'ustack', 'ksym', 'usym']), offset: z.number().int().safe().nonnegative(), size: z.number().int().safe().positive(),
     /** kstack/ustack: the bundle's stack map (`stacks`) the id is from. */
-    stackMap: z.string().optional() })),
+    stackMap: z.string().optional(),
+    /** A u64 key written as strftime(FORMAT, ns): printed as that time where the map is read. */
+    strftime: z.string().max(256).optional() })),
   valueSize: z.number().int().safe().positive(),
   maxEntries: z.number().int().safe().positive(),
   lhist: z.object({ lo: z.number().int().safe(), hi: z.number().int().safe(), step: z.number().int().safe().positive() }).optional(),
@@ -116,6 +118,9 @@ export function unpackStackKey(v: bigint): { tgid: number; stackId: number } {
 /** Key positions holding a symbolised stack (frames joined by newlines, leaf first), and whose. */
 export const StackKey = z.object({ index: z.number().int().safe().nonnegative(), user: z.boolean() });
 export type StackKey = z.infer<typeof StackKey>;
+
+/** Whether a map has a ksym()/usym()/strftime() key: an address or a time only the host that read it can name. */
+export const hasHostKey = (layout: Pick<MapLayout, 'keyFields'>): boolean => layout.keyFields.some((f) => f.type === 'ksym' || f.type === 'usym' || f.strftime !== undefined);
 
 /** The key fields of a map that hold stacks. */
 export const stackKeysOf = (layout: Pick<MapLayout, 'keyFields'>): StackKey[] =>

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { boundStackEntries } from './stack-snapshot-bound.js';
 import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackPublisher, StackSymbolizer, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
-import { FINAL_STATES, mapObjectName, parseBundle, publishedManifest, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
+import { FINAL_STATES, hasHostKey, mapObjectName, parseBundle, publishedManifest, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
 import { Governor } from './governor.js';
@@ -143,9 +143,8 @@ export class DeploymentSupervisor {
   private async launch(): Promise<void> {
     const { d } = this;
     const manifest = this.bundle!.manifest;
-    // ksym()/usym() keys are named by the same symbolizer, stack maps or not.
-    const symbolKeys = manifest.maps.some((m) => m.keyFields.some((f) => f.type === 'ksym' || f.type === 'usym'));
-    this.stacks = manifest.stacks?.length || symbolKeys ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
+    // ksym()/usym()/strftime() keys are named by the same symbolizer, stack maps or not.
+    this.stacks = manifest.stacks?.length || manifest.maps.some(hasHostKey) ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
     const scope = this.scope();
     const runner = new RunnerProcess({
       objectPath: join(d.workDir, `${manifest.bundleId}.bpf.o`),
@@ -231,9 +230,9 @@ export class DeploymentSupervisor {
     if (!layout) return;
     const decoded = decodeSnapshot(layout, r.entries, this.stacks);
     const stackKeys = stackKeysOf(layout);
-    // ksym()/usym() keys are names once published: two addresses in one function are one key, as on every other host.
-    const symbolKeys = layout.keyFields.some((f) => f.type === 'ksym' || f.type === 'usym');
-    const merged = stackKeys.length ? boundStackEntries(layout.kind, stackKeys, mergeEqualKeys(layout.kind, decoded)) : symbolKeys ? mergeEqualKeys(layout.kind, decoded) : decoded;
+    // ksym()/usym()/strftime() keys are text once published: two addresses in one function (two
+    // nsecs in one minute) are one key, as on every other host.
+    const merged = stackKeys.length ? boundStackEntries(layout.kind, stackKeys, mergeEqualKeys(layout.kind, decoded)) : hasHostKey(layout) ? mergeEqualKeys(layout.kind, decoded) : decoded;
     const entries = merged.map((e) => ({
       key: e.key.map(String),
       value: String(e.value),

@@ -13,6 +13,8 @@ export interface StackResolver {
   resolve(field: MapLayout['keyFields'][number], packed: bigint): string;
   /** A ksym()/usym() key's address as bpftrace prints it (usym through process `tgid`). */
   symbol(type: 'ksym' | 'usym', addr: bigint, tgid: number): string;
+  /** A strftime(FORMAT, ns) key as this host's local time. */
+  time(format: string, ns: bigint): string;
 }
 
 function decodeKey(layout: MapLayout, key: Uint8Array, stacks?: StackResolver): (bigint | string)[] {
@@ -24,6 +26,7 @@ function decodeKey(layout: MapLayout, key: Uint8Array, stacks?: StackResolver): 
       const tgid = f.type === 'usym' ? Number(v.getBigUint64(f.offset + 8, true) & 0xffffffffn) : 0;
       return stacks ? stacks.symbol(f.type, addr, tgid) : `0x${addr.toString(16)}`;
     }
+    if (f.strftime !== undefined) return stacks ? stacks.time(f.strftime, v.getBigUint64(f.offset, true)) : v.getBigUint64(f.offset, true);
     if (f.type === 'str') return cString(key.subarray(f.offset, f.offset + f.size));
     return f.type === 'i64' ? v.getBigInt64(f.offset, true) : v.getBigUint64(f.offset, true);
   });

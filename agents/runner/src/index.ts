@@ -10,3 +10,4 @@ export * from './stacks/user-symbols.js';
 // What this host is (kernel and binary profiles): read by the agent for its hello and by `tapfleet run`.
 export * from './profile/kernel-profile.js';
 export * from './profile/binary-profile.js';
+export * from './stacks/host-time.js';

@@ -36,6 +36,11 @@ describe('time() and strftime()', () => {
     assert.match(fe.c!, /tf_ev->arg0 = \(\(__s64\)bpf_ktime_get_ns\(\)\);/);
   });
 
+  test('a strftime() map key: the nsecs, printed as the time where the map is read', () => {
+    const fe = ok(`${TP} { @[strftime("%H:%M", nsecs), comm] = count(); }`);
+    assert.deepEqual(fe.lowered!.maps.get('@')!.keyFields[0], { name: 'k0', type: 'u64', offset: 0, size: 8, strftime: '%H:%M' });
+  });
+
   test('time() in begin, end and interval probes: a line of its firing, as printf()', () => {
     ok(`${TP} { @x++; }\ninterval:s:1 { time("%H:%M:%S "); printf("%d\\n", @x); clear(@x); }\nBEGIN { time(); }\nEND { time("%c\\n"); }`);
   });
@@ -47,8 +52,8 @@ describe('time() and strftime()', () => {
     ['strftime() of a string', `${TP} { printf("%s\\n", strftime("%H", comm)); }`, '1:63: the time given to strftime() must be an integer, not string[16]'],
     ['strftime() with one argument', `${TP} { printf("%s\\n", strftime("%H")); }`, '1:48: strftime() takes a format and a time in ns since boot: strftime("%H:%M:%S", nsecs)'],
     ['a conversion tapfleet does not print', `${TP} { time("%H %Q\\n"); }`, '1:42: %Q is not a strftime conversion tapfleet prints'],
-    ['strftime() outside printf()', `${TP} { $t = strftime("%H", nsecs); }`, '1:38: strftime() is printed in user space: it can be a printf() argument only'],
-    ['strftime() as a map key', `${TP} { @[strftime("%H", nsecs)] = count(); }`, '1:35: strftime() is printed in user space: it can be a printf() argument only'],
+    ['strftime() outside printf()', `${TP} { $t = strftime("%H", nsecs); }`, '1:38: strftime() is printed in user space: it can be a printf() argument, an event field or a map key only'],
+    ['strftime() in arithmetic', `${TP} { @[strftime("%H", nsecs) / 60] = count(); }`, '1:35: strftime() is printed in user space'],
     ['%d of strftime()', `${TP} { printf("%d\\n", strftime("%H", nsecs)); }`, '1:48: %d prints an integer, strftime() gives text'],
   ];
   for (const [name, script, first] of MISUSE)
@@ -99,7 +104,7 @@ describe('ksym(), usym() and reg()', () => {
   const MISUSE: [string, string, string][] = [
     ['ksym() of a string', `${UP} { printf("%s\\n", ksym(comm)); }`, '1:63: the address given to ksym() must be an integer, not string[16]'],
     ['usym() with no argument', `${UP} { @[usym()] = count(); }`, '1:45: usym() takes one user address: usym(addr)'],
-    ['ksym() stored in a local', `${UP} { $s = ksym(arg0); }`, '1:48: ksym() is printed in user space: it can be a printf() argument or a map key only'],
+    ['ksym() stored in a local', `${UP} { $s = ksym(arg0); }`, '1:48: ksym() is printed in user space: it can be a printf() argument, an event field or a map key only'],
     ['ksym() in arithmetic', `${UP} { @[ksym(arg0) + 1] = count(); }`, '1:45: ksym() is printed in user space'],
     ['%x of ksym()', `${UP} { printf("%x\\n", ksym(arg0)); }`, '1:58: %x prints an integer, ksym() gives text'],
     ['reg() of an unknown register', `${UP} { @[reg("rip")] = count(); }`, '1:49: no register "rip" on x86_64'],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isHostField, mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type EventLayout, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { hasHostKey, isHostField, mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type EventLayout, type MapLayout, type UserAction } from '@tapfleet/schemas';
 import { decodeSnapshot, EventStacks, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
 import { decodeEvent, layoutsById, printfStacks } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
@@ -59,9 +59,6 @@ export interface SessionResult {
   /** Set when exit() ended the session. */
   exited?: boolean;
 }
-
-/** A map keyed by a ksym()/usym() address, named where the map is read. */
-export const hasSymbolKey = (m: MapLayout) => m.keyFields.some((f) => f.type === 'ksym' || f.type === 'usym');
 
 /** A decoded record's kernel time (CLOCK_MONOTONIC ns). */
 const ktimeOf = (fields: DecodedEvent): bigint => {
@@ -135,7 +132,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
   const layouts = layoutsById(manifest);
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
-  const stacks = manifest.stacks?.length || manifest.maps.some(hasSymbolKey) ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
+  const stacks = manifest.stacks?.length || manifest.maps.some(hasHostKey) ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
   let stderr = '';
   let requestExit: () => void = () => {};
   const exitSignal = new Promise<void>((resolve) => (requestExit = () => {

@@ -80,6 +80,19 @@ test('the interval time() line of bpftrace\'s reference: a time, then the count,
   shape(bt.stdout);
 });
 
+test('a strftime() map key: one entry per nsecs, each printed as its time, as bpftrace keys it', () => {
+  const script = 'tracepoint:syscalls:sys_enter_getpid /comm == "tfbi-tracee"/ { @[strftime("%Y", nsecs), comm] = count(); }';
+  const command = `${tracee} calls 3`;
+  const year = new Date().getFullYear();
+  const expected = [`@[${year}, tfbi-tracee]: 1`, `@[${year}, tfbi-tracee]: 1`, `@[${year}, tfbi-tracee]: 1`];
+  const bt = bpftrace(['-c', command], script);
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(printedLines(bt.stdout), expected, 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', script, '-c', command);
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(printedLines(tf.stdout), expected);
+});
+
 test('usym(reg("ip")) and ksym() at a uprobe: the function\'s name, a user address ksym() prints as hex, as bpftrace prints them', () => {
   const script = `uprobe:${spin}:tf_middle { printf("%s %s|\\n", usym(reg("ip")), ksym(reg("ip"))); exit(); }`;
   const command = `${spin} user 1`;

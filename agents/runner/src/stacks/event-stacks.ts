@@ -1,16 +1,10 @@
-import { formatStrftime, isHostField, isStackField, isSymbolField, PREFIX_FIELD, publishedLayout, readStack, writeStackText, writeSymbolText, type BundleManifest, type DecodedEvent, type EventLayout, type LayoutField } from '@tapfleet/schemas';
+import { isHostField, isStackField, isSymbolField, PREFIX_FIELD, publishedLayout, readStack, writeStackText, writeSymbolText, type BundleManifest, type DecodedEvent, type EventLayout, type LayoutField } from '@tapfleet/schemas';
 import { kernelSymbols, LOST_STACK_PREFIX, symbolName } from './stack-symbolizer.js';
 import { UserSymbols } from './user-symbols.js';
+import { hostTime } from './host-time.js';
 
 const EFAULT = 14;
 
-/**
- * CLOCK_REALTIME minus CLOCK_MONOTONIC, read once: bpftrace 0.17 turns strftime()'s nsecs into
- * wall time by adding the boot time it read at start (CLOCK_MONOTONIC runs as CLOCK_BOOTTIME
- * on a host that never suspends).
- */
-let wallOffset: bigint | undefined;
-const wallOffsetNs = () => (wallOffset ??= BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint());
 /** A process's mappings may be re-read at most this often (a frame in a library it mapped since). */
 const REFRESH_MS = 1000;
 
@@ -29,7 +23,7 @@ export class EventStacks {
 
   /** The frames of stack field `f` of the record at `base`, as text; a ksym/usym field's symbol name; a strftime() field's time. */
   text(view: DataView, base: number, f: LayoutField): string {
-    if (f.strftime !== undefined) return formatStrftime(f.strftime, view.getBigUint64(base + f.offset, true) + wallOffsetNs());
+    if (f.strftime !== undefined) return hostTime(f.strftime, view.getBigUint64(base + f.offset, true));
     if (isSymbolField(f)) {
       const addr = view.getBigUint64(base + f.offset, true);
       if (f.type === 'ksym') return symbolName(this.kernelFrames().frame(addr));

@@ -1,6 +1,7 @@
 import { unpackStackKey, type MapLayout, type StackMap } from '@tapfleet/schemas';
 import { KernelSymbols } from './kernel-symbols.js';
 import { UserSymbols } from './user-symbols.js';
+import { hostTime } from './host-time.js';
 
 /**
  * A frame as ksym()/usym() print its address (bpftrace 0.17, seen side by side): the symbol
@@ -68,6 +69,11 @@ export class StackSymbolizer {
   /** A ksym()/usym() key: the symbol holding `addr` (usym: in process `tgid`), without its offset. */
   symbol(type: 'ksym' | 'usym', addr: bigint, tgid: number): string {
     return symbolName(type === 'usym' ? this.user.frame(tgid, addr) : this.kernelFrames().frame(addr));
+  }
+
+  /** A strftime(FORMAT, ns) key: this host's local time. */
+  time(format: string, ns: bigint): string {
+    return hostTime(format, ns);
   }
 
   /** A stack key field's value as text: frames `name+offset` (hex when unknown), leaf first, one a line. */

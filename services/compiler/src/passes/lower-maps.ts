@@ -14,6 +14,7 @@ function keyField(t: Type, i: number, at: number): KeyField {
   if (t.kind === 'stack') return { name: `k${i}`, type: t.user ? 'ustack' : 'kstack', offset: at, size: 8, stackMap: stackMapName(t) };
   // A user address is named through its process's mappings: the tgid rides with it.
   if (t.sym) return { name: `k${i}`, type: t.sym, offset: at, size: t.sym === 'usym' ? 16 : 8 };
+  if (t.strftime !== undefined) return { name: `k${i}`, type: 'u64', offset: at, size: 8, strftime: t.strftime };
   return { name: `k${i}`, type: t.signed ? 'i64' : 'u64', offset: at, size: 8 };
 }
 

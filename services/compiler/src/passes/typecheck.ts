@@ -299,7 +299,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     /**
      * ksym(addr), usym(addr), strftime(FORMAT, ns): an integer in the kernel that user space
      * prints as a name or a time, so it may stand only where user space sees it as such: a
-     * printf() argument or an emit field (and, for ksym/usym, a map key).
+     * printf() argument, an emit field or a map key.
      */
     const renderedCall = (e: Extract<Expr, { kind: 'call' }>, inEntry: boolean, site: RenderSite | undefined): Type => {
       const want = RENDERED_CALLS[e.name]!;
@@ -327,8 +327,8 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         needInt(e.args[0]!, `the address given to ${e.name}()`, inEntry);
         t = { kind: 'int', signed: false, sym: e.name as 'ksym' | 'usym' };
       }
-      if (site === 'record' || (site === 'key' && e.name !== 'strftime')) return t;
-      const where = e.name === 'strftime' ? 'a printf() argument' : 'a printf() argument or a map key';
+      if (site) return t;
+      const where = 'a printf() argument, an event field or a map key';
       diags.error(e.span, `${e.name}() is printed in user space: it can be ${where} only`, want.example);
       return UINT;
     };
