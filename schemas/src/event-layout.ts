@@ -49,8 +49,8 @@ export const STACK_TEXT_CUT = '[more frames]';
 export const FIELD_TYPE_SIZE: Record<Exclude<FieldType, 'str' | StackFieldType | SymbolFieldType>, number> = {
   u8: 1, u16: 2, u32: 4, u64: 8, i8: 1, i16: 2, i32: 4, i64: 8,
 };
-/** An integer field (not a string, not a stack). */
-export const isIntField = (f: Pick<LayoutField, 'type'>): boolean => f.type !== 'str' && !isHostField(f);
+/** An integer field (not a string, not a stack, symbol or strftime() time). */
+export const isIntField = (f: Pick<LayoutField, 'type' | 'strftime'>): boolean => f.type !== 'str' && !isHostField(f);
 
 export const LayoutField = z
   .object({

@@ -1,6 +1,7 @@
 /**
  * strftime(3) formats as bpftrace's time() and strftime() take them: the compiler checks a
- * format once (strftimeProblem), `tapfleet run` prints with it (formatStrftime). The C locale's
+ * format once (strftimeProblem); the host that took a time prints it (formatStrftime: `tapfleet
+ * run`, and an agent before it publishes). The C locale's
  * conversions, plus bpftrace's `%f` (microseconds, 6 digits). The time is local, as glibc's
  * localtime() gives it (the TZ the process runs with).
  */
@@ -38,8 +39,9 @@ function isoWeek(d: Date): { year: number; week: number } {
   return { year: day.getFullYear(), week };
 }
 
+let zoneFormat: Intl.DateTimeFormat | undefined;
 function zoneName(d: Date): string {
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName');
+  const part = (zoneFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })).formatToParts(d).find((p) => p.type === 'timeZoneName');
   return part?.value ?? '';
 }
 
