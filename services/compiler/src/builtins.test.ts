@@ -110,6 +110,7 @@ describe('ksym(), usym() and reg()', () => {
     ['reg() of an unknown register', `${UP} { @[reg("rip")] = count(); }`, '1:49: no register "rip" on x86_64'],
     ['reg() with a non-literal name', `${UP} { @[reg(comm)] = count(); }`, '1:45: reg() takes one register name, a string literal: reg("ip")'],
     ['reg() in a tracepoint', `${TP} { @[reg("ip")] = count(); }`, '1:35: reg() reads the registers of a uprobe, uretprobe, usdt or profile probe, not of a tracepoint probe'],
+    ['reg() in an interval probe', 'interval:s:1 { printf("%s\\n", ksym(reg("ip"))); }', '1:36: reg() reads the registers of a uprobe, uretprobe, usdt or profile probe, not of an interval probe'],
   ];
   for (const [name, script, first] of MISUSE)
     test(`one diagnostic: ${name}`, () => {

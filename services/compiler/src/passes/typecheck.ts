@@ -342,7 +342,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       }
       if (!(name.value in PT_REGS)) diags.error(name.span, `no register "${name.value}" on x86_64`, `registers: ${Object.keys(PT_REGS).join(' ')}`);
       const bad = at(false).find((t) => !REG_TARGETS.has(t.kind));
-      if (bad) diags.error(e.span, `reg() reads the registers of a uprobe, uretprobe, usdt or profile probe, not of a ${bad.kind} probe`, 'a tracepoint has no saved registers: read its fields with args.NAME');
+      if (bad) diags.error(e.span, `reg() reads the registers of a uprobe, uretprobe, usdt or profile probe, not of ${/^[aeiou]/.test(bad.kind) ? 'an' : 'a'} ${bad.kind} probe`, bad.kind === 'tracepoint' ? 'a tracepoint has no saved registers: read its fields with args.NAME' : `${/^[aeiou]/.test(bad.kind) ? "an" : "a"} ${bad.kind} probe runs in user space, at no traced point: there are no registers to read`);
       return UINT;
     };
 
