@@ -142,6 +142,7 @@ test('USDT patterns attach every matching note, and probe names each as bpftrace
     [`usdt:${tracee}:*:tick`, 'calls 2', 2],
     [`usdt:${tracee}:tick`, 'calls 2', 2],
   ];
+  const fired = new Set<string>();
   for (const [point, mode, probes] of cases) {
     const script = `${point} { @[probe] = count(); }`;
     const command = `${tracee} ${mode}`;
@@ -153,5 +154,10 @@ test('USDT patterns attach every matching note, and probe names each as bpftrace
     assert.equal(attached(bt.stdout, bt.stderr), probes, `bpftrace ${point}`);
     assert.equal(attached(tf.stdout, tf.stderr), probes, `tapfleet ${point}`);
     assert.deepEqual(printedLines(tf.stdout).sort(), printedLines(bt.stdout).sort(), point);
+    if (point.endsWith(':*')) printedLines(tf.stdout).forEach((l) => fired.add(/^@\[(.*)\]: \d+$/.exec(l)![1]!));
   }
+  // usdt:BIN:* stands for what bpftrace -l lists, each named as it lists it.
+  const listed = execFileSync('bpftrace', ['-l', `usdt:${tracee}:*`], { encoding: 'utf8' }).trim().split('\n').sort();
+  assert.equal(listed.length, 3, listed.join('\n'));
+  assert.deepEqual([...fired].sort(), listed);
 });
