@@ -9,6 +9,7 @@ import { PrintfFormatters } from './output/printf.js';
 import { setLongInterval, setLongTimeout } from '@tapfleet/runtime/light';
 import { liveStartTime, watchPidExit } from './pid-watch.js';
 import { RunCgroup } from './run-cgroup.js';
+import { IntervalSchedule } from './interval-schedule.js';
 
 export interface SessionOptions {
   bundle: Bundle;
@@ -290,8 +291,11 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
    * then, once the runner has sent all of that, its actions in statement order. Kernel probes'
    * output is held meanwhile and shown after its lines, as bpftrace's interleave in time.
    */
-  const fire = (actions: UserAction[], program?: string, beforeEverything = false): Promise<void> =>
+  const fire = (actions: UserAction[], program?: string, beforeEverything = false, interval = false): Promise<void> =>
     (firings = firings.then(async () => {
+      // An interval firing queued behind one that exit()ed does not run (bpftrace's exit ends the
+      // probes due at the same moment after it, as it does the probe's own later statements).
+      if (interval && result.exited) return;
       held ??= [];
       // CLOCK_MONOTONIC, as the kernel's record times: when a firing sends no record, it ran about now.
       const started = process.hrtime.bigint();
@@ -319,15 +323,19 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`${(e as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`);
   }
-  const timers = manifest.attach.flatMap((a) =>
+  const intervals = new IntervalSchedule(manifest.attach.flatMap((a) =>
     a.kind === 'interval'
-      ? [setLongInterval(() => {
-          // Map writes alone need no waiting: the runner takes commands in order, so a later snapshot sees them.
-          if (!a.actions.length) return a.kernel ? runner.run(a.kernel) : undefined;
-          void fire(a.actions, a.kernel);
-        }, Math.round(a.periodNs / 1e6))]
-      : [],
-  );
+      ? [{
+          periodNs: BigInt(a.periodNs),
+          fire: () => {
+            // Map writes alone need no waiting: the runner takes commands in order, so a later snapshot sees them.
+            if (!a.actions.length) return a.kernel ? runner.run(a.kernel) : undefined;
+            void fire(a.actions, a.kernel, false, true);
+          },
+        }]
+      : []));
+  intervals.start();
+  const timers = [{ clear: () => intervals.stop() }];
   // User stacks are symbolised through their process's mappings, which go when it exits:
   // snapshot every second so a process's stacks are read while it lives.
   if (manifest.stacks?.some((m) => m.user)) timers.push(setLongInterval(() => runner.snapshot(), 1000));

@@ -80,6 +80,19 @@ test('the interval time() line of bpftrace\'s reference: a time, then the count,
   shape(bt.stdout);
 });
 
+test('interval probes due at one moment fire in script order, as bpftrace\'s: the tick before an exit written after it, none after one written before', () => {
+  const tickFirst = 'interval:s:1 { time("%H:%M:%S tick\\n"); } interval:s:2 { exit(); }';
+  const exitFirst = 'interval:s:2 { exit(); } interval:s:1 { time("%H:%M:%S tick\\n"); }';
+  for (const [script, ticks] of [[tickFirst, 2], [exitFirst, 1]] as const) {
+    const bt = bpftrace([], script);
+    assert.equal(bt.code, 0, bt.stderr);
+    assert.deepEqual(masked(printedLines(bt.stdout)), Array(ticks).fill('TIME tick'), `bpftrace: ${script}`);
+    const tf = tapfleet('run', '-e', script);
+    assert.equal(tf.code, 0, tf.stderr);
+    assert.deepEqual(masked(printedLines(tf.stdout)), Array(ticks).fill('TIME tick'), `tapfleet: ${script}`);
+  }
+});
+
 test('a strftime() map key: one entry per nsecs, each printed as its time, as bpftrace keys it', () => {
   const script = 'tracepoint:syscalls:sys_enter_getpid /comm == "tfbi-tracee"/ { @[strftime("%Y", nsecs), comm] = count(); }';
   const command = `${tracee} calls 3`;
