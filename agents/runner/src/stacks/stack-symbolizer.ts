@@ -37,6 +37,7 @@ export class StackSymbolizer {
   private readonly tables = new Map<string, Map<number, bigint[]>>();
   private readonly cache = new Map<string, string>();
   private readonly user = new UserSymbols();
+  private symbolRoundAt = 0;
 
   constructor(
     private readonly stackMaps: StackMap[],
@@ -68,7 +69,14 @@ export class StackSymbolizer {
 
   /** A ksym()/usym() key: the symbol holding `addr` (usym: in process `tgid`), without its offset. */
   symbol(type: 'ksym' | 'usym', addr: bigint, tgid: number): string {
-    return symbolName(type === 'usym' ? this.user.frame(tgid, addr) : this.kernelFrames().frame(addr));
+    if (type === 'ksym') return symbolName(this.kernelFrames().frame(addr));
+    // A map without stack maps starts no rounds in update(): a process's mappings may be re-read once a second here.
+    const now = Date.now();
+    if (now - this.symbolRoundAt >= 1000) {
+      this.symbolRoundAt = now;
+      this.user.beginRound();
+    }
+    return symbolName(this.user.frame(tgid, addr));
   }
 
   /** A strftime(FORMAT, ns) key: this host's local time. */
