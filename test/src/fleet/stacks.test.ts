@@ -44,13 +44,21 @@ after(async () => {
   await stack.cleanup();
 });
 
-test('fleet profile: agents publish symbolised ustack keys; aggs merges the same stack from two hosts into one key; --folded prints it root first', async () => {
-  const script = join(stack.config.dataDir, 'profile.tap');
-  writeFileSync(script, 'probe profile:hz:99 { @u[ustack] = count(); }\n');
+/** Deploys the script file to both spinning hosts through the CLI; returns the deployment id. */
+function deployToSpinners(script: string): string {
   const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
   assert.equal(deployed.code, 0, deployed.stderr);
   const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
   assert.ok(id, deployed.stdout);
+  return id;
+}
+
+const q = async <T>(query: string) => (await ch!.query({ query, format: 'JSONEachRow' })).json<T>();
+
+test('fleet profile: agents publish symbolised ustack keys; aggs merges the same stack from two hosts into one key; --folded prints it root first', async () => {
+  const script = join(stack.config.dataDir, 'profile.tap');
+  writeFileSync(script, 'probe profile:hz:99 { @u[ustack] = count(); }\n');
+  const id = deployToSpinners(script);
   const api = stack.api();
   try {
     // Both hosts' snapshots hold the busy chain.
@@ -103,12 +111,8 @@ test('fleet events: a ustack/kstack event field arrives in ClickHouse as its sym
   const script = join(stack.config.dataDir, 'stack-events.tap');
   // The spinners run in user mode: a sample's kernel stack is empty (EFAULT), as bpftrace prints it.
   writeFileSync(script, 'probe profile:hz:49 { emit sample { u: ustack(8), k: kstack(4) } }\n');
-  const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
-  assert.equal(deployed.code, 0, deployed.stderr);
-  const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
-  assert.ok(id, deployed.stdout);
+  const id = deployToSpinners(script);
   const db = stack.config.clickhouse.database;
-  const q = async <T>(query: string) => (await ch!.query({ query, format: 'JSONEachRow' })).json<T>();
   const api = stack.api();
   try {
     await eventually('busy samples from both hosts in ClickHouse', async () => {
@@ -141,12 +145,8 @@ test('fleet ksym()/usym()/strftime(): a printf() argument arrives as the name or
   const script = join(stack.config.dataDir, 'symbols.tap');
   writeFileSync(script, 'probe profile:hz:49 { printf("%s %s %s\\n", usym(reg("ip")), ksym(reg("ip")), strftime("%Y-%m-%d %H:%M:%S", nsecs)); @s[usym(reg("ip"))] = count(); }\n');
   const started = Date.now();
-  const deployed = stack.cli(['deploy', script, '--select', 'role=spin', '--ttl', '5m']);
-  assert.equal(deployed.code, 0, deployed.stderr);
-  const id = /deployment (d-[0-9a-f]+)/.exec(deployed.stdout)?.[1];
-  assert.ok(id, deployed.stdout);
+  const id = deployToSpinners(script);
   const db = stack.config.clickhouse.database;
-  const q = async <T>(query: string) => (await ch!.query({ query, format: 'JSONEachRow' })).json<T>();
   const api = stack.api();
   try {
     await eventually('busy samples from both hosts in ClickHouse and in the merged map', async () => {
