@@ -2,6 +2,7 @@ import { z } from 'zod/v3';
 import { TxnShape } from './transaction.js';
 import { BuildId, Sha256Hex } from './common.js';
 import { EventLayout, isHostField, publishedLayout } from './event-layout.js';
+import { STRFTIME_FORMAT_MAX } from './strftime.js';
 
 /** `@name`, or `@` alone (the anonymous map). */
 const MapName = z.string().regex(/^@([A-Za-z_][A-Za-z0-9_]*)?$/);
@@ -87,7 +88,7 @@ export const MapLayout = z.object({
     /** kstack/ustack: the bundle's stack map (`stacks`) the id is from. */
     stackMap: z.string().optional(),
     /** A u64 key written as strftime(FORMAT, ns): printed as that time where the map is read. */
-    strftime: z.string().max(256).optional() })),
+    strftime: z.string().max(STRFTIME_FORMAT_MAX).optional() })),
   valueSize: z.number().int().safe().positive(),
   maxEntries: z.number().int().safe().positive(),
   lhist: z.object({ lo: z.number().int().safe(), hi: z.number().int().safe(), step: z.number().int().safe().positive() }).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod/v3';
+import { STRFTIME_FORMAT_MAX } from './strftime.js';
 
 /**
  * The one description of an emitted event's binary layout. The compiler writes it;
@@ -68,7 +69,7 @@ export const LayoutField = z
      * On a u64/i64 printf() argument written as strftime(FORMAT, nsecs): the strftime(3) format
      * it prints with, the value being CLOCK_MONOTONIC ns (bpftrace's nsecs) turned into local wall time.
      */
-    strftime: z.string().max(256).optional(),
+    strftime: z.string().max(STRFTIME_FORMAT_MAX).optional(),
   })
   .superRefine((f, ctx) => {
     if (f.stack !== undefined && f.type !== 'str') ctx.addIssue({ code: 'custom', path: ['stack'], message: 'only a published string field holds a stack\'s text' });

@@ -14,8 +14,13 @@ const COMPOSED: Record<string, string> = { c: '%a %b %e %H:%M:%S %Y', D: '%m/%d/
 const SIMPLE = 'aAbBCdeGgHIjklmMnpsStuVwyYzZf%';
 export const STRFTIME_CONVERSIONS = `%${[...SIMPLE.replace('%', ''), ...Object.keys(COMPOSED)].sort().join(' %')} %%`;
 
-/** The first conversion this renderer does not know, if any (offsets in the format's characters). */
+/** The longest format a bundle carries (the manifest's and the published layout's bound). */
+export const STRFTIME_FORMAT_MAX = 256;
+
+/** What is wrong with a format, if anything: too long, or the first conversion this renderer does not know (offsets in the format's characters). */
 export function strftimeProblem(format: string): { at: number; length: number; message: string; hint: string } | undefined {
+  if (format.length > STRFTIME_FORMAT_MAX)
+    return { at: 0, length: format.length, message: `a strftime format is at most ${STRFTIME_FORMAT_MAX} characters; this one has ${format.length}`, hint: 'print the rest with printf(), or split the time into two time()/strftime() calls' };
   for (let i = 0; i < format.length; i++) {
     if (format[i] !== '%') continue;
     const c = format[i + 1];

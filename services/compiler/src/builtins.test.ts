@@ -55,6 +55,9 @@ describe('time() and strftime()', () => {
     ['strftime() outside printf()', `${TP} { $t = strftime("%H", nsecs); }`, '1:38: strftime() is printed in user space: it can be a printf() argument, an event field or a map key only'],
     ['strftime() in arithmetic', `${TP} { @[strftime("%H", nsecs) / 60] = count(); }`, '1:35: strftime() is printed in user space'],
     ['%d of strftime()', `${TP} { printf("%d\\n", strftime("%H", nsecs)); }`, '1:48: %d prints an integer, strftime() gives text'],
+    // Over the bundle manifest's bound: a diagnostic here, not a manifest refused at run time.
+    ['a format over 256 characters', `${TP} { time("${'%Y'.repeat(129)}"); }`, '1:39: a strftime format is at most 256 characters; this one has 258'],
+    ['a strftime() format over 256 characters', `${TP} { printf("%s", strftime("${'x'.repeat(257)}", nsecs)); }`, '1:56: a strftime format is at most 256 characters; this one has 257'],
   ];
   for (const [name, script, first] of MISUSE)
     test(`one diagnostic: ${name}`, () => {
