@@ -597,8 +597,21 @@ export class Parser {
     return list;
   }
 
-  /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
+  /** An expression; at the lowest precedence, `COND ? A : B` (right-associative, below `||`, as in C). */
   private expr(minPrec: number, inPredicate = false): Expr {
+    const cond = this.binaryExpr(minPrec, inPredicate);
+    if (minPrec > 0 || !this.is('?')) return cond;
+    const q = this.advance();
+    const condDepth = this.depth;
+    const then = this.expr(0);
+    const thenDepth = this.depth;
+    this.expect(':', `after '? ${this.source.text.slice(then.span.start, then.span.end)}'`, "a conditional expression is COND ? A : B");
+    const other = this.expr(0, inPredicate);
+    return this.nested({ kind: 'ternary', cond, then, else: other, span: span(cond.span, other.span) }, q, Math.max(condDepth, thenDepth, this.depth));
+  }
+
+  /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
+  private binaryExpr(minPrec: number, inPredicate: boolean): Expr {
     let left = this.unary();
     let leftDepth = this.depth;
     for (;;) {
@@ -609,7 +622,7 @@ export class Parser {
         return left;
       }
       const opTok = this.advance();
-      const right = this.expr(prec, inPredicate);
+      const right = this.binaryExpr(prec, inPredicate);
       left = this.nested({ kind: 'binary', op, left, right, span: span(left.span, right.span) }, opTok, Math.max(leftDepth, this.depth));
       leftDepth = this.depth;
     }
@@ -629,6 +642,27 @@ export class Parser {
     } finally {
       this.exprNesting--;
     }
+  }
+
+  /** After `(`: a type name and `)` (`(int8)`), or `struct` (a cast to a kernel struct pointer, refused with its reason). */
+  private startsCast(): boolean {
+    if (this.tok.kind !== 'ident') return false;
+    if (this.tok.text === 'struct') return true;
+    return this.tok.text in CAST_TYPES && /^\s*\)/.test(this.source.text.slice(this.tok.span.end, this.tok.span.end + 64));
+  }
+
+  /** `(TYPE)EXPR`, the `(` consumed: an integer cast binds as tightly as a unary operator. */
+  private cast(open: Token): Expr {
+    const t = this.tok;
+    if (t.text === 'struct') {
+      const close = this.source.text.indexOf(')', t.span.end);
+      const written = this.source.text.slice(open.span.start, close < 0 ? t.span.end : close + 1).replace(/\s+/g, ' ');
+      this.fail(t, `${written} is a cast to a kernel struct, which tapfleet cannot read: it has no BTF struct access (curtask->..., $p->field)`, 'read what a tracepoint passes instead (args.FIELD; `tapfleet check` lists the fields) or an integer with u64(ptr + offset)');
+    }
+    this.advance();
+    this.expect(')');
+    const expr = this.unary();
+    return this.nested({ kind: 'cast', ...CAST_TYPES[t.text]!, expr, span: span(open.span, expr.span) }, open, this.depth);
   }
 
   private primary(): Expr {
@@ -667,6 +701,7 @@ export class Parser {
     }
     if (this.is('(')) {
       const open = this.advance();
+      if (this.startsCast()) return this.cast(open);
       const e = this.expr(0, false);
       this.expect(')');
       // A parenthesis is a level as written, though it makes no node.
@@ -697,6 +732,12 @@ export class Parser {
     this.fail(t, `expected an expression, found ${this.describe(t)}`);
   }
 }
+
+/** bpftrace 0.17's integer cast types. */
+const CAST_TYPES: Record<string, { signed: boolean; bits: 8 | 16 | 32 | 64 }> = {
+  int8: { signed: true, bits: 8 }, int16: { signed: true, bits: 16 }, int32: { signed: true, bits: 32 }, int64: { signed: true, bits: 64 },
+  uint8: { signed: false, bits: 8 }, uint16: { signed: false, bits: 16 }, uint32: { signed: false, bits: 32 }, uint64: { signed: false, bits: 64 },
+};
 
 export function parse(source: Source, diags: Diagnostics): Script {
   return new Parser(source, diags).parseScript();

@@ -294,13 +294,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       held ??= [];
       // CLOCK_MONOTONIC, as the kernel's record times: when a firing sends no record, it ran about now.
       const started = process.hrtime.bigint();
-      const exitsBefore = exitRecords;
+      // A begin probe's program ran before the probes attached: every exit record so far is a begin program's.
+      const exitsBefore = beforeEverything ? 0 : exitRecords;
       if (program) runner.run(program);
       if (manifest.maps.length && actions.some((x) => x.op === 'print')) runner.snapshot();
       await synced();
       // Its program's exit() (in an if) ended the probe there, as bpftrace's returns: the print() and
       // clear() calls all stand after that if (typecheck), so only the printf() lines it sent remain.
-      if (program && exitRecords > exitsBefore) actions = actions.filter((x) => x.op === 'printf');
+      if ((program || beforeEverything) && exitRecords > exitsBefore) actions = actions.filter((x) => x.op === 'printf');
       const sent = [...firingLines.values()].flat().map((l) => l.at);
       // A begin probe ran before any probe attached: everything the probes sent comes after its lines.
       releaseHeld(beforeEverything ? 0n : sent.length ? sent.reduce((x, y) => (x < y ? x : y)) : started);

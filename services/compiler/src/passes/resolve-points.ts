@@ -21,7 +21,8 @@ export type Target =
       /** Arguments lowered to direct reads, when every site has the same spec; else usdt.bpf.h. */
       direct?: UsdtArgSpec[];
     }
-  | { kind: 'interval'; periodNs: number }
+  /** `name`: the point as bpftrace's `probe` spells it (the kind spelled out: `interval:s:1`). */
+  | { kind: 'interval'; periodNs: number; name: string }
   /** Sampling on every CPU: `hz` samples a second, or one every `periodNs`. */
   | { kind: 'profile'; hz?: number; periodNs?: number }
   | { kind: 'begin' | 'end' };
@@ -102,7 +103,10 @@ export function pointName(target: Target): string | undefined {
     case 'uprobe': case 'uretprobe': return `${target.kind}:${target.binary}:${target.symbol}`;
     case 'usdt': return `usdt:${target.binary}:${target.provider}:${target.name}`;
     case 'profile': return target.hz !== undefined ? `profile:hz:${target.hz}` : undefined;
-    default: return undefined;
+    case 'interval': return target.name;
+    // bpftrace's spelling, whichever the script used.
+    case 'begin': return 'BEGIN';
+    case 'end': return 'END';
   }
 }
 
@@ -162,7 +166,7 @@ function parsePoint(point: ProbePoint & { wildcard?: boolean }, profiles: Profil
       const periodNs = Number(m[1]) * UNITS[m[2]!]!;
       // Past 2^53 ns (~104 days) the period is no longer an exact integer in the manifest.
       if (!Number.isSafeInteger(periodNs) || periodNs > MAX_INTERVAL_NS) return err(`'${text}' is longer than an interval may be (100 days)`, 'use --duration to end a run after a long time');
-      return { kind: 'interval', periodNs };
+      return { kind: 'interval', periodNs, name: `interval:${rest.join(':')}` };
     }
     case 'profile': {
       const p = parseProfilePoint(rest);
@@ -198,12 +202,17 @@ export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diag
       if (!each) unresolved = true;
       return (each ?? []).map((x) => ({ ...p, ...x }));
     });
+    // A point named twice (a pattern and one of its matches) attaches once, as in bpftrace.
+    const named = new Set<string>();
     for (const p of expanded) {
       const target = parsePoint(p, profiles, diags);
       if (!target) {
         unresolved = true;
         continue;
       }
+      const name = target.kind === 'interval' ? undefined : pointName(target);
+      if (name !== undefined && named.has(name)) continue;
+      if (name !== undefined) named.add(name);
       let entries: Target[] | undefined;
       if (target.kind === 'uretprobe') entries = [{ ...target, kind: 'uprobe' }];
       if (p.pairs) {

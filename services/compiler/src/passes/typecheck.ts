@@ -67,6 +67,8 @@ function mapReadsIn(e: Expr): Extract<Expr, { kind: 'mapread' }>[] {
     case 'mapread': return [e, ...e.keys.flatMap(mapReadsIn)];
     case 'unary': return mapReadsIn(e.expr);
     case 'binary': return [...mapReadsIn(e.left), ...mapReadsIn(e.right)];
+    case 'ternary': return [...mapReadsIn(e.cond), ...mapReadsIn(e.then), ...mapReadsIn(e.else)];
+    case 'cast': return mapReadsIn(e.expr);
     case 'call': return e.args.flatMap(mapReadsIn);
     case 'entry': return mapReadsIn(e.expr);
     default: return [];
@@ -221,6 +223,18 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           return expr(e.expr, true);
         case 'unary': {
           needInt(e.expr, `the operand of ${e.op}`, inEntry);
+          return INT;
+        }
+        case 'cast':
+          needInt(e.expr, `the operand of a cast to ${e.signed ? '' : 'u'}int${e.bits}`, inEntry);
+          return { kind: 'int', signed: e.signed };
+        case 'ternary': {
+          needInt(e.cond, 'the condition of ?:', inEntry);
+          const t = expr(e.then, inEntry);
+          const f = expr(e.else, inEntry);
+          if (t.kind === 'int' && f.kind === 'int') return { kind: 'int', signed: t.signed || f.signed };
+          if (t.kind === 'str' && f.kind === 'str') return str(Math.max(t.size, f.size));
+          diags.error(e.span, `both sides of ?: must be integers or both strings, not ${typeName(t)} and ${typeName(f)}`);
           return INT;
         }
         case 'binary': {
@@ -481,6 +495,8 @@ function keyMisuse(e: Expr): { span: Span; message: string } | undefined {
     case 'mapread': return { span: e.span, message: `a pair key cannot read ${e.map}: the key is computed before the probe's statements run` };
     case 'unary': return keyMisuse(e.expr);
     case 'binary': return keyMisuse(e.left) ?? keyMisuse(e.right);
+    case 'ternary': return keyMisuse(e.cond) ?? keyMisuse(e.then) ?? keyMisuse(e.else);
+    case 'cast': return keyMisuse(e.expr);
     case 'call': return e.args.map(keyMisuse).find((x) => x !== undefined);
     default: return undefined;
   }
