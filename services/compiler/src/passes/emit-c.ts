@@ -4,7 +4,7 @@ import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
 import { LIMITS } from '../limits.js';
 import type { Type } from '../types.js';
-import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
+import { functionName, pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import type { Analysis, MapInfo } from './typecheck.js';
 import type { Lowered, ProgramInfo } from './lower.js';
 import { EXIT_RECORD } from './printf-check.js';
@@ -334,6 +334,7 @@ function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): st
       return `bpf_probe_read_user_str(${dest}, ${n}, (const void *)(unsigned long)${intExpr(e.args[0]!, ctx, a)});`;
     case 'builtin':
       if (e.name === 'probe') return literalBytes(pointName(ctx.target) ?? '').slice(0, n).map((b, i) => `${dest}[${i}] = ${b};`).join(' ');
+      if (e.name === 'func') return literalBytes(functionName(ctx.target) ?? '').slice(0, n).map((b, i) => `${dest}[${i}] = ${b};`).join(' ');
       return `bpf_get_current_comm(${dest}, ${n});`;
     case 'field': {
       const f = tracepointField(ctx, e.name);

@@ -96,6 +96,11 @@ function expandWildcard(point: ProbePoint, profiles: ProfileSet, diags: Diagnost
   return matches.map((m) => ({ text: `tracepoint:${m}`, span: point.span, wildcard: true }));
 }
 
+/** bpftrace's `func` builtin: the function a uprobe or uretprobe is on. */
+export function functionName(target: Target): string | undefined {
+  return target.kind === 'uprobe' || target.kind === 'uretprobe' ? target.symbol : undefined;
+}
+
 /** bpftrace's `probe` builtin: the full name of the point a program runs for (short kinds spelled out). */
 export function pointName(target: Target): string | undefined {
   switch (target.kind) {
@@ -184,9 +189,18 @@ function parsePoint(point: ProbePoint & { wildcard?: boolean }, profiles: Profil
   }
 }
 
+/** A uprobe or uretprobe whose binary is known and lacks its function (a pattern's matches never do). */
+function absentFunction(point: ProbePoint, profiles: ProfileSet): { binary: string; symbol: string } | undefined {
+  const [written, ...rest] = point.text.split(':');
+  const kind = SHORT_KINDS[written!] ?? written;
+  if ((kind !== 'uprobe' && kind !== 'uretprobe') || rest.length !== 2 || rest[1]!.includes('*')) return undefined;
+  const bin = profiles.binaries.get(rest[0]!);
+  return bin && !bin.symbols.some((s) => s.name === rest[1]) ? { binary: bin.path, symbol: rest[1]! } : undefined;
+}
+
 function binaryFor(path: string, point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): BinaryProfile | undefined {
   const bin = profiles.binaries.get(path);
-  if (!bin) diags.error(point.span, `no profile for binary ${path}`, path.startsWith('/') ? 'does the file exist on this host?' : 'binaries are named by absolute path');
+  if (!bin) diags.error(point.span, path.startsWith('/') ? `no profile for binary ${path}` : `no executable or library '${path}' on this host`, path.startsWith('/') ? 'does the file exist on this host?' : `as in bpftrace, a name is looked up on $PATH, then in the ld.so cache as ${path}.so* (libc is libc.so.6); or give the absolute path`);
   return bin;
 }
 
@@ -204,7 +218,21 @@ export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diag
     });
     // A point named twice (a pattern and one of its matches) attaches once, as in bpftrace.
     const named = new Set<string>();
+    // bpftrace 0.17 attaches a probe's other points when one names a function its binary lacks
+    // (ssllatency.bt's libcrypto internals): a warning here, an error when no point would remain.
+    const absent = expanded.filter((p) => absentFunction(p, profiles));
+    const skipped = new Set(absent.length < expanded.length ? absent : []);
+    if (skipped.size) {
+      const byBinary = new Map<string, Set<string>>();
+      for (const p of absent) {
+        const f = absentFunction(p, profiles)!;
+        byBinary.set(f.binary, (byBinary.get(f.binary) ?? new Set()).add(f.symbol));
+      }
+      const missing = [...byBinary].map(([bin, fns]) => `${[...fns].join(', ')} in ${bin}`).join('; ');
+      diags.warning(absent[0]!.span, `${skipped.size} of this probe's points are skipped, as bpftrace skips them: no function ${missing}`, 'the probe\'s other points attach; uprobes attach to functions in the ELF symbol table (.symtab or .dynsym)');
+    }
     for (const p of expanded) {
+      if (skipped.has(p)) continue;
       const target = parsePoint(p, profiles, diags);
       if (!target) {
         unresolved = true;

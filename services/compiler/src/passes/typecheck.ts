@@ -4,7 +4,7 @@ import { Diagnostics } from '../diagnostics.js';
 import type { Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
-import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
+import { functionName, pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
 import { isZeroValue, USER_SIDE_PROGRAM_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
@@ -136,6 +136,13 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
       if (missing) diags.error(e.span, `probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not a${missing.kind === 'interval' || missing.kind === 'end' ? 'n' : ''} ${missing.kind} point`, 'write the name as a string literal in this probe, e.g. printf("interval\\n")');
       return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
     };
+    /** bpftrace's `func`: the function of a uprobe or uretprobe, a string as long as the longest of the probe's. */
+    const funcName = (e: Expr): Type => {
+      const names = targets.map(functionName);
+      const other = targets.find((_, i) => names[i] === undefined);
+      if (other) diags.error(e.span, `func is the function a uprobe or uretprobe is on; this probe has a ${other.kind} point`, 'in other probes write the name as a string literal, or use probe (the point\'s full name)');
+      return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
+    };
     const typeOf = (e: Expr, inEntry: boolean): Type => {
       switch (e.kind) {
         case 'int': return INT;
@@ -153,9 +160,12 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         case 'builtin': {
           if (isStackName(e.name)) return stack(e);
           if (e.name === 'probe') return probeName(e);
+          if (e.name === 'func') return funcName(e);
           const t = BUILTINS[e.name];
           if (!t) {
-            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} probe kstack ustack arg0..arg9 args.FIELD`);
+            // bpftrace reads TASK_RUNNING, AF_INET, ... from the C headers a script #includes (and enums from BTF).
+            const constant = /^[A-Z][A-Z0-9_]*$/.test(e.name);
+            diags.error(e.span, `unknown identifier '${e.name}'`, constant ? `bpftrace takes constants like ${e.name} from the C headers a script #includes; tapfleet reads no headers (#include lines are comments here): write its value as a number` : `builtins are ${Object.keys(BUILTINS).join(' ')} probe func kstack ustack arg0..arg9 args.FIELD`);
             return INT;
           }
           if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))

@@ -4,6 +4,7 @@ import { CompileError } from '@tapfleet/compiler/light';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, PROGRAM_OPTION, readScript, buildOptions, SCRIPT_ARGS } from './common.js';
+import { withBareBinaryNames } from '../binary-names.js';
 
 export const runCommand: Command = {
   path: ['run'],
@@ -56,7 +57,7 @@ export const runCommand: Command = {
     let fromCache = false;
     try {
       let warnings: string[];
-      ({ bundle, cached: fromCache, warnings } = await cachedCompile({ file, text, params, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
+      ({ bundle, cached: fromCache, warnings } = await cachedCompile({ file, text, params, binaryPaths: withBareBinaryNames(text, binaryPaths(values)), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
       for (const w of warnings) process.stderr.write(`${w}\n`);
       if (cache && !fromCache) ctx.log.debug({ ...cache.stats }, 'compile cache miss: compiled and stored');
     } catch (e) {
