@@ -33,6 +33,8 @@ export interface SessionOptions {
   onLive?: (live: { probes: number; failed: number; attachNs: bigint }) => void;
   /** A printf() line (kernel record or begin/end/interval call), formatted, as bytes. */
   onPrintf?: (text: Buffer) => void;
+  /** After the end probes' actions, before the maps are printed at exit (bpftrace prints two newlines there). */
+  onExitMaps?: () => void;
   /** At exit, leave out the maps an end probe printed (bpftrace prints them again; a flame graph must not). */
   printEachMapOnce?: boolean;
   /** Resolves to end the session early (Ctrl-C). */
@@ -372,6 +374,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // Once only (--folded): a map an end probe printed is not printed again (a flame graph would count it twice).
   const printedAtEnd = new Set(endActions.flatMap((a) => (a.op === 'print' ? [a.map] : [])));
   const atExit = [...manifest.maps].filter((m) => !(o.printEachMapOnce && printedAtEnd.has(m.name)));
+  o.onExitMaps?.();
   runActions(atExit.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => ({ op: 'print', map: m.name })));
   return result;
 }

@@ -94,6 +94,9 @@ export const runCommand: Command = {
       onLive: (live) => (json ? out(liveJson(live)) : process.stderr.write(`${liveText(live)}\n`)),
       // Text as formatted, no newline added (bpftrace's printf); --json: one object per call.
       onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
+      // bpftrace 0.17 writes "\n\n" after END, before the maps: an END printf() without a newline
+      // (bitesize.bt's "histograms by process name:") ends its line there, not on the first map's.
+      onExitMaps: () => void (json || folded ? undefined : process.stdout.write('\n\n')),
       onEvent: (name, fields, layout) => out(json ? eventJson(name, fields, layout) : eventText(name, fields, layout)),
       onPrint: (maps) => {
         for (const m of maps) {
