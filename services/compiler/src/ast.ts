@@ -1,7 +1,8 @@
 import type { Span } from './source.js';
 
 export type Expr =
-  | { kind: 'int'; value: bigint; span: Span }
+  /** `refused`: what stands for a construct already reported (struct access, `*ptr`): no further diagnostic about its value. */
+  | { kind: 'int'; value: bigint; span: Span; refused?: true }
   | { kind: 'string'; value: string; span: Span }
   | { kind: 'builtin'; name: string; span: Span }
   | { kind: 'arg'; index: number; span: Span }

@@ -121,6 +121,7 @@ export class Parser {
         else if (this.isKeyword('alias')) script.aliases.push(this.alias());
         else if (this.isKeyword('hop')) script.hops.push(this.hop());
         else if (this.isKeyword('final')) script.finals.push(this.final());
+        else if (this.isKeyword('struct')) this.structDefinition();
         else if (this.startsBareProbe()) script.probes.push(this.probe());
         else this.fail(this.tok, `expected a probe point, 'probe', 'alias', 'hop' or 'final', found ${this.describe(this.tok)}`, "a script is a list of probes, 'POINT [, POINT] [/predicate/] { ... }' (or 'probe POINT ...'), with points like tracepoint:sched:sched_switch or BEGIN");
       } catch (e) {
@@ -129,6 +130,15 @@ export class Parser {
       }
     }
     return script;
+  }
+
+  /** `struct NAME { ... };` at the top level (bpftrace hands it to clang for casts): one error, skipped whole. */
+  private structDefinition(): void {
+    const kw = this.advance();
+    const name = this.tok.kind === 'ident' ? this.advance().text : '';
+    this.diags.error(kw.span, `struct ${name} { ... } is a C struct definition, which tapfleet does not read`, 'bpftrace reads C definitions to cast kernel pointers ((struct x *)p)->field; tapfleet has no struct access: read tracepoint fields (args.FIELD) instead');
+    if (this.is('{')) this.skipBalanced();
+    if (this.is(';')) this.advance();
   }
 
   /** Skips to the next top-level keyword (`probe`, `alias`, `hop`, `final`) or, right after a `}`, a probe clause without `probe`. */
@@ -633,6 +643,13 @@ export class Parser {
     if (this.exprNesting >= LIMITS.maxExpressionDepth) this.tooDeep(this.tok);
     this.exprNesting++;
     try {
+      // bpftrace's `*PTR` reads kernel memory (loads.bt: *kaddr("avenrun")): refused, once, as struct access is.
+      if (this.is('*')) {
+        const star = this.advance();
+        const operand = this.unary();
+        this.structAccess(star.span, `*${this.source.text.slice(operand.span.start, operand.span.end)} reads kernel memory through a pointer, which tapfleet cannot do: it has no BTF struct or kernel memory access`, 'read user memory with u64(PTR) (u8 .. s64 for other widths); kernel data comes from tracepoint fields (args.FIELD)');
+        return { kind: 'int', value: 0n, span: span(star.span, operand.span), refused: true };
+      }
       if (this.tok.kind === 'punct' && ['!', '-', '~'].includes(this.tok.text)) {
         const op = this.advance();
         const expr = this.unary();
@@ -657,7 +674,13 @@ export class Parser {
     if (t.text === 'struct') {
       const close = this.source.text.indexOf(')', t.span.end);
       const written = this.source.text.slice(open.span.start, close < 0 ? t.span.end : close + 1).replace(/\s+/g, ' ');
-      this.fail(t, `${written} is a cast to a kernel struct, which tapfleet cannot read: it has no BTF struct access (curtask->..., $p->field)`, 'read what a tracepoint passes instead (args.FIELD; `tapfleet check` lists the fields) or an integer with u64(ptr + offset)');
+      this.structAccess(t.span, `${written} is a cast to a kernel struct, which tapfleet cannot read: it has no BTF struct access (curtask->..., $p->field)`);
+      while (!this.is(')') && !this.is(';') && !this.is('}') && !this.atEof()) this.advance();
+      this.expect(')');
+      // The operand is parsed (its own errors count); the cast stands for a 0 so that the
+      // statement's local exists and nothing after it is reported again.
+      const operand = this.unary();
+      return { kind: 'int', value: 0n, span: span(open.span, operand.span), refused: true };
     }
     this.advance();
     this.expect(')');
@@ -665,7 +688,35 @@ export class Parser {
     return this.nested({ kind: 'cast', ...CAST_TYPES[t.text]!, expr, span: span(open.span, expr.span) }, open, this.depth);
   }
 
+  /**
+   * bpftrace's struct access: `$task->real_parent`, `args->rqtp->tv_sec`, `$sk->__sk_common.skc_family`.
+   * Reported once a script (the first place; the rest would say the same), read past, and left a 0.
+   */
+  private structAccess(at: Span, message: string, hint = 'read what a tracepoint passes instead (args.FIELD; `tapfleet check` lists the fields); a user-space struct (a syscall\'s pointer argument) has its integer fields read with u64(PTR + OFFSET), e.g. u64(args->rqtp) and u64(args->rqtp + 8) for a timespec'): void {
+    if (!this.structAccessReported) this.diags.error(at, message, hint);
+    this.structAccessReported = true;
+  }
+
+  private structAccessReported = false;
+
+  /** A primary, then any `->field` / `.field` chain after it (struct access, refused: see structAccess). */
   private primary(): Expr {
+    const e = this.primaryOnly();
+    if (!(this.is('-') && this.touching('>'))) return e;
+    const start = this.tok.span;
+    const base = this.source.text.slice(e.span.start, e.span.end);
+    while ((this.is('-') && this.touching('>')) || this.is('.')) {
+      if (this.is('-')) this.advance();
+      this.advance();
+      this.identText('a field name');
+    }
+    const whole = span(e.span, this.prevTokEnd());
+    const written = this.source.text.slice(whole.start, whole.end);
+    this.structAccess(start, `${written} reads through the pointer ${base}, a struct tapfleet cannot read: it has no BTF struct access`);
+    return { kind: 'int', value: 0n, span: whole, refused: true };
+  }
+
+  private primaryOnly(): Expr {
     const t = this.tok;
     this.depth = 1; // a leaf; the compound forms below set their own
     if (t.kind === 'int') {

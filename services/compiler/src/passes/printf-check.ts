@@ -95,7 +95,7 @@ function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Dia
     const want = argKind(spec);
     const conv = s.format.slice(spec.at, spec.at + spec.length);
     // A stack prints through %s as bpftrace prints one: its frames, each on its own line.
-    if (want === 'str' && t.kind === 'int') diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
+    if (want === 'str' && t.kind === 'int' && !(e.kind === 'int' && e.refused)) diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
     if (want === 'int' && t.kind !== 'int') diags.error(e.span, `${conv} prints an integer, this is ${typeName(t)}`, 'print a string with %s');
   });
   return diags.items.length === before ? types : undefined;
