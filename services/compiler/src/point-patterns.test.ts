@@ -50,7 +50,7 @@ describe('probe point patterns and the probe builtin', () => {
   const ONE_CAUSE: [string, string, string][] = [
     ['a tracepoint pattern matching nothing', 'tracepoint:sched:nope_* { @[probe] = count(); }', '1:1: no tracepoint matches tracepoint:sched:nope_* on kernel'],
     ['a uprobe pattern matching nothing', `uprobe:${GW}:nope* { @n = count(); }`, `1:1: no function matches uprobe:${GW}:nope* in ${GW}`],
-    ['probe in an interval', 'interval:s:1 { printf("%s\\n", probe); }', '1:31: probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not an interval point'],
+    ['probe in a profile:ms point', 'profile:ms:10 { printf("%s\\n", probe); }', '1:32: probe names a profile point only as profile:hz:N'],
     ['a field only some matches have', 't:syscalls:sys_enter_* { @[probe] = sum(args->filename); }', "1:41: tracepoint syscalls:sys_enter_getpid has no field 'filename'"],
   ];
   for (const [name, script, expected] of ONE_CAUSE)

@@ -133,7 +133,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     const probeName = (e: Expr): Type => {
       const names = targets.map(pointName);
       const missing = targets.find((_, i) => names[i] === undefined);
-      if (missing) diags.error(e.span, `probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not a${missing.kind === 'interval' || missing.kind === 'end' ? 'n' : ''} ${missing.kind} point`, 'write the name as a string literal in this probe, e.g. printf("interval\\n")');
+      if (missing) diags.error(e.span, 'probe names a profile point only as profile:hz:N', 'write the name as a string literal in this probe, e.g. printf("profile:ms:10\\n")');
       return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
     };
     /** bpftrace's `func`: the function of a uprobe or uretprobe, a string as long as the longest of the probe's. */
