@@ -318,7 +318,9 @@ export class Parser {
           return stmts;
         }
         try {
-          stmts.push(this.statement());
+          const s = this.statement();
+          if (Array.isArray(s)) stmts.push(...s);
+          else stmts.push(s);
         } catch (e) {
           if (!(e instanceof Bail)) throw e;
           this.skipStatement();
@@ -387,8 +389,10 @@ export class Parser {
     else if (!this.is('}')) this.fail(this.tok, `expected ';' after the statement, found ${this.describe(this.tok)}`);
   }
 
-  private statement(): Stmt {
+  /** A statement; bpftrace's join() is several (see join()). */
+  private statement(): Stmt | Stmt[] {
     const t = this.tok;
+    if (this.is('join') && this.source.text[this.tok.span.end] === '(') return this.join();
     if (t.kind === 'var') {
       this.advance();
       this.expect('=', `after ${t.text}`);
@@ -544,6 +548,52 @@ export class Parser {
     this.endStatement();
     return { kind: 'printf', format: fmt.value as string, formatSpan: fmt.span, args, span: span(kw.span, close.span) };
   }
+
+  /**
+   * bpftrace's `join(ARRAY[, "DELIM"])` (execsnoop.bt's `join(args->argv)`): the strings a user
+   * array of pointers points to, up to its first NULL or empty string and at most 16 of them, on one
+   * line, DELIM (a space) between them. Written out here as what it does: the pointers read into
+   * locals, each one only while every one before it was set, then one printf() whose arguments are
+   * each string and the delimiter before it, or "" past the end.
+   */
+  private join(): Stmt[] {
+    const kw = this.advance();
+    this.expect('(', 'after join');
+    const array = this.expr(0);
+    let delim = ' ';
+    if (this.is(',')) {
+      this.advance();
+      if (this.tok.kind !== 'string') this.fail(this.tok, `join()'s delimiter must be a string literal, found ${this.describe(this.tok)}`, 'join(args->argv) or join(args->argv, ",")');
+      delim = this.advance().value as string;
+    }
+    const close = this.expect(')', 'to close join(');
+    this.endStatement();
+    const at = span(kw.span, close.span);
+    const local = (i: number): Expr => ({ kind: 'var', name: `__tf_join${this.joins}_${i}`, span: at });
+    const int = (value: bigint): Expr => ({ kind: 'int', value, span: at });
+    const str = (value: string): Expr => ({ kind: 'string', value, span: at });
+    const lets: Stmt[] = [];
+    const args: Expr[] = [];
+    for (let i = 0; i < JOIN_MAX_ARGS; i++) {
+      const slot: Expr = { kind: 'binary', op: '+', left: array, right: int(BigInt(8 * i)), span: at };
+      const read: Expr = { kind: 'call', name: 'u64', args: [slot], span: at };
+      const value: Expr = i === 0 ? read : { kind: 'ternary', cond: local(i - 1), then: read, else: int(0n), span: at };
+      const name = (local(i) as { name: string }).name;
+      lets.push({ kind: 'let', name, value, span: at });
+      // bpftrace 0.17 also stops at an empty string: `a '' b` prints as "a".
+      const nonEmpty: Expr = { kind: 'call', name: 'u8', args: [local(i)], span: at };
+      lets.push({ kind: 'let', name, value: { kind: 'ternary', cond: local(i), then: { kind: 'ternary', cond: nonEmpty, then: local(i), else: int(0n), span: at }, else: int(0n), span: at }, span: at });
+      if (i > 0) args.push({ kind: 'ternary', cond: local(i), then: str(delim), else: str(''), span: at });
+      const text: Expr = { kind: 'call', name: 'str', args: [local(i), int(BigInt(JOIN_ARG_BYTES))], span: at };
+      args.push({ kind: 'ternary', cond: local(i), then: text, else: str(''), span: at });
+    }
+    this.joins++;
+    const format = `${'%s'.repeat(args.length)}\n`;
+    return [...lets, { kind: 'printf', format, formatSpan: at, args, span: at }];
+  }
+
+  /** join() calls so far: each one's locals have names of their own. */
+  private joins = 0;
 
   private exit(): Stmt {
     const kw = this.advance();
@@ -783,6 +833,10 @@ export class Parser {
     this.fail(t, `expected an expression, found ${this.describe(t)}`);
   }
 }
+
+/** join(): the most strings one call prints (bpftrace 0.17's default) and the bytes kept of each, NUL included. */
+const JOIN_MAX_ARGS = 16;
+const JOIN_ARG_BYTES = 256;
 
 /** bpftrace 0.17's integer cast types. */
 const CAST_TYPES: Record<string, { signed: boolean; bits: 8 | 16 | 32 | 64 }> = {

@@ -138,6 +138,21 @@ test('sslsnoop.bt and gethostlatency.bt check as written up to what another chan
   assert.deepEqual(host.stderr.split('\n').filter((l) => / error: /.test(l)), [`${tool('gethostlatency')}:43:2: error: expected a statement, found 'time'`]);
 });
 
+test('join(args->argv) prints a command line as bpftrace does: up to the NULL or an empty argument, a space (or the delimiter given) between', () => {
+  const loop = join(work, 'tfjoin-loop');
+  writeFileSync(loop, "#!/bin/sh\nwhile true; do /bin/true one '' three; sleep 0.05; done\n", { mode: 0o755 });
+  const child = spawn(loop, [], { stdio: 'ignore' });
+  workers.adopt(child);
+  const program = 'tracepoint:syscalls:sys_enter_execve /comm == "tfjoin-loop"/ { join(args->argv); join(args->argv, ","); }';
+  const bt = spawnSync('timeout', ['-s', 'INT', '2', 'bpftrace', '-e', program], { encoding: 'utf8', timeout: 60_000 });
+  const tf = tapfleet('run', '-e', program, '-d', '2s');
+  child.kill('SIGKILL');
+  assert.equal(tf.code, 0, tf.stderr);
+  const distinct = (out: string) => [...new Set(printedLines(out))].sort();
+  assert.deepEqual(distinct(bt.stdout), ['/bin/true one', '/bin/true,one', 'sleep 0.05', 'sleep,0.05'], 'bpftrace prints what this test expects');
+  assert.deepEqual(distinct(tf.stdout), distinct(bt.stdout));
+});
+
 test('a bare library name (uprobe:libc:...) is the library bpftrace finds; probe spells its path and func the function', () => {
   const program = 'uprobe:libc:getaddrinfo { printf("%s %s\\n", probe, func); }';
   const bt = bpftraceSideBySide(['-c', '/usr/bin/getent ahosts localhost'], program);
