@@ -6,7 +6,7 @@
  * substitutes them into the points (passes/resolve-aliases.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The bare names a script's user-space points name (a scan of the text: a name in a comment only adds an unused path). */
@@ -16,6 +16,17 @@ export function bareBinaryNames(text: string): string[] {
   return [...names];
 }
 
+/** An ELF file: a script on $PATH (pyenv's python3 shim) is not what a uprobe attaches to, as bpftrace skips it too. */
+function isElf(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const magic = Buffer.alloc(4);
+    return readSync(fd, magic, 0, 4, 0) === 4 && magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function executableOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
     if (!dir.startsWith('/')) continue;
@@ -23,7 +34,7 @@ function executableOnPath(name: string): string | undefined {
     try {
       if (!statSync(path).isFile()) continue;
       accessSync(path, constants.X_OK);
-      return path;
+      if (isElf(path)) return path;
     } catch {
       // not here
     }
