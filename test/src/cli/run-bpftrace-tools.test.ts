@@ -251,11 +251,11 @@ test('exit() inside an if in BEGIN ends the probe there: the print() and printf(
   assert.deepEqual(printedLines(tapfleet('run', '-e', other).stdout), printedLines(bpftrace(other).stdout));
 });
 
-test('after END, two newlines before the maps, as bpftrace writes them', () => {
-  const program = 'BEGIN { @a = 1; exit(); } END { printf("end"); }';
+test('after END, two newlines before the maps, and an empty map an empty line, as bpftrace writes them', () => {
+  const program = 'BEGIN { @a = 1; @k[1] = 2; delete(@k[1]); exit(); } END { printf("end"); }';
   const bt = bpftrace(program);
   const tf = tapfleet('run', '-e', program);
   assert.equal(tf.code, 0, tf.stderr);
-  assert.equal(withoutMemlock(bt.stdout).replace(/^Attaching.*\n/, ''), 'end\n\n@a: 1\n', 'bpftrace prints what this test expects');
-  assert.equal(tf.stdout, 'end\n\n@a: 1\n');
+  assert.equal(withoutMemlock(bt.stdout).replace(/^Attaching.*\n/, ''), 'end\n\n@a: 1\n\n', 'bpftrace prints what this test expects');
+  assert.equal(tf.stdout, 'end\n\n@a: 1\n\n');
 });

@@ -103,7 +103,12 @@ export const runCommand: Command = {
           const layout = { ...m.layout, stackKeys: stackKeysOf(m.layout) };
           // --folded prints only stack-keyed maps: the lines must be all flame-graph input.
           if (folded) (layout.stackKeys.length ? foldedLines(layout, m.entries) : []).forEach((l) => out(l));
-          else (json ? [mapJson(m.layout, m.entries)] : mapText(layout, m.entries)).forEach((l) => out(l));
+          else if (json) out(mapJson(m.layout, m.entries));
+          else {
+            // An empty map prints as an empty line, in print() and at exit, as bpftrace 0.17 prints it.
+            const lines = mapText(layout, m.entries);
+            (lines.length ? lines : ['']).forEach((l) => out(l));
+          }
         }
       },
     });
