@@ -249,8 +249,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         }
         // After the run ended (an end probe) the runner is gone: clear the values read at the end,
         // so a map an end probe clears is not printed at exit (bpftrace's END { clear(@start); }).
+        // bpftrace 0.17 still prints a cleared count() without keys, as 0 (pidpersec.bt's END { clear(@); }
+        // leaves "@: 0"); any other cleared map prints as an empty line.
         case 'clear':
-          if (frozen) result.maps.set(a.map, []);
+          if (frozen) result.maps.set(a.map, manifest.maps.some((m) => m.name === a.map && m.kind === 'count' && m.keyFields.length === 0) ? [{ key: [], value: 0n }] : []);
           else runner.clear(mapObjectName(a.map));
           break;
         // The line this firing's program sent, if the printf() ran (it may sit in an if).

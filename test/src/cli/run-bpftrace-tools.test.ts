@@ -251,6 +251,15 @@ test('exit() inside an if in BEGIN ends the probe there: the print() and printf(
   assert.deepEqual(printedLines(tapfleet('run', '-e', other).stdout), printedLines(bpftrace(other).stdout));
 });
 
+test('an END that clears every kind of map leaves what bpftrace 0.17 prints: 0 for a keyless count(), an empty line for the rest', () => {
+  const program = 'BEGIN { @s = sum(5); @c = count(); @m = max(3); @a = avg(4); @h = hist(2); @st = stats(3); @k[1] = count(); exit(); } END { clear(@s); clear(@c); clear(@m); clear(@a); clear(@h); clear(@st); clear(@k); }';
+  const bt = bpftrace(program);
+  assert.deepEqual(printedLines(bt.stdout), ['@c: 0'], 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', program);
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.equal(tf.stdout, withoutMemlock(bt.stdout).replace(/^Attaching.*\n/, ''));
+});
+
 test('after END, two newlines before the maps, and an empty map an empty line, as bpftrace writes them', () => {
   const program = 'BEGIN { @a = 1; @k[1] = 2; delete(@k[1]); exit(); } END { printf("end"); }';
   const bt = bpftrace(program);

@@ -105,9 +105,10 @@ export const runCommand: Command = {
           if (folded) (layout.stackKeys.length ? foldedLines(layout, m.entries) : []).forEach((l) => out(l));
           else if (json) out(mapJson(m.layout, m.entries));
           else {
-            // An empty map prints as an empty line, in print() and at exit, as bpftrace 0.17 prints it.
+            // An empty map prints as an empty line, in print() and at exit, as bpftrace 0.17 prints it
+            // (two for avg() and stats(), as it does).
             const lines = mapText(layout, m.entries);
-            (lines.length ? lines : ['']).forEach((l) => out(l));
+            (lines.length ? lines : layout.kind === 'avg' || layout.kind === 'stats' ? ['', ''] : ['']).forEach((l) => out(l));
           }
         }
       },
