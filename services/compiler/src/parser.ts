@@ -569,7 +569,8 @@ export class Parser {
     const close = this.expect(')', 'to close join(');
     this.endStatement();
     const at = span(kw.span, close.span);
-    const local = (i: number): Expr => ({ kind: 'var', name: `__tf_join${this.joins}_${i}`, span: at });
+    const localName = (i: number) => `__tf_join${this.joins}_${i}`;
+    const local = (i: number): Expr => ({ kind: 'var', name: localName(i), span: at });
     const int = (value: bigint): Expr => ({ kind: 'int', value, span: at });
     const str = (value: string): Expr => ({ kind: 'string', value, span: at });
     const lets: Stmt[] = [];
@@ -578,7 +579,7 @@ export class Parser {
       const slot: Expr = { kind: 'binary', op: '+', left: array, right: int(BigInt(8 * i)), span: at };
       const read: Expr = { kind: 'call', name: 'u64', args: [slot], span: at };
       const value: Expr = i === 0 ? read : { kind: 'ternary', cond: local(i - 1), then: read, else: int(0n), span: at };
-      const name = (local(i) as { name: string }).name;
+      const name = localName(i);
       lets.push({ kind: 'let', name, value, span: at });
       // bpftrace 0.17 also stops at an empty string: `a '' b` prints as "a".
       const nonEmpty: Expr = { kind: 'call', name: 'u8', args: [local(i)], span: at };
