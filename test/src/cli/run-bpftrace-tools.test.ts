@@ -125,7 +125,8 @@ test('cpuwalk.bt as written (profile:hz:99 /pid/, lhist of cpu): header and an @
   const shape = (out: string) => printedLines(out).filter((l) => !/^\[\d+, \d+\)\s+\d+ \|@*\s*\|$/.test(l));
   assert.deepEqual(shape(bt.stdout), ['Sampling CPU at 99hz... Hit Ctrl-C to end.', '@cpu:'], 'bpftrace prints what this test expects');
   assert.deepEqual(shape(tf.stdout), shape(bt.stdout));
-  assert.match(tf.stdout, /^\[0, 1\)\s+\d+ \|@+/m);
+  // Which CPUs were busy in the window varies: some CPU's bucket counted.
+  assert.match(tf.stdout, /^\[\d+, \d+\)\s+[1-9]\d* \|@+/m);
 });
 
 test('sslsnoop.bt and gethostlatency.bt check as written up to what another change owns (time()); their libcrypto points this libcrypto lacks are one warning per probe', () => {
@@ -253,6 +254,15 @@ test('exit() inside an if in BEGIN ends the probe there: the print() and printf(
 
 test('an END that clears every kind of map leaves what bpftrace 0.17 prints: 0 for a keyless count(), an empty line for the rest', () => {
   const program = 'BEGIN { @s = sum(5); @c = count(); @m = max(3); @a = avg(4); @h = hist(2); @st = stats(3); @k[1] = count(); exit(); } END { clear(@s); clear(@c); clear(@m); clear(@a); clear(@h); clear(@st); clear(@k); }';
+  const bt = bpftrace(program);
+  assert.deepEqual(printedLines(bt.stdout), ['@c: 0'], 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', program);
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.equal(tf.stdout, withoutMemlock(bt.stdout).replace(/^Attaching.*\n/, ''));
+});
+
+test('keyless maps nothing wrote print as bpftrace prints them: count() 0, an empty line for hist() and avg()', () => {
+  const program = 'tracepoint:syscalls:sys_enter_acct { @c = count(); @h = hist(1); @a = avg(1); } interval:ms:200 { exit(); }';
   const bt = bpftrace(program);
   assert.deepEqual(printedLines(bt.stdout), ['@c: 0'], 'bpftrace prints what this test expects');
   const tf = tapfleet('run', '-e', program);

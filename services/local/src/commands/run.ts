@@ -106,8 +106,10 @@ export const runCommand: Command = {
           else if (json) out(mapJson(m.layout, m.entries));
           else {
             // An empty map prints as an empty line, in print() and at exit, as bpftrace 0.17 prints it
-            // (two for avg() and stats(), as it does).
-            const lines = mapText(layout, m.entries);
+            // (two for avg() and stats(), as it does). A keyless one is a one-slot array, never absent:
+            // a hist() that counted nothing and an avg()/stats() of no values are empty.
+            const counted = m.entries.filter((e) => !(e.key.length === 0 && (e.buckets ? e.buckets.every((b) => b === 0n) : (layout.kind === 'avg' || layout.kind === 'stats') && e.count === 0n)));
+            const lines = mapText(layout, counted);
             (lines.length ? lines : layout.kind === 'avg' || layout.kind === 'stats' ? ['', ''] : ['']).forEach((l) => out(l));
           }
         }
