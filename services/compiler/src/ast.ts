@@ -1,7 +1,8 @@
 import type { Span } from './source.js';
 
 export type Expr =
-  | { kind: 'int'; value: bigint; span: Span }
+  /** `refused`: what stands for a construct already reported (struct access, `*ptr`): no further diagnostic about its value. */
+  | { kind: 'int'; value: bigint; span: Span; refused?: true }
   | { kind: 'string'; value: string; span: Span }
   | { kind: 'builtin'; name: string; span: Span }
   | { kind: 'arg'; index: number; span: Span }
@@ -14,7 +15,11 @@ export type Expr =
   /** `@m[KEYS]` or `@m` read as a value (a value map: 0 or "" when absent, as in bpftrace). */
   | { kind: 'mapread'; map: string; keys: Expr[]; span: Span }
   | { kind: 'unary'; op: string; expr: Expr; span: Span }
-  | { kind: 'binary'; op: string; left: Expr; right: Expr; span: Span };
+  | { kind: 'binary'; op: string; left: Expr; right: Expr; span: Span }
+  /** `COND ? A : B`, as in C and bpftrace: both integers or both strings. */
+  | { kind: 'ternary'; cond: Expr; then: Expr; else: Expr; span: Span }
+  /** bpftrace's integer casts, `(int8)retval`, `(uint64)x`: truncated to `bits`, then sign- or zero-extended. */
+  | { kind: 'cast'; signed: boolean; bits: 8 | 16 | 32 | 64; expr: Expr; span: Span };
 
 export interface AggCall {
   fn: string;

@@ -97,7 +97,7 @@ describe('limits only clang or the kernel know, mapped back to the probe (real c
   });
 
   test('exactly 512 attach points build, and the manifest lists as many as the compiler counted', async () => {
-    const text = Array.from({ length: LIMITS.maxAttachPoints / 4 }, () => `probe uretprobe:${GW}:submit_order, uretprobe:${GW}:submit_order { @n = count(); }`).join('\n');
+    const text = Array.from({ length: LIMITS.maxAttachPoints / 4 }, () => `probe uretprobe:${GW}:submit_order, uretprobe:${GW}:risk_check { @n = count(); }`).join('\n');
     const b = await compile(text);
     assert.equal(b.manifest.attach.filter((a) => a.kind !== 'interval' && a.kind !== 'begin' && a.kind !== 'end').length, LIMITS.maxAttachPoints);
   });

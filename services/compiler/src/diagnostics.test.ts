@@ -7,7 +7,7 @@ const GW = '/opt/gw/bin/gateway';
 
 /** [script, the one expected "line:col: message" (a prefix is enough)] per error class. */
 const CASES: [string, string, string][] = [
-  ['unexpected character', 'probe begin { print(@m); } ?', '1:28: unexpected character \'?\''],
+  ['unexpected character', 'probe begin { print(@m); } `', '1:28: unexpected character \'`\''],
   ['unterminated string', 'probe tracepoint:sched:sched_switch { $x = "abc\n}', '1:44: unterminated string'],
   ['missing body', 'probe tracepoint:sched:sched_switch @x = count();', "1:37: expected '{' to open the probe body, found '@x'"],
   ['not a probe', 'prob tracepoint:sched:sched_switch {}', "1:1: expected a probe point, 'probe', 'alias', 'hop' or 'final', found 'prob'"],
@@ -64,7 +64,7 @@ describe('diagnostics name the exact place and what was expected', () => {
       "script.tap:2:6: error: unknown identifier 'foo'",
       '    @n[foo] = count();',
       '       ^~~',
-      '  builtins are pid tid uid cpu nsecs elapsed cgroup walltime comm retval latency probe kstack ustack arg0..arg9 args.FIELD',
+      '  builtins are pid tid uid cpu nsecs elapsed cgroup walltime comm retval latency probe func kstack ustack arg0..arg9 args.FIELD',
     ].join('\n'));
   });
 

@@ -13,7 +13,7 @@ export interface Token {
 }
 
 const PUNCT2 = new Set(['<<', '>>', '<=', '>=', '==', '!=', '&&', '||']);
-const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.']);
+const PUNCT1 = new Set(['{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '/', '+', '-', '*', '%', '&', '|', '^', '!', '~', '<', '>', '.', '?']);
 /** bpftrace 0.17's integers: 0x hex, or decimal (octal after a leading 0) with `_` between digits and an exponent (`1_000`, `5e9`, `1E3`). */
 const NUMBER = /(0x[0-9a-fA-F]+|[0-9](?:[0-9_]*[0-9])?(?:[eE][0-9]+)?)([A-Za-z_]*)/y;
 
@@ -37,7 +37,7 @@ export class Lexer {
     return { source: this.source, start, end };
   }
 
-  /** Skips whitespace and `#` / `//` comments; returns the doc comment text just before, if any. */
+  /** Skips whitespace, `#` / `//` comments and C block comments; returns the doc comment text just before, if any. */
   skipTrivia(): string | undefined {
     const t = this.source.text;
     let doc: string | undefined;
@@ -49,6 +49,16 @@ export class Lexer {
         const stop = end === -1 ? t.length : end;
         doc = t.slice(this.pos, stop).replace(/^(#|\/\/)\s?/, '');
         this.pos = stop;
+      } else if (c === '/' && t[this.pos + 1] === '*') {
+        // C's block comment, as bpftrace reads it: every tool in bpftrace's tools/ opens with one.
+        const end = t.indexOf('*/', this.pos + 2);
+        if (end === -1) {
+          this.diags.error(this.span(this.pos, this.pos + 2), 'unterminated comment', "close it with '*/'");
+          this.pos = t.length;
+          return undefined;
+        }
+        this.pos = end + 2;
+        doc = undefined;
       } else return doc;
     }
   }
@@ -134,9 +144,16 @@ export class Lexer {
       this.diags.error(this.span(start), `'${m![0]}' is not a number`, 'integers are decimal (1000, 1_000, 1e3), 0x hex or, after a leading 0, octal (0644); durations belong in probe points like interval:1s');
       return { kind: 'int', text: m![0], span: this.span(start), value: 0n };
     }
-    // An exponent past 10^20 cannot fit; not computing it keeps 1e999999999 from building a huge number.
-    const value = Number(exponent ?? '0') > 20 ? 1n << 64n : BigInt(octal ? `0o${mantissa!.slice(1)}` : mantissa!) * 10n ** BigInt(exponent ?? '0');
-    if (value > 0xffffffffffffffffn) this.diags.error(this.span(start), `integer ${digits} does not fit in 64 bits`);
+    // bpftrace 0.17's scientific literals: one digit before the exponent and at most 10^16 after
+    // it (it refuses 10e18, 1e17 and 1_000e3); plain decimals go up to 2^64 - 1.
+    if (!digits.startsWith('0x') && exponent !== undefined && (BigInt(mantissa!) > 9n || Number(exponent) > 16)) {
+      const coefficient = BigInt(mantissa!) > 9n;
+      this.diags.error(this.span(start), coefficient ? `'${digits}': the digits before the exponent must be one digit, 0 to 9, not ${mantissa}` : `'${digits}': the exponent must be at most 16, not ${exponent}`,
+        `as in bpftrace, a literal with an exponent is D e N with D in 0..9 and N at most 16; write larger numbers in full (${coefficient ? 'e.g. 10000000000000000000' : '18446744073709551615 is the largest'}) or as 0x hex`);
+      return { kind: 'int', text: m![0], span: this.span(start), value: 0n };
+    }
+    const value = BigInt(octal ? `0o${mantissa!.slice(1)}` : mantissa!) * 10n ** BigInt(exponent ?? '0');
+    if (value > 0xffffffffffffffffn) this.diags.error(this.span(start), `integer ${digits} does not fit in 64 bits`, 'the largest integer is 18446744073709551615 (0xffffffffffffffff)');
     return { kind: 'int', text: m![0], span: this.span(start), value };
   }
 

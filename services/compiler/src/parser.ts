@@ -121,6 +121,7 @@ export class Parser {
         else if (this.isKeyword('alias')) script.aliases.push(this.alias());
         else if (this.isKeyword('hop')) script.hops.push(this.hop());
         else if (this.isKeyword('final')) script.finals.push(this.final());
+        else if (this.isKeyword('struct')) this.structDefinition();
         else if (this.startsBareProbe()) script.probes.push(this.probe());
         else this.fail(this.tok, `expected a probe point, 'probe', 'alias', 'hop' or 'final', found ${this.describe(this.tok)}`, "a script is a list of probes, 'POINT [, POINT] [/predicate/] { ... }' (or 'probe POINT ...'), with points like tracepoint:sched:sched_switch or BEGIN");
       } catch (e) {
@@ -129,6 +130,15 @@ export class Parser {
       }
     }
     return script;
+  }
+
+  /** `struct NAME { ... };` at the top level (bpftrace hands it to clang for casts): one error, skipped whole. */
+  private structDefinition(): void {
+    const kw = this.advance();
+    const name = this.tok.kind === 'ident' ? this.advance().text : '';
+    this.diags.error(kw.span, `struct ${name} { ... } is a C struct definition, which tapfleet does not read`, 'bpftrace reads C definitions to cast kernel pointers ((struct x *)p)->field; tapfleet has no struct access: read tracepoint fields (args.FIELD) instead');
+    if (this.is('{')) this.skipBalanced();
+    if (this.is(';')) this.advance();
   }
 
   /** Skips to the next top-level keyword (`probe`, `alias`, `hop`, `final`) or, right after a `}`, a probe clause without `probe`. */
@@ -308,7 +318,9 @@ export class Parser {
           return stmts;
         }
         try {
-          stmts.push(this.statement());
+          const s = this.statement();
+          if (Array.isArray(s)) stmts.push(...s);
+          else stmts.push(s);
         } catch (e) {
           if (!(e instanceof Bail)) throw e;
           this.skipStatement();
@@ -377,8 +389,10 @@ export class Parser {
     else if (!this.is('}')) this.fail(this.tok, `expected ';' after the statement, found ${this.describe(this.tok)}`);
   }
 
-  private statement(): Stmt {
+  /** A statement; bpftrace's join() is several (see join()). */
+  private statement(): Stmt | Stmt[] {
     const t = this.tok;
+    if (this.is('join') && this.source.text[this.tok.span.end] === '(') return this.join();
     if (t.kind === 'var') {
       this.advance();
       this.expect('=', `after ${t.text}`);
@@ -558,6 +572,53 @@ export class Parser {
     return { kind: 'printf', format: '%s', formatSpan: format.span, args: [strftime], span: at };
   }
 
+  /**
+   * bpftrace's `join(ARRAY[, "DELIM"])` (execsnoop.bt's `join(args->argv)`): the strings a user
+   * array of pointers points to, up to its first NULL or empty string and at most 16 of them, on one
+   * line, DELIM (a space) between them. Written out here as what it does: the pointers read into
+   * locals, each one only while every one before it was set, then one printf() whose arguments are
+   * each string and the delimiter before it, or "" past the end.
+   */
+  private join(): Stmt[] {
+    const kw = this.advance();
+    this.expect('(', 'after join');
+    const array = this.expr(0);
+    let delim = ' ';
+    if (this.is(',')) {
+      this.advance();
+      if (this.tok.kind !== 'string') this.fail(this.tok, `join()'s delimiter must be a string literal, found ${this.describe(this.tok)}`, 'join(args->argv) or join(args->argv, ",")');
+      delim = this.advance().value as string;
+    }
+    const close = this.expect(')', 'to close join(');
+    this.endStatement();
+    const at = span(kw.span, close.span);
+    const localName = (i: number) => `__tf_join${this.joins}_${i}`;
+    const local = (i: number): Expr => ({ kind: 'var', name: localName(i), span: at });
+    const int = (value: bigint): Expr => ({ kind: 'int', value, span: at });
+    const str = (value: string): Expr => ({ kind: 'string', value, span: at });
+    const lets: Stmt[] = [];
+    const args: Expr[] = [];
+    for (let i = 0; i < JOIN_MAX_ARGS; i++) {
+      const slot: Expr = { kind: 'binary', op: '+', left: array, right: int(BigInt(8 * i)), span: at };
+      const read: Expr = { kind: 'call', name: 'u64', args: [slot], span: at };
+      const value: Expr = i === 0 ? read : { kind: 'ternary', cond: local(i - 1), then: read, else: int(0n), span: at };
+      const name = localName(i);
+      lets.push({ kind: 'let', name, value, span: at });
+      // bpftrace 0.17 also stops at an empty string: `a '' b` prints as "a".
+      const nonEmpty: Expr = { kind: 'call', name: 'u8', args: [local(i)], span: at };
+      lets.push({ kind: 'let', name, value: { kind: 'ternary', cond: local(i), then: { kind: 'ternary', cond: nonEmpty, then: local(i), else: int(0n), span: at }, else: int(0n), span: at }, span: at });
+      if (i > 0) args.push({ kind: 'ternary', cond: local(i), then: str(delim), else: str(''), span: at });
+      const text: Expr = { kind: 'call', name: 'str', args: [local(i), int(BigInt(JOIN_ARG_BYTES))], span: at };
+      args.push({ kind: 'ternary', cond: local(i), then: text, else: str(''), span: at });
+    }
+    this.joins++;
+    const format = `${'%s'.repeat(args.length)}\n`;
+    return [...lets, { kind: 'printf', format, formatSpan: at, args, span: at }];
+  }
+
+  /** join() calls so far: each one's locals have names of their own. */
+  private joins = 0;
+
   private exit(): Stmt {
     const kw = this.advance();
     this.expect('(', 'after exit');
@@ -620,8 +681,21 @@ export class Parser {
     return list;
   }
 
-  /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
+  /** An expression; at the lowest precedence, `COND ? A : B` (right-associative, below `||`, as in C). */
   private expr(minPrec: number, inPredicate = false): Expr {
+    const cond = this.binaryExpr(minPrec, inPredicate);
+    if (minPrec > 0 || !this.is('?')) return cond;
+    const q = this.advance();
+    const condDepth = this.depth;
+    const then = this.expr(0);
+    const thenDepth = this.depth;
+    this.expect(':', `after '? ${this.source.text.slice(then.span.start, then.span.end)}'`, "a conditional expression is COND ? A : B");
+    const other = this.expr(0, inPredicate);
+    return this.nested({ kind: 'ternary', cond, then, else: other, span: span(cond.span, other.span) }, q, Math.max(condDepth, thenDepth, this.depth));
+  }
+
+  /** Precedence climbing. Inside a predicate a bare `/` ends the expression. */
+  private binaryExpr(minPrec: number, inPredicate: boolean): Expr {
     let left = this.unary();
     let leftDepth = this.depth;
     for (;;) {
@@ -632,7 +706,7 @@ export class Parser {
         return left;
       }
       const opTok = this.advance();
-      const right = this.expr(prec, inPredicate);
+      const right = this.binaryExpr(prec, inPredicate);
       left = this.nested({ kind: 'binary', op, left, right, span: span(left.span, right.span) }, opTok, Math.max(leftDepth, this.depth));
       leftDepth = this.depth;
     }
@@ -643,6 +717,13 @@ export class Parser {
     if (this.exprNesting >= LIMITS.maxExpressionDepth) this.tooDeep(this.tok);
     this.exprNesting++;
     try {
+      // bpftrace's `*PTR` reads kernel memory (loads.bt: *kaddr("avenrun")): refused, once, as struct access is.
+      if (this.is('*')) {
+        const star = this.advance();
+        const operand = this.unary();
+        this.structAccess(star.span, `*${this.source.text.slice(operand.span.start, operand.span.end)} reads kernel memory through a pointer, which tapfleet cannot do: it has no BTF struct or kernel memory access`, 'read user memory with u64(PTR) (u8 .. s64 for other widths); kernel data comes from tracepoint fields (args.FIELD)');
+        return { kind: 'int', value: 0n, span: span(star.span, operand.span), refused: true };
+      }
       if (this.tok.kind === 'punct' && ['!', '-', '~'].includes(this.tok.text)) {
         const op = this.advance();
         const expr = this.unary();
@@ -654,7 +735,62 @@ export class Parser {
     }
   }
 
+  /** After `(`: a type name and `)` (`(int8)`), or `struct` (a cast to a kernel struct pointer, refused with its reason). */
+  private startsCast(): boolean {
+    if (this.tok.kind !== 'ident') return false;
+    if (this.tok.text === 'struct') return true;
+    return this.tok.text in CAST_TYPES && /^\s*\)/.test(this.source.text.slice(this.tok.span.end, this.tok.span.end + 64));
+  }
+
+  /** `(TYPE)EXPR`, the `(` consumed: an integer cast binds as tightly as a unary operator. */
+  private cast(open: Token): Expr {
+    const t = this.tok;
+    if (t.text === 'struct') {
+      const close = this.source.text.indexOf(')', t.span.end);
+      const written = this.source.text.slice(open.span.start, close < 0 ? t.span.end : close + 1).replace(/\s+/g, ' ');
+      this.structAccess(t.span, `${written} is a cast to a kernel struct, which tapfleet cannot read: it has no BTF struct access (curtask->..., $p->field)`);
+      while (!this.is(')') && !this.is(';') && !this.is('}') && !this.atEof()) this.advance();
+      this.expect(')');
+      // The operand is parsed (its own errors count); the cast stands for a 0 so that the
+      // statement's local exists and nothing after it is reported again.
+      const operand = this.unary();
+      return { kind: 'int', value: 0n, span: span(open.span, operand.span), refused: true };
+    }
+    this.advance();
+    this.expect(')');
+    const expr = this.unary();
+    return this.nested({ kind: 'cast', ...CAST_TYPES[t.text]!, expr, span: span(open.span, expr.span) }, open, this.depth);
+  }
+
+  /**
+   * bpftrace's struct access: `$task->real_parent`, `args->rqtp->tv_sec`, `$sk->__sk_common.skc_family`.
+   * Reported once a script (the first place; the rest would say the same), read past, and left a 0.
+   */
+  private structAccess(at: Span, message: string, hint = 'read what a tracepoint passes instead (args.FIELD; `tapfleet check` lists the fields); a user-space struct (a syscall\'s pointer argument) has its integer fields read with u64(PTR + OFFSET), e.g. u64(args->rqtp) and u64(args->rqtp + 8) for a timespec'): void {
+    if (!this.structAccessReported) this.diags.error(at, message, hint);
+    this.structAccessReported = true;
+  }
+
+  private structAccessReported = false;
+
+  /** A primary, then any `->field` / `.field` chain after it (struct access, refused: see structAccess). */
   private primary(): Expr {
+    const e = this.primaryOnly();
+    if (!(this.is('-') && this.touching('>'))) return e;
+    const start = this.tok.span;
+    const base = this.source.text.slice(e.span.start, e.span.end);
+    while ((this.is('-') && this.touching('>')) || this.is('.')) {
+      if (this.is('-')) this.advance();
+      this.advance();
+      this.identText('a field name');
+    }
+    const whole = span(e.span, this.prevTokEnd());
+    const written = this.source.text.slice(whole.start, whole.end);
+    this.structAccess(start, `${written} reads through the pointer ${base}, a struct tapfleet cannot read: it has no BTF struct access`);
+    return { kind: 'int', value: 0n, span: whole, refused: true };
+  }
+
+  private primaryOnly(): Expr {
     const t = this.tok;
     this.depth = 1; // a leaf; the compound forms below set their own
     if (t.kind === 'int') {
@@ -690,6 +826,7 @@ export class Parser {
     }
     if (this.is('(')) {
       const open = this.advance();
+      if (this.startsCast()) return this.cast(open);
       const e = this.expr(0, false);
       this.expect(')');
       // A parenthesis is a level as written, though it makes no node.
@@ -720,6 +857,16 @@ export class Parser {
     this.fail(t, `expected an expression, found ${this.describe(t)}`);
   }
 }
+
+/** join(): the most strings one call prints (bpftrace 0.17's default) and the bytes kept of each, NUL included. */
+const JOIN_MAX_ARGS = 16;
+const JOIN_ARG_BYTES = 256;
+
+/** bpftrace 0.17's integer cast types. */
+const CAST_TYPES: Record<string, { signed: boolean; bits: 8 | 16 | 32 | 64 }> = {
+  int8: { signed: true, bits: 8 }, int16: { signed: true, bits: 16 }, int32: { signed: true, bits: 32 }, int64: { signed: true, bits: 64 },
+  uint8: { signed: false, bits: 8 }, uint16: { signed: false, bits: 16 }, uint32: { signed: false, bits: 32 }, uint64: { signed: false, bits: 64 },
+};
 
 export function parse(source: Source, diags: Diagnostics): Script {
   return new Parser(source, diags).parseScript();

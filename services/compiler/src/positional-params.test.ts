@@ -126,9 +126,9 @@ test('in probe points $N is the word, in any part; a period is read as a number 
   };
   assert.deepEqual(points('probe tracepoint:$1:$2 { @n = count(); }', ['sched', 'sched_switch']).map((t) => t.kind === 'tracepoint' && t.event), ['sched_switch']);
   assert.deepEqual(points('probe $1:sched:sched_switch { @n = count(); }', ['tracepoint']).map((t) => t.kind), ['tracepoint']);
-  assert.deepEqual(points('probe interval:ms:$1 { exit(); }', ['0x10']), [{ kind: 'interval', periodNs: 16_000_000 }]);
-  assert.deepEqual(points('probe interval:$1:5 { exit(); }', ['s']), [{ kind: 'interval', periodNs: 5_000_000_000 }]);
-  assert.deepEqual(points('probe interval:$1ms { exit(); }', [' 7']), [{ kind: 'interval', periodNs: 7_000_000 }]);
+  assert.deepEqual(points('probe interval:ms:$1 { exit(); }', ['0x10']), [{ kind: 'interval', periodNs: 16_000_000, name: 'interval:ms:16' }]);
+  assert.deepEqual(points('probe interval:$1:5 { exit(); }', ['s']), [{ kind: 'interval', periodNs: 5_000_000_000, name: 'interval:s:5' }]);
+  assert.deepEqual(points('probe interval:$1ms { exit(); }', [' 7']), [{ kind: 'interval', periodNs: 7_000_000, name: 'interval:7ms' }]);
   assert.deepEqual(points('probe profile:hz:$1 { @n = count(); }', ['99']), [{ kind: 'profile', hz: 99 }]);
   // What a caller gathers profiles for: the binary the parameter names, next to a $name binary.
   assert.deepEqual(scriptTargets('p.tap', 'probe uprobe:$1:main, uprobe:$tool:$2, tracepoint:syscalls:sys_enter_$2 { @n = count(); }', [], { tool: '/usr/bin/tool' }, ['/opt/app', 'read']), {

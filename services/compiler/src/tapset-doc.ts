@@ -16,6 +16,8 @@ function usesEntry(e: Expr): boolean {
     case 'entry': return true;
     case 'unary': return usesEntry(e.expr);
     case 'binary': return usesEntry(e.left) || usesEntry(e.right);
+    case 'ternary': return usesEntry(e.cond) || usesEntry(e.then) || usesEntry(e.else);
+    case 'cast': return usesEntry(e.expr);
     case 'call': return e.args.some(usesEntry);
     default: return false;
   }

@@ -34,6 +34,8 @@ export interface SessionOptions {
   onLive?: (live: { probes: number; failed: number; attachNs: bigint }) => void;
   /** A printf() line (kernel record or begin/end/interval call), formatted, as bytes. */
   onPrintf?: (text: Buffer) => void;
+  /** After the end probes' actions, before the maps are printed at exit (bpftrace prints two newlines there). */
+  onExitMaps?: () => void;
   /** At exit, leave out the maps an end probe printed (bpftrace prints them again; a flame graph must not). */
   printEachMapOnce?: boolean;
   /** Resolves to end the session early (Ctrl-C). */
@@ -249,8 +251,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         }
         // After the run ended (an end probe) the runner is gone: clear the values read at the end,
         // so a map an end probe clears is not printed at exit (bpftrace's END { clear(@start); }).
+        // bpftrace 0.17 still prints a cleared count() without keys, as 0 (pidpersec.bt's END { clear(@); }
+        // leaves "@: 0"); any other cleared map prints as an empty line.
         case 'clear':
-          if (frozen) result.maps.set(a.map, []);
+          if (frozen) result.maps.set(a.map, manifest.maps.some((m) => m.name === a.map && m.kind === 'count' && m.keyFields.length === 0) ? [{ key: [], value: 0n }] : []);
           else runner.clear(mapObjectName(a.map));
           break;
         // The line this firing's program sent, if the printf() ran (it may sit in an if).
@@ -299,13 +303,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       held ??= [];
       // CLOCK_MONOTONIC, as the kernel's record times: when a firing sends no record, it ran about now.
       const started = process.hrtime.bigint();
-      const exitsBefore = exitRecords;
+      // A begin probe's program ran before the probes attached: every exit record so far is a begin program's.
+      const exitsBefore = beforeEverything ? 0 : exitRecords;
       if (program) runner.run(program);
       if (manifest.maps.length && actions.some((x) => x.op === 'print')) runner.snapshot();
       await synced();
       // Its program's exit() (in an if) ended the probe there, as bpftrace's returns: the print() and
       // clear() calls all stand after that if (typecheck), so only the printf() lines it sent remain.
-      if (program && exitRecords > exitsBefore) actions = actions.filter((x) => x.op === 'printf');
+      if ((program || beforeEverything) && exitRecords > exitsBefore) actions = actions.filter((x) => x.op === 'printf');
       const sent = [...firingLines.values()].flat().map((l) => l.at);
       // A begin probe ran before any probe attached: everything the probes sent comes after its lines.
       releaseHeld(beforeEverything ? 0n : sent.length ? sent.reduce((x, y) => (x < y ? x : y)) : started);
@@ -380,6 +385,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // Once only (--folded): a map an end probe printed is not printed again (a flame graph would count it twice).
   const printedAtEnd = new Set(endActions.flatMap((a) => (a.op === 'print' ? [a.map] : [])));
   const atExit = [...manifest.maps].filter((m) => !(o.printEachMapOnce && printedAtEnd.has(m.name)));
+  o.onExitMaps?.();
   runActions(atExit.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((m) => ({ op: 'print', map: m.name })));
   return result;
 }

@@ -4,7 +4,7 @@ import { SYSCALL_ARG_REGS } from './syscall-numbers.js';
 import type { Expr, Stmt } from '../ast.js';
 import { LIMITS } from '../limits.js';
 import type { Type } from '../types.js';
-import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
+import { functionName, pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { PT_REGS, type Analysis, type MapInfo } from './typecheck.js';
 import type { Lowered, ProgramInfo } from './lower.js';
 import { EXIT_RECORD } from './printf-check.js';
@@ -205,6 +205,8 @@ function argsUsed(exprs: Expr[], inEntry: boolean): Set<number> {
       case 'entry': walk(e.expr, true); break;
       case 'unary': walk(e.expr, entry); break;
       case 'binary': walk(e.left, entry); walk(e.right, entry); break;
+      case 'ternary': walk(e.cond, entry); walk(e.then, entry); walk(e.else, entry); break;
+      case 'cast': walk(e.expr, entry); break;
       case 'call': e.args.forEach((x) => walk(x, entry)); break;
       case 'mapread': e.keys.forEach((x) => walk(x, entry)); break;
       default: break;
@@ -267,6 +269,8 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     case 'entry': return `tf_e.s${e.slot}`;
     case 'mapread': return valueReadInt(ctx.lowered.maps.get(e.map)!, (key) => keyFill(e.map, e.keys, key, ctx, a));
     case 'unary': return `(${e.op}${intExpr(e.expr, ctx, a)})`;
+    case 'cast': return `((__s64)(__${e.signed ? 's' : 'u'}${e.bits})${intExpr(e.expr, ctx, a)})`;
+    case 'ternary': return `(${intExpr(e.cond, ctx, a)} ? ${intExpr(e.then, ctx, a)} : ${intExpr(e.else, ctx, a)})`;
     case 'binary': {
       if (a.types.get(e.left)?.kind === 'str') return strEquality(e, ctx, a);
       const l = intExpr(e.left, ctx, a);
@@ -341,6 +345,7 @@ function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): st
       return `bpf_probe_read_user_str(${dest}, ${n}, (const void *)(unsigned long)${intExpr(e.args[0]!, ctx, a)});`;
     case 'builtin':
       if (e.name === 'probe') return literalBytes(pointName(ctx.target) ?? '').slice(0, n).map((b, i) => `${dest}[${i}] = ${b};`).join(' ');
+      if (e.name === 'func') return literalBytes(functionName(ctx.target) ?? '').slice(0, n).map((b, i) => `${dest}[${i}] = ${b};`).join(' ');
       return `bpf_get_current_comm(${dest}, ${n});`;
     case 'field': {
       const f = tracepointField(ctx, e.name);
@@ -352,6 +357,7 @@ function strInto(e: Expr, dest: string, size: number, ctx: Ctx, a: Analysis): st
     case 'var': return `__builtin_memcpy(${dest}, v_${e.name}, ${n});`;
     case 'entry': return `__builtin_memcpy(${dest}, tf_e.s${e.slot}, ${n});`;
     case 'mapread': return valueReadStr(ctx.lowered.maps.get(e.map)!, (key) => keyFill(e.map, e.keys, key, ctx, a), dest, n);
+    case 'ternary': return `if (${intExpr(e.cond, ctx, a)}) { ${strInto(e.then, dest, n, ctx, a)} } else { ${strInto(e.else, dest, n, ctx, a)} }`;
     default: return ';';
   }
 }

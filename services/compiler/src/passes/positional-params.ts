@@ -94,6 +94,8 @@ export function substituteParams(script: Script, params: readonly string[], diag
       case 'mapread': return { ...e, keys: e.keys.map(expr) };
       case 'unary': return { ...e, expr: expr(e.expr) };
       case 'binary': return { ...e, left: expr(e.left), right: expr(e.right) };
+      case 'ternary': return { ...e, cond: expr(e.cond), then: expr(e.then), else: expr(e.else) };
+      case 'cast': return { ...e, expr: expr(e.expr) };
       default: return e;
     }
   };

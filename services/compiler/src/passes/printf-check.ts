@@ -97,7 +97,7 @@ function checkCall(s: Extract<Stmt, { kind: 'printf' }>, a: Analysis, diags: Dia
     // A stack prints through %s as bpftrace prints one: its frames, each on its own line.
     // ksym(), usym() and strftime() are integers in the record that print as text.
     const text = t.kind === 'int' && (t.sym !== undefined || t.strftime !== undefined);
-    if (want === 'str' && t.kind === 'int' && !text) diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
+    if (want === 'str' && t.kind === 'int' && !text && !(e.kind === 'int' && e.refused)) diags.error(e.span, `${conv} prints a string, this is ${typeName(t)}`, 'print an integer with %d, %u or %x; read the string a pointer points to with str(p)');
     if (want === 'int' && text) diags.error(e.span, `${conv} prints an integer, ${typeName(t)} gives text`, `print it with %s; for the number itself, print the argument of ${typeName(t)} alone`);
     else if (want === 'int' && t.kind !== 'int') diags.error(e.span, `${conv} prints an integer, this is ${typeName(t)}`, 'print a string with %s');
   });

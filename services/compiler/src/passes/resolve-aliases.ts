@@ -35,12 +35,20 @@ export function unavailableReason(point: ProbePoint, kernel: KernelProfile): str
 
 /** Replaces each `$name` in a point's text with the host's path for that binary; calls `missing` for unknown names. */
 export function substituteBinaries(text: string, binaries: Record<string, string>, missing: (name: string) => void = () => {}): string {
-  return text.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => {
+  const withPaths = text.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => {
     const path = binaries[name];
     if (path === undefined) missing(name);
     return path ?? whole;
   });
+  // bpftrace's bare names (uprobe:libc:malloc): the path the host looked up for the name, if any
+  // (@tapfleet/local's binary-names.ts); one it did not find is reported as the binary it is.
+  const bare = BARE_BINARY.exec(withPaths);
+  const path = bare ? binaries[bare[2]!] : undefined;
+  return path ? `${bare![1]}:${path}${withPaths.slice(bare![0].length)}` : withPaths;
 }
+
+/** A user-space point whose binary is a name, not a path: `uprobe:libc`, `ur:bash`, `usdt:python3`. */
+const BARE_BINARY = /^(uprobe|uretprobe|usdt|ur|u|U):([A-Za-z0-9_][A-Za-z0-9_.+-]*)(?=:)/;
 
 /** `$name` placeholders in the points that have no path, each named once, in order. */
 function missingBinaries(points: ProbePoint[], binaries: Record<string, string>): string[] {

@@ -21,7 +21,8 @@ export type Target =
       /** Arguments lowered to direct reads, when every site has the same spec; else usdt.bpf.h. */
       direct?: UsdtArgSpec[];
     }
-  | { kind: 'interval'; periodNs: number }
+  /** `name`: the point as bpftrace's `probe` spells it (the kind spelled out: `interval:s:1`). */
+  | { kind: 'interval'; periodNs: number; name: string }
   /** Sampling on every CPU: `hz` samples a second, or one every `periodNs`. */
   | { kind: 'profile'; hz?: number; periodNs?: number }
   | { kind: 'begin' | 'end' };
@@ -117,6 +118,11 @@ function expandUsdt(point: ProbePoint, rest: string[], profiles: ProfileSet, dia
   return matches.map((m) => ({ text: `usdt:${bin.path}:${m}`, span: point.span, wildcard: true }));
 }
 
+/** bpftrace's `func` builtin: the function a uprobe or uretprobe is on. */
+export function functionName(target: Target): string | undefined {
+  return target.kind === 'uprobe' || target.kind === 'uretprobe' ? target.symbol : undefined;
+}
+
 /** bpftrace's `probe` builtin: the full name of the point a program runs for (short kinds spelled out). */
 export function pointName(target: Target): string | undefined {
   switch (target.kind) {
@@ -124,7 +130,10 @@ export function pointName(target: Target): string | undefined {
     case 'uprobe': case 'uretprobe': return `${target.kind}:${target.binary}:${target.symbol}`;
     case 'usdt': return `usdt:${target.binary}:${target.provider}:${target.name}`;
     case 'profile': return target.hz !== undefined ? `profile:hz:${target.hz}` : undefined;
-    default: return undefined;
+    case 'interval': return target.name;
+    // bpftrace's spelling, whichever the script used.
+    case 'begin': return 'BEGIN';
+    case 'end': return 'END';
   }
 }
 
@@ -184,7 +193,7 @@ function parsePoint(point: ProbePoint & { wildcard?: boolean }, profiles: Profil
       const periodNs = Number(m[1]) * UNITS[m[2]!]!;
       // Past 2^53 ns (~104 days) the period is no longer an exact integer in the manifest.
       if (!Number.isSafeInteger(periodNs) || periodNs > MAX_INTERVAL_NS) return err(`'${text}' is longer than an interval may be (100 days)`, 'use --duration to end a run after a long time');
-      return { kind: 'interval', periodNs };
+      return { kind: 'interval', periodNs, name: `interval:${rest.join(':')}` };
     }
     case 'profile': {
       const p = parseProfilePoint(rest);
@@ -202,9 +211,18 @@ function parsePoint(point: ProbePoint & { wildcard?: boolean }, profiles: Profil
   }
 }
 
+/** A uprobe or uretprobe whose binary is known and lacks its function (a pattern's matches never do). */
+function absentFunction(point: ProbePoint, profiles: ProfileSet): { binary: string; symbol: string } | undefined {
+  const [written, ...rest] = point.text.split(':');
+  const kind = SHORT_KINDS[written!] ?? written;
+  if ((kind !== 'uprobe' && kind !== 'uretprobe') || rest.length !== 2 || rest[1]!.includes('*')) return undefined;
+  const bin = profiles.binaries.get(rest[0]!);
+  return bin && !bin.symbols.some((s) => s.name === rest[1]) ? { binary: bin.path, symbol: rest[1]! } : undefined;
+}
+
 function binaryFor(path: string, point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): BinaryProfile | undefined {
   const bin = profiles.binaries.get(path);
-  if (!bin) diags.error(point.span, `no profile for binary ${path}`, path.startsWith('/') ? 'does the file exist on this host?' : 'binaries are named by absolute path');
+  if (!bin) diags.error(point.span, path.startsWith('/') ? `no profile for binary ${path}` : `no executable or library '${path}' on this host`, path.startsWith('/') ? 'does the file exist on this host?' : `as in bpftrace, a name is looked up on $PATH, then in the ld.so cache as ${path}.so* (libc is libc.so.6); or give the absolute path`);
   return bin;
 }
 
@@ -220,12 +238,31 @@ export function resolvePoints(probes: AliasedProbe[], profiles: ProfileSet, diag
       if (!each) unresolved = true;
       return (each ?? []).map((x) => ({ ...p, ...x }));
     });
+    // A point named twice (a pattern and one of its matches) attaches once, as in bpftrace.
+    const named = new Set<string>();
+    // bpftrace 0.17 attaches a probe's other points when one names a function its binary lacks
+    // (ssllatency.bt's libcrypto internals): a warning here, an error when no point would remain.
+    const absent = expanded.filter((p) => absentFunction(p, profiles));
+    const skipped = new Set(absent.length < expanded.length ? absent : []);
+    if (skipped.size) {
+      const byBinary = new Map<string, Set<string>>();
+      for (const p of absent) {
+        const f = absentFunction(p, profiles)!;
+        byBinary.set(f.binary, (byBinary.get(f.binary) ?? new Set()).add(f.symbol));
+      }
+      const missing = [...byBinary].map(([bin, fns]) => `${[...fns].join(', ')} in ${bin}`).join('; ');
+      diags.warning(absent[0]!.span, `${skipped.size} of this probe's points are skipped, as bpftrace skips them: no function ${missing}`, 'the probe\'s other points attach; uprobes attach to functions in the ELF symbol table (.symtab or .dynsym)');
+    }
     for (const p of expanded) {
+      if (skipped.has(p)) continue;
       const target = parsePoint(p, profiles, diags);
       if (!target) {
         unresolved = true;
         continue;
       }
+      const name = target.kind === 'interval' ? undefined : pointName(target);
+      if (name !== undefined && named.has(name)) continue;
+      if (name !== undefined) named.add(name);
       let entries: Target[] | undefined;
       if (target.kind === 'uretprobe') entries = [{ ...target, kind: 'uprobe' }];
       if (p.pairs) {

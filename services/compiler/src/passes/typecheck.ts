@@ -5,7 +5,7 @@ import { literalOffsets, type Span } from '../source.js';
 import { LIMITS } from '../limits.js';
 import { strftimeProblem } from '@tapfleet/schemas';
 import { INT, str, typeName, UINT, type Type, type ValueType } from '../types.js';
-import { pointName, type ResolvedProbe, type Target } from './resolve-points.js';
+import { functionName, pointName, type ResolvedProbe, type Target } from './resolve-points.js';
 import { assignValue, checkKeys, hasForwardReads, readValue, unassignedReads } from './value-maps.js';
 import { isStackName, MAX_STACK_MAPS, stackType } from './stack-keys.js';
 import { isZeroValue, USER_SIDE_PROGRAM_STATEMENTS, USER_SIDE_STATEMENTS, userSideRefusal } from './user-side-statements.js';
@@ -81,6 +81,8 @@ function mapReadsIn(e: Expr): Extract<Expr, { kind: 'mapread' }>[] {
     case 'mapread': return [e, ...e.keys.flatMap(mapReadsIn)];
     case 'unary': return mapReadsIn(e.expr);
     case 'binary': return [...mapReadsIn(e.left), ...mapReadsIn(e.right)];
+    case 'ternary': return [...mapReadsIn(e.cond), ...mapReadsIn(e.then), ...mapReadsIn(e.else)];
+    case 'cast': return mapReadsIn(e.expr);
     case 'call': return e.args.flatMap(mapReadsIn);
     case 'entry': return mapReadsIn(e.expr);
     default: return [];
@@ -154,7 +156,14 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
     const probeName = (e: Expr): Type => {
       const names = targets.map(pointName);
       const missing = targets.find((_, i) => names[i] === undefined);
-      if (missing) diags.error(e.span, `probe names a tracepoint, uprobe, uretprobe, usdt or profile:hz point here, not a${missing.kind === 'interval' || missing.kind === 'end' ? 'n' : ''} ${missing.kind} point`, 'write the name as a string literal in this probe, e.g. printf("interval\\n")');
+      if (missing) diags.error(e.span, 'probe names a profile point only as profile:hz:N', 'write the name as a string literal in this probe, e.g. printf("profile:ms:10\\n")');
+      return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
+    };
+    /** bpftrace's `func`: the function of a uprobe or uretprobe, a string as long as the longest of the probe's. */
+    const funcName = (e: Expr): Type => {
+      const names = targets.map(functionName);
+      const other = targets.find((_, i) => names[i] === undefined);
+      if (other) diags.error(e.span, `func is the function a uprobe or uretprobe is on; this probe has a ${other.kind} point`, 'in other probes write the name as a string literal, or use probe (the point\'s full name)');
       return str(Math.min(LIMITS.maxStringBytes, Math.max(1, ...names.map((n) => Buffer.byteLength(n ?? '') + 1))));
     };
     const typeOf = (e: Expr, inEntry: boolean, site: RenderSite | undefined): Type => {
@@ -174,9 +183,12 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
         case 'builtin': {
           if (isStackName(e.name)) return stack(e);
           if (e.name === 'probe') return probeName(e);
+          if (e.name === 'func') return funcName(e);
           const t = BUILTINS[e.name];
           if (!t) {
-            diags.error(e.span, `unknown identifier '${e.name}'`, `builtins are ${Object.keys(BUILTINS).join(' ')} probe kstack ustack arg0..arg9 args.FIELD`);
+            // bpftrace reads TASK_RUNNING, AF_INET, ... from the C headers a script #includes (and enums from BTF).
+            const constant = /^[A-Z][A-Z0-9_]*$/.test(e.name);
+            diags.error(e.span, `unknown identifier '${e.name}'`, constant ? `bpftrace takes constants like ${e.name} from the C headers a script #includes; tapfleet reads no headers (#include lines are comments here): write its value as a number` : `builtins are ${Object.keys(BUILTINS).join(' ')} probe func kstack ustack arg0..arg9 args.FIELD`);
             return INT;
           }
           if (e.name === 'retval' && !targets.every((x) => x.kind === 'uretprobe'))
@@ -244,6 +256,18 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
           return expr(e.expr, true);
         case 'unary': {
           needInt(e.expr, `the operand of ${e.op}`, inEntry);
+          return INT;
+        }
+        case 'cast':
+          needInt(e.expr, `the operand of a cast to ${e.signed ? '' : 'u'}int${e.bits}`, inEntry);
+          return { kind: 'int', signed: e.signed };
+        case 'ternary': {
+          needInt(e.cond, 'the condition of ?:', inEntry);
+          const t = expr(e.then, inEntry);
+          const f = expr(e.else, inEntry);
+          if (t.kind === 'int' && f.kind === 'int') return { kind: 'int', signed: t.signed || f.signed };
+          if (t.kind === 'str' && f.kind === 'str') return str(Math.max(t.size, f.size));
+          diags.error(e.span, `both sides of ?: must be integers or both strings, not ${typeName(t)} and ${typeName(f)}`);
           return INT;
         }
         case 'binary': {
@@ -556,6 +580,8 @@ function keyMisuse(e: Expr): { span: Span; message: string } | undefined {
     case 'mapread': return { span: e.span, message: `a pair key cannot read ${e.map}: the key is computed before the probe's statements run` };
     case 'unary': return keyMisuse(e.expr);
     case 'binary': return keyMisuse(e.left) ?? keyMisuse(e.right);
+    case 'ternary': return keyMisuse(e.cond) ?? keyMisuse(e.then) ?? keyMisuse(e.else);
+    case 'cast': return keyMisuse(e.expr);
     case 'call': return e.args.map(keyMisuse).find((x) => x !== undefined);
     default: return undefined;
   }

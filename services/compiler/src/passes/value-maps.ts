@@ -91,6 +91,8 @@ export function hasForwardReads(probes: Pick<Probe, 'predicate' | 'body'>[]): bo
         break;
       case 'entry': case 'unary': visit(e.expr); break;
       case 'binary': visit(e.left); visit(e.right); break;
+      case 'ternary': visit(e.cond); visit(e.then); visit(e.else); break;
+      case 'cast': visit(e.expr); break;
       case 'call': e.args.forEach(visit); break;
       default: break;
     }

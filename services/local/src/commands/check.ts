@@ -1,5 +1,6 @@
 import type { Command } from '@tapfleet/runtime/light';
 import { BINARY_OPTION, binaryPaths, printDiagnostics, PROGRAM_OPTION, readScript, SCRIPT_ARGS } from './common.js';
+import { withBareBinaryNames } from '../binary-names.js';
 
 export const checkCommand: Command = {
   path: ['check'],
@@ -10,7 +11,7 @@ export const checkCommand: Command = {
     const { file, text, params } = readScript(values, positionals);
     const [{ frontEnd, loadTapsets }, { profilesForScript }] = await Promise.all([import('@tapfleet/compiler'), import('../host-compile.js')]);
     const tapsets = loadTapsets();
-    const paths = binaryPaths(values);
+    const paths = withBareBinaryNames(text, binaryPaths(values));
     const profiles = profilesForScript(file, text, tapsets.aliases, paths, params);
     const fe = frontEnd({ file, text, ...profiles, tapsets: tapsets.aliases, binaryPaths: paths, params });
     printDiagnostics(fe.diagnostics);

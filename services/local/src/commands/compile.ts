@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseOrThrow, ProfileFile, serializeBundle } from '@tapfleet/schemas';
 import { UsageError, stringOption, type Command } from '@tapfleet/runtime/light';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, PROGRAM_OPTION, readScript, buildOptions, SCRIPT_ARGS } from './common.js';
+import { withBareBinaryNames } from '../binary-names.js';
 
 export const compileCommand: Command = {
   path: ['compile'],
@@ -22,7 +23,7 @@ export const compileCommand: Command = {
     const [{ compileForThisHost }, { compileBundle, CompileError, loadTapsets }] = await Promise.all([import('../host-compile.js'), import('@tapfleet/compiler')]);
     const started = performance.now();
     try {
-      const options = { tapsets: loadTapsets().aliases, binaryPaths: binaryPaths(values), signingKey: localSigningKey(config).privateKey, build: buildOptions(config), params, onWarnings: printDiagnostics };
+      const options = { tapsets: loadTapsets().aliases, binaryPaths: profiles ? binaryPaths(values) : withBareBinaryNames(text, binaryPaths(values)), signingKey: localSigningKey(config).privateKey, build: buildOptions(config), params, onWarnings: printDiagnostics };
       // A saved profile is another host's: compile for it as the control plane would; else for this one.
       const bundle = profiles ? await compileBundle(file, text, { ...options, profiles }) : await compileForThisHost(file, text, options);
       writeFileSync(output, serializeBundle(bundle));

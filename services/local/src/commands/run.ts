@@ -4,6 +4,7 @@ import { CompileError } from '@tapfleet/compiler/light';
 import { liveStartTime } from '../pid-watch.js';
 import { planShellCommand } from './shell-command.js';
 import { BINARY_OPTION, binaryPaths, localSigningKey, printDiagnostics, PROGRAM_OPTION, readScript, buildOptions, SCRIPT_ARGS } from './common.js';
+import { withBareBinaryNames } from '../binary-names.js';
 
 export const runCommand: Command = {
   path: ['run'],
@@ -56,7 +57,7 @@ export const runCommand: Command = {
     let fromCache = false;
     try {
       let warnings: string[];
-      ({ bundle, cached: fromCache, warnings } = await cachedCompile({ file, text, params, binaryPaths: binaryPaths(values), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
+      ({ bundle, cached: fromCache, warnings } = await cachedCompile({ file, text, params, binaryPaths: withBareBinaryNames(text, binaryPaths(values)), build: buildOptions(config), signingKey: key, ...(cache ? { cache } : {}) }));
       for (const w of warnings) process.stderr.write(`${w}\n`);
       if (cache && !fromCache) ctx.log.debug({ ...cache.stats }, 'compile cache miss: compiled and stored');
     } catch (e) {
@@ -93,13 +94,24 @@ export const runCommand: Command = {
       onLive: (live) => (json ? out(liveJson(live)) : process.stderr.write(`${liveText(live)}\n`)),
       // Text as formatted, no newline added (bpftrace's printf); --json: one object per call.
       onPrintf: (text) => (json ? out(printfJson(text)) : process.stdout.write(text)),
+      // bpftrace 0.17 writes "\n\n" after END, before the maps: an END printf() without a newline
+      // (bitesize.bt's "histograms by process name:") ends its line there, not on the first map's.
+      onExitMaps: () => void (json || folded ? undefined : process.stdout.write('\n\n')),
       onEvent: (name, fields, layout) => out(json ? eventJson(name, fields, layout) : eventText(name, fields, layout)),
       onPrint: (maps) => {
         for (const m of maps) {
           const layout = { ...m.layout, stackKeys: stackKeysOf(m.layout) };
           // --folded prints only stack-keyed maps: the lines must be all flame-graph input.
           if (folded) (layout.stackKeys.length ? foldedLines(layout, m.entries) : []).forEach((l) => out(l));
-          else (json ? [mapJson(m.layout, m.entries)] : mapText(layout, m.entries)).forEach((l) => out(l));
+          else if (json) out(mapJson(m.layout, m.entries));
+          else {
+            // An empty map prints as an empty line, in print() and at exit, as bpftrace 0.17 prints it
+            // (two for avg() and stats(), as it does). A keyless one is a one-slot array, never absent:
+            // a hist() that counted nothing and an avg()/stats() of no values are empty.
+            const counted = m.entries.filter((e) => !(e.key.length === 0 && (e.buckets ? e.buckets.every((b) => b === 0n) : (layout.kind === 'avg' || layout.kind === 'stats') && e.count === 0n)));
+            const lines = mapText(layout, counted);
+            (lines.length ? lines : layout.kind === 'avg' || layout.kind === 'stats' ? ['', ''] : ['']).forEach((l) => out(l));
+          }
         }
       },
     });
