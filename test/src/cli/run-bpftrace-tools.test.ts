@@ -129,14 +129,46 @@ test('cpuwalk.bt as written (profile:hz:99 /pid/, lhist of cpu): header and an @
   assert.match(tf.stdout, /^\[\d+, \d+\)\s+[1-9]\d* \|@+/m);
 });
 
-test('sslsnoop.bt and gethostlatency.bt check as written up to what another change owns (time()); their libcrypto points this libcrypto lacks are one warning per probe', () => {
+test('sslsnoop.bt and gethostlatency.bt check as written; their libcrypto points this libcrypto lacks are one warning per probe', () => {
   const ssl = tapfleet('check', tool('sslsnoop'));
   assert.equal(ssl.code, 0, ssl.stderr);
   const warnings = ssl.stderr.split('\n').filter((l) => l.includes(': warning: '));
   assert.equal(warnings.length, 2, ssl.stderr);
   assert.match(warnings[0]!, /sslsnoop\.bt:41:1: warning: 7 of this probe's points are skipped, as bpftrace skips them: no function rsa_ossl_public_encrypt, .* in \/\S+libcrypto\.so\.\d+$/);
   const host = tapfleet('check', tool('gethostlatency'));
-  assert.deepEqual(host.stderr.split('\n').filter((l) => / error: /.test(l)), [`${tool('gethostlatency')}:43:2: error: expected a statement, found 'time'`]);
+  assert.equal(host.code, 0, host.stderr);
+  assert.match(host.stdout, /gethostlatency\.bt: ok \(/);
+});
+
+/** A python process that sends itself signal 0 (kill(pid, 0): a check, nothing delivered) every 10 ms. */
+function killWorker(): number {
+  const child = spawn('/usr/bin/python3', ['-c', 'import os, time\nwhile True:\n    os.kill(os.getpid(), 0)\n    time.sleep(0.01)\n'], { stdio: 'ignore' });
+  workers.adopt(child);
+  return child.pid!;
+}
+
+test('killsnoop.bt as written (time("%H:%M:%S  ") before each printf): the same kill() lines as bpftrace, each led by the local time of the call', () => {
+  const pid = killWorker();
+  const started = new Date();
+  const bt = bpftraceTool('killsnoop', 3000);
+  const tf = tapfleetTool('killsnoop', 2);
+  assert.equal(tf.code, 0, tf.stderr);
+  const header = ['Tracing kill() signals... Hit Ctrl-C to end.', 'TIME      PID    COMM             SIG  TPID   RESULT'];
+  assert.deepEqual(printedLines(bt.stdout).slice(0, 2), header, 'bpftrace prints what this test expects');
+  assert.deepEqual(printedLines(tf.stdout).slice(0, 2), header);
+  // The worker's lines without their time: one shape, the same in both.
+  const mine = (out: string) => printedLines(out).filter((l) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${pid} `).test(l));
+  const untimed = (out: string) => [...new Set(mine(out).map((l) => l.slice(10)))];
+  assert.deepEqual(untimed(bt.stdout), [`${pid}`.padEnd(7) + 'python3          0    ' + `${pid}`.padEnd(7) + '0'], `bpftrace prints what this test expects:\n${bt.stdout}`);
+  assert.deepEqual(untimed(tf.stdout), untimed(bt.stdout));
+  // The time is this host's local wall clock during the run (the test takes well under a minute).
+  const seconds = (hms: string) => { const [h, m, s] = hms.split(':').map(Number); return h! * 3600 + m! * 60 + s!; };
+  const at = started.getHours() * 3600 + started.getMinutes() * 60 + started.getSeconds();
+  for (const line of mine(tf.stdout)) {
+    const drift = (seconds(line.slice(0, 8)) - at + 86_400) % 86_400;
+    assert.ok(drift <= 120, `${line}: its time is ${drift} s after the test started`);
+  }
+  assert.ok(mine(tf.stdout).length >= 50, `kill()s every 10 ms for 2 s: ${mine(tf.stdout).length} lines`);
 });
 
 test('join(args->argv) prints a command line as bpftrace does: up to the NULL or an empty argument, a space (or the delimiter given) between', () => {
