@@ -11,7 +11,7 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 
 /** Conversions written as other conversions (C locale). */
 const COMPOSED: Record<string, string> = { c: '%a %b %e %H:%M:%S %Y', D: '%m/%d/%y', F: '%Y-%m-%d', r: '%I:%M:%S %p', R: '%H:%M', T: '%H:%M:%S', x: '%m/%d/%y', X: '%H:%M:%S', h: '%b' };
-const SIMPLE = 'aAbBCdeGgHIjklmMnpsStuVwyYzZf%';
+const SIMPLE = 'aAbBCdeGgHIjklmMnpPsStuUVwWyYzZf%';
 export const STRFTIME_CONVERSIONS = `%${[...SIMPLE.replace('%', ''), ...Object.keys(COMPOSED)].sort().join(' %')} %%`;
 
 /** The longest format a bundle carries (the manifest's and the published layout's bound). */
@@ -44,6 +44,9 @@ function isoWeek(d: Date): { year: number; week: number } {
   return { year: day.getFullYear(), week };
 }
 
+/** Days since 1 January of `d`'s year (local time, 0-based). */
+const yearDay = (d: Date): number => Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - new Date(d.getFullYear(), 0, 1).getTime()) / 86_400_000);
+
 let zoneFormat: Intl.DateTimeFormat | undefined;
 function zoneName(d: Date): string {
   const part = (zoneFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })).formatToParts(d).find((p) => p.type === 'timeZoneName');
@@ -71,19 +74,22 @@ export function formatStrftime(format: string, epochNs: bigint): string {
       case 'g': return pad(isoWeek(d).year % 100, 2);
       case 'H': return pad(h, 2);
       case 'I': return pad(h % 12 || 12, 2);
-      case 'j': return pad(1 + Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - new Date(d.getFullYear(), 0, 1).getTime()) / 86_400_000), 3);
+      case 'j': return pad(1 + yearDay(d), 3);
       case 'k': return pad(h, 2, ' ');
       case 'l': return pad(h % 12 || 12, 2, ' ');
       case 'm': return pad(d.getMonth() + 1, 2);
       case 'M': return pad(d.getMinutes(), 2);
       case 'n': return '\n';
       case 'p': return h < 12 ? 'AM' : 'PM';
+      case 'P': return h < 12 ? 'am' : 'pm';
       case 's': return String(Math.floor(ms / 1000));
       case 'S': return pad(d.getSeconds(), 2);
       case 't': return '\t';
       case 'u': return String(d.getDay() || 7);
+      case 'U': return pad(Math.floor((yearDay(d) + 7 - d.getDay()) / 7), 2);
       case 'V': return pad(isoWeek(d).week, 2);
       case 'w': return String(d.getDay());
+      case 'W': return pad(Math.floor((yearDay(d) + 7 - ((d.getDay() + 6) % 7)) / 7), 2);
       case 'y': return pad(d.getFullYear() % 100, 2);
       case 'Y': return String(d.getFullYear());
       case 'z': {

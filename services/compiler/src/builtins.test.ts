@@ -80,6 +80,23 @@ describe('time() and strftime()', () => {
     assert.equal(strftimeProblem('%H:%M:%S %f\n'), undefined);
     assert.equal(strftimeProblem('%')?.message, 'a strftime format cannot end with a lone %');
   });
+
+  test('%U %W (weeks from the first Sunday, Monday) and %P (am/pm), as bpftrace 0.17 prints them through glibc', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    const at = (y: number, m: number, d: number, h = 0) => BigInt(Date.UTC(y, m, d, h)) * 1_000_000n;
+    try {
+      // glibc (date -u -d ... +'%U %W %P'): 2026-12-03 is a Thursday, 2023-01-01 a Sunday, 2024-01-01 a Monday.
+      assert.equal(formatStrftime('%U %W %P', at(2026, 11, 3, 1)), '48 48 am');
+      assert.equal(formatStrftime('%U %W %P', at(2023, 0, 1, 13)), '01 00 pm');
+      assert.equal(formatStrftime('%U %W', at(2024, 0, 1)), '00 01');
+      assert.equal(formatStrftime('%U %W', at(2026, 11, 31)), '52 52');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    for (const f of ['%U', '%W', '%P']) assert.equal(strftimeProblem(f), undefined, f);
+  });
 });
 
 describe('ksym(), usym() and reg()', () => {
