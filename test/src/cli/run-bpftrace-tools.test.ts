@@ -214,6 +214,16 @@ test('block comments, ?: on integers and strings, and integer casts print what b
   assert.deepEqual(printedLines(tf.stdout), printedLines(bt.stdout));
 });
 
+test('a cast of a narrower cast widens with the outer type\'s sign, as bpftrace 0.17 does', () => {
+  const program = 'BEGIN { printf("%d %d %d %d %x\\n", (uint32)(int8)-1, (int32)(uint8)255, (uint64)(int16)-2, (int16)(uint8)200, (uint16)(int8)-1); exit(); }';
+  const bt = bpftrace(program);
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(printedLines(bt.stdout), ['255 -1 65534 -56 ff'], 'bpftrace prints what this test expects');
+  const tf = tapfleet('run', '-e', program);
+  assert.equal(tf.code, 0, tf.stderr);
+  assert.deepEqual(printedLines(tf.stdout), printedLines(bt.stdout));
+});
+
 test('an unterminated block comment and a struct cast are one error each at file:line:col', () => {
   const open = tapfleet('check', '-e', 'BEGIN { exit(); } /* no end');
   assert.equal(open.code, 1);

@@ -269,7 +269,13 @@ function intExpr(e: Expr, ctx: Ctx, a: Analysis): string {
     case 'entry': return `tf_e.s${e.slot}`;
     case 'mapread': return valueReadInt(ctx.lowered.maps.get(e.map)!, (key) => keyFill(e.map, e.keys, key, ctx, a));
     case 'unary': return `(${e.op}${intExpr(e.expr, ctx, a)})`;
-    case 'cast': return `((__s64)(__${e.signed ? 's' : 'u'}${e.bits})${intExpr(e.expr, ctx, a)})`;
+    case 'cast': {
+      const t = e.signed ? '__s' : '__u';
+      // bpftrace 0.17 widens a narrower cast with the outer type's sign (LLVM CreateIntCast with the
+      // target's signedness): (uint32)(int8)-1 is 255, (int32)(uint8)255 is -1.
+      const inner = e.expr.kind === 'cast' && e.expr.bits < e.bits ? `(${t}${e.expr.bits})` : '';
+      return `((__s64)(${t}${e.bits})${inner}${intExpr(e.expr, ctx, a)})`;
+    }
     case 'ternary': return `(${intExpr(e.cond, ctx, a)} ? ${intExpr(e.then, ctx, a)} : ${intExpr(e.else, ctx, a)})`;
     case 'binary': {
       if (a.types.get(e.left)?.kind === 'str') return strEquality(e, ctx, a);
