@@ -73,6 +73,16 @@ describe('diagnostics name the exact place and what was expected', () => {
     assert.equal(errors.length, 3, errors.join('\n'));
   });
 
+  test('one cause, one error: a wrong expression is not reported again by the printf() it feeds', () => {
+    for (const [script, expected] of [
+      ['probe tracepoint:sched:sched_switch { printf("%s\\n", 1 ? "a" : 2); }', '1:54: both sides of ?: must be integers or both strings, not string[2] and int'],
+      ['probe tracepoint:sched:sched_switch { printf("%s\\n", join(5)); }', '1:54: unknown function join()'],
+    ]) {
+      const errors = errorsOf(script!);
+      assert.deepEqual(errors.map((e) => e.split('\n')[0]), [expected], errors.join('\n'));
+    }
+  });
+
   test('arguments inside a compound @entry() expression are read at entry, not refused', () => {
     assert.deepEqual(errorsOf(`probe uretprobe:${GW}:submit_order { emit e { x: @entry(arg0 + arg1 * 2), y: @entry(-arg1) } }`), []);
   });

@@ -14,6 +14,9 @@ export class Diagnostics {
   readonly items: Diagnostic[] = [];
   private errors = 0;
   error(span: Span, message: string, hint?: string): void {
+    // A later pass that finds the same expression wrong (printf's %s of a ?: whose sides differ)
+    // reports the first error's consequence, not a second cause.
+    if (this.items.some((d) => d.severity === 'error' && d.span.source === span.source && d.span.start === span.start && d.span.end === span.end)) return;
     this.errors++;
     if (this.errors > LIMITS.maxErrors + 1) return;
     if (this.errors === LIMITS.maxErrors + 1) {
