@@ -314,6 +314,7 @@ function typecheckOnce(probes: ResolvedProbe[], diags: Diagnostics, seed?: Map<s
             return { kind: 'int', signed: e.name.startsWith('s') };
           }
           if (e.name in AGGREGATIONS) diags.error(e.span, `${e.name}() can only be assigned to a map, as in @m = ${e.name}(...)`, `an aggregation is a statement of its own: @name[key] = ${e.name}(...);`);
+          else if (e.name === 'join') diags.error(e.span, 'join() prints a line: it is a statement, not a value', 'write it on its own, as bpftrace does: join(args->argv); or join(args->argv, ",");');
           else diags.error(e.span, `unknown function ${e.name}()`, 'functions are str(ptr[, n]) u8/u16/u32/u64/s8/s16/s32/s64(ptr) ksym(addr) usym(addr) reg("ip") strftime(fmt, ns); maps hold count() sum(e) min(e) max(e) avg(e) stats(e) hist(e) lhist(e, lo, hi, step) or a value (@m[k] = expr)');
           return INT;
         }
