@@ -70,3 +70,14 @@ test('ksym/usym fields: the symbol without its offset (hex when none holds it), 
   assert.equal(out.length, pub!.size);
   assert.deepEqual(pub!.fields.map((f) => readField(ov, 0, f)), [7n, 'fn_abc', '0x401000']);
 });
+
+test('ksym(0) and usym(0) print 0, as bpftrace 0.17 prints a null address (other unknown addresses stay hex)', () => {
+  const sym: EventLayout = { id: 2, name: 'printf_0', size: 64, fields: [{ name: 'arg0', type: 'ksym', offset: 48, size: 8 }, { name: 'arg1', type: 'usym', offset: 56, size: 8 }] };
+  const v = new DataView(new Uint8Array(sym.size).buffer);
+  v.setUint32(PREFIX_FIELD.pid.offset, 0x7fffffff, true);
+  const stacks = new EventStacks(() => ({ frame: (ip: bigint) => `0x${ip.toString(16)}` }));
+  assert.equal(stacks.text(v, 0, sym.fields[0]!), '0');
+  assert.equal(stacks.text(v, 0, sym.fields[1]!), '0');
+  v.setBigUint64(48, 0x400000n, true);
+  assert.equal(stacks.text(v, 0, sym.fields[0]!), '0x400000');
+});

@@ -5,9 +5,10 @@ import { hostTime } from './host-time.js';
 
 /**
  * A frame as ksym()/usym() print its address (bpftrace 0.17, seen side by side): the symbol
- * without its offset, or the 0x-hex address when no symbol holds it.
+ * without its offset, or the 0x-hex address when no symbol holds it; a null address is 0, as
+ * bpftrace 0.17 prints it (a (void *)0 through an ostream).
  */
-export const symbolName = (frame: string): string => frame.replace(/\+\d+$/, '');
+export const symbolName = (frame: string): string => (frame === '0x0' ? '0' : frame.replace(/\+\d+$/, ''));
 
 /** What a stack key whose stack the kernel could not keep prints as (bpftrace prints nothing). */
 export const LOST_STACK_PREFIX = '[stack lost: ';
