@@ -19,6 +19,7 @@ const CASES: [string, string, string][] = [
   ['missing function', `probe uprobe:${GW}:nope { @n = count(); }`, `1:7: no function 'nope' in ${GW}`],
   ['missing USDT probe', `probe usdt:${GW}:gw:nope { @n = count(); }`, `1:7: no USDT probe gw:nope in ${GW}`],
   ['missing binary', 'probe uprobe:/no/such/bin:f { @n = count(); }', '1:7: no profile for binary /no/such/bin'],
+  ['missing relative binary', 'probe uprobe:./no/such:f { @n = count(); }', "1:7: no ELF file './no/such' from the current directory"],
   ['bad interval', 'probe interval:5 { print(@n); }', "1:7: 'interval:5' is not an interval"],
   ['kprobe without kprobes', 'probe kprobe:do_sys_open { @n = count(); }', '1:7: kprobe probes are not supported by kernel'],
   ['unknown alias', 'probe postgres.nothing { @n = count(); }', "1:7: unknown probe point or alias 'postgres.nothing'"],

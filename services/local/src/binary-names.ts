@@ -1,18 +1,19 @@
 /**
  * bpftrace's bare binary names (`uprobe:libc:malloc`, `uprobe:bash:readline`, `usdt:python3:...`)
  * are paths this host gives: an executable on $PATH first, else a library in the ld.so cache
- * whose name is NAME.so... (libc: /lib/x86_64-linux-gnu/libc.so.6). Looked up here, before the
+ * whose name is NAME.so... (libc: /lib/x86_64-linux-gnu/libc.so.6); a relative path (`uprobe:./app:f`)
+ * from the current directory. Looked up here, before the
  * compile, and handed to it as binary paths (and so into the compile cache's key); the compiler
  * substitutes them into the points (passes/resolve-aliases.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The bare names a script's user-space points name (a scan of the text: a name in a comment only adds an unused path). */
 export function bareBinaryNames(text: string): string[] {
   const names = new Set<string>();
-  for (const m of text.matchAll(/(?<![\w/])(?:uprobe|uretprobe|usdt|ur|u|U):([A-Za-z0-9_][A-Za-z0-9_.+-]*):/g)) names.add(m[1]!);
+  for (const m of text.matchAll(/(?<![\w/])(?:uprobe|uretprobe|usdt|ur|u|U):([A-Za-z0-9_.][A-Za-z0-9_.+/-]*):/g)) names.add(m[1]!);
   return [...names];
 }
 
@@ -24,6 +25,14 @@ function isElf(path: string): boolean {
     return readSync(fd, magic, 0, 4, 0) === 4 && magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
   } finally {
     closeSync(fd);
+  }
+}
+
+function elfAt(path: string): string | undefined {
+  try {
+    return statSync(path).isFile() && isElf(path) ? path : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -60,7 +69,8 @@ export function withBareBinaryNames(text: string, binaryPaths: Record<string, st
   const out = { ...binaryPaths };
   let cache: { soname: string; path: string }[] | undefined;
   for (const name of names) {
-    const path = executableOnPath(name) ?? (cache ??= ldCache()).find((e) => e.soname.startsWith(`${name}.so`))?.path;
+    // A relative path (sub/bin, ./bin, ../lib/x.so) is the file from the current directory, as bpftrace opens it.
+    const path = name.includes('/') ? elfAt(resolve(name)) : (executableOnPath(name) ?? (cache ??= ldCache()).find((e) => e.soname.startsWith(`${name}.so`))?.path);
     if (path) out[name] = path;
   }
   return out;

@@ -47,8 +47,8 @@ export function substituteBinaries(text: string, binaries: Record<string, string
   return path ? `${bare![1]}:${path}${withPaths.slice(bare![0].length)}` : withPaths;
 }
 
-/** A user-space point whose binary is a name, not a path: `uprobe:libc`, `ur:bash`, `usdt:python3`. */
-const BARE_BINARY = /^(uprobe|uretprobe|usdt|ur|u|U):([A-Za-z0-9_][A-Za-z0-9_.+-]*)(?=:)/;
+/** A user-space point whose binary is a name or a relative path, not an absolute path: `uprobe:libc`, `ur:bash`, `usdt:python3`, `u:./app`. */
+const BARE_BINARY = /^(uprobe|uretprobe|usdt|ur|u|U):([A-Za-z0-9_.][A-Za-z0-9_.+/-]*)(?=:)/;
 
 /** `$name` placeholders in the points that have no path, each named once, in order. */
 function missingBinaries(points: ProbePoint[], binaries: Record<string, string>): string[] {

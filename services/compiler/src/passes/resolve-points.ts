@@ -222,8 +222,14 @@ function absentFunction(point: ProbePoint, profiles: ProfileSet): { binary: stri
 
 function binaryFor(path: string, point: ProbePoint, profiles: ProfileSet, diags: Diagnostics): BinaryProfile | undefined {
   const bin = profiles.binaries.get(path);
-  if (!bin) diags.error(point.span, path.startsWith('/') ? `no profile for binary ${path}` : `no executable or library '${path}' on this host`, path.startsWith('/') ? 'does the file exist on this host?' : `as in bpftrace, a name is looked up on $PATH, then in the ld.so cache as ${path}.so* (libc is libc.so.6); or give the absolute path`);
+  if (!bin) diags.error(point.span, ...missingBinary(path));
   return bin;
+}
+
+function missingBinary(path: string): [string, string] {
+  if (path.startsWith('/')) return [`no profile for binary ${path}`, 'does the file exist on this host?'];
+  if (path.includes('/')) return [`no ELF file '${path}' from the current directory`, 'a relative path is opened from the directory tapfleet runs in, as bpftrace opens it; or give the absolute path'];
+  return [`no executable or library '${path}' on this host`, `as in bpftrace, a name is looked up on $PATH, then in the ld.so cache as ${path}.so* (libc is libc.so.6); or give the absolute path`];
 }
 
 /** Pass: turn probe point text into attach targets checked against the kernel and binary profiles. */
