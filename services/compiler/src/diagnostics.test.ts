@@ -18,6 +18,8 @@ const CASES: [string, string, string][] = [
   ['missing tracepoint', 'probe tracepoint:sched:sched_nope { @n = count(); }', '1:7: no tracepoint sched:sched_nope on kernel'],
   ['missing function', `probe uprobe:${GW}:nope { @n = count(); }`, `1:7: no function 'nope' in ${GW}`],
   ['missing USDT probe', `probe usdt:${GW}:gw:nope { @n = count(); }`, `1:7: no USDT probe gw:nope in ${GW}`],
+  ['empty USDT name', `probe usdt:${GW}:gw: { @n = count(); }`, `1:7: 'usdt:${GW}:gw:' names no USDT probe: its provider or name is empty`],
+  ['empty USDT provider and name', `probe usdt:${GW}:: { @n = count(); }`, `1:7: 'usdt:${GW}::' names no USDT probe: its provider or name is empty`],
   ['missing binary', 'probe uprobe:/no/such/bin:f { @n = count(); }', '1:7: no profile for binary /no/such/bin'],
   ['missing relative binary', 'probe uprobe:./no/such:f { @n = count(); }', "1:7: no ELF file './no/such' from the current directory"],
   ['bad interval', 'probe interval:5 { print(@n); }', "1:7: 'interval:5' is not an interval"],

@@ -105,6 +105,10 @@ function expandWildcard(point: ProbePoint, profiles: ProfileSet, diags: Diagnost
  */
 function expandUsdt(point: ProbePoint, rest: string[], profiles: ProfileSet, diags: Diagnostics): ProbePoint[] | undefined {
   const [path, ...parts] = rest;
+  if (path !== undefined && (parts.length === 1 || parts.length === 2) && parts.includes('')) {
+    diags.error(point.span, `'${point.text}' names no USDT probe: its provider or name is empty`, 'write usdt:BIN:PROVIDER:NAME, usdt:BIN:NAME, or a * pattern (usdt:BIN:*)');
+    return undefined;
+  }
   if (path === undefined || (parts.length !== 1 && parts.length !== 2) || (parts.length === 2 && !point.text.includes('*'))) return [point];
   const bin = profiles.binaries.get(path);
   if (!bin || path.includes('*')) return [point]; // reported as the binary it is
