@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setLongTimeout, type BlobReader, type LongTimer, type Logger } from '@tapfleet/runtime';
 import { boundStackEntries } from './stack-snapshot-bound.js';
-import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackPublisher, StackSymbolizer, whenReady, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
+import { decodeSnapshot, mergeEqualKeys, RunnerProcess, StackPublisher, symbolizerFor, whenReady, type StackSymbolizer, type ProcessScope, type RunnerRecord } from '@tapfleet/runner';
 import { FINAL_STATES, hasHostKey, mapObjectName, parseBundle, publishedManifest, stackKeysOf, PREFIX_FIELD, type AgentConfig, type AggregationSnapshot, type Assignment, type Bundle, type DeploymentState, type EventBatchHeader } from '@tapfleet/schemas';
 import type { OutgoingBatch } from './batch-publisher.js';
 import { EventBatcher, type BatcherIdentity } from './event-batcher.js';
@@ -143,8 +143,7 @@ export class DeploymentSupervisor {
   private async launch(): Promise<void> {
     const { d } = this;
     const manifest = this.bundle!.manifest;
-    // ksym()/usym()/strftime() keys are named by the same symbolizer, stack maps or not.
-    this.stacks = manifest.stacks?.length || manifest.maps.some(hasHostKey) ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
+    this.stacks = symbolizerFor(manifest);
     const scope = this.scope();
     const runner = new RunnerProcess({
       objectPath: join(d.workDir, `${manifest.bundleId}.bpf.o`),

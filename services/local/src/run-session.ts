@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasHostKey, isHostField, mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type EventLayout, type MapLayout, type UserAction } from '@tapfleet/schemas';
-import { decodeSnapshot, EventStacks, mergeEqualKeys, RunnerProcess, StackSymbolizer, whenReady, type RunnerRecord } from '@tapfleet/runner';
+import { isHostField, mapObjectName, printedEntries, stackKeysOf, type AggEntry, type Bundle, type DecodedEvent, type EventLayout, type MapLayout, type UserAction } from '@tapfleet/schemas';
+import { decodeSnapshot, EventStacks, mergeEqualKeys, RunnerProcess, symbolizerFor, whenReady, type RunnerRecord } from '@tapfleet/runner';
 import { decodeEvent, layoutsById, printfStacks } from './output/format.js';
 import { PrintfFormatters } from './output/printf.js';
 import { setLongInterval, setLongTimeout } from '@tapfleet/runtime/light';
@@ -135,7 +135,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const result: SessionResult = { events: 0, undecodable: 0, produced: 0n, ringbufDrops: 0n, attachNs: 0n, detachNs: 0n, attachFailures: 0, programRuns: [], maps: new Map(), ...(child?.pid !== undefined ? { commandPid: child.pid } : {}) };
   const layouts = layoutsById(manifest);
   const programs = manifest.attach.flatMap((a) => ('program' in a && a.program ? [a.program] : []));
-  const stacks = manifest.stacks?.length || manifest.maps.some(hasHostKey) ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
+  const stacks = symbolizerFor(manifest);
   let stderr = '';
   let requestExit: () => void = () => {};
   const exitSignal = new Promise<void>((resolve) => (requestExit = () => {

@@ -5,9 +5,6 @@ import { hostTime } from './host-time.js';
 
 const EFAULT = 14;
 
-/** A process's mappings may be re-read at most this often (a frame in a library it mapped since). */
-const REFRESH_MS = 1000;
-
 /**
  * Names the frames of stack fields in event records (kstack/ustack written in an emit or a
  * printf()), and their ksym()/usym() addresses and strftime() times, on the host that took them: kernel frames from kallsyms, user frames from the
@@ -17,7 +14,6 @@ const REFRESH_MS = 1000;
  */
 export class EventStacks {
   private readonly user = new UserSymbols();
-  private roundAt = 0;
 
   constructor(private readonly kernelFrames: () => { frame(addr: bigint): string } = kernelSymbols) {}
 
@@ -27,24 +23,16 @@ export class EventStacks {
     if (isSymbolField(f)) {
       const addr = view.getBigUint64(base + f.offset, true);
       if (f.type === 'ksym') return symbolName(this.kernelFrames().frame(addr));
-      this.refreshRound();
+      this.user.beginRoundIfStale();
       return symbolName(this.user.frame(view.getUint32(base + PREFIX_FIELD.pid.offset, true), addr));
     }
     const { frames, error } = readStack(view, base, f);
     // EFAULT: no such stack where the probe fired (a kernel stack of a sample in user mode): bpftrace prints it empty.
     if (error) return error === EFAULT ? '' : `${LOST_STACK_PREFIX}bpf_get_stack() gave errno ${error}]`;
     if (f.type === 'kstack') return frames.map((ip) => this.kernelFrames().frame(ip)).join('\n');
-    this.refreshRound();
+    this.user.beginRoundIfStale();
     const pid = view.getUint32(base + PREFIX_FIELD.pid.offset, true);
     return frames.map((ip) => this.user.frame(pid, ip)).join('\n');
-  }
-
-  private refreshRound(): void {
-    const now = Date.now();
-    if (now - this.roundAt >= REFRESH_MS) {
-      this.roundAt = now;
-      this.user.beginRound();
-    }
   }
 
   /** A decoded record's stack and symbol fields replaced by their text (decodeRecord gives addresses). */

@@ -1,4 +1,4 @@
-import { unpackStackKey, type MapLayout, type StackMap } from '@tapfleet/schemas';
+import { hasHostKey, unpackStackKey, type BundleManifest, type MapLayout, type StackMap } from '@tapfleet/schemas';
 import { KernelSymbols } from './kernel-symbols.js';
 import { UserSymbols } from './user-symbols.js';
 import { hostTime } from './host-time.js';
@@ -30,6 +30,14 @@ export const kernelSymbols = () => (kernel ??= KernelSymbols.load());
 const MAX_CACHED_STACKS = 65_536;
 
 /**
+ * The symbolizer a bundle's maps need: for its stack maps, and for ksym()/usym()/strftime() keys
+ * with no stack map; none when no key is named on the host.
+ */
+export function symbolizerFor(manifest: BundleManifest): StackSymbolizer | undefined {
+  return manifest.stacks?.length || manifest.maps.some(hasHostKey) ? new StackSymbolizer(manifest.stacks ?? []) : undefined;
+}
+
+/**
  * Turns stack key fields into symbol strings on the host the stacks were taken on. Fed each
  * snapshot's stack maps (the runner writes them before the aggregations keyed by them);
  * stack ids are stable (no id is reused while the bundle runs), so each is symbolised once.
@@ -38,7 +46,6 @@ export class StackSymbolizer {
   private readonly tables = new Map<string, Map<number, bigint[]>>();
   private readonly cache = new Map<string, string>();
   private readonly user = new UserSymbols();
-  private symbolRoundAt = 0;
 
   constructor(
     private readonly stackMaps: StackMap[],
@@ -71,12 +78,8 @@ export class StackSymbolizer {
   /** A ksym()/usym() key: the symbol holding `addr` (usym: in process `tgid`), without its offset. */
   symbol(type: 'ksym' | 'usym', addr: bigint, tgid: number): string {
     if (type === 'ksym') return symbolName(this.kernelFrames().frame(addr));
-    // A map without stack maps starts no rounds in update(): a process's mappings may be re-read once a second here.
-    const now = Date.now();
-    if (now - this.symbolRoundAt >= 1000) {
-      this.symbolRoundAt = now;
-      this.user.beginRound();
-    }
+    // A map without stack maps starts no rounds in update().
+    this.user.beginRoundIfStale();
     return symbolName(this.user.frame(tgid, addr));
   }
 

@@ -113,8 +113,20 @@ export class UserSymbols {
 
   /** Starts a round of lookups (one snapshot): each process's mappings may be re-read once in it. */
   beginRound(): void {
+    this.roundAt = Date.now();
     this.refreshed.clear();
   }
+
+  /**
+   * For lookups that come with no snapshot (event records, ksym()/usym() keys): a new round once
+   * the last began a second ago, so a process's mappings are re-read at most once a second (a
+   * frame in a library it mapped since).
+   */
+  beginRoundIfStale(): void {
+    if (Date.now() - this.roundAt >= 1000) this.beginRound();
+  }
+
+  private roundAt = 0;
 
   /** Remembers a process's mappings now, while it is alive, for frames symbolised later. */
   note(pid: number): void {
