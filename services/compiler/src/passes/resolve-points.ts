@@ -113,9 +113,10 @@ function expandUsdt(point: ProbePoint, rest: string[], profiles: ProfileSet, dia
   const bin = profiles.binaries.get(path);
   if (!bin || path.includes('*')) return [point]; // reported as the binary it is
   const pattern = parts.length === 1 ? `*:${parts[0]}` : parts.join(':');
-  const matches = matchPointPattern(pattern, [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))].sort());
+  const probes = [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))];
+  const matches = matchPointPattern(pattern, [...probes].sort());
   if (matches.length === 0) {
-    const known = [...new Set(bin.usdt.map((n) => `${n.provider}:${n.name}`))].slice(0, 8).join(', ');
+    const known = probes.slice(0, 8).join(', ');
     diags.error(point.span, `no USDT probe matches ${point.text} in ${bin.path}`, known ? `it has: ${known}` : 'it has no .note.stapsdt probes');
     return undefined;
   }
