@@ -26,6 +26,10 @@
 #define TF_STATS_MAP tf_stats
 /* BPF_MAP_TYPE_HASH __u32 tgid -> __u8: the processes traced in TF_SCOPE_PIDS mode. */
 #define TF_SCOPE_PIDS_MAP tf_scope_pids
+/* BPF_MAP_TYPE_ARRAY of one __u32: non-zero once the run is closed (the loader's `close`). Every
+ * kernel-side program then returns at once, as if detached: bpftrace detaches all probes before
+ * its END runs, and a real detach costs 50-130 ms a probe. */
+#define TF_GATE_MAP tf_gate
 /* `const volatile __u32` in .rodata, one of enum tf_scope_mode; set before load. */
 #define TF_SCOPE_MODE_VAR tf_scope_mode
 /* `const volatile __u64` in .rodata: the cgroup v2 id (its inode) traced in TF_SCOPE_CGROUP mode. */

@@ -404,6 +404,19 @@ static int run_program(const char *name)
 	return bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 }
 
+/* Closes the run: every kernel-side program returns at once from here on (TF_GATE_MAP), so
+ * nothing changes the maps between an end probe's writes and the last snapshot, as bpftrace's
+ * detach before END. A bundle without the gate (built before it) stays open. */
+static void close_gate(void)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, TF_NAME(TF_GATE_MAP));
+	if (!map)
+		return;
+	uint32_t zero = 0, closed = 1;
+	if (bpf_map_update_elem(bpf_map__fd(map), &zero, &closed, BPF_ANY))
+		fprintf(stderr, "tapfleet-runner: close: %s\n", strerror(errno));
+}
+
 /* --run-first programs (a begin probe's) run before any probe attaches. A failure is fatal: the
  * probes would otherwise run without the values begin sets. */
 static void run_first_programs(void)
@@ -452,6 +465,8 @@ static int handle_stdin(void)
 			put_record(TF_REC_SYNC, NULL, 0, NULL, 0);
 			fflush(stdout);
 		}
+		else if (!strcmp(line, "close"))
+			close_gate();
 		else if (!strcmp(line, "detach"))
 			detach_all();
 		else if (!strcmp(line, "exit"))

@@ -110,6 +110,11 @@ export class RunnerProcess extends EventEmitter<{ record: [RunnerRecord]; exit: 
   clear(objectName: string): void {
     this.send(`clear ${objectName}`);
   }
+  /** Closes the run: from here every kernel probe returns at once, as if detached (in microseconds, not a detach's 50-130 ms a probe); begin/end/interval programs still run. */
+  close(): void {
+    this.send('close');
+  }
+
   detach(): void {
     this.send('detach');
   }

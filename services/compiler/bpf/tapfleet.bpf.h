@@ -44,8 +44,21 @@ struct {
 	__type(value, __u8);
 } TF_SCOPE_PIDS_MAP SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} TF_GATE_MAP SEC(".maps");
+
+/* Whether this hit counts: the run is not closed (an array lookup the JIT inlines) and the
+ * process is in the host scope. */
 static __always_inline bool tf_in_scope(void)
 {
+	__u32 zero = 0;
+	__u32 *closed = bpf_map_lookup_elem(&TF_GATE_MAP, &zero);
+	if (!closed || *closed)
+		return false;
 	if (TF_SCOPE_MODE_VAR == TF_SCOPE_ALL)
 		return true;
 	if (TF_SCOPE_MODE_VAR == TF_SCOPE_CGROUP)

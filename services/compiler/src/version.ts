@@ -1,2 +1,2 @@
 /** Part of every compile-cache key and bundle manifest: bump when generated code changes. */
-export const COMPILER_VERSION = '0.2.0';
+export const COMPILER_VERSION = '0.2.1';

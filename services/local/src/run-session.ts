@@ -372,6 +372,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // The maps as they are at the moment the run ends (exit(), Ctrl-C, -d, the command's exit), read
   // while the probes are still attached, as bpftrace prints them: detaching takes 50-130 ms a probe.
   // end probes' map writes run while the runner still holds the maps, before the last snapshot reads them.
+  // First the run is closed, as bpftrace detaches every probe before END: no probe hit changes a
+  // map after the end probe has written it (delete(@n) in END leaves no @n).
+  if (!runnerGone) runner.close();
   if (!runnerGone) for (const a of manifest.attach) if (a.kind === 'end' && a.kernel) runner.run(a.kernel);
   if (manifest.maps.length && !runnerGone) await freshSnapshot();
   frozen = true;

@@ -5,7 +5,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpftrace as bpftraceSideBySide, printedLines, tapfleetIn, writerWorkers } from './side-by-side.js';
@@ -179,6 +180,22 @@ test('interval and end probes write maps at each firing, as bpftrace\'s do', () 
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /^-e:2:32: error: in an interval probe, map writes run first \(as a BPF program\), then print\(\) and clear\(\): this one comes after print\(@n\)$/m);
   assert.match(refused.stderr, /to reset @n after printing it, clear\(@n\) does it/);
+});
+
+test('no probe hit counts once the run ends: end\'s delete(@n) under a writer at full speed leaves no @n, as bpftrace detaches before END', () => {
+  // `yes` writes as fast as the kernel takes it (hundreds of thousands a second): a probe left
+  // live between the end probe and the last read of the maps would write @n again at once.
+  const busy = spawn('/usr/bin/yes', [], { stdio: ['ignore', openSync('/dev/null', 'w'), 'ignore'] });
+  workers.adopt(busy);
+  const script = (tp: string, interval: string, end: string) => `${tp} /pid == $1/ { @n++; }\n${interval} { exit(); }\n${end} { delete(@n); @done = 1; }`;
+  for (let i = 0; i < 3; i++) {
+    const tf = tapfleet('run', '-e', script('tracepoint:syscalls:sys_enter_write', 'interval:ms:300', 'END'), String(busy.pid));
+    assert.equal(tf.code, 0, tf.stderr);
+    assert.deepEqual(lines(tf.stdout), ['@done: 1'], `run ${i + 1}`);
+  }
+  const bt = bpftrace(script('tracepoint:syscalls:sys_enter_write', 'interval:ms:300', 'END'), String(busy.pid));
+  assert.equal(bt.code, 0, bt.stderr);
+  assert.deepEqual(lines(bt.stdout), ['@done: 1'], 'bpftrace prints what this test expects');
 });
 
 test('docs/examples/begin-target.tap prints what docs/language.md shows', () => {
