@@ -1,6 +1,6 @@
 /* tapfleet-runner: loads one BPF object, attaches the programs it is told to,
  * streams ring-buffer events and map snapshots to stdout as framed records,
- * and obeys line commands on stdin (snapshot, stats, detach, exit). It knows
+ * and obeys line commands on stdin (snapshot, stats, clear, run, sync, close, detach, exit). It knows
  * nothing of the probe language: the agent or `tapfleet run` tells it what to do.
  * On stdin EOF it detaches and exits, so no probe outlives its owner. */
 #include <errno.h>
@@ -511,7 +511,7 @@ static void usage(void)
 		"  --uprobe-ref PROG PATH OFFSET REF_CTR_OFFSET   (a USDT site with a semaphore)\n"
 		"  --usdt PROG PATH PROVIDER NAME\n"
 		"  --perf-event PROG hz|ns N      sample every online CPU N times a second, or every N ns\n"
-		"stdin commands: snapshot, stats, clear MAP, run PROG, sync, detach, exit (EOF = exit)\n");
+		"stdin commands: snapshot, stats, clear MAP, run PROG, sync, close, detach, exit (EOF = exit)\n");
 	exit(2);
 }
 
