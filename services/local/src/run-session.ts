@@ -369,13 +369,15 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // A firing under way ends first (its lines belong before the end probes').
   await firings;
   releaseHeld();
-  // The maps as they are at the moment the run ends (exit(), Ctrl-C, -d, the command's exit), read
-  // while the probes are still attached, as bpftrace prints them: detaching takes 50-130 ms a probe.
-  // end probes' map writes run while the runner still holds the maps, before the last snapshot reads them.
-  // First the run is closed, as bpftrace detaches every probe before END: no probe hit changes a
-  // map after the end probe has written it (delete(@n) in END leaves no @n).
-  if (!runnerGone) runner.close();
-  if (!runnerGone) for (const a of manifest.attach) if (a.kind === 'end' && a.kernel) runner.run(a.kernel);
+  // The maps as they are at the moment the run ends (exit(), Ctrl-C, -d, the command's exit), as
+  // bpftrace prints them. bpftrace detaches every probe before END; a detach takes 50-130 ms a probe,
+  // so the run is closed instead (every kernel probe returns at once, still attached): no probe hit
+  // changes a map after an end probe wrote it (delete(@n) in END leaves no @n). Then the end probes'
+  // map writes run while the runner still holds the maps, and the last snapshot reads them.
+  if (!runnerGone) {
+    runner.close();
+    for (const a of manifest.attach) if (a.kind === 'end' && a.kernel) runner.run(a.kernel);
+  }
   if (manifest.maps.length && !runnerGone) await freshSnapshot();
   frozen = true;
   await runner.stop();
